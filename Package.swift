@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// swift-pretrain: data-parallel transformer pretraining in Swift, on CPUs, across MPI processes.
+//
+// Targets, imports pointing downward only:
+//   CMPI, CBLAS, CZstd        C system-library shims, one per library
+//   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
+//   Model                     config, flat parameter layout, GPT forward/backward, AdamW, safetensors
+//   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
+//   Data                      tokenizer, token shards, distributed loader
+//   Checkpoint, Config, Launch, Training
+//   pretrain                  the command-line tool (one subcommand per file)
+import PackageDescription
+import Foundation
+
+// Release builds target x86-64-v3 (AVX2 + FMA: every x86 server since 2013) so that Swift's own SIMD
+// loops use 256-bit registers. `PRETRAIN_PORTABLE=1 swift build` builds for baseline x86-64 instead;
+// the binary checks the CPU at start and says so if it needs the portable build.
+let portable = ProcessInfo.processInfo.environment["PRETRAIN_PORTABLE"] == "1"
+var fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+#if arch(x86_64)
+if !portable {
+    fastMath.append(.unsafeFlags(["-Xcc", "-march=x86-64-v3"]))
+}
+#endif
+let mode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "swift-pretrain",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pretrain", targets: ["pretrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+
+        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: mode + fastMath),
+        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: mode + fastMath),
+        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: mode + fastMath),
+        .target(name: "Data", swiftSettings: mode + fastMath),
+        .target(name: "Checkpoint", dependencies: ["CZstd", "Model"], swiftSettings: mode + fastMath),
+        .executableTarget(
+            name: "pretrain",
+            dependencies: [
+                "Kernels", "Model", "Distributed", "Data", "Checkpoint",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: mode + fastMath),
+
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: mode),
+        .testTarget(name: "ModelTests", dependencies: ["Model"],
+                    resources: [.copy("Fixtures")], swiftSettings: mode),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed"], swiftSettings: mode),
+        .testTarget(name: "DataTests", dependencies: ["Data"],
+                    resources: [.copy("Fixtures")], swiftSettings: mode),
+    ]
+)

@@ -1,0 +1,6 @@
+// libzstd's simple and advanced (parameterised, multithreaded) compression API.
+#ifndef CZSTD_SHIM_H
+#define CZSTD_SHIM_H
+#include <zstd.h>
+#include <zstd_errors.h>
+#endif

@@ -1,0 +1,54 @@
+import CBLAS
+import Foundation
+
+/// OpenBLAS's runtime: the kernel family it uses, its version string and its thread count.
+///
+/// OpenBLAS 0.3.21 (Debian 12) does not know recent CPUs: on a Sapphire Rapids Xeon it falls back to
+/// `Prescott` SSE3 kernels and runs ~4.7x slow. The kernel family is read from `OPENBLAS_CORETYPE` only
+/// when the library loads, so `ensureFastCore` re-executes the process with the variable set, before
+/// anything else (MPI included) has started. Users never have to know.
+public enum BLASRuntime {
+    /// OpenBLAS's build configuration, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... Haswell".
+    public static var config: String { String(cString: openblas_get_config()) }
+
+    /// The kernel family in use, e.g. "Haswell", "SkylakeX", "Prescott".
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets the number of threads OpenBLAS uses for one call.
+    public static func setThreads(_ n: Int) {
+        precondition(n >= 1, "thread count must be at least 1")
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// How capable a kernel family is, for comparing OpenBLAS's choice with the CPU's features.
+    static func tier(_ core: String) -> Int {
+        switch core.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": return 3
+        case "haswell", "zen", "skylake": return 2
+        case "sandybridge": return 1
+        default: return 0
+        }
+    }
+
+    /// The environment variable that marks a process as already re-executed.
+    static let marker = "PRETRAIN_BLAS_REEXEC"
+
+    /// Re-executes the current process with `OPENBLAS_CORETYPE` set when OpenBLAS picked a weaker kernel
+    /// family than the CPU supports. Returns normally when nothing needs to change. A user's own
+    /// `OPENBLAS_CORETYPE` is always respected.
+    public static func ensureFastCore(cpu: CPUInfo = .host) {
+        let env = ProcessInfo.processInfo.environment
+        guard env["OPENBLAS_CORETYPE"] == nil, env[marker] == nil,
+              let wanted = cpu.preferredBLASCore, tier(coreName) < tier(wanted) else { return }
+        setenv("OPENBLAS_CORETYPE", wanted, 1)
+        setenv(marker, "1", 1)
+        // argv as the process received it; /proc/self/exe is this very binary.
+        let args = CommandLine.unsafeArgv
+        execv("/proc/self/exe", args)
+        // execv only returns on failure: carry on with the slower kernels rather than stop.
+        unsetenv("OPENBLAS_CORETYPE")
+    }
+}

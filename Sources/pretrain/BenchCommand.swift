@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// `pretrain bench`: throughput benchmarks (results go in BENCHMARKS.md, never in timed tests).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput: allreduce bandwidth, training-step speed.",
+        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchTokenizerCommand.self])
+}
