@@ -1,0 +1,47 @@
+/// A token matched literally in text before pre-tokenization, such as `<|endoftext|>`.
+///
+/// Mirrors an entry of `added_tokens` in a Hugging Face `tokenizer.json`. `lstrip`/`rstrip` make
+/// the match swallow whitespace on that side, as in the Python library; `singleWord` and
+/// `normalized` are kept for the file but do not change matching here (no normalizer is supported).
+public struct AddedToken: Equatable, Sendable {
+    /// GPT-2's document separator, the token `pretrain data prepare` puts before every document.
+    public static let endOfText = "<|endoftext|>"
+    /// Padding, for the masked-LM objective.
+    public static let pad = "[PAD]"
+    /// The mask token, for the masked-LM objective.
+    public static let mask = "[MASK]"
+    /// Classification token, for the masked-LM objective.
+    public static let cls = "[CLS]"
+    /// Separator token, for the masked-LM objective.
+    public static let sep = "[SEP]"
+    /// The special tokens a trained tokenizer gets, in id order after the merges.
+    public static let defaultSpecials = [endOfText, pad, mask, cls, sep]
+
+    /// The token id.
+    public var id: Int32
+    /// The literal text that is matched.
+    public var content: String
+    /// Whether this is a special (control) token rather than an added word.
+    public var special: Bool
+    /// Whether a match also takes the whitespace before it.
+    public var lstrip: Bool
+    /// Whether a match also takes the whitespace after it.
+    public var rstrip: Bool
+    /// Stored for round-tripping `tokenizer.json`; matching ignores it.
+    public var singleWord: Bool
+    /// Stored for round-tripping `tokenizer.json`; no normalizer is supported, so it has no effect.
+    public var normalized: Bool
+
+    /// A special token with the Python library's defaults (no stripping, not normalized).
+    public init(id: Int32, content: String, special: Bool = true, lstrip: Bool = false,
+                rstrip: Bool = false, singleWord: Bool = false, normalized: Bool = false)
+    {
+        self.id = id
+        self.content = content
+        self.special = special
+        self.lstrip = lstrip
+        self.rstrip = rstrip
+        self.singleWord = singleWord
+        self.normalized = normalized
+    }
+}
