@@ -48,11 +48,13 @@ let package = Package(
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: mode + fastMath),
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: mode + fastMath),
         .target(name: "Data", swiftSettings: mode + fastMath),
+        .target(name: "Config", dependencies: ["Model", "Yams"], swiftSettings: mode),
+        .target(name: "Training", dependencies: ["Model", "Distributed", "Data", "Config", "Kernels"], swiftSettings: mode + fastMath),
         .target(name: "Checkpoint", dependencies: ["CZstd", "Model"], swiftSettings: mode + fastMath),
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Kernels", "Model", "Distributed", "Data", "Checkpoint",
+                "Kernels", "Model", "Distributed", "Data", "Checkpoint", "Config", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
@@ -61,6 +63,8 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"], swiftSettings: mode),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model"], swiftSettings: mode),
         .testTarget(name: "DataTests", dependencies: ["Data"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
     ]

@@ -1,0 +1,48 @@
+# swift-pretrain: the two commands.
+#   make pretrain   install what is missing, build, pretrain the embedded default, print a sample
+#   make test       install what is missing, build, run every test
+# Everything else is `.build/release/pretrain --help`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+SWIFT ?= swift
+CONFIG ?= release
+BIN := .build/$(CONFIG)/pretrain
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config fortunes
+# Root needs OpenMPI's explicit consent; 2-core machines need oversubscription for more ranks.
+MPIRUN := mpirun --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
+
+.PHONY: pretrain test deps build clean help
+
+help:
+	@echo "make pretrain   install, build, pretrain the embedded default model and sample from it"
+	@echo "make test       install, build, run every test"
+
+# Installs the Debian packages that are missing; says what to do where it cannot.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "error: missing packages:$$missing and no apt-get here; install them (or their equivalents: OpenMPI, OpenBLAS, zstd dev files, pkg-config) with your package manager, then run make again" >&2; exit 1; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	elif command -v sudo >/dev/null && [ -t 0 ]; then SUDO="sudo"; \
+	else echo "error: missing packages:$$missing; run 'sudo apt-get install -y$$missing' (or make as root), then run make again" >&2; exit 1; fi; \
+	echo "installing:$$missing"; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+test: build
+	$(SWIFT) build -c $(CONFIG) --build-tests
+	$(SWIFT) test -c $(CONFIG) --skip-build
+
+pretrain: build
+	$(MPIRUN) -n 2 $(BIN) selftest comm
+
+clean:
+	rm -rf .build

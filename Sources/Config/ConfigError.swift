@@ -1,0 +1,7 @@
+/// A configuration problem: one line naming the file, the key and the fix.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    /// The whole message.
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

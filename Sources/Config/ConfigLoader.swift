@@ -1,0 +1,163 @@
+import Foundation
+import Model
+import Yams
+
+/// Reads a run's YAML file and `--set` overrides into a validated `RunConfig`.
+///
+/// Every problem is one `ConfigError` line naming the file (with line and column where YAML gives
+/// them), the key path, the expected type or range, the value given and, for unknown keys, the nearest
+/// valid key. Accelerate keys that mean nothing here are accepted with a notice.
+public enum ConfigLoader {
+    /// Loads `path` (or only defaults when nil), applies `overrides` ("a.b=value"), and validates.
+    /// `notice` receives one line per accepted-but-ignored key.
+    public static func load(path: String?, overrides: [String] = [], notice: (String) -> Void = { _ in }) throws -> RunConfig {
+        var config = RunConfig()
+        if let path {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ConfigError("\(path): no such config file; write one with `pretrain config --defaults --out \(path)` or check the path")
+            }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigError("\(path): cannot be read as UTF-8 text")
+            }
+            try apply(yaml: text, file: path, to: &config, notice: notice)
+        }
+        for override in overrides { try apply(override: override, to: &config) }
+        try validate(config, origin: path ?? "config")
+        return config
+    }
+
+    /// Applies one YAML document to `config`.
+    public static func apply(yaml: String, file: String, to config: inout RunConfig, notice: (String) -> Void = { _ in }) throws {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch let error as YamlError {
+            throw ConfigError("\(file): invalid YAML: \(describe(error))")
+        }
+        guard let root else { return }  // an empty file means all defaults
+        guard let mapping = root.mapping else {
+            throw ConfigError("\(file)\(at(root.mark)): the top level must be a mapping of keys to values")
+        }
+        try walk(mapping, prefix: "", file: file, into: &config, notice: notice)
+    }
+
+    private static func walk(_ mapping: Node.Mapping, prefix: String, file: String, into config: inout RunConfig, notice: (String) -> Void) throws {
+        for (keyNode, value) in mapping {
+            guard let name = keyNode.string else { throw ConfigError("\(file)\(at(keyNode.mark)): keys must be strings") }
+            var path = prefix.isEmpty ? name : prefix + "." + name
+            if let alias = ConfigSchema.aliases[path] { path = alias }
+            if ConfigSchema.acceleratePassThrough.contains(path) || path.hasPrefix("tpu_") {
+                notice("notice: \(file): \(path) has no meaning for CPU training here; ignored")
+                continue
+            }
+            if let key = ConfigSchema.byPath[path] {
+                if value.null != nil && value.scalar?.style != .singleQuoted && value.scalar?.style != .doubleQuoted { continue }
+                guard let scalar = value.scalar else {
+                    throw ConfigError("\(file)\(at(value.mark)): \(path) must be a single value (\(key.field.typeName)), not a list or mapping")
+                }
+                try key.set(scalar.string, in: &config, origin: "\(file)\(at(value.mark))")
+                continue
+            }
+            let isSection = ConfigSchema.keys.contains { $0.path.hasPrefix(path + ".") }
+            if isSection {
+                guard let nested = value.mapping else {
+                    if value.null != nil { continue }
+                    throw ConfigError("\(file)\(at(value.mark)): \(path) is a section; give it keys, e.g. \(path):\n  \(ConfigSchema.keys.first { $0.path.hasPrefix(path + ".") }!.path.split(separator: ".").last!): …")
+                }
+                try walk(nested, prefix: path, file: file, into: &config, notice: notice)
+                continue
+            }
+            throw unknownKey(path, origin: "\(file)\(at(keyNode.mark))")
+        }
+    }
+
+    /// Applies one `--set key.path=value` override.
+    public static func apply(override: String, to config: inout RunConfig) throws {
+        guard let eq = override.firstIndex(of: "=") else {
+            throw ConfigError("--set \(override): expected key=value, e.g. --set optimizer.lr=3e-4")
+        }
+        var path = String(override[..<eq]).trimmingCharacters(in: .whitespaces)
+        let value = String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        if let alias = ConfigSchema.aliases[path] { path = alias }
+        guard let key = ConfigSchema.byPath[path] else { throw unknownKey(path, origin: "--set") }
+        let unquoted = (value.hasPrefix("'") && value.hasSuffix("'") || value.hasPrefix("\"") && value.hasSuffix("\"")) && value.count >= 2
+            ? String(value.dropFirst().dropLast()) : value
+        try key.set(unquoted, in: &config, origin: "--set")
+    }
+
+    static func unknownKey(_ path: String, origin: String) -> ConfigError {
+        let parts = path.split(separator: ".").map(String.init)
+        let leaf = parts.last ?? path
+        let parent = parts.dropLast().joined(separator: ".")
+        // Candidates at the same level: top-level keys and section names, or the keys of the section.
+        let level: [String] = parent.isEmpty
+            ? ConfigSchema.keys.map(\.path).filter { !$0.contains(".") } + ConfigSchema.sections.sorted()
+            : ConfigSchema.keys.map(\.path).filter { $0.hasPrefix(parent + ".") }
+        let leafOf = { (p: String) in String(p.split(separator: ".").last ?? Substring(p)) }
+        let suggestion = EditDistance.nearest(to: leaf, in: level.map(leafOf)).flatMap { l in level.first { leafOf($0) == l } }
+            ?? EditDistance.nearest(to: path, in: ConfigSchema.keys.map(\.path))
+        let hint = suggestion.map { "did you mean `\($0)`?" } ?? "run `pretrain config --explain` for every key"
+        return ConfigError("\(origin): unknown key `\(path)`; \(hint)")
+    }
+
+    /// Cross-field checks that no single key can make.
+    public static func validate(_ config: RunConfig, origin: String) throws {
+        do { try config.model.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        let t = config.training
+        if t.seqLen > config.model.maxSeqLen {
+            throw ConfigError("\(origin): training.seq_len \(t.seqLen) is longer than model.max_seq_len \(config.model.maxSeqLen); lower seq_len or raise max_seq_len")
+        }
+        if config.launch.distributedType == "NO", config.launch.numProcesses != 1 {
+            throw ConfigError("\(origin): distributed_type NO runs one process but num_processes is \(config.launch.numProcesses); set num_processes: 1 or distributed_type: MULTI_CPU")
+        }
+        _ = try accumulationSteps(config, worldSize: config.launch.numProcesses, origin: origin)
+    }
+
+    /// Micro-batches per rank per optimizer step for `worldSize` ranks: derived from
+    /// `training.global_batch` when that is set (it must divide evenly), else the configured value.
+    public static func accumulationSteps(_ config: RunConfig, worldSize: Int, origin: String = "config") throws -> Int {
+        let t = config.training
+        guard t.globalBatch > 0 else { return t.gradientAccumulationSteps }
+        let perStep = t.microBatch * worldSize
+        guard t.globalBatch % perStep == 0 else {
+            throw ConfigError("\(origin): training.global_batch \(t.globalBatch) is not divisible by training.micro_batch \(t.microBatch) × \(worldSize) processes = \(perStep); use a multiple of \(perStep) (e.g. \(max(1, t.globalBatch / perStep) * perStep))")
+        }
+        return t.globalBatch / perStep
+    }
+
+    /// The fully resolved config as YAML (every key, defaults included), as printed at start and stored
+    /// with checkpoints.
+    public static func render(_ config: RunConfig) -> String {
+        var lines: [String] = []
+        var section = ""
+        for key in ConfigSchema.keys {
+            let parts = key.path.split(separator: ".").map(String.init)
+            if parts.count == 1 {
+                lines.append("\(key.path): \(key.render(config))")
+            } else {
+                if parts[0] != section { section = parts[0]; lines.append("\(section):") }
+                lines.append("  \(parts[1]): \(key.render(config))")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Every key with its type, default and meaning (`pretrain config --explain`).
+    public static func explain() -> String {
+        let defaults = RunConfig()
+        let width = ConfigSchema.keys.map(\.path.count).max() ?? 0
+        return ConfigSchema.keys.map { key in
+            key.path.padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  default \(key.render(defaults))  (\(key.field.typeName))\n" + String(repeating: " ", count: width + 2) + key.help
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func at(_ mark: Mark?) -> String { mark.map { ":\($0.line):\($0.column)" } ?? "" }
+
+    static func describe(_ error: YamlError) -> String {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+            return "line \(mark.line), column \(mark.column): \(problem)\(context.map { " \($0.text)" } ?? "")"
+        default:
+            return "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+        }
+    }
+}

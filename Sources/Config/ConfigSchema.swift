@@ -1,0 +1,188 @@
+import Model
+
+/// The table of every YAML key: its path, help text, type, range and the `RunConfig` field it sets.
+///
+/// Defaults are read from `RunConfig()`, so they are stated once. Launch keys sit at the top level,
+/// exactly where `accelerate config` writes them; the training part lives in sections.
+public enum ConfigSchema {
+    /// One key of the file.
+    public struct Key: Sendable {
+        /// Dotted path, e.g. `optimizer.lr` or `num_processes`.
+        public let path: String
+        /// What it means (one line).
+        public let help: String
+        let field: Field
+    }
+
+    /// The field behind a key: its Swift type, accepted values and where it lives in `RunConfig`.
+    enum Field: @unchecked Sendable {
+        case int(WritableKeyPath<RunConfig, Int>, ClosedRange<Int>)
+        case float(WritableKeyPath<RunConfig, Float>, ClosedRange<Double>)
+        case double(WritableKeyPath<RunConfig, Double>, ClosedRange<Double>)
+        case bool(WritableKeyPath<RunConfig, Bool>)
+        case string(WritableKeyPath<RunConfig, String>)
+        case choice(WritableKeyPath<RunConfig, String>, [String])
+        case positions(WritableKeyPath<RunConfig, GPTConfig.Positions>)
+
+        var typeName: String {
+            switch self {
+            case let .int(_, r): "integer in \(r.lowerBound)…\(r.upperBound == Int.max ? "∞" : "\(r.upperBound)")"
+            case let .float(_, r), let .double(_, r): "number in \(r.lowerBound)…\(r.upperBound == .infinity ? "∞" : "\(r.upperBound)")"
+            case .bool: "true or false"
+            case .string: "string"
+            case let .choice(_, options): "one of " + options.joined(separator: ", ")
+            case .positions: "one of " + GPTConfig.Positions.allCases.map(\.rawValue).joined(separator: ", ")
+            }
+        }
+    }
+
+    static let big = Int.max
+    /// Every key, in the order `--explain` and the resolved dump print them.
+    public static let keys: [Key] = [
+        // Launch: Hugging Face Accelerate's keys.
+        Key(path: "compute_environment", help: "where the job runs (Accelerate key; only LOCAL_MACHINE)", field: .choice(\.launch.computeEnvironment, ["LOCAL_MACHINE"])),
+        Key(path: "distributed_type", help: "MULTI_CPU: data-parallel over MPI processes; NO: one process", field: .choice(\.launch.distributedType, ["MULTI_CPU", "NO"])),
+        Key(path: "num_processes", help: "total ranks across all machines", field: .int(\.launch.numProcesses, 1...big)),
+        Key(path: "num_machines", help: "machines (nodes) the ranks are spread over", field: .int(\.launch.numMachines, 1...big)),
+        Key(path: "machine_rank", help: "this machine's index (Accelerate key; mpirun assigns ranks itself)", field: .int(\.launch.machineRank, 0...big)),
+        Key(path: "main_process_ip", help: "address of the first machine (multi-machine runs)", field: .string(\.launch.mainProcessIP)),
+        Key(path: "main_process_port", help: "port on the first machine", field: .int(\.launch.mainProcessPort, 1...65535)),
+        Key(path: "mixed_precision", help: "'no' (fp32); bf16 is accepted where supported", field: .choice(\.launch.mixedPrecision, ["no", "bf16"])),
+        Key(path: "use_cpu", help: "always true here: training runs on CPUs", field: .bool(\.launch.useCPU)),
+        Key(path: "enable_cpu_affinity", help: "bind each rank to its own cores", field: .bool(\.launch.enableCPUAffinity)),
+        Key(path: "threads_per_process", help: "compute threads per rank; 0 = cores on the host ÷ ranks on the host", field: .int(\.launch.threadsPerProcess, 0...4096)),
+        Key(path: "mpirun_config.mpirun_hostfile", help: "hostfile for multi-machine runs (mpirun --hostfile)", field: .string(\.launch.mpirunHostfile)),
+        Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
+        // Model.
+        Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
+        Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
+        Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
+        Key(path: "model.n_head", help: "NH: attention heads (must divide d_model)", field: .int(\.model.nHead, 1...big)),
+        Key(path: "model.d_model", help: "C: model width", field: .int(\.model.dModel, 1...big)),
+        Key(path: "model.positions", help: "learned (GPT-2) or sinusoidal (Vaswani et al.)", field: .positions(\.model.positions)),
+        Key(path: "model.embedding_dropout", help: "dropout after the embeddings (0 = off)", field: .float(\.model.embeddingDropout, 0...0.999)),
+        Key(path: "model.residual_dropout", help: "dropout on each residual branch (0 = off)", field: .float(\.model.residualDropout, 0...0.999)),
+        Key(path: "model.label_smoothing", help: "label smoothing ε of the loss (0 = off)", field: .float(\.model.labelSmoothing, 0...0.999)),
+        Key(path: "model.layer_norm_eps", help: "LayerNorm epsilon", field: .float(\.model.layerNormEps, 1e-12...1)),
+        // Data.
+        Key(path: "data.train", help: "training token shards: a file, a directory or a glob", field: .string(\.data.train)),
+        Key(path: "data.val", help: "validation token shards (empty = no evaluation)", field: .string(\.data.val)),
+        Key(path: "data.tokenizer", help: "tokenizer.json written by `pretrain data prepare`", field: .string(\.data.tokenizer)),
+        Key(path: "data.shuffle", help: "shuffle shard and sample order each epoch (seeded)", field: .bool(\.data.shuffle)),
+        // Optimizer.
+        Key(path: "optimizer.lr", help: "peak learning rate", field: .float(\.optimizer.lr, 0...10)),
+        Key(path: "optimizer.beta1", help: "AdamW β1", field: .float(\.optimizer.beta1, 0...0.999999)),
+        Key(path: "optimizer.beta2", help: "AdamW β2", field: .float(\.optimizer.beta2, 0...0.999999)),
+        Key(path: "optimizer.eps", help: "AdamW ε (outside the square root, as PyTorch)", field: .float(\.optimizer.eps, 0...1)),
+        Key(path: "optimizer.weight_decay", help: "decoupled weight decay on ≥2-D weights", field: .float(\.optimizer.weightDecay, 0...10)),
+        Key(path: "optimizer.grad_clip", help: "global gradient-norm clip (0 = off)", field: .float(\.optimizer.gradClip, 0...1e6)),
+        // Schedule.
+        Key(path: "schedule.kind", help: "cosine (warmup + cosine to a floor), constant, or noam", field: .choice(\.schedule.kind, ["cosine", "constant", "noam"])),
+        Key(path: "schedule.warmup_steps", help: "linear warmup steps (cosine, noam)", field: .int(\.schedule.warmupSteps, 0...big)),
+        Key(path: "schedule.min_lr_ratio", help: "cosine floor as a fraction of optimizer.lr", field: .float(\.schedule.minLRRatio, 0...1)),
+        Key(path: "schedule.noam_scale", help: "noam: multiplier of d_model^-0.5·min(step^-0.5, step·warmup^-1.5)", field: .float(\.schedule.noamScale, 0...1e6)),
+        // Training.
+        Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
+        Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
+        Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),
+        Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks; 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
+        Key(path: "training.gradient_accumulation_steps", help: "micro-batches per rank per step (derived from global_batch when that is set)", field: .int(\.training.gradientAccumulationSteps, 1...big)),
+        Key(path: "training.seed", help: "seed of weights, shuffling and dropout", field: .int(\.training.seed, 0...big)),
+        Key(path: "training.eval_interval", help: "evaluate every N steps (0 = only at the end)", field: .int(\.training.evalInterval, 0...big)),
+        Key(path: "training.eval_steps", help: "validation batches per evaluation", field: .int(\.training.evalSteps, 1...big)),
+        Key(path: "training.bucket_mb", help: "gradient allreduce bucket size in MiB", field: .double(\.training.bucketMB, 0.001...65536)),
+        Key(path: "training.zero1", help: "shard AdamW moments across ranks (ZeRO stage 1)", field: .bool(\.training.zero1)),
+        Key(path: "training.grad_compression", help: "none, or bf16: allreduce gradients in bfloat16", field: .choice(\.training.gradCompression, ["none", "bf16"])),
+        Key(path: "training.checksum_interval", help: "compare a parameter checksum across ranks every N steps (0 = off)", field: .int(\.training.checksumInterval, 0...big)),
+        Key(path: "training.watchdog_seconds", help: "abort when a collective stalls this long", field: .double(\.training.watchdogSeconds, 1...1e7)),
+        Key(path: "training.max_bad_steps", help: "stop after this many consecutive non-finite steps", field: .int(\.training.maxBadSteps, 1...big)),
+        // Checkpoints.
+        Key(path: "checkpoint.dir", help: "directory of step-NNNNNNNN checkpoints", field: .string(\.checkpoint.dir)),
+        Key(path: "checkpoint.every", help: "save every N steps (0 = only at the end)", field: .int(\.checkpoint.every, 0...big)),
+        Key(path: "checkpoint.keep_last", help: "keep the newest K checkpoints", field: .int(\.checkpoint.keepLast, 1...big)),
+        Key(path: "checkpoint.compression", help: "zstd (byte-plane shuffled) or none", field: .choice(\.checkpoint.compression, ["zstd", "none"])),
+        Key(path: "checkpoint.level", help: "zstd level", field: .int(\.checkpoint.level, 1...22)),
+        // Logging.
+        Key(path: "logging.run_dir", help: "metrics, plots and traces go here", field: .string(\.logging.runDir)),
+        Key(path: "logging.interval", help: "print a line every N steps", field: .int(\.logging.interval, 1...big)),
+        Key(path: "logging.timeline", help: "write a Chrome trace per rank", field: .bool(\.logging.timeline)),
+    ]
+
+    /// Keys by path.
+    public static let byPath: [String: Key] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
+
+    /// Other names accepted for a key (Accelerate's spelling first).
+    public static let aliases: [String: String] = [
+        "num_cpu_threads_per_process": "threads_per_process",
+        "training.gradient_accumulation": "training.gradient_accumulation_steps",
+    ]
+
+    /// The sections (first path component of nested keys).
+    public static var sections: Set<String> { Set(keys.compactMap { $0.path.contains(".") ? String($0.path.split(separator: ".")[0]) : nil }) }
+
+    /// Accelerate keys with no meaning here: accepted with a one-line notice.
+    public static let acceleratePassThrough: Set<String> = [
+        "gpu_ids", "downcast_bf16", "main_training_function", "rdzv_backend", "same_network", "dynamo_config",
+        "fsdp_config", "deepspeed_config", "megatron_lm_config", "ipex_config", "mpirun_config.mpirun_ccl",
+        "tpu_env", "tpu_use_cluster", "tpu_use_sudo", "tpu_name", "tpu_zone", "commands", "command_file",
+        "gradient_accumulation_steps", "use_mps_device", "num_gpus", "parallelism_config", "fp8_config",
+    ]
+}
+
+extension ConfigSchema.Key {
+    /// Parses `text` for this key and stores it in `config`; `origin` names where the text came from.
+    func set(_ text: String, in config: inout RunConfig, origin: String) throws {
+        func bad(_ detail: String = "") -> ConfigError {
+            ConfigError("\(origin): \(path) is \(text.isEmpty ? "empty" : "'\(text)'"); expected \(field.typeName)\(detail)")
+        }
+        switch field {
+        case let .int(kp, range):
+            let cleaned = text.replacingOccurrences(of: "_", with: "")
+            guard let v = Int(cleaned) ?? Double(cleaned).flatMap({ $0 == $0.rounded() && abs($0) < 9e15 ? Int($0) : nil }) else { throw bad() }
+            guard range.contains(v) else { throw bad() }
+            config[keyPath: kp] = v
+        case let .float(kp, range):
+            guard let v = Double(text), v.isFinite, range.contains(v) else { throw bad() }
+            config[keyPath: kp] = Float(v)
+        case let .double(kp, range):
+            guard let v = Double(text), v.isFinite, range.contains(v) else { throw bad() }
+            config[keyPath: kp] = v
+        case let .bool(kp):
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": config[keyPath: kp] = true
+            case "false", "no", "off", "0": config[keyPath: kp] = false
+            default: throw bad()
+            }
+        case let .string(kp):
+            config[keyPath: kp] = text
+        case let .choice(kp, options):
+            guard let match = options.first(where: { $0.lowercased() == text.lowercased() }) else {
+                let hint = EditDistance.nearest(to: text, in: options).map { " (did you mean \($0)?)" } ?? ""
+                throw bad(hint)
+            }
+            config[keyPath: kp] = match
+        case let .positions(kp):
+            guard let v = GPTConfig.Positions(rawValue: text.lowercased()) else { throw bad() }
+            config[keyPath: kp] = v
+        }
+    }
+
+    /// The key's current value in `config`, as YAML text.
+    func render(_ config: RunConfig) -> String {
+        switch field {
+        case let .int(kp, _): "\(config[keyPath: kp])"
+        case let .float(kp, _): "\(config[keyPath: kp])"
+        case let .double(kp, _): "\(config[keyPath: kp])"
+        case let .bool(kp): "\(config[keyPath: kp])"
+        case let .string(kp), let .choice(kp, _):
+            Self.quote(config[keyPath: kp])
+        case let .positions(kp): config[keyPath: kp].rawValue
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        let plain = !s.isEmpty && s.allSatisfy { $0.isLetter || $0.isNumber || "_-./".contains($0) }
+            && !["no", "yes", "true", "false", "on", "off", "null"].contains(s.lowercased()) && Double(s) == nil
+        return plain ? s : "'" + s.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+}

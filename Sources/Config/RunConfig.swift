@@ -1,0 +1,88 @@
+import Model
+
+/// Everything one run needs, in the sections of the YAML file that describes it.
+///
+/// Field defaults here are the documented defaults; `ConfigSchema` maps each YAML key onto one field
+/// (with its type, range and help text), so this struct, the file format, `--set` and
+/// `pretrain config --explain` cannot drift apart.
+public struct RunConfig: Equatable, Sendable {
+    /// How the job is started (Hugging Face Accelerate's keys and meanings).
+    public struct Launch: Equatable, Sendable {
+        public var computeEnvironment = "LOCAL_MACHINE"
+        public var distributedType = "MULTI_CPU"
+        public var numProcesses = 2
+        public var numMachines = 1
+        public var machineRank = 0
+        public var mainProcessIP = ""
+        public var mainProcessPort = 29500
+        public var mixedPrecision = "no"
+        public var useCPU = true
+        public var enableCPUAffinity = false
+        public var threadsPerProcess = 0
+        public var mpirunHostfile = ""
+        public var debug = false
+    }
+
+    /// Data sources.
+    public struct DataSection: Equatable, Sendable {
+        public var train = "data/fortunes/train_*.bin"
+        public var val = "data/fortunes/val_*.bin"
+        public var tokenizer = "data/fortunes/tokenizer.json"
+        public var shuffle = true
+    }
+
+    /// AdamW hyperparameters.
+    public var optimizer = AdamWOptimizer.Settings()
+
+    /// Learning-rate schedule.
+    public struct Schedule: Equatable, Sendable {
+        public var kind = "cosine"
+        public var warmupSteps = 10
+        public var minLRRatio: Float = 0.1
+        public var noamScale: Float = 1
+    }
+
+    /// Batch shape, length and cadence of the run.
+    public struct Training: Equatable, Sendable {
+        public var steps = 200
+        public var microBatch = 8
+        public var seqLen = 128
+        public var globalBatch = 0
+        public var gradientAccumulationSteps = 1
+        public var seed = 1337
+        public var evalInterval = 50
+        public var evalSteps = 10
+        public var bucketMB = 25.0
+        public var zero1 = false
+        public var gradCompression = "none"
+        public var checksumInterval = 100
+        public var watchdogSeconds = 600.0
+        public var maxBadSteps = 5
+    }
+
+    /// Checkpoint directory and cadence.
+    public struct CheckpointSection: Equatable, Sendable {
+        public var dir = "runs/default/checkpoints"
+        public var every = 0
+        public var keepLast = 3
+        public var compression = "zstd"
+        public var level = 1
+    }
+
+    /// Where and how often the run reports.
+    public struct Logging: Equatable, Sendable {
+        public var runDir = "runs/default"
+        public var interval = 10
+        public var timeline = false
+    }
+
+    public var launch = Launch()
+    public var model = GPTConfig()
+    public var data = DataSection()
+    public var schedule = Schedule()
+    public var training = Training()
+    public var checkpoint = CheckpointSection()
+    public var logging = Logging()
+
+    public init() {}
+}

@@ -1,0 +1,80 @@
+import Kernels
+
+/// AdamW over the flat parameter buffer, with PyTorch `torch.optim.AdamW` semantics.
+///
+/// The moments `m` and `v` cover `shard`, a range of the flat buffer: the whole buffer for plain data
+/// parallelism, or one rank's part under ZeRO-1. Weight decay applies to tensors with ≥ 2 dimensions
+/// only (embeddings and weight matrices), as nanoGPT and GPT-2 do.
+public final class AdamWOptimizer {
+    /// Hyperparameters; `lr` is the peak rate the schedule scales.
+    public struct Settings: Codable, Equatable, Sendable {
+        public var lr: Float = 3e-4
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.95
+        public var eps: Float = 1e-8
+        public var weightDecay: Float = 0.1
+        /// Global gradient-norm clipping threshold; 0 turns clipping off.
+        public var gradClip: Float = 1.0
+        public init() {}
+    }
+
+    /// The hyperparameters in use.
+    public var settings: Settings
+    /// The flat-buffer range these moments cover.
+    public let shard: Range<Int>
+    /// First moments, indexed from `shard.lowerBound`.
+    public let m: FlatBuffer
+    /// Second moments, indexed from `shard.lowerBound`.
+    public let v: FlatBuffer
+    /// Steps taken so far (the bias-correction exponent of the next step is `t + 1`).
+    public private(set) var t = 0
+    /// Decay and no-decay sub-ranges of `shard`, precomputed so a step allocates nothing.
+    private let pieces: [(range: Range<Int>, decay: Bool)]
+
+    /// An optimizer for `shard` of a model laid out by `layout`.
+    public init(layout: ParameterLayout, settings: Settings, shard: Range<Int>? = nil) {
+        let shard = shard ?? 0..<layout.count
+        self.settings = settings
+        self.shard = shard
+        m = FlatBuffer(count: shard.count)
+        v = FlatBuffer(count: shard.count)
+        var pieces: [(Range<Int>, Bool)] = []
+        for (tensor, part) in layout.tensors(overlapping: shard) {
+            if let last = pieces.last, last.1 == tensor.decay, last.0.upperBound == part.lowerBound {
+                pieces[pieces.count - 1].0 = last.0.lowerBound..<part.upperBound
+            } else {
+                pieces.append((part, tensor.decay))
+            }
+        }
+        self.pieces = pieces
+    }
+
+    /// Restores the step counter (checkpoint resume).
+    public func setStep(_ step: Int) { t = step }
+
+    /// The scale clipping applies for a global gradient norm: min(1, clip / (norm + 1e-6)), as PyTorch's
+    /// `clip_grad_norm_`.
+    public func clipScale(gradNorm: Double) -> Float {
+        guard settings.gradClip > 0, gradNorm.isFinite else { return 1 }
+        return Float(min(1, Double(settings.gradClip) / (gradNorm + 1e-6)))
+    }
+
+    /// One AdamW step on `shard` of `params` with `grads` (same layout), at learning rate `lr`, with
+    /// gradients multiplied by `gradScale` first (clipping).
+    public func step(params: FlatBuffer, grads: FlatBuffer, lr: Float, gradScale: Float = 1) {
+        t += 1
+        for piece in pieces {
+            let local = piece.range.lowerBound - shard.lowerBound
+            AdamW.step(params: params.pointer + piece.range.lowerBound, grads: grads.pointer + piece.range.lowerBound,
+                       m: m.pointer + local, v: v.pointer + local, count: piece.range.count, lr: lr,
+                       beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps,
+                       weightDecay: piece.decay ? settings.weightDecay : 0, t: t, gradScale: gradScale)
+        }
+    }
+
+    /// The global L2 norm of `grads` over `range` (the whole buffer unless given).
+    public static func gradNorm(_ grads: FlatBuffer, range: Range<Int>? = nil) -> Double {
+        let r = range ?? 0..<grads.count
+        return VectorMath.sumOfSquares(grads.pointer + r.lowerBound, count: r.count).squareRoot()
+    }
+}

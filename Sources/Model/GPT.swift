@@ -1,0 +1,283 @@
+import Kernels
+
+/// A GPT-2-style transformer over one flat parameter buffer: forward, loss and backward.
+///
+/// Shapes: B batch, T time, C channels (d_model), V vocab, P position rows, L layers, NH heads,
+/// N = B·T. Parameters and gradients are `FlatBuffer`s laid out by `ParameterLayout`; activations and
+/// scratch are allocated once for the largest (B, T) (see `GPTActivations`), so a step allocates
+/// nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
+/// each parameter range as soon as its gradient is final, so communication can overlap with it.
+public final class GPT {
+    /// The model's shape and options.
+    public let config: GPTConfig
+    /// Where each parameter lives in `params` and `grads`.
+    public let layout: ParameterLayout
+    /// All parameters, one contiguous buffer.
+    public let params: FlatBuffer
+    /// Gradients, same layout as `params`.
+    public let grads: FlatBuffer
+    /// Activations and backward scratch for batches up to (maxBatch, maxSeqLen).
+    public let acts: GPTActivations
+    /// Dropout is applied only while training (and only when configured).
+    public var training = true
+    /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
+    public var dropoutSeed: UInt64 = 0
+    /// When set, forward and backward add their per-kernel times to it.
+    public var profile: StepProfile?
+
+    /// The fixed sinusoidal position table (P, C), when positions are not learned.
+    private let positionTable: FlatBuffer?
+    /// Tokens and targets of the last forward (B, T), kept for backward.
+    private let tokens: UnsafeMutablePointer<Int32>
+    private let targets: UnsafeMutablePointer<Int32>
+    private var lastB = 0, lastT = 0
+    private var lastCount = 0
+    private var hasTargets = false
+
+    /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
+    public init(config: GPTConfig, maxBatch: Int, maxSeqLen: Int) throws {
+        try config.validate()
+        try config.validate(batch: maxBatch, seqLen: maxSeqLen)
+        self.config = config
+        layout = ParameterLayout(config: config)
+        params = FlatBuffer(count: layout.count)
+        grads = FlatBuffer(count: layout.count)
+        acts = GPTActivations(config: config, B: maxBatch, T: maxSeqLen)
+        if config.positions == .sinusoidal {
+            let table = FlatBuffer(count: config.maxSeqLen * config.dModel)
+            Embedding.sinusoidalTable(into: table.pointer, P: config.maxSeqLen, C: config.dModel)
+            positionTable = table
+        } else {
+            positionTable = nil
+        }
+        tokens = .allocate(capacity: maxBatch * maxSeqLen)
+        tokens.initialize(repeating: 0, count: maxBatch * maxSeqLen)
+        targets = .allocate(capacity: maxBatch * maxSeqLen)
+        targets.initialize(repeating: 0, count: maxBatch * maxSeqLen)
+    }
+
+    deinit {
+        tokens.deallocate()
+        targets.deallocate()
+    }
+
+    /// GPT-2 initialisation from a seed: N(0, 0.02) weights, residual projections scaled by 1/√(2L),
+    /// zero biases, unit LayerNorm gains. The same seed gives the same weights on every rank.
+    public func initializeWeights(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let projStd = 0.02 / Float(2 * config.nLayer).squareRoot()
+        params.zero()
+        for t in layout.tensors {
+            let p = params.pointer + t.offset
+            if t.name.hasSuffix(".bias") { continue }
+            if t.name.contains(".ln_") || t.name.contains("ln_f") {
+                p.update(repeating: 1, count: t.count)
+            } else {
+                rng.fillNormal(p, count: t.count, std: t.name.hasSuffix("c_proj.weight") ? projStd : 0.02)
+            }
+        }
+    }
+
+    /// Sets every gradient to zero.
+    public func zeroGrad() { grads.zero() }
+
+    /// The (B, T, V) logits of the last forward; after a forward with targets they hold probabilities,
+    /// and after backward the logit gradients.
+    public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
+
+    @inline(__always) private func w(_ l: Int, _ t: ParameterLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+        params.pointer + layout.offset(layer: l, t)
+    }
+
+    @inline(__always) private func g(_ l: Int, _ t: ParameterLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+        grads.pointer + layout.offset(layer: l, t)
+    }
+
+    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) {
+        if let profile {
+            let start = StepProfile.now()
+            body()
+            profile.add(kind, StepProfile.now() - start)
+        } else {
+            body()
+        }
+    }
+
+    /// Runs the model on `tokens` (B, T). With `targets` (B, T) it returns the mean cross-entropy over
+    /// targets that are not `ignoreIndex` (NaN if there are none); without, it returns 0 and leaves the
+    /// logits in `logits`. Throws when a token id is outside the vocabulary.
+    @discardableResult
+    public func forward(tokens input: UnsafePointer<Int32>, targets target: UnsafePointer<Int32>?, B: Int, T: Int) throws -> Float {
+        precondition(B >= 1 && B <= acts.B && T >= 1 && T <= acts.T, "batch (\(B), \(T)) exceeds the allocated (\(acts.B), \(acts.T))")
+        let C = config.dModel, NH = config.nHead, V = config.vocabSize, N = B * T
+        for i in 0..<N where input[i] < 0 || Int(input[i]) >= V {
+            throw ModelError("token id \(input[i]) at position \(i) is outside model.vocab_size \(V); the data's tokenizer does not fit the model — set model.vocab_size to at least the tokenizer's vocabulary")
+        }
+        tokens.update(from: input, count: N)
+        lastB = B; lastT = T
+        let wte = params.pointer + layout.wte
+        let wpe = layout.wpe.map { params.pointer + $0 } ?? positionTable!.pointer
+        let enc = acts.pointer(.encoded)
+        timed(.other) { Embedding.forward(out: enc, tokens: tokens, wte: wte, wpe: wpe, B: B, T: T, C: C) }
+        let dropping = training
+        if dropping, config.embeddingDropout > 0 {
+            timed(.other) { Dropout.forward(out: enc, mask: acts.mask(0), inp: enc, count: N * C, p: config.embeddingDropout, seed: dropoutSeed &+ 1) }
+        }
+        var residual = enc
+        for l in 0..<config.nLayer {
+            let ln1 = acts.pointer(.ln1, layer: l), qkv = acts.pointer(.qkv, layer: l)
+            let atty = acts.pointer(.atty, layer: l), att = acts.pointer(.att, layer: l)
+            let attProj = acts.pointer(.attProj, layer: l), res2 = acts.pointer(.residual2, layer: l)
+            let ln2 = acts.pointer(.ln2, layer: l), fch = acts.pointer(.fch, layer: l)
+            let fchGelu = acts.pointer(.fchGelu, layer: l), fcProj = acts.pointer(.fcProj, layer: l)
+            let res3 = acts.pointer(.residual3, layer: l)
+            timed(.other) {
+                LayerNorm.forward(out: ln1, mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l),
+                                  inp: residual, weight: w(l, .ln1Weight), bias: w(l, .ln1Bias), N: N, C: C, eps: config.layerNormEps)
+            }
+            timed(.matmul) { Linear.forward(out: qkv, inp: ln1, weight: w(l, .qkvWeight), bias: w(l, .qkvBias), N: N, IC: C, OC: 3 * C) }
+            timed(.attention) { Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: config.causal) }
+            timed(.matmul) { Linear.forward(out: attProj, inp: atty, weight: w(l, .attnProjWeight), bias: w(l, .attnProjBias), N: N, IC: C, OC: C) }
+            timed(.other) {
+                if dropping, config.residualDropout > 0 {
+                    Dropout.forward(out: attProj, mask: acts.mask(1 + 2 * l), inp: attProj, count: N * C, p: config.residualDropout, seed: dropoutSeed &+ UInt64(2 + 2 * l))
+                }
+                Residual.forward(out: res2, a: residual, b: attProj, count: N * C)
+                LayerNorm.forward(out: ln2, mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l),
+                                  inp: res2, weight: w(l, .ln2Weight), bias: w(l, .ln2Bias), N: N, C: C, eps: config.layerNormEps)
+            }
+            timed(.matmul) { Linear.forward(out: fch, inp: ln2, weight: w(l, .fcWeight), bias: w(l, .fcBias), N: N, IC: C, OC: 4 * C) }
+            timed(.other) { GELU.forward(out: fchGelu, inp: fch, count: N * 4 * C) }
+            timed(.matmul) { Linear.forward(out: fcProj, inp: fchGelu, weight: w(l, .fcProjWeight), bias: w(l, .fcProjBias), N: N, IC: 4 * C, OC: C) }
+            timed(.other) {
+                if dropping, config.residualDropout > 0 {
+                    Dropout.forward(out: fcProj, mask: acts.mask(2 + 2 * l), inp: fcProj, count: N * C, p: config.residualDropout, seed: dropoutSeed &+ UInt64(3 + 2 * l))
+                }
+                Residual.forward(out: res3, a: res2, b: fcProj, count: N * C)
+            }
+            residual = res3
+        }
+        let lnf = acts.pointer(.lnf)
+        timed(.other) {
+            LayerNorm.forward(out: lnf, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: residual,
+                              weight: params.pointer + layout.lnfWeight, bias: params.pointer + layout.lnfBias, N: N, C: C, eps: config.layerNormEps)
+        }
+        let logits = acts.pointer(.logits)
+        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: lnf, weight: wte, N: N, IC: C, OC: V) }
+        guard let target = target else { hasTargets = false; return 0 }
+        targets.update(from: target, count: N)
+        hasTargets = true
+        var result: (sum: Double, count: Int) = (0, 0)
+        timed(.loss) {
+            result = CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets, N: N, V: V,
+                                          ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
+        }
+        lastCount = result.count
+        return result.count > 0 ? Float(result.sum / Double(result.count)) : .nan
+    }
+
+    /// Adds the gradient of `lossScale` × (the last forward's mean loss) to `grads`.
+    ///
+    /// `onReady(range)` is called with each flat-buffer range as soon as its gradient is final for this
+    /// backward: the last block first, then earlier blocks, then the embeddings (which the tied LM head
+    /// and the input both feed). Ranges are reported in decreasing offset order except the embedding
+    /// tables at the end.
+    public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
+        precondition(hasTargets, "backward needs a forward with targets first")
+        let B = lastB, T = lastT, N = B * T
+        let C = config.dModel, NH = config.nHead, V = config.vocabSize
+        let wte = params.pointer + layout.wte
+        let dlogits = acts.pointer(.logits)
+        let dres = acts.pointer(.dResidual), dln = acts.pointer(.dLN)
+        let scale = lastCount > 0 ? lossScale / Float(lastCount) : 0
+        timed(.loss) {
+            CrossEntropy.backward(dlogits: dlogits, probs: dlogits, targets: targets, scale: scale, N: N, V: V,
+                                  ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
+        }
+        timed(.other) { VectorMath.zero(dln, count: N * C) }
+        timed(.matmul) {
+            Linear.backwardTransposed(dinp: dln, dweight: grads.pointer + layout.wte, dout: dlogits, inp: acts.pointer(.lnf), weight: wte, N: N, IC: C, OC: V)
+        }
+        let last = config.nLayer > 0 ? acts.pointer(.residual3, layer: config.nLayer - 1) : acts.pointer(.encoded)
+        timed(.other) {
+            VectorMath.zero(dres, count: N * C)
+            LayerNorm.backward(dinp: dres, dweight: grads.pointer + layout.lnfWeight, dbias: grads.pointer + layout.lnfBias, dout: dln,
+                               inp: last, weight: params.pointer + layout.lnfWeight, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
+        }
+        onReady?(layout.lnfWeight..<(layout.lnfBias + C))
+        let dropping = training && config.residualDropout > 0
+        let dBranch = acts.pointer(.dBranch), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)
+        let dAttY = acts.pointer(.dAttY), dQKV = acts.pointer(.dQKV)
+        for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
+            let input = l == 0 ? acts.pointer(.encoded) : acts.pointer(.residual3, layer: l - 1)
+            // MLP branch: residual3 = residual2 + dropout(fcProj(gelu(fc(ln2(residual2)))))
+            var branch = UnsafePointer(dres)
+            if dropping {
+                timed(.other) {
+                    VectorMath.zero(dBranch, count: N * C)
+                    Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(2 + 2 * l), count: N * C, p: config.residualDropout)
+                }
+                branch = UnsafePointer(dBranch)
+            }
+            timed(.other) { VectorMath.zero(dFchGelu, count: N * 4 * C) }
+            timed(.matmul) {
+                Linear.backward(dinp: dFchGelu, dweight: g(l, .fcProjWeight), dbias: g(l, .fcProjBias), dout: branch,
+                                inp: acts.pointer(.fchGelu, layer: l), weight: w(l, .fcProjWeight), N: N, IC: 4 * C, OC: C)
+            }
+            timed(.other) {
+                VectorMath.zero(dFch, count: N * 4 * C)
+                GELU.backward(dinp: dFch, inp: acts.pointer(.fch, layer: l), dout: dFchGelu, count: N * 4 * C)
+                VectorMath.zero(dln, count: N * C)
+            }
+            timed(.matmul) {
+                Linear.backward(dinp: dln, dweight: g(l, .fcWeight), dbias: g(l, .fcBias), dout: dFch,
+                                inp: acts.pointer(.ln2, layer: l), weight: w(l, .fcWeight), N: N, IC: C, OC: 4 * C)
+            }
+            timed(.other) {
+                LayerNorm.backward(dinp: dres, dweight: g(l, .ln2Weight), dbias: g(l, .ln2Bias), dout: dln, inp: acts.pointer(.residual2, layer: l),
+                                   weight: w(l, .ln2Weight), mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l), N: N, C: C)
+            }
+            // Attention branch: residual2 = input + dropout(attProj(attention(qkv(ln1(input)))))
+            branch = UnsafePointer(dres)
+            if dropping {
+                timed(.other) {
+                    VectorMath.zero(dBranch, count: N * C)
+                    Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(1 + 2 * l), count: N * C, p: config.residualDropout)
+                }
+                branch = UnsafePointer(dBranch)
+            }
+            timed(.other) { VectorMath.zero(dAttY, count: N * C) }
+            timed(.matmul) {
+                Linear.backward(dinp: dAttY, dweight: g(l, .attnProjWeight), dbias: g(l, .attnProjBias), dout: branch,
+                                inp: acts.pointer(.atty, layer: l), weight: w(l, .attnProjWeight), N: N, IC: C, OC: C)
+            }
+            timed(.other) { VectorMath.zero(dQKV, count: N * 3 * C) }
+            timed(.attention) {
+                Attention.backward(dqkv: dQKV, scratch: acts.pointer(.dAttScratch), dout: dAttY, qkv: acts.pointer(.qkv, layer: l),
+                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: config.causal)
+            }
+            timed(.other) { VectorMath.zero(dln, count: N * C) }
+            timed(.matmul) {
+                Linear.backward(dinp: dln, dweight: g(l, .qkvWeight), dbias: g(l, .qkvBias), dout: dQKV,
+                                inp: acts.pointer(.ln1, layer: l), weight: w(l, .qkvWeight), N: N, IC: C, OC: 3 * C)
+            }
+            timed(.other) {
+                LayerNorm.backward(dinp: dres, dweight: g(l, .ln1Weight), dbias: g(l, .ln1Bias), dout: dln, inp: input,
+                                   weight: w(l, .ln1Weight), mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l), N: N, C: C)
+            }
+            onReady?(layout.blockRange(l))
+        }
+        var dEncoded = UnsafePointer(dres)
+        if training, config.embeddingDropout > 0 {
+            timed(.other) {
+                VectorMath.zero(dBranch, count: N * C)
+                Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(0), count: N * C, p: config.embeddingDropout)
+            }
+            dEncoded = UnsafePointer(dBranch)
+        }
+        let dwpe = layout.wpe.map { grads.pointer + $0 }
+        timed(.other) { Embedding.backward(dwte: grads.pointer + layout.wte, dwpe: dwpe, dout: dEncoded, tokens: tokens, B: B, T: T, C: C) }
+        let embeddingEnd = (layout.wpe ?? layout.wte) + (layout.wpe == nil ? V * C : config.maxSeqLen * C)
+        onReady?(layout.wte..<embeddingEnd)
+    }
+}

@@ -1,0 +1,86 @@
+/// The shape and options of a GPT-2-style transformer.
+///
+/// Every field has the GPT-2 124M default. `validate()` checks the whole config before anything is
+/// allocated and names the offending field and value.
+public struct GPTConfig: Codable, Equatable, Sendable {
+    /// How token positions enter the model.
+    public enum Positions: String, Codable, Sendable, CaseIterable {
+        /// A learned (P, C) table, as GPT-2.
+        case learned
+        /// The fixed sin/cos table of "Attention Is All You Need"; no parameters.
+        case sinusoidal
+    }
+
+    /// V: vocabulary size (rows of the token embedding, columns of the logits).
+    public var vocabSize = 50257
+    /// P: rows of the position table, the longest sequence the model accepts.
+    public var maxSeqLen = 1024
+    /// L: number of transformer blocks.
+    public var nLayer = 12
+    /// NH: attention heads per block; must divide `dModel`.
+    public var nHead = 12
+    /// C: model width (embedding size).
+    public var dModel = 768
+    /// Learned or sinusoidal positions.
+    public var positions = Positions.learned
+    /// Causal (GPT) or bidirectional (BERT-style encoder) self-attention.
+    public var causal = true
+    /// LayerNorm epsilon.
+    public var layerNormEps: Float = 1e-5
+    /// Dropout probability on the embedding output (0 = off, the default).
+    public var embeddingDropout: Float = 0
+    /// Dropout probability on each residual branch (attention and MLP outputs) before the add.
+    public var residualDropout: Float = 0
+    /// Label smoothing ε of the cross-entropy loss (0 = off).
+    public var labelSmoothing: Float = 0
+    /// Targets equal to this id are left out of the loss (padding).
+    public var ignoreIndex: Int32 = -100
+
+    public init() {}
+
+    /// A config with the given shape and defaults elsewhere.
+    public init(vocabSize: Int, maxSeqLen: Int, nLayer: Int, nHead: Int, dModel: Int) {
+        self.vocabSize = vocabSize
+        self.maxSeqLen = maxSeqLen
+        self.nLayer = nLayer
+        self.nHead = nHead
+        self.dModel = dModel
+    }
+
+    /// Head size hs = C / NH.
+    public var headSize: Int { dModel / nHead }
+
+    /// Checks every field; throws a `ModelError` naming the first bad one and the fix.
+    public func validate() throws {
+        func positive(_ value: Int, _ name: String) throws {
+            guard value > 0 else { throw ModelError("model.\(name) is \(value); it must be at least 1") }
+        }
+        try positive(vocabSize, "vocab_size")
+        try positive(maxSeqLen, "max_seq_len")
+        try positive(nLayer, "n_layer")
+        try positive(nHead, "n_head")
+        try positive(dModel, "d_model")
+        guard dModel % nHead == 0 else {
+            throw ModelError("model.d_model is \(dModel), not divisible by model.n_head \(nHead); pick d_model a multiple of n_head (e.g. \(nHead * max(1, dModel / nHead)))")
+        }
+        if positions == .sinusoidal, dModel % 2 != 0 {
+            throw ModelError("model.d_model is \(dModel); sinusoidal positions need an even d_model")
+        }
+        for (name, p) in [("embedding_dropout", embeddingDropout), ("residual_dropout", residualDropout)] {
+            guard p >= 0, p < 1 else { throw ModelError("model.\(name) is \(p); it must be in [0, 1)") }
+        }
+        guard labelSmoothing >= 0, labelSmoothing < 1 else {
+            throw ModelError("model.label_smoothing is \(labelSmoothing); it must be in [0, 1)")
+        }
+        guard layerNormEps > 0 else { throw ModelError("model.layer_norm_eps is \(layerNormEps); it must be > 0") }
+    }
+
+    /// Checks that a (B, T) batch fits this model; throws naming the value and the limit.
+    public func validate(batch: Int, seqLen: Int) throws {
+        guard batch > 0 else { throw ModelError("training.micro_batch is \(batch); it must be at least 1") }
+        guard seqLen > 0 else { throw ModelError("training.seq_len is \(seqLen); it must be at least 1") }
+        guard seqLen <= maxSeqLen else {
+            throw ModelError("training.seq_len \(seqLen) is longer than model.max_seq_len \(maxSeqLen) (the position table); lower seq_len or raise max_seq_len")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+/// Where every parameter lives in the one flat Float buffer.
+///
+/// The table is derived from the config in one place (`init(config:)`): names (Hugging Face GPT-2
+/// names, so weights interoperate), shapes, offsets and the weight-decay flag. Gradients and the AdamW
+/// moments use the identical layout, so allreduce buckets, optimizer shards and checkpoint shards are
+/// all plain ranges of it. Blocks are stored one after another, so the gradients of the last block —
+/// the first to be finished by backward — form the high end of the buffer.
+public struct ParameterLayout: Sendable, Equatable {
+    /// One tensor of the table.
+    public struct Tensor: Sendable, Equatable {
+        /// Hugging Face GPT-2 name, e.g. `transformer.h.3.attn.c_attn.weight`.
+        public let name: String
+        /// Row-major shape (Conv1D weights are (in, out), as in HF GPT-2).
+        public let shape: [Int]
+        /// First element in the flat buffer.
+        public let offset: Int
+        /// Whether AdamW applies weight decay (tensors with ≥ 2 dimensions).
+        public var decay: Bool { shape.count >= 2 }
+        /// Number of elements.
+        public var count: Int { shape.reduce(1, *) }
+        /// The tensor's range in the flat buffer.
+        public var range: Range<Int> { offset..<(offset + count) }
+    }
+
+    /// The tensors of one transformer block, in storage order.
+    public enum BlockTensor: Int, CaseIterable, Sendable {
+        case ln1Weight, ln1Bias, qkvWeight, qkvBias, attnProjWeight, attnProjBias
+        case ln2Weight, ln2Bias, fcWeight, fcBias, fcProjWeight, fcProjBias
+
+        /// The name under `transformer.h.{i}.` in Hugging Face GPT-2.
+        public var hfSuffix: String {
+            switch self {
+            case .ln1Weight: "ln_1.weight"
+            case .ln1Bias: "ln_1.bias"
+            case .qkvWeight: "attn.c_attn.weight"
+            case .qkvBias: "attn.c_attn.bias"
+            case .attnProjWeight: "attn.c_proj.weight"
+            case .attnProjBias: "attn.c_proj.bias"
+            case .ln2Weight: "ln_2.weight"
+            case .ln2Bias: "ln_2.bias"
+            case .fcWeight: "mlp.c_fc.weight"
+            case .fcBias: "mlp.c_fc.bias"
+            case .fcProjWeight: "mlp.c_proj.weight"
+            case .fcProjBias: "mlp.c_proj.bias"
+            }
+        }
+
+        /// The shape for model width C.
+        public func shape(_ C: Int) -> [Int] {
+            switch self {
+            case .ln1Weight, .ln1Bias, .ln2Weight, .ln2Bias, .attnProjBias, .fcProjBias: [C]
+            case .qkvWeight: [C, 3 * C]
+            case .qkvBias: [3 * C]
+            case .attnProjWeight: [C, C]
+            case .fcWeight: [C, 4 * C]
+            case .fcBias: [4 * C]
+            case .fcProjWeight: [4 * C, C]
+            }
+        }
+    }
+
+    /// Every tensor, in storage order.
+    public let tensors: [Tensor]
+    /// Total number of Float parameters.
+    public let count: Int
+    /// Offsets of the tensors outside the blocks.
+    public let wte: Int, wpe: Int?, lnfWeight: Int, lnfBias: Int
+    /// Offset of each block's first tensor and each tensor's offset within a block.
+    let blockStart: [Int]
+    let blockOffsets: [Int]
+    /// Elements in one block.
+    public let blockCount: Int
+    private let index: [String: Int]
+
+    /// Builds the table for a model config.
+    public init(config: GPTConfig) {
+        let C = config.dModel
+        var tensors: [Tensor] = []
+        var offset = 0
+        func add(_ name: String, _ shape: [Int]) -> Int {
+            let start = offset
+            tensors.append(Tensor(name: name, shape: shape, offset: start))
+            offset += shape.reduce(1, *)
+            return start
+        }
+        wte = add("transformer.wte.weight", [config.vocabSize, C])
+        wpe = config.positions == .learned ? add("transformer.wpe.weight", [config.maxSeqLen, C]) : nil
+        var inBlock: [Int] = []
+        var running = 0
+        for t in BlockTensor.allCases { inBlock.append(running); running += t.shape(C).reduce(1, *) }
+        blockOffsets = inBlock
+        blockCount = running
+        var starts: [Int] = []
+        for l in 0..<config.nLayer {
+            starts.append(offset)
+            for t in BlockTensor.allCases { _ = add("transformer.h.\(l).\(t.hfSuffix)", t.shape(C)) }
+        }
+        blockStart = starts
+        lnfWeight = add("transformer.ln_f.weight", [C])
+        lnfBias = add("transformer.ln_f.bias", [C])
+        self.tensors = tensors
+        self.count = offset
+        var idx: [String: Int] = [:]
+        for (i, t) in tensors.enumerated() { idx[t.name] = i }
+        index = idx
+    }
+
+    /// The tensor with this name, or nil.
+    public func tensor(named name: String) -> Tensor? { index[name].map { tensors[$0] } }
+
+    /// Offset of `tensor` in block `layer`.
+    @inline(__always)
+    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStart[layer] + blockOffsets[tensor.rawValue] }
+
+    /// The flat range holding all of block `layer`.
+    public func blockRange(_ layer: Int) -> Range<Int> { blockStart[layer]..<(blockStart[layer] + blockCount) }
+
+    /// Tensors that overlap `range`, each with the overlapping part of its own range.
+    public func tensors(overlapping range: Range<Int>) -> [(tensor: Tensor, part: Range<Int>)] {
+        tensors.compactMap { t in
+            let part = t.range.clamped(to: range)
+            return part.isEmpty ? nil : (t, part)
+        }
+    }
+}

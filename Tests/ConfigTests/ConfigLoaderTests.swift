@@ -1,0 +1,153 @@
+import Config
+import Foundation
+import Model
+import XCTest
+
+/// YAML → RunConfig: values, Accelerate compatibility, overrides and every kind of bad input.
+final class ConfigLoaderTests: XCTestCase {
+    func load(_ yaml: String, overrides: [String] = [], notices: inout [String]) throws -> RunConfig {
+        var config = RunConfig()
+        var collected: [String] = []
+        try ConfigLoader.apply(yaml: yaml, file: "run.yaml", to: &config, notice: { collected.append($0) })
+        for o in overrides { try ConfigLoader.apply(override: o, to: &config) }
+        try ConfigLoader.validate(config, origin: "run.yaml")
+        notices = collected
+        return config
+    }
+
+    func error(_ yaml: String, overrides: [String] = []) -> String {
+        var n: [String] = []
+        do { _ = try load(yaml, overrides: overrides, notices: &n); return "" } catch { return "\(error)" }
+    }
+
+    func testSectionsSetTheirFields() throws {
+        var n: [String] = []
+        let c = try load("""
+        num_processes: 4
+        model:
+          n_layer: 3
+          d_model: 96
+          n_head: 4
+          positions: sinusoidal
+        optimizer:
+          lr: 6e-4
+        training:
+          micro_batch: 2
+          global_batch: 16
+          zero1: yes
+        """, notices: &n)
+        XCTAssertEqual(c.launch.numProcesses, 4)
+        XCTAssertEqual(c.model.nLayer, 3)
+        XCTAssertEqual(c.model.dModel, 96)
+        XCTAssertEqual(c.model.positions, .sinusoidal)
+        XCTAssertEqual(c.optimizer.lr, 6e-4)
+        XCTAssertTrue(c.training.zero1)
+        XCTAssertEqual(try ConfigLoader.accumulationSteps(c, worldSize: 4), 2)  // 16 / (2 × 4)
+        XCTAssertEqual(c.training.steps, RunConfig().training.steps, "unset keys keep their defaults")
+    }
+
+    func testAccelerateDefaultConfigIsAcceptedWithNotices() throws {
+        // What `accelerate config` writes for a multi-CPU machine.
+        var notices: [String] = []
+        let c = try load("""
+        compute_environment: LOCAL_MACHINE
+        debug: false
+        distributed_type: MULTI_CPU
+        downcast_bf16: 'no'
+        enable_cpu_affinity: false
+        gpu_ids: all
+        ipex_config:
+          ipex: false
+        machine_rank: 0
+        main_process_ip: null
+        main_process_port: null
+        main_training_function: main
+        mixed_precision: 'no'
+        mpirun_config:
+          mpirun_ccl: '1'
+          mpirun_hostfile: /etc/hosts.mpi
+        num_cpu_threads_per_process: 2
+        num_machines: 1
+        num_processes: 2
+        rdzv_backend: static
+        same_network: true
+        tpu_env: []
+        tpu_use_cluster: false
+        tpu_use_sudo: false
+        use_cpu: true
+        """, notices: &notices)
+        XCTAssertEqual(c.launch.threadsPerProcess, 2)
+        XCTAssertEqual(c.launch.mpirunHostfile, "/etc/hosts.mpi")
+        XCTAssertEqual(c.launch.mixedPrecision, "no")
+        XCTAssertEqual(c.launch.mainProcessPort, RunConfig().launch.mainProcessPort, "null keeps the default")
+        for key in ["downcast_bf16", "gpu_ids", "ipex_config", "main_training_function", "mpirun_config.mpirun_ccl", "rdzv_backend", "tpu_env"] {
+            XCTAssertTrue(notices.contains { $0.contains(key) }, "notice for \(key): \(notices)")
+        }
+        XCTAssertTrue(notices.allSatisfy { !$0.contains("\n") })
+    }
+
+    func testUnknownKeysSuggestTheNearest() {
+        XCTAssertTrue(error("optimizer:\n  learning_rat: 1\n").contains("unknown key `optimizer.learning_rat`"))
+        XCTAssertTrue(error("optimizer:\n  lrr: 1\n").contains("did you mean `optimizer.lr`?"), error("optimizer:\n  lrr: 1\n"))
+        XCTAssertTrue(error("model:\n  n_layers: 2\n").contains("did you mean `model.n_layer`?"))
+        XCTAssertTrue(error("num_proceses: 2\n").contains("did you mean `num_processes`?"))
+        XCTAssertTrue(error("optimzer:\n  lr: 1\n").contains("did you mean `optimizer`?"), error("optimzer:\n  lr: 1\n"))
+        XCTAssertTrue(error("x: 1\n", overrides: []).contains("run.yaml:1:1"), error("x: 1\n"))
+    }
+
+    func testWrongTypesAndRangesNameKeyExpectationAndValue() {
+        let e1 = error("model:\n  n_layer: two\n")
+        XCTAssertTrue(e1.contains("run.yaml:2:12"), e1)
+        XCTAssertTrue(e1.contains("model.n_layer is 'two'"), e1)
+        XCTAssertTrue(e1.contains("integer"), e1)
+        XCTAssertTrue(error("optimizer:\n  beta2: 1.5\n").contains("optimizer.beta2 is '1.5'"))
+        XCTAssertTrue(error("training:\n  grad_compression: bf17\n").contains("did you mean bf16?"))
+        XCTAssertTrue(error("model: 3\n").contains("model is a section"))
+        XCTAssertTrue(error("training:\n  steps: [1, 2]\n").contains("single value"))
+    }
+
+    func testInconsistentValuesSayWhich() {
+        let e = error("num_processes: 3\ntraining:\n  micro_batch: 4\n  global_batch: 20\n")
+        XCTAssertTrue(e.contains("training.global_batch 20 is not divisible by training.micro_batch 4 × 3 processes = 12"), e)
+        let m = error("model:\n  d_model: 100\n  n_head: 3\n")
+        XCTAssertTrue(m.contains("d_model is 100") && m.contains("n_head 3"), m)
+        let s = error("model:\n  max_seq_len: 64\ntraining:\n  seq_len: 65\n")
+        XCTAssertTrue(s.contains("training.seq_len 65") && s.contains("max_seq_len 64"), s)
+    }
+
+    func testInvalidYAMLGivesLineAndColumn() {
+        let e = error("model:\n  n_layer: 2\n   d_model: [\n")
+        XCTAssertTrue(e.contains("invalid YAML"), e)
+        XCTAssertTrue(e.contains("line 3"), e)
+    }
+
+    func testOverridesAreTypedAndValidatedLikeTheFile() throws {
+        var n: [String] = []
+        let c = try load("", overrides: ["optimizer.lr=3e-4", "model.n_layer=8", "data.train='a b.bin'"], notices: &n)
+        XCTAssertEqual(c.optimizer.lr, 3e-4)
+        XCTAssertEqual(c.model.nLayer, 8)
+        XCTAssertEqual(c.data.train, "a b.bin")
+        XCTAssertTrue(error("", overrides: ["model.n_layer=0"]).contains("--set: model.n_layer is '0'"))
+        XCTAssertTrue(error("", overrides: ["optimizer.lrate=1"]).contains("did you mean `optimizer.lr`?"))
+        XCTAssertTrue(error("", overrides: ["optimizer.lr"]).contains("expected key=value"))
+    }
+
+    func testRenderedConfigLoadsBackToTheSameValues() throws {
+        var c = RunConfig()
+        c.model.nLayer = 5
+        c.data.train = "my data/*.bin"
+        c.launch.mixedPrecision = "no"
+        c.optimizer.lr = 1.25e-4
+        let text = ConfigLoader.render(c)
+        var back = RunConfig()
+        try ConfigLoader.apply(yaml: text, file: "resolved.yaml", to: &back)
+        XCTAssertEqual(back, c)
+        XCTAssertTrue(ConfigLoader.explain().contains("optimizer.lr"))
+    }
+
+    func testMissingFileSaysHowToMakeOne() {
+        XCTAssertThrowsError(try ConfigLoader.load(path: "/nonexistent/run.yaml")) {
+            XCTAssertTrue("\($0)".contains("pretrain config --defaults --out /nonexistent/run.yaml"), "\($0)")
+        }
+    }
+}

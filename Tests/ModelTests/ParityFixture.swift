@@ -1,0 +1,55 @@
+import Foundation
+import Model
+
+/// The Hugging Face GPT-2 reference in Fixtures/gpt2-parity.safetensors, loaded into a model.
+struct ParityFixture {
+    let file: SafeTensors
+    let config: GPTConfig
+    let B: Int, T: Int
+    let inputs: [Int32], targets: [Int32]
+    let adamw: AdamWOptimizer.Settings
+
+    init() throws {
+        guard let url = Bundle.module.url(forResource: "gpt2-parity", withExtension: "safetensors", subdirectory: "Fixtures") else {
+            throw ModelError("Fixtures/gpt2-parity.safetensors missing from the test bundle")
+        }
+        file = try SafeTensors(path: url.path)
+        let meta = try JSONSerialization.jsonObject(with: Data(file.metadata["config"]!.utf8)) as! [String: Any]
+        var c = GPTConfig(vocabSize: meta["vocab_size"] as! Int, maxSeqLen: meta["n_positions"] as! Int,
+                          nLayer: meta["n_layer"] as! Int, nHead: meta["n_head"] as! Int, dModel: meta["n_embd"] as! Int)
+        c.layerNormEps = Float(meta["layer_norm_epsilon"] as! Double)
+        config = c
+        B = meta["batch"] as! Int
+        T = meta["seq"] as! Int
+        inputs = try file.int32s("input_ids")
+        targets = try file.int32s("targets")
+        let opt = try JSONSerialization.jsonObject(with: Data(file.metadata["adamw"]!.utf8)) as! [String: Any]
+        var s = AdamWOptimizer.Settings()
+        s.lr = Float(opt["lr"] as! Double)
+        s.beta1 = Float(opt["beta1"] as! Double)
+        s.beta2 = Float(opt["beta2"] as! Double)
+        s.eps = Float(opt["eps"] as! Double)
+        s.weightDecay = Float(opt["weight_decay"] as! Double)
+        s.gradClip = 0  // the fixture clips nothing
+        adamw = s
+    }
+
+    /// A model holding the fixture's weights.
+    func makeModel() throws -> GPT {
+        let model = try GPT(config: config, maxBatch: B, maxSeqLen: T)
+        for t in model.layout.tensors {
+            try file.read(t.name, into: model.params.pointer + t.offset, count: t.count)
+        }
+        return model
+    }
+}
+
+/// max |a − b| / max |b|: the norm-wise relative error the parity tests bound.
+func relativeError(_ a: UnsafePointer<Float>, _ b: [Float]) -> Double {
+    var diff = 0.0, scale = 0.0
+    for i in 0..<b.count {
+        diff = max(diff, Double(abs(a[i] - b[i])))
+        scale = max(scale, Double(abs(b[i])))
+    }
+    return scale == 0 ? diff : diff / scale
+}
