@@ -41,8 +41,12 @@ test: build
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
+# The embedded default: Debian's fortunes, tokenized once (cached until the input or settings change),
+# then configs/tiny.yaml on 2 ranks.
+FORTUNES := /usr/share/games/fortunes
 pretrain: build
-	$(MPIRUN) -n 2 $(BIN) selftest comm
+	$(BIN) data prepare --input $(FORTUNES) --document-separator % --vocab-size 4096 --out data/fortunes
+	$(MPIRUN) -n 2 $(BIN) train --config configs/tiny.yaml
 
 clean:
 	rm -rf .build
