@@ -64,7 +64,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: mode),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model"], swiftSettings: mode),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "DataTests", dependencies: ["Data"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
     ]

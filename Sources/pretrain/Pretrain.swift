@@ -17,6 +17,8 @@ struct Pretrain: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)  // already reported (or deliberately silent)
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
