@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: mode),
         .testTarget(name: "ModelTests", dependencies: ["Model"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed"], swiftSettings: mode),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "TestSupport"], swiftSettings: mode),

@@ -7,7 +7,9 @@ public enum MPILibrary {
     public static var version: String {
         var buffer = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
         var length: Int32 = 0
-        guard MPI_Get_library_version(&buffer, &length) == MPI_SUCCESS else { return "unknown" }
+        guard (try? MPIRuntime.check(MPI_Get_library_version(&buffer, &length), "MPI_Get_library_version")) != nil else {
+            return "unknown"
+        }
         let text = String(cString: buffer)
         return text.split(separator: "\n").first.map(String.init) ?? text
     }
