@@ -52,3 +52,23 @@ public enum BLASRuntime {
         unsetenv("OPENBLAS_CORETYPE")
     }
 }
+
+extension BLASRuntime {
+    /// Measures sgemm throughput (GFLOP/s, best of `repeats`) at the current thread count on an
+    /// (M×K)·(K×N) product — the peak that MFU is reported against.
+    public static func measurePeakGFLOPS(M: Int = 1024, N: Int = 3072, K: Int = 768, repeats: Int = 8) -> Double {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: M * K)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: K * N)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: M * N)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(M * K) { a[i] = Float(i % 7) * 0.01 }
+        for i in 0..<(K * N) { b[i] = Float(i % 5) * 0.01 }
+        var best = Double.infinity
+        for _ in 0..<(repeats + 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(M), Int32(N), Int32(K), 1, a, Int32(K), b, Int32(N), 0, c, Int32(N))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2.0 * Double(M) * Double(N) * Double(K) / best / 1e9
+    }
+}

@@ -1,0 +1,181 @@
+// Layer normalisation over the last dimension.
+//
+// Shapes:
+//   N rows (= B·T), C channels
+//   inp, out, dinp, dout (N,C)    weight, bias, dweight, dbias (C)    mean, rstd (N)
+//
+// Forward:  xhat = (x − mean)·rstd,  rstd = 1/√(var + eps) (biased variance),  out = xhat·w + b.
+// Backward: dxhat = dout·w;  dx = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat));
+//           dw += Σ_rows dout·xhat;  db += Σ_rows dout.
+
+/// Layer normalisation with learned per-channel scale and shift (PyTorch `nn.LayerNorm`).
+public enum LayerNorm {
+    /// out = (inp − mean)·rstd·weight + bias per row; saves mean and rstd for backward.
+    public static func forward(out: UnsafeMutablePointer<Float> /* (N,C) */,
+                               mean: UnsafeMutablePointer<Float> /* (N) */,
+                               rstd: UnsafeMutablePointer<Float> /* (N) */,
+                               inp: UnsafePointer<Float> /* (N,C) */,
+                               weight: UnsafePointer<Float> /* (C) */,
+                               bias: UnsafePointer<Float> /* (C) */,
+                               N: Int, C: Int, eps: Float = 1e-5) {
+        precondition(N >= 0 && C > 0, "bad layernorm shape")
+        Parallel.chunks(N, minChunk: 16) { rows in
+            for n in rows {
+                let x = inp + n * C, y = out + n * C
+                // Pass 1: mean.
+                var acc = SIMD16<Float>()
+                var c = 0
+                while c + 16 <= C { acc += x.load16(c); c += 16 }
+                var s = acc.laneSum
+                while c < C { s += x[c]; c += 1 }
+                let m = s / Float(C)
+                // Pass 2: variance about the mean (two-pass for accuracy).
+                let mv = SIMD16<Float>(repeating: m)
+                acc = SIMD16<Float>()
+                c = 0
+                while c + 16 <= C { let d = x.load16(c) - mv; acc = acc.addingProduct(d, d); c += 16 }
+                var v = acc.laneSum
+                while c < C { let d = x[c] - m; v += d * d; c += 1 }
+                let r = 1 / (v / Float(C) + eps).squareRoot()
+                mean[n] = m
+                rstd[n] = r
+                // Pass 3: normalise, scale, shift.
+                let rv = SIMD16<Float>(repeating: r)
+                c = 0
+                while c + 16 <= C {
+                    let xhat = (x.load16(c) - mv) * rv
+                    y.store16(c, bias.load16(c).addingProduct(xhat, weight.load16(c)))
+                    c += 16
+                }
+                while c < C { y[c] = (x[c] - m) * r * weight[c] + bias[c]; c += 1 }
+            }
+        }
+    }
+
+    /// Accumulates dinp, dweight and dbias (+=) from dout, using the mean and rstd saved by forward.
+    ///
+    /// Two parallel passes: rows for dinp, then blocks of channels for dweight/dbias, so no two threads
+    /// write the same element and the summation order does not depend on the thread count.
+    public static func backward(dinp: UnsafeMutablePointer<Float> /* (N,C) += */,
+                                dweight: UnsafeMutablePointer<Float> /* (C) += */,
+                                dbias: UnsafeMutablePointer<Float> /* (C) += */,
+                                dout: UnsafePointer<Float> /* (N,C) */,
+                                inp: UnsafePointer<Float> /* (N,C) */,
+                                weight: UnsafePointer<Float> /* (C) */,
+                                mean: UnsafePointer<Float> /* (N) */,
+                                rstd: UnsafePointer<Float> /* (N) */,
+                                N: Int, C: Int) {
+        precondition(N >= 0 && C > 0, "bad layernorm shape")
+        Parallel.chunks(N, minChunk: 16) { rows in
+            for n in rows {
+                let x = inp + n * C, g = dout + n * C, dx = dinp + n * C
+                let m = mean[n], r = rstd[n]
+                let mv = SIMD16<Float>(repeating: m), rv = SIMD16<Float>(repeating: r)
+                // mean(dxhat) and mean(dxhat·xhat), dxhat = dout·w.
+                var a1 = SIMD16<Float>(), a2 = SIMD16<Float>()
+                var c = 0
+                while c + 16 <= C {
+                    let dxh = g.load16(c) * weight.load16(c)
+                    let xhat = (x.load16(c) - mv) * rv
+                    a1 += dxh
+                    a2 = a2.addingProduct(dxh, xhat)
+                    c += 16
+                }
+                var s1 = a1.laneSum, s2 = a2.laneSum
+                while c < C {
+                    let dxh = g[c] * weight[c]
+                    s1 += dxh
+                    s2 += dxh * (x[c] - m) * r
+                    c += 1
+                }
+                let m1 = s1 / Float(C), m2 = s2 / Float(C)
+                let m1v = SIMD16<Float>(repeating: m1), m2v = SIMD16<Float>(repeating: m2)
+                c = 0
+                while c + 16 <= C {
+                    let dxh = g.load16(c) * weight.load16(c)
+                    let xhat = (x.load16(c) - mv) * rv
+                    let t = (dxh - m1v) - xhat * m2v
+                    dx.store16(c, dx.load16(c).addingProduct(t, rv))
+                    c += 16
+                }
+                while c < C {
+                    let xhat = (x[c] - m) * r
+                    dx[c] += (g[c] * weight[c] - m1 - xhat * m2) * r
+                    c += 1
+                }
+            }
+        }
+        let blocks = (C + 15) / 16
+        Parallel.chunks(blocks, minChunk: 4) { range in
+            let lo = range.lowerBound * 16, hi = min(C, range.upperBound * 16)
+            for n in 0..<N {
+                let x = inp + n * C, g = dout + n * C
+                let m = mean[n], r = rstd[n]
+                let mv = SIMD16<Float>(repeating: m), rv = SIMD16<Float>(repeating: r)
+                var c = lo
+                while c + 16 <= hi {
+                    let gv = g.load16(c)
+                    let xhat = (x.load16(c) - mv) * rv
+                    dweight.store16(c, dweight.load16(c).addingProduct(gv, xhat))
+                    dbias.store16(c, dbias.load16(c) + gv)
+                    c += 16
+                }
+                while c < hi {
+                    dweight[c] += g[c] * (x[c] - m) * r
+                    dbias[c] += g[c]
+                    c += 1
+                }
+            }
+        }
+    }
+}
+
+/// Double-precision reference for `LayerNorm`: plain loops, for tests and model-level references.
+public enum LayerNormReference {
+    /// Returns out (N,C), mean (N) and rstd (N).
+    public static func forward(inp: [Double], weight: [Double], bias: [Double], N: Int, C: Int, eps: Double = 1e-5)
+        -> (out: [Double], mean: [Double], rstd: [Double]) {
+        var out = [Double](repeating: 0, count: N * C)
+        var mean = [Double](repeating: 0, count: N), rstd = [Double](repeating: 0, count: N)
+        for n in 0..<N {
+            var m = 0.0
+            for c in 0..<C { m += inp[n * C + c] }
+            m /= Double(C)
+            var v = 0.0
+            for c in 0..<C { let d = inp[n * C + c] - m; v += d * d }
+            v /= Double(C)
+            let r = 1 / (v + eps).squareRoot()
+            for c in 0..<C { out[n * C + c] = (inp[n * C + c] - m) * r * weight[c] + bias[c] }
+            mean[n] = m
+            rstd[n] = r
+        }
+        return (out, mean, rstd)
+    }
+
+    /// Returns dinp (N,C), dweight (C), dbias (C) for the given dout (recomputes the statistics).
+    public static func backward(dout: [Double], inp: [Double], weight: [Double], N: Int, C: Int, eps: Double = 1e-5)
+        -> (dinp: [Double], dweight: [Double], dbias: [Double]) {
+        let stats = forward(inp: inp, weight: weight, bias: [Double](repeating: 0, count: C), N: N, C: C, eps: eps)
+        var dinp = [Double](repeating: 0, count: N * C)
+        var dweight = [Double](repeating: 0, count: C), dbias = [Double](repeating: 0, count: C)
+        for n in 0..<N {
+            let m = stats.mean[n], r = stats.rstd[n]
+            var m1 = 0.0, m2 = 0.0
+            for c in 0..<C {
+                let xhat = (inp[n * C + c] - m) * r
+                let dxhat = dout[n * C + c] * weight[c]
+                m1 += dxhat
+                m2 += dxhat * xhat
+                dweight[c] += dout[n * C + c] * xhat
+                dbias[c] += dout[n * C + c]
+            }
+            m1 /= Double(C)
+            m2 /= Double(C)
+            for c in 0..<C {
+                let xhat = (inp[n * C + c] - m) * r
+                dinp[n * C + c] = (dout[n * C + c] * weight[c] - m1 - xhat * m2) * r
+            }
+        }
+        return (dinp, dweight, dbias)
+    }
+}
