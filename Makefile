@@ -37,9 +37,15 @@ deps:
 build: deps
 	$(SWIFT) build -c $(CONFIG)
 
+# XCTest only (no Swift Testing suites exist); the last line is the plain "N passed, M failed" summary.
 test: build
 	$(SWIFT) build -c $(CONFIG) --build-tests
-	$(SWIFT) test -c $(CONFIG) --skip-build
+	@if $(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; then status=0; else status=$$?; fi; \
+	  summary=$$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -n 1); \
+	  total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	  failed=$$(echo "$$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/'); \
+	  if [ -n "$$summary" ]; then echo "$$((total - failed)) passed, $$failed failed"; fi; \
+	  exit $$status
 
 # The embedded default: Debian's fortunes, tokenized once (cached until the input or settings change),
 # then configs/tiny.yaml on 2 ranks.
