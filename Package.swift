@@ -50,11 +50,12 @@ let package = Package(
         .target(name: "Data", swiftSettings: mode + fastMath),
         .target(name: "Config", dependencies: ["Model", "Yams"], swiftSettings: mode),
         .target(name: "Training", dependencies: ["Model", "Distributed", "Data", "Config", "Kernels"], swiftSettings: mode + fastMath),
+        .target(name: "Launch", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "Checkpoint", dependencies: ["CZstd", "Model"], swiftSettings: mode + fastMath),
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Kernels", "Model", "Distributed", "Data", "Checkpoint", "Config", "Training",
+                "Kernels", "Model", "Distributed", "Data", "Checkpoint", "Config", "Training", "Launch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
@@ -66,6 +67,8 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
         .testTarget(name: "DataTests", dependencies: ["Data"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
     ]

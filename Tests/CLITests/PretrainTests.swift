@@ -1,0 +1,55 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The `pretrain` root command: user mistakes are one line with a fix, `env` reports the machine.
+final class PretrainTests: XCTestCase {
+    func testUnknownSubcommandIsOneLineWithAFix() throws {
+        let run = try ProcessRunner.pretrain(["trian"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertEqual(run.lines.count, 1, run.output)
+        XCTAssertTrue(run.output.hasPrefix("error: "), run.output)
+        XCTAssertTrue(run.output.contains("trian"), run.output)
+        XCTAssertTrue(run.output.contains("pretrain --help"), run.output)
+    }
+
+    func testUnknownFlagIsOneLineWithAFix() throws {
+        let run = try ProcessRunner.pretrain(["env", "--verbose"])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertEqual(run.lines.count, 1, run.output)
+        XCTAssertTrue(run.output.contains("--verbose"), run.output)
+        XCTAssertFalse(run.output.contains("Fatal error"), run.output)
+    }
+
+    func testEnvReportsBLASMPIAndZstd() throws {
+        let run = try ProcessRunner.pretrain(["env"])
+        XCTAssertEqual(run.status, 0, run.output)
+        for key in ["cpu", "memory", "openblas core", "openblas threads", "mpi", "mpi layout", "zstd"] {
+            XCTAssertTrue(run.lines.contains { $0.hasPrefix(key + " ") }, "env prints \(key): \(run.output)")
+        }
+        XCTAssertTrue(run.output.contains("single process"), run.output)
+    }
+
+    func testEnvUnderMPIShowsTheRankLayout() throws {
+        let run = try ProcessRunner.mpirun(2, ["env"])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("rank 0 of 2"), run.output)
+        XCTAssertTrue(run.output.contains("rank 1 of 2"), run.output)
+    }
+
+    func testBLASKernelFamilyIsAtLeastWhatTheCPUSupports() throws {
+        // The binary re-executes itself with OPENBLAS_CORETYPE when OpenBLAS picks weaker kernels than
+        // the CPU's features allow; env shows the family in use. Check it against /proc/cpuinfo here.
+        let run = try ProcessRunner.pretrain(["env"])
+        let line = run.lines.first { $0.hasPrefix("openblas core ") } ?? ""
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let weak = ["Prescott", "Core2", "Nehalem", "Atom", "Katmai", "Penryn", "Dunnington", "Opteron", "Barcelona"]
+        if flags.contains("avx2") && flags.contains("fma") {
+            XCTAssertFalse(weak.contains { line.contains($0) }, "AVX2 CPU but OpenBLAS uses \(line)")
+        }
+        if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") && flags.contains("avx512dq") {
+            XCTAssertTrue(line.contains("SkylakeX") || line.contains("Cooperlake") || line.contains("SapphireRapids"), line)
+        }
+    }
+}
