@@ -1,0 +1,1 @@
+// PLACEHOLDER: the Launch target (mpirun command building, Slurm detection, signal forwarding) is being written.

@@ -1,0 +1,2 @@
+import XCTest
+// placeholder; replaced by real tests
