@@ -62,6 +62,7 @@ public enum ConfigSchema {
         Key(path: "model.positions", help: "learned (GPT-2) or sinusoidal (Vaswani et al.)", field: .positions(\.model.positions)),
         Key(path: "model.embedding_dropout", help: "dropout after the embeddings (0 = off)", field: .float(\.model.embeddingDropout, 0...0.999)),
         Key(path: "model.residual_dropout", help: "dropout on each residual branch (0 = off)", field: .float(\.model.residualDropout, 0...0.999)),
+        Key(path: "model.attention_dropout", help: "dropout on the attention weights (0 = off)", field: .float(\.model.attentionDropout, 0...0.999)),
         Key(path: "model.label_smoothing", help: "label smoothing ε of the loss (0 = off)", field: .float(\.model.labelSmoothing, 0...0.999)),
         Key(path: "model.layer_norm_eps", help: "LayerNorm epsilon", field: .float(\.model.layerNormEps, 1e-12...1)),
         // Data.

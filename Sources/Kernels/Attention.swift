@@ -10,10 +10,15 @@ import Foundation
 //   att (B,NH,T,T): softmax probabilities (0 where masked), saved for backward
 //   scratch (B,NH,T,T): dscores in backward
 //   keyPadding (B,T) bytes, optional: 0 = that key is padding and never attended
+//   dropped (B,NH,T,T), optional: P∘M/(1−p), the attention weights after dropout (M from Dropout's
+//           counter-based stream at index pair·T·T + i·T + j), used for P·V; `att` keeps P itself
 //
 // Per (b,h), with Q, K, V the (T,hs) strided views into qkv (row stride 3C, no copies):
 //   S = Q·Kᵀ/√hs (masked: j > i when causal, padded keys), P = softmax_rows(S), out = P·V
 // Backward: dP = dout·Vᵀ, dV += Pᵀ·dout, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dQ += dS·K/√hs, dK += dSᵀ·Q/√hs
+// With attention dropout, out = D·V for D = P∘M/(1−p): dV += Dᵀ·dout and dP = (dout·Vᵀ)∘M/(1−p), where
+// M is read back as D ≠ 0 (a kept probability is never 0 except where the key is masked, and there
+// dS = P·(…) = 0 anyway).
 //
 // A row whose keys are all masked (possible only with key padding) gets all-zero probabilities and a
 // zero output (PyTorch would produce NaN there).
@@ -32,11 +37,17 @@ public enum Attention {
                                att: UnsafeMutablePointer<Float> /* (B,NH,T,T) */,
                                qkv: UnsafePointer<Float> /* (B,T,3C) */,
                                B: Int, T: Int, C: Int, NH: Int, causal: Bool,
-                               keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */) {
+                               keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */,
+                               dropout: Float = 0, seed: UInt64 = 0,
+                               dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,T,T) */) {
         precondition(B >= 0 && T > 0 && NH > 0 && C % NH == 0, "bad attention shape")
+        precondition(dropout == 0 || dropped != nil, "attention dropout needs the `dropped` buffer")
         let hs = C / NH, C3 = 3 * C
         let scale = 1 / Float(hs).squareRoot()
         let block = causal ? max(1, rowBlock) : T
+        let drop = dropout > 0 ? dropped : nil
+        let threshold = Dropout.threshold(dropout), keys = Dropout.keys(seed)
+        let keepScale: Float = dropout < 1 ? 1 / (1 - dropout) : 0
         // sgemm with beta = 0 first clears C in a separate slow pass (OpenBLAS's beta kernel was 15% of
         // this kernel's time): clear with memset instead and let sgemm accumulate (beta = 1).
         VectorMath.zero(out, count: B * T * C)
@@ -55,8 +66,19 @@ public enum Attention {
                         GEMM.serial(transA: false, transB: true, M: i1 - i0, N: cols, K: hs, alpha: scale,
                                     A: q + i0 * C3, lda: C3, B: k, ldb: C3, beta: 1, C: a + i0 * T, ldc: T)
                         for i in i0..<i1 { softmaxRow(a + i * T, valid: causal ? i + 1 : T, T: T, pad: pad) }
+                        var weights = UnsafePointer(a)
+                        if let drop {
+                            let d = drop + pair * T * T
+                            for i in i0..<i1 {
+                                for j in 0..<T {
+                                    let index = UInt64(pair * T * T + i * T + j)
+                                    d[i * T + j] = j < cols && Dropout.keeps(index: index, threshold: threshold, keys) ? a[i * T + j] * keepScale : 0
+                                }
+                            }
+                            weights = UnsafePointer(d)
+                        }
                         GEMM.serial(transA: false, transB: false, M: i1 - i0, N: hs, K: cols, alpha: 1,
-                                    A: a + i0 * T, lda: T, B: v, ldb: C3, beta: 1, C: o + i0 * C, ldc: C)
+                                    A: weights + i0 * T, lda: T, B: v, ldb: C3, beta: 1, C: o + i0 * C, ldc: C)
                         i0 = i1
                     }
                 }
@@ -71,11 +93,15 @@ public enum Attention {
                                 qkv: UnsafePointer<Float> /* (B,T,3C) */,
                                 att: UnsafePointer<Float> /* (B,NH,T,T) */,
                                 B: Int, T: Int, C: Int, NH: Int, causal: Bool,
-                                keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */) {
+                                keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */,
+                                dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,T,T) */) {
         precondition(B >= 0 && T > 0 && NH > 0 && C % NH == 0, "bad attention shape")
+        precondition(dropout == 0 || dropped != nil, "attention dropout needs the `dropped` buffer of forward")
         let hs = C / NH, C3 = 3 * C
         let scale = 1 / Float(hs).squareRoot()
         let block = causal ? max(1, rowBlock) : T
+        let drop = dropout > 0 ? dropped : nil
+        let keepScale: Float = dropout < 1 ? 1 / (1 - dropout) : 0
         GEMM.withSingleThreadedBLAS {
             Parallel.chunks(B * NH) { pairs in
                 for pair in pairs {
@@ -91,9 +117,15 @@ public enum Attention {
                         for i in i0..<i1 { (ds + i * T).update(repeating: 0, count: cols) }
                         GEMM.serial(transA: false, transB: true, M: rows, N: cols, K: hs, alpha: 1,
                                     A: g + i0 * C, lda: C, B: v, ldb: C3, beta: 1, C: ds + i0 * T, ldc: T)
-                        // dV[0..<cols] += P[i0..<i1, 0..<cols]ᵀ · dout[i0..<i1].
+                        // dV[0..<cols] += W[i0..<i1, 0..<cols]ᵀ · dout[i0..<i1], W = P or its dropped form.
+                        let weights = drop.map { $0 + pair * T * T } ?? a
                         GEMM.serial(transA: true, transB: false, M: cols, N: hs, K: rows, alpha: 1,
-                                    A: a + i0 * T, lda: T, B: g + i0 * C, ldb: C, beta: 1, C: dv, ldc: C3)
+                                    A: weights + i0 * T, lda: T, B: g + i0 * C, ldb: C, beta: 1, C: dv, ldc: C3)
+                        if drop != nil {
+                            for i in i0..<i1 {
+                                for j in 0..<cols { ds[i * T + j] = weights[i * T + j] != 0 ? ds[i * T + j] * keepScale : 0 }
+                            }
+                        }
                         for i in i0..<i1 {
                             softmaxBackwardRow(ds + i * T, a + i * T, valid: causal ? i + 1 : T, cols: cols)
                         }
@@ -180,7 +212,10 @@ public enum Attention {
 /// Double-precision reference for `Attention`: plain loops over (b, h, i, j), llm.c style.
 public enum AttentionReference {
     /// Returns out (B,T,C) and the probabilities att (B,NH,T,T).
-    public static func forward(qkv: [Double], B: Int, T: Int, C: Int, NH: Int, causal: Bool, keyPadding: [UInt8]? = nil)
+    /// With `dropout` > 0 the output uses P∘M/(1−p), M from `Dropout.keeps(seed:index:p:)` at index
+    /// pair·T·T + i·T + j; `att` is P itself.
+    public static func forward(qkv: [Double], B: Int, T: Int, C: Int, NH: Int, causal: Bool, keyPadding: [UInt8]? = nil,
+                               dropout: Float = 0, seed: UInt64 = 0)
         -> (out: [Double], att: [Double]) {
         let hs = C / NH, C3 = 3 * C
         let scale = 1 / Double(hs).squareRoot()
@@ -205,7 +240,7 @@ public enum AttentionReference {
                     for j in 0..<T { if let s = scores[j] { att[arow + j] = Foundation.exp(s - mx) / sum } }
                     for d in 0..<hs {
                         var o = 0.0
-                        for j in 0..<T { o += att[arow + j] * qkv[(b * T + j) * C3 + 2 * C + h * hs + d] }
+                        for j in 0..<T { o += att[arow + j] * keep(dropout, seed, arow + j) * qkv[(b * T + j) * C3 + 2 * C + h * hs + d] }
                         out[(b * T + i) * C + h * hs + d] = o
                     }
                 }
@@ -216,7 +251,7 @@ public enum AttentionReference {
 
     /// Returns dqkv (B,T,3C) for the given dout (recomputes the probabilities).
     public static func backward(dout: [Double], qkv: [Double], B: Int, T: Int, C: Int, NH: Int, causal: Bool,
-                                keyPadding: [UInt8]? = nil) -> [Double] {
+                                keyPadding: [UInt8]? = nil, dropout: Float = 0, seed: UInt64 = 0) -> [Double] {
         let hs = C / NH, C3 = 3 * C
         let scale = 1 / Double(hs).squareRoot()
         let att = forward(qkv: qkv, B: B, T: T, C: C, NH: NH, causal: causal, keyPadding: keyPadding).att
@@ -230,8 +265,9 @@ public enum AttentionReference {
                     for j in 0..<T {
                         for d in 0..<hs {
                             let g = dout[(b * T + i) * C + h * hs + d]
-                            dp[j] += g * qkv[(b * T + j) * C3 + 2 * C + h * hs + d]
-                            dqkv[(b * T + j) * C3 + 2 * C + h * hs + d] += att[arow + j] * g
+                            let m = keep(dropout, seed, arow + j)
+                            dp[j] += g * qkv[(b * T + j) * C3 + 2 * C + h * hs + d] * m
+                            dqkv[(b * T + j) * C3 + 2 * C + h * hs + d] += att[arow + j] * m * g
                         }
                     }
                     var dot = 0.0
@@ -248,5 +284,11 @@ public enum AttentionReference {
             }
         }
         return dqkv
+    }
+
+    /// The dropout factor of attention weight `index`: 0 if dropped, 1/(1 − p) if kept, 1 without dropout.
+    static func keep(_ p: Float, _ seed: UInt64, _ index: Int) -> Double {
+        guard p > 0 else { return 1 }
+        return Dropout.keeps(seed: seed, index: UInt64(index), p: p) ? 1 / (1 - Double(p)) : 0
     }
 }

@@ -33,6 +33,8 @@ public final class GPT {
     private var lastB = 0, lastT = 0
     private var lastCount = 0
     private var hasTargets = false
+    /// Whether the last forward applied dropout (backward must undo exactly what forward did).
+    private var droppedInForward = false
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
     public init(config: GPTConfig, maxBatch: Int, maxSeqLen: Int) throws {
@@ -136,7 +138,11 @@ public final class GPT {
                                   inp: residual, weight: w(l, .ln1Weight), bias: w(l, .ln1Bias), N: N, C: C, eps: config.layerNormEps)
             }
             timed(.matmul) { Linear.forward(out: qkv, inp: ln1, weight: w(l, .qkvWeight), bias: w(l, .qkvBias), N: N, IC: C, OC: 3 * C) }
-            timed(.attention) { Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: config.causal) }
+            timed(.attention) {
+                let p = dropping ? config.attentionDropout : 0
+                Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: config.causal,
+                                  dropout: p, seed: dropoutSeed &+ UInt64(0x1000 + l), dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil)
+            }
             timed(.matmul) { Linear.forward(out: attProj, inp: atty, weight: w(l, .attnProjWeight), bias: w(l, .attnProjBias), N: N, IC: C, OC: C) }
             timed(.other) {
                 if dropping, config.residualDropout > 0 {
@@ -167,6 +173,7 @@ public final class GPT {
         guard let target = target else { hasTargets = false; return 0 }
         targets.update(from: target, count: N)
         hasTargets = true
+        droppedInForward = dropping
         var result: (sum: Double, count: Int) = (0, 0)
         timed(.loss) {
             result = CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets, N: N, V: V,
@@ -205,7 +212,8 @@ public final class GPT {
                                inp: last, weight: params.pointer + layout.lnfWeight, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
         }
         onReady?(layout.lnfWeight..<(layout.lnfBias + C))
-        let dropping = training && config.residualDropout > 0
+        let dropping = droppedInForward && config.residualDropout > 0
+        let attentionDropout = droppedInForward ? config.attentionDropout : 0
         let dBranch = acts.pointer(.dBranch), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)
         let dAttY = acts.pointer(.dAttY), dQKV = acts.pointer(.dQKV)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
@@ -254,7 +262,9 @@ public final class GPT {
             timed(.other) { VectorMath.zero(dQKV, count: N * 3 * C) }
             timed(.attention) {
                 Attention.backward(dqkv: dQKV, scratch: acts.pointer(.dAttScratch), dout: dAttY, qkv: acts.pointer(.qkv, layer: l),
-                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: config.causal)
+                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: config.causal,
+                                   dropout: attentionDropout,
+                                   dropped: attentionDropout > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil)
             }
             timed(.other) { VectorMath.zero(dln, count: N * C) }
             timed(.matmul) {
@@ -268,7 +278,7 @@ public final class GPT {
             onReady?(layout.blockRange(l))
         }
         var dEncoded = UnsafePointer(dres)
-        if training, config.embeddingDropout > 0 {
+        if droppedInForward, config.embeddingDropout > 0 {
             timed(.other) {
                 VectorMath.zero(dBranch, count: N * C)
                 Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(0), count: N * C, p: config.embeddingDropout)

@@ -9,12 +9,15 @@ public final class GPTActivations {
     public enum Layer: Int, CaseIterable {
         case ln1, ln1Mean, ln1Rstd, qkv, atty, att, attProj, residual2
         case ln2, ln2Mean, ln2Rstd, fch, fchGelu, fcProj, residual3
+        /// The attention weights after dropout; allocated only when attention dropout is on.
+        case attDropped
 
-        func count(B: Int, T: Int, C: Int, NH: Int) -> Int {
+        func count(B: Int, T: Int, C: Int, NH: Int, attentionDropout: Bool) -> Int {
             switch self {
             case .ln1Mean, .ln1Rstd, .ln2Mean, .ln2Rstd: B * T
             case .qkv: B * T * 3 * C
             case .att: B * NH * T * T
+            case .attDropped: attentionDropout ? B * NH * T * T : 0
             case .fch, .fchGelu: B * T * 4 * C
             default: B * T * C
             }
@@ -57,7 +60,7 @@ public final class GPTActivations {
         var running = 0
         for region in Layer.allCases {
             offsets.append(running)
-            running += Self.align(region.count(B: B, T: T, C: C, NH: NH))
+            running += Self.align(region.count(B: B, T: T, C: C, NH: NH, attentionDropout: config.attentionDropout > 0))
         }
         layerOffsets = offsets
         layerStride = running

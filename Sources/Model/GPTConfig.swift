@@ -31,6 +31,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var embeddingDropout: Float = 0
     /// Dropout probability on each residual branch (attention and MLP outputs) before the add.
     public var residualDropout: Float = 0
+    /// Dropout probability on the attention weights (after the softmax, before they weigh V).
+    public var attentionDropout: Float = 0
     /// Label smoothing ε of the cross-entropy loss (0 = off).
     public var labelSmoothing: Float = 0
     /// Targets equal to this id are left out of the loss (padding).
@@ -66,7 +68,8 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         if positions == .sinusoidal, dModel % 2 != 0 {
             throw ModelError("model.d_model is \(dModel); sinusoidal positions need an even d_model")
         }
-        for (name, p) in [("embedding_dropout", embeddingDropout), ("residual_dropout", residualDropout)] {
+        for (name, p) in [("embedding_dropout", embeddingDropout), ("residual_dropout", residualDropout),
+                          ("attention_dropout", attentionDropout)] {
             guard p >= 0, p < 1 else { throw ModelError("model.\(name) is \(p); it must be in [0, 1)") }
         }
         guard labelSmoothing >= 0, labelSmoothing < 1 else {

@@ -87,4 +87,60 @@ final class AttentionTests: KernelTestCase {
             }
         }
     }
+
+    /// Attention-weight dropout: the reference backward (mask fixed by the seed) matches central
+    /// differences, and the kernel matches the reference at 1 and 2 threads, causal and not.
+    func testDropoutOnAttentionWeights() {
+        var rng = TestRNG(seed: 63)
+        for causal in [true, false] {
+            let (B, T, C, NH, p, seed): (Int, Int, Int, Int, Float, UInt64) = (2, 5, 6, 2, 0.3, 99)
+            let qkvFD = rng.doubles(B * T * 3 * C, -2...2), r = rng.doubles(B * T * C)
+            let analytic = AttentionReference.backward(dout: r, qkv: qkvFD, B: B, T: T, C: C, NH: NH, causal: causal, dropout: p, seed: seed)
+            let numeric = numericalGradient(qkvFD) {
+                dot(AttentionReference.forward(qkv: $0, B: B, T: T, C: C, NH: NH, causal: causal, dropout: p, seed: seed).out, r)
+            }
+            assertGradientsMatch(analytic, numeric, "dropout causal=\(causal)")
+
+            let qkvD = rng.floatExact(B * T * 3 * C, -2...2), g = rng.floatExact(B * T * C)
+            let ref = AttentionReference.forward(qkv: qkvD, B: B, T: T, C: C, NH: NH, causal: causal, dropout: p, seed: seed)
+            let dref = AttentionReference.backward(dout: g, qkv: qkvD, B: B, T: T, C: C, NH: NH, causal: causal, dropout: p, seed: seed)
+            withThreadCounts { threads in
+                let qkv = Buf(doubles: qkvD), dout = Buf(doubles: g)
+                let out = Buf<Float>(repeating: .nan, count: B * T * C)
+                let att = Buf<Float>(repeating: .nan, count: B * NH * T * T)
+                let dropped = Buf<Float>(repeating: .nan, count: B * NH * T * T)
+                Attention.forward(out: out.p, att: att.p, qkv: qkv.c, B: B, T: T, C: C, NH: NH, causal: causal,
+                                  dropout: p, seed: seed, dropped: dropped.p)
+                assertClose(out.array, ref.out, "dropout out causal=\(causal) threads=\(threads)")
+                assertClose(att.array, ref.att, "dropout keeps the undropped probabilities, threads=\(threads)")
+                let dqkv = Buf<Float>(repeating: 0, count: B * T * 3 * C)
+                let scratch = Buf<Float>(repeating: .nan, count: B * NH * T * T)
+                Attention.backward(dqkv: dqkv.p, scratch: scratch.p, dout: dout.c, qkv: qkv.c, att: att.c, B: B, T: T, C: C,
+                                   NH: NH, causal: causal, dropout: p, dropped: dropped.c)
+                assertClose(dqkv.array, dref, "dropout dqkv causal=\(causal) threads=\(threads)")
+            }
+        }
+    }
+
+    /// About p of the visible attention weights are dropped, and kept ones are scaled by 1/(1 − p).
+    func testDropoutRateOnAttentionWeights() {
+        var rng = TestRNG(seed: 64)
+        let (B, T, C, NH, p): (Int, Int, Int, Int, Float) = (4, 64, 16, 4, 0.25)
+        let qkv = Buf(doubles: rng.floatExact(B * T * 3 * C, -1...1))
+        let out = Buf<Float>(repeating: 0, count: B * T * C), att = Buf<Float>(repeating: 0, count: B * NH * T * T)
+        let dropped = Buf<Float>(repeating: 0, count: B * NH * T * T)
+        Attention.forward(out: out.p, att: att.p, qkv: qkv.c, B: B, T: T, C: C, NH: NH, causal: false,
+                          dropout: p, seed: 7, dropped: dropped.p)
+        let n = B * NH * T * T
+        let d = dropped.array, a = att.array
+        var zeros = 0
+        for i in 0..<n {
+            if d[i] == 0 { zeros += 1 } else {
+                XCTAssertEqual(d[i], a[i] / (1 - p), accuracy: 1e-6 * max(1, a[i]))
+            }
+        }
+        let rate = Double(zeros) / Double(n)
+        let sigma = (Double(p) * Double(1 - p) / Double(n)).squareRoot()
+        XCTAssertEqual(rate, Double(p), accuracy: 5 * sigma, "drop rate over \(n) weights")
+    }
 }

@@ -140,6 +140,48 @@ final class GPTTests: XCTestCase {
         XCTAssertGreaterThan(AdamWOptimizer.gradNorm(model.grads), 0)
     }
 
+    /// With embedding, attention and residual dropout on, the gradient of the loss (the masks fixed by
+    /// the seed) matches central finite differences of the model itself, on sampled parameters.
+    func testDropoutGradientsMatchFiniteDifferences() throws {
+        var config = GPTConfig(vocabSize: 16, maxSeqLen: 8, nLayer: 2, nHead: 2, dModel: 8)
+        config.embeddingDropout = 0.1
+        config.attentionDropout = 0.2
+        config.residualDropout = 0.1
+        let model = try GPT(config: config, maxBatch: 2, maxSeqLen: 8)
+        model.initializeWeights(seed: 11)
+        model.dropoutSeed = 1234
+        var rng = SplitMix64(seed: 9)
+        let x = (0..<16).map { _ in Int32(rng.next() % 16) }, y = (0..<16).map { _ in Int32(rng.next() % 16) }
+        func loss() throws -> Double {
+            try x.withUnsafeBufferPointer { a in try y.withUnsafeBufferPointer { b in
+                Double(try model.forward(tokens: a.baseAddress!, targets: b.baseAddress!, B: 2, T: 8)) } }
+        }
+        let base = try loss()
+        model.zeroGrad()
+        model.backward()
+        let dropped = try loss()
+        XCTAssertEqual(base, dropped, "the same seed gives the same masks")
+        model.training = false
+        XCTAssertNotEqual(try loss(), base, "dropout changes the loss while training")
+        model.training = true
+        let h: Float = 1e-2
+        var checked = 0
+        for _ in 0..<40 {
+            let i = Int(rng.next() % UInt64(model.layout.count))
+            let analytic = Double(model.grads.pointer[i])
+            let saved = model.params.pointer[i]
+            model.params.pointer[i] = saved + h
+            let up = try loss()
+            model.params.pointer[i] = saved - h
+            let down = try loss()
+            model.params.pointer[i] = saved
+            let numeric = (up - down) / Double(2 * h)
+            XCTAssertEqual(analytic, numeric, accuracy: 2e-3 + 0.02 * abs(numeric), "parameter \(i)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 40)
+    }
+
     func testBadConfigsNameTheFieldAndValue() {
         func message(_ c: GPTConfig, B: Int = 1, T: Int = 4) -> String {
             do { _ = try GPT(config: c, maxBatch: B, maxSeqLen: T); return "" } catch { return "\(error)" }
