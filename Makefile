@@ -8,7 +8,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/pretrain
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config fortunes
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config fortunes slurm-wlm munge iproute2
 # Root needs OpenMPI's explicit consent; 2-core machines need oversubscription for more ranks.
 MPIRUN := mpirun --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 

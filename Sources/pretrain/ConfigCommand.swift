@@ -1,7 +1,7 @@
 import ArgumentParser
 import Config
 import Foundation
-import Kernels
+import Launch
 
 /// `pretrain config`: write, explain or resolve a run's YAML config.
 struct ConfigCommand: ParsableCommand {
@@ -23,6 +23,8 @@ struct ConfigCommand: ParsableCommand {
     @Option(help: "A config file to start from (with --show).") var config: String?
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
     @Flag(help: "Replace --out if it exists.") var force = false
+    /// Reads the answers from stdin even when it is not a terminal (one answer per line; for scripts and tests).
+    @Flag(help: .hidden) var answersFromStdin = false
 
     func run() throws {
         if explain { print(ConfigLoader.explain(), terminator: ""); return }
@@ -32,16 +34,19 @@ struct ConfigCommand: ParsableCommand {
             return
         }
         var resolved = try loadConfig(config, overrides)
-        if !defaults {
-            guard isatty(0) != 0 else {
-                throw CLIError("no terminal to ask questions on; use `pretrain config --defaults --out \(out)`")
-            }
-            resolved = try Wizard().ask(starting: resolved)
-        }
         if FileManager.default.fileExists(atPath: out), !force {
             throw CLIError("\(out) exists; choose another --out or add --force to replace it")
         }
-        let text = "# swift-pretrain run config; every key: `pretrain config --explain`\n" + ConfigLoader.render(resolved)
+        if !defaults {
+            guard isatty(0) != 0 || answersFromStdin else {
+                throw CLIError("no terminal to ask questions on; use `pretrain config --defaults --out \(out)`")
+            }
+            let wizard = ConfigWizard(environment: .current(), input: { readLine() }, output: { print($0) })
+            do { resolved = try wizard.run(starting: resolved) } catch let error as LaunchError { throw CLIError(error.message) }
+        }
+        let text = "# swift-pretrain run config, written by `pretrain config`; every key: `pretrain config --explain`\n"
+            + "# Start it with `pretrain launch --config \(out)` (or `--dry-run` to see the mpirun command).\n"
+            + commented(ConfigLoader.render(resolved))
         do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
             throw CLIError("cannot write \(out): \(error.localizedDescription)")
         }
@@ -58,41 +63,26 @@ func loadConfig(_ path: String?, _ overrides: [String]) throws -> RunConfig {
     }
 }
 
-/// The interactive questions of `pretrain config`, each with a default from the detected machine.
-struct Wizard {
-    func ask(starting config: RunConfig) throws -> RunConfig {
-        var c = config
-        let cores = CPUInfo.host.cores
-        print("swift-pretrain config: press Enter to accept the [default].")
-        let machines = try question("How many machines?", "\(c.launch.numMachines)", key: "num_machines", &c)
-        let processes = try question("How many processes in total (ranks)?", machines == "1" ? "\(max(1, min(cores, c.launch.numProcesses)))" : "\(c.launch.numProcesses)", key: "num_processes", &c)
-        _ = try question("Threads per process (0 = cores ÷ ranks per host; this host has \(cores) cores)?", "0", key: "threads_per_process", &c)
-        if machines != "1" {
-            _ = try question("Hostfile (one line per machine: `host slots=N`)?", c.launch.mpirunHostfile.isEmpty ? "cluster/hostfile.example" : c.launch.mpirunHostfile, key: "mpirun_config.mpirun_hostfile", &c)
+/// `yaml` (as `ConfigLoader.render` writes it) with each key's help text as a trailing comment.
+func commented(_ yaml: String) -> String {
+    var section = ""
+    var lines: [String] = []
+    for line in yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+        guard let colon = line.firstIndex(of: ":") else { lines.append(line); continue }
+        let indented = line.hasPrefix("  ")
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+        if !indented, line.hasSuffix(":") {
+            section = name
+            lines.append(line)
+            continue
         }
-        c.launch.distributedType = processes == "1" ? "NO" : "MULTI_CPU"
-        _ = try question("Model layers?", "\(c.model.nLayer)", key: "model.n_layer", &c)
-        _ = try question("Model width (d_model)?", "\(c.model.dModel)", key: "model.d_model", &c)
-        _ = try question("Attention heads?", "\(c.model.nHead)", key: "model.n_head", &c)
-        _ = try question("Training token shards (file, directory or glob)?", c.data.train, key: "data.train", &c)
-        _ = try question("Training steps?", "\(c.training.steps)", key: "training.steps", &c)
-        _ = try question("Peak learning rate?", "\(c.optimizer.lr)", key: "optimizer.lr", &c)
-        try ConfigLoader.validate(c, origin: "answers")
-        return c
-    }
-
-    /// Asks until the answer parses as the key's type; returns the accepted text.
-    private func question(_ text: String, _ fallback: String, key: String, _ c: inout RunConfig) throws -> String {
-        while true {
-            print("\(text) [\(fallback)] ", terminator: "")
-            guard let line = readLine() else { throw CLIError("input ended before the questions were answered") }
-            let answer = line.trimmingCharacters(in: .whitespaces).isEmpty ? fallback : line.trimmingCharacters(in: .whitespaces)
-            do {
-                try ConfigLoader.apply(override: "\(key)=\(answer)", to: &c)
-                return answer
-            } catch let error as ConfigError {
-                print("  \(error.message)")
-            }
+        if !indented { section = "" }
+        let path = section.isEmpty ? name : section + "." + name
+        if let help = ConfigSchema.byPath[path]?.help {
+            lines.append(line.padding(toLength: max(line.count, 40), withPad: " ", startingAt: 0) + "  # " + help)
+        } else {
+            lines.append(line)
         }
     }
+    return lines.joined(separator: "\n")
 }

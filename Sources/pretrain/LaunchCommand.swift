@@ -1,0 +1,85 @@
+import ArgumentParser
+import Config
+import Distributed
+import Foundation
+import Launch
+
+/// `pretrain launch`: starts every rank of a run (mpirun, srun inside Slurm, or one process) and
+/// supervises the job until it ends.
+struct LaunchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Start a whole training job from its config: builds and runs the mpirun (or srun) command.",
+        discussion: """
+        The launch keys of the config decide the command (`--dry-run` prints it):
+          num_processes, threads_per_process, enable_cpu_affinity   ranks, threads and binding
+          num_machines + mpirun_config.mpirun_hostfile              other machines (`host slots=N` lines)
+          distributed_type: NO                                       one process, no mpirun
+        Inside a Slurm allocation (sbatch/salloc) the allocation's tasks and nodes are used.
+        SIGINT, SIGTERM and SIGUSR1 are forwarded to the job; after SIGINT/SIGTERM it has --grace-period
+        seconds to stop before it is killed. The exit status is the job's.
+
+        Examples:
+          pretrain launch --config configs/tiny.yaml
+          pretrain launch --config configs/tiny.yaml --set training.steps=50 --dry-run
+          pretrain launch --config run.yaml -- selftest comm        (another subcommand on every rank)
+          sbatch $(pretrain launch --config run.yaml --sbatch-options) cluster/slurm.sbatch run.yaml
+        """)
+
+    @Option(help: "The run's YAML config.") var config: String
+    @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
+    @Flag(help: "Print the exact command instead of running it.") var dryRun = false
+    @Option(help: "auto (mpirun; srun inside Slurm when there is no mpirun), mpirun or srun.") var launcher: String = "auto"
+    @Option(name: .customLong("mpirun"), help: "The mpirun to use (a name on PATH or a path).") var mpirunProgram: String = "mpirun"
+    @Flag(help: "Allow more ranks than the hostfile's slots.") var oversubscribe = false
+    @Option(help: "Seconds the job has to stop after SIGINT/SIGTERM before it is killed.") var gracePeriod: Double = 30
+    @Flag(help: "Print the sbatch options (nodes, tasks, cpus per task) the config asks for, and exit.") var sbatchOptions = false
+    @Argument(parsing: .postTerminator, help: "After `--`: the pretrain subcommand every rank runs (default: train --config FILE --set …).")
+    var rankCommand: [String] = []
+
+    func validate() throws {
+        guard LaunchOptions.Launcher(rawValue: launcher) != nil else {
+            throw CLIError("--launcher \(launcher) is not a launcher; use auto, mpirun or srun")
+        }
+        guard gracePeriod >= 0, gracePeriod.isFinite else { throw CLIError("--grace-period \(gracePeriod) must be a number of seconds ≥ 0") }
+    }
+
+    func run() throws {
+        let resolved = try loadConfig(config, overrides)
+        if sbatchOptions {
+            print(LaunchPlanner.sbatchOptions(config: resolved).joined(separator: " "))
+            return
+        }
+        let options = LaunchOptions(
+            configPath: config, overrides: overrides, rankCommand: rankCommand,
+            launcher: LaunchOptions.Launcher(rawValue: launcher) ?? .auto, oversubscribe: oversubscribe,
+            mpirunProgram: mpirunProgram,
+            mpiTuning: MPICommunicator.recommendedEnvironment.map { .init(name: $0.name, value: $0.value) })
+        let environment = LaunchEnvironment.current()
+        let plan: LaunchPlan
+        do { plan = try LaunchPlanner.plan(config: resolved, options: options, environment: environment) } catch let error as LaunchError {
+            throw CLIError(error.message)
+        }
+        for notice in plan.notices { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
+        if dryRun {
+            print(plan.commandLine)
+            return
+        }
+        FileHandle.standardError.write(Data("pretrain launch: \(plan.commandLine)\n".utf8))
+        var childEnvironment = environment.variables
+        for variable in plan.environment { childEnvironment[variable.name] = variable.value }
+        let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
+                                       environment: childEnvironment, graceSeconds: gracePeriod)
+        let outcome: JobSupervisor.Outcome
+        do { outcome = try supervisor.run() } catch let error as LaunchError { throw CLIError(error.message) }
+        if let stop = outcome.forwardedSignals.first(where: { $0 != SIGUSR1 }), outcome.status != 0 {
+            let name = stop == SIGINT ? "SIGINT" : "SIGTERM"
+            throw CLIError("the job stopped after \(name)\(outcome.killed ? " (killed)" : "") with exit status \(outcome.status)",
+                           exitCode: outcome.status)
+        }
+        if let summary = outcome.digest.summary(status: outcome.status) {
+            throw CLIError(summary, exitCode: outcome.status)
+        }
+        if outcome.status != 0 { throw ExitCode(outcome.status) }
+    }
+}

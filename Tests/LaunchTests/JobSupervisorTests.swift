@@ -1,0 +1,106 @@
+import Foundation
+import Launch
+import XCTest
+
+/// Real child processes (small shell scripts); signals are sent to this test process, whose handlers
+/// the supervisor installs while it runs, exactly as a user's Ctrl-C or Slurm's signal would arrive.
+final class JobSupervisorTests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws { dir = try LaunchFixtures.temporaryDirectory("supervisor") }
+
+    func supervise(_ script: String, grace: Double = 30) -> JobSupervisor {
+        JobSupervisor(executable: "/bin/sh", arguments: ["-c", script], environment: ["D": dir, "PATH": "/usr/bin:/bin"],
+                      graceSeconds: grace, echo: false)
+    }
+
+    /// Runs `supervisor` on another thread; returns a function that waits for its outcome.
+    func start(_ supervisor: JobSupervisor) -> () -> JobSupervisor.Outcome? {
+        let done = DispatchSemaphore(value: 0)
+        let box = OutcomeBox()
+        Thread.detachNewThread {
+            box.outcome = try? supervisor.run()
+            done.signal()
+        }
+        return {
+            guard done.wait(timeout: .now() + 60) == .success else { return nil }
+            return box.outcome
+        }
+    }
+
+    func file(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? "" }
+
+    func testExitStatusIsTheChildsOr128PlusItsSignal() throws {
+        XCTAssertEqual(try supervise("exit 3").run().status, 3)
+        XCTAssertEqual(try supervise("kill -9 $$").run().status, 137)
+        XCTAssertEqual(try supervise("true").run().status, 0)
+    }
+
+    func testOutputIsReadForTheFailingRanksMessage() throws {
+        let outcome = try supervise("echo 'step 1'; echo 'error: rank 1: out of memory' >&2; exit 4").run()
+        XCTAssertEqual(outcome.status, 4)
+        XCTAssertEqual(outcome.digest.rankMessages[1], ["out of memory"])
+        XCTAssertEqual(outcome.digest.summary(status: outcome.status), "the job failed (exit status 4); rank 1: out of memory")
+    }
+
+    func testUSR1AndTERMAreForwardedToTheChild() throws {
+        let wait = start(supervise("""
+            trap 'echo USR1 >> "$D/log"' USR1
+            trap 'echo TERM >> "$D/log"; exit 143' TERM
+            touch "$D/ready"
+            while :; do sleep 0.05; done
+            """))
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        kill(getpid(), SIGUSR1)
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { file("log") == "USR1\n" }, file("log"))
+        kill(getpid(), SIGTERM)
+        let outcome = try XCTUnwrap(wait())
+        XCTAssertEqual(file("log"), "USR1\nTERM\n")
+        XCTAssertEqual(outcome.status, 143)
+        XCTAssertEqual(outcome.forwardedSignals, [SIGUSR1, SIGTERM])
+        XCTAssertFalse(outcome.killed)
+    }
+
+    func testAJobIgnoringTERMIsKilledWithEverythingBelowItAfterTheGracePeriod() throws {
+        let wait = start(supervise("""
+            trap '' TERM
+            setsid sh -c 'echo $$ > "$D/grandchild"; exec sleep 120' &
+            while [ ! -s "$D/grandchild" ]; do sleep 0.02; done
+            touch "$D/ready"
+            while :; do sleep 0.05; done
+            """, grace: 1))
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        let grandchild = try XCTUnwrap(pid_t(file("grandchild").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let start = Date()
+        kill(getpid(), SIGTERM)
+        let outcome = try XCTUnwrap(wait())
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertEqual(outcome.status, 137)
+        XCTAssertTrue(outcome.killed)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.9)
+        XCTAssertLessThan(elapsed, 10)
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 5) { ProcessState.isGone(grandchild) }, "the job's grandchild \(grandchild) survived")
+    }
+
+    func testASecondTERMKillsAtOnce() throws {
+        let wait = start(supervise("""
+            trap '' TERM INT
+            touch "$D/ready"
+            while :; do sleep 0.05; done
+            """, grace: 60))
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        let start = Date()
+        kill(getpid(), SIGINT)
+        usleep(200_000)
+        kill(getpid(), SIGTERM)
+        let outcome = try XCTUnwrap(wait())
+        XCTAssertEqual(outcome.status, 137)
+        XCTAssertEqual(outcome.forwardedSignals, [SIGINT, SIGTERM])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+    }
+}
+
+/// Carries an outcome from the supervising thread to the test.
+private final class OutcomeBox: @unchecked Sendable {
+    var outcome: JobSupervisor.Outcome?
+}

@@ -1,0 +1,218 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `pretrain launch` as a user runs it: dry runs, one-line errors, real jobs, signals.
+final class LaunchCommandTests: XCTestCase {
+    var pretrain = ""
+    var dir = ""
+    static let tuning = "--mca pml ob1 --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 5 --mca coll_tuned_allreduce_algorithm_segmentsize 1048576"
+
+    override func setUpWithError() throws {
+        pretrain = try ProcessRunner.pretrainBinary()
+        dir = try LaunchFixtures.temporaryDirectory("command")
+    }
+
+    /// The test's environment without the variables a launch forwards or tunes, plus `extra`.
+    func cleanEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var removed: [String: String] = [:]
+        for key in ProcessInfo.processInfo.environment.keys
+        where key.hasPrefix("PRETRAIN_") || key.hasPrefix("OMPI_") || key.hasPrefix("SLURM_") || key.hasPrefix("OPENBLAS_")
+            || key == "OMP_NUM_THREADS" || key == "LD_LIBRARY_PATH" {
+            removed[key] = ""
+        }
+        return removed.merging(extra) { $1 }
+    }
+
+    func launch(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil, timeout: TimeInterval = 120) throws -> CommandRun.Result {
+        try CommandRun.run(pretrain, ["launch"] + arguments, environment: cleanEnvironment(environment), directory: directory, timeout: timeout)
+    }
+
+    /// A config for the small training run, with `extra` launch keys.
+    func trainingConfig(steps: Int, extra: String = "", name: String = "run.yaml") throws -> (config: String, runDir: String) {
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: data)
+        let runDir = dir + "/run-" + name
+        let config = try LaunchFixtures.write(LaunchFixtures.trainingConfig(dataDir: data, runDir: runDir, steps: steps, extra: extra), to: dir, name)
+        return (config, runDir)
+    }
+
+    // MARK: - Dry runs
+
+    func testDryRunPrintsTheExactCommandForTinyYaml() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let run = try launch(["--config", "configs/tiny.yaml", "--dry-run"], environment: ["OPENBLAS_CORETYPE": "Haswell"],
+                             directory: LaunchFixtures.repositoryRoot)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let threads = max(1, cores / 2)
+        let expected = "mpirun -n 2" + (cores < 2 ? " --oversubscribe" : "") + " --bind-to none"
+            + (getuid() == 0 ? " --allow-run-as-root" : "")
+            + " -x OMP_NUM_THREADS=\(threads) -x OPENBLAS_CORETYPE=Haswell -x OPENBLAS_NUM_THREADS=\(threads) " + Self.tuning
+            + " \(pretrain) train --config configs/tiny.yaml\n"
+        XCTAssertEqual(run.stdout, expected)
+    }
+
+    func testDryRunCarriesOverridesAndTheRankCommand() throws {
+        let (config, _) = try trainingConfig(steps: 3)
+        let run = try launch(["--config", config, "--set", "optimizer.lr=1e-3", "--dry-run"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.hasSuffix(" \(pretrain) train --config \(config) --set optimizer.lr=1e-3\n"), run.stdout)
+        let selftest = try launch(["--config", config, "--dry-run", "--", "selftest", "comm"])
+        XCTAssertTrue(selftest.stdout.hasSuffix(" \(pretrain) selftest comm\n"), selftest.stdout)
+    }
+
+    func testSbatchOptionsComeFromTheConfig() throws {
+        let (config, _) = try trainingConfig(steps: 3, extra: "num_machines: 1")
+        let run = try launch(["--config", config, "--sbatch-options", "--set", "threads_per_process=2"])
+        XCTAssertEqual(run.stdout, "--nodes=1 --ntasks=2 --ntasks-per-node=2 --cpus-per-task=2\n")
+    }
+
+    // MARK: - Bad input: one line each, naming what and how to fix it
+
+    func assertOneLineError(_ arguments: [String], environment: [String: String] = [:], contains expected: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let run = try launch(arguments + ["--dry-run"], environment: environment)
+        XCTAssertNotEqual(run.status, 0, file: file, line: line)
+        XCTAssertEqual(run.stdout, "", file: file, line: line)
+        XCTAssertEqual(run.errorLines.count, 1, run.stderr, file: file, line: line)
+        XCTAssertTrue(run.stderr.hasPrefix("error: "), run.stderr, file: file, line: line)
+        XCTAssertTrue(run.stderr.contains(expected), "\(run.stderr) lacks \(expected)", file: file, line: line)
+    }
+
+    func testBadInputIsOneLineWithTheFix() throws {
+        let (config, _) = try trainingConfig(steps: 3)
+        let base = try String(contentsOfFile: config, encoding: .utf8)
+        func variant(_ name: String, _ text: String) throws -> String { try LaunchFixtures.write(text, to: dir, name) }
+
+        try assertOneLineError(["--config", dir + "/missing.yaml"],
+                               contains: "missing.yaml: no such config file; write one with `pretrain config --defaults --out")
+        try assertOneLineError(["--config", try variant("bad.yaml", "model:\n  n_layer: [1, 2\n")], contains: "bad.yaml: invalid YAML: line ")
+        try assertOneLineError(["--config", try variant("unknown.yaml", base + "training:\n  step: 3\n")],
+                               contains: "unknown key `training.step`; did you mean `training.steps`?")
+        try assertOneLineError(["--config", try variant("type.yaml", base.replacingOccurrences(of: "n_layer: 2", with: "n_layer: two"))],
+                               contains: "model.n_layer is 'two'; expected integer in 1…∞")
+        try assertOneLineError(["--config", config, "--set", "training.global_batch=12"],
+                               contains: "training.global_batch 12 is not divisible by training.micro_batch 4 × 2 processes = 8")
+
+        let noHostfile = try variant("nohosts.yaml", base + "num_machines: 2\nmpirun_config:\n  mpirun_hostfile: \(dir)/hosts\n")
+        try assertOneLineError(["--config", noHostfile], contains: "\(dir)/hosts: no such hostfile (mpirun_config.mpirun_hostfile); write one line per machine like `node1 slots=4`")
+        try LaunchFixtures.write("alpha\nbeta slots=1\n", to: dir, "hosts")
+        try assertOneLineError(["--config", noHostfile], contains: "\(dir)/hosts:1: host alpha names no slots; write `alpha slots=N`")
+        try LaunchFixtures.write("alpha slots=1\nbeta slots=1\n", to: dir, "hosts")
+        try assertOneLineError(["--config", noHostfile, "--set", "num_processes=4"],
+                               contains: "num_processes 4 is more than the 2 slots in hostfile \(dir)/hosts; lower num_processes, raise slots= in the hostfile, or pass --oversubscribe")
+
+        try assertOneLineError(["--config", config], environment: ["PATH": dir + "/empty-path"],
+                               contains: "mpirun not found on PATH; install OpenMPI (`sudo apt-get install openmpi-bin`)")
+        try assertOneLineError(["--config", config, "--launcher", "slurm"], contains: "--launcher slurm is not a launcher; use auto, mpirun or srun")
+    }
+
+    // MARK: - Real jobs
+
+    func testLaunchTrainsOnTwoRanks() throws {
+        let (config, runDir) = try trainingConfig(steps: 4)
+        let run = try launch(["--config", config])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stderr.hasPrefix("pretrain launch: mpirun -n 2 "), run.stderr)
+        XCTAssertTrue(run.stdout.contains("done: 4 steps"), run.stdout)
+        for rank in 0..<2 {
+            let losses = try LaunchFixtures.losses(runDir: runDir, rank: rank)
+            XCTAssertEqual(losses.keys.sorted(), [1, 2, 3, 4], "rank \(rank)")
+            XCTAssertTrue(losses.values.allSatisfy { $0.isFinite && $0 > 0 })
+        }
+    }
+
+    func testAFailingRankEndsTheJobWithThatRanksMessage() throws {
+        let (config, _) = try trainingConfig(steps: 3)
+        let start = Date()
+        let run = try launch(["--config", config, "--", "selftest", "comm", "--corrupt-rank", "1", "--sizes", "7"], timeout: 90)
+        XCTAssertFalse(run.timedOut)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 60)
+        XCTAssertEqual(run.status, 1)
+        let last = try XCTUnwrap(run.errorLines.last)
+        XCTAssertTrue(last.hasPrefix("error: the job failed (exit status 1); rank "), last)
+        // Rank 1's own first report, as it printed it, must be in the summary next to its rank.
+        let own = try XCTUnwrap(run.errorLines.first { $0.hasPrefix("rank 1: ") }).dropFirst("rank 1: ".count)
+        XCTAssertTrue(last.contains("rank 1 exited with status 1: \(own)") || last.contains("rank 1: \(own)"), last)
+    }
+
+    func testAnErrorOnEveryRankIsReportedByTheLauncher() throws {
+        let (config, _) = try trainingConfig(steps: 3)
+        let run = try launch(["--config", config, "--set", "data.train=\(dir)/nothing/train_*.bin"], timeout: 90)
+        XCTAssertNotEqual(run.status, 0)
+        let last = try XCTUnwrap(run.errorLines.last)
+        XCTAssertTrue(last.hasPrefix("error: the job failed (exit status \(run.status)); rank "), last)
+        // Rank 0 reports setup errors; when another rank exits first, mpirun may end rank 0 before it
+        // prints (TrainCommand's race, not the launcher's). Whatever rank 0 printed, the summary repeats.
+        if let reported = run.errorLines.first(where: { $0.hasPrefix("error: \(dir)/nothing") }) {
+            XCTAssertTrue(last.hasSuffix(String(reported.dropFirst("error: ".count))), last)
+        }
+    }
+
+    // MARK: - Signals
+
+    /// A stand-in for mpirun that records the signals it gets.
+    func fakeMpirun(ignoringTERM: Bool) throws -> String {
+        try LaunchFixtures.write("""
+            #!/bin/sh
+            \(ignoringTERM ? "trap '' TERM" : "trap 'echo TERM >> \(dir)/signals; kill -9 $(cat \(dir)/rank); exit 143' TERM")
+            trap 'echo USR1 >> \(dir)/signals' USR1
+            setsid sh -c 'echo $$ > \(dir)/rank; trap "" TERM; exec sleep 120' &
+            while [ ! -s \(dir)/rank ]; do sleep 0.02; done
+            printf '%s\\n' "$*" > \(dir)/arguments
+            while :; do sleep 0.05; done
+            """, to: dir, "fake-mpirun", executable: true)
+    }
+
+    func file(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? "" }
+
+    func testUSR1AndTERMReachTheJobAndTheStatusIsTheJobs() throws {
+        let (config, _) = try trainingConfig(steps: 3)
+        let mpirun = try fakeMpirun(ignoringTERM: false)
+        let job = try CommandRun(pretrain, ["launch", "--config", config, "--mpirun", mpirun], environment: cleanEnvironment())
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 30) { !file("arguments").isEmpty })
+        XCTAssertTrue(file("arguments").hasPrefix("-n 2 --bind-to none"), file("arguments"))
+        job.signal(SIGUSR1)
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { file("signals") == "USR1\n" }, file("signals"))
+        job.signal(SIGTERM)
+        let run = job.wait(timeout: 30)
+        XCTAssertEqual(file("signals"), "USR1\nTERM\n")
+        XCTAssertEqual(run.status, 143)
+        XCTAssertEqual(run.errorLines.last, "error: the job stopped after SIGTERM with exit status 143")
+        if let rank = pid_t(file("rank").trimmingCharacters(in: .whitespacesAndNewlines)) {
+            XCTAssertTrue(CommandRun.waitUntil(timeout: 5) { ProcessState.isGone(rank) }, "rank stand-in \(rank) survived")
+        }
+    }
+
+    func testAJobThatIgnoresTERMIsKilledAfterTheGracePeriod() throws {
+        let (config, _) = try trainingConfig(steps: 3)
+        let mpirun = try fakeMpirun(ignoringTERM: true)
+        let job = try CommandRun(pretrain, ["launch", "--config", config, "--mpirun", mpirun, "--grace-period", "1"], environment: cleanEnvironment())
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 30) { !file("arguments").isEmpty })
+        let rank = try XCTUnwrap(pid_t(file("rank").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let start = Date()
+        job.signal(SIGTERM)
+        let run = job.wait(timeout: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertTrue(run.stderr.contains("pretrain launch: the job did not stop within 1.0 s of the signal; killing it\n"), run.stderr)
+        XCTAssertEqual(run.status, 137)
+        XCTAssertEqual(run.errorLines.last, "error: the job stopped after SIGTERM (killed) with exit status 137")
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 5) { ProcessState.isGone(rank) }, "rank stand-in \(rank) survived")
+    }
+
+    func testSIGTERMStopsARealMPIJobAndItsRanks() throws {
+        let (config, runDir) = try trainingConfig(steps: 100_000)
+        let job = try CommandRun(pretrain, ["launch", "--config", config, "--grace-period", "20"], environment: cleanEnvironment())
+        let metrics = runDir + "/metrics/rank-00001.jsonl"
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 60) { ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").contains("\"loss\"") })
+        let ranks = ProcessState.descendants(of: job.process.processIdentifier).filter { ProcessState.commandLine($0).hasPrefix(pretrain + " train") }
+        XCTAssertEqual(ranks.count, 2, "ranks: \(ranks)")
+        job.signal(SIGTERM)
+        let run = job.wait(timeout: 60)
+        XCTAssertFalse(run.timedOut)
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.errorLines.last?.hasPrefix("error: the job stopped after SIGTERM") ?? false, run.stderr)
+        for rank in ranks { XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { ProcessState.isGone(rank) }, "rank \(rank) survived") }
+    }
+}

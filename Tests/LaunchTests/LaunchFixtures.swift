@@ -1,0 +1,97 @@
+import Foundation
+
+/// Files, processes and small training runs shared by the launch tests.
+enum LaunchFixtures {
+    /// The repository root (this file is Tests/LaunchTests/LaunchFixtures.swift).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A fresh temporary directory.
+    static func temporaryDirectory(_ label: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "launch-\(label)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Writes `text` to `dir/name` and returns the path.
+    @discardableResult
+    static func write(_ text: String, to dir: String, _ name: String, executable: Bool = false) throws -> String {
+        let path = dir + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+        return path
+    }
+
+    /// Writes an llm.c token shard (header of 256 little-endian int32: magic 20240520, version 1,
+    /// count; then uint16 tokens) holding a learnable stream below `vocab`: runs of consecutive tokens.
+    static func writeShard(to dir: String, vocab: Int = 64, count: Int = 16_384) throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {  // xorshift64*: any fixed sequence will do
+            state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
+        var tokens: [UInt16] = []
+        while tokens.count < count {
+            let start = Int(next() % UInt64(vocab / 4)) * 4
+            for k in 0..<(3 + Int(next() % 4)) { tokens.append(UInt16((start + k) % vocab)) }
+        }
+        tokens.removeLast(tokens.count - count)
+        var header = [Int32](repeating: 0, count: 256)
+        header[0] = 20_240_520
+        header[1] = 1
+        header[2] = Int32(count)
+        var data = header.withUnsafeBytes { Data($0) }
+        tokens.withUnsafeBytes { data.append(contentsOf: $0) }
+        try data.write(to: URL(fileURLWithPath: dir + "/train_000000.bin"))
+    }
+
+    /// A small training config over `dataDir`'s shard that logs to `runDir`; `extra` is appended at the
+    /// top level (launch keys).
+    static func trainingConfig(dataDir: String, runDir: String, steps: Int, processes: Int = 2, extra: String = "") -> String {
+        """
+        distributed_type: MULTI_CPU
+        num_processes: \(processes)
+        threads_per_process: 1
+        \(extra)
+        model:
+          vocab_size: 64
+          max_seq_len: 16
+          n_layer: 2
+          n_head: 2
+          d_model: 32
+        data:
+          train: \(dataDir)/train_*.bin
+          val: ''
+          tokenizer: ''
+        optimizer:
+          lr: 3.0e-3
+        schedule:
+          warmup_steps: 2
+        training:
+          steps: \(steps)
+          micro_batch: 4
+          seq_len: 16
+          eval_interval: 0
+          checksum_interval: 0
+        checkpoint:
+          dir: \(runDir)/checkpoints
+        logging:
+          run_dir: \(runDir)
+          interval: 1
+
+        """
+    }
+
+    /// The `loss` of every step in `runDir/metrics/rank-00000.jsonl`, by step.
+    static func losses(runDir: String, rank: Int = 0) throws -> [Int: Double] {
+        let path = runDir + String(format: "/metrics/rank-%05d.jsonl", rank)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var result: [Int: Double] = [:]
+        for line in text.split(separator: "\n") {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let step = object["step"] as? Int, let loss = object["loss"] as? Double else { continue }
+            result[step] = loss
+        }
+        return result
+    }
+}

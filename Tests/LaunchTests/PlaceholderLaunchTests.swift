@@ -1,2 +1,0 @@
-import XCTest
-// placeholder; replaced by real tests

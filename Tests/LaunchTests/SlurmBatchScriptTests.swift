@@ -1,0 +1,88 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// cluster/slurm.sbatch under a real Slurm (slurmctld + slurmd + munged for this machine, started by
+/// cluster/ci/slurm-local.sh from a generated slurm.conf and stopped afterwards, also on failure).
+final class SlurmBatchScriptTests: XCTestCase {
+    func testBatchScriptTrainsWithMpirunAndSrunAndRequeuesOnStatus75() throws {
+        let tools = ["slurmctld", "slurmd", "sbatch", "scontrol", "munged"]
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin"
+        for tool in tools where !path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }) {
+            return XCTFail("\(tool) is not installed: install Slurm with `apt-get install slurm-wlm munge` (make test does)")
+        }
+        guard getuid() == 0 else { return XCTFail("the local Slurm cluster needs root (slurmd runs jobs as their users); run the tests as root") }
+
+        let pretrain = try ProcessRunner.pretrainBinary()
+        let root = LaunchFixtures.repositoryRoot
+        let dir = try LaunchFixtures.temporaryDirectory("slurm")
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: data)
+        let steps = 5
+        try LaunchFixtures.write(LaunchFixtures.trainingConfig(dataDir: data, runDir: dir + "/run-mpirun", steps: steps), to: dir, "run.yaml")
+        // Stands in for pretrain in the requeue check: "saves and asks to continue" first, then finishes.
+        try LaunchFixtures.write("""
+            #!/bin/sh
+            echo "restart=${SLURM_RESTART_COUNT:-0} $*" >> \(dir)/requeue.log
+            [ "${SLURM_RESTART_COUNT:-0}" = 0 ] && exit 75
+            exit 0
+            """, to: dir, "checkpointing-run", executable: true)
+        // Three jobs against one cluster: mpirun inside the allocation, srun with PMIx, and a requeue
+        // (Slurm holds a requeued job ~2 minutes before it may start again; the loop lets it start now).
+        let driver = try LaunchFixtures.write("""
+            #!/bin/bash
+            set -u
+            cd \(dir)
+            echo "slurm dir: $(dirname "$SLURM_CONF")"
+            options=$(\(pretrain) launch --config run.yaml --sbatch-options) || exit 10
+            PRETRAIN=\(pretrain) sbatch --wait -o mpirun.out $options \(root)/cluster/slurm.sbatch run.yaml
+            echo "mpirun job status $?"
+            PRETRAIN=\(pretrain) sbatch --wait -o srun.out $options \(root)/cluster/slurm.sbatch run.yaml --launcher srun --set logging.run_dir=\(dir)/run-srun
+            echo "srun job status $?"
+            job=$(PRETRAIN=\(dir)/checkpointing-run sbatch --parsable -o requeue.out \(root)/cluster/slurm.sbatch run.yaml)
+            for _ in $(seq 300); do
+              info=$(scontrol show job "$job")
+              case "$info" in *JobState=COMPLETED*|*JobState=FAILED*|*JobState=CANCELLED*) break ;; esac
+              case "$info" in *JobState=PENDING*Restarts=1*) scontrol update jobid="$job" StartTime=now ;; esac
+              sleep 0.2
+            done
+            echo "requeue job $(scontrol show job "$job" | grep -o 'JobState=[A-Z]*') $(scontrol show job "$job" | grep -o ' ExitCode=[0-9:]*')"
+            """, to: dir, "driver.sh", executable: true)
+
+        let start = Date()
+        let run = try CommandRun.run(root + "/cluster/ci/slurm-local.sh", [driver], environment: ["PATH": path], timeout: 150)
+        let seconds = Date().timeIntervalSince(start)
+        let log = run.stdout + run.stderr
+        XCTAssertFalse(run.timedOut, log)
+        XCTAssertEqual(run.status, 0, log)
+        XCTAssertLessThan(seconds, 120, "the Slurm test took \(Int(seconds)) s")
+
+        // Both launchers trained: a loss for every step, on every rank, and the same curve.
+        XCTAssertTrue(run.stdout.contains("mpirun job status 0\n"), log)
+        XCTAssertTrue(run.stdout.contains("srun job status 0\n"), log)
+        let mpirunOut = (try? String(contentsOfFile: dir + "/mpirun.out", encoding: .utf8)) ?? ""
+        let srunOut = (try? String(contentsOfFile: dir + "/srun.out", encoding: .utf8)) ?? ""
+        XCTAssertTrue(mpirunOut.contains("pretrain launch: mpirun -n 2 "), mpirunOut)
+        XCTAssertTrue(srunOut.contains("srun --mpi=pmix --kill-on-bad-exit=1 -n 2 "), srunOut)
+        for runDir in ["run-mpirun", "run-srun"] {
+            for rank in 0..<2 {
+                let losses = try LaunchFixtures.losses(runDir: dir + "/" + runDir, rank: rank)
+                XCTAssertEqual(losses.keys.sorted(), Array(1...steps), "\(runDir) rank \(rank)")
+            }
+        }
+        XCTAssertEqual(try LaunchFixtures.losses(runDir: dir + "/run-mpirun"), try LaunchFixtures.losses(runDir: dir + "/run-srun"))
+
+        // Status 75 requeued the job once; the second run finished it.
+        XCTAssertEqual(try String(contentsOfFile: dir + "/requeue.log", encoding: .utf8),
+                       "restart=0 launch --config run.yaml\nrestart=1 launch --config run.yaml\n")
+        XCTAssertTrue(run.stdout.contains("requeue job JobState=COMPLETED  ExitCode=0:0"), log)
+
+        // The daemons are gone with their directory.
+        let slurmDir = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("slurm dir: ") }?.dropFirst(11))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: String(slurmDir)))
+        let survivors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
+            .filter { ProcessState.commandLine($0).contains(slurmDir) }
+        XCTAssertEqual(survivors, [], "daemons still running")
+    }
+}
