@@ -9,8 +9,6 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/pretrain
 APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config fortunes slurm-wlm munge iproute2
-# Root needs OpenMPI's explicit consent; 2-core machines need oversubscription for more ranks.
-MPIRUN := mpirun --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root,)
 
 .PHONY: pretrain test deps build clean help
 
@@ -48,11 +46,11 @@ test: build
 	  exit $$status
 
 # The embedded default: Debian's fortunes, tokenized once (cached until the input or settings change),
-# then configs/tiny.yaml on 2 ranks.
+# then configs/tiny.yaml on 2 ranks through `pretrain launch` (it builds the mpirun command).
 FORTUNES := /usr/share/games/fortunes
 pretrain: build
 	$(BIN) data prepare --input $(FORTUNES) --document-separator % --vocab-size 4096 --out data/fortunes
-	$(MPIRUN) -n 2 $(BIN) train --config configs/tiny.yaml
+	$(BIN) launch --config configs/tiny.yaml
 
 clean:
 	rm -rf .build
