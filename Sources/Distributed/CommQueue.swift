@@ -95,6 +95,7 @@ final class CommQueue: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
+            job.request.markStarted()
             var failure: Error?
             do { try job.body() } catch { failure = error }
             condition.lock()

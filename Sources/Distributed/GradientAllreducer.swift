@@ -1,41 +1,56 @@
 import Foundation
 
-/// Averages a flat gradient buffer across ranks in buckets, overlapping communication with backward.
+/// Reduces a flat gradient buffer across ranks in buckets, optionally overlapping communication with
+/// backward and optionally in bfloat16.
 ///
 /// Buckets are contiguous ranges of the buffer cut from its high end (the model's last layers, whose
-/// gradients backward finishes first), each about `bucketElements` long; no copy into a fusion
-/// buffer is made because every bucket is already contiguous. During backward the caller reports
-/// finished ranges with `markReady` in decreasing offset order; the "ready watermark" is the lowest
-/// offset above which everything is final, and each bucket entirely above it is handed to the
-/// communicator's background thread at once. `finish()` hands over what is left and waits.
+/// gradients backward finishes first), each about `bucketElements` long. Uncompressed buckets are
+/// reduced in place: no copy into a fusion buffer, since every bucket is already contiguous. With
+/// `.bf16` compression each bucket is rounded into a bfloat16 side buffer allocated once (same
+/// offsets), reduced there with a bfloat16 sum and widened back (see `GradientCompression`).
 ///
-/// Knows only buffers: no model types, as Horovod's core.
+/// Two schedules:
+/// - overlapped (`overlapsBackward`): during backward the caller reports finished ranges with
+///   `markReady` in decreasing offset order; the "ready watermark" is the lowest offset above which
+///   everything is final, and each bucket entirely above it is handed to the communicator's background
+///   thread at once, so communication runs while backward continues. `finish()` hands over the rest
+///   and waits.
+/// - after backward: `markReady` does nothing and `finish()` reduces every bucket with blocking calls
+///   on the caller's thread. On machines where the communication thread can only steal cycles from
+///   the compute thread (one core per rank) this avoids context switches and is not slower.
+///
+/// `op` is `.sum` (the caller pre-scaled its gradients by 1/ranks, the cheapest: no pass over the
+/// buffer after the transport) or `.average`. Knows only buffers: no model types, as Horovod's core.
+/// Allocates nothing per step.
 public final class GradientAllreducer {
-    /// Time spent on one step's synchronisation.
-    public struct Timing: Sendable {
-        /// Wall time from the first bucket's launch to the last bucket's completion (communication
-        /// that ran, overlapped or not).
-        public var communicationSeconds: Double = 0
-        /// Time the caller spent blocked in `finish()`: communication not hidden behind compute.
-        public var exposedSeconds: Double = 0
-        /// Buckets sent.
-        public var buckets = 0
-        public init() {}
-    }
-
     /// The bucket ranges, highest offsets first (the order they are sent).
     public let buckets: [Range<Int>]
+    /// The wire format.
+    public let compression: GradientCompression
+    /// Whether buckets are sent during backward (true) or all after it (false).
+    public let overlapsBackward: Bool
+    /// `.sum` or `.average`.
+    public let op: ReduceOp
+
     private let comm: any Communicator
     private let base: UnsafeMutablePointer<Float>
+    private let count: Int
+    /// The bfloat16 side buffer (`count` elements) when compressing.
+    private let wire: UnsafeMutablePointer<BFloat16>?
     private var requests: [CommRequest] = []
     private var nextBucket = 0
     private var watermark: Int
-    private var firstLaunch: UInt64 = 0
 
     /// An allreducer over `count` Floats at `buffer`, in buckets of about `bucketElements`.
-    public init(comm: any Communicator, buffer: UnsafeMutablePointer<Float>, count: Int, bucketElements: Int) {
+    public init(comm: any Communicator, buffer: UnsafeMutablePointer<Float>, count: Int, bucketElements: Int,
+                compression: GradientCompression = .none, overlapsBackward: Bool = true, op: ReduceOp = .average) {
         precondition(bucketElements > 0, "bucket size must be positive")
+        precondition(op == .sum || op == .average, "gradients are summed or averaged, not \(op)")
         self.comm = comm
+        self.compression = compression
+        self.overlapsBackward = overlapsBackward
+        self.op = op
+        self.count = count
         base = buffer
         var ranges: [Range<Int>] = []
         var upper = count
@@ -47,41 +62,90 @@ public final class GradientAllreducer {
         buckets = ranges
         watermark = count
         requests.reserveCapacity(ranges.count)
+        if compression == .bf16 {
+            let side = UnsafeMutablePointer<BFloat16>.allocate(capacity: max(1, count))
+            side.initialize(repeating: BFloat16(bitPattern: 0), count: max(1, count))
+            wire = side
+        } else {
+            wire = nil
+        }
     }
+
+    deinit { wire?.deallocate() }
 
     /// Starts a new step: nothing is ready, nothing is in flight.
     public func begin() {
         precondition(requests.isEmpty, "begin() while a previous step is still in flight; call finish() first")
         nextBucket = 0
         watermark = buckets.first?.upperBound ?? 0
-        firstLaunch = 0
     }
 
-    /// Reports that the gradients in `range` are final; launches every bucket that is now complete.
-    /// Ranges must arrive so that each one ends where the watermark stands or above it.
+    /// Reports that the gradients in `range` are final; launches every bucket that is now complete
+    /// (overlapped schedule only). Ranges must arrive so that each one ends where the watermark stands
+    /// or above it.
     public func markReady(_ range: Range<Int>) {
+        guard overlapsBackward else { return }
         if range.upperBound >= watermark { watermark = min(watermark, range.lowerBound) }
         while nextBucket < buckets.count, buckets[nextBucket].lowerBound >= watermark { launch(nextBucket) }
     }
 
+    /// Reduces (or finishes reducing) every bucket and reports the step's timing. After it returns the
+    /// buffer holds the reduced gradients on every rank. On failure every launched bucket has still
+    /// been waited for (the buffers are free again) before the first error is thrown.
+    public func finish() throws -> Timing {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var timing = Timing()
+        if overlapsBackward {
+            while nextBucket < buckets.count { launch(nextBucket) }
+            defer { requests.removeAll(keepingCapacity: true) }
+            var firstError: Error?
+            for (index, request) in requests.enumerated() {
+                do { try request.wait() } catch {
+                    if firstError == nil { firstError = error }
+                    continue
+                }
+                timing.communicationSeconds += request.busySeconds
+                if firstError == nil { unpack(index) }
+            }
+            if let firstError { throw firstError }
+        } else {
+            for index in buckets.indices {
+                let r = buckets[index]
+                let callStart = DispatchTime.now().uptimeNanoseconds
+                if let wire {
+                    BFloat16.convert(base + r.lowerBound, to: wire + r.lowerBound, count: r.count)
+                    try comm.allreduce(UnsafeMutableBufferPointer(start: wire + r.lowerBound, count: r.count), op: .sum)
+                } else {
+                    try comm.allreduce(UnsafeMutableBufferPointer(start: base + r.lowerBound, count: r.count), op: op)
+                }
+                timing.communicationSeconds += Double(DispatchTime.now().uptimeNanoseconds - callStart) / 1e9
+                unpack(index)
+            }
+        }
+        timing.buckets = buckets.count
+        timing.bytes = count * compression.bytesPerElement
+        timing.exposedSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return timing
+    }
+
+    /// Hands bucket `index` to the communication thread (rounding it to bfloat16 first if compressing).
     private func launch(_ index: Int) {
         let r = buckets[index]
-        if firstLaunch == 0 { firstLaunch = DispatchTime.now().uptimeNanoseconds }
-        requests.append(comm.allreduceAsync(UnsafeMutableBufferPointer(start: base + r.lowerBound, count: r.count), op: .average))
+        if let wire {
+            BFloat16.convert(base + r.lowerBound, to: wire + r.lowerBound, count: r.count)
+            requests.append(comm.allreduceAsync(UnsafeMutableBufferPointer(start: wire + r.lowerBound, count: r.count), op: .sum))
+        } else {
+            requests.append(comm.allreduceAsync(UnsafeMutableBufferPointer(start: base + r.lowerBound, count: r.count), op: op))
+        }
         nextBucket += 1
     }
 
-    /// Launches the remaining buckets, waits for all of them, and reports the step's timing.
-    public func finish() throws -> Timing {
-        let waitStart = DispatchTime.now().uptimeNanoseconds
-        while nextBucket < buckets.count { launch(nextBucket) }
-        defer { requests.removeAll(keepingCapacity: true) }
-        try CommRequest.waitAll(requests)
-        let end = DispatchTime.now().uptimeNanoseconds
-        var timing = Timing()
-        timing.buckets = requests.count
-        timing.exposedSeconds = Double(end - waitStart) / 1e9
-        timing.communicationSeconds = Double(end - (firstLaunch == 0 ? waitStart : firstLaunch)) / 1e9
-        return timing
+    /// Widens a reduced bfloat16 bucket back into the gradient (dividing by the rank count for
+    /// `.average`); nothing to do for uncompressed buckets, which were reduced in place.
+    private func unpack(_ index: Int) {
+        guard let wire else { return }
+        let r = buckets[index]
+        BFloat16.widen(wire + r.lowerBound, to: base + r.lowerBound, count: r.count,
+                       dividingBy: op == .average ? Float(comm.size) : 1)
     }
 }

@@ -271,7 +271,7 @@ extension CommDataType {
         case .int32: return cmpi_int32()
         case .int64: return cmpi_int64()
         case .uint8: return cmpi_uint8()
-        case .uint16: return cmpi_uint16()
+        case .uint16, .bfloat16: return cmpi_uint16()
         case .uint64: return cmpi_uint64()
         }
     }

@@ -5,10 +5,12 @@ import CMPI
 /// OpenMPI 4.1's `op/avx` component adds 8- and 16-bit integers with *saturating* vector
 /// instructions (open-mpi/ompi#8045, closed as won't-fix), so `MPI_SUM` on `MPI_UINT8_T` returns 255
 /// where 200 + 100 should wrap to 44. The project relies on wrapping sums (checksums, packed
-/// payloads), so those two types use these ops instead; every other type keeps `MPI_SUM`.
+/// payloads), so those two types use these ops instead; bfloat16 uses `MPIBFloat16Ops` (held here so
+/// that `mpiOp` is the one place an op is chosen); every other type keeps MPI's own ops.
 struct MPIWrappingSumOps {
     private(set) var uint8: MPI_Op?
     private(set) var uint16: MPI_Op?
+    private var bfloat16: MPIBFloat16Ops
 
     /// Creates both ops (after `MPI_Init`).
     init() throws {
@@ -18,6 +20,7 @@ struct MPIWrappingSumOps {
         try MPIRuntime.check(MPI_Op_create(wrappingSumUInt16, 1, &op16), "MPI_Op_create")
         uint8 = op8
         uint16 = op16
+        bfloat16 = try MPIBFloat16Ops()
     }
 
     /// The op to use for `op` on `type`: a wrapping sum for UInt8/UInt16 sums, MPI's own otherwise.
@@ -25,6 +28,7 @@ struct MPIWrappingSumOps {
         switch (op, type) {
         case (.sum, .uint8), (.average, .uint8): return uint8
         case (.sum, .uint16), (.average, .uint16): return uint16
+        case (_, .bfloat16): return bfloat16.mpiOp(op)
         default: return op.mpi
         }
     }
@@ -33,6 +37,7 @@ struct MPIWrappingSumOps {
     mutating func free() throws {
         try MPIRuntime.check(MPI_Op_free(&uint8), "MPI_Op_free")
         try MPIRuntime.check(MPI_Op_free(&uint16), "MPI_Op_free")
+        try bfloat16.free()
     }
 }
 

@@ -17,6 +17,7 @@ enum ReductionKernels {
         case .uint8: combineInteger(accumulator, next, count, op, UInt8.self)
         case .uint16: combineInteger(accumulator, next, count, op, UInt16.self)
         case .uint64: combineInteger(accumulator, next, count, op, UInt64.self)
+        case .bfloat16: BFloat16.combine(into: accumulator, from: next, count: count, op: op)
         }
     }
 
@@ -26,6 +27,7 @@ enum ReductionKernels {
         switch type {
         case .float32: divideFloat(values, count, divisor, Float.self)
         case .float64: divideFloat(values, count, divisor, Double.self)
+        case .bfloat16: BFloat16.divide(values, count: count, by: divisor)
         default: preconditionFailure("average is defined for floating-point types only, not \(type)")
         }
     }

@@ -8,21 +8,36 @@ import Model
 /// The data-parallel training loop: every rank holds a full replica, reads its slice of each global
 /// batch, and takes the same AdamW step on gradients averaged across ranks.
 ///
-/// Per optimizer step: `A` micro-batches of forward + backward (gradients accumulate locally; nothing
-/// is sent before the last one), then on the last backward the bucketed allreduce runs behind it
-/// (`GradientAllreducer`), then global-norm clipping, the learning-rate schedule and AdamW. With
-/// ZeRO-1 the moments are sharded: gradients are reduce-scattered, each rank updates its range of
-/// the flat buffer, and parameters are all-gathered. This is the only place that wires the model,
-/// data, communicator and config together; it reports through `TrainingEvent`s and never prints.
+/// Per optimizer step: `A` micro-batches of forward + backward (gradients accumulate locally in
+/// `Float`; nothing is sent before the last one), then the gradient synchronisation
+/// (`GradientAllreducer`: buckets overlapped with the last backward when a core is free for the
+/// communication thread, else one allreduce right after it), then global-norm clipping,
+/// the learning-rate schedule and AdamW. Backward is scaled by 1/(A·N) so that a plain sum across the
+/// N ranks yields the average: no extra pass over the buffer after the transport. With ZeRO-1 the
+/// moments are sharded: gradients are reduce-scattered, each rank updates its pieces of the flat
+/// buffer (`ZeroShards`), and parameters are all-gathered. With `training.grad_compression: bf16` gradients travel
+/// as bfloat16 (see `GradientCompression`). This is the only place that wires the model, data,
+/// communicator and config together; it reports through `TrainingEvent`s and never prints.
 public final class Trainer {
+    /// The run's config (identical on every rank: checked at start).
     public let config: RunConfig
+    /// The communicator the ranks synchronise through.
     public let comm: any Communicator
+    /// This rank's replica.
     public let model: GPT
-    public let optimizer: AdamWOptimizer
+    /// AdamW over the parameters this rank updates: one for the whole buffer, or one per owned piece
+    /// under ZeRO-1.
+    public let optimizers: [AdamWOptimizer]
     /// Micro-batches per rank per optimizer step.
     public let accumulationSteps: Int
     /// Compute threads of this rank.
     public let threads: Int
+    /// How this trainer runs (schedule, benchmark switches, injected faults).
+    public let options: TrainerOptions
+    /// The gradient wire format.
+    public let compression: GradientCompression
+    /// Whether gradient buckets are sent during backward (else the whole gradient after it).
+    public let overlapsCommunication: Bool
     /// Optimizer steps completed.
     public private(set) var step = 0
 
@@ -31,27 +46,43 @@ public final class Trainer {
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
     private let allreducer: GradientAllreducer?
-    private let zeroShards: [Range<Int>]?
-    private let zeroScratch: FlatBuffer?
+    /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
+    private let onReady: ((Range<Int>) -> Void)?
+    private let zero: ZeroShards?
     private let peakFLOPS: Double
+    private let flopsPerToken: Double
+    /// One-element scratch for the loss average and the squared-norm sum (no per-step arrays).
+    private let lossScratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
+    private let normScratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1)
     private var badSteps = 0
+
+    /// Whether this trainer exchanges anything per step.
+    private var synchronizing: Bool { comm.size > 1 && options.synchronize }
 
     /// Sets up a run: validates the config against the world size, checks that every rank has the same
     /// config, builds the model with identical weights on every rank, and opens the data.
     public init(config: RunConfig, comm: any Communicator, threads: Int? = nil, measurePeak: Bool = false,
-                events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+                options: TrainerOptions = TrainerOptions(), events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         self.config = config
         self.comm = comm
         self.events = events
+        var options = options
+        if let threads { options.threads = threads }
+        if measurePeak { options.measurePeak = true }
+        self.options = options
         let world = comm.size
         do { accumulationSteps = try ConfigLoader.accumulationSteps(config, worldSize: world) } catch let e as ConfigError {
             throw TrainingError(e.message)
         }
+        guard let compression = GradientCompression(rawValue: config.training.gradCompression) else {
+            throw TrainingError("training.grad_compression '\(config.training.gradCompression)' is not one of none, bf16")
+        }
+        self.compression = compression
         try Self.checkSameConfig(config, comm: comm)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        self.threads = threads ?? (config.launch.threadsPerProcess > 0 ? config.launch.threadsPerProcess : max(1, cores / max(1, comm.localSize)))
+        self.threads = options.threads ?? (config.launch.threadsPerProcess > 0 ? config.launch.threadsPerProcess : max(1, cores / max(1, comm.localSize)))
         Parallel.setThreads(self.threads)
-        peakFLOPS = measurePeak ? BLASRuntime.measurePeakGFLOPS() * 1e9 : 0
+        peakFLOPS = options.measurePeak ? BLASRuntime.measurePeakGFLOPS() * 1e9 : 0
 
         let t = config.training
         do {
@@ -71,7 +102,6 @@ public final class Trainer {
         if train.sequencesPerEpoch < world * t.microBatch {
             throw TrainingError("\(config.data.train) holds \(train.sequencesPerEpoch) sequences of \(t.seqLen + 1) tokens, fewer than \(world) ranks × micro_batch \(t.microBatch); add data, or lower training.micro_batch or training.seq_len")
         }
-        _ = globalBatch
 
         do { model = try GPT(config: config.model, maxBatch: t.microBatch, maxSeqLen: t.seqLen) } catch let e as ModelError {
             throw TrainingError(e.message)
@@ -82,18 +112,29 @@ public final class Trainer {
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
+        flopsPerToken = 6.0 * Double(count) + 12.0 * Double(config.model.nLayer * config.model.dModel * t.seqLen)
+        overlapsCommunication = options.overlapCommunication
+            ?? TrainerOptions.automaticOverlap(cores: cores, localRanks: comm.localSize, threadsPerRank: self.threads)
+        let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
         if world > 1, t.zero1 {
-            let shards = Self.evenShards(count: count, parts: world)
-            zeroShards = shards
-            zeroScratch = FlatBuffer(count: shards.map(\.count).max() ?? 0)
-            optimizer = AdamWOptimizer(layout: model.layout, settings: config.optimizer, shard: shards[comm.rank])
+            let z = ZeroShards(count: count, ranks: world, rank: comm.rank, chunkElements: bucket, compression: compression)
+            zero = z
+            let pieces = z.owned.filter { !$0.isEmpty }
+            let layout = model.layout
+            optimizers = (pieces.isEmpty ? [0..<0] : pieces).map { AdamWOptimizer(layout: layout, settings: config.optimizer, shard: $0) }
             allreducer = nil
+            onReady = nil
         } else {
-            zeroShards = nil
-            zeroScratch = nil
-            optimizer = AdamWOptimizer(layout: model.layout, settings: config.optimizer)
-            let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
-            allreducer = world > 1 ? GradientAllreducer(comm: comm, buffer: model.grads.pointer, count: count, bucketElements: bucket) : nil
+            zero = nil
+            optimizers = [AdamWOptimizer(layout: model.layout, settings: config.optimizer)]
+            // Buckets exist to start sending before backward ends; after backward, one call over the
+            // whole buffer is what MPI_Allreduce does best (no per-call start-up, no skew per bucket).
+            let overlap = overlapsCommunication
+            let reducer = world > 1 ? GradientAllreducer(comm: comm, buffer: model.grads.pointer, count: count,
+                                                         bucketElements: overlap ? bucket : max(1, count),
+                                                         compression: compression, overlapsBackward: overlap, op: .sum) : nil
+            allreducer = reducer
+            onReady = reducer.flatMap { $0.overlapsBackward ? $0.markReady : nil }
         }
         let lr = config.optimizer.lr
         switch config.schedule.kind {
@@ -107,10 +148,9 @@ public final class Trainer {
                                 backend: comm.backendName)))
     }
 
-    /// Splits `count` elements into `parts` contiguous ranges of nearly equal size (multiples of 16).
-    public static func evenShards(count: Int, parts: Int) -> [Range<Int>] {
-        let per = ((count + parts - 1) / parts + 15) / 16 * 16
-        return (0..<parts).map { min(count, $0 * per)..<min(count, ($0 + 1) * per) }
+    deinit {
+        lossScratch.deallocate()
+        normScratch.deallocate()
     }
 
     /// Runs the configured number of steps (from the current step) and evaluates as configured.
@@ -139,74 +179,72 @@ public final class Trainer {
     /// One optimizer step over the global batch; returns its metrics.
     public func trainStep() throws -> StepMetrics {
         let t0 = DispatchTime.now().uptimeNanoseconds
+        options.fault?.strike(rank: comm.rank, step: step + 1)
         let B = config.training.microBatch, T = config.training.seqLen
+        let syncing = synchronizing
         model.training = true
         model.zeroGrad()
         var lossSum: Float = 0
-        let scale = 1 / Float(accumulationSteps)
+        // Pre-scaled so that summing over ranks averages: 1/A for the micro-batches, 1/N for the ranks.
+        let scale = 1 / Float(accumulationSteps * (syncing ? comm.size : 1))
         for micro in 0..<accumulationSteps {
             try train.next()
             model.dropoutSeed = UInt64(config.training.seed) &* 0x9E37_79B9 &+ UInt64(step) &* 1_000_003 &+ UInt64(micro * comm.size + comm.rank) &* 7919
             lossSum += try model.forward(tokens: train.inputs.baseAddress!, targets: train.targets.baseAddress!, B: B, T: T)
-            if micro == accumulationSteps - 1, let allreducer {
+            if micro == accumulationSteps - 1, syncing, let allreducer {
                 allreducer.begin()
-                model.backward(lossScale: scale, onReady: allreducer.markReady)
+                model.backward(lossScale: scale, onReady: onReady)
             } else {
                 model.backward(lossScale: scale)
             }
         }
-        let computeEnd = DispatchTime.now().uptimeNanoseconds
-        var timing = GradientAllreducer.Timing()
-        if let allreducer { timing = try allreducer.finish() }
-        var loss = [lossSum / Float(accumulationSteps)]
-        if comm.size > 1 { try loss.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .average) } }
+        var sync = StepSync()
+        if syncing, let allreducer { sync.add(try allreducer.finish()) }
+
+        lossScratch[0] = lossSum / Float(accumulationSteps)
+        if syncing, options.fault?.skipsLossAllreduce(rank: comm.rank, step: step + 1) != true {
+            try sync.timeBlocking { try comm.allreduce(lossScratch, op: .average) }
+        }
+        let loss = lossScratch[0]
 
         let gradNorm: Double
-        if let shards = zeroShards, let scratch = zeroScratch {
-            let mine = shards[comm.rank]
-            let counts = shards.map(\.count)
-            let commStart = DispatchTime.now().uptimeNanoseconds
-            try comm.reduceScatter(UnsafeBufferPointer(model.grads.buffer), into: scratch[0..<mine.count], counts: counts, op: .average)
-            timing.exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - commStart) / 1e9
-            // The averaged gradient of this rank's shard now sits in scratch; move it into place.
-            (model.grads.pointer + mine.lowerBound).update(from: scratch.pointer, count: mine.count)
-            var sq = [VectorMath.sumOfSquares(model.grads.pointer + mine.lowerBound, count: mine.count)]
-            try sq.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .sum) }
-            gradNorm = sq[0].squareRoot()
+        if syncing, let zero {
+            sync.add(try zero.reduceScatter(model.grads, comm: comm))
+            normScratch[0] = zero.sumOfSquares(model.grads)
+            try sync.timeBlocking { try comm.allreduce(normScratch, op: .sum) }
+            gradNorm = normScratch[0].squareRoot()
         } else {
             gradNorm = AdamWOptimizer.gradNorm(model.grads)
         }
-        let skipped = !loss[0].isFinite || !gradNorm.isFinite
+        let skipped = !loss.isFinite || !gradNorm.isFinite
         let lr = schedule.rate(at: step + 1)
         if skipped {
             badSteps += 1
-            events(.warning("step \(step + 1): loss \(loss[0]), gradient norm \(gradNorm): not finite, update skipped (\(badSteps) in a row)"))
+            events(.warning("step \(step + 1): loss \(loss), gradient norm \(gradNorm): not finite, update skipped (\(badSteps) in a row)"))
             if badSteps >= config.training.maxBadSteps {
                 throw TrainingError("\(badSteps) consecutive steps had a non-finite loss or gradient norm; lower optimizer.lr or enable optimizer.grad_clip (training.max_bad_steps is \(config.training.maxBadSteps))")
             }
         } else {
             badSteps = 0
-            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: gradNorm))
-            if let shards = zeroShards, let scratch = zeroScratch {
-                let mine = shards[comm.rank]
-                let commStart = DispatchTime.now().uptimeNanoseconds
-                scratch.pointer.update(from: model.params.pointer + mine.lowerBound, count: mine.count)
-                try comm.allgatherv(UnsafeBufferPointer(scratch[0..<mine.count]), into: model.params.buffer, counts: shards.map(\.count))
-                timing.exposedSeconds += Double(DispatchTime.now().uptimeNanoseconds - commStart) / 1e9
+            let clip = optimizers[0].clipScale(gradNorm: gradNorm)
+            for optimizer in optimizers { optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip) }
+            if syncing, let zero {
+                try sync.timeBlocking { try zero.allgather(model.params, comm: comm) }
             }
         }
         step += 1
-        if config.training.checksumInterval > 0, step % config.training.checksumInterval == 0, comm.size > 1 {
-            try Self.verifySameParameters(model.params, comm: comm, step: step)
+        if syncing, config.training.checksumInterval > 0, step % config.training.checksumInterval == 0 {
+            try sync.timeBlocking { try Self.verifySameParameters(model.params, comm: comm, step: step) }
         }
-        let end = DispatchTime.now().uptimeNanoseconds
-        let seconds = Double(end - t0) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let tokens = Double(B * T * accumulationSteps * comm.size)
-        let flopsPerToken = 6.0 * Double(model.layout.count) + 12.0 * Double(config.model.nLayer * config.model.dModel * T)
         let mfu = peakFLOPS > 0 ? tokens / seconds * flopsPerToken / (peakFLOPS * Double(comm.size)) : 0
-        return StepMetrics(step: step, loss: loss[0], lr: lr, gradNorm: gradNorm, tokensPerSecond: tokens / seconds, mfu: mfu,
-                           stepSeconds: seconds, computeSeconds: Double(computeEnd - t0) / 1e9,
-                           commSeconds: timing.communicationSeconds, exposedCommSeconds: timing.exposedSeconds, skipped: skipped)
+        var metrics = StepMetrics(step: step, loss: loss, lr: lr, gradNorm: gradNorm, tokensPerSecond: tokens / seconds, mfu: mfu,
+                                  stepSeconds: seconds, computeSeconds: max(0, seconds - sync.exposedSeconds),
+                                  commSeconds: sync.communicationSeconds, exposedCommSeconds: sync.exposedSeconds, skipped: skipped)
+        metrics.gradientSyncSeconds = sync.gradientSeconds
+        metrics.gradientSyncBytes = sync.gradientBytes
+        return metrics
     }
 
     /// Mean loss over `training.eval_steps` validation batches, averaged over ranks.

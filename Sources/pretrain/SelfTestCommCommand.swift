@@ -126,6 +126,7 @@ private final class CorruptingCommunicator: Communicator {
         case .uint8: raw.assumingMemoryBound(to: UInt8.self).pointee &+= 1
         case .uint16: raw.assumingMemoryBound(to: UInt16.self).pointee &+= 1
         case .uint64: raw.assumingMemoryBound(to: UInt64.self).pointee &+= 1
+        case .bfloat16: raw.assumingMemoryBound(to: UInt16.self).pointee ^= 0x0080  // flips the exponent's lowest bit
         }
     }
 }

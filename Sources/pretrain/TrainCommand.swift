@@ -15,29 +15,45 @@ struct TrainCommand: ParsableCommand {
           .build/release/pretrain train --config configs/tiny.yaml --set training.steps=20   (one process)
         Rank 0 prints the resolved config and a line every logging.interval steps; every rank writes
         its numbers as JSON lines to <logging.run_dir>/metrics/rank-NNNNN.jsonl.
+        A collective that has not completed after training.watchdog_seconds ends the job with a message
+        naming the ranks that never arrived (each rank records its collectives in
+        <logging.run_dir>/heartbeat/, which must be on a filesystem every rank can read).
         """)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
     @Option(help: "Print a line every N steps (default: logging.interval).") var logInterval: Int?
+    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (one call), or auto (overlap only when a core is free for it).")
+    var gradSync: String = "auto"
     @Flag(help: "Print only errors and the final summary.") var quiet = false
+    @Option(help: .hidden) var injectFault: String?
 
     func run() throws {
         let launcherRank = MPILibrary.launcherLayout?.rank ?? 0
         // Config errors are the same on every rank: rank 0 reports them, the others exit quietly.
         let resolved: RunConfig
-        do { resolved = try loadConfig(config, overrides) } catch {
+        var options = TrainerOptions()
+        do {
+            resolved = try loadConfig(config, overrides)
+            options.overlapCommunication = try Self.parseGradSync(gradSync)
+            if let injectFault {
+                guard let fault = TrainingFault(injectFault) else { throw CLIError("--inject-fault \(injectFault) is not KIND@RANK:STEP") }
+                options.fault = fault
+            }
+        } catch {
             if launcherRank == 0 { throw error }
             throw ExitCode(2)
         }
-        let comm: MPICommunicator
-        do { comm = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
-        let rank = comm.rank
+        options.measurePeak = true
+        let mpi: MPICommunicator
+        do { mpi = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
+        let rank = mpi.rank
         let reporter = TrainingReporter(config: resolved, rank: rank, interval: logInterval ?? resolved.logging.interval, quiet: quiet)
         var setupDone = false
         do {
             try reporter.open()
-            let trainer = try Trainer(config: resolved, comm: comm, measurePeak: true, events: reporter.handle)
+            let comm = try Self.watched(mpi, config: resolved)
+            let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
             setupDone = true
             try trainer.run()
             try comm.shutdown()
@@ -45,13 +61,42 @@ struct TrainCommand: ParsableCommand {
             let message = (error as? TrainingError)?.message ?? "\(error)"
             if !setupDone {
                 // Setup errors (data, config, replicas) hit every rank alike: rank 0 speaks, all exit.
-                try? comm.shutdown()
+                try? mpi.shutdown()
                 if rank == 0 { throw CLIError(message) }
                 throw ExitCode(2)
             }
             // Mid-run, other ranks may be waiting in a collective: say what happened and end the job.
             FileHandle.standardError.write(Data("error: rank \(rank): \(message)\n".utf8))
-            comm.abort(exitCode: 1)
+            mpi.abort(exitCode: 1)
+        }
+    }
+
+    /// `overlap` → true, `after-backward` → false, `auto` → nil (`TrainerOptions.automaticOverlap`).
+    static func parseGradSync(_ text: String) throws -> Bool? {
+        switch text {
+        case "overlap": return true
+        case "after-backward": return false
+        case "auto": return nil
+        default: throw CLIError("--grad-sync \(text) is not auto, overlap or after-backward")
+        }
+    }
+
+    /// `mpi` behind a stall watchdog (several ranks), or `mpi` itself (one rank: nothing can stall).
+    /// A stall prints which ranks never arrived and ends the whole job with `MPI_Abort` (exit status 4).
+    static func watched(_ mpi: MPICommunicator, config: RunConfig) throws -> any Communicator {
+        guard mpi.size > 1 else { return mpi }
+        let directory = config.logging.runDir + "/heartbeat"
+        let heartbeat: HeartbeatFile
+        do {
+            heartbeat = try HeartbeatFile(directory: directory, rank: mpi.rank, jobToken: HeartbeatFile.launcherJobToken())
+        } catch {
+            throw TrainingError("cannot write \(directory): \(error.localizedDescription); check logging.run_dir")
+        }
+        let seconds = config.training.watchdogSeconds
+        return WatchdogCommunicator(wrapping: mpi, timeout: seconds, heartbeat: heartbeat) { report in
+            FileHandle.standardError.write(Data(
+                "error: rank \(report.rank): \(report.message); ending the job (training.watchdog_seconds is \(seconds))\n".utf8))
+            mpi.abort(exitCode: 4)
         }
     }
 }

@@ -3,6 +3,10 @@ import Foundation
 import Training
 
 /// Turns training events into console lines (rank 0) and JSON-lines metrics (every rank).
+///
+/// Each step record holds: rank, step, loss, lr, grad_norm, tokens_per_s, mfu, step_ms, compute_ms,
+/// comm_ms (transport busy time), exposed_comm_ms (what the step waited for), grad_sync_ms and
+/// grad_sync_bytes (the gradient synchronisation alone), skipped.
 final class TrainingReporter {
     let config: RunConfig
     let rank: Int
@@ -24,7 +28,7 @@ final class TrainingReporter {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let path = dir + String(format: "/rank-%05d.jsonl", rank)
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             metrics = FileHandle(forWritingAtPath: path)
         } catch {
             throw CLIError("cannot create \(dir): \(error.localizedDescription); check logging.run_dir")
@@ -42,13 +46,15 @@ final class TrainingReporter {
                       + "\(info.trainSequences) training sequences per epoch")
             }
         case let .step(m):
-            write(String(format: "{\"step\":%d,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"step_ms\":%.3f,\"compute_ms\":%.3f,\"comm_ms\":%.3f,\"exposed_comm_ms\":%.3f,\"skipped\":%@}",
-                         m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
-                         m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.skipped ? "true" : "false"))
+            write(String(format: "{\"rank\":%d,\"step\":%d,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"step_ms\":%.3f,\"compute_ms\":%.3f,\"comm_ms\":%.3f,\"exposed_comm_ms\":%.3f,\"grad_sync_ms\":%.3f,\"grad_sync_bytes\":%d,\"skipped\":%@}",
+                         rank, m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
+                         m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
+                         m.skipped ? "true" : "false"))
             guard rank == 0, !quiet, m.step % interval == 0 || m.step == totalSteps || m.step == 1 else { return }
-            print(String(format: "step %5d/%d | loss %.4f | lr %.2e | grad %.3f | %8.0f tok/s | MFU %4.1f%% | comm %.0f ms (exposed %.0f ms)",
+            let exposedShare = m.stepSeconds > 0 ? m.exposedCommSeconds / m.stepSeconds * 100 : 0
+            print(String(format: "step %5d/%d | loss %.4f | lr %.2e | grad %.3f | %8.0f tok/s | MFU %4.1f%% | comm %.1f ms, exposed %.1f ms (%.1f%%)",
                          m.step, totalSteps, m.loss, m.lr, m.gradNorm, m.tokensPerSecond, m.mfu * 100,
-                         m.commSeconds * 1000, m.exposedCommSeconds * 1000))
+                         m.commSeconds * 1000, m.exposedCommSeconds * 1000, exposedShare))
         case let .eval(e):
             write(String(format: "{\"step\":%d,\"val_loss\":%.6f,\"val_perplexity\":%.4f}", e.step, e.loss, e.perplexity))
             if rank == 0, !quiet { print(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity)) }

@@ -1,41 +1,136 @@
 import Config
+import Distributed
 import Foundation
 import TestSupport
+import Training
 import XCTest
 
-/// `pretrain train` under real mpirun: 1, 2 and 4 ranks (4 oversubscribed) agree step by step.
+/// `pretrain train` under real mpirun: 1, 2 and 4 ranks (4 oversubscribed) agree step by step, also
+/// with ZeRO-1 and with bf16 compression; a stalled, desynchronised or dead rank ends the job with a
+/// message naming it.
 final class TrainCommandTests: XCTestCase {
-    func losses(_ runDir: String) throws -> [Double] {
+    /// Every step record of rank 0's metrics file.
+    func records(_ runDir: String) throws -> [[String: Any]] {
         let text = try String(contentsOfFile: runDir + "/metrics/rank-00000.jsonl", encoding: .utf8)
-        return try text.split(separator: "\n").compactMap { line -> Double? in
+        return try text.split(separator: "\n").compactMap { line -> [String: Any]? in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-            return object["loss"] as? Double
+            return object["loss"] == nil ? nil : object
         }
+    }
+
+    func losses(_ runDir: String) throws -> [Double] {
+        try records(runDir).map { $0["loss"] as! Double }
+    }
+
+    /// Writes the shared config of these tests: global batch 8 (accumulation 4 on 1 rank, 2 on 2, 1 on 4).
+    func writeConfig(_ dir: String, _ edit: (inout RunConfig) -> Void = { _ in }) throws -> String {
+        var config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 2, accumulation: 1)
+        config.training.globalBatch = 8
+        edit(&config)
+        let file = dir + "/run-\(UUID().uuidString.prefix(8)).yaml"
+        try ConfigLoader.render(config).write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// `mpirun -n ranks pretrain train` into `runDir`; returns the run.
+    func train(_ ranks: Int, _ file: String, _ runDir: String, _ extra: [String] = [], timeout: TimeInterval = 120) throws -> ProcessRunner.Run {
+        try ProcessRunner.mpirun(ranks, ["train", "--config", file, "--set", "num_processes=\(ranks)",
+                                         "--set", "logging.run_dir=\(runDir)", "--quiet"] + extra, timeout: timeout)
     }
 
     func testMPIRanksEqualOneRank() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 2, accumulation: 1)
-        config.training.globalBatch = 8  // accumulation follows: 4 on 1 rank, 2 on 2, 1 on 4
-        let file = dir + "/run.yaml"
-        try ConfigLoader.render(config).write(toFile: file, atomically: true, encoding: .utf8)
-        var curves: [Int: [Double]] = [:]
-        for ranks in [1, 2, 4] {
-            let runDir = dir + "/run-\(ranks)"
-            let run = try ProcessRunner.mpirun(ranks, ["train", "--config", file, "--set", "num_processes=\(ranks)",
-                                                       "--set", "logging.run_dir=\(runDir)", "--quiet"])
+        let file = try writeConfig(dir)
+        let zeroFile = try writeConfig(dir) { $0.training.zero1 = true }
+        var one: [Double] = []
+        for (ranks, config, label) in [(1, file, "plain"), (2, file, "plain"), (4, file, "plain"), (2, zeroFile, "ZeRO-1"), (4, zeroFile, "ZeRO-1")] {
+            let runDir = dir + "/run-\(label)-\(ranks)"
+            let run = try train(ranks, config, runDir)
             XCTAssertEqual(run.status, 0, run.output)
-            curves[ranks] = try losses(runDir)
-            XCTAssertEqual(curves[ranks]?.count, 20, "one metrics record per step on \(ranks) ranks")
-        }
-        let one = curves[1]!
-        XCTAssertLessThan(one.last!, one.first! - 0.5, "the loss falls")
-        for ranks in [2, 4] {
-            for (i, (a, b)) in zip(curves[ranks]!, one).enumerated() {
-                XCTAssertEqual(a, b, accuracy: 1e-5 * abs(b), "\(ranks) MPI ranks, step \(i + 1)")
+            let curve = try losses(runDir)
+            XCTAssertEqual(curve.count, 20, "one metrics record per step on \(ranks) ranks (\(label))")
+            if ranks == 1 {
+                one = curve
+                XCTAssertLessThan(one.last!, one.first! - 0.5, "the loss falls")
+                continue
+            }
+            for (i, (a, b)) in zip(curve, one).enumerated() {
+                XCTAssertEqual(a, b, accuracy: 1e-5 * abs(b), "\(ranks) MPI ranks (\(label)), step \(i + 1)")
+            }
+            let record = try XCTUnwrap(records(runDir).last)
+            for key in ["step", "loss", "lr", "grad_norm", "tokens_per_s", "mfu", "compute_ms", "comm_ms", "exposed_comm_ms"] {
+                XCTAssertNotNil(record[key], "metrics record has \(key)")
             }
         }
+    }
+
+    func testMPIWithBF16MatchesInProcessBitForBitAndStaysNearOneRank() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try writeConfig(dir)
+        let bf16 = try writeConfig(dir) { $0.training.gradCompression = "bf16" }
+        let oneDir = dir + "/one", twoDir = dir + "/bf16-2", fourDir = dir + "/bf16-4"
+        for (ranks, config, runDir) in [(1, file, oneDir), (2, bf16, twoDir), (4, bf16, fourDir)] {
+            let run = try train(ranks, config, runDir)
+            XCTAssertEqual(run.status, 0, run.output)
+        }
+        let one = try losses(oneDir)
+        // Bound stated in TrainerTests.testBF16CompressionStaysCloseToOneRankInFloat.
+        for runDir in [twoDir, fourDir] {
+            for (i, (a, b)) in zip(try losses(runDir), one).enumerated() {
+                XCTAssertEqual(a, b, accuracy: 2e-4 * abs(b), "\(runDir): bf16 step \(i + 1)")
+            }
+        }
+        // Two ranks add each pair of bfloat16 values once, in Float, in MPI's user op as in-process:
+        // the in-process run must print the very same losses.
+        var config = try ConfigLoader.load(path: bf16, overrides: ["num_processes=2"])
+        config.logging.runDir = dir + "/in-process"
+        let inProcess = try InProcessGroup.run(size: 2) { comm -> [String] in
+            var printed: [String] = []
+            let trainer = try Trainer(config: config, comm: comm, threads: 1) { event in
+                if case let .step(m) = event { printed.append(String(format: "%.6f", m.loss)) }
+            }
+            try trainer.run()
+            return printed
+        }
+        XCTAssertEqual(try losses(twoDir).map { String(format: "%.6f", $0) }, inProcess[0], "MPI bf16 sum = in-process bf16 sum")
+    }
+
+    func testStalledRankIsNamedAndTheJobEnds() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try writeConfig(dir) { $0.training.watchdogSeconds = 2 }
+        // Rank 1 stops making progress at step 3 (as a stuck process would).
+        let start = Date()
+        let hung = try train(2, file, dir + "/hang", ["--inject-fault", "hang@1:3"], timeout: 60)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "ended within seconds, not at the test's timeout")
+        XCTAssertNotEqual(hung.status, 0, hung.output)
+        let line = hung.lines.first { $0.hasPrefix("error: rank 0: collective") } ?? ""
+        XCTAssertTrue(line.contains("rank 1 has not arrived"), hung.output)
+        XCTAssertTrue(line.contains("training.watchdog_seconds"), hung.output)
+
+        // Rank 1 skips the loss allreduce of the last step; rank 0 waits in it while rank 1 moves on
+        // to the parameter checksum (steps 20 is a multiple of checksum_interval 5): desynchronised.
+        // (Skipped earlier, a later collective would be matched with the wrong partner's buffer,
+        // which MPI does not check: undefined behaviour, typically a crash that mpirun reports.)
+        let skipped = try train(2, file, dir + "/skip", ["--inject-fault", "skip-loss-allreduce@1:20"], timeout: 60)
+        XCTAssertNotEqual(skipped.status, 0, skipped.output)
+        let skipLine = skipped.lines.first { $0.hasPrefix("error: rank 0: collective") } ?? ""
+        XCTAssertTrue(skipLine.contains("rank 1 issued") && skipLine.contains("instead"), skipped.output)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 40)
+    }
+
+    func testDeadRankEndsTheJob() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try writeConfig(dir) { $0.training.watchdogSeconds = 30 }
+        let start = Date()
+        let run = try train(2, file, dir + "/dead", ["--inject-fault", "exit@1:3"], timeout: 60)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20, "mpirun ends the job when a rank exits non-zero; no watchdog needed")
+        XCTAssertEqual(run.status, 3, "the job's status is the dead rank's: " + run.output)
+        XCTAssertTrue(run.output.contains("rank 1: injected fault: exiting with status 3 at step 3"), run.output)
+        XCTAssertTrue(run.output.contains("exited with non-zero status") && run.output.contains("Exit code:    3"), run.output)
     }
 
     func testConfigErrorsAreOneLineFromRankZero() throws {

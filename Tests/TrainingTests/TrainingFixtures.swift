@@ -25,10 +25,11 @@ enum TrainingFixtures {
     }
 
     /// A small GPT config over `dir`'s shards with the given batch geometry.
-    static func config(data dir: String, processes: Int, microBatch: Int, accumulation: Int, steps: Int = 20) -> RunConfig {
+    static func config(data dir: String, processes: Int, microBatch: Int, accumulation: Int, steps: Int = 20,
+                       model: GPTConfig = GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)) -> RunConfig {
         var c = RunConfig()
         c.launch.numProcesses = processes
-        c.model = GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)
+        c.model = model
         c.data.train = dir + "/train_*.bin"
         c.data.val = ""
         c.data.tokenizer = ""
@@ -38,7 +39,7 @@ enum TrainingFixtures {
         c.schedule.warmupSteps = 3
         c.training.steps = steps
         c.training.microBatch = microBatch
-        c.training.seqLen = 16
+        c.training.seqLen = model.maxSeqLen
         c.training.gradientAccumulationSteps = accumulation
         c.training.evalInterval = 0
         c.training.checksumInterval = 5

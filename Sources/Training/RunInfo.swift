@@ -1,0 +1,21 @@
+/// Facts about a run once it is set up.
+public struct RunInfo: Sendable {
+    /// This rank.
+    public var rank: Int
+    /// Ranks in the job.
+    public var worldSize: Int
+    /// Compute threads of this rank.
+    public var threads: Int
+    /// Model parameters.
+    public var parameters: Int
+    /// Micro-batches per rank per optimizer step.
+    public var accumulationSteps: Int
+    /// Tokens in one global batch.
+    public var tokensPerStep: Int
+    /// Training sequences per epoch.
+    public var trainSequences: Int
+    /// The config as YAML, every key resolved.
+    public var resolvedConfig: String
+    /// The communicator's backend name.
+    public var backend: String
+}

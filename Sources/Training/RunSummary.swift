@@ -1,0 +1,11 @@
+/// How a run ended.
+public struct RunSummary: Sendable {
+    /// Optimizer steps completed.
+    public var steps: Int
+    /// Training loss of the last step.
+    public var finalLoss: Float
+    /// Validation loss of the last evaluation, if any ran.
+    public var finalValLoss: Float?
+    /// Wall time of `run()`.
+    public var seconds: Double
+}

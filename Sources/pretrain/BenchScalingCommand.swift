@@ -1,0 +1,211 @@
+import ArgumentParser
+import Data
+import Distributed
+import Foundation
+import Model
+import Training
+
+/// `pretrain bench scaling`: data-parallel scaling of the training step on a benchmark preset.
+struct BenchScalingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scaling",
+        abstract: "Compare 1 rank, 2 ranks and 2 ranks without gradient communication, in one sitting.",
+        discussion: """
+        Run it directly (not under mpirun): it writes random tokens, then starts mpirun itself for each
+        configuration, each training the preset with the real Trainer (same per-rank micro-batch):
+          1 rank · 2 ranks · 2 ranks with --no-sync (nothing exchanged: what the same two processes do
+          without communication; side by side they are slower than one alone, which this separates) ·
+          2 ranks with ZeRO-1 (peak memory) · optionally 4 ranks, oversubscribed.
+        Reported per configuration: job tokens/s, median step per rank, exposed communication (what the
+        step waited for), gradient-sync bus bandwidth next to a raw MPI_Allreduce of the same bytes in
+        the same processes, MFU, peak RSS per rank, and the CPU other processes used meanwhile (cores;
+        the worst round); then the ratios against the goals. Each run first waits until the machine is
+        idle (--wait-idle), since other work on a 2-core machine distorts every number.
+        Example: pretrain bench scaling --preset s --steps 5 --rounds 2
+        """)
+
+    @Option(help: "Model preset: s or m.") var preset: String = "s"
+    @Option(help: "Timed steps per configuration (the median is reported).") var steps: Int = 5
+    @Option(help: "Untimed warm-up steps per configuration.") var warmup: Int = 2
+    @Option(help: "Compute threads per rank.") var threads: Int = 1
+    @Option(help: "Repeat 1 rank / 2 ranks / no-sync this many times in rotation (medians over rounds).") var rounds: Int = 1
+    @Option(help: "Gradient schedule: auto (what `pretrain train` does), overlap, after-backward, or both (measures overlap and after-backward).")
+    var gradSync: String = "auto"
+    @Option(help: "mpirun --bind-to for 1 and 2 ranks: core or none.") var bind: String = "core"
+    @Flag(help: "Also run 4 ranks (oversubscribed on a 2-core machine).") var oversubscribed = false
+    @Flag(help: "Skip the ZeRO-1 run.") var skipZero1 = false
+    @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
+    @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
+    var waitIdle: Double = 0.3
+    @Option(help: "Redo a run (up to twice) when other processes used more than this many cores during it.")
+    var maxForeign: Double = 0.25
+
+    @Flag(help: .hidden) var worker = false
+    @Flag(help: "Bench only (with --worker): exchange nothing per step (no gradient sync, no loss average).")
+    var noSync = false
+    @Flag(help: .hidden) var zero1 = false
+    @Option(help: .hidden) var data: String = ""
+    @Option(help: .hidden) var label: String = ""
+
+    func run() throws {
+        guard let p = BenchPreset(rawValue: preset.lowercased()) else { throw CLIError("--preset \(preset) is not a preset; use s or m") }
+        guard steps >= 1, warmup >= 0, rounds >= 1, threads >= 1 else {
+            throw CLIError("--steps, --rounds and --threads must be ≥ 1 and --warmup ≥ 0")
+        }
+        guard let wire = GradientCompression(rawValue: compression) else { throw CLIError("--compression \(compression) is not none or bf16") }
+        let schedules = gradSync == "both" ? ["overlap", "after-backward"] : [gradSync]
+        for schedule in schedules { _ = try TrainCommand.parseGradSync(schedule) }
+        guard ["core", "none"].contains(bind) else { throw CLIError("--bind \(bind) is not core or none") }
+        if worker {
+            try ScalingWorker(preset: p, data: data, steps: steps, warmup: warmup, threads: threads,
+                              overlap: try TrainCommand.parseGradSync(schedules[0]),
+                              synchronize: !noSync, zero1: zero1, compression: wire, label: label).run()
+            return
+        }
+        if MPILibrary.launcherLayout != nil {
+            throw CLIError("run `pretrain bench scaling` directly, not under mpirun: it starts mpirun itself for each configuration")
+        }
+        try drive(p, schedules: schedules, wire: wire)
+    }
+
+    /// One configuration to measure.
+    struct Run {
+        var label: String
+        var ranks: Int
+        var arguments: [String]
+    }
+
+    private func drive(_ p: BenchPreset, schedules: [String], wire: GradientCompression) throws {
+        // Resolved once: a rebuild while the benchmark runs must not swap the binary between runs.
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let dir = NSTemporaryDirectory() + "pretrain-scaling-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let shard = try writeRandomTokens(p, directory: dir)
+        let common = ["--preset", p.rawValue, "--steps", "\(steps)", "--warmup", "\(warmup)", "--threads", "\(threads)",
+                      "--data", shard, "--compression", wire.rawValue]
+        var trio = [Run(label: "1 rank", ranks: 1, arguments: [])]
+        for schedule in schedules {
+            trio.append(Run(label: "2 ranks, \(schedule)", ranks: 2, arguments: ["--grad-sync", schedule]))
+        }
+        trio.append(Run(label: "2 ranks, no sync", ranks: 2, arguments: ["--no-sync"]))
+        var plan: [Run] = []
+        for _ in 0..<rounds { plan += trio }
+        if !skipZero1 { plan.append(Run(label: "2 ranks, ZeRO-1", ranks: 2, arguments: ["--zero1"])) }
+        if oversubscribed {
+            plan.append(Run(label: "4 ranks (oversubscribed)", ranks: 4, arguments: ["--grad-sync", schedules[0]]))
+            if !skipZero1 { plan.append(Run(label: "4 ranks, ZeRO-1 (oversubscribed)", ranks: 4, arguments: ["--zero1"])) }
+        }
+        print("bench-\(p.rawValue): \(ParameterLayout(config: p.config).count) parameters, B=\(p.batch) T=\(p.seqLen) per rank, "
+              + "\(threads) thread(s) per rank, mpirun --bind-to \(bind) (4 ranks: --oversubscribe), \(steps) timed steps after \(warmup) warm-up, "
+              + "gradients \(wire.rawValue == "none" ? "float32" : "bf16"), load average \(ScalingWorker.loadAverage())")
+        fflush(stdout)
+        var results: [String: [[String: Any]]] = [:]
+        var order: [String] = []
+        for run in plan {
+            var result: [String: Any] = [:]
+            for attempt in 1...3 {
+                if waitIdle > 0 { CPUUsage.waitUntilIdle(below: waitIdle, atMost: 600) }
+                result = try launch(run, executable: executable, common: common)
+                let foreign = result["foreign_cores"] as? Double ?? 0
+                if foreign <= maxForeign || attempt == 3 { break }
+                FileHandle.standardError.write(Data(String(format: "  %@: discarded, other processes used %.2f cores meanwhile; again\n",
+                                                           run.label, foreign).utf8))
+            }
+            if results[run.label] == nil { order.append(run.label) }
+            results[run.label, default: []].append(result)
+            let tps = result["tokens_per_s"] as? Double ?? 0
+            FileHandle.standardError.write(Data(String(format: "  %@: %.0f tokens/s\n", run.label, tps).utf8))
+        }
+        report(order: order, results: results, preset: p)
+    }
+
+    /// Writes 200k random tokens below the preset's vocabulary as one shard; returns its path.
+    private func writeRandomTokens(_ p: BenchPreset, directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var rng = Model.SplitMix64(seed: 7)
+        let tokens = (0..<200_000).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
+        let writer = try ShardWriter(directory: directory, prefix: "train", shardTokens: tokens.count, wideTokens: false)
+        try writer.append(tokens)
+        return try writer.finish()[0]
+    }
+
+    /// Runs one configuration under mpirun and returns rank 0's `SCALING` record.
+    private func launch(_ run: Run, executable: String, common: [String]) throws -> [String: Any] {
+        var args = ["mpirun", "-n", "\(run.ranks)"]
+        args += run.ranks > ProcessInfo.processInfo.activeProcessorCount ? ["--oversubscribe"] : ["--bind-to", bind]
+        if getuid() == 0 { args.append("--allow-run-as-root") }
+        args += [executable, "bench", "scaling", "--worker", "--label", run.label] + common + run.arguments
+        FileHandle.standardError.write(Data(("running: " + args.joined(separator: " ") + "\n").utf8))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = args
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let before = CPUUsage.sample()
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let foreign = CPUUsage.sample().foreignCores(since: before)
+        guard process.terminationStatus == 0,
+              let line = output.split(separator: "\n").last(where: { $0.hasPrefix("SCALING ") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.dropFirst(8).utf8)) as? [String: Any] else {
+            throw CLIError("\(run.label) failed (status \(process.terminationStatus)):\n\(output)")
+        }
+        var result = object
+        result["foreign_cores"] = foreign
+        return result
+    }
+
+    /// Prints the table and the ratios against the goals.
+    private func report(order: [String], results: [String: [[String: Any]]], preset p: BenchPreset) {
+        func median(_ label: String, _ key: String) -> Double? {
+            let values = (results[label] ?? []).compactMap { $0[key] as? Double }
+            return values.isEmpty ? nil : ScalingWorker.median(values)
+        }
+        func perRank(_ label: String, _ key: String) -> String {
+            guard let last = results[label]?.last?[key] as? [Double] else { return "-" }
+            return last.map { String(format: "%.0f", $0) }.joined(separator: "/")
+        }
+        print("")
+        print("run                                 ranks  tokens/s  step ms/rank (last round)  exposed  grad-sync busbw  raw busbw  MFU    peak RSS MiB/rank  other load")
+        for label in order {
+            guard let r = results[label]?.last else { continue }
+            let tps = median(label, "tokens_per_s") ?? 0
+            let steps = (r["step_ms"] as? [Double]) ?? []
+            let exposed = (r["exposed_ms"] as? [Double]) ?? []
+            let share = zip(exposed, steps).map { $0 / $1 }.max() ?? 0
+            let sync = (r["sync_busbw_gbs"] as? Double).map { String(format: "%6.2f GB/s", $0) } ?? "      -   "
+            let raw = (r["raw_busbw_gbs"] as? Double).map { String(format: "%6.2f GB/s", $0) } ?? "      -   "
+            let rounds = results[label]?.count ?? 1
+            let others = (results[label] ?? []).compactMap { $0["foreign_cores"] as? Double }.max() ?? 0
+            let shown = label + (label.hasSuffix("auto") ? " → \(r["schedule"] as? String ?? "?")" : "") + (rounds > 1 ? " (×\(rounds))" : "")
+            print(String(format: "%@ %5d  %8.0f  %@  %6.1f%%  %@      %@  %4.1f%%  %@  %.2f cores",
+                         shown.padding(toLength: 35, withPad: " ", startingAt: 0),
+                         r["ranks"] as? Int ?? 0, tps, perRank(label, "step_ms").padding(toLength: 25, withPad: " ", startingAt: 0),
+                         share * 100, sync, raw, ((r["mfu"] as? Double) ?? 0) * 100,
+                         perRank(label, "peak_rss_mb").padding(toLength: 17, withPad: " ", startingAt: 0), others))
+        }
+        print("")
+        guard let one = median("1 rank", "tokens_per_s") else { return }
+        let noSync = median("2 ranks, no sync", "tokens_per_s")
+        for label in order where label.hasPrefix("2 ranks, ") && !label.contains("no sync") && !label.contains("ZeRO") {
+            guard let two = median(label, "tokens_per_s") else { continue }
+            var line = String(format: "%@: %.2f× one rank (goal on bench-s ≥ 1.9×)", label, two / one)
+            if let noSync { line += String(format: ", %.3f× the no-sync run (goal ≥ 0.97×)", two / noSync) }
+            if let r = results[label]?.last, let s = r["sync_busbw_gbs"] as? Double, let w = r["raw_busbw_gbs"] as? Double {
+                line += String(format: ", grad-sync busbw %.0f%% of raw MPI_Allreduce (goal ≥ 90%%)", s / w * 100)
+            }
+            print(line)
+        }
+        if let noSync { print(String(format: "2 ranks, no sync: %.2f× one rank (two processes side by side, nothing exchanged)", noSync / one)) }
+        let plainLabel = order.first { $0.hasPrefix("2 ranks, ") && !$0.contains("no sync") && !$0.contains("ZeRO") }
+        if let plainLabel, let plain = results[plainLabel]?.last?["peak_rss_mb"] as? [Double],
+           let zero = results["2 ranks, ZeRO-1"]?.last?["peak_rss_mb"] as? [Double] {
+            let moments = Double(ParameterLayout(config: p.config).count) * 8 / 1_048_576
+            print(String(format: "peak RSS per rank: %.0f MiB plain, %.0f MiB ZeRO-1 (AdamW moments %.0f MiB → %.0f MiB per rank)",
+                         plain.max() ?? 0, zero.max() ?? 0, moments, moments / 2))
+        }
+        print("load average at the end: \(ScalingWorker.loadAverage())")
+    }
+}
