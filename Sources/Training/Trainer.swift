@@ -10,8 +10,8 @@ import Model
 ///
 /// Per optimizer step: `A` micro-batches of forward + backward (gradients accumulate locally in
 /// `Float`; nothing is sent before the last one), then the gradient synchronisation
-/// (`GradientAllreducer`: buckets overlapped with the last backward when a core is free for the
-/// communication thread, else one allreduce right after it), then global-norm clipping,
+/// (`GradientAllreducer`: buckets overlapped with the last backward by default, or one allreduce
+/// right after it), then global-norm clipping,
 /// the learning-rate schedule and AdamW. Backward is scaled by 1/(A·N) so that a plain sum across the
 /// N ranks yields the average: no extra pass over the buffer after the transport. With ZeRO-1 the
 /// moments are sharded: gradients are reduce-scattered, each rank updates its pieces of the flat
@@ -114,7 +114,7 @@ public final class Trainer {
         let count = model.layout.count
         flopsPerToken = 6.0 * Double(count) + 12.0 * Double(config.model.nLayer * config.model.dModel * t.seqLen)
         overlapsCommunication = options.overlapCommunication
-            ?? TrainerOptions.automaticOverlap(cores: cores, localRanks: comm.localSize, threadsPerRank: self.threads)
+            ?? TrainerOptions.automaticOverlap
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
         if world > 1, t.zero1 {
             let z = ZeroShards(count: count, ranks: world, rank: comm.rank, chunkElements: bucket, compression: compression)

@@ -23,7 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
     @Option(help: "Print a line every N steps (default: logging.interval).") var logInterval: Int?
-    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (one call), or auto (overlap only when a core is free for it).")
+    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (one call), or auto (overlap: measured fastest, BENCHMARKS.md).")
     var gradSync: String = "auto"
     @Flag(help: "Print only errors and the final summary.") var quiet = false
     @Option(help: .hidden) var injectFault: String?
@@ -61,8 +61,10 @@ struct TrainCommand: ParsableCommand {
             let message = (error as? TrainingError)?.message ?? "\(error)"
             if !setupDone {
                 // Setup errors (data, config, replicas) hit every rank alike: rank 0 speaks, all exit.
+                // Rank 0 writes before MPI_Finalize, which no rank leaves before all have entered it,
+                // so mpirun cannot end rank 0 (on another rank's exit status) before the line is out.
+                if rank == 0 { FileHandle.standardError.write(Data("Error: \(message)\n".utf8)) }
                 try? mpi.shutdown()
-                if rank == 0 { throw CLIError(message) }
                 throw ExitCode(2)
             }
             // Mid-run, other ranks may be waiting in a collective: say what happened and end the job.
