@@ -32,7 +32,10 @@ final class ChunkCodecTests: XCTestCase {
         let plain = try ChunkCodec(method: .zstd, level: 1, shuffle: false, chunkElements: 1 << 16).encode(values, count: values.count).count
         let shuffled = try ChunkCodec(method: .zstd, level: 1, shuffle: true, chunkElements: 1 << 16).encode(values, count: values.count).count
         XCTAssertLessThan(shuffled, plain)
-        XCTAssertGreaterThan(Double(values.count * 4) / Double(shuffled), 1.15, "normal(0, 0.02) float32 compresses ≥ 1.15× when shuffled")
+        // The low mantissa bytes of normal(0, 0.02) values are noise, so no codec gets far: the top
+        // (sign + exponent) plane is what compresses. Measured ratios at 4 MiB chunks: BENCHMARKS.md.
+        XCTAssertGreaterThan(Double(values.count * 4) / Double(shuffled), 1.1, "shuffled weights compress")
+        XCTAssertLessThan(Double(values.count * 4) / Double(plain), 1.1, "unshuffled they barely do")
     }
 
     func testTruncatedOrDamagedFramesAreRefused() throws {
