@@ -39,22 +39,24 @@ public final class Trainer {
     /// Whether gradient buckets are sent during backward (else the whole gradient after it).
     public let overlapsCommunication: Bool
     /// Optimizer steps completed.
-    public private(set) var step = 0
+    public internal(set) var step = 0
+    /// Checkpoint saves of this run (Checkpointing.swift); nil until the first save or resume.
+    var checkpointSession: CheckpointSession?
 
-    private let events: (TrainingEvent) -> Void
-    private let train: DistributedDataLoader
+    let events: (TrainingEvent) -> Void
+    let train: DistributedDataLoader
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
     private let allreducer: GradientAllreducer?
     /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
     private let onReady: ((Range<Int>) -> Void)?
-    private let zero: ZeroShards?
+    let zero: ZeroShards?
     private let peakFLOPS: Double
     private let flopsPerToken: Double
     /// One-element scratch for the loss average and the squared-norm sum (no per-step arrays).
     private let lossScratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
     private let normScratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1)
-    private var badSteps = 0
+    var badSteps = 0
 
     /// Whether this trainer exchanges anything per step.
     private var synchronizing: Bool { comm.size > 1 && options.synchronize }
@@ -160,6 +162,7 @@ public final class Trainer {
         var last = StepMetrics(step: 0, loss: .nan, lr: 0, gradNorm: 0, tokensPerSecond: 0, mfu: 0, stepSeconds: 0,
                                computeSeconds: 0, commSeconds: 0, exposedCommSeconds: 0, skipped: false)
         var lastVal: Float?
+        var preempted = false
         while step < config.training.steps {
             last = try trainStep()
             events(.step(last))
@@ -169,9 +172,11 @@ public final class Trainer {
                 lastVal = loss
                 events(.eval(EvalMetrics(step: step, loss: loss)))
             }
+            if try checkpointBoundary() { preempted = true; break }
         }
+        if !preempted { try finishCheckpoints() }
         let summary = RunSummary(steps: step, finalLoss: last.loss, finalValLoss: lastVal,
-                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted)
         events(.finished(summary))
         return summary
     }

@@ -1,5 +1,5 @@
 /// How a `Trainer` runs, beyond what the config says: machine-level choices, benchmark switches and
-/// test hooks. The defaults are what `pretrain train` uses.
+/// test hooks. The defaults are what `pretrain train` uses, except `checkpoints`.
 public struct TrainerOptions: Sendable {
     /// Compute threads of this rank (nil: `threads_per_process`, else cores on the host ÷ local ranks).
     public var threads: Int?
@@ -14,6 +14,10 @@ public struct TrainerOptions: Sendable {
     public var synchronize = true
     /// Tests only: a fault to inject (a skipped collective, a hang, an exit).
     public var fault: TrainingFault?
+
+    /// Save checkpoints: every `checkpoint.every` steps, at the end, and on a preemption signal
+    /// (`pretrain train` turns this on; benchmarks and in-process tests leave it off).
+    public var checkpoints = false
 
     /// The defaults.
     public init() {}

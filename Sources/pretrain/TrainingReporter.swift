@@ -60,6 +60,24 @@ final class TrainingReporter {
             if rank == 0, !quiet { print(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity)) }
         case let .warning(text):
             if rank == 0 { FileHandle.standardError.write(Data("warning: \(text)\n".utf8)) }
+        case let .checkpoint(c):
+            write(String(format: "{\"checkpoint\":\"%@\",\"step\":%d,\"path\":\"%@\",\"stored_bytes\":%d,\"raw_bytes\":%d,\"stall_ms\":%.3f,\"write_ms\":%.3f,\"commit_ms\":%.3f}",
+                         "\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes, c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000))
+            guard rank == 0 else { return }
+            switch c.kind {
+            case .saved:
+                let ratio = c.storedBytes > 0 ? Double(c.rawBytes) / Double(c.storedBytes) : 0
+                if !quiet { print(String(format: "checkpoint: saved %@ (%.1f MB, ratio %.3f; stall %.1f ms, write %.2f s, commit %.1f ms)",
+                                         c.path, Double(c.storedBytes) / 1e6, ratio, c.stallSeconds * 1000, c.writeSeconds, c.commitSeconds * 1000)) }
+            case .resumed:
+                if !quiet { print("checkpoint: resumed from \(c.path) at step \(c.step) (saved by \(c.worldSize) rank(s))") }
+            case .fresh:
+                if !quiet { print("checkpoint: \(c.message)") }
+            case .skipped:
+                FileHandle.standardError.write(Data("warning: \(c.message)\n".utf8))
+            case .preempted:
+                FileHandle.standardError.write(Data("preempted: checkpoint saved at step \(c.step) in \(c.path); exiting with status \(PreemptionFlag.exitStatus) so that the job is requeued (resume with --resume auto)\n".utf8))
+            }
         case let .finished(s):
             if rank == 0 {
                 let val = s.finalValLoss.map { String(format: ", val loss %.4f", $0) } ?? ""
