@@ -22,8 +22,8 @@ public enum HuggingFaceGPT2 {
             "attn_pdrop": Double(model.attentionDropout), "initializer_range": 0.02, "tie_word_embeddings": true,
             "scale_attn_weights": true, "use_cache": true, "torch_dtype": "float32",
         ]
-        if let bosToken { json["bos_token_id"] = bosToken }
-        if let eosToken { json["eos_token_id"] = eosToken }
+        json["bos_token_id"] = bosToken.map { $0 as Any } ?? NSNull()
+        json["eos_token_id"] = eosToken.map { $0 as Any } ?? NSNull()
         return json
     }
 
@@ -33,7 +33,8 @@ public enum HuggingFaceGPT2 {
     public static func export(params: UnsafeBufferPointer<Float>, model: GPTConfig, tokenizer: String?, to out: String) throws -> [String] {
         let layout = ParameterLayout(config: model)
         precondition(params.count == layout.count, "parameter buffer does not match the model")
-        let json = try configJSON(model)
+        let endOfText = tokenizer.flatMap(Self.endOfTextID)
+        let json = try configJSON(model, bosToken: endOfText, eosToken: endOfText)
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             throw CheckpointError("cannot create \(out): \(error.localizedDescription)")
         }
@@ -60,6 +61,14 @@ public enum HuggingFaceGPT2 {
         } catch {
             throw CheckpointError("cannot write \(out): \(error.localizedDescription)")
         }
+    }
+
+    /// The id of `<|endoftext|>` among a tokenizer.json's added tokens (GPT-2's bos and eos), or nil.
+    static func endOfTextID(_ tokenizer: String) -> Int? {
+        guard let data = FileManager.default.contents(atPath: tokenizer),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let added = json["added_tokens"] as? [[String: Any]] else { return nil }
+        return added.first { $0["content"] as? String == "<|endoftext|>" }?["id"] as? Int
     }
 
     /// Reads a Hugging Face GPT-2 directory: the model shape from `config.json` and every parameter

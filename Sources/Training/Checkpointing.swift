@@ -41,6 +41,11 @@ extension Trainer {
         do {
             let s = try CheckpointSession(root: checkpointRoot, method: method, level: config.checkpoint.level, threads: 0)
             checkpointSession = s
+            // Allocate (and touch) the staging buffer now, at the first step boundary, so that no save
+            // pays for the page faults of a fresh buffer (measured: 4 s for bench-m's 750 MB per rank).
+            let mine = CheckpointPlan.segments(rank: comm.rank, worldSize: comm.size, count: model.layout.count,
+                                               moments: momentRanges(rank: comm.rank, ranks: comm.size))
+            _ = s.stagingBuffer(count: mine.reduce(0) { $0 + $1.count })
             return s
         } catch let e as CheckpointError { throw TrainingError(e.message) }
     }

@@ -16,7 +16,8 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         let out = try CheckpointFixtures.temporaryDirectory("hf")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let tokenizer = out + "/source-tokenizer.json"
-        try "{\"model\":{}}".write(toFile: tokenizer, atomically: true, encoding: .utf8)
+        let tokenizerText = "{\"added_tokens\":[{\"id\":7,\"content\":\"<|endoftext|>\"}],\"model\":{}}"
+        try tokenizerText.write(toFile: tokenizer, atomically: true, encoding: .utf8)
         let files = try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: model, tokenizer: tokenizer, to: out + "/hf")
         XCTAssertEqual(files, ["model.safetensors", "config.json", "tokenizer.json"])
 
@@ -45,7 +46,9 @@ final class HuggingFaceGPT2Tests: XCTestCase {
             XCTAssertEqual(config[key] as? Int, value, key)
         }
         XCTAssertEqual(config["activation_function"] as? String, "gelu_new")
-        XCTAssertEqual(try String(contentsOfFile: out + "/hf/tokenizer.json", encoding: .utf8), "{\"model\":{}}")
+        XCTAssertEqual(config["eos_token_id"] as? Int, 7, "GPT-2's eos and bos are the tokenizer's <|endoftext|>")
+        XCTAssertEqual(config["bos_token_id"] as? Int, 7)
+        XCTAssertEqual(try String(contentsOfFile: out + "/hf/tokenizer.json", encoding: .utf8), tokenizerText)
 
         let (back, imported) = try HuggingFaceGPT2.load(directory: out + "/hf")
         XCTAssertEqual(back, model)

@@ -35,4 +35,32 @@ final class PreemptionFlagTests: XCTestCase {
         XCTAssertEqual(CheckpointFixtures.bits(endB.params), CheckpointFixtures.bits(endA.params), "parameters bitwise")
         XCTAssertEqual(CheckpointFixtures.bits(endB.v), CheckpointFixtures.bits(endA.v), "AdamW v bitwise")
     }
+
+    /// A first SIGTERM waits for the step boundary (here never reached: the rank hangs inside step 3);
+    /// a second one ends the process at once with 128 + SIGTERM.
+    func testASecondSignalExitsAtOnce() throws {
+        let dir = try CheckpointFixtures.temporaryDirectory("second")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CheckpointFixtures.corpus(in: dir)
+        let file = try CheckpointFixtures.write(CheckpointFixtures.config(data: dir, steps: 10), in: dir)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try ProcessRunner.pretrainBinary())
+        process.arguments = ["train", "--config", file, "--set", "logging.run_dir=\(dir)/run", "--quiet", "--inject-fault", "hang@0:3"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let start = Date()
+        while Date().timeIntervalSince(start) < 60, process.isRunning, (try? CheckpointFixtures.losses(dir + "/run"))?[2] == nil {
+            usleep(20_000)
+        }
+        usleep(200_000)  // inside step 3 now, asleep
+        XCTAssertTrue(process.isRunning)
+        kill(process.processIdentifier, SIGTERM)
+        usleep(500_000)
+        XCTAssertTrue(process.isRunning, "one signal waits for the step boundary")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        XCTAssertTrue(CheckpointStore(root: dir + "/run/checkpoints").complete().isEmpty, "nothing was saved")
+    }
 }
