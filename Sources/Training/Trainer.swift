@@ -112,7 +112,7 @@ public final class Trainer {
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
-        flopsPerToken = 6.0 * Double(count) + 12.0 * Double(config.model.nLayer * config.model.dModel * t.seqLen)
+        flopsPerToken = TrainingObjective.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap(cores: cores, localRanks: comm.localSize, threadsPerRank: self.threads)
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)

@@ -24,6 +24,16 @@ final class TrainingObjective {
             : config.training.seqLen
     }
 
+    /// Training FLOPs per token (forward + backward, the 6N + 12·L·C·T estimate of PaLM's appendix B).
+    /// BERT's tied decoder (V·C) runs only on the chosen rows, a `training.mask_rate` share of tokens.
+    static func flopsPerToken(_ config: RunConfig, parameters: Int) -> Double {
+        let m = config.model
+        let attention = 12.0 * Double(m.nLayer * m.dModel * config.training.seqLen)
+        guard config.family.arch == "bert" else { return 6.0 * Double(parameters) + attention }
+        let decoder = Double(m.vocabSize * m.dModel)
+        return 6.0 * (Double(parameters) - decoder + decoder * config.family.maskRate) + attention
+    }
+
     /// Builds and initialises the model (and, for BERT, the masker from the tokenizer's special ids).
     init(config: RunConfig) throws {
         let t = config.training
