@@ -11,14 +11,20 @@ extension BERT {
         guard config.norm == .post else {
             throw ModelError("model.norm pre has no Hugging Face BERT counterpart; export needs a post-LN model (model.norm: post)")
         }
-        return [
-            "architectures": [config.nsp ? "BertForPreTraining" : "BertForMaskedLM"], "model_type": "bert",
+        let architecture = config.numLabels > 0 ? "BertForSequenceClassification" : (config.nsp ? "BertForPreTraining" : "BertForMaskedLM")
+        var json: [String: Any] = [
+            "architectures": [architecture], "model_type": "bert",
             "vocab_size": config.vocabSize, "hidden_size": config.dModel, "num_hidden_layers": config.nLayer,
             "num_attention_heads": config.nHead, "intermediate_size": config.intermediateSize, "hidden_act": "gelu",
             "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "max_position_embeddings": config.maxSeqLen,
             "type_vocab_size": config.typeVocabSize, "layer_norm_eps": Double(config.layerNormEps), "initializer_range": 0.02,
             "pad_token_id": padTokenID, "position_embedding_type": "absolute", "tie_word_embeddings": true,
         ]
+        if config.numLabels > 0 {
+            json["id2label"] = Dictionary(uniqueKeysWithValues: (0..<config.numLabels).map { ("\($0)", "LABEL_\($0)") })
+            json["label2id"] = Dictionary(uniqueKeysWithValues: (0..<config.numLabels).map { ("LABEL_\($0)", $0) })
+        }
+        return json
     }
 
     /// Writes `model.safetensors` and `config.json` into `directory` (created if needed), so
@@ -66,7 +72,11 @@ extension BERT {
         c.typeVocabSize = (json["type_vocab_size"] as? Int) ?? 2
         c.layerNormEps = Float((json["layer_norm_eps"] as? Double) ?? 1e-12)
         let weights = try SafeTensors(path: directory + "/model.safetensors")
-        c.nsp = weights.entries["cls.seq_relationship.weight"] != nil && weights.entries["bert.pooler.dense.weight"] != nil
+        if let classifier = weights.entries["classifier.weight"], classifier.shape.count == 2 {
+            c.numLabels = classifier.shape[0]
+        } else {
+            c.nsp = weights.entries["cls.seq_relationship.weight"] != nil && weights.entries["bert.pooler.dense.weight"] != nil
+        }
         try c.validate()
         return c
     }
@@ -84,5 +94,27 @@ extension BERT {
             }
             try weights.read(t.name, into: params.pointer + t.offset, count: t.count)
         }
+    }
+
+    /// Fine-tuning start: loads the encoder body (`bert.embeddings.*`, `bert.encoder.*`, all required)
+    /// from a Hugging Face BERT directory, and every other tensor of this model (pooler, heads) the file
+    /// holds with the same shape; returns the names of the tensors left as initialised (the new head).
+    /// The file's tensors this model lacks (e.g. the MLM head, for a classifier) are ignored.
+    @discardableResult
+    public func importBody(fromHuggingFace directory: String) throws -> [String] {
+        let weights = try SafeTensors(path: directory + "/model.safetensors")
+        var fresh: [String] = []
+        for t in layout.tensors {
+            let body = t.name.hasPrefix("bert.embeddings.") || t.name.hasPrefix("bert.encoder.")
+            guard let e = weights.entries[t.name], e.shape == t.shape else {
+                if body {
+                    throw ModelError("\(weights.path): no tensor '\(t.name)' of shape \(t.shape); the checkpoint's encoder does not fit this model (model.norm, sizes or layers differ)")
+                }
+                fresh.append(t.name)
+                continue
+            }
+            try weights.read(t.name, into: params.pointer + t.offset, count: t.count)
+        }
+        return fresh
     }
 }

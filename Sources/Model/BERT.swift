@@ -12,8 +12,10 @@ import Kernels
 /// With targets the MLM head (dense → GELU → LayerNorm → tied decoder + bias) runs only on the M rows
 /// whose target is not `ignoreIndex` (the masked positions), which skips most of the (N, V) product;
 /// without targets it runs on all N rows so `logits` holds every position. The loss is the mean
-/// cross-entropy over those rows, plus the mean NSP cross-entropy when next-sentence labels are given
-/// (as `BertForPreTraining`). Backward accumulates into `grads` and reports each range as soon as its
+/// cross-entropy over those rows, plus the mean cross-entropy of the sequence head on [CLS] when its
+/// labels are given: next-sentence prediction (as `BertForPreTraining`), or, with
+/// `BERTConfig.numLabels` K > 0, a K-way classifier that replaces the MLM head (as
+/// `BertForSequenceClassification`, the fine-tuning model). Backward accumulates into `grads` and reports each range as soon as its
 /// gradient is final: the heads, then the blocks from last to first, then the embeddings.
 /// Dropout is not implemented (BERT's is a regulariser the tiny runs here do not need).
 public final class BERT {
@@ -29,8 +31,9 @@ public final class BERT {
     public let acts: BERTActivations
     /// When set, forward and backward add their per-kernel times to it.
     public var profile: StepProfile?
-    /// The mean MLM and NSP losses of the last forward (NaN when it had no such targets).
-    public private(set) var lastMLMLoss: Float = .nan, lastNSPLoss: Float = .nan
+    /// The mean MLM and sequence-head (NSP or classifier) losses of the last forward (NaN when it had
+    /// no such targets).
+    public private(set) var lastMLMLoss: Float = .nan, lastSequenceLoss: Float = .nan
     /// M: rows the MLM head ran on in the last forward (rows of `logits`).
     public private(set) var headRows = 0
 
@@ -39,8 +42,8 @@ public final class BERT {
     private let keep: UnsafeMutablePointer<UInt8>       // (B,T) 1 = real token, 0 = padding
     private let rows: UnsafeMutablePointer<Int>         // (M) the flat row of each head row
     private let rowTargets: UnsafeMutablePointer<Int32> // (M)
-    private let nspTargets: UnsafeMutablePointer<Int32> // (B)
-    private var lastB = 0, lastT = 0, mlmCount = 0, nspCount = 0
+    private let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
+    private var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
     private var padded = false, hasTargets = false
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
@@ -58,12 +61,12 @@ public final class BERT {
         keep = .allocate(capacity: N); keep.initialize(repeating: 1, count: N)
         rows = .allocate(capacity: N); rows.initialize(repeating: 0, count: N)
         rowTargets = .allocate(capacity: N); rowTargets.initialize(repeating: 0, count: N)
-        nspTargets = .allocate(capacity: maxBatch); nspTargets.initialize(repeating: 0, count: maxBatch)
+        sequenceTargets = .allocate(capacity: maxBatch); sequenceTargets.initialize(repeating: 0, count: maxBatch)
     }
 
     deinit {
         tokens.deallocate(); segments.deallocate(); keep.deallocate()
-        rows.deallocate(); rowTargets.deallocate(); nspTargets.deallocate()
+        rows.deallocate(); rowTargets.deallocate(); sequenceTargets.deallocate()
     }
 
     /// BERT initialisation from a seed: N(0, 0.02) for every matrix and embedding table, zero biases,
@@ -88,8 +91,9 @@ public final class BERT {
     /// they hold probabilities, and after backward the logit gradients.
     public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
 
-    /// The (B, 2) next-sentence logits of the last forward (NSP models only).
-    public var nspLogits: UnsafeMutablePointer<Float> { acts.pointer(.nspLogits) }
+    /// The (B, K) logits of the sequence head on [CLS] of the last forward (K = 2 for NSP, the number
+    /// of labels for a classifier); after a forward with sequence labels they hold probabilities.
+    public var sequenceLogits: UnsafeMutablePointer<Float> { acts.pointer(.sequenceLogits) }
 
     @inline(__always) private func w(_ l: Int, _ t: BERTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
         params.pointer + layout.offset(layer: l, t)
@@ -117,17 +121,18 @@ public final class BERT {
     /// Runs the encoder on `tokens` (B, T) with `segments` (B, T; nil = all segment 0) and
     /// `attentionMask` (B, T; 1 = token, 0 = padding; nil = no padding).
     ///
-    /// With `targets` (B, T; `ignoreIndex` where there is no MLM target) and/or `nextSentence` (B; Hugging Face's
-    /// convention: 0 = B continues A, 1 = B is random; or `ignoreIndex`) it returns the MLM mean cross-entropy plus the NSP one
-    /// (NaN when there is no target at all); without either it returns 0 and leaves the logits of all
-    /// N rows in `logits`. Throws when an id is outside its table.
+    /// With `targets` (B, T; `ignoreIndex` where there is no MLM target) and/or `sequenceLabels` (B; for
+    /// NSP Hugging Face's convention: 0 = B continues A, 1 = B is random; for a classifier the class id;
+    /// or `ignoreIndex`) it returns the MLM mean cross-entropy plus the sequence head's (NaN when there is
+    /// no target at all); without either it returns 0 and leaves the logits of all N rows in `logits`
+    /// (MLM models) and the [CLS] logits in `sequenceLogits`. Throws when an id is outside its table.
     @discardableResult
     public func forward(tokens input: UnsafePointer<Int32>, segments seg: UnsafePointer<Int32>?,
                         attentionMask mask: UnsafePointer<UInt8>?, targets target: UnsafePointer<Int32>?,
-                        nextSentence: UnsafePointer<Int32>? = nil, B: Int, T: Int) throws -> Float {
+                        sequenceLabels: UnsafePointer<Int32>? = nil, B: Int, T: Int) throws -> Float {
         precondition(B >= 1 && B <= acts.B && T >= 1 && T <= acts.T, "batch (\(B), \(T)) exceeds the allocated (\(acts.B), \(acts.T))")
         let C = config.dModel, NH = config.nHead, V = config.vocabSize, I = config.intermediateSize, N = B * T
-        try check(input, seg, target, nextSentence, B: B, T: T)
+        try check(input, seg, target, sequenceLabels, B: B, T: T)
         tokens.update(from: input, count: N)
         if let seg { segments.update(from: seg, count: N) } else { segments.update(repeating: 0, count: N) }
         padded = false
@@ -189,7 +194,7 @@ public final class BERT {
             }
             x = lnf
         }
-        if config.nsp { timed(.other) { poolerForward(hidden: x, B: B, T: T) } }
+        if config.sequenceLabels > 0 { timed(.other) { poolerForward(hidden: x, B: B, T: T) } }
         // MLM head on the rows with a target (or all rows).
         var M = 0
         if let target {
@@ -197,14 +202,14 @@ public final class BERT {
             let headIn = acts.pointer(.headIn)
             for m in 0..<M { (headIn + m * C).update(from: x + rows[m] * C, count: C) }
             if M > 0 { headForward(UnsafePointer(headIn), M: M) }
-        } else {
+        } else if config.hasMLMHead {
             M = N
             headForward(UnsafePointer(x), M: N)
         }
         headRows = M
-        hasTargets = target != nil || nextSentence != nil
-        mlmCount = 0; nspCount = 0
-        lastMLMLoss = .nan; lastNSPLoss = .nan
+        hasTargets = target != nil || sequenceLabels != nil
+        mlmCount = 0; sequenceCount = 0
+        lastMLMLoss = .nan; lastSequenceLoss = .nan
         guard hasTargets else { return 0 }
         var total: Float = 0
         if target != nil, M > 0 {
@@ -217,22 +222,22 @@ public final class BERT {
             lastMLMLoss = Float(result.sum / Double(result.count))
             total += lastMLMLoss
         }
-        if let nextSentence {
-            nspTargets.update(from: nextSentence, count: B)
-            let result = CrossEntropy.forward(losses: acts.pointer(.nspLosses), probs: nspLogits, logits: nspLogits, targets: nspTargets,
-                                              N: B, V: 2, ignoreIndex: config.ignoreIndex)
-            nspCount = result.count
+        if let sequenceLabels {
+            sequenceTargets.update(from: sequenceLabels, count: B)
+            let result = CrossEntropy.forward(losses: acts.pointer(.sequenceLosses), probs: sequenceLogits, logits: sequenceLogits,
+                                              targets: sequenceTargets, N: B, V: config.sequenceLabels, ignoreIndex: config.ignoreIndex)
+            sequenceCount = result.count
             if result.count > 0 {
-                lastNSPLoss = Float(result.sum / Double(result.count))
-                total += lastNSPLoss
+                lastSequenceLoss = Float(result.sum / Double(result.count))
+                total += lastSequenceLoss
             }
         }
-        return mlmCount + nspCount > 0 ? total : .nan
+        return mlmCount + sequenceCount > 0 ? total : .nan
     }
 
-    /// Throws a one-line error for an id outside its table or NSP labels on a model without NSP.
+    /// Throws a one-line error for an id outside its table, or targets for a head the model lacks.
     private func check(_ input: UnsafePointer<Int32>, _ seg: UnsafePointer<Int32>?, _ target: UnsafePointer<Int32>?,
-                       _ nextSentence: UnsafePointer<Int32>?, B: Int, T: Int) throws {
+                       _ sequenceLabels: UnsafePointer<Int32>?, B: Int, T: Int) throws {
         let V = config.vocabSize, N = B * T
         for i in 0..<N where input[i] < 0 || Int(input[i]) >= V {
             throw ModelError("token id \(input[i]) at position \(i) is outside model.vocab_size \(V); the data's tokenizer does not fit the model — set model.vocab_size to at least the tokenizer's vocabulary")
@@ -243,14 +248,17 @@ public final class BERT {
             }
         }
         if let target {
+            guard config.hasMLMHead else { throw ModelError("masked-LM targets given to a classifier, which has no MLM head") }
             for i in 0..<N where target[i] != config.ignoreIndex && (target[i] < 0 || Int(target[i]) >= V) {
                 throw ModelError("MLM target \(target[i]) at position \(i) is outside model.vocab_size \(V)")
             }
         }
-        if let nextSentence {
-            guard config.nsp else { throw ModelError("next-sentence labels given to a model without the NSP head; set model.nsp: true") }
-            for b in 0..<B where nextSentence[b] != config.ignoreIndex && nextSentence[b] != 0 && nextSentence[b] != 1 {
-                throw ModelError("next-sentence label \(nextSentence[b]) of sequence \(b) must be 0, 1 or \(config.ignoreIndex)")
+        if let sequenceLabels {
+            let K = config.sequenceLabels
+            guard K > 0 else { throw ModelError("next-sentence labels given to a model without the NSP head; set model.nsp: true") }
+            for b in 0..<B where sequenceLabels[b] != config.ignoreIndex && (sequenceLabels[b] < 0 || Int(sequenceLabels[b]) >= K) {
+                let what = config.numLabels > 0 ? "label" : "next-sentence label"
+                throw ModelError("\(what) \(sequenceLabels[b]) of sequence \(b) is outside 0..<\(K) (or \(config.ignoreIndex) to skip it)")
             }
         }
     }
@@ -268,20 +276,21 @@ public final class BERT {
         timed(.matmul) { Linear.forwardTransposed(out: logits, inp: hln, weight: p + layout.wordEmbeddings, bias: p + layout.decoderBias, N: M, IC: C, OC: V) }
     }
 
-    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); nspLogits = pooled·Wsᵀ + bs.
+    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); sequenceLogits = pooled·Wsᵀ + bs (B, K).
     private func poolerForward(hidden: UnsafePointer<Float>, B: Int, T: Int) {
         let C = config.dModel, p = params.pointer
         let cls = acts.pointer(.cls), pre = acts.pointer(.pooledPre), pooled = acts.pointer(.pooled)
         for b in 0..<B { (cls + b * C).update(from: hidden + b * T * C, count: C) }
         Linear.forwardTransposed(out: pre, inp: cls, weight: p + layout.poolerWeight!, bias: p + layout.poolerBias!, N: B, IC: C, OC: C)
         for i in 0..<(B * C) { pooled[i] = Foundation.tanh(pre[i]) }
-        Linear.forwardTransposed(out: nspLogits, inp: pooled, weight: p + layout.nspWeight!, bias: p + layout.nspBias!, N: B, IC: C, OC: 2)
+        Linear.forwardTransposed(out: sequenceLogits, inp: pooled, weight: p + layout.sequenceWeight!, bias: p + layout.sequenceBias!,
+                                 N: B, IC: C, OC: config.sequenceLabels)
     }
 
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
     ///
     /// `onReady(range)` is called with each flat-buffer range as soon as its gradient is final: the
-    /// head range (final LayerNorm, pooler, MLM and NSP heads), then blocks from last to first, then the
+    /// head range (final LayerNorm, pooler, MLM and sequence heads), then blocks from last to first, then the
     /// embeddings (which the tied decoder also feeds).
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
         precondition(hasTargets, "backward needs a forward with targets first")
@@ -317,7 +326,7 @@ public final class BERT {
             }
             timed(.other) { for m in 0..<M { VectorMath.add(d + rows[m] * C, dB + m * C, count: C) } }
         }
-        if nspCount > 0 { timed(.other) { poolerBackward(into: d, lossScale: lossScale, B: B, T: T) } }
+        if sequenceCount > 0 { timed(.other) { poolerBackward(into: d, lossScale: lossScale, B: B, T: T) } }
         let last = config.nLayer > 0 ? blockOutput(config.nLayer - 1) : acts.pointer(.encoded)
         if let fw = layout.finalLNWeight, let fb = layout.finalLNBias {
             timed(.other) {
@@ -409,15 +418,16 @@ public final class BERT {
         onReady?(layout.embeddingRange)
     }
 
-    /// NSP head and pooler backward; adds d(hidden[b, 0]) into `dHidden` (B·T, C).
+    /// Sequence head (NSP or classifier) and pooler backward; adds d(hidden[b, 0]) into `dHidden` (B·T, C).
     private func poolerBackward(into dHidden: UnsafeMutablePointer<Float>, lossScale: Float, B: Int, T: Int) {
         let C = config.dModel, p = params.pointer, gr = grads.pointer
         let dPooled = acts.pointer(.dHeadA), dPre = acts.pointer(.dHeadB), dCls = acts.pointer(.dCls), pooled = acts.pointer(.pooled)
-        CrossEntropy.backward(dlogits: nspLogits, probs: nspLogits, targets: nspTargets, scale: lossScale / Float(nspCount), N: B, V: 2,
-                              ignoreIndex: config.ignoreIndex)
+        let K = config.sequenceLabels
+        CrossEntropy.backward(dlogits: sequenceLogits, probs: sequenceLogits, targets: sequenceTargets, scale: lossScale / Float(sequenceCount),
+                              N: B, V: K, ignoreIndex: config.ignoreIndex)
         VectorMath.zero(dPooled, count: B * C)
-        Linear.backwardTransposed(dinp: dPooled, dweight: gr + layout.nspWeight!, dbias: gr + layout.nspBias!, dout: nspLogits,
-                                  inp: pooled, weight: p + layout.nspWeight!, N: B, IC: C, OC: 2)
+        Linear.backwardTransposed(dinp: dPooled, dweight: gr + layout.sequenceWeight!, dbias: gr + layout.sequenceBias!, dout: sequenceLogits,
+                                  inp: pooled, weight: p + layout.sequenceWeight!, N: B, IC: C, OC: K)
         for i in 0..<(B * C) { dPre[i] = dPooled[i] * (1 - pooled[i] * pooled[i]) }
         VectorMath.zero(dCls, count: B * C)
         Linear.backwardTransposed(dinp: dCls, dweight: gr + layout.poolerWeight!, dbias: gr + layout.poolerBias!, dout: dPre,

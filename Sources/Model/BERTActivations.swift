@@ -28,16 +28,16 @@ public final class BERTActivations {
     public enum Global: Int, CaseIterable {
         case embedded, encoded, embMean, embRstd, lnf, lnfMean, lnfRstd
         case headIn, transform, transformGelu, headLN, headMean, headRstd, logits, losses
-        case cls, pooledPre, pooled, nspLogits, nspLosses
+        case cls, pooledPre, pooled, sequenceLogits, sequenceLosses
         case dResidual, dLN, dQKV, dAttY, dAttScratch, dFch, dFchGelu, dHeadA, dHeadB, dCls
 
-        func count(B: Int, T: Int, C: Int, I: Int, NH: Int, V: Int) -> Int {
+        func count(B: Int, T: Int, C: Int, I: Int, NH: Int, V: Int, K: Int) -> Int {
             switch self {
             case .embMean, .embRstd, .lnfMean, .lnfRstd, .headMean, .headRstd, .losses: B * T
             case .logits: B * T * V
             case .cls, .pooledPre, .pooled, .dCls: B * C
-            case .nspLogits: B * 2
-            case .nspLosses: B
+            case .sequenceLogits: B * max(2, K)
+            case .sequenceLosses: B
             case .dQKV: B * T * 3 * C
             case .dAttScratch: B * NH * T * T
             case .dFch, .dFchGelu: B * T * I
@@ -69,7 +69,7 @@ public final class BERTActivations {
         running *= config.nLayer
         for region in Global.allCases {
             globals.append(running)
-            running += GPTActivations.align(region.count(B: B, T: T, C: C, I: I, NH: NH, V: V))
+            running += GPTActivations.align(region.count(B: B, T: T, C: C, I: I, NH: NH, V: V, K: config.sequenceLabels))
         }
         globalOffsets = globals
         storage = FlatBuffer(count: running)

@@ -31,6 +31,9 @@ public struct BERTConfig: Codable, Equatable, Sendable {
     public var norm = Norm.post
     /// Adds the pooler (dense + tanh on [CLS]) and the next-sentence-prediction head.
     public var nsp = false
+    /// K > 0 makes this a sequence classifier (`BertForSequenceClassification`): the pooler and a
+    /// (K, C) classifier on [CLS] replace the MLM head. 0 (the default) keeps the pretraining heads.
+    public var numLabels = 0
     /// LayerNorm epsilon (BERT: 1e-12).
     public var layerNormEps: Float = 1e-12
     /// Targets equal to this id are left out of the loss (unmasked positions, padding).
@@ -47,6 +50,12 @@ public struct BERTConfig: Codable, Equatable, Sendable {
         self.dModel = dModel
         intermediateSize = 4 * dModel
     }
+
+    /// Labels of the sequence head on [CLS]: 2 for NSP, K for a classifier, 0 without one.
+    public var sequenceLabels: Int { numLabels > 0 ? numLabels : (nsp ? 2 : 0) }
+
+    /// Whether the model has the masked-LM head (every model but a classifier).
+    public var hasMLMHead: Bool { numLabels == 0 }
 
     /// Head size hs = C / NH.
     public var headSize: Int { dModel / nHead }
@@ -65,6 +74,10 @@ public struct BERTConfig: Codable, Equatable, Sendable {
         try positive(intermediateSize, "intermediate_size")
         guard dModel % nHead == 0 else {
             throw ModelError("model.d_model is \(dModel), not divisible by model.n_head \(nHead); pick d_model a multiple of n_head (e.g. \(nHead * max(1, dModel / nHead)))")
+        }
+        guard numLabels >= 0 else { throw ModelError("the number of labels is \(numLabels); it must be at least 1 for a classifier") }
+        guard numLabels == 0 || !nsp else {
+            throw ModelError("model.nsp and a classification head exclude each other; fine-tuning replaces the pretraining heads")
         }
         guard layerNormEps > 0 else { throw ModelError("model.layer_norm_eps is \(layerNormEps); it must be > 0") }
     }

@@ -6,8 +6,9 @@
 /// weights are stored one after another, then their three biases, so together they form one fused
 /// (3C, C) weight and (3C) bias whose product is the q | k | v buffer `Attention` reads.
 ///
-/// Storage order: embeddings, blocks 0..<L, (pre-LN) the final LayerNorm, (NSP) the pooler, the MLM
-/// head, (NSP) the next-sentence head. The MLM decoder is tied to the word embeddings (no tensor of its
+/// Storage order: embeddings, blocks 0..<L, (pre-LN) the final LayerNorm, (NSP or classifier) the
+/// pooler, the MLM head (not in a classifier), then the sequence head on [CLS]: NSP's
+/// `cls.seq_relationship` (2, C) or a classifier's `classifier` (K, C). The MLM decoder is tied to the word embeddings (no tensor of its
 /// own); its bias is `cls.predictions.bias`. Gradients and optimizer moments use the same layout.
 public struct BERTLayout: ParameterTable, Sendable, Equatable {
     /// The tensors of one encoder block, in storage order.
@@ -61,9 +62,10 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     public let embLNWeight: Int, embLNBias: Int
     /// The final LayerNorm of pre-LN models; nil for post-LN.
     public let finalLNWeight: Int?, finalLNBias: Int?
-    /// The pooler and NSP head (nil without NSP).
-    public let poolerWeight: Int?, poolerBias: Int?, nspWeight: Int?, nspBias: Int?
-    /// The MLM head: transform dense, its LayerNorm, and the decoder's output bias.
+    /// The pooler and the sequence head (NSP or classifier; nil without one).
+    public let poolerWeight: Int?, poolerBias: Int?, sequenceWeight: Int?, sequenceBias: Int?
+    /// The MLM head: transform dense, its LayerNorm, and the decoder's output bias (0 in a classifier,
+    /// which has none; see `BERTConfig.hasMLMHead`).
     public let transformWeight: Int, transformBias: Int, transformLNWeight: Int, transformLNBias: Int, decoderBias: Int
     /// Offset of each block's first tensor and each tensor's offset within a block.
     let blockStart: [Int]
@@ -108,22 +110,28 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
         } else {
             finalLNWeight = nil; finalLNBias = nil
         }
-        if config.nsp {
+        if config.sequenceLabels > 0 {
             poolerWeight = add("bert.pooler.dense.weight", [C, C])
             poolerBias = add("bert.pooler.dense.bias", [C])
         } else {
             poolerWeight = nil; poolerBias = nil
         }
-        transformWeight = add("cls.predictions.transform.dense.weight", [C, C])
-        transformBias = add("cls.predictions.transform.dense.bias", [C])
-        transformLNWeight = add("cls.predictions.transform.LayerNorm.weight", [C])
-        transformLNBias = add("cls.predictions.transform.LayerNorm.bias", [C])
-        decoderBias = add("cls.predictions.bias", [V])
-        if config.nsp {
-            nspWeight = add("cls.seq_relationship.weight", [2, C])
-            nspBias = add("cls.seq_relationship.bias", [2])
+        if config.hasMLMHead {
+            transformWeight = add("cls.predictions.transform.dense.weight", [C, C])
+            transformBias = add("cls.predictions.transform.dense.bias", [C])
+            transformLNWeight = add("cls.predictions.transform.LayerNorm.weight", [C])
+            transformLNBias = add("cls.predictions.transform.LayerNorm.bias", [C])
+            decoderBias = add("cls.predictions.bias", [V])
         } else {
-            nspWeight = nil; nspBias = nil
+            transformWeight = 0; transformBias = 0; transformLNWeight = 0; transformLNBias = 0; decoderBias = 0
+        }
+        let K = config.sequenceLabels
+        if K > 0 {
+            let name = config.numLabels > 0 ? "classifier" : "cls.seq_relationship"
+            sequenceWeight = add(name + ".weight", [K, C])
+            sequenceBias = add(name + ".bias", [K])
+        } else {
+            sequenceWeight = nil; sequenceBias = nil
         }
         self.tensors = tensors
         self.count = offset

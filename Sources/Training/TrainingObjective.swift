@@ -83,6 +83,6 @@ final class TrainingObjective {
         masker.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: UInt64(first))
         return try bert.forward(tokens: masker.tokens.baseAddress!, segments: masker.segments.baseAddress!,
                                 attentionMask: masker.attentionMask.baseAddress!, targets: masker.targets.baseAddress!,
-                                nextSentence: masker.nextSentence ? masker.nextSentenceLabels.baseAddress! : nil, B: B, T: T)
+                                sequenceLabels: masker.nextSentence ? masker.nextSentenceLabels.baseAddress! : nil, B: B, T: T)
     }
 }

@@ -9,10 +9,12 @@ struct BERTReference {
     let config: BERTConfig
     let layout: BERTLayout
     let tokens: [Int32], segments: [Int32], mask: [UInt8], targets: [Int32]
-    let nextSentence: [Int32]?
+    /// NSP labels, or class ids for a classifier (`config.numLabels` > 0).
+    let sequenceLabels: [Int32]?
     let B: Int, T: Int
 
-    /// MLM mean cross-entropy over the targeted rows plus the NSP mean cross-entropy (when labelled).
+    /// MLM mean cross-entropy over the targeted rows (models with the MLM head) plus the sequence head's
+    /// mean cross-entropy (when labelled).
     func loss(_ p: [Double]) -> Double {
         let C = config.dModel, I = config.intermediateSize, V = config.vocabSize, NH = config.nHead, N = B * T
         let eps = Double(config.layerNormEps)
@@ -62,6 +64,8 @@ struct BERTReference {
             }
         }
         if config.norm == .pre { x = norm(x, "bert.encoder.LayerNorm", rows: N) }
+        var total = 0.0
+        if config.hasMLMHead {
         var h = GELUReference.forward(linear(x, "cls.predictions.transform.dense", rows: N, IC: C, OC: C), kind: .erf)
         h = norm(h, "cls.predictions.transform.LayerNorm", rows: N)
         let product = LinearReference.forwardTransposed(inp: h, weight: word, N: N, IC: C, OC: V)
@@ -69,14 +73,16 @@ struct BERTReference {
         let logits = product.indices.map { product[$0] + bias[$0 % V] }
         let mlm = CrossEntropyReference.forward(logits: logits, targets: targets, N: N, V: V).losses
         let count = targets.filter { $0 != config.ignoreIndex }.count
-        var total = count > 0 ? mlm.reduce(0, +) / Double(count) : 0
-        if let nextSentence {
+        total = count > 0 ? mlm.reduce(0, +) / Double(count) : 0
+        }
+        if let sequenceLabels {
             var cls = [Double]()
             for b in 0..<B { cls.append(contentsOf: x[(b * T * C)..<(b * T * C + C)]) }
             let pooled = linear(cls, "bert.pooler.dense", rows: B, IC: C, OC: C).map { Foundation.tanh($0) }
-            let nsp = linear(pooled, "cls.seq_relationship", rows: B, IC: C, OC: 2)
-            let losses = CrossEntropyReference.forward(logits: nsp, targets: nextSentence, N: B, V: 2).losses
-            total += losses.reduce(0, +) / Double(nextSentence.filter { $0 != config.ignoreIndex }.count)
+            let K = config.sequenceLabels
+            let head = linear(pooled, config.numLabels > 0 ? "classifier" : "cls.seq_relationship", rows: B, IC: C, OC: K)
+            let losses = CrossEntropyReference.forward(logits: head, targets: sequenceLabels, N: B, V: K).losses
+            total += losses.reduce(0, +) / Double(sequenceLabels.filter { $0 != config.ignoreIndex }.count)
         }
         return total
     }

@@ -15,7 +15,7 @@ final class BERTTests: XCTestCase {
         let B: Int, T: Int
         let ids: [Int32], types: [Int32], mask: [UInt8], labels: [Int32]
 
-        init(_ name: String, nsp: Bool) throws {
+        init(_ name: String, nsp: Bool, numLabels: Int = 0) throws {
             guard let url = Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures") else {
                 throw ModelError("Fixtures/\(name).safetensors missing from the test bundle")
             }
@@ -28,6 +28,7 @@ final class BERTTests: XCTestCase {
             c.typeVocabSize = meta["type_vocab_size"] as! Int
             c.layerNormEps = Float(meta["layer_norm_eps"] as! Double)
             c.nsp = nsp
+            c.numLabels = numLabels
             config = c
             B = meta["batch"] as! Int
             T = meta["seq"] as! Int
@@ -73,13 +74,13 @@ final class BERTTests: XCTestCase {
         let model = try fx.makeModel()
         let nsp = try fx.file.int32s("next_sentence_label")
         try model.forward(tokens: fx.ids, segments: fx.types, attentionMask: fx.mask, targets: nil, B: fx.B, T: fx.T)
-        XCTAssertLessThanOrEqual(relativeError(model.nspLogits, try fx.file.floats("seq_relationship_logits")), bound, "NSP logits")
+        XCTAssertLessThanOrEqual(relativeError(model.sequenceLogits, try fx.file.floats("seq_relationship_logits")), bound, "NSP logits")
         XCTAssertLessThanOrEqual(relativeError(model.logits, try fx.file.floats("logits")), bound, "MLM logits")
         let loss = try model.forward(tokens: fx.ids, segments: fx.types, attentionMask: fx.mask, targets: fx.labels,
-                                     nextSentence: nsp, B: fx.B, T: fx.T)
+                                     sequenceLabels: nsp, B: fx.B, T: fx.T)
         let expected = try fx.file.floats("loss")[0]
         XCTAssertEqual(Double(loss), Double(expected), accuracy: Double(abs(expected)) * bound, "MLM + NSP loss")
-        XCTAssertEqual(Double(model.lastMLMLoss + model.lastNSPLoss), Double(loss), accuracy: 1e-6)
+        XCTAssertEqual(Double(model.lastMLMLoss + model.lastSequenceLoss), Double(loss), accuracy: 1e-6)
         model.zeroGrad()
         var ready: [Range<Int>] = []
         model.backward { ready.append($0) }
@@ -87,6 +88,29 @@ final class BERTTests: XCTestCase {
         XCTAssertEqual(ready.first, model.layout.headRange, "the heads are reported first")
         XCTAssertEqual(ready.last, model.layout.embeddingRange, "the embeddings last")
         XCTAssertEqual(ready.map(\.count).reduce(0, +), model.layout.count, "every parameter reported once")
+    }
+
+    func testSequenceClassifierMatchesHuggingFace() throws {
+        let fx = try Fixture("bert-classify-parity", nsp: false, numLabels: 3)
+        XCTAssertEqual(Set(fx.file.names.filter { $0.hasPrefix("bert.") || $0.hasPrefix("classifier.") }),
+                       Set(BERTLayout(config: fx.config).tensors.map(\.name)), "pooler + classifier replace the MLM head")
+        let model = try fx.makeModel()
+        try model.forward(tokens: fx.ids, segments: fx.types, attentionMask: fx.mask, targets: nil, B: fx.B, T: fx.T)
+        XCTAssertLessThanOrEqual(relativeError(model.sequenceLogits, try fx.file.floats("logits")), bound, "class logits")
+        let classes = try fx.file.int32s("class_labels")
+        let loss = try model.forward(tokens: fx.ids, segments: fx.types, attentionMask: fx.mask, targets: nil,
+                                     sequenceLabels: classes, B: fx.B, T: fx.T)
+        let expected = try fx.file.floats("loss")[0]
+        XCTAssertEqual(Double(loss), Double(expected), accuracy: Double(abs(expected)) * bound, "classification loss")
+        model.zeroGrad()
+        model.backward()
+        try assertGradients(model, fx, "classifier")
+        XCTAssertThrowsError(try model.forward(tokens: fx.ids, segments: nil, attentionMask: nil, targets: nil, sequenceLabels: [3, 0], B: 2, T: fx.T)) {
+            XCTAssertTrue("\($0)".contains("label 3 of sequence 0 is outside 0..<3"), "\($0)")
+        }
+        XCTAssertThrowsError(try model.forward(tokens: fx.ids, segments: nil, attentionMask: nil, targets: fx.labels, B: 2, T: fx.T)) {
+            XCTAssertTrue("\($0)".contains("classifier, which has no MLM head"), "\($0)")
+        }
     }
 
     private func assertGradients(_ model: BERT, _ fx: Fixture, _ tag: String) throws {
@@ -103,14 +127,15 @@ final class BERTTests: XCTestCase {
         }
     }
 
-    /// Every gradient of the Float model (post-LN and pre-LN, NSP on, padding and both segments) against
-    /// central differences of `BERTReference`'s Double loss; the two losses agree as well.
+    /// Every gradient of the Float model (post-LN and pre-LN with MLM + NSP, and a 3-way classifier; padding
+    /// and both segments) against central differences of `BERTReference`'s Double loss; the losses agree too.
     func testGradientsMatchFiniteDifferencesOfDoubleReference() throws {
-        for norm in BERTConfig.Norm.allCases {
+        for (norm, classes) in [(BERTConfig.Norm.post, 0), (.pre, 0), (.post, 3)] {
             var config = BERTConfig(vocabSize: 11, maxSeqLen: 6, nLayer: 2, nHead: 2, dModel: 8)
             config.intermediateSize = 12
             config.norm = norm
-            config.nsp = true
+            config.nsp = classes == 0
+            config.numLabels = classes
             config.layerNormEps = 1e-5
             let B = 2, T = 5
             let model = try BERT(config: config, maxBatch: B, maxSeqLen: T)
@@ -126,15 +151,17 @@ final class BERTTests: XCTestCase {
             let ids: [Int32] = [1, 5, 7, 2, 9, 1, 4, 2, 0, 0]
             let types: [Int32] = [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
             let mask: [UInt8] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
-            let labels: [Int32] = [-100, 3, -100, -100, 10, -100, 6, -100, -100, -100]
-            let nsp: [Int32] = [1, 0]
-            let loss = try model.forward(tokens: ids, segments: types, attentionMask: mask, targets: labels, nextSentence: nsp, B: B, T: T)
+            let labels: [Int32] = classes > 0 ? [Int32](repeating: -100, count: 10) : [-100, 3, -100, -100, 10, -100, 6, -100, -100, -100]
+            let nsp: [Int32] = classes > 0 ? [2, 0] : [1, 0]
+            let loss = try model.forward(tokens: ids, segments: types, attentionMask: mask, targets: classes > 0 ? nil : labels,
+                                         sequenceLabels: nsp, B: B, T: T)
+            let tag = "\(norm)\(classes > 0 ? " classifier" : "")"
             model.zeroGrad()
             model.backward()
             var params = (0..<model.layout.count).map { Double(model.params.pointer[$0]) }
             let reference = BERTReference(config: config, layout: model.layout, tokens: ids, segments: types, mask: mask,
-                                          targets: labels, nextSentence: nsp, B: B, T: T)
-            XCTAssertEqual(Double(loss), reference.loss(params), accuracy: 1e-5 * abs(Double(loss)), "\(norm): loss")
+                                          targets: labels, sequenceLabels: nsp, B: B, T: T)
+            XCTAssertEqual(Double(loss), reference.loss(params), accuracy: 1e-5 * abs(Double(loss)), "\(tag): loss")
             let h = 1e-5
             for t in model.layout.tensors {
                 var numeric = [Double](repeating: 0, count: t.count)
@@ -149,13 +176,13 @@ final class BERTTests: XCTestCase {
                 }
                 if t.name.hasSuffix("key.bias") {
                     // q·b_k shifts a whole row of scores, which softmax ignores: the gradient is exactly 0.
-                    XCTAssertLessThan(numeric.map(abs).max()!, 1e-8, "\(norm): \(t.name)")
-                    XCTAssertLessThan((0..<t.count).map { abs(model.grads.pointer[t.offset + $0]) }.max()!, 1e-5, "\(norm): \(t.name)")
+                    XCTAssertLessThan(numeric.map(abs).max()!, 1e-8, "\(tag): \(t.name)")
+                    XCTAssertLessThan((0..<t.count).map { abs(model.grads.pointer[t.offset + $0]) }.max()!, 1e-5, "\(tag): \(t.name)")
                     continue
                 }
                 let err = relativeError(model.grads.pointer + t.offset, numeric.map { Float($0) })
-                XCTAssertLessThanOrEqual(err, 1e-3, "\(norm): gradient of \(t.name): relative error \(err)")
-                XCTAssertGreaterThan(numeric.map(abs).max()!, 1e-6, "\(norm): \(t.name) has a nonzero gradient")
+                XCTAssertLessThanOrEqual(err, 1e-3, "\(tag): gradient of \(t.name): relative error \(err)")
+                XCTAssertGreaterThan(numeric.map(abs).max()!, 1e-6, "\(tag): \(t.name) has a nonzero gradient")
             }
         }
     }
@@ -196,7 +223,7 @@ final class BERTTests: XCTestCase {
         XCTAssertTrue(message { try model.forward(tokens: [1, 2, 16, 3], segments: nil, attentionMask: nil, targets: nil, B: 1, T: 4) }.contains("token id 16"))
         XCTAssertTrue(message { try model.forward(tokens: ids, segments: [0, 2, 0, 0], attentionMask: nil, targets: nil, B: 1, T: 4) }.contains("segment id 2"))
         XCTAssertTrue(message { try model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: [-100, 99, -100, -100], B: 1, T: 4) }.contains("target 99"))
-        XCTAssertTrue(message { try model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, nextSentence: [1], B: 1, T: 4) }.contains("model.nsp"))
+        XCTAssertTrue(message { try model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, sequenceLabels: [1], B: 1, T: 4) }.contains("model.nsp"))
         config.nHead = 3
         XCTAssertTrue(message { _ = try BERT(config: config, maxBatch: 1, maxSeqLen: 4) }.contains("n_head 3"))
     }

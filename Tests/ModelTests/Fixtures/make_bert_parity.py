@@ -1,18 +1,21 @@
-# Generates bert-mlm-parity.safetensors and bert-pretraining-parity.safetensors: references computed by
-# Hugging Face transformers' own BertForMaskedLM and BertForPreTraining (eager attention, float64, stored
-# as float32), for the BERT parity tests in BERTTests.swift.
+# Generates bert-mlm-parity.safetensors, bert-pretraining-parity.safetensors and
+# bert-classify-parity.safetensors: references computed by Hugging Face transformers' own BertForMaskedLM,
+# BertForPreTraining and BertForSequenceClassification (eager attention, float64, stored as float32), for
+# the BERT parity tests in BERTTests.swift.
 # Usage: python3 make_bert_parity.py (needs torch, transformers, safetensors); writes beside this file.
 #
 # Tensors: input_ids, token_type_ids, attention_mask (1 = token, 0 = padding), labels (-100 = no MLM
 # target) I32 (B, T); every parameter under its HF name (the decoder weight is tied to
 # bert.embeddings.word_embeddings.weight and its bias to cls.predictions.bias, so each appears once);
 # logits F32 (B, T, V); loss F32 (1); grad.<name> for every parameter. The pretraining file adds
-# next_sentence_label I32 (B) and seq_relationship_logits F32 (B, 2); its loss is MLM + NSP.
+# next_sentence_label I32 (B) and seq_relationship_logits F32 (B, 2); its loss is MLM + NSP. The
+# classification file (3 labels) has class_labels I32 (B), logits F32 (B, 3) and the classification loss;
+# its `labels` are unused there (a classifier has no MLM head).
 # Metadata `config`: the BertConfig fields used, plus batch and seq. All parameters (biases and
 # LayerNorm affine terms included) are random; no dropout; GELU exact (erf); LayerNorm eps 1e-12.
 import json, os, torch
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForMaskedLM, BertForPreTraining
+from transformers import BertConfig, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification
 
 here = os.path.dirname(os.path.abspath(__file__))
 torch.manual_seed(0)
@@ -34,8 +37,8 @@ for b, t in [(0, 2), (0, 3), (0, 8), (1, 1), (1, 6), (1, 7)]:
     labels[b, t] = int(torch.randint(0, cfg['vocab_size'], (1,)))
 nsp = torch.tensor([0, 1])
 
-def build(cls):
-    model = cls(BertConfig(**cfg, attn_implementation='eager')).double()
+def build(cls, **extra):
+    model = cls(BertConfig(**cfg, **extra, attn_implementation='eager')).double()
     model.train()  # dropout probabilities are 0, so train mode is deterministic
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -70,4 +73,8 @@ out = m(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels,
 res = tensors(m, out, {'next_sentence_label': nsp})
 res['seq_relationship_logits'] = out.seq_relationship_logits.detach().float().contiguous()
 save_file(res, os.path.join(here, 'bert-pretraining-parity.safetensors'), metadata=meta)
+m = build(BertForSequenceClassification, num_labels=3)
+classes = torch.tensor([2, 0])
+out = m(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=classes)
+save_file(tensors(m, out, {'class_labels': classes}), os.path.join(here, 'bert-classify-parity.safetensors'), metadata=meta)
 print('names:', [n for n in res if not n.startswith('grad.')])
