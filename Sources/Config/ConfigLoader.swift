@@ -101,6 +101,7 @@ public enum ConfigLoader {
     /// Cross-field checks that no single key can make.
     public static func validate(_ config: RunConfig, origin: String) throws {
         do { try config.model.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        try validateFamily(config, origin: origin)
         let t = config.training
         if t.seqLen > config.model.maxSeqLen {
             throw ConfigError("\(origin): training.seq_len \(t.seqLen) is longer than model.max_seq_len \(config.model.maxSeqLen); lower seq_len or raise max_seq_len")
@@ -109,6 +110,38 @@ public enum ConfigLoader {
             throw ConfigError("\(origin): distributed_type NO runs one process but num_processes is \(config.launch.numProcesses); set num_processes: 1 or distributed_type: MULTI_CPU")
         }
         _ = try accumulationSteps(config, worldSize: config.launch.numProcesses, origin: origin)
+    }
+
+    /// Checks that the architecture, objective and family options fit together (one line each).
+    static func validateFamily(_ config: RunConfig, origin: String) throws {
+        let f = config.family, m = config.model
+        switch (f.arch, config.objective) {
+        case ("gpt", "mlm"):
+            throw ConfigError("\(origin): training.objective mlm needs model.arch bert (a GPT decoder is trained with clm); set model.arch: bert or training.objective: clm")
+        case ("bert", "clm"):
+            throw ConfigError("\(origin): training.objective clm needs model.arch gpt (a BERT encoder sees both sides, so next-token prediction is trivial); set training.objective: mlm or model.arch: gpt")
+        default: break
+        }
+        if f.arch == "gpt" {
+            for (key, set) in [("model.nsp", f.nsp), ("model.intermediate_size", f.intermediateSize != 0), ("model.norm", f.norm == "post")] where set {
+                throw ConfigError("\(origin): \(key) applies to model.arch bert only (GPT blocks are pre-LN with a 4 × d_model feed-forward); remove it or set model.arch: bert")
+            }
+            return
+        }
+        let unsupported: [(String, Bool)] = [("model.positions sinusoidal", m.positions != .learned), ("model.embedding_dropout", m.embeddingDropout > 0),
+                                             ("model.residual_dropout", m.residualDropout > 0), ("model.attention_dropout", m.attentionDropout > 0),
+                                             ("model.label_smoothing", m.labelSmoothing > 0)]
+        for (key, set) in unsupported where set {
+            throw ConfigError("\(origin): \(key) is not supported with model.arch bert; use the default (learned positions, 0)")
+        }
+        do { try config.bertConfig.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        let minimum = f.nsp ? 5 : 3
+        if config.training.seqLen < minimum {
+            throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold [CLS], [SEP]\(f.nsp ? " twice" : "") and content; use at least \(minimum)")
+        }
+        if f.nsp, config.training.microBatch < 2 {
+            throw ConfigError("\(origin): model.nsp draws random B segments from other rows of the micro-batch; set training.micro_batch to at least 2")
+        }
     }
 
     /// Micro-batches per rank per optimizer step for `worldSize` ranks: derived from

@@ -54,6 +54,7 @@ public enum ConfigSchema {
         Key(path: "mpirun_config.mpirun_hostfile", help: "hostfile for multi-machine runs (mpirun --hostfile)", field: .string(\.launch.mpirunHostfile)),
         Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
         // Model.
+        Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .choice(\.family.arch, ["gpt", "bert"])),
         Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
         Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
         Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
@@ -65,6 +66,10 @@ public enum ConfigSchema {
         Key(path: "model.attention_dropout", help: "dropout on the attention weights (0 = off)", field: .float(\.model.attentionDropout, 0...0.999)),
         Key(path: "model.label_smoothing", help: "label smoothing ε of the loss (0 = off)", field: .float(\.model.labelSmoothing, 0...0.999)),
         Key(path: "model.layer_norm_eps", help: "LayerNorm epsilon", field: .float(\.model.layerNormEps, 1e-12...1)),
+        Key(path: "model.norm", help: "auto, post (BERT: LayerNorm after each residual add) or pre (LayerNorm first; GPT is always pre)", field: .choice(\.family.norm, ["auto", "post", "pre"])),
+        Key(path: "model.nsp", help: "bert: add the pooler and the next-sentence-prediction objective", field: .bool(\.family.nsp)),
+        Key(path: "model.intermediate_size", help: "bert: feed-forward width I (0 = 4 × d_model)", field: .int(\.family.intermediateSize, 0...big)),
+        Key(path: "model.type_vocab_size", help: "bert: segment (token-type) embeddings", field: .int(\.family.typeVocabSize, 1...big)),
         // Data.
         Key(path: "data.train", help: "training token shards: a file, a directory or a glob", field: .string(\.data.train)),
         Key(path: "data.val", help: "validation token shards (empty = no evaluation)", field: .string(\.data.val)),
@@ -83,6 +88,8 @@ public enum ConfigSchema {
         Key(path: "schedule.min_lr_ratio", help: "cosine floor as a fraction of optimizer.lr", field: .float(\.schedule.minLRRatio, 0...1)),
         Key(path: "schedule.noam_scale", help: "noam: multiplier of d_model^-0.5·min(step^-0.5, step·warmup^-1.5)", field: .float(\.schedule.noamScale, 0...1e6)),
         // Training.
+        Key(path: "training.objective", help: "auto, clm (next-token, gpt) or mlm (masked tokens, bert); auto follows model.arch", field: .choice(\.family.objective, ["auto", "clm", "mlm"])),
+        Key(path: "training.mask_rate", help: "mlm: share of non-special tokens chosen per sequence (80 % [MASK], 10 % random, 10 % kept)", field: .double(\.family.maskRate, 0.001...0.999)),
         Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
         Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
         Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),

@@ -77,6 +77,19 @@ public struct RunConfig: Equatable, Sendable {
         public var timeline = false
     }
 
+    /// Which model family and objective: GPT with causal LM, or BERT with masked LM (YAML keys
+    /// `model.arch`, `model.norm`, `model.nsp`, `model.intermediate_size`, `model.type_vocab_size`,
+    /// `training.objective`, `training.mask_rate`). The shared shape keys stay in `model`.
+    public struct Family: Equatable, Sendable {
+        public var arch = "gpt"
+        public var norm = "auto"
+        public var nsp = false
+        public var intermediateSize = 0
+        public var typeVocabSize = 2
+        public var objective = "auto"
+        public var maskRate = 0.15
+    }
+
     public var launch = Launch()
     public var model = GPTConfig()
     public var data = DataSection()
@@ -84,6 +97,25 @@ public struct RunConfig: Equatable, Sendable {
     public var training = Training()
     public var checkpoint = CheckpointSection()
     public var logging = Logging()
+    public var family = Family()
 
     public init() {}
+
+    /// The BERT model this config describes (`model.*` shape keys plus the family keys); meaningful
+    /// when `family.arch` is bert.
+    public var bertConfig: BERTConfig {
+        var c = BERTConfig(vocabSize: model.vocabSize, maxSeqLen: model.maxSeqLen, nLayer: model.nLayer,
+                           nHead: model.nHead, dModel: model.dModel)
+        if family.intermediateSize > 0 { c.intermediateSize = family.intermediateSize }
+        c.typeVocabSize = family.typeVocabSize
+        c.norm = family.norm == "pre" ? .pre : .post
+        c.nsp = family.nsp
+        c.layerNormEps = model.layerNormEps
+        return c
+    }
+
+    /// The training objective after `auto`: clm for gpt, mlm for bert.
+    public var objective: String {
+        family.objective != "auto" ? family.objective : (family.arch == "bert" ? "mlm" : "clm")
+    }
 }

@@ -19,6 +19,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case notBPE(path: String, modelType: String)
     /// A tokenizer file uses a feature this tokenizer does not implement.
     case unsupportedTokenizer(path: String, feature: String)
+    /// A tokenizer lacks special tokens the run needs (BERT: [CLS], [SEP], [MASK], [PAD]).
+    case missingSpecialTokens(path: String, missing: [String])
     /// A tokenizer file cannot be parsed or is internally inconsistent.
     case malformedTokenizer(path: String, problem: String)
     /// The requested vocabulary is too small to hold the 256 bytes plus the special tokens.
@@ -57,6 +59,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(path): tokenizer model is \(type), not BPE; pass a byte-level BPE tokenizer.json (GPT-2 style) or train one with --vocab-size"
         case let .unsupportedTokenizer(path, feature):
             return "\(path): unsupported tokenizer feature: \(feature); only GPT-2-style byte-level BPE is supported, train one with --vocab-size instead"
+        case let .missingSpecialTokens(path, missing):
+            return "\(path): tokenizer has no \(missing.joined(separator: ", ")) special token\(missing.count == 1 ? "" : "s"), which a BERT (masked-LM) run needs; prepare the data with --vocab-size N (trained tokenizers reserve [PAD] [MASK] [CLS] [SEP]) or add them to the tokenizer's added_tokens"
         case let .malformedTokenizer(path, problem):
             return "\(path): malformed tokenizer: \(problem); re-save it with the Python tokenizers library or train one with --vocab-size"
         case let .vocabularyTooSmall(requested, minimum):

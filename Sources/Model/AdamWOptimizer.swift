@@ -32,7 +32,7 @@ public final class AdamWOptimizer {
     private let pieces: [(range: Range<Int>, decay: Bool)]
 
     /// An optimizer for `shard` of a model laid out by `layout`.
-    public init(layout: ParameterLayout, settings: Settings, shard: Range<Int>? = nil) {
+    public init(layout: some ParameterTable, settings: Settings, shard: Range<Int>? = nil) {
         let shard = shard ?? 0..<layout.count
         self.settings = settings
         self.shard = shard

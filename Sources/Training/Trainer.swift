@@ -23,8 +23,8 @@ public final class Trainer {
     public let config: RunConfig
     /// The communicator the ranks synchronise through.
     public let comm: any Communicator
-    /// This rank's replica.
-    public let model: GPT
+    /// This rank's replica (a `GPT` or a `BERT`, per `model.arch`).
+    public let model: any LanguageModel
     /// AdamW over the parameters this rank updates: one for the whole buffer, or one per owned piece
     /// under ZeRO-1.
     public let optimizers: [AdamWOptimizer]
@@ -44,6 +44,8 @@ public final class Trainer {
     var checkpointSession: CheckpointSession?
 
     let events: (TrainingEvent) -> Void
+    /// The model's forward for the configured objective (clm or mlm).
+    private let objective: TrainingObjective
     let train: DistributedDataLoader
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
@@ -91,11 +93,11 @@ public final class Trainer {
             if !config.data.tokenizer.isEmpty, FileManager.default.fileExists(atPath: config.data.tokenizer) {
                 try Tokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
             }
-            train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: t.seqLen,
+            train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: TrainingObjective.loaderSequenceLength(config),
                                               rank: comm.rank, worldSize: world, shuffle: config.data.shuffle, seed: UInt64(t.seed),
                                               modelVocabularySize: config.model.vocabSize)
             val = config.data.val.isEmpty ? nil : try DistributedDataLoader(
-                location: config.data.val, split: "val", microBatch: t.microBatch, sequenceLength: t.seqLen, rank: comm.rank,
+                location: config.data.val, split: "val", microBatch: t.microBatch, sequenceLength: TrainingObjective.loaderSequenceLength(config), rank: comm.rank,
                 worldSize: world, shuffle: false, seed: 0, modelVocabularySize: config.model.vocabSize)
         } catch let error as DataError {
             throw TrainingError("\(error)")
@@ -105,16 +107,14 @@ public final class Trainer {
             throw TrainingError("\(config.data.train) holds \(train.sequencesPerEpoch) sequences of \(t.seqLen + 1) tokens, fewer than \(world) ranks × micro_batch \(t.microBatch); add data, or lower training.micro_batch or training.seq_len")
         }
 
-        do { model = try GPT(config: config.model, maxBatch: t.microBatch, maxSeqLen: t.seqLen) } catch let e as ModelError {
-            throw TrainingError(e.message)
-        }
-        model.initializeWeights(seed: UInt64(t.seed))
+        objective = try TrainingObjective(config: config)
+        model = objective.model
         // Rank 0's weights are the run's: broadcast them, then prove every replica holds them.
         try comm.broadcast(model.params.buffer, root: 0)
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
-        flopsPerToken = 6.0 * Double(count) + 12.0 * Double(config.model.nLayer * config.model.dModel * t.seqLen)
+        flopsPerToken = TrainingObjective.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
@@ -187,20 +187,19 @@ public final class Trainer {
         options.fault?.strike(rank: comm.rank, step: step + 1)
         let B = config.training.microBatch, T = config.training.seqLen
         let syncing = synchronizing
-        model.training = true
+        objective.training = true
         model.zeroGrad()
         var lossSum: Float = 0
         // Pre-scaled so that summing over ranks averages: 1/A for the micro-batches, 1/N for the ranks.
         let scale = 1 / Float(accumulationSteps * (syncing ? comm.size : 1))
         for micro in 0..<accumulationSteps {
             try train.next()
-            model.dropoutSeed = UInt64(config.training.seed) &* 0x9E37_79B9 &+ UInt64(step) &* 1_000_003 &+ UInt64(micro * comm.size + comm.rank) &* 7919
-            lossSum += try model.forward(tokens: train.inputs.baseAddress!, targets: train.targets.baseAddress!, B: B, T: T)
+            lossSum += try objective.forward(train, step: step, micro: micro)
             if micro == accumulationSteps - 1, syncing, let allreducer {
                 allreducer.begin()
                 model.backward(lossScale: scale, onReady: onReady)
             } else {
-                model.backward(lossScale: scale)
+                model.backward(lossScale: scale, onReady: nil)
             }
         }
         var sync = StepSync()
@@ -255,14 +254,13 @@ public final class Trainer {
     /// Mean loss over `training.eval_steps` validation batches, averaged over ranks.
     public func evaluate() throws -> Float {
         guard let val else { return .nan }
-        model.training = false
-        defer { model.training = true }
+        objective.training = false
+        defer { objective.training = true }
         val.reset()
         var sum: Double = 0
         for _ in 0..<config.training.evalSteps {
             try val.next()
-            sum += Double(try model.forward(tokens: val.inputs.baseAddress!, targets: val.targets.baseAddress!,
-                                            B: config.training.microBatch, T: config.training.seqLen))
+            sum += Double(try objective.forward(val, step: 0, micro: 0))
         }
         var mean = [sum / Double(config.training.evalSteps)]
         if comm.size > 1 { try mean.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .average) } }

@@ -145,6 +145,38 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertTrue(ConfigLoader.explain().contains("optimizer.lr"))
     }
 
+    func testBERTFamilyKeysBuildTheModelConfig() throws {
+        var n: [String] = []
+        let c = try load("model:\n  arch: bert\n  norm: pre\n  nsp: true\n  intermediate_size: 96\n  d_model: 32\n  n_head: 4\ntraining:\n  mask_rate: 0.2\n", notices: &n)
+        XCTAssertEqual(c.objective, "mlm", "auto follows the architecture")
+        XCTAssertEqual(c.family.maskRate, 0.2)
+        let b = c.bertConfig
+        XCTAssertEqual([b.dModel, b.nHead, b.intermediateSize, b.typeVocabSize], [32, 4, 96, 2])
+        XCTAssertEqual(b.norm, .pre)
+        XCTAssertTrue(b.nsp)
+        XCTAssertEqual(try load("", notices: &n).objective, "clm")
+        var back = RunConfig()
+        try ConfigLoader.apply(yaml: ConfigLoader.render(c), file: "resolved.yaml", to: &back)
+        XCTAssertEqual(back, c, "the family keys render and load back")
+    }
+
+    func testMixingArchitectureAndObjectiveIsOneLine() {
+        let cases: [(String, [String])] = [
+            ("model:\n  arch: gpt\ntraining:\n  objective: mlm\n", ["training.objective mlm needs model.arch bert", "set model.arch: bert"]),
+            ("model:\n  arch: bert\ntraining:\n  objective: clm\n", ["training.objective clm needs model.arch gpt"]),
+            ("model:\n  nsp: true\n", ["model.nsp applies to model.arch bert only"]),
+            ("model:\n  norm: post\n", ["model.norm applies to model.arch bert only"]),
+            ("model:\n  arch: bert\n  attention_dropout: 0.1\n", ["model.attention_dropout is not supported with model.arch bert"]),
+            ("model:\n  arch: bert\n  nsp: true\ntraining:\n  micro_batch: 1\n", ["set training.micro_batch to at least 2"]),
+            ("model:\n  arch: bret\n", ["model.arch is 'bret'", "did you mean bert?"]),
+        ]
+        for (yaml, parts) in cases {
+            let e = error(yaml)
+            XCTAssertFalse(e.contains("\n"), e)
+            for part in parts { XCTAssertTrue(e.contains(part), "\(e) lacks \(part)") }
+        }
+    }
+
     func testMissingFileSaysHowToMakeOne() {
         XCTAssertThrowsError(try ConfigLoader.load(path: "/nonexistent/run.yaml")) {
             XCTAssertTrue("\($0)".contains("pretrain config --defaults --out /nonexistent/run.yaml"), "\($0)")

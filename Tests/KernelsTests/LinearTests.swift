@@ -86,4 +86,32 @@ final class LinearTests: KernelTestCase {
             }
         }
     }
+
+    /// `nn.Linear` layout with a bias (Linear+OutIn.swift): forward = reference product + bias, backward
+    /// accumulates the reference dinp/dweight and the column sums of dout into dbias.
+    func testTransposedWithBiasMatchesReference() {
+        var rng = TestRNG(seed: 43)
+        for (N, IC, OC) in Self.shapes {
+            let x = rng.floatExact(N * IC), w = rng.floatExact(OC * IC), b = rng.floatExact(OC), g = rng.floatExact(N * OC)
+            let prior = (rng.floatExact(N * IC), rng.floatExact(OC * IC), rng.floatExact(OC))
+            let product = LinearReference.forwardTransposed(inp: x, weight: w, N: N, IC: IC, OC: OC)
+            let ref = (0..<(N * OC)).map { product[$0] + b[$0 % OC] }
+            let grad = LinearReference.backwardTransposed(dout: g, inp: x, weight: w, N: N, IC: IC, OC: OC)
+            var dbias = prior.2
+            for n in 0..<N { for o in 0..<OC { dbias[o] += g[n * OC + o] } }
+            withThreadCounts { threads in
+                let tag = "N=\(N) IC=\(IC) OC=\(OC) threads=\(threads)"
+                let xb = Buf(doubles: x), wb = Buf(doubles: w), bb = Buf(doubles: b), gb = Buf(doubles: g)
+                let out = Buf<Float>(repeating: .nan, count: N * OC)
+                Linear.forwardTransposed(out: out.p, inp: xb.c, weight: wb.c, bias: bb.c, N: N, IC: IC, OC: OC)
+                assertClose(out.array, ref, "forward \(tag)")
+                let dx = Buf(doubles: prior.0), dw = Buf(doubles: prior.1), db = Buf(doubles: prior.2)
+                Linear.backwardTransposed(dinp: dx.p, dweight: dw.p, dbias: db.p, dout: gb.c, inp: xb.c, weight: wb.c,
+                                          N: N, IC: IC, OC: OC)
+                assertClose(dx.array, zip(prior.0, grad.dinp).map(+), "dinp \(tag)")
+                assertClose(dw.array, zip(prior.1, grad.dweight).map(+), "dweight \(tag)")
+                assertClose(db.array, dbias, "dbias \(tag)")
+            }
+        }
+    }
 }

@@ -1,0 +1,437 @@
+import Foundation
+import Kernels
+
+/// A BERT encoder with the masked-LM head (and optionally the pooler + next-sentence head) over one flat
+/// parameter buffer: forward, loss and backward.
+///
+/// Shapes: B batch, T time, C channels, I feed-forward width, V vocab, P position rows, L layers,
+/// NH heads, N = B·T, M = rows that reach the MLM head. Parameters use `BERTLayout` (Hugging Face BERT
+/// names and `nn.Linear` (out, in) weights, applied with `Linear.forwardTransposed`). Attention is
+/// bidirectional with a key-padding mask; GELU is the exact erf form; post-LN as BERT or pre-LN.
+///
+/// With targets the MLM head (dense → GELU → LayerNorm → tied decoder + bias) runs only on the M rows
+/// whose target is not `ignoreIndex` (the masked positions), which skips most of the (N, V) product;
+/// without targets it runs on all N rows so `logits` holds every position. The loss is the mean
+/// cross-entropy over those rows, plus the mean cross-entropy of the sequence head on [CLS] when its
+/// labels are given: next-sentence prediction (as `BertForPreTraining`), or, with
+/// `BERTConfig.numLabels` K > 0, a K-way classifier that replaces the MLM head (as
+/// `BertForSequenceClassification`, the fine-tuning model). Backward accumulates into `grads` and reports each range as soon as its
+/// gradient is final: the heads, then the blocks from last to first, then the embeddings.
+/// Dropout is not implemented (BERT's is a regulariser the tiny runs here do not need).
+public final class BERT {
+    /// The model's shape and options.
+    public let config: BERTConfig
+    /// Where each parameter lives in `params` and `grads`.
+    public let layout: BERTLayout
+    /// All parameters, one contiguous buffer.
+    public let params: FlatBuffer
+    /// Gradients, same layout as `params`.
+    public let grads: FlatBuffer
+    /// Activations and backward scratch for batches up to (maxBatch, maxSeqLen).
+    public let acts: BERTActivations
+    /// When set, forward and backward add their per-kernel times to it.
+    public var profile: StepProfile?
+    /// The mean MLM and sequence-head (NSP or classifier) losses of the last forward (NaN when it had
+    /// no such targets).
+    public private(set) var lastMLMLoss: Float = .nan, lastSequenceLoss: Float = .nan
+    /// M: rows the MLM head ran on in the last forward (rows of `logits`).
+    public private(set) var headRows = 0
+
+    private let tokens: UnsafeMutablePointer<Int32>     // (B,T)
+    private let segments: UnsafeMutablePointer<Int32>   // (B,T)
+    private let keep: UnsafeMutablePointer<UInt8>       // (B,T) 1 = real token, 0 = padding
+    private let rows: UnsafeMutablePointer<Int>         // (M) the flat row of each head row
+    private let rowTargets: UnsafeMutablePointer<Int32> // (M)
+    private let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
+    private var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
+    private var padded = false, hasTargets = false
+
+    /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
+    public init(config: BERTConfig, maxBatch: Int, maxSeqLen: Int) throws {
+        try config.validate()
+        try config.validate(batch: maxBatch, seqLen: maxSeqLen)
+        self.config = config
+        layout = BERTLayout(config: config)
+        params = FlatBuffer(count: layout.count)
+        grads = FlatBuffer(count: layout.count)
+        acts = BERTActivations(config: config, B: maxBatch, T: maxSeqLen)
+        let N = maxBatch * maxSeqLen
+        tokens = .allocate(capacity: N); tokens.initialize(repeating: 0, count: N)
+        segments = .allocate(capacity: N); segments.initialize(repeating: 0, count: N)
+        keep = .allocate(capacity: N); keep.initialize(repeating: 1, count: N)
+        rows = .allocate(capacity: N); rows.initialize(repeating: 0, count: N)
+        rowTargets = .allocate(capacity: N); rowTargets.initialize(repeating: 0, count: N)
+        sequenceTargets = .allocate(capacity: maxBatch); sequenceTargets.initialize(repeating: 0, count: maxBatch)
+    }
+
+    deinit {
+        tokens.deallocate(); segments.deallocate(); keep.deallocate()
+        rows.deallocate(); rowTargets.deallocate(); sequenceTargets.deallocate()
+    }
+
+    /// BERT initialisation from a seed: N(0, 0.02) for every matrix and embedding table, zero biases,
+    /// unit LayerNorm gains. The same seed gives the same weights on every rank.
+    public func initializeWeights(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        params.zero()
+        for t in layout.tensors {
+            let p = params.pointer + t.offset
+            if t.name.hasSuffix("LayerNorm.weight") {
+                p.update(repeating: 1, count: t.count)
+            } else if t.shape.count >= 2 {
+                rng.fillNormal(p, count: t.count, std: 0.02)
+            }
+        }
+    }
+
+    /// Sets every gradient to zero.
+    public func zeroGrad() { grads.zero() }
+
+    /// The (M, V) MLM logits of the last forward (M = N without targets); after a forward with targets
+    /// they hold probabilities, and after backward the logit gradients.
+    public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
+
+    /// The (B, K) logits of the sequence head on [CLS] of the last forward (K = 2 for NSP, the number
+    /// of labels for a classifier); after a forward with sequence labels they hold probabilities.
+    public var sequenceLogits: UnsafeMutablePointer<Float> { acts.pointer(.sequenceLogits) }
+
+    @inline(__always) private func w(_ l: Int, _ t: BERTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+        params.pointer + layout.offset(layer: l, t)
+    }
+
+    @inline(__always) private func g(_ l: Int, _ t: BERTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+        grads.pointer + layout.offset(layer: l, t)
+    }
+
+    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) {
+        if let profile {
+            let start = StepProfile.now()
+            body()
+            profile.add(kind, StepProfile.now() - start)
+        } else {
+            body()
+        }
+    }
+
+    /// The output of block `l` (the next block's input).
+    private func blockOutput(_ l: Int) -> UnsafeMutablePointer<Float> {
+        config.norm == .post ? acts.pointer(.ln2, layer: l) : acts.pointer(.residual3, layer: l)
+    }
+
+    /// Runs the encoder on `tokens` (B, T) with `segments` (B, T; nil = all segment 0) and
+    /// `attentionMask` (B, T; 1 = token, 0 = padding; nil = no padding).
+    ///
+    /// With `targets` (B, T; `ignoreIndex` where there is no MLM target) and/or `sequenceLabels` (B; for
+    /// NSP Hugging Face's convention: 0 = B continues A, 1 = B is random; for a classifier the class id;
+    /// or `ignoreIndex`) it returns the MLM mean cross-entropy plus the sequence head's (NaN when there is
+    /// no target at all); without either it returns 0 and leaves the logits of all N rows in `logits`
+    /// (MLM models) and the [CLS] logits in `sequenceLogits`. Throws when an id is outside its table.
+    @discardableResult
+    public func forward(tokens input: UnsafePointer<Int32>, segments seg: UnsafePointer<Int32>?,
+                        attentionMask mask: UnsafePointer<UInt8>?, targets target: UnsafePointer<Int32>?,
+                        sequenceLabels: UnsafePointer<Int32>? = nil, B: Int, T: Int) throws -> Float {
+        precondition(B >= 1 && B <= acts.B && T >= 1 && T <= acts.T, "batch (\(B), \(T)) exceeds the allocated (\(acts.B), \(acts.T))")
+        let C = config.dModel, NH = config.nHead, V = config.vocabSize, I = config.intermediateSize, N = B * T
+        try check(input, seg, target, sequenceLabels, B: B, T: T)
+        tokens.update(from: input, count: N)
+        if let seg { segments.update(from: seg, count: N) } else { segments.update(repeating: 0, count: N) }
+        padded = false
+        if let mask {
+            for i in 0..<N { keep[i] = mask[i] == 0 ? 0 : 1; if mask[i] == 0 { padded = true } }
+        } else {
+            keep.update(repeating: 1, count: N)
+        }
+        let pad: UnsafePointer<UInt8>? = padded ? UnsafePointer(keep) : nil
+        lastB = B; lastT = T
+        let p = params.pointer
+        let embedded = acts.pointer(.embedded), encoded = acts.pointer(.encoded)
+        timed(.other) {
+            Embedding.forward(out: embedded, tokens: tokens, wte: p + layout.wordEmbeddings, wpe: p + layout.positionEmbeddings, B: B, T: T, C: C)
+            for n in 0..<N { VectorMath.add(embedded + n * C, p + layout.tokenTypeEmbeddings + Int(segments[n]) * C, count: C) }
+            LayerNorm.forward(out: encoded, mean: acts.pointer(.embMean), rstd: acts.pointer(.embRstd), inp: embedded,
+                              weight: p + layout.embLNWeight, bias: p + layout.embLNBias, N: N, C: C, eps: config.layerNormEps)
+        }
+        var x = encoded
+        let post = config.norm == .post
+        for l in 0..<config.nLayer {
+            let ln1 = acts.pointer(.ln1, layer: l), qkv = acts.pointer(.qkv, layer: l)
+            let atty = acts.pointer(.atty, layer: l), att = acts.pointer(.att, layer: l)
+            let res2 = acts.pointer(.residual2, layer: l), ln2 = acts.pointer(.ln2, layer: l)
+            let fch = acts.pointer(.fch, layer: l), fchGelu = acts.pointer(.fchGelu, layer: l)
+            let res3 = acts.pointer(.residual3, layer: l)
+            func norm1(_ inp: UnsafePointer<Float>) {
+                LayerNorm.forward(out: ln1, mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l),
+                                  inp: inp, weight: w(l, .attnLNWeight), bias: w(l, .attnLNBias), N: N, C: C, eps: config.layerNormEps)
+            }
+            func norm2(_ inp: UnsafePointer<Float>) {
+                LayerNorm.forward(out: ln2, mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l),
+                                  inp: inp, weight: w(l, .outLNWeight), bias: w(l, .outLNBias), N: N, C: C, eps: config.layerNormEps)
+            }
+            if !post { timed(.other) { norm1(x) } }
+            let attIn = post ? x : ln1
+            timed(.matmul) { Linear.forwardTransposed(out: qkv, inp: attIn, weight: w(l, .queryWeight), bias: w(l, .queryBias), N: N, IC: C, OC: 3 * C) }
+            timed(.attention) { Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad) }
+            timed(.matmul) { Linear.forwardTransposed(out: res2, inp: atty, weight: w(l, .attnOutWeight), bias: w(l, .attnOutBias), N: N, IC: C, OC: C) }
+            timed(.other) {
+                Residual.forward(out: res2, a: x, b: res2, count: N * C)
+                if post { norm1(res2) } else { norm2(res2) }
+            }
+            let ffnIn = post ? ln1 : ln2
+            timed(.matmul) { Linear.forwardTransposed(out: fch, inp: ffnIn, weight: w(l, .interWeight), bias: w(l, .interBias), N: N, IC: C, OC: I) }
+            timed(.other) { GELU.forward(out: fchGelu, inp: fch, count: N * I, kind: .erf) }
+            timed(.matmul) { Linear.forwardTransposed(out: res3, inp: fchGelu, weight: w(l, .outWeight), bias: w(l, .outBias), N: N, IC: I, OC: C) }
+            timed(.other) {
+                Residual.forward(out: res3, a: post ? ln1 : res2, b: res3, count: N * C)
+                if post { norm2(res3) }
+            }
+            x = blockOutput(l)
+        }
+        if let fw = layout.finalLNWeight, let fb = layout.finalLNBias {
+            let lnf = acts.pointer(.lnf)
+            timed(.other) {
+                LayerNorm.forward(out: lnf, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: x,
+                                  weight: p + fw, bias: p + fb, N: N, C: C, eps: config.layerNormEps)
+            }
+            x = lnf
+        }
+        if config.sequenceLabels > 0 { timed(.other) { poolerForward(hidden: x, B: B, T: T) } }
+        // MLM head on the rows with a target (or all rows).
+        var M = 0
+        if let target {
+            for n in 0..<N where target[n] != config.ignoreIndex { rows[M] = n; rowTargets[M] = target[n]; M += 1 }
+            let headIn = acts.pointer(.headIn)
+            for m in 0..<M { (headIn + m * C).update(from: x + rows[m] * C, count: C) }
+            if M > 0 { headForward(UnsafePointer(headIn), M: M) }
+        } else if config.hasMLMHead {
+            M = N
+            headForward(UnsafePointer(x), M: N)
+        }
+        headRows = M
+        hasTargets = target != nil || sequenceLabels != nil
+        mlmCount = 0; sequenceCount = 0
+        lastMLMLoss = .nan; lastSequenceLoss = .nan
+        guard hasTargets else { return 0 }
+        var total: Float = 0
+        if target != nil, M > 0 {
+            var result: (sum: Double, count: Int) = (0, 0)
+            timed(.loss) {
+                result = CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: rowTargets, N: M, V: V,
+                                              ignoreIndex: config.ignoreIndex)
+            }
+            mlmCount = result.count
+            lastMLMLoss = Float(result.sum / Double(result.count))
+            total += lastMLMLoss
+        }
+        if let sequenceLabels {
+            sequenceTargets.update(from: sequenceLabels, count: B)
+            let result = CrossEntropy.forward(losses: acts.pointer(.sequenceLosses), probs: sequenceLogits, logits: sequenceLogits,
+                                              targets: sequenceTargets, N: B, V: config.sequenceLabels, ignoreIndex: config.ignoreIndex)
+            sequenceCount = result.count
+            if result.count > 0 {
+                lastSequenceLoss = Float(result.sum / Double(result.count))
+                total += lastSequenceLoss
+            }
+        }
+        return mlmCount + sequenceCount > 0 ? total : .nan
+    }
+
+    /// Throws a one-line error for an id outside its table, or targets for a head the model lacks.
+    private func check(_ input: UnsafePointer<Int32>, _ seg: UnsafePointer<Int32>?, _ target: UnsafePointer<Int32>?,
+                       _ sequenceLabels: UnsafePointer<Int32>?, B: Int, T: Int) throws {
+        let V = config.vocabSize, N = B * T
+        for i in 0..<N where input[i] < 0 || Int(input[i]) >= V {
+            throw ModelError("token id \(input[i]) at position \(i) is outside model.vocab_size \(V); the data's tokenizer does not fit the model — set model.vocab_size to at least the tokenizer's vocabulary")
+        }
+        if let seg {
+            for i in 0..<N where seg[i] < 0 || Int(seg[i]) >= config.typeVocabSize {
+                throw ModelError("segment id \(seg[i]) at position \(i) is outside the \(config.typeVocabSize) token types")
+            }
+        }
+        if let target {
+            guard config.hasMLMHead else { throw ModelError("masked-LM targets given to a classifier, which has no MLM head") }
+            for i in 0..<N where target[i] != config.ignoreIndex && (target[i] < 0 || Int(target[i]) >= V) {
+                throw ModelError("MLM target \(target[i]) at position \(i) is outside model.vocab_size \(V)")
+            }
+        }
+        if let sequenceLabels {
+            let K = config.sequenceLabels
+            guard K > 0 else { throw ModelError("next-sentence labels given to a model without the NSP head; set model.nsp: true") }
+            for b in 0..<B where sequenceLabels[b] != config.ignoreIndex && (sequenceLabels[b] < 0 || Int(sequenceLabels[b]) >= K) {
+                let what = config.numLabels > 0 ? "label" : "next-sentence label"
+                throw ModelError("\(what) \(sequenceLabels[b]) of sequence \(b) is outside 0..<\(K) (or \(config.ignoreIndex) to skip it)")
+            }
+        }
+    }
+
+    /// transform = gelu(headIn·Wᵀ + b); headLN = LN(transform); logits = headLN·wordᵀ + decoder bias.
+    private func headForward(_ headIn: UnsafePointer<Float>, M: Int) {
+        let C = config.dModel, V = config.vocabSize, p = params.pointer
+        let transform = acts.pointer(.transform), gelu = acts.pointer(.transformGelu), hln = acts.pointer(.headLN)
+        timed(.matmul) { Linear.forwardTransposed(out: transform, inp: headIn, weight: p + layout.transformWeight, bias: p + layout.transformBias, N: M, IC: C, OC: C) }
+        timed(.other) {
+            GELU.forward(out: gelu, inp: transform, count: M * C, kind: .erf)
+            LayerNorm.forward(out: hln, mean: acts.pointer(.headMean), rstd: acts.pointer(.headRstd), inp: gelu,
+                              weight: p + layout.transformLNWeight, bias: p + layout.transformLNBias, N: M, C: C, eps: config.layerNormEps)
+        }
+        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: hln, weight: p + layout.wordEmbeddings, bias: p + layout.decoderBias, N: M, IC: C, OC: V) }
+    }
+
+    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); sequenceLogits = pooled·Wsᵀ + bs (B, K).
+    private func poolerForward(hidden: UnsafePointer<Float>, B: Int, T: Int) {
+        let C = config.dModel, p = params.pointer
+        let cls = acts.pointer(.cls), pre = acts.pointer(.pooledPre), pooled = acts.pointer(.pooled)
+        for b in 0..<B { (cls + b * C).update(from: hidden + b * T * C, count: C) }
+        Linear.forwardTransposed(out: pre, inp: cls, weight: p + layout.poolerWeight!, bias: p + layout.poolerBias!, N: B, IC: C, OC: C)
+        for i in 0..<(B * C) { pooled[i] = Foundation.tanh(pre[i]) }
+        Linear.forwardTransposed(out: sequenceLogits, inp: pooled, weight: p + layout.sequenceWeight!, bias: p + layout.sequenceBias!,
+                                 N: B, IC: C, OC: config.sequenceLabels)
+    }
+
+    /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
+    ///
+    /// `onReady(range)` is called with each flat-buffer range as soon as its gradient is final: the
+    /// head range (final LayerNorm, pooler, MLM and sequence heads), then blocks from last to first, then the
+    /// embeddings (which the tied decoder also feeds).
+    public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
+        precondition(hasTargets, "backward needs a forward with targets first")
+        let B = lastB, T = lastT, N = B * T
+        let C = config.dModel, NH = config.nHead, V = config.vocabSize, I = config.intermediateSize
+        let p = params.pointer, gr = grads.pointer
+        var d = acts.pointer(.dResidual), e = acts.pointer(.dLN)
+        let dA = acts.pointer(.dHeadA), dB = acts.pointer(.dHeadB)
+        timed(.other) { VectorMath.zero(d, count: N * C) }
+        let M = headRows
+        if mlmCount > 0 {
+            timed(.loss) {
+                CrossEntropy.backward(dlogits: logits, probs: logits, targets: rowTargets, scale: lossScale / Float(mlmCount), N: M, V: V,
+                                      ignoreIndex: config.ignoreIndex)
+            }
+            timed(.other) { VectorMath.zero(dA, count: M * C) }
+            timed(.matmul) {
+                Linear.backwardTransposed(dinp: dA, dweight: gr + layout.wordEmbeddings, dbias: gr + layout.decoderBias, dout: logits,
+                                          inp: acts.pointer(.headLN), weight: p + layout.wordEmbeddings, N: M, IC: C, OC: V)
+            }
+            timed(.other) {
+                VectorMath.zero(dB, count: M * C)
+                LayerNorm.backward(dinp: dB, dweight: gr + layout.transformLNWeight, dbias: gr + layout.transformLNBias, dout: dA,
+                                   inp: acts.pointer(.transformGelu), weight: p + layout.transformLNWeight,
+                                   mean: acts.pointer(.headMean), rstd: acts.pointer(.headRstd), N: M, C: C)
+                VectorMath.zero(dA, count: M * C)
+                GELU.backward(dinp: dA, inp: acts.pointer(.transform), dout: dB, count: M * C, kind: .erf)
+                VectorMath.zero(dB, count: M * C)
+            }
+            timed(.matmul) {
+                Linear.backwardTransposed(dinp: dB, dweight: gr + layout.transformWeight, dbias: gr + layout.transformBias, dout: dA,
+                                          inp: acts.pointer(.headIn), weight: p + layout.transformWeight, N: M, IC: C, OC: C)
+            }
+            timed(.other) { for m in 0..<M { VectorMath.add(d + rows[m] * C, dB + m * C, count: C) } }
+        }
+        if sequenceCount > 0 { timed(.other) { poolerBackward(into: d, lossScale: lossScale, B: B, T: T) } }
+        let last = config.nLayer > 0 ? blockOutput(config.nLayer - 1) : acts.pointer(.encoded)
+        if let fw = layout.finalLNWeight, let fb = layout.finalLNBias {
+            timed(.other) {
+                VectorMath.zero(e, count: N * C)
+                LayerNorm.backward(dinp: e, dweight: gr + fw, dbias: gr + fb, dout: d, inp: last, weight: p + fw,
+                                   mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
+            }
+            swap(&d, &e)
+        }
+        onReady?(layout.headRange)
+        let pad: UnsafePointer<UInt8>? = padded ? UnsafePointer(keep) : nil
+        let dQKV = acts.pointer(.dQKV), dAttY = acts.pointer(.dAttY), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)
+        for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
+            let x = l == 0 ? acts.pointer(.encoded) : blockOutput(l - 1)
+            let ln1 = acts.pointer(.ln1, layer: l), ln2 = acts.pointer(.ln2, layer: l)
+            let res2 = acts.pointer(.residual2, layer: l), res3 = acts.pointer(.residual3, layer: l)
+            func norm1Backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>) {
+                LayerNorm.backward(dinp: dinp, dweight: g(l, .attnLNWeight), dbias: g(l, .attnLNBias), dout: dout, inp: inp, weight: w(l, .attnLNWeight),
+                                   mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l), N: N, C: C)
+            }
+            func norm2Backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>) {
+                LayerNorm.backward(dinp: dinp, dweight: g(l, .outLNWeight), dbias: g(l, .outLNBias), dout: dout, inp: inp, weight: w(l, .outLNWeight),
+                                   mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l), N: N, C: C)
+            }
+            // Feed-forward sublayer. Post-LN: d = d(ln2) → e = d(res3); pre-LN: d = d(res3).
+            var dRes3 = d
+            if config.norm == .post {
+                timed(.other) { VectorMath.zero(e, count: N * C); norm2Backward(dinp: e, dout: d, inp: res3) }
+                dRes3 = e
+            }
+            let ffnIn = config.norm == .post ? ln1 : ln2
+            timed(.other) { VectorMath.zero(dFchGelu, count: N * I) }
+            timed(.matmul) {
+                Linear.backwardTransposed(dinp: dFchGelu, dweight: g(l, .outWeight), dbias: g(l, .outBias), dout: dRes3,
+                                          inp: acts.pointer(.fchGelu, layer: l), weight: w(l, .outWeight), N: N, IC: I, OC: C)
+            }
+            timed(.other) {
+                VectorMath.zero(dFch, count: N * I)
+                GELU.backward(dinp: dFch, inp: acts.pointer(.fch, layer: l), dout: dFchGelu, count: N * I, kind: .erf)
+            }
+            if config.norm == .post {
+                // e = d(res3) is also the residual part of d(ln1): accumulate the FFN input gradient onto it.
+                timed(.matmul) {
+                    Linear.backwardTransposed(dinp: e, dweight: g(l, .interWeight), dbias: g(l, .interBias), dout: dFch,
+                                              inp: ffnIn, weight: w(l, .interWeight), N: N, IC: C, OC: I)
+                }
+                timed(.other) { VectorMath.zero(d, count: N * C); norm1Backward(dinp: d, dout: e, inp: res2) }
+            } else {
+                timed(.other) { VectorMath.zero(e, count: N * C) }
+                timed(.matmul) {
+                    Linear.backwardTransposed(dinp: e, dweight: g(l, .interWeight), dbias: g(l, .interBias), dout: dFch,
+                                              inp: ffnIn, weight: w(l, .interWeight), N: N, IC: C, OC: I)
+                }
+                timed(.other) { norm2Backward(dinp: d, dout: e, inp: res2) }
+            }
+            // Attention sublayer: d = d(res2) = d(x) so far = d(attention output).
+            timed(.other) { VectorMath.zero(dAttY, count: N * C) }
+            timed(.matmul) {
+                Linear.backwardTransposed(dinp: dAttY, dweight: g(l, .attnOutWeight), dbias: g(l, .attnOutBias), dout: d,
+                                          inp: acts.pointer(.atty, layer: l), weight: w(l, .attnOutWeight), N: N, IC: C, OC: C)
+            }
+            timed(.other) { VectorMath.zero(dQKV, count: N * 3 * C) }
+            timed(.attention) {
+                Attention.backward(dqkv: dQKV, scratch: acts.pointer(.dAttScratch), dout: dAttY, qkv: acts.pointer(.qkv, layer: l),
+                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad)
+            }
+            if config.norm == .post {
+                timed(.matmul) {
+                    Linear.backwardTransposed(dinp: d, dweight: g(l, .queryWeight), dbias: g(l, .queryBias), dout: dQKV,
+                                              inp: x, weight: w(l, .queryWeight), N: N, IC: C, OC: 3 * C)
+                }
+            } else {
+                timed(.other) { VectorMath.zero(e, count: N * C) }
+                timed(.matmul) {
+                    Linear.backwardTransposed(dinp: e, dweight: g(l, .queryWeight), dbias: g(l, .queryBias), dout: dQKV,
+                                              inp: ln1, weight: w(l, .queryWeight), N: N, IC: C, OC: 3 * C)
+                }
+                timed(.other) { norm1Backward(dinp: d, dout: e, inp: x) }
+            }
+            onReady?(layout.blockRange(l))
+        }
+        timed(.other) {
+            VectorMath.zero(e, count: N * C)
+            LayerNorm.backward(dinp: e, dweight: gr + layout.embLNWeight, dbias: gr + layout.embLNBias, dout: d, inp: acts.pointer(.embedded),
+                               weight: p + layout.embLNWeight, mean: acts.pointer(.embMean), rstd: acts.pointer(.embRstd), N: N, C: C)
+            Embedding.backward(dwte: gr + layout.wordEmbeddings, dwpe: gr + layout.positionEmbeddings, dout: e, tokens: tokens, B: B, T: T, C: C)
+            Embedding.backward(dwte: gr + layout.tokenTypeEmbeddings, dwpe: nil, dout: e, tokens: segments, B: B, T: T, C: C)
+        }
+        onReady?(layout.embeddingRange)
+    }
+
+    /// Sequence head (NSP or classifier) and pooler backward; adds d(hidden[b, 0]) into `dHidden` (B·T, C).
+    private func poolerBackward(into dHidden: UnsafeMutablePointer<Float>, lossScale: Float, B: Int, T: Int) {
+        let C = config.dModel, p = params.pointer, gr = grads.pointer
+        let dPooled = acts.pointer(.dHeadA), dPre = acts.pointer(.dHeadB), dCls = acts.pointer(.dCls), pooled = acts.pointer(.pooled)
+        let K = config.sequenceLabels
+        CrossEntropy.backward(dlogits: sequenceLogits, probs: sequenceLogits, targets: sequenceTargets, scale: lossScale / Float(sequenceCount),
+                              N: B, V: K, ignoreIndex: config.ignoreIndex)
+        VectorMath.zero(dPooled, count: B * C)
+        Linear.backwardTransposed(dinp: dPooled, dweight: gr + layout.sequenceWeight!, dbias: gr + layout.sequenceBias!, dout: sequenceLogits,
+                                  inp: pooled, weight: p + layout.sequenceWeight!, N: B, IC: C, OC: K)
+        for i in 0..<(B * C) { dPre[i] = dPooled[i] * (1 - pooled[i] * pooled[i]) }
+        VectorMath.zero(dCls, count: B * C)
+        Linear.backwardTransposed(dinp: dCls, dweight: gr + layout.poolerWeight!, dbias: gr + layout.poolerBias!, dout: dPre,
+                                  inp: acts.pointer(.cls), weight: p + layout.poolerWeight!, N: B, IC: C, OC: C)
+        for b in 0..<B { VectorMath.add(dHidden + b * T * C, dCls + b * C, count: C) }
+    }
+}

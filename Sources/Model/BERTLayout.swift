@@ -1,0 +1,158 @@
+/// Where every BERT parameter lives in the one flat Float buffer, under Hugging Face BERT's names.
+///
+/// Tensors keep Hugging Face's names and shapes, so `BertForMaskedLM` / `BertForPreTraining` weights
+/// copy in and out by name with no transposes: linear weights are `nn.Linear`'s (out, in), and the model
+/// multiplies by their transpose (`Linear.forwardTransposed`). Within a block the query, key and value
+/// weights are stored one after another, then their three biases, so together they form one fused
+/// (3C, C) weight and (3C) bias whose product is the q | k | v buffer `Attention` reads.
+///
+/// Storage order: embeddings, blocks 0..<L, (pre-LN) the final LayerNorm, (NSP or classifier) the
+/// pooler, the MLM head (not in a classifier), then the sequence head on [CLS]: NSP's
+/// `cls.seq_relationship` (2, C) or a classifier's `classifier` (K, C). The MLM decoder is tied to the word embeddings (no tensor of its
+/// own); its bias is `cls.predictions.bias`. Gradients and optimizer moments use the same layout.
+public struct BERTLayout: ParameterTable, Sendable, Equatable {
+    /// The tensors of one encoder block, in storage order.
+    public enum BlockTensor: Int, CaseIterable, Sendable {
+        case queryWeight, keyWeight, valueWeight, queryBias, keyBias, valueBias
+        case attnOutWeight, attnOutBias, attnLNWeight, attnLNBias
+        case interWeight, interBias, outWeight, outBias, outLNWeight, outLNBias
+
+        /// The name under `bert.encoder.layer.{i}.` in Hugging Face BERT. With pre-LN,
+        /// `attention.output.LayerNorm` normalises the attention input and `output.LayerNorm` the
+        /// feed-forward input.
+        public var hfSuffix: String {
+            switch self {
+            case .queryWeight: "attention.self.query.weight"
+            case .keyWeight: "attention.self.key.weight"
+            case .valueWeight: "attention.self.value.weight"
+            case .queryBias: "attention.self.query.bias"
+            case .keyBias: "attention.self.key.bias"
+            case .valueBias: "attention.self.value.bias"
+            case .attnOutWeight: "attention.output.dense.weight"
+            case .attnOutBias: "attention.output.dense.bias"
+            case .attnLNWeight: "attention.output.LayerNorm.weight"
+            case .attnLNBias: "attention.output.LayerNorm.bias"
+            case .interWeight: "intermediate.dense.weight"
+            case .interBias: "intermediate.dense.bias"
+            case .outWeight: "output.dense.weight"
+            case .outBias: "output.dense.bias"
+            case .outLNWeight: "output.LayerNorm.weight"
+            case .outLNBias: "output.LayerNorm.bias"
+            }
+        }
+
+        /// The (HF) shape for width C and feed-forward width I.
+        public func shape(C: Int, I: Int) -> [Int] {
+            switch self {
+            case .queryWeight, .keyWeight, .valueWeight, .attnOutWeight: [C, C]
+            case .interWeight: [I, C]
+            case .outWeight: [C, I]
+            case .interBias: [I]
+            default: [C]
+            }
+        }
+    }
+
+    /// Every tensor, in storage order.
+    public let tensors: [ParameterLayout.Tensor]
+    /// Total number of Float parameters.
+    public let count: Int
+    /// Offsets of the embedding tensors.
+    public let wordEmbeddings: Int, positionEmbeddings: Int, tokenTypeEmbeddings: Int
+    public let embLNWeight: Int, embLNBias: Int
+    /// The final LayerNorm of pre-LN models; nil for post-LN.
+    public let finalLNWeight: Int?, finalLNBias: Int?
+    /// The pooler and the sequence head (NSP or classifier; nil without one).
+    public let poolerWeight: Int?, poolerBias: Int?, sequenceWeight: Int?, sequenceBias: Int?
+    /// The MLM head: transform dense, its LayerNorm, and the decoder's output bias (0 in a classifier,
+    /// which has none; see `BERTConfig.hasMLMHead`).
+    public let transformWeight: Int, transformBias: Int, transformLNWeight: Int, transformLNBias: Int, decoderBias: Int
+    /// Offset of each block's first tensor and each tensor's offset within a block.
+    let blockStart: [Int]
+    let blockOffsets: [Int]
+    /// Elements in one block.
+    public let blockCount: Int
+    /// Where the part after the blocks (final LN, pooler, heads) starts.
+    public let headStart: Int
+    private let index: [String: Int]
+
+    /// Builds the table for a model config.
+    public init(config: BERTConfig) {
+        let C = config.dModel, I = config.intermediateSize, V = config.vocabSize
+        var tensors: [ParameterLayout.Tensor] = []
+        var offset = 0
+        func add(_ name: String, _ shape: [Int]) -> Int {
+            let start = offset
+            tensors.append(ParameterLayout.Tensor(name: name, shape: shape, offset: start))
+            offset += shape.reduce(1, *)
+            return start
+        }
+        wordEmbeddings = add("bert.embeddings.word_embeddings.weight", [V, C])
+        positionEmbeddings = add("bert.embeddings.position_embeddings.weight", [config.maxSeqLen, C])
+        tokenTypeEmbeddings = add("bert.embeddings.token_type_embeddings.weight", [config.typeVocabSize, C])
+        embLNWeight = add("bert.embeddings.LayerNorm.weight", [C])
+        embLNBias = add("bert.embeddings.LayerNorm.bias", [C])
+        var inBlock: [Int] = []
+        var running = 0
+        for t in BlockTensor.allCases { inBlock.append(running); running += t.shape(C: C, I: I).reduce(1, *) }
+        blockOffsets = inBlock
+        blockCount = running
+        var starts: [Int] = []
+        for l in 0..<config.nLayer {
+            starts.append(offset)
+            for t in BlockTensor.allCases { _ = add("bert.encoder.layer.\(l).\(t.hfSuffix)", t.shape(C: C, I: I)) }
+        }
+        blockStart = starts
+        headStart = offset
+        if config.norm == .pre {
+            finalLNWeight = add("bert.encoder.LayerNorm.weight", [C])
+            finalLNBias = add("bert.encoder.LayerNorm.bias", [C])
+        } else {
+            finalLNWeight = nil; finalLNBias = nil
+        }
+        if config.sequenceLabels > 0 {
+            poolerWeight = add("bert.pooler.dense.weight", [C, C])
+            poolerBias = add("bert.pooler.dense.bias", [C])
+        } else {
+            poolerWeight = nil; poolerBias = nil
+        }
+        if config.hasMLMHead {
+            transformWeight = add("cls.predictions.transform.dense.weight", [C, C])
+            transformBias = add("cls.predictions.transform.dense.bias", [C])
+            transformLNWeight = add("cls.predictions.transform.LayerNorm.weight", [C])
+            transformLNBias = add("cls.predictions.transform.LayerNorm.bias", [C])
+            decoderBias = add("cls.predictions.bias", [V])
+        } else {
+            transformWeight = 0; transformBias = 0; transformLNWeight = 0; transformLNBias = 0; decoderBias = 0
+        }
+        let K = config.sequenceLabels
+        if K > 0 {
+            let name = config.numLabels > 0 ? "classifier" : "cls.seq_relationship"
+            sequenceWeight = add(name + ".weight", [K, C])
+            sequenceBias = add(name + ".bias", [K])
+        } else {
+            sequenceWeight = nil; sequenceBias = nil
+        }
+        self.tensors = tensors
+        self.count = offset
+        var idx: [String: Int] = [:]
+        for (i, t) in tensors.enumerated() { idx[t.name] = i }
+        index = idx
+    }
+
+    /// The tensor with this name, or nil.
+    public func tensor(named name: String) -> ParameterLayout.Tensor? { index[name].map { tensors[$0] } }
+
+    /// Offset of `tensor` in block `layer`.
+    @inline(__always)
+    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStart[layer] + blockOffsets[tensor.rawValue] }
+
+    /// The flat range holding all of block `layer`.
+    public func blockRange(_ layer: Int) -> Range<Int> { blockStart[layer]..<(blockStart[layer] + blockCount) }
+
+    /// The embedding tables and their LayerNorm (the low end of the buffer).
+    public var embeddingRange: Range<Int> { 0..<(embLNBias + (embLNBias - embLNWeight)) }
+
+    /// Everything after the blocks: final LayerNorm, pooler and heads (the high end of the buffer).
+    public var headRange: Range<Int> { headStart..<count }
+}

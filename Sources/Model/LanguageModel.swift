@@ -1,0 +1,27 @@
+/// What the training loop needs from a model whatever its family: the flat parameter and gradient
+/// buffers with their table, backward with ready-range callbacks, and initialisation.
+///
+/// Forward differs per family (GPT takes tokens and next-token targets; BERT adds segments, a padding
+/// mask and masked-LM targets), so it stays on the concrete types. `GPT` and `BERT` conform.
+public protocol LanguageModel: AnyObject {
+    /// The parameter table type.
+    associatedtype Layout: ParameterTable
+    /// Where each parameter lives in `params` and `grads`.
+    var layout: Layout { get }
+    /// All parameters, one contiguous buffer.
+    var params: FlatBuffer { get }
+    /// Gradients, same layout as `params`.
+    var grads: FlatBuffer { get }
+    /// When set, forward and backward add their per-kernel times to it.
+    var profile: StepProfile? { get set }
+    /// Sets every gradient to zero.
+    func zeroGrad()
+    /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`, reporting each range as
+    /// soon as it is final.
+    func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?)
+    /// Deterministic initialisation from a seed (the same on every rank).
+    func initializeWeights(seed: UInt64)
+}
+
+extension GPT: LanguageModel {}
+extension BERT: LanguageModel {}
