@@ -108,7 +108,7 @@ public struct CheckpointManifest: Codable, Equatable, Sendable {
 
     public init(step: Int, tokensSeen: Int, worldSize: Int, zero1: Bool, hasOptimizerState: Bool, optimizerStep: Int,
                 badSteps: Int = 0, config: String, tokenizerHash: String?, compression: ChunkCodec.Method, level: Int,
-                shuffle: Bool, chunkElements: Int, layout: ParameterLayout, shards: [Shard],
+                shuffle: Bool, chunkElements: Int, layout: some ParameterTable, shards: [Shard],
                 dataPositions: [DataLoaderPosition], created: String) {
         formatVersion = Self.currentFormatVersion
         self.step = step; self.tokensSeen = tokensSeen; self.worldSize = worldSize; self.zero1 = zero1
@@ -124,7 +124,7 @@ public struct CheckpointManifest: Codable, Equatable, Sendable {
     public var rawBytes: Int { shards.reduce(0) { $0 + $1.rawBytes } }
 
     /// Throws naming the first tensor whose name, shape or offset differs from `layout`'s.
-    public func checkMatches(_ layout: ParameterLayout, directory: String) throws {
+    public func checkMatches(_ layout: some ParameterTable, directory: String) throws {
         for (i, t) in layout.tensors.enumerated() {
             guard i < tensors.count else {
                 throw CheckpointError("\(directory) does not fit the model: it has \(tensors.count) tensors, the model has \(layout.tensors.count) (first missing: \(t.name) \(t.shape)); set the model section as in the checkpoint's config (`pretrain checkpoint inspect \(directory)`)")
