@@ -40,6 +40,9 @@ public final class Trainer {
     public let overlapsCommunication: Bool
     /// Optimizer steps completed.
     public private(set) var step = 0
+    /// The Chrome-trace recorder when `logging.timeline` is on (<run_dir>/timeline/rank-NNNNN.json);
+    /// checkpoint writes record themselves in it with `timeline?.measure(.checkpointWrite) { ... }`.
+    public let timeline: Timeline?
 
     private let events: (TrainingEvent) -> Void
     private let train: DistributedDataLoader
@@ -142,6 +145,18 @@ public final class Trainer {
         case "noam": schedule = .noam(dModel: config.model.dModel, warmup: max(1, config.schedule.warmupSteps), scale: config.schedule.noamScale)
         default: schedule = .warmupCosine(lr: lr, warmup: config.schedule.warmupSteps, total: t.steps, minLR: lr * config.schedule.minLRRatio)
         }
+        if config.logging.timeline {
+            let path = config.logging.runDir + String(format: "/timeline/rank-%05d.json", comm.rank)
+            do { timeline = try Timeline(path: path, rank: comm.rank) } catch let e as ModelError { throw TrainingError(e.message) }
+        } else {
+            timeline = nil
+        }
+        model.timeline = timeline
+        if let timeline {
+            allreducer?.onBucketFinished = { index, range, launched, started, finished in
+                timeline.record(.allreduceBucket, index: index, start: started, end: finished, thread: 1, range: range, extra: launched)
+            }
+        }
         events(.started(RunInfo(rank: comm.rank, worldSize: world, threads: self.threads, parameters: count,
                                 accumulationSteps: accumulationSteps, tokensPerStep: globalBatch * t.seqLen,
                                 trainSequences: train.sequencesPerEpoch, resolvedConfig: ConfigLoader.render(config),
@@ -149,6 +164,7 @@ public final class Trainer {
     }
 
     deinit {
+        timeline?.close()
         lossScratch.deallocate()
         normScratch.deallocate()
     }
@@ -172,6 +188,7 @@ public final class Trainer {
         }
         let summary = RunSummary(steps: step, finalLoss: last.loss, finalValLoss: lastVal,
                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        timeline?.close()
         events(.finished(summary))
         return summary
     }
@@ -199,7 +216,11 @@ public final class Trainer {
             }
         }
         var sync = StepSync()
-        if syncing, let allreducer { sync.add(try allreducer.finish()) }
+        if syncing, let allreducer {
+            let waitStart = Timeline.now()
+            sync.add(try allreducer.finish())
+            timeline?.record(.gradientSyncWait, start: waitStart)
+        }
 
         lossScratch[0] = lossSum / Float(accumulationSteps)
         if syncing, options.fault?.skipsLossAllreduce(rank: comm.rank, step: step + 1) != true {
@@ -227,7 +248,9 @@ public final class Trainer {
         } else {
             badSteps = 0
             let clip = optimizers[0].clipScale(gradNorm: gradNorm)
+            let optimizerStart = Timeline.now()
             for optimizer in optimizers { optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip) }
+            timeline?.record(.optimizerStep, start: optimizerStart)
             if syncing, let zero {
                 try sync.timeBlocking { try zero.allgather(model.params, comm: comm) }
             }
@@ -244,6 +267,10 @@ public final class Trainer {
                                   commSeconds: sync.communicationSeconds, exposedCommSeconds: sync.exposedSeconds, skipped: skipped)
         metrics.gradientSyncSeconds = sync.gradientSeconds
         metrics.gradientSyncBytes = sync.gradientBytes
+        if let timeline {
+            timeline.record(.step, start: t0, extra: UInt64(step))
+            timeline.flush()
+        }
         return metrics
     }
 
@@ -251,7 +278,11 @@ public final class Trainer {
     public func evaluate() throws -> Float {
         guard let val else { return .nan }
         model.training = false
-        defer { model.training = true }
+        let evalStart = Timeline.now()
+        defer {
+            model.training = true
+            timeline?.record(.eval, start: evalStart)
+        }
         val.reset()
         var sum: Double = 0
         for _ in 0..<config.training.evalSteps {
