@@ -20,6 +20,7 @@ public struct MetricsLog: Sendable {
     public struct Eval: Sendable, Equatable {
         public var step: Int
         public var loss: Double
+        public init(step: Int, loss: Double) { self.step = step; self.loss = loss }
     }
 
     /// Step records, one per step, by step.

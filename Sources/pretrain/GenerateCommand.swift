@@ -79,6 +79,7 @@ struct GenerateCommand: ParsableCommand {
             }
         }
         print(stream.flush())
+        fflush(stdout)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if !quiet {
             FileHandle.standardError.write(Data(String(format: "[%d tokens in %.2f s: %.1f tokens/s, %d prompt tokens, checkpoint step %d]\n",

@@ -36,7 +36,7 @@ final class GPTInferenceTests: XCTestCase {
                 let model = try makeModel(positions: positions)
                 let T = model.config.maxSeqLen, V = model.config.vocabSize
                 let ids = tokens(T, vocab: V)
-                try ids.withUnsafeBufferPointer { try model.forward(tokens: $0.baseAddress!, targets: nil, B: 1, T: T) }
+                _ = try ids.withUnsafeBufferPointer { try model.forward(tokens: $0.baseAddress!, targets: nil, B: 1, T: T) }
                 let inference = try GPTInference(model: model)
                 // One token at a time: position t's logits against row t of the full forward.
                 for t in 0..<T {
@@ -66,7 +66,7 @@ final class GPTInferenceTests: XCTestCase {
         var slow = prompt
         while slow.count < T {
             let n = slow.count
-            try slow.withUnsafeBufferPointer { try model.forward(tokens: $0.baseAddress!, targets: nil, B: 1, T: n) }
+            _ = try slow.withUnsafeBufferPointer { try model.forward(tokens: $0.baseAddress!, targets: nil, B: 1, T: n) }
             slow.append(TokenSampler.argmax(UnsafeBufferPointer(start: model.logits + (n - 1) * V, count: V)))
         }
         // With the cache, through every greedy setting of the sampler.

@@ -54,7 +54,7 @@ final class GenerateCommandTests: XCTestCase {
         model.training = false
         for _ in 0..<count {
             let n = ids.count
-            try ids.withUnsafeBufferPointer { try model.forward(tokens: $0.baseAddress!, targets: nil, B: 1, T: n) }
+            _ = try ids.withUnsafeBufferPointer { try model.forward(tokens: $0.baseAddress!, targets: nil, B: 1, T: n) }
             var best = 0
             for v in 0..<V where model.logits[(n - 1) * V + v] > model.logits[(n - 1) * V + best] { best = v }
             ids.append(Int32(best))
