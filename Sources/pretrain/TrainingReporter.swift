@@ -9,7 +9,7 @@ import Training
 
 /// Turns training events into console output (rank 0) and metrics files (every rank).
 ///
-/// Console: on a terminal (standard output is a TTY) a progress bar redrawn in place — step/total,
+/// Console: on a terminal (see `outputIsTerminal`) a progress bar redrawn in place — step/total,
 /// loss, tokens/s, MFU, ETA — with eval results and warnings printed above it; otherwise (CI, Slurm,
 /// pipes) one plain line every `interval` steps (and the first and last). `--quiet` prints only the
 /// final summary.
@@ -39,7 +39,27 @@ final class TrainingReporter {
 
     static let csvColumns = "rank,step,loss,lr,grad_norm,tokens_per_s,mfu,step_ms,compute_ms,comm_ms,exposed_comm_ms,grad_sync_ms,grad_sync_bytes,skipped,val_loss,val_perplexity,elapsed_s"
 
-    init(config: RunConfig, rank: Int, interval: Int, quiet: Bool, interactive: Bool = isatty(1) != 0) {
+    /// `PRETRAIN_PROGRESS=bar` or `lines` forces the console style (`pretrain launch` sets `bar` when
+    /// its own output is a terminal, since the ranks then write through its pipe).
+    static let progressVariable = "PRETRAIN_PROGRESS"
+
+    /// Whether standard output ends at a terminal. Under mpirun a rank's standard output is a
+    /// pseudo-terminal of mpirun's even when mpirun writes to a pipe or a file, so there the answer is
+    /// whether the launcher's (parent process's) standard output is a terminal.
+    static func outputIsTerminal() -> Bool {
+        switch ProcessInfo.processInfo.environment[progressVariable] {
+        case "bar": return true
+        case "lines": return false
+        default: break
+        }
+        guard isatty(1) != 0 else { return false }
+        let launched = ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"].contains { ProcessInfo.processInfo.environment[$0] != nil }
+        guard launched else { return true }
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/fd/1")) ?? ""
+        return target.hasPrefix("/dev/pts/") || target.hasPrefix("/dev/tty")
+    }
+
+    init(config: RunConfig, rank: Int, interval: Int, quiet: Bool, interactive: Bool = TrainingReporter.outputIsTerminal()) {
         self.config = config
         self.rank = rank
         self.interval = max(1, interval)
