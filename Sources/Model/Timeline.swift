@@ -18,7 +18,9 @@ import Foundation
 /// - `optimizer step` (optimizer), `eval` (eval), `checkpoint write` (checkpoint)
 ///
 /// Times are microseconds since the recorder was made (`DispatchTime` uptime, the clock
-/// `CommRequest` stamps with); `pid` is the rank, `tid` 0 the compute thread and 1 the communication
+/// `CommRequest` stamps with). The trainer makes it right after the setup's collectives (weights
+/// broadcast and checked), so the ranks' files, opened together, line up to within a collective's
+/// latency. `pid` is the rank, `tid` 0 the compute thread and 1 the communication
 /// thread. Events are kept in a buffer reserved up front and written by `flush()` (the training loop
 /// calls it once per step), so recording allocates nothing; `close()` ends the JSON array. A file
 /// cut short by a crash lacks only the closing `]`, which the trace viewers accept.

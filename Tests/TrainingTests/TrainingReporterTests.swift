@@ -74,5 +74,18 @@ final class TrainingReporterTests: XCTestCase {
         let match = try XCTUnwrap(pattern.firstMatch(in: svg, range: NSRange(svg.startIndex..., in: svg)))
         XCTAssertEqual(svg[Range(match.range(at: 1), in: svg)!].split(separator: " ").count, 12)
         XCTAssertTrue(run.output.contains("plot: 12 step(s), 3 eval(s)"), run.output)
+
+        // On a terminal (forced here, as `pretrain launch` does when its output is one): a bar redrawn
+        // in place, evals printed above it, and the summary on a line of its own.
+        let bar = try ProcessRunner.execute(try ProcessRunner.pretrainBinary(), ["train", "--config", file, "--set", "num_processes=1"],
+                                            environment: ["PRETRAIN_PROGRESS": "bar"])
+        XCTAssertEqual(bar.status, 0, bar.output)
+        XCTAssertTrue(bar.output.contains("\r\u{1B}[2Kstep 12/12 "), bar.output)
+        let evalLine = try XCTUnwrap(bar.output.range(of: "eval     10 | val loss"), bar.output)
+        XCTAssertTrue(["\n", "K"].contains(bar.output[bar.output.index(before: evalLine.lowerBound)]),
+                      "an eval starts a line of its own (after a newline, or after clearing the bar): " + bar.output)
+        XCTAssertTrue(bar.output.contains(" 100% | loss "), bar.output)
+        XCTAssertTrue(bar.output.contains("\ndone: 12 steps"), bar.output)
+        XCTAssertFalse(bar.lines.contains { $0.hasPrefix("step ") }, "no plain step lines on a terminal")
     }
 }
