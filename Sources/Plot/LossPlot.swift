@@ -26,16 +26,22 @@ public struct LossPlot {
         var ticks: [Double]
         var pixelLo: Double, pixelHi: Double
 
-        /// Nice ticks (1, 2, 5 × 10ⁿ) covering [lo, hi], about `count` of them.
-        init(lo rawLo: Double, hi rawHi: Double, pixels: (Double, Double), count: Int = 6, includeZero: Bool = false) {
+        /// Nice ticks (1, 2, 5 × 10ⁿ), about `count` of them: the axis widens to the ticks around
+        /// [lo, hi], or with `tight` spans exactly [lo, hi] with the ticks that fall inside.
+        init(lo rawLo: Double, hi rawHi: Double, pixels: (Double, Double), count: Int = 6, includeZero: Bool = false, tight: Bool = false) {
             var lo = includeZero ? min(0, rawLo) : rawLo, hi = rawHi
             if !(hi > lo) { let pad = max(abs(lo) * 0.05, 0.5); lo -= pad; hi += pad }
             let raw = (hi - lo) / Double(max(1, count))
             let magnitude = pow(10, floor(log10(raw)))
             let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
             let first = floor(lo / step) * step, last = ceil(hi / step) * step
-            self.lo = first; self.hi = last
             ticks = stride(from: first, through: last + step * 0.001, by: step).map { $0 }
+            if tight {
+                self.lo = lo; self.hi = hi
+                ticks = ticks.filter { $0 >= lo - step * 0.001 && $0 <= hi + step * 0.001 }
+            } else {
+                self.lo = first; self.hi = last
+            }
             pixelLo = pixels.0; pixelHi = pixels.1
         }
 
@@ -72,7 +78,7 @@ public struct LossPlot {
         let lossTop = 70.0, lossBottom = height * 0.58
         let speedTop = lossBottom + 60, speedBottom = height - 50
         let allSteps = log.steps.map(\.step) + log.evals.map(\.step)
-        let x = Axis(lo: Double(allSteps.min()!), hi: Double(allSteps.max()!), pixels: (left, right), count: 8)
+        let x = Axis(lo: Double(allSteps.min()!), hi: Double(allSteps.max()!), pixels: (left, right), count: 8, tight: true)
         let losses = log.steps.map(\.loss) + log.evals.map(\.loss)
         let y = Axis(lo: losses.min()!, hi: losses.max()!, pixels: (lossBottom, lossTop))
         let speeds = log.steps.compactMap(\.tokensPerSecond)
