@@ -14,7 +14,7 @@ import Foundation
 ///   gradient (from the moment the communication thread starts it to when it finishes);
 ///   args.range = [lo, hi), args.launched_us = when backward handed it over
 /// - `gradient sync wait` (comm): the compute thread blocked until every bucket is reduced (exposed
-///   communication)
+///   communication), or in the ZeRO-1 gradient reduce-scatter
 /// - `optimizer step` (optimizer), `eval` (eval), `checkpoint write` (checkpoint)
 ///
 /// Times are microseconds since the recorder was made (`DispatchTime` uptime, the clock

@@ -230,7 +230,9 @@ public final class Trainer {
 
         let gradNorm: Double
         if syncing, let zero {
+            let waitStart = Timeline.now()
             sync.add(try zero.reduceScatter(model.grads, comm: comm))
+            timeline?.record(.gradientSyncWait, start: waitStart)
             normScratch[0] = zero.sumOfSquares(model.grads)
             try sync.timeBlocking { try comm.allreduce(normScratch, op: .sum) }
             gradNorm = normScratch[0].squareRoot()
