@@ -50,9 +50,9 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: mode + fastMath),
         .target(name: "Data", swiftSettings: mode + fastMath),
         .target(name: "Config", dependencies: ["Model", "Yams"], swiftSettings: mode),
-        .target(name: "Training", dependencies: ["Model", "Distributed", "Data", "Config", "Kernels"], swiftSettings: mode + fastMath),
+        .target(name: "Training", dependencies: ["Model", "Distributed", "Data", "Config", "Kernels", "Checkpoint"], swiftSettings: mode + fastMath),
         .target(name: "Launch", dependencies: ["Config"], swiftSettings: mode),
-        .target(name: "Checkpoint", dependencies: ["CZstd", "Model"], swiftSettings: mode + fastMath),
+        .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "Data"], swiftSettings: mode + fastMath),
         .target(name: "Plot", swiftSettings: mode),
         .executableTarget(
             name: "pretrain",
@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], swiftSettings: mode),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "CZstd", "Model", "Data", "Config", "Training", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "DataTests", dependencies: ["Data"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
     ]

@@ -98,11 +98,11 @@ public enum ConfigSchema {
         Key(path: "training.watchdog_seconds", help: "abort when a collective stalls this long", field: .double(\.training.watchdogSeconds, 1...1e7)),
         Key(path: "training.max_bad_steps", help: "stop after this many consecutive non-finite steps", field: .int(\.training.maxBadSteps, 1...big)),
         // Checkpoints.
-        Key(path: "checkpoint.dir", help: "directory of step-NNNNNNNN checkpoints", field: .string(\.checkpoint.dir)),
-        Key(path: "checkpoint.every", help: "save every N steps (0 = only at the end)", field: .int(\.checkpoint.every, 0...big)),
-        Key(path: "checkpoint.keep_last", help: "keep the newest K checkpoints", field: .int(\.checkpoint.keepLast, 1...big)),
-        Key(path: "checkpoint.compression", help: "zstd (byte-plane shuffled) or none", field: .choice(\.checkpoint.compression, ["zstd", "none"])),
-        Key(path: "checkpoint.level", help: "zstd level", field: .int(\.checkpoint.level, 1...22)),
+        Key(path: "checkpoint.dir", help: "directory of step-NNNNNNNN checkpoints ('' = <logging.run_dir>/checkpoints)", field: .string(\.checkpoint.dir)),
+        Key(path: "checkpoint.every", help: "save every N steps, asynchronously (0 = only at the end; a run always saves at its end)", field: .int(\.checkpoint.every, 0...big)),
+        Key(path: "checkpoint.keep_last", help: "keep the newest K complete checkpoints (the newest is never removed)", field: .int(\.checkpoint.keepLast, 1...big)),
+        Key(path: "checkpoint.compression", help: "zstd (byte-plane shuffled float32) or none (raw float32)", field: .choice(\.checkpoint.compression, ["zstd", "none"])),
+        Key(path: "checkpoint.level", help: "zstd level: negative = zstd's fast modes, 1..22 = stronger and slower", field: .int(\.checkpoint.level, -7...22)),
         // Logging.
         Key(path: "logging.run_dir", help: "metrics, plots and traces go here", field: .string(\.logging.runDir)),
         Key(path: "logging.interval", help: "print a line every N steps", field: .int(\.logging.interval, 1...big)),

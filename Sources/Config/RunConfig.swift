@@ -60,9 +60,10 @@ public struct RunConfig: Equatable, Sendable {
         public var maxBadSteps = 5
     }
 
-    /// Checkpoint directory and cadence.
+    /// Checkpoint directory, cadence, retention and compression.
     public struct CheckpointSection: Equatable, Sendable {
-        public var dir = "runs/default/checkpoints"
+        /// Empty: `<logging.run_dir>/checkpoints`.
+        public var dir = ""
         public var every = 0
         public var keepLast = 3
         public var compression = "zstd"

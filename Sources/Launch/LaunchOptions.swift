@@ -16,6 +16,8 @@ public struct LaunchOptions: Equatable, Sendable {
     public var overrides: [String]
     /// The subcommand every rank runs; empty means `train --config FILE --set …`.
     public var rankCommand: [String]
+    /// Extra arguments for the default `train` rank command (e.g. `--resume auto`).
+    public var trainArguments: [String] = []
     /// Which launcher to use.
     public var launcher: Launcher
     /// Allow more ranks than slots.

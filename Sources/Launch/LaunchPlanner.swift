@@ -183,7 +183,7 @@ public enum LaunchPlanner {
     /// `train --config FILE --set …` (or the user's rank command), plus overrides the plan adds.
     static func rankArguments(_ options: LaunchOptions, extraOverrides: [String]) -> [String] {
         if !options.rankCommand.isEmpty { return options.rankCommand }
-        return ["train", "--config", options.configPath] + (options.overrides + extraOverrides).flatMap { ["--set", $0] }
+        return ["train", "--config", options.configPath] + (options.overrides + extraOverrides).flatMap { ["--set", $0] } + options.trainArguments
     }
 
     /// mpirun's mapping and binding flags for `threads` per rank. `cores` is the number of cores to bind

@@ -15,7 +15,10 @@ import Foundation
 ///   args.range = [lo, hi), args.launched_us = when backward handed it over
 /// - `gradient sync wait` (comm): the compute thread blocked until every bucket is reduced (exposed
 ///   communication), or in the ZeRO-1 gradient reduce-scatter
-/// - `optimizer step` (optimizer), `eval` (eval), `checkpoint write` (checkpoint)
+/// - `optimizer step` (optimizer), `eval` (eval)
+/// - `checkpoint write` (checkpoint): staging the state for a save, what the step stalls for (the
+///   shard is then compressed and written in the background); `checkpoint commit` (checkpoint):
+///   waiting for that write and committing the checkpoint with the other ranks
 ///
 /// Times are microseconds since the recorder was made (`DispatchTime` uptime, the clock
 /// `CommRequest` stamps with). The trainer makes it right after the setup's collectives (weights
@@ -28,7 +31,7 @@ public final class Timeline {
     /// What an event measured; with its index this gives the event's name.
     public enum Kind: Int, Sendable {
         case step, forwardEmbedding, forwardLayer, forwardHead, backwardHead, backwardLayer, backwardEmbedding
-        case allreduceBucket, gradientSyncWait, optimizerStep, eval, checkpointWrite
+        case allreduceBucket, gradientSyncWait, optimizerStep, eval, checkpointWrite, checkpointCommit
 
         /// The event's `cat`.
         public var category: String {
@@ -39,7 +42,7 @@ public final class Timeline {
             case .allreduceBucket, .gradientSyncWait: "comm"
             case .optimizerStep: "optimizer"
             case .eval: "eval"
-            case .checkpointWrite: "checkpoint"
+            case .checkpointWrite, .checkpointCommit: "checkpoint"
             }
         }
 
@@ -58,6 +61,7 @@ public final class Timeline {
             case .optimizerStep: "optimizer step"
             case .eval: "eval"
             case .checkpointWrite: "checkpoint write"
+            case .checkpointCommit: "checkpoint commit"
             }
         }
     }

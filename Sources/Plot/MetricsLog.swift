@@ -5,7 +5,7 @@ import Foundation
 /// and reported in `skipped`, and everything complete is kept.
 ///
 /// A step record has `step` and `loss` (and `tokens_per_s`, `lr`, …); an eval record has `step` and
-/// `val_loss`. A step logged twice (a run resumed from a checkpoint re-runs steps after it) keeps
+/// `val_loss`; checkpoint records (a `checkpoint` key) are passed over. A step logged twice (a run resumed from a checkpoint re-runs steps after it) keeps
 /// its last record. Records come out sorted by step.
 public struct MetricsLog: Sendable {
     /// One training step.
@@ -53,6 +53,7 @@ public struct MetricsLog: Sendable {
                 skipped.append((i + 1, last ? "incomplete last line (the run was cut off or is still writing it)" : "not a JSON object"))
                 continue
             }
+            if object["checkpoint"] != nil { continue }  // a checkpoint event, not a metric
             guard let step = Self.int(object["step"]) else {
                 skipped.append((i + 1, "no \"step\""))
                 continue

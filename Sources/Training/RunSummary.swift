@@ -8,4 +8,6 @@ public struct RunSummary: Sendable {
     public var finalValLoss: Float?
     /// Wall time of `run()`.
     public var seconds: Double
+    /// Whether a preemption signal stopped the run early (after saving a checkpoint).
+    public var preempted = false
 }

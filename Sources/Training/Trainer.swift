@@ -10,8 +10,8 @@ import Model
 ///
 /// Per optimizer step: `A` micro-batches of forward + backward (gradients accumulate locally in
 /// `Float`; nothing is sent before the last one), then the gradient synchronisation
-/// (`GradientAllreducer`: buckets overlapped with the last backward when a core is free for the
-/// communication thread, else one allreduce right after it), then global-norm clipping,
+/// (`GradientAllreducer`: buckets overlapped with the last backward by default, or one allreduce
+/// right after it), then global-norm clipping,
 /// the learning-rate schedule and AdamW. Backward is scaled by 1/(A·N) so that a plain sum across the
 /// N ranks yields the average: no extra pass over the buffer after the transport. With ZeRO-1 the
 /// moments are sharded: gradients are reduce-scattered, each rank updates its pieces of the flat
@@ -39,25 +39,27 @@ public final class Trainer {
     /// Whether gradient buckets are sent during backward (else the whole gradient after it).
     public let overlapsCommunication: Bool
     /// Optimizer steps completed.
-    public private(set) var step = 0
+    public internal(set) var step = 0
+    /// Checkpoint saves of this run (Checkpointing.swift); nil until the first save or resume.
+    var checkpointSession: CheckpointSession?
     /// The Chrome-trace recorder when `logging.timeline` is on (<run_dir>/timeline/rank-NNNNN.json);
-    /// checkpoint writes record themselves in it with `timeline?.measure(.checkpointWrite) { ... }`.
+    /// checkpoint saves record `checkpoint write` / `checkpoint commit` in it (Checkpointing.swift).
     public let timeline: Timeline?
 
-    private let events: (TrainingEvent) -> Void
-    private let train: DistributedDataLoader
+    let events: (TrainingEvent) -> Void
+    let train: DistributedDataLoader
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
     private let allreducer: GradientAllreducer?
     /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
     private let onReady: ((Range<Int>) -> Void)?
-    private let zero: ZeroShards?
+    let zero: ZeroShards?
     private let peakFLOPS: Double
     private let flopsPerToken: Double
     /// One-element scratch for the loss average and the squared-norm sum (no per-step arrays).
     private let lossScratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1)
     private let normScratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: 1)
-    private var badSteps = 0
+    var badSteps = 0
 
     /// Whether this trainer exchanges anything per step.
     private var synchronizing: Bool { comm.size > 1 && options.synchronize }
@@ -117,7 +119,7 @@ public final class Trainer {
         let count = model.layout.count
         flopsPerToken = 6.0 * Double(count) + 12.0 * Double(config.model.nLayer * config.model.dModel * t.seqLen)
         overlapsCommunication = options.overlapCommunication
-            ?? TrainerOptions.automaticOverlap(cores: cores, localRanks: comm.localSize, threadsPerRank: self.threads)
+            ?? TrainerOptions.automaticOverlap
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
         if world > 1, t.zero1 {
             let z = ZeroShards(count: count, ranks: world, rank: comm.rank, chunkElements: bucket, compression: compression)
@@ -176,6 +178,7 @@ public final class Trainer {
         var last = StepMetrics(step: 0, loss: .nan, lr: 0, gradNorm: 0, tokensPerSecond: 0, mfu: 0, stepSeconds: 0,
                                computeSeconds: 0, commSeconds: 0, exposedCommSeconds: 0, skipped: false)
         var lastVal: Float?
+        var preempted = false
         while step < config.training.steps {
             last = try trainStep()
             events(.step(last))
@@ -185,9 +188,11 @@ public final class Trainer {
                 lastVal = loss
                 events(.eval(EvalMetrics(step: step, loss: loss)))
             }
+            if try checkpointBoundary() { preempted = true; break }
         }
+        if !preempted { try finishCheckpoints() }
         let summary = RunSummary(steps: step, finalLoss: last.loss, finalValLoss: lastVal,
-                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted)
         timeline?.close()
         events(.finished(summary))
         return summary

@@ -9,6 +9,8 @@ public enum TrainingEvent: Sendable {
     case eval(EvalMetrics)
     /// Something the user should know that does not stop the run.
     case warning(String)
+    /// A checkpoint was saved or resumed from, or the run was preempted.
+    case checkpoint(CheckpointReport)
     /// The run ended normally.
     case finished(RunSummary)
 }

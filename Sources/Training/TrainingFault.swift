@@ -5,7 +5,9 @@ import Foundation
 /// Written `KIND@RANK:STEP` on the command line (`pretrain train --inject-fault skip-loss-allreduce@1:3`):
 /// - `skip-loss-allreduce`: the rank does not take part in the loss average of that step and carries on;
 /// - `hang`: the rank stops making progress at the start of that step (sleeps), as a stuck process would;
-/// - `exit`: the rank ends its process with status 3 at the start of that step, as a crash would.
+/// - `exit`: the rank ends its process with status 3 at the start of that step, as a crash would;
+/// - `sigterm`: the rank sends itself SIGTERM at the start of that step, as a scheduler preempting the
+///   job would (the run saves a checkpoint at the end of the step and exits with status 75).
 /// Steps count from 1, like the reported step numbers.
 public enum TrainingFault: Sendable, Equatable {
     /// `rank` skips the loss allreduce of `step`.
@@ -14,6 +16,8 @@ public enum TrainingFault: Sendable, Equatable {
     case hang(rank: Int, step: Int)
     /// `rank` exits with `status` at the start of `step`.
     case exit(rank: Int, step: Int, status: Int32)
+    /// `rank` receives SIGTERM (from itself) at the start of `step`.
+    case signal(rank: Int, step: Int)
 
     /// Parses `KIND@RANK:STEP`; nil when the text is not one.
     public init?(_ text: String) {
@@ -25,6 +29,7 @@ public enum TrainingFault: Sendable, Equatable {
         case "skip-loss-allreduce": self = .skipLossAllreduce(rank: rank, step: step)
         case "hang": self = .hang(rank: rank, step: step)
         case "exit": self = .exit(rank: rank, step: step, status: 3)
+        case "sigterm": self = .signal(rank: rank, step: step)
         default: return nil
         }
     }
@@ -43,6 +48,8 @@ public enum TrainingFault: Sendable, Equatable {
         case let .exit(r, s, status) where r == rank && s == step:
             FileHandle.standardError.write(Data("rank \(rank): injected fault: exiting with status \(status) at step \(step)\n".utf8))
             Foundation.exit(status)
+        case let .signal(r, s) where r == rank && s == step:
+            kill(getpid(), SIGTERM)
         default:
             return
         }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput: allreduce bandwidth, training-step speed, generation speed.",
-        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchScalingCommand.self, BenchTokenizerCommand.self, BenchGenerateCommand.self])
+        abstract: "Measure throughput: allreduce bandwidth, training-step speed, checkpoint save/load, generation speed.",
+        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchScalingCommand.self, BenchTokenizerCommand.self, BenchCheckpointCommand.self, BenchGenerateCommand.self])
 }

@@ -22,12 +22,15 @@ struct LaunchCommand: ParsableCommand {
         Examples:
           pretrain launch --config configs/tiny.yaml
           pretrain launch --config configs/tiny.yaml --set training.steps=50 --dry-run
+          pretrain launch --config configs/tiny.yaml --resume auto     (continue from the newest checkpoint)
           pretrain launch --config run.yaml -- selftest comm        (another subcommand on every rank)
           sbatch $(pretrain launch --config run.yaml --sbatch-options) cluster/slurm.sbatch run.yaml
         """)
 
     @Option(help: "The run's YAML config.") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
+    @Option(help: "Passed to `pretrain train --resume`: auto (newest complete checkpoint, else a fresh start) or a checkpoint directory.")
+    var resume: String?
     @Flag(help: "Print the exact command instead of running it.") var dryRun = false
     @Option(help: "auto (mpirun; srun inside Slurm when there is no mpirun), mpirun or srun.") var launcher: String = "auto"
     @Option(name: .customLong("mpirun"), help: "The mpirun to use (a name on PATH or a path).") var mpirunProgram: String = "mpirun"
@@ -50,11 +53,15 @@ struct LaunchCommand: ParsableCommand {
             print(LaunchPlanner.sbatchOptions(config: resolved).joined(separator: " "))
             return
         }
-        let options = LaunchOptions(
+        var options = LaunchOptions(
             configPath: config, overrides: overrides, rankCommand: rankCommand,
             launcher: LaunchOptions.Launcher(rawValue: launcher) ?? .auto, oversubscribe: oversubscribe,
             mpirunProgram: mpirunProgram,
             mpiTuning: MPICommunicator.recommendedEnvironment.map { .init(name: $0.name, value: $0.value) })
+        if let resume {
+            guard rankCommand.isEmpty else { throw CLIError("--resume applies to the default train command; with a rank command after `--`, put --resume there") }
+            options.trainArguments = ["--resume", resume]
+        }
         let environment = LaunchEnvironment.current()
         let plan: LaunchPlan
         do { plan = try LaunchPlanner.plan(config: resolved, options: options, environment: environment) } catch let error as LaunchError {

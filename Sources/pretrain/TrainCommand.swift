@@ -22,13 +22,20 @@ struct TrainCommand: ParsableCommand {
         A collective that has not completed after training.watchdog_seconds ends the job with a message
         naming the ranks that never arrived (each rank records its collectives in
         <logging.run_dir>/heartbeat/, which must be on a filesystem every rank can read).
+        Checkpoints go to checkpoint.dir (default <logging.run_dir>/checkpoints): every checkpoint.every
+        steps and at the end. `--resume auto` continues from the newest complete checkpoint there (or
+        starts fresh when there is none); `--resume DIR` from a given one, on any number of ranks.
+        SIGTERM or SIGUSR1 (on any rank) makes the run save a checkpoint at the next step boundary and
+        exit with status 75 (cluster/slurm.sbatch requeues on it); a second signal exits at once.
         """)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
     @Option(help: "Print a line every N steps (default: logging.interval).") var logInterval: Int?
-    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (one call), or auto (overlap only when a core is free for it).")
+    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (one call), or auto (overlap: measured fastest, BENCHMARKS.md).")
     var gradSync: String = "auto"
+    @Option(help: "Continue from a checkpoint: auto (the newest complete one in checkpoint.dir, else start fresh) or a step-NNNNNNNN directory (or a checkpoint root).")
+    var resume: String?
     @Flag(help: "Print only errors and the final summary.") var quiet = false
     @Option(help: .hidden) var injectFault: String?
 
@@ -49,25 +56,33 @@ struct TrainCommand: ParsableCommand {
             throw ExitCode(2)
         }
         options.measurePeak = true
+        options.checkpoints = true
         let mpi: MPICommunicator
         do { mpi = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
         let rank = mpi.rank
+        PreemptionFlag.install()  // after MPI_Init, so that no handler of the MPI library replaces it
         let reporter = TrainingReporter(config: resolved, rank: rank, interval: logInterval ?? resolved.logging.interval, quiet: quiet)
         var setupDone = false
         do {
             try reporter.open()
             let comm = try Self.watched(mpi, config: resolved)
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
+            if let resume { try trainer.resume(from: resume) }
             setupDone = true
-            try trainer.run()
+            let summary = try trainer.run()
             try comm.shutdown()
             if rank == 0 { Self.plotAtEnd(resolved, quiet: quiet) }
+            if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus) }
+        } catch let code as ExitCode {
+            throw code
         } catch {
             let message = (error as? TrainingError)?.message ?? "\(error)"
             if !setupDone {
                 // Setup errors (data, config, replicas) hit every rank alike: rank 0 speaks, all exit.
+                // Rank 0 writes before MPI_Finalize, which no rank leaves before all have entered it,
+                // so mpirun cannot end rank 0 (on another rank's exit status) before the line is out.
+                if rank == 0 { FileHandle.standardError.write(Data("Error: \(message)\n".utf8)) }
                 try? mpi.shutdown()
-                if rank == 0 { throw CLIError(message) }
                 throw ExitCode(2)
             }
             // Mid-run, other ranks may be waiting in a collective: say what happened and end the job.

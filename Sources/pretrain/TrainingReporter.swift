@@ -19,7 +19,8 @@ import Training
 /// step, loss, lr, grad_norm, tokens_per_s, mfu, step_ms, compute_ms, comm_ms (transport busy
 /// time), exposed_comm_ms (what the step waited for), grad_sync_ms and grad_sync_bytes (the gradient
 /// synchronisation alone), skipped, elapsed_s (since the run started). An eval record holds rank,
-/// step, val_loss, val_perplexity, elapsed_s. A number that is not finite is written as null (JSON)
+/// step, val_loss, val_perplexity, elapsed_s. A checkpoint record (JSON only) holds checkpoint (saved,
+/// resumed, …), step, path, stored_bytes, raw_bytes, stall_ms, write_ms, commit_ms. A number that is not finite is written as null (JSON)
 /// or empty (CSV).
 final class TrainingReporter {
     let config: RunConfig
@@ -136,6 +137,26 @@ final class TrainingReporter {
                 clearBar()
                 FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
             }
+        case let .checkpoint(c):
+            write(json: String(format: "{\"checkpoint\":\"%@\",\"step\":%d,\"path\":\"%@\",\"stored_bytes\":%d,\"raw_bytes\":%d,\"stall_ms\":%.3f,\"write_ms\":%.3f,\"commit_ms\":%.3f}",
+                               "\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes, c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000))
+            guard rank == 0 else { return }
+            switch c.kind {
+            case .saved:
+                let ratio = c.storedBytes > 0 ? Double(c.rawBytes) / Double(c.storedBytes) : 0
+                if !quiet { above(String(format: "checkpoint: saved %@ (%.1f MB, ratio %.3f; stall %.1f ms, write %.2f s, commit %.1f ms)",
+                                         c.path, Double(c.storedBytes) / 1e6, ratio, c.stallSeconds * 1000, c.writeSeconds, c.commitSeconds * 1000)) }
+            case .resumed:
+                if !quiet { above("checkpoint: resumed from \(c.path) at step \(c.step) (saved by \(c.worldSize) rank(s))") }
+            case .fresh:
+                if !quiet { above("checkpoint: \(c.message)") }
+            case .skipped:
+                clearBar()
+                FileHandle.standardError.write(Data("warning: \(c.message)\n".utf8))
+            case .preempted:
+                clearBar()
+                FileHandle.standardError.write(Data("preempted: checkpoint saved at step \(c.step) in \(c.path); exiting with status \(PreemptionFlag.exitStatus) so that the job is requeued (resume with --resume auto)\n".utf8))
+            }
         case let .finished(s):
             if rank == 0 {
                 if barShown { print(""); barShown = false }
@@ -193,8 +214,8 @@ final class TrainingReporter {
     /// A CSV cell: the number, or empty when not finite.
     static func cell(_ value: Double, _ format: String) -> String { value.isFinite ? String(format: format, value) : "" }
 
-    private func write(json: String, csv row: String) {
+    private func write(json: String, csv row: String? = nil) {
         jsonl?.write(Data((json + "\n").utf8))
-        csv?.write(Data((row + "\n").utf8))
+        if let row { csv?.write(Data((row + "\n").utf8)) }
     }
 }

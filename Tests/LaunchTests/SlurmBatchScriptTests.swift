@@ -73,9 +73,9 @@ final class SlurmBatchScriptTests: XCTestCase {
         }
         XCTAssertEqual(try LaunchFixtures.losses(runDir: dir + "/run-mpirun"), try LaunchFixtures.losses(runDir: dir + "/run-srun"))
 
-        // Status 75 requeued the job once; the second run finished it.
+        // Status 75 requeued the job once; the second run resumed (--resume auto) and finished it.
         XCTAssertEqual(try String(contentsOfFile: dir + "/requeue.log", encoding: .utf8),
-                       "restart=0 launch --config run.yaml\nrestart=1 launch --config run.yaml\n")
+                       "restart=0 launch --config run.yaml\nrestart=1 launch --config run.yaml --resume auto\n")
         XCTAssertTrue(run.stdout.contains("requeue job JobState=COMPLETED  ExitCode=0:0"), log)
 
         // The daemons are gone with their directory.

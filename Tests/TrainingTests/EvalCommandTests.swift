@@ -19,10 +19,13 @@ final class EvalCommandTests: XCTestCase {
         // Exactly one micro-batch of 4 sequences of 16 tokens (+1): every step trains on the same 4 sequences.
         let dir = try TrainingFixtures.corpus(count: 4 * 16 + 1)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 4, accumulation: 1, steps: 10)
-        let trainer = try InProcessGroup.run(size: 1) { comm in try Trainer(config: config, comm: comm, threads: 1) }[0]
-        for _ in 0..<6 { _ = try trainer.trainStep() }
-        try StandInCheckpoint.write(root: dir + "/ckpt", step: 6, config: config, params: trainer.model.params)
+        var config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 4, accumulation: 1, steps: 6)
+        config.checkpoint.dir = dir + "/ckpt"
+        var options = TrainerOptions()
+        options.checkpoints = true
+        let trainer = try InProcessGroup.run(size: 1) { comm in try Trainer(config: config, comm: comm, threads: 1, options: options) }[0]
+        try trainer.run()  // 6 steps, then the checkpoint at the end
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ckpt/step-00000006/manifest.json"))
         // Step 7 reports the loss of the weights after step 6 on that batch (before its own update).
         let expected = Double(try trainer.trainStep().loss)
         let run = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/ckpt", "--data", dir + "/train_*.bin", "--threads", "1"])
@@ -36,10 +39,14 @@ final class EvalCommandTests: XCTestCase {
     func testTwoRanksEvaluateHalvesAndAgreeWithOneRank() throws {
         let dir = try TrainingFixtures.corpus(count: 16 * 17 + 1)  // 16 sequences of 16 (+1)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 4, accumulation: 1)
-        let model = try GPT(config: config.model, maxBatch: 4, maxSeqLen: 16)
-        model.initializeWeights(seed: 99)
-        try StandInCheckpoint.write(root: dir + "/ckpt", step: 3, config: config, params: model.params)
+        var config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 4, accumulation: 1, steps: 3)
+        config.checkpoint.dir = dir + "/ckpt"
+        var options = TrainerOptions()
+        options.checkpoints = true
+        let trainer = try InProcessGroup.run(size: 1) { comm in try Trainer(config: config, comm: comm, threads: 1, options: options) }[0]
+        try trainer.run()
+        let model = trainer.model
+        model.training = false
         let one = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/ckpt/step-00000003", "--data", dir + "/train_*.bin"])
         XCTAssertEqual(one.status, 0, one.output)
         XCTAssertTrue(one.output.contains("4 round(s) × 1 rank(s)"), one.output)

@@ -3,7 +3,9 @@ import Data
 import Foundation
 import Kernels
 import Model
+import Distributed
 import TestSupport
+import Training
 import XCTest
 
 /// `pretrain generate` against greedy decoding computed here without the cache, and its bad input.
@@ -25,11 +27,19 @@ final class GenerateCommandTests: XCTestCase {
                                                   "--document-separator", "", "--out", dir + "/data", "--threads", "1"])
         XCTAssertEqual(prepare.status, 0, prepare.output)
         tokenizer = try Tokenizer.load(from: dir + "/data/tokenizer.json")
-        var config = RunConfig()
-        config.model = GPTConfig(vocabSize: 304, maxSeqLen: 48, nLayer: 2, nHead: 2, dModel: 32)
+        // One training step at learning rate 0 (the weights set below stay exactly as set), then the
+        // checkpoint at the end of the run, which carries the tokenizer.
+        var config = TrainingFixtures.config(data: dir + "/data", processes: 1, microBatch: 1, accumulation: 1, steps: 1,
+                                             model: GPTConfig(vocabSize: 304, maxSeqLen: 48, nLayer: 2, nHead: 2, dModel: 32))
+        config.data.train = dir + "/data/train_*.bin"
         config.data.tokenizer = dir + "/data/tokenizer.json"
-        model = try GPT(config: config.model, maxBatch: 1, maxSeqLen: 48)
-        model.initializeWeights(seed: 21)
+        config.optimizer.lr = 0
+        config.optimizer.weightDecay = 0
+        config.checkpoint.dir = dir + "/checkpoints"
+        var options = TrainerOptions()
+        options.checkpoints = true
+        let trainer = try InProcessGroup.run(size: 1) { comm in try Trainer(config: config, comm: comm, threads: 1, options: options) }[0]
+        model = trainer.model
         let C = config.model.dModel
         let special = Set(tokenizer.addedTokens.map(\.id))
         for v in 0..<config.model.vocabSize {
@@ -40,8 +50,11 @@ final class GenerateCommandTests: XCTestCase {
         }
         (model.params.pointer + model.layout.lnfWeight).update(repeating: 0.1, count: C)
         (model.params.pointer + model.layout.lnfBias).update(repeating: 1, count: C)
+        let before = model.params.toArray()
+        try trainer.run()
+        XCTAssertEqual(model.params.toArray(), before, "learning rate 0 leaves the weights as set")
         root = dir + "/checkpoints"
-        try StandInCheckpoint.write(root: root, step: 42, config: config, params: model.params, tokenizer: dir + "/data/tokenizer.json")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/step-00000001/tokenizer.json"), "the checkpoint carries the tokenizer")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
@@ -75,7 +88,7 @@ final class GenerateCommandTests: XCTestCase {
             XCTAssertEqual(run.status, 0, run.output)
             XCTAssertEqual(run.output, expected + "\n", "flags \(flags)")
         }
-        let loud = try ProcessRunner.pretrain(["generate", "--checkpoint", root + "/step-00000042", "--prompt", prompt,
+        let loud = try ProcessRunner.pretrain(["generate", "--checkpoint", root + "/step-00000001", "--prompt", prompt,
                                                "--max-new-tokens", "20", "--temperature", "0"])
         XCTAssertTrue(loud.output.hasPrefix(prompt + expected + "\n"), loud.output)
         XCTAssertTrue(loud.output.contains("tokens/s"), loud.output)

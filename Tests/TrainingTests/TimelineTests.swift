@@ -32,7 +32,7 @@ final class TimelineTests: XCTestCase {
             try Trainer(config: config, comm: comm, threads: 1, options: options).run()
         }
         let L = config.model.nLayer
-        let names = try NSRegularExpression(pattern: "^(step|forward (embedding|head|layer \\d+)|backward (embedding|head|layer \\d+)|allreduce bucket \\d+|gradient sync wait|optimizer step|eval|checkpoint write|process_name|thread_name)$")
+        let names = try NSRegularExpression(pattern: "^(step|forward (embedding|head|layer \\d+)|backward (embedding|head|layer \\d+)|allreduce bucket \\d+|gradient sync wait|optimizer step|eval|checkpoint (write|commit)|process_name|thread_name)$")
         for rank in 0..<2 {
             let path = dir + String(format: "/run/timeline/rank-%05d.json", rank)
             let all = try events(path)

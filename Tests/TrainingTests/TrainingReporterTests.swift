@@ -26,7 +26,9 @@ final class TrainingReporterTests: XCTestCase {
         for line in text.split(separator: "\n") {
             let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
             let step = try XCTUnwrap(object["step"] as? Int)
-            if object["loss"] != nil {
+            if object["checkpoint"] != nil {
+                XCTAssertEqual(object["checkpoint"] as? String, "saved", "the save at the end")
+            } else if object["loss"] != nil {
                 XCTAssertNil(steps[step], "one record per step")
                 steps[step] = object
             } else {

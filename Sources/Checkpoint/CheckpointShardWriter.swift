@@ -1,0 +1,82 @@
+import Foundation
+
+/// Writes one shard file: a stream of float32 values through a `ChunkCodec`, then fsync.
+///
+/// Plain POSIX writes, so that every failure (a full disk above all) surfaces as an error naming the
+/// file and the cause, and nothing is buffered past the fsync.
+public enum CheckpointShardWriter {
+    /// What a finished shard write produced.
+    public struct Result: Sendable {
+        /// Bytes of the file.
+        public var storedBytes: Int
+        /// XXH64 of the uncompressed bytes.
+        public var checksum: UInt64
+        /// Wall time of compression + writing + fsync.
+        public var seconds: Double
+    }
+
+    /// Writes `count` values at `values` to `path` (created or truncated) and fsyncs it.
+    public static func write(_ values: UnsafePointer<Float>, count: Int, to path: String, codec: ChunkCodec) throws -> Result {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError("cannot create \(path): \(String(cString: strerror(errno))); check checkpoint.dir") }
+        var closed = false
+        defer { if !closed { close(fd) } }
+        var hash = XXH64()
+        var stored = 0
+        var done = 0
+        while done < count {
+            let n = min(codec.chunkElements, count - done)
+            let chunk = values + done
+            hash.update(UnsafeRawBufferPointer(start: UnsafeRawPointer(chunk), count: n * 4))
+            let bytes = try codec.encode(chunk, count: n)
+            try writeAll(fd, bytes, path: path)
+            stored += bytes.count
+            done += n
+        }
+        if fsync(fd) != 0 { throw failure(path, "fsync") }
+        closed = true
+        if close(fd) != 0 { throw failure(path, "close") }
+        return Result(storedBytes: stored, checksum: hash.digest(),
+                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// Writes `data` to `path` and fsyncs it (manifests, `latest`).
+    public static func writeFile(_ data: Data, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        if fsync(fd) != 0 { throw failure(path, "fsync") }
+    }
+
+    /// fsyncs a directory so that renames and new entries in it are durable.
+    public static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = Foundation.write(fd, p, min(left, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure(path, "write")
+            }
+            if n == 0 { throw CheckpointError("cannot write \(path): the device accepts no more bytes (disk full?)") }
+            p += n
+            left -= n
+        }
+    }
+
+    static func failure(_ path: String, _ call: String) -> CheckpointError {
+        let code = errno
+        let reason = String(cString: strerror(code))
+        let hint = code == ENOSPC || code == EDQUOT ? " (the disk is full: free space or point checkpoint.dir elsewhere)" : ""
+        return CheckpointError("cannot \(call) \(path): \(reason)\(hint)")
+    }
+}

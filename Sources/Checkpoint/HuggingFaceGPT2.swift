@@ -1,0 +1,111 @@
+import Foundation
+import Model
+
+/// Conversion between checkpoints and Hugging Face GPT-2 directories (`model.safetensors` +
+/// `config.json` + `tokenizer.json`), as `transformers`' `GPT2LMHeadModel` saves and loads them.
+///
+/// The flat layout already uses GPT-2's names and its Conv1D (in, out) weight layout, so parameters
+/// are copied tensor by tensor without transposing. `lm_head.weight` is tied to
+/// `transformer.wte.weight` and, as in Hugging Face's own files, not stored.
+public enum HuggingFaceGPT2 {
+    /// The `config.json` fields of a GPT2LMHeadModel with this shape.
+    public static func configJSON(_ model: GPTConfig, bosToken: Int? = nil, eosToken: Int? = nil) throws -> [String: Any] {
+        guard model.positions == .learned, model.causal else {
+            throw CheckpointError("only causal models with learned positions are GPT-2 models; this one has \(model.positions.rawValue) positions\(model.causal ? "" : " and bidirectional attention")")
+        }
+        var json: [String: Any] = [
+            "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
+            "vocab_size": model.vocabSize, "n_positions": model.maxSeqLen, "n_ctx": model.maxSeqLen,
+            "n_embd": model.dModel, "n_layer": model.nLayer, "n_head": model.nHead, "n_inner": NSNull(),
+            "activation_function": "gelu_new", "layer_norm_epsilon": Double(model.layerNormEps),
+            "resid_pdrop": Double(model.residualDropout), "embd_pdrop": Double(model.embeddingDropout),
+            "attn_pdrop": Double(model.attentionDropout), "initializer_range": 0.02, "tie_word_embeddings": true,
+            "scale_attn_weights": true, "use_cache": true, "torch_dtype": "float32",
+        ]
+        if let bosToken { json["bos_token_id"] = bosToken }
+        if let eosToken { json["eos_token_id"] = eosToken }
+        return json
+    }
+
+    /// Writes `params` (laid out for `model`) as a Hugging Face GPT-2 directory at `out`; copies
+    /// `tokenizer` in when given. Returns the files written.
+    @discardableResult
+    public static func export(params: UnsafeBufferPointer<Float>, model: GPTConfig, tokenizer: String?, to out: String) throws -> [String] {
+        let layout = ParameterLayout(config: model)
+        precondition(params.count == layout.count, "parameter buffer does not match the model")
+        let json = try configJSON(model)
+        do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
+            throw CheckpointError("cannot create \(out): \(error.localizedDescription)")
+        }
+        let raw = UnsafeRawBufferPointer(params)
+        let tensors = layout.tensors.map { t in
+            SafeTensors.Output(name: t.name, dtype: .f32, shape: t.shape,
+                               bytes: UnsafeRawBufferPointer(rebasing: raw[(t.offset * 4)..<((t.offset + t.count) * 4)]))
+        }
+        do {
+            try SafeTensors.write(tensors, metadata: ["format": "pt"], to: out + "/model.safetensors")
+            let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: out + "/config.json"))
+            var files = ["model.safetensors", "config.json"]
+            if let tokenizer {
+                try? FileManager.default.removeItem(atPath: out + "/tokenizer.json")
+                try FileManager.default.copyItem(atPath: tokenizer, toPath: out + "/tokenizer.json")
+                files.append("tokenizer.json")
+            }
+            return files
+        } catch let e as ModelError {
+            throw CheckpointError(e.message)
+        } catch let e as CheckpointError {
+            throw e
+        } catch {
+            throw CheckpointError("cannot write \(out): \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads a Hugging Face GPT-2 directory: the model shape from `config.json` and every parameter
+    /// from `model.safetensors` (names with or without the `transformer.` prefix; F32, F16, BF16).
+    public static func load(directory dir: String) throws -> (model: GPTConfig, params: FlatBuffer) {
+        let configPath = dir + "/config.json"
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw CheckpointError("\(configPath): no such file; give a Hugging Face GPT-2 directory (config.json + model.safetensors)")
+        }
+        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CheckpointError("\(configPath) is not a JSON object")
+        }
+        if let type = json["model_type"] as? String, type != "gpt2" {
+            throw CheckpointError("\(configPath): model_type is \(type); only gpt2 can be imported")
+        }
+        func int(_ key: String, _ fallback: String? = nil) throws -> Int {
+            if let v = json[key] as? Int { return v }
+            if let fallback, let v = json[fallback] as? Int { return v }
+            throw CheckpointError("\(configPath): \(key) is missing or not an integer")
+        }
+        var model = GPTConfig(vocabSize: try int("vocab_size"), maxSeqLen: try int("n_positions", "n_ctx"),
+                              nLayer: try int("n_layer"), nHead: try int("n_head"), dModel: try int("n_embd"))
+        if let eps = json["layer_norm_epsilon"] as? Double { model.layerNormEps = Float(eps) }
+        if let inner = json["n_inner"] as? Int, inner != 4 * model.dModel {
+            throw CheckpointError("\(configPath): n_inner \(inner) is not 4 × n_embd; this model's MLP is always 4 × d_model wide")
+        }
+        if let act = json["activation_function"] as? String, act != "gelu_new", act != "gelu_pytorch_tanh" {
+            throw CheckpointError("\(configPath): activation_function \(act); this model computes gelu_new (tanh approximation) only")
+        }
+        do { try model.validate() } catch let e as ModelError { throw CheckpointError("\(configPath): \(e.message)") }
+        let file = dir + "/model.safetensors"
+        let st: SafeTensors
+        do { st = try SafeTensors(path: file) } catch let e as ModelError { throw CheckpointError(e.message) }
+        let layout = ParameterLayout(config: model)
+        let params = FlatBuffer(count: layout.count)
+        for t in layout.tensors {
+            let short = t.name.hasPrefix("transformer.") ? String(t.name.dropFirst("transformer.".count)) : t.name
+            guard let name = [t.name, short].first(where: { st.entries[$0] != nil }) else {
+                throw CheckpointError("\(file) has no tensor \(t.name) (nor \(short)); it does not match config.json")
+            }
+            let entry = st.entries[name]!
+            guard entry.shape == t.shape else {
+                throw CheckpointError("\(file): \(name) has shape \(entry.shape), config.json implies \(t.shape)")
+            }
+            do { try st.read(name, into: params.pointer + t.offset, count: t.count) } catch let e as ModelError { throw CheckpointError(e.message) }
+        }
+        return (model, params)
+    }
+}

@@ -1,0 +1,166 @@
+import Checkpoint
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+/// Reading back: every buffer bitwise (zstd and raw), any range out of shards cut unlike the request
+/// (resharding), and every kind of damage refused with a message naming the file.
+final class CheckpointReaderTests: XCTestCase {
+    let model = GPTConfig(vocabSize: 40, maxSeqLen: 8, nLayer: 2, nHead: 2, dModel: 16)
+
+    func random(_ n: Int, seed: UInt64) -> FlatBuffer {
+        var rng = Model.SplitMix64(seed: seed)
+        let b = FlatBuffer(count: n)
+        for i in 0..<n { b.pointer[i] = Float(Int64(bitPattern: rng.next() >> 20)) * 1e-12 }
+        return b
+    }
+
+    func testLocalSaveRoundTripsEveryBufferBitwiseWithAndWithoutCompression() throws {
+        let layout = ParameterLayout(config: model)
+        let p = random(layout.count, seed: 1), m = random(layout.count, seed: 2), v = random(layout.count, seed: 3)
+        for method in [ChunkCodec.Method.zstd, .none] {
+            let root = try CheckpointFixtures.temporaryDirectory("local")
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            var options = LocalCheckpoint.Options()
+            options.method = method
+            options.chunkElements = 1000  // several chunks
+            options.optimizerStep = 17
+            let dir = try LocalCheckpoint.save(root: root, step: 5, layout: layout, params: p, m: m, v: v, options: options)
+            XCTAssertEqual(dir, root + "/step-00000005")
+            let reader = try CheckpointReader(path: root)
+            XCTAssertEqual(reader.directory, dir)
+            XCTAssertEqual(reader.manifest.optimizerStep, 17)
+            let back = try CheckpointFixtures.buffers(root)
+            XCTAssertEqual(CheckpointFixtures.bits(back.params), CheckpointFixtures.bits(p.toArray()), "\(method) params")
+            XCTAssertEqual(CheckpointFixtures.bits(back.m), CheckpointFixtures.bits(m.toArray()), "\(method) m")
+            XCTAssertEqual(CheckpointFixtures.bits(back.v), CheckpointFixtures.bits(v.toArray()), "\(method) v")
+            let expectedSize = method == .none ? layout.count * 12 : nil
+            if let expectedSize { XCTAssertEqual(reader.manifest.storedBytes, expectedSize) }
+        }
+    }
+
+    /// Shards written the way 3 ZeRO-1 ranks write them (interleaved moment pieces), read back as
+    /// arbitrary ranges a different world size would ask for.
+    func testAnyRangeReadsBackFromShardsCutDifferently() throws {
+        let layout = ParameterLayout(config: model)
+        let n = layout.count
+        let p = random(n, seed: 4), m = random(n, seed: 5), v = random(n, seed: 6)
+        let root = try CheckpointFixtures.temporaryDirectory("reshard")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let store = CheckpointStore(root: root)
+        try store.prepareStaging(step: 9)
+        let world = 3, piece = 100
+        var shards: [CheckpointManifest.Shard] = []
+        let codec = try ChunkCodec(method: .zstd, level: 1, shuffle: true, chunkElements: 777)
+        for r in 0..<world {
+            // Rank r owns piece r of every chunk of world × piece elements.
+            let moments = stride(from: 0, to: n, by: world * piece).map { c in
+                min(n, c + r * piece)..<min(n, c + (r + 1) * piece)
+            }
+            let segments = CheckpointPlan.segments(rank: r, worldSize: world, count: n, moments: moments)
+            var stream: [Float] = []
+            for s in segments {
+                let source = s.buffer == .params ? p : s.buffer == .m ? m : v
+                stream += Array(source[s.range])
+            }
+            let file = CheckpointPlan.shardFileName(rank: r, worldSize: world, method: .zstd)
+            let result = try CheckpointShardWriter.write(stream, count: stream.count, to: store.stagingDirectory(step: 9) + "/" + file, codec: codec)
+            shards.append(.init(file: file, rank: r, segments: segments, rawBytes: stream.count * 4, storedBytes: result.storedBytes,
+                                checksum: CheckpointManifest.checksumString(result.checksum)))
+        }
+        let manifest = CheckpointManifest(step: 9, tokensSeen: 0, worldSize: world, zero1: true, hasOptimizerState: true, optimizerStep: 9,
+                                          config: "", tokenizerHash: nil, compression: .zstd, level: 1, shuffle: true, chunkElements: 777,
+                                          layout: layout, shards: shards, dataPositions: [], created: "now")
+        try store.commit(manifest, tokenizer: nil, keepLast: 3)
+        let reader = try CheckpointReader(path: root)
+        var rng = Model.SplitMix64(seed: 99)
+        for _ in 0..<30 {
+            let a = Int(rng.next() % UInt64(n)), b = Int(rng.next() % UInt64(n))
+            let range = min(a, b)..<(max(a, b) + 1)
+            var outP = [Float](repeating: 0, count: range.count), outM = outP, outV = outP
+            try outP.withUnsafeMutableBufferPointer { pp in
+                try outM.withUnsafeMutableBufferPointer { mm in
+                    try outV.withUnsafeMutableBufferPointer { vv in
+                        try reader.read([.init(buffer: .v, range: range, destination: vv.baseAddress!),
+                                         .init(buffer: .params, range: range, destination: pp.baseAddress!),
+                                         .init(buffer: .m, range: range, destination: mm.baseAddress!)])
+                    }
+                }
+            }
+            XCTAssertEqual(CheckpointFixtures.bits(outP), CheckpointFixtures.bits(Array(p[range])), "params \(range)")
+            XCTAssertEqual(CheckpointFixtures.bits(outM), CheckpointFixtures.bits(Array(m[range])), "m \(range)")
+            XCTAssertEqual(CheckpointFixtures.bits(outV), CheckpointFixtures.bits(Array(v[range])), "v \(range)")
+        }
+    }
+
+    /// A saved checkpoint of this test's model (zstd, several chunks); returns (root, shard path).
+    func savedCheckpoint() throws -> (String, String) {
+        let layout = ParameterLayout(config: model)
+        let root = try CheckpointFixtures.temporaryDirectory("damage")
+        var options = LocalCheckpoint.Options()
+        options.chunkElements = 2000
+        let dir = try LocalCheckpoint.save(root: root, step: 3, layout: layout, params: random(layout.count, seed: 7),
+                                           m: random(layout.count, seed: 8), v: random(layout.count, seed: 9), options: options)
+        return (root, dir + "/rank-00000-of-00001.zst")
+    }
+
+    func testFlippedByteAndTruncationFailVerifyLoadAndTheCLINamingTheFile() throws {
+        let pretrain = try ProcessRunner.pretrainBinary()
+        for damage in ["flip-early", "flip-late", "truncate"] {
+            let (root, shard) = try savedCheckpoint()
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let ok = try ProcessRunner.execute(pretrain, ["checkpoint", "verify", root])
+            XCTAssertEqual(ok.status, 0, ok.output)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: shard))
+            switch damage {
+            case "flip-early": bytes[bytes.count / 3] ^= 0x10
+            case "flip-late": bytes[bytes.count - 5] ^= 0x01
+            default: bytes = bytes.prefix(bytes.count - 100)
+            }
+            try bytes.write(to: URL(fileURLWithPath: shard))
+            let reader = try CheckpointReader(path: root)
+            XCTAssertThrowsError(try reader.verify(), damage) { XCTAssertTrue("\($0)".contains(shard), "\(damage): \($0)") }
+            var params = [Float](repeating: 0, count: reader.manifest.parameterCount)
+            XCTAssertThrowsError(try params.withUnsafeMutableBufferPointer { try reader.readParameters(into: $0) }, damage) {
+                XCTAssertTrue("\($0)".contains("rank-00000-of-00001.zst"), "\($0)")
+            }
+            let run = try ProcessRunner.execute(pretrain, ["checkpoint", "verify", root])
+            XCTAssertEqual(run.status, 1, run.output)
+            XCTAssertTrue(run.output.hasPrefix("error: ") && run.output.contains(shard), run.output)
+            XCTAssertEqual(run.lines.count, 1, run.output)
+        }
+    }
+
+    func testMissingDirectoryNoManifestNewerFormatAndWrongModelAreOneLineErrors() throws {
+        XCTAssertThrowsError(try CheckpointReader(path: "/nonexistent/ckpt")) { XCTAssertTrue("\($0)".contains("no such checkpoint directory"), "\($0)") }
+        let empty = try CheckpointFixtures.temporaryDirectory("empty")
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        XCTAssertThrowsError(try CheckpointReader(path: empty)) { XCTAssertTrue("\($0)".contains("no manifest.json"), "\($0)") }
+        // A staging directory is never opened as a checkpoint.
+        try FileManager.default.createDirectory(atPath: empty + "/step-00000004.tmp", withIntermediateDirectories: true)
+        XCTAssertThrowsError(try CheckpointReader(path: empty))
+
+        let (root, _) = try savedCheckpoint()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let manifestPath = root + "/step-00000003/manifest.json"
+        let original = try String(contentsOfFile: manifestPath, encoding: .utf8)
+        try original.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 2").write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try CheckpointReader(path: root)) {
+            XCTAssertTrue("\($0)".contains("format version 2, newer than this pretrain reads (up to 1)"), "\($0)")
+        }
+        try original.write(toFile: manifestPath, atomically: true, encoding: .utf8)
+        let reader = try CheckpointReader(path: root)
+        var wider = model
+        wider.dModel = 32
+        XCTAssertThrowsError(try reader.manifest.checkMatches(ParameterLayout(config: wider), directory: reader.directory)) {
+            XCTAssertTrue("\($0)".contains("tensor transformer.wte.weight is [40, 32] in the config but the checkpoint has transformer.wte.weight [40, 16]"), "\($0)")
+        }
+        var deeper = model
+        deeper.nLayer = 3
+        XCTAssertThrowsError(try reader.manifest.checkMatches(ParameterLayout(config: deeper), directory: reader.directory)) {
+            XCTAssertTrue("\($0)".contains("transformer.h.2.ln_1.weight"), "the first mismatching tensor is named: \($0)")
+        }
+        XCTAssertNoThrow(try reader.manifest.checkMatches(ParameterLayout(config: model), directory: reader.directory))
+    }
+}
