@@ -53,7 +53,7 @@ pretrain: build
 	$(BIN) data prepare --input $(FORTUNES) --document-separator % --vocab-size 4096 --out data/fortunes
 	$(BIN) launch --config configs/tiny.yaml
 	@echo "--- a sample from the model just trained (pretrain generate --checkpoint runs/tiny/checkpoints) ---"
-	$(BIN) generate --checkpoint runs/tiny/checkpoints --prompt "The" --max-new-tokens 120 --temperature 0.8 --top-k 40 --seed 1
+	$(BIN) generate --checkpoint runs/tiny/checkpoints --prompt "The" --max-new-tokens 120 --temperature 0.8 --top-k 40 --seed 1 --no-stop-at-eot
 
 clean:
 	rm -rf .build

@@ -16,7 +16,7 @@ struct GenerateCommand: ParsableCommand {
         --checkpoint takes a step-NNNNNNNN directory or the checkpoint.dir of a run (its newest
         checkpoint). The prompt is encoded with the checkpoint's byte-level BPE tokenizer, so any bytes
         encode. Temperature 0 or --top-k 1 is greedy (deterministic); otherwise --seed makes sampling
-        repeatable. Generation stops at --max-new-tokens or at <|endoftext|>. When the sequence reaches
+        repeatable. Generation stops at --max-new-tokens or at <|endoftext|> (unless --no-stop-at-eot). When the sequence reaches
         model.max_seq_len, the older half of the context is dropped and the rest re-read.
         """)
 
@@ -29,6 +29,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
     @Flag(help: "Do not print the prompt before the continuation, nor the speed line.") var quiet = false
+    @Flag(inversion: .prefixedNo, help: "Stop at <|endoftext|> (--no-stop-at-eot: print a blank line there and go on).")
+    var stopAtEot = true
 
     func run() throws {
         guard maxNewTokens >= 0 else { throw CLIError("--max-new-tokens \(maxNewTokens) must be ≥ 0") }
@@ -64,8 +66,8 @@ struct GenerateCommand: ParsableCommand {
         while produced < maxNewTokens {
             let next = sampler.pick(logits)
             produced += 1
-            if next == tok.endOfText { break }
-            let text = stream.push(tok.bytes(of: next))
+            if next == tok.endOfText, stopAtEot { break }
+            let text = next == tok.endOfText ? stream.push(Array("\n\n".utf8)) : stream.push(tok.bytes(of: next))
             if !text.isEmpty { print(text, terminator: ""); fflush(stdout) }
             context.append(next)
             if produced == maxNewTokens { break }
