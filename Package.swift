@@ -8,6 +8,7 @@
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
 //   Data                      tokenizer, token shards, distributed loader
 //   Checkpoint, Config, Launch, Training
+//   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
 //   pretrain                  the command-line tool (one subcommand per file)
 import PackageDescription
 import Foundation
@@ -52,10 +53,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["Model", "Distributed", "Data", "Config", "Kernels", "Checkpoint"], swiftSettings: mode + fastMath),
         .target(name: "Launch", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "Data"], swiftSettings: mode + fastMath),
+        .target(name: "Plot", swiftSettings: mode),
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Kernels", "Model", "Distributed", "Data", "Checkpoint", "Config", "Training", "Launch",
+                "Kernels", "Model", "Distributed", "Data", "Checkpoint", "Config", "Training", "Launch", "Plot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"], swiftSettings: mode),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "CZstd", "Model", "Data", "Config", "Training", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "DataTests", dependencies: ["Data"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),

@@ -40,6 +40,13 @@ public final class GradientAllreducer {
     private var requests: [CommRequest] = []
     private var nextBucket = 0
     private var watermark: Int
+    /// When each bucket of the current step was handed over (uptime ns), for `onBucketFinished`.
+    private var launchedAt: [UInt64]
+
+    /// Called by `finish()` once per bucket, in sending order, with the bucket's index and range, when
+    /// it was handed to the transport, and when the transport started and finished running it (uptime
+    /// nanoseconds, `CommRequest`'s clock). For timelines; nil costs nothing.
+    public var onBucketFinished: ((_ index: Int, _ range: Range<Int>, _ launched: UInt64, _ started: UInt64, _ finished: UInt64) -> Void)?
 
     /// An allreducer over `count` Floats at `buffer`, in buckets of about `bucketElements`.
     public init(comm: any Communicator, buffer: UnsafeMutablePointer<Float>, count: Int, bucketElements: Int,
@@ -61,6 +68,7 @@ public final class GradientAllreducer {
         }
         buckets = ranges
         watermark = count
+        launchedAt = [UInt64](repeating: 0, count: ranges.count)
         requests.reserveCapacity(ranges.count)
         if compression == .bf16 {
             let side = UnsafeMutablePointer<BFloat16>.allocate(capacity: max(1, count))
@@ -106,6 +114,9 @@ public final class GradientAllreducer {
                 }
                 timing.communicationSeconds += request.busySeconds
                 if firstError == nil { unpack(index) }
+                if let onBucketFinished, let started = request.startedAt, let finished = request.finishedAt {
+                    onBucketFinished(index, buckets[index], launchedAt[index], started, finished)
+                }
             }
             if let firstError { throw firstError }
         } else {
@@ -118,8 +129,10 @@ public final class GradientAllreducer {
                 } else {
                     try comm.allreduce(UnsafeMutableBufferPointer(start: base + r.lowerBound, count: r.count), op: op)
                 }
-                timing.communicationSeconds += Double(DispatchTime.now().uptimeNanoseconds - callStart) / 1e9
+                let callEnd = DispatchTime.now().uptimeNanoseconds
+                timing.communicationSeconds += Double(callEnd - callStart) / 1e9
                 unpack(index)
+                onBucketFinished?(index, r, callStart, callStart, callEnd)
             }
         }
         timing.buckets = buckets.count
@@ -131,6 +144,7 @@ public final class GradientAllreducer {
     /// Hands bucket `index` to the communication thread (rounding it to bfloat16 first if compressing).
     private func launch(_ index: Int) {
         let r = buckets[index]
+        launchedAt[index] = DispatchTime.now().uptimeNanoseconds
         if let wire {
             BFloat16.convert(base + r.lowerBound, to: wire + r.lowerBound, count: r.count)
             requests.append(comm.allreduceAsync(UnsafeMutableBufferPointer(start: wire + r.lowerBound, count: r.count), op: .sum))

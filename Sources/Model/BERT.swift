@@ -31,6 +31,8 @@ public final class BERT {
     public let acts: BERTActivations
     /// When set, forward and backward add their per-kernel times to it.
     public var profile: StepProfile?
+    /// When set, the Chrome-trace recorder (`logging.timeline`); BERT records whole steps only, not per layer.
+    public var timeline: Timeline?
     /// The mean MLM and sequence-head (NSP or classifier) losses of the last forward (NaN when it had
     /// no such targets).
     public private(set) var lastMLMLoss: Float = .nan, lastSequenceLoss: Float = .nan

@@ -24,6 +24,8 @@ public final class GPT {
     public var dropoutSeed: UInt64 = 0
     /// When set, forward and backward add their per-kernel times to it.
     public var profile: StepProfile?
+    /// When set, forward and backward record one event per layer in it (see `Timeline`).
+    public var timeline: Timeline?
 
     /// The fixed sinusoidal position table (P, C), when positions are not learned.
     private let positionTable: FlatBuffer?
@@ -120,12 +122,14 @@ public final class GPT {
         let wte = params.pointer + layout.wte
         let wpe = layout.wpe.map { params.pointer + $0 } ?? positionTable!.pointer
         let enc = acts.pointer(.encoded)
+        var mark = timeline != nil ? Timeline.now() : 0
         timed(.other) { Embedding.forward(out: enc, tokens: tokens, wte: wte, wpe: wpe, B: B, T: T, C: C) }
         let dropping = training
         if dropping, config.embeddingDropout > 0 {
             timed(.other) { Dropout.forward(out: enc, mask: acts.mask(0), inp: enc, count: N * C, p: config.embeddingDropout, seed: dropoutSeed &+ 1) }
         }
         var residual = enc
+        if let timeline { timeline.record(.forwardEmbedding, start: mark); mark = Timeline.now() }
         for l in 0..<config.nLayer {
             let ln1 = acts.pointer(.ln1, layer: l), qkv = acts.pointer(.qkv, layer: l)
             let atty = acts.pointer(.atty, layer: l), att = acts.pointer(.att, layer: l)
@@ -162,6 +166,7 @@ public final class GPT {
                 Residual.forward(out: res3, a: res2, b: fcProj, count: N * C)
             }
             residual = res3
+            if let timeline { timeline.record(.forwardLayer, index: l, start: mark); mark = Timeline.now() }
         }
         let lnf = acts.pointer(.lnf)
         timed(.other) {
@@ -170,7 +175,11 @@ public final class GPT {
         }
         let logits = acts.pointer(.logits)
         timed(.matmul) { Linear.forwardTransposed(out: logits, inp: lnf, weight: wte, N: N, IC: C, OC: V) }
-        guard let target = target else { hasTargets = false; return 0 }
+        guard let target = target else {
+            hasTargets = false
+            timeline?.record(.forwardHead, start: mark)
+            return 0
+        }
         targets.update(from: target, count: N)
         hasTargets = true
         droppedInForward = dropping
@@ -180,6 +189,7 @@ public final class GPT {
                                           ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
         }
         lastCount = result.count
+        timeline?.record(.forwardHead, start: mark)
         return result.count > 0 ? Float(result.sum / Double(result.count)) : .nan
     }
 
@@ -197,6 +207,7 @@ public final class GPT {
         let dlogits = acts.pointer(.logits)
         let dres = acts.pointer(.dResidual), dln = acts.pointer(.dLN)
         let scale = lastCount > 0 ? lossScale / Float(lastCount) : 0
+        var mark = timeline != nil ? Timeline.now() : 0
         timed(.loss) {
             CrossEntropy.backward(dlogits: dlogits, probs: dlogits, targets: targets, scale: scale, N: N, V: V,
                                   ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
@@ -211,6 +222,7 @@ public final class GPT {
             LayerNorm.backward(dinp: dres, dweight: grads.pointer + layout.lnfWeight, dbias: grads.pointer + layout.lnfBias, dout: dln,
                                inp: last, weight: params.pointer + layout.lnfWeight, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
         }
+        if let timeline { timeline.record(.backwardHead, start: mark, range: layout.lnfWeight..<(layout.lnfBias + C)); mark = Timeline.now() }
         onReady?(layout.lnfWeight..<(layout.lnfBias + C))
         let dropping = droppedInForward && config.residualDropout > 0
         let attentionDropout = droppedInForward ? config.attentionDropout : 0
@@ -275,6 +287,7 @@ public final class GPT {
                 LayerNorm.backward(dinp: dres, dweight: g(l, .ln1Weight), dbias: g(l, .ln1Bias), dout: dln, inp: input,
                                    weight: w(l, .ln1Weight), mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l), N: N, C: C)
             }
+            if let timeline { timeline.record(.backwardLayer, index: l, start: mark, range: layout.blockRange(l)); mark = Timeline.now() }
             onReady?(layout.blockRange(l))
         }
         var dEncoded = UnsafePointer(dres)
@@ -288,6 +301,7 @@ public final class GPT {
         let dwpe = layout.wpe.map { grads.pointer + $0 }
         timed(.other) { Embedding.backward(dwte: grads.pointer + layout.wte, dwpe: dwpe, dout: dEncoded, tokens: tokens, B: B, T: T, C: C) }
         let embeddingEnd = (layout.wpe ?? layout.wte) + (layout.wpe == nil ? V * C : config.maxSeqLen * C)
+        timeline?.record(.backwardEmbedding, start: mark, range: layout.wte..<embeddingEnd)
         onReady?(layout.wte..<embeddingEnd)
     }
 }

@@ -14,6 +14,8 @@ public protocol LanguageModel: AnyObject {
     var grads: FlatBuffer { get }
     /// When set, forward and backward add their per-kernel times to it.
     var profile: StepProfile? { get set }
+    /// When set, the timeline recorder forward and backward write their spans to.
+    var timeline: Timeline? { get set }
     /// Sets every gradient to zero.
     func zeroGrad()
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`, reporting each range as

@@ -121,6 +121,7 @@ extension Trainer {
         let stall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         session.startWrite(CheckpointSession.Pending(step: step, manifest: manifest, file: file, stallSeconds: stall),
                            count: total, path: session.store.stagingDirectory(step: step) + "/" + file)
+        timeline?.record(.checkpointWrite, start: start)
     }
 
     /// Waits for this rank's shard, then commits the pending save with the other ranks. Collective
@@ -177,6 +178,7 @@ extension Trainer {
         if case let .success(r) = result { report.writeSeconds = r.seconds }
         report.commitSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         report.worldSize = world
+        timeline?.record(.checkpointCommit, start: start)
         emit(.checkpoint(report))
     }
 

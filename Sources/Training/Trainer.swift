@@ -42,6 +42,9 @@ public final class Trainer {
     public internal(set) var step = 0
     /// Checkpoint saves of this run (Checkpointing.swift); nil until the first save or resume.
     var checkpointSession: CheckpointSession?
+    /// The Chrome-trace recorder when `logging.timeline` is on (<run_dir>/timeline/rank-NNNNN.json);
+    /// checkpoint saves record `checkpoint write` / `checkpoint commit` in it (Checkpointing.swift).
+    public let timeline: Timeline?
 
     let events: (TrainingEvent) -> Void
     /// The model's forward for the configured objective (clm or mlm).
@@ -144,6 +147,18 @@ public final class Trainer {
         case "noam": schedule = .noam(dModel: config.model.dModel, warmup: max(1, config.schedule.warmupSteps), scale: config.schedule.noamScale)
         default: schedule = .warmupCosine(lr: lr, warmup: config.schedule.warmupSteps, total: t.steps, minLR: lr * config.schedule.minLRRatio)
         }
+        if config.logging.timeline {
+            let path = config.logging.runDir + String(format: "/timeline/rank-%05d.json", comm.rank)
+            do { timeline = try Timeline(path: path, rank: comm.rank) } catch let e as ModelError { throw TrainingError(e.message) }
+        } else {
+            timeline = nil
+        }
+        model.timeline = timeline
+        if let timeline {
+            allreducer?.onBucketFinished = { index, range, launched, started, finished in
+                timeline.record(.allreduceBucket, index: index, start: started, end: finished, thread: 1, range: range, extra: launched)
+            }
+        }
         events(.started(RunInfo(rank: comm.rank, worldSize: world, threads: self.threads, parameters: count,
                                 accumulationSteps: accumulationSteps, tokensPerStep: globalBatch * t.seqLen,
                                 trainSequences: train.sequencesPerEpoch, resolvedConfig: ConfigLoader.render(config),
@@ -151,6 +166,7 @@ public final class Trainer {
     }
 
     deinit {
+        timeline?.close()
         lossScratch.deallocate()
         normScratch.deallocate()
     }
@@ -177,6 +193,7 @@ public final class Trainer {
         if !preempted { try finishCheckpoints() }
         let summary = RunSummary(steps: step, finalLoss: last.loss, finalValLoss: lastVal,
                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted)
+        timeline?.close()
         events(.finished(summary))
         return summary
     }
@@ -203,7 +220,11 @@ public final class Trainer {
             }
         }
         var sync = StepSync()
-        if syncing, let allreducer { sync.add(try allreducer.finish()) }
+        if syncing, let allreducer {
+            let waitStart = Timeline.now()
+            sync.add(try allreducer.finish())
+            timeline?.record(.gradientSyncWait, start: waitStart)
+        }
 
         lossScratch[0] = lossSum / Float(accumulationSteps)
         if syncing, options.fault?.skipsLossAllreduce(rank: comm.rank, step: step + 1) != true {
@@ -213,7 +234,9 @@ public final class Trainer {
 
         let gradNorm: Double
         if syncing, let zero {
+            let waitStart = Timeline.now()
             sync.add(try zero.reduceScatter(model.grads, comm: comm))
+            timeline?.record(.gradientSyncWait, start: waitStart)
             normScratch[0] = zero.sumOfSquares(model.grads)
             try sync.timeBlocking { try comm.allreduce(normScratch, op: .sum) }
             gradNorm = normScratch[0].squareRoot()
@@ -231,7 +254,9 @@ public final class Trainer {
         } else {
             badSteps = 0
             let clip = optimizers[0].clipScale(gradNorm: gradNorm)
+            let optimizerStart = Timeline.now()
             for optimizer in optimizers { optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip) }
+            timeline?.record(.optimizerStep, start: optimizerStart)
             if syncing, let zero {
                 try sync.timeBlocking { try zero.allgather(model.params, comm: comm) }
             }
@@ -248,6 +273,10 @@ public final class Trainer {
                                   commSeconds: sync.communicationSeconds, exposedCommSeconds: sync.exposedSeconds, skipped: skipped)
         metrics.gradientSyncSeconds = sync.gradientSeconds
         metrics.gradientSyncBytes = sync.gradientBytes
+        if let timeline {
+            timeline.record(.step, start: t0, extra: UInt64(step))
+            timeline.flush()
+        }
         return metrics
     }
 
@@ -255,7 +284,11 @@ public final class Trainer {
     public func evaluate() throws -> Float {
         guard let val else { return .nan }
         objective.training = false
-        defer { objective.training = true }
+        let evalStart = Timeline.now()
+        defer {
+            objective.training = true
+            timeline?.record(.eval, start: evalStart)
+        }
         val.reset()
         var sum: Double = 0
         for _ in 0..<config.training.evalSteps {

@@ -75,6 +75,8 @@ struct LaunchCommand: ParsableCommand {
         FileHandle.standardError.write(Data("pretrain launch: \(plan.commandLine)\n".utf8))
         var childEnvironment = environment.variables
         for variable in plan.environment { childEnvironment[variable.name] = variable.value }
+        // The ranks' output reaches the terminal through this process: tell rank 0 it may draw a bar.
+        if isatty(1) != 0, childEnvironment[TrainingReporter.progressVariable] == nil { childEnvironment[TrainingReporter.progressVariable] = "bar" }
         let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
                                        environment: childEnvironment, graceSeconds: gracePeriod)
         let outcome: JobSupervisor.Outcome

@@ -10,7 +10,8 @@ struct Pretrain: ParsableCommand {
         Start with `make pretrain` (installs, builds, trains the default model) and `make test`.
         Every subcommand has its own --help, e.g. `pretrain bench step --help`.
         """,
-        subcommands: [TrainCommand.self, LaunchCommand.self, ConfigCommand.self, EnvCommand.self, DataCommand.self, CheckpointCommand.self, BenchCommand.self, SelfTestCommand.self])
+        subcommands: [TrainCommand.self, LaunchCommand.self, ConfigCommand.self, EnvCommand.self, DataCommand.self, CheckpointCommand.self,
+                      GenerateCommand.self, EvalCommand.self, PlotCommand.self, BenchCommand.self, SelfTestCommand.self])
 
     /// Parses the command line and runs it; errors print as one line and set the exit status.
     static func runMain() {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import Distributed
 import Foundation
+import Plot
 import Training
 
 /// `pretrain train`: one rank of a data-parallel training run (start it with mpirun, srun or alone).
@@ -14,7 +15,10 @@ struct TrainCommand: ParsableCommand {
           mpirun -n 2 .build/release/pretrain train --config configs/tiny.yaml
           .build/release/pretrain train --config configs/tiny.yaml --set training.steps=20   (one process)
         Rank 0 prints the resolved config and a line every logging.interval steps; every rank writes
-        its numbers as JSON lines to <logging.run_dir>/metrics/rank-NNNNN.jsonl.
+        its numbers as JSON lines to <logging.run_dir>/metrics/rank-NNNNN.jsonl (and a .csv twin); at the
+        end rank 0 plots them to <logging.run_dir>/plot.svg (`pretrain plot`). On a terminal rank 0
+        shows a progress bar instead of lines. logging.timeline: true writes a Chrome trace per rank
+        to <logging.run_dir>/timeline/rank-NNNNN.json (open it in https://ui.perfetto.dev).
         A collective that has not completed after training.watchdog_seconds ends the job with a message
         naming the ranks that never arrived (each rank records its collectives in
         <logging.run_dir>/heartbeat/, which must be on a filesystem every rank can read).
@@ -67,6 +71,7 @@ struct TrainCommand: ParsableCommand {
             setupDone = true
             let summary = try trainer.run()
             try comm.shutdown()
+            if rank == 0 { Self.plotAtEnd(resolved, quiet: quiet) }
             if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus) }
         } catch let code as ExitCode {
             throw code
@@ -83,6 +88,16 @@ struct TrainCommand: ParsableCommand {
             // Mid-run, other ranks may be waiting in a collective: say what happened and end the job.
             FileHandle.standardError.write(Data("error: rank \(rank): \(message)\n".utf8))
             mpi.abort(exitCode: 1)
+        }
+    }
+
+    /// Draws the run's loss plot (rank 0, after the run); a failure is a warning, never an error.
+    static func plotAtEnd(_ config: RunConfig, quiet: Bool) {
+        do {
+            let result = try RunPlotter.plot(config.logging.runDir)
+            if !quiet { PlotCommand.report(result) }
+        } catch {
+            FileHandle.standardError.write(Data("warning: no plot: \(error)\n".utf8))
         }
     }
 

@@ -1,92 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Config
 import Foundation
 import Training
 
-/// Turns training events into console lines (rank 0) and JSON-lines metrics (every rank).
+/// Turns training events into console output (rank 0) and metrics files (every rank).
 ///
-/// Each step record holds: rank, step, loss, lr, grad_norm, tokens_per_s, mfu, step_ms, compute_ms,
-/// comm_ms (transport busy time), exposed_comm_ms (what the step waited for), grad_sync_ms and
-/// grad_sync_bytes (the gradient synchronisation alone), skipped.
+/// Console: on a terminal (see `outputIsTerminal`) a progress bar redrawn in place — step/total,
+/// loss, tokens/s, MFU, ETA — with eval results and warnings printed above it; otherwise (CI, Slurm,
+/// pipes) one plain line every `interval` steps (and the first and last). `--quiet` prints only the
+/// final summary.
+///
+/// Files, in `<run_dir>/metrics/`: `rank-NNNNN.jsonl`, one JSON object per line, and its CSV twin
+/// `rank-NNNNN.csv` (same numbers, one row per record, header first). A step record holds: rank,
+/// step, loss, lr, grad_norm, tokens_per_s, mfu, step_ms, compute_ms, comm_ms (transport busy
+/// time), exposed_comm_ms (what the step waited for), grad_sync_ms and grad_sync_bytes (the gradient
+/// synchronisation alone), skipped, elapsed_s (since the run started). An eval record holds rank,
+/// step, val_loss, val_perplexity, elapsed_s. A checkpoint record (JSON only) holds checkpoint (saved,
+/// resumed, …), step, path, stored_bytes, raw_bytes, stall_ms, write_ms, commit_ms. A number that is not finite is written as null (JSON)
+/// or empty (CSV).
 final class TrainingReporter {
     let config: RunConfig
     let rank: Int
     let interval: Int
     let quiet: Bool
-    private var metrics: FileHandle?
+    /// Whether rank 0 draws a progress bar (standard output is a terminal).
+    let interactive: Bool
+    private var jsonl: FileHandle?
+    private var csv: FileHandle?
     private var totalSteps: Int { config.training.steps }
+    private let start = DispatchTime.now().uptimeNanoseconds
+    /// Where the ETA is measured from: the first step this process saw (a resumed run starts late).
+    private var firstStep: (step: Int, time: UInt64)?
+    private var lastDraw: UInt64 = 0
+    private var barShown = false
 
-    init(config: RunConfig, rank: Int, interval: Int, quiet: Bool) {
+    static let csvColumns = "rank,step,loss,lr,grad_norm,tokens_per_s,mfu,step_ms,compute_ms,comm_ms,exposed_comm_ms,grad_sync_ms,grad_sync_bytes,skipped,val_loss,val_perplexity,elapsed_s"
+
+    /// `PRETRAIN_PROGRESS=bar` or `lines` forces the console style (`pretrain launch` sets `bar` when
+    /// its own output is a terminal, since the ranks then write through its pipe).
+    static let progressVariable = "PRETRAIN_PROGRESS"
+
+    /// Whether standard output ends at a terminal. Under mpirun a rank's standard output is a
+    /// pseudo-terminal of mpirun's even when mpirun writes to a pipe or a file, so there the answer is
+    /// whether the launcher's (parent process's) standard output is a terminal.
+    static func outputIsTerminal() -> Bool {
+        switch ProcessInfo.processInfo.environment[progressVariable] {
+        case "bar": return true
+        case "lines": return false
+        default: break
+        }
+        guard isatty(1) != 0 else { return false }
+        let launched = ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"].contains { ProcessInfo.processInfo.environment[$0] != nil }
+        guard launched else { return true }
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/fd/1")) ?? ""
+        return target.hasPrefix("/dev/pts/") || target.hasPrefix("/dev/tty")
+    }
+
+    init(config: RunConfig, rank: Int, interval: Int, quiet: Bool, interactive: Bool = TrainingReporter.outputIsTerminal()) {
         self.config = config
         self.rank = rank
         self.interval = max(1, interval)
         self.quiet = quiet
+        self.interactive = interactive
     }
 
-    /// Creates the run directory and this rank's metrics file.
+    /// Creates the run directory and this rank's metrics files (JSON lines and CSV).
     func open() throws {
         let dir = config.logging.runDir + "/metrics"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let path = dir + String(format: "/rank-%05d.jsonl", rank)
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-            metrics = FileHandle(forWritingAtPath: path)
         } catch {
             throw CLIError("cannot create \(dir): \(error.localizedDescription); check logging.run_dir")
         }
+        let base = dir + String(format: "/rank-%05d", rank)
+        guard FileManager.default.createFile(atPath: base + ".jsonl", contents: nil),
+              FileManager.default.createFile(atPath: base + ".csv", contents: Data((Self.csvColumns + "\n").utf8)) else {
+            throw CLIError("cannot write \(base).jsonl; check that logging.run_dir is writable")
+        }
+        jsonl = FileHandle(forWritingAtPath: base + ".jsonl")
+        csv = FileHandle(forWritingAtPath: base + ".csv")
+        csv?.seekToEndOfFile()
     }
+
+    private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     func handle(_ event: TrainingEvent) {
         switch event {
         case let .started(info):
-            guard rank == 0 else { return }
-            if !quiet {
-                print("# resolved config\n" + info.resolvedConfig, terminator: "")
-                print("training: \(info.worldSize) rank(s) × \(info.threads) thread(s) [\(info.backend)], \(info.parameters) parameters, "
-                      + "\(info.accumulationSteps) micro-batch(es) per rank per step, \(info.tokensPerStep) tokens per step, "
-                      + "\(info.trainSequences) training sequences per epoch")
-            }
+            guard rank == 0, !quiet else { return }
+            print("# resolved config\n" + info.resolvedConfig, terminator: "")
+            print("training: \(info.worldSize) rank(s) × \(info.threads) thread(s) [\(info.backend)], \(info.parameters) parameters, "
+                  + "\(info.accumulationSteps) micro-batch(es) per rank per step, \(info.tokensPerStep) tokens per step, "
+                  + "\(info.trainSequences) training sequences per epoch")
+            fflush(stdout)
         case let .step(m):
-            write(String(format: "{\"rank\":%d,\"step\":%d,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"step_ms\":%.3f,\"compute_ms\":%.3f,\"comm_ms\":%.3f,\"exposed_comm_ms\":%.3f,\"grad_sync_ms\":%.3f,\"grad_sync_bytes\":%d,\"skipped\":%@}",
-                         rank, m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
-                         m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
-                         m.skipped ? "true" : "false"))
-            guard rank == 0, !quiet, m.step % interval == 0 || m.step == totalSteps || m.step == 1 else { return }
-            let exposedShare = m.stepSeconds > 0 ? m.exposedCommSeconds / m.stepSeconds * 100 : 0
-            print(String(format: "step %5d/%d | loss %.4f | lr %.2e | grad %.3f | %8.0f tok/s | MFU %4.1f%% | comm %.1f ms, exposed %.1f ms (%.1f%%)",
-                         m.step, totalSteps, m.loss, m.lr, m.gradNorm, m.tokensPerSecond, m.mfu * 100,
-                         m.commSeconds * 1000, m.exposedCommSeconds * 1000, exposedShare))
+            let t = elapsed
+            write(json: String(format: "{\"rank\":%d,\"step\":%d,\"loss\":%@,\"lr\":%@,\"grad_norm\":%@,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"step_ms\":%.3f,\"compute_ms\":%.3f,\"comm_ms\":%.3f,\"exposed_comm_ms\":%.3f,\"grad_sync_ms\":%.3f,\"grad_sync_bytes\":%d,\"skipped\":%@,\"elapsed_s\":%.3f}",
+                               rank, m.step, Self.number(Double(m.loss), "%.6f"), Self.number(Double(m.lr), "%.6g"), Self.number(m.gradNorm, "%.6g"),
+                               m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
+                               m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
+                               m.skipped ? "true" : "false", t),
+                  csv: String(format: "%d,%d,%@,%@,%@,%.1f,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%@,,,%.3f",
+                              rank, m.step, Self.cell(Double(m.loss), "%.6f"), Self.cell(Double(m.lr), "%.6g"), Self.cell(m.gradNorm, "%.6g"),
+                              m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
+                              m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
+                              m.skipped ? "true" : "false", t))
+            guard rank == 0, !quiet else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if firstStep == nil { firstStep = (m.step, now) }
+            if interactive {
+                // At most ten redraws a second, and always the last step.
+                guard now - lastDraw >= 100_000_000 || m.step == totalSteps else { return }
+                lastDraw = now
+                redrawBar(m, now: now)
+            } else if m.step % interval == 0 || m.step == totalSteps || m.step == 1 {
+                let exposedShare = m.stepSeconds > 0 ? m.exposedCommSeconds / m.stepSeconds * 100 : 0
+                print(String(format: "step %5d/%d | loss %.4f | lr %.2e | grad %.3f | %8.0f tok/s | MFU %4.1f%% | comm %.1f ms, exposed %.1f ms (%.1f%%) | ETA %@",
+                             m.step, totalSteps, m.loss, m.lr, m.gradNorm, m.tokensPerSecond, m.mfu * 100,
+                             m.commSeconds * 1000, m.exposedCommSeconds * 1000, exposedShare, eta(step: m.step, now: now)))
+                fflush(stdout)
+            }
         case let .eval(e):
-            write(String(format: "{\"step\":%d,\"val_loss\":%.6f,\"val_perplexity\":%.4f}", e.step, e.loss, e.perplexity))
-            if rank == 0, !quiet { print(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity)) }
+            let t = elapsed
+            write(json: String(format: "{\"rank\":%d,\"step\":%d,\"val_loss\":%@,\"val_perplexity\":%@,\"elapsed_s\":%.3f}",
+                               rank, e.step, Self.number(Double(e.loss), "%.6f"), Self.number(e.perplexity, "%.4f"), t),
+                  csv: String(format: "%d,%d,,,,,,,,,,,,,%@,%@,%.3f", rank, e.step, Self.cell(Double(e.loss), "%.6f"), Self.cell(e.perplexity, "%.4f"), t))
+            if rank == 0, !quiet {
+                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
+            }
         case let .warning(text):
-            if rank == 0 { FileHandle.standardError.write(Data("warning: \(text)\n".utf8)) }
+            if rank == 0 {
+                clearBar()
+                FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
+            }
         case let .checkpoint(c):
-            write(String(format: "{\"checkpoint\":\"%@\",\"step\":%d,\"path\":\"%@\",\"stored_bytes\":%d,\"raw_bytes\":%d,\"stall_ms\":%.3f,\"write_ms\":%.3f,\"commit_ms\":%.3f}",
-                         "\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes, c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000))
+            write(json: String(format: "{\"checkpoint\":\"%@\",\"step\":%d,\"path\":\"%@\",\"stored_bytes\":%d,\"raw_bytes\":%d,\"stall_ms\":%.3f,\"write_ms\":%.3f,\"commit_ms\":%.3f}",
+                               "\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes, c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000))
             guard rank == 0 else { return }
             switch c.kind {
             case .saved:
                 let ratio = c.storedBytes > 0 ? Double(c.rawBytes) / Double(c.storedBytes) : 0
-                if !quiet { print(String(format: "checkpoint: saved %@ (%.1f MB, ratio %.3f; stall %.1f ms, write %.2f s, commit %.1f ms)",
+                if !quiet { above(String(format: "checkpoint: saved %@ (%.1f MB, ratio %.3f; stall %.1f ms, write %.2f s, commit %.1f ms)",
                                          c.path, Double(c.storedBytes) / 1e6, ratio, c.stallSeconds * 1000, c.writeSeconds, c.commitSeconds * 1000)) }
             case .resumed:
-                if !quiet { print("checkpoint: resumed from \(c.path) at step \(c.step) (saved by \(c.worldSize) rank(s))") }
+                if !quiet { above("checkpoint: resumed from \(c.path) at step \(c.step) (saved by \(c.worldSize) rank(s))") }
             case .fresh:
-                if !quiet { print("checkpoint: \(c.message)") }
+                if !quiet { above("checkpoint: \(c.message)") }
             case .skipped:
+                clearBar()
                 FileHandle.standardError.write(Data("warning: \(c.message)\n".utf8))
             case .preempted:
+                clearBar()
                 FileHandle.standardError.write(Data("preempted: checkpoint saved at step \(c.step) in \(c.path); exiting with status \(PreemptionFlag.exitStatus) so that the job is requeued (resume with --resume auto)\n".utf8))
             }
         case let .finished(s):
             if rank == 0 {
-                let val = s.finalValLoss.map { String(format: ", val loss %.4f", $0) } ?? ""
+                if barShown { print(""); barShown = false }
+                let val = s.finalValLoss.map { String(format: ", val loss %.4f (perplexity %.2f)", $0, exp(Double($0))) } ?? ""
                 print(String(format: "done: %d steps in %.1f s, final loss %.4f%@", s.steps, s.seconds, s.finalLoss, val))
+                fflush(stdout)
             }
         }
     }
 
-    private func write(_ line: String) {
-        metrics?.write(Data((line + "\n").utf8))
+    /// "1m05s" style estimate of the time left, from the mean step time so far.
+    private func eta(step: Int, now: UInt64) -> String {
+        guard let first = firstStep, step > first.step else { return "?" }
+        let perStep = Double(now - first.time) / 1e9 / Double(step - first.step)
+        return Self.duration(perStep * Double(max(0, totalSteps - step)))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
+    }
+
+    private func redrawBar(_ m: StepMetrics, now: UInt64) {
+        let width = 24
+        let fraction = min(1, Double(m.step) / Double(max(1, totalSteps)))
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let line = String(format: "step %d/%d %@ %3.0f%% | loss %.4f | %.0f tok/s | MFU %.1f%% | ETA %@",
+                          m.step, totalSteps, bar, fraction * 100, m.loss, m.tokensPerSecond, m.mfu * 100, eta(step: m.step, now: now))
+        print("\r\u{1B}[2K" + line, terminator: "")
+        fflush(stdout)
+        barShown = true
+    }
+
+    /// Erases the bar (it is redrawn at the next step).
+    private func clearBar() {
+        guard barShown else { return }
+        print("\r\u{1B}[2K", terminator: "")
+        fflush(stdout)
+        barShown = false
+    }
+
+    /// Prints a line above the progress bar (or just prints it without one).
+    private func above(_ line: String) {
+        clearBar()
+        print(line)
+        fflush(stdout)
+    }
+
+    /// A JSON number, or null when not finite.
+    static func number(_ value: Double, _ format: String) -> String { value.isFinite ? String(format: format, value) : "null" }
+
+    /// A CSV cell: the number, or empty when not finite.
+    static func cell(_ value: Double, _ format: String) -> String { value.isFinite ? String(format: format, value) : "" }
+
+    private func write(json: String, csv row: String? = nil) {
+        jsonl?.write(Data((json + "\n").utf8))
+        if let row { csv?.write(Data((row + "\n").utf8)) }
     }
 }

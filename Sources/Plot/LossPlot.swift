@@ -1,0 +1,141 @@
+import Foundation
+
+/// Draws a run's metrics as an SVG: training and validation loss against steps (top panel) and
+/// tokens per second against steps (bottom panel), with axes, ticks, a legend and a title.
+///
+/// Each series is one `<polyline>` with an `id` (`train-loss`, `val-loss`, `tokens-per-second`) and
+/// one point per record, so the file is easy to check by machine as well as by eye. Pure text: no
+/// fonts or libraries needed to write it; any browser or `rsvg-convert` renders it.
+public struct LossPlot {
+    /// The records drawn.
+    public let log: MetricsLog
+    /// The title line.
+    public let title: String
+    /// Picture size in pixels.
+    public var width = 960.0, height = 720.0
+
+    /// A plot of `log` under `title`.
+    public init(log: MetricsLog, title: String) {
+        self.log = log
+        self.title = title
+    }
+
+    /// A linear axis: data range, nice tick values, and the pixel span it maps to.
+    struct Axis {
+        var lo: Double, hi: Double
+        var ticks: [Double]
+        var pixelLo: Double, pixelHi: Double
+
+        /// Nice ticks (1, 2, 5 × 10ⁿ), about `count` of them: the axis widens to the ticks around
+        /// [lo, hi], or with `tight` spans exactly [lo, hi] with the ticks that fall inside.
+        init(lo rawLo: Double, hi rawHi: Double, pixels: (Double, Double), count: Int = 6, includeZero: Bool = false, tight: Bool = false) {
+            var lo = includeZero ? min(0, rawLo) : rawLo, hi = rawHi
+            if !(hi > lo) { let pad = max(abs(lo) * 0.05, 0.5); lo -= pad; hi += pad }
+            let raw = (hi - lo) / Double(max(1, count))
+            let magnitude = pow(10, floor(log10(raw)))
+            let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+            let first = floor(lo / step) * step, last = ceil(hi / step) * step
+            ticks = stride(from: first, through: last + step * 0.001, by: step).map { $0 }
+            if tight {
+                self.lo = lo; self.hi = hi
+                ticks = ticks.filter { $0 >= lo - step * 0.001 && $0 <= hi + step * 0.001 }
+            } else {
+                self.lo = first; self.hi = last
+            }
+            pixelLo = pixels.0; pixelHi = pixels.1
+        }
+
+        func map(_ v: Double) -> Double { pixelLo + (v - lo) / (hi - lo) * (pixelHi - pixelLo) }
+    }
+
+    /// Formats a tick label compactly (1.5k, 2M, 0.25).
+    static func label(_ v: Double) -> String {
+        let a = abs(v)
+        if a >= 1e6 { return trim(String(format: "%.2f", v / 1e6)) + "M" }
+        if a >= 1e4 { return trim(String(format: "%.1f", v / 1e3)) + "k" }
+        if a >= 100 || a == 0 { return String(format: "%.0f", v) }
+        return trim(String(format: "%.3f", v))
+    }
+
+    private static func trim(_ s: String) -> String {
+        guard s.contains(".") else { return s }
+        var t = s
+        while t.hasSuffix("0") { t.removeLast() }
+        if t.hasSuffix(".") { t.removeLast() }
+        return t
+    }
+
+    private static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    /// The SVG document. Throws when there is not a single step record to draw.
+    public func svg() throws -> String {
+        guard !log.steps.isEmpty else {
+            throw PlotError("the metrics hold no step records yet; plot after the run has logged a step")
+        }
+        let left = 80.0, right = width - 30
+        let lossTop = 70.0, lossBottom = height * 0.58
+        let speedTop = lossBottom + 60, speedBottom = height - 50
+        let allSteps = log.steps.map(\.step) + log.evals.map(\.step)
+        let x = Axis(lo: Double(allSteps.min()!), hi: Double(allSteps.max()!), pixels: (left, right), count: 8, tight: true)
+        let losses = log.steps.map(\.loss) + log.evals.map(\.loss)
+        let y = Axis(lo: losses.min()!, hi: losses.max()!, pixels: (lossBottom, lossTop))
+        let speeds = log.steps.compactMap(\.tokensPerSecond)
+        let s = Axis(lo: 0, hi: speeds.max() ?? 1, pixels: (speedBottom, speedTop), count: 4, includeZero: true)
+
+        var out = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(width / 2)" y="28" text-anchor="middle" font-size="17" font-weight="bold">\(Self.escape(title))</text>
+
+        """
+        out += panel(x: x, y: y, top: lossTop, bottom: lossBottom, left: left, right: right, yLabel: "loss")
+        out += panel(x: x, y: s, top: speedTop, bottom: speedBottom, left: left, right: right, yLabel: "tokens/s")
+        out += "<text x=\"\((left + right) / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">step</text>\n"
+
+        out += polyline(id: "train-loss", color: "#1f77b4", width: 1.8, points: log.steps.map { (x.map(Double($0.step)), y.map($0.loss)) })
+        if !log.evals.isEmpty {
+            let points = log.evals.map { (x.map(Double($0.step)), y.map($0.loss)) }
+            out += polyline(id: "val-loss", color: "#ff7f0e", width: 2.2, points: points)
+            for p in points { out += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"#ff7f0e\"/>\n", p.0, p.1) }
+        }
+        let speedRecords = log.steps.filter { $0.tokensPerSecond != nil }
+        if !speedRecords.isEmpty {
+            out += polyline(id: "tokens-per-second", color: "#2ca02c", width: 1.5,
+                            points: speedRecords.map { (x.map(Double($0.step)), s.map($0.tokensPerSecond!)) })
+        }
+        // Legend, top right of the loss panel.
+        var entries = [("train loss", "#1f77b4")]
+        if !log.evals.isEmpty { entries.append(("validation loss", "#ff7f0e")) }
+        for (i, (name, color)) in entries.enumerated() {
+            let ly = lossTop + 18 + Double(i) * 20, lx = right - 170
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"3\"/>\n", lx, ly - 4, lx + 28, ly - 4, color)
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 36, ly, name)
+        }
+        out += "</svg>\n"
+        return out
+    }
+
+    private func panel(x: Axis, y: Axis, top: Double, bottom: Double, left: Double, right: Double, yLabel: String) -> String {
+        var out = String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n", left, top, right - left, bottom - top)
+        for t in y.ticks {
+            let py = y.map(t)
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, py, right, py)
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>\n", left - 6, py + 4, Self.label(t))
+        }
+        for t in x.ticks {
+            let px = x.map(t)
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", px, top, px, bottom)
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%@</text>\n", px, bottom + 16, Self.label(t))
+        }
+        out += String(format: "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\">%@</text>\n", left - 55, (top + bottom) / 2, yLabel)
+        return out
+    }
+
+    private func polyline(id: String, color: String, width: Double, points: [(Double, Double)]) -> String {
+        let list = points.map { String(format: "%.2f,%.2f", $0.0, $0.1) }.joined(separator: " ")
+        return "<polyline id=\"\(id)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\" stroke-linejoin=\"round\" points=\"\(list)\"/>\n"
+    }
+}

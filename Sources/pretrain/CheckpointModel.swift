@@ -1,0 +1,58 @@
+import Checkpoint
+import Config
+import Data
+import Foundation
+import Model
+
+/// A checkpoint opened for inference or evaluation: its resolved config, its parameters in a `GPT`
+/// built for (batch, seqLen), and its tokenizer when one can be found.
+struct CheckpointModel {
+    let reader: CheckpointReader
+    let config: RunConfig
+    let model: GPT
+
+    /// Opens `path` (a step-NNNNNNNN directory or a checkpoint root) and loads its weights into a model
+    /// for batches up to (batch, seqLen) (defaults: the run's training.micro_batch and seq_len).
+    init(path: String, batch: Int? = nil, seqLen: Int? = nil) throws {
+        do {
+            reader = try CheckpointReader(path: path)
+        } catch let error as CheckpointError {
+            throw CLIError(error.message)
+        }
+        var config = RunConfig()
+        do {
+            try ConfigLoader.apply(yaml: reader.manifest.config, file: reader.directory + "/manifest.json", to: &config)
+        } catch let error as ConfigError {
+            throw CLIError("\(reader.directory)/manifest.json: its config does not load (\(error.message)); the checkpoint was written by an incompatible pretrain")
+        }
+        self.config = config
+        let B = batch ?? config.training.microBatch
+        let T = seqLen ?? min(config.training.seqLen, config.model.maxSeqLen)
+        do {
+            model = try GPT(config: config.model, maxBatch: B, maxSeqLen: T)
+        } catch let error as ModelError {
+            throw CLIError(error.message)
+        }
+        do {
+            try reader.readParameters(into: model.params.buffer)
+        } catch let error as CheckpointError {
+            throw CLIError(error.message)
+        }
+        model.training = false
+    }
+
+    /// The tokenizer: `explicit` if given, else the checkpoint's own, else the run's data.tokenizer.
+    func tokenizer(explicit: String?) throws -> Tokenizer {
+        let candidates = [explicit, reader.tokenizerPath, config.data.tokenizer.isEmpty ? nil : config.data.tokenizer].compactMap { $0 }
+        guard let path = explicit ?? candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw CLIError("\(reader.directory) has no tokenizer.json and the run's data.tokenizer '\(config.data.tokenizer)' does not exist; pass --tokenizer PATH")
+        }
+        do {
+            let tokenizer = try Tokenizer.load(from: path)
+            try tokenizer.checkFits(modelVocabularySize: config.model.vocabSize)
+            return tokenizer
+        } catch let error as DataError {
+            throw CLIError("\(error)")
+        }
+    }
+}
