@@ -31,6 +31,9 @@ public enum CheckpointShardWriter {
         let writing = DispatchGroup()
         final class Failure: @unchecked Sendable { var error: Error? }
         let writeError = Failure()
+        // Whatever happens, no write may outlive the descriptor or the twin's buffer (ARC may free an
+        // object after its last use, and the writer thread reads the twin's buffer by address).
+        defer { writing.wait(); withExtendedLifetime(codecs) {} }
         var hash = XXH64()
         var stored = 0
         var done = 0
