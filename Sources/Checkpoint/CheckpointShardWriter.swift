@@ -16,24 +16,48 @@ public enum CheckpointShardWriter {
     }
 
     /// Writes `count` values at `values` to `path` (created or truncated) and fsyncs it.
+    ///
+    /// Compression and writing overlap: chunk k is encoded (by `codec` or a twin, alternately) while a
+    /// second thread writes chunk k - 1, so a save runs at the slower of the two, not their sum.
     public static func write(_ values: UnsafePointer<Float>, count: Int, to path: String, codec: ChunkCodec) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointError("cannot create \(path): \(String(cString: strerror(errno))); check checkpoint.dir") }
         var closed = false
         defer { if !closed { close(fd) } }
+        let chunks = (count + codec.chunkElements - 1) / codec.chunkElements
+        let codecs = chunks > 1 ? [codec, try codec.twin()] : [codec]
+        let writer = DispatchQueue(label: "pretrain.shard-write")
+        let writing = DispatchGroup()
+        final class Failure: @unchecked Sendable { var error: Error? }
+        let writeError = Failure()
+        // Whatever happens, no write may outlive the descriptor or the twin's buffer (ARC may free an
+        // object after its last use, and the writer thread reads the twin's buffer by address).
+        defer { writing.wait(); withExtendedLifetime(codecs) {} }
         var hash = XXH64()
         var stored = 0
         var done = 0
+        var k = 0
         while done < count {
             let n = min(codec.chunkElements, count - done)
             let chunk = values + done
             hash.update(UnsafeRawBufferPointer(start: UnsafeRawPointer(chunk), count: n * 4))
-            let bytes = try codec.encode(chunk, count: n)
-            try writeAll(fd, bytes, path: path)
+            let bytes = try codecs[k % codecs.count].encode(chunk, count: n)  // overlaps the write of chunk k - 1
+            writing.wait()
+            if let error = writeError.error { throw error }
             stored += bytes.count
+            writing.enter()
+            let address = UInt(bitPattern: bytes.baseAddress), length = bytes.count  // valid until the codec's next encode
+            writer.async {
+                let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: length)
+                do { try writeAll(fd, bytes, path: path) } catch { writeError.error = error }
+                writing.leave()
+            }
             done += n
+            k += 1
         }
+        writing.wait()
+        if let error = writeError.error { throw error }
         if fsync(fd) != 0 { throw failure(path, "fsync") }
         closed = true
         if close(fd) != 0 { throw failure(path, "close") }

@@ -28,6 +28,7 @@ public final class ChunkCodec {
     private let planes: UnsafeMutablePointer<UInt8>
     private let output: UnsafeMutableRawPointer
     private let outputCapacity: Int
+    private let threads: Int
 
     /// A codec; `threads` ≥ 1 asks zstd for that many worker threads when the library supports it.
     public init(method: Method, level: Int, shuffle: Bool, chunkElements: Int = 1 << 20, threads: Int = 0) throws {
@@ -36,6 +37,7 @@ public final class ChunkCodec {
         self.level = level
         self.shuffle = shuffle
         self.chunkElements = chunkElements
+        self.threads = threads
         let bytes = chunkElements * 4
         planes = .allocate(capacity: bytes)
         outputCapacity = Int(ZSTD_compressBound(bytes))
@@ -50,6 +52,11 @@ public final class ChunkCodec {
             guard ZSTD_isError(r) == 0 else { throw CheckpointError("zstd level \(level): \(ZstdLibrary.message(r))") }
             if threads > 0 { _ = ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, Int32(threads)) }  // ignored by single-thread builds
         }
+    }
+
+    /// A codec with the same settings and its own buffers.
+    public func twin() throws -> ChunkCodec {
+        try ChunkCodec(method: method, level: level, shuffle: shuffle, chunkElements: chunkElements, threads: threads)
     }
 
     deinit {

@@ -110,6 +110,7 @@ public enum ConfigSchema {
         Key(path: "checkpoint.keep_last", help: "keep the newest K complete checkpoints (the newest is never removed)", field: .int(\.checkpoint.keepLast, 1...big)),
         Key(path: "checkpoint.compression", help: "zstd (byte-plane shuffled float32) or none (raw float32)", field: .choice(\.checkpoint.compression, ["zstd", "none"])),
         Key(path: "checkpoint.level", help: "zstd level: negative = zstd's fast modes, 1..22 = stronger and slower", field: .int(\.checkpoint.level, -7...22)),
+        Key(path: "checkpoint.threads", help: "zstd worker threads per rank (0 = compress on the rank's background writer thread)", field: .int(\.checkpoint.threads, 0...256)),
         // Logging.
         Key(path: "logging.run_dir", help: "metrics, plots and traces go here", field: .string(\.logging.runDir)),
         Key(path: "logging.interval", help: "print a line every N steps", field: .int(\.logging.interval, 1...big)),

@@ -68,6 +68,7 @@ public struct RunConfig: Equatable, Sendable {
         public var keepLast = 3
         public var compression = "zstd"
         public var level = 1
+        public var threads = 0
     }
 
     /// Where and how often the run reports.

@@ -39,7 +39,7 @@ extension Trainer {
             throw TrainingError("checkpoint.compression '\(config.checkpoint.compression)' is not zstd or none")
         }
         do {
-            let s = try CheckpointSession(root: checkpointRoot, method: method, level: config.checkpoint.level, threads: 0)
+            let s = try CheckpointSession(root: checkpointRoot, method: method, level: config.checkpoint.level, threads: config.checkpoint.threads)
             checkpointSession = s
             // Allocate (and touch) the staging buffer now, at the first step boundary, so that no save
             // pays for the page faults of a fresh buffer (measured: 4 s for bench-m's 750 MB per rank).
