@@ -8,8 +8,7 @@ import Training
 import XCTest
 
 /// Masked-LM training through the data-parallel loop: N ranks equal 1 rank (with and without NSP and
-/// dropout), the
-/// loss falls, and a tokenizer without BERT's special tokens is a one-line error.
+/// dropout), the loss falls, and a tokenizer without BERT's special tokens is a one-line error.
 final class TrainingObjectiveTests: XCTestCase {
     /// A BERT config over the fixture corpus (ids < 64) with a byte-level tokenizer whose specials are
     /// ids 256–260 ([PAD] [MASK] [CLS] [SEP] among them).
