@@ -5,5 +5,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput: allreduce bandwidth, training-step speed.",
-        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchMLMCommand.self, BenchScalingCommand.self, BenchTokenizerCommand.self])
+        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchMLMCommand.self, BenchTransferCommand.self, BenchScalingCommand.self, BenchTokenizerCommand.self])
 }
