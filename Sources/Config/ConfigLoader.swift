@@ -128,9 +128,10 @@ public enum ConfigLoader {
             }
             return
         }
-        let unsupported: [(String, Bool)] = [("model.positions sinusoidal", m.positions != .learned), ("model.embedding_dropout", m.embeddingDropout > 0),
-                                             ("model.residual_dropout", m.residualDropout > 0), ("model.attention_dropout", m.attentionDropout > 0),
-                                             ("model.label_smoothing", m.labelSmoothing > 0)]
+        if m.embeddingDropout > 0 {
+            throw ConfigError("\(origin): model.embedding_dropout is not used by model.arch bert (its hidden dropout, model.residual_dropout, also covers the embeddings); set it to 0")
+        }
+        let unsupported: [(String, Bool)] = [("model.positions sinusoidal", m.positions != .learned), ("model.label_smoothing", m.labelSmoothing > 0)]
         for (key, set) in unsupported where set {
             throw ConfigError("\(origin): \(key) is not supported with model.arch bert; use the default (learned positions, 0)")
         }

@@ -112,6 +112,8 @@ public struct RunConfig: Equatable, Sendable {
         c.norm = family.norm == "pre" ? .pre : .post
         c.nsp = family.nsp
         c.layerNormEps = model.layerNormEps
+        c.hiddenDropout = model.residualDropout
+        c.attentionDropout = model.attentionDropout
         return c
     }
 

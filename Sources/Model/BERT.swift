@@ -17,7 +17,8 @@ import Kernels
 /// `BERTConfig.numLabels` K > 0, a K-way classifier that replaces the MLM head (as
 /// `BertForSequenceClassification`, the fine-tuning model). Backward accumulates into `grads` and reports each range as soon as its
 /// gradient is final: the heads, then the blocks from last to first, then the embeddings.
-/// Dropout is not implemented (BERT's is a regulariser the tiny runs here do not need).
+/// Dropout (Hugging Face's hidden and attention-probability dropout) applies while `training` is set,
+/// with counter-based masks from `dropoutSeed`, so backward undoes exactly what forward did.
 public final class BERT {
     /// The model's shape and options.
     public let config: BERTConfig
@@ -33,6 +34,10 @@ public final class BERT {
     public var profile: StepProfile?
     /// When set, the Chrome-trace recorder (`logging.timeline`); BERT records whole steps only, not per layer.
     public var timeline: Timeline?
+    /// Dropout is applied only while training (and only when configured).
+    public var training = true
+    /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
+    public var dropoutSeed: UInt64 = 0
     /// The mean MLM and sequence-head (NSP or classifier) losses of the last forward (NaN when it had
     /// no such targets).
     public private(set) var lastMLMLoss: Float = .nan, lastSequenceLoss: Float = .nan
@@ -47,6 +52,8 @@ public final class BERT {
     private let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
     private var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
     private var padded = false, hasTargets = false
+    /// Whether the last forward applied dropout (backward must undo exactly what forward did).
+    private var droppedInForward = false
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
     public init(config: BERTConfig, maxBatch: Int, maxSeqLen: Int) throws {
@@ -153,6 +160,11 @@ public final class BERT {
             LayerNorm.forward(out: encoded, mean: acts.pointer(.embMean), rstd: acts.pointer(.embRstd), inp: embedded,
                               weight: p + layout.embLNWeight, bias: p + layout.embLNBias, N: N, C: C, eps: config.layerNormEps)
         }
+        droppedInForward = training
+        let hidden: Float = training ? config.hiddenDropout : 0, attP: Float = training ? config.attentionDropout : 0
+        if hidden > 0 {
+            timed(.other) { Dropout.forward(out: encoded, mask: acts.mask(0), inp: encoded, count: N * C, p: hidden, seed: dropoutSeed &+ 1) }
+        }
         var x = encoded
         let post = config.norm == .post
         for l in 0..<config.nLayer {
@@ -172,9 +184,15 @@ public final class BERT {
             if !post { timed(.other) { norm1(x) } }
             let attIn = post ? x : ln1
             timed(.matmul) { Linear.forwardTransposed(out: qkv, inp: attIn, weight: w(l, .queryWeight), bias: w(l, .queryBias), N: N, IC: C, OC: 3 * C) }
-            timed(.attention) { Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad) }
+            timed(.attention) {
+                Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad,
+                                  dropout: attP, seed: dropoutSeed &+ UInt64(0x1000 + l), dropped: attP > 0 ? acts.pointer(.attDropped, layer: l) : nil)
+            }
             timed(.matmul) { Linear.forwardTransposed(out: res2, inp: atty, weight: w(l, .attnOutWeight), bias: w(l, .attnOutBias), N: N, IC: C, OC: C) }
             timed(.other) {
+                if hidden > 0 {
+                    Dropout.forward(out: res2, mask: acts.mask(1 + 2 * l), inp: res2, count: N * C, p: hidden, seed: dropoutSeed &+ UInt64(2 + 2 * l))
+                }
                 Residual.forward(out: res2, a: x, b: res2, count: N * C)
                 if post { norm1(res2) } else { norm2(res2) }
             }
@@ -183,6 +201,9 @@ public final class BERT {
             timed(.other) { GELU.forward(out: fchGelu, inp: fch, count: N * I, kind: .erf) }
             timed(.matmul) { Linear.forwardTransposed(out: res3, inp: fchGelu, weight: w(l, .outWeight), bias: w(l, .outBias), N: N, IC: I, OC: C) }
             timed(.other) {
+                if hidden > 0 {
+                    Dropout.forward(out: res3, mask: acts.mask(2 + 2 * l), inp: res3, count: N * C, p: hidden, seed: dropoutSeed &+ UInt64(3 + 2 * l))
+                }
                 Residual.forward(out: res3, a: post ? ln1 : res2, b: res3, count: N * C)
                 if post { norm2(res3) }
             }
@@ -278,14 +299,22 @@ public final class BERT {
         timed(.matmul) { Linear.forwardTransposed(out: logits, inp: hln, weight: p + layout.wordEmbeddings, bias: p + layout.decoderBias, N: M, IC: C, OC: V) }
     }
 
-    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); sequenceLogits = pooled·Wsᵀ + bs (B, K).
+    /// Hidden dropout on the pooled [CLS] of a classifier in this forward (0 when not training or NSP).
+    private var classifierDropout: Float { training && config.numLabels > 0 ? config.hiddenDropout : 0 }
+
+    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); sequenceLogits = dropout(pooled)·Wsᵀ + bs (B, K).
     private func poolerForward(hidden: UnsafePointer<Float>, B: Int, T: Int) {
         let C = config.dModel, p = params.pointer
         let cls = acts.pointer(.cls), pre = acts.pointer(.pooledPre), pooled = acts.pointer(.pooled)
         for b in 0..<B { (cls + b * C).update(from: hidden + b * T * C, count: C) }
         Linear.forwardTransposed(out: pre, inp: cls, weight: p + layout.poolerWeight!, bias: p + layout.poolerBias!, N: B, IC: C, OC: C)
         for i in 0..<(B * C) { pooled[i] = Foundation.tanh(pre[i]) }
-        Linear.forwardTransposed(out: sequenceLogits, inp: pooled, weight: p + layout.sequenceWeight!, bias: p + layout.sequenceBias!,
+        // A classifier sees the pooled output through hidden dropout (into `pre`, no longer needed).
+        let headIn = classifierDropout > 0 ? pre : pooled
+        if classifierDropout > 0 {
+            Dropout.forward(out: pre, mask: acts.pooledMask, inp: pooled, count: B * C, p: classifierDropout, seed: dropoutSeed &+ 0x2000)
+        }
+        Linear.forwardTransposed(out: sequenceLogits, inp: headIn, weight: p + layout.sequenceWeight!, bias: p + layout.sequenceBias!,
                                  N: B, IC: C, OC: config.sequenceLabels)
     }
 
@@ -340,6 +369,15 @@ public final class BERT {
         }
         onReady?(layout.headRange)
         let pad: UnsafePointer<UInt8>? = padded ? UnsafePointer(keep) : nil
+        let hidden: Float = droppedInForward ? config.hiddenDropout : 0, attP: Float = droppedInForward ? config.attentionDropout : 0
+        let dBranch = acts.pointer(.dBranch)
+        /// The gradient of a dropped branch: `dout` through mask `use`, or `dout` itself without dropout.
+        func branch(_ dout: UnsafeMutablePointer<Float>, _ use: Int) -> UnsafePointer<Float> {
+            guard hidden > 0 else { return UnsafePointer(dout) }
+            VectorMath.zero(dBranch, count: N * C)
+            Dropout.backward(dinp: dBranch, dout: dout, mask: acts.mask(use), count: N * C, p: hidden)
+            return UnsafePointer(dBranch)
+        }
         let dQKV = acts.pointer(.dQKV), dAttY = acts.pointer(.dAttY), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
             let x = l == 0 ? acts.pointer(.encoded) : blockOutput(l - 1)
@@ -360,9 +398,10 @@ public final class BERT {
                 dRes3 = e
             }
             let ffnIn = config.norm == .post ? ln1 : ln2
-            timed(.other) { VectorMath.zero(dFchGelu, count: N * I) }
+            var dFFN = UnsafePointer(dRes3)
+            timed(.other) { VectorMath.zero(dFchGelu, count: N * I); dFFN = branch(dRes3, 2 + 2 * l) }
             timed(.matmul) {
-                Linear.backwardTransposed(dinp: dFchGelu, dweight: g(l, .outWeight), dbias: g(l, .outBias), dout: dRes3,
+                Linear.backwardTransposed(dinp: dFchGelu, dweight: g(l, .outWeight), dbias: g(l, .outBias), dout: dFFN,
                                           inp: acts.pointer(.fchGelu, layer: l), weight: w(l, .outWeight), N: N, IC: I, OC: C)
             }
             timed(.other) {
@@ -385,15 +424,17 @@ public final class BERT {
                 timed(.other) { norm2Backward(dinp: d, dout: e, inp: res2) }
             }
             // Attention sublayer: d = d(res2) = d(x) so far = d(attention output).
-            timed(.other) { VectorMath.zero(dAttY, count: N * C) }
+            var dAttOut = UnsafePointer(d)
+            timed(.other) { VectorMath.zero(dAttY, count: N * C); dAttOut = branch(d, 1 + 2 * l) }
             timed(.matmul) {
-                Linear.backwardTransposed(dinp: dAttY, dweight: g(l, .attnOutWeight), dbias: g(l, .attnOutBias), dout: d,
+                Linear.backwardTransposed(dinp: dAttY, dweight: g(l, .attnOutWeight), dbias: g(l, .attnOutBias), dout: dAttOut,
                                           inp: acts.pointer(.atty, layer: l), weight: w(l, .attnOutWeight), N: N, IC: C, OC: C)
             }
             timed(.other) { VectorMath.zero(dQKV, count: N * 3 * C) }
             timed(.attention) {
                 Attention.backward(dqkv: dQKV, scratch: acts.pointer(.dAttScratch), dout: dAttY, qkv: acts.pointer(.qkv, layer: l),
-                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad)
+                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad,
+                                   dropout: attP, dropped: attP > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil)
             }
             if config.norm == .post {
                 timed(.matmul) {
@@ -411,8 +452,9 @@ public final class BERT {
             onReady?(layout.blockRange(l))
         }
         timed(.other) {
+            let dEncoded = branch(d, 0)
             VectorMath.zero(e, count: N * C)
-            LayerNorm.backward(dinp: e, dweight: gr + layout.embLNWeight, dbias: gr + layout.embLNBias, dout: d, inp: acts.pointer(.embedded),
+            LayerNorm.backward(dinp: e, dweight: gr + layout.embLNWeight, dbias: gr + layout.embLNBias, dout: dEncoded, inp: acts.pointer(.embedded),
                                weight: p + layout.embLNWeight, mean: acts.pointer(.embMean), rstd: acts.pointer(.embRstd), N: N, C: C)
             Embedding.backward(dwte: gr + layout.wordEmbeddings, dwpe: gr + layout.positionEmbeddings, dout: e, tokens: tokens, B: B, T: T, C: C)
             Embedding.backward(dwte: gr + layout.tokenTypeEmbeddings, dwpe: nil, dout: e, tokens: segments, B: B, T: T, C: C)
@@ -423,13 +465,20 @@ public final class BERT {
     /// Sequence head (NSP or classifier) and pooler backward; adds d(hidden[b, 0]) into `dHidden` (B·T, C).
     private func poolerBackward(into dHidden: UnsafeMutablePointer<Float>, lossScale: Float, B: Int, T: Int) {
         let C = config.dModel, p = params.pointer, gr = grads.pointer
-        let dPooled = acts.pointer(.dHeadA), dPre = acts.pointer(.dHeadB), dCls = acts.pointer(.dCls), pooled = acts.pointer(.pooled)
+        let dA = acts.pointer(.dHeadA), dB = acts.pointer(.dHeadB), dCls = acts.pointer(.dCls), pooled = acts.pointer(.pooled)
+        let p0: Float = droppedInForward && config.numLabels > 0 ? config.hiddenDropout : 0
         let K = config.sequenceLabels
         CrossEntropy.backward(dlogits: sequenceLogits, probs: sequenceLogits, targets: sequenceTargets, scale: lossScale / Float(sequenceCount),
                               N: B, V: K, ignoreIndex: config.ignoreIndex)
-        VectorMath.zero(dPooled, count: B * C)
-        Linear.backwardTransposed(dinp: dPooled, dweight: gr + layout.sequenceWeight!, dbias: gr + layout.sequenceBias!, dout: sequenceLogits,
-                                  inp: pooled, weight: p + layout.sequenceWeight!, N: B, IC: C, OC: K)
+        VectorMath.zero(dA, count: B * C)
+        Linear.backwardTransposed(dinp: dA, dweight: gr + layout.sequenceWeight!, dbias: gr + layout.sequenceBias!, dout: sequenceLogits,
+                                  inp: p0 > 0 ? acts.pointer(.pooledPre) : pooled, weight: p + layout.sequenceWeight!, N: B, IC: C, OC: K)
+        var dPooled = dA, dPre = dB
+        if p0 > 0 {
+            VectorMath.zero(dB, count: B * C)
+            Dropout.backward(dinp: dB, dout: dA, mask: acts.pooledMask, count: B * C, p: p0)
+            dPooled = dB; dPre = dA
+        }
         for i in 0..<(B * C) { dPre[i] = dPooled[i] * (1 - pooled[i] * pooled[i]) }
         VectorMath.zero(dCls, count: B * C)
         Linear.backwardTransposed(dinp: dCls, dweight: gr + layout.poolerWeight!, dbias: gr + layout.poolerBias!, dout: dPre,

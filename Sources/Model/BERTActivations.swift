@@ -12,9 +12,12 @@ public final class BERTActivations {
     public enum Layer: Int, CaseIterable {
         case ln1, ln1Mean, ln1Rstd, qkv, atty, att, residual2
         case ln2, ln2Mean, ln2Rstd, fch, fchGelu, residual3
+        /// The attention weights after dropout; allocated only when attention dropout is on.
+        case attDropped
 
-        func count(B: Int, T: Int, C: Int, I: Int, NH: Int) -> Int {
+        func count(B: Int, T: Int, C: Int, I: Int, NH: Int, attentionDropout: Bool) -> Int {
             switch self {
+            case .attDropped: attentionDropout ? B * NH * T * T : 0
             case .ln1Mean, .ln1Rstd, .ln2Mean, .ln2Rstd: B * T
             case .qkv: B * T * 3 * C
             case .att: B * NH * T * T
@@ -29,7 +32,7 @@ public final class BERTActivations {
         case embedded, encoded, embMean, embRstd, lnf, lnfMean, lnfRstd
         case headIn, transform, transformGelu, headLN, headMean, headRstd, logits, losses
         case cls, pooledPre, pooled, sequenceLogits, sequenceLosses
-        case dResidual, dLN, dQKV, dAttY, dAttScratch, dFch, dFchGelu, dHeadA, dHeadB, dCls
+        case dResidual, dLN, dQKV, dAttY, dAttScratch, dFch, dFchGelu, dHeadA, dHeadB, dCls, dBranch
 
         func count(B: Int, T: Int, C: Int, I: Int, NH: Int, V: Int, K: Int) -> Int {
             switch self {
@@ -61,7 +64,7 @@ public final class BERTActivations {
         var running = 0
         for region in Layer.allCases {
             offsets.append(running)
-            running += GPTActivations.align(region.count(B: B, T: T, C: C, I: I, NH: NH))
+            running += GPTActivations.align(region.count(B: B, T: T, C: C, I: I, NH: NH, attentionDropout: config.attentionDropout > 0))
         }
         layerOffsets = offsets
         layerStride = running
@@ -73,7 +76,27 @@ public final class BERTActivations {
         }
         globalOffsets = globals
         storage = FlatBuffer(count: running)
+        maskStride = config.hiddenDropout > 0 ? B * T * C : 0
+        let maskCount = max(1, maskStride * (1 + 2 * config.nLayer) + (config.hiddenDropout > 0 ? B * C : 0))
+        masks = .allocate(capacity: maskCount)
+        masks.initialize(repeating: 1, count: maskCount)
+        uses = 1 + 2 * config.nLayer
     }
+
+    deinit { masks.deallocate() }
+
+    /// Hidden-dropout keep-masks: one (B, T, C) byte block per use (0 = embeddings, 1 + 2l = attention
+    /// output of block l, 2 + 2l = feed-forward output), then (B, C) for the pooled [CLS].
+    let masks: UnsafeMutablePointer<UInt8>
+    let maskStride: Int
+    private let uses: Int
+
+    /// The keep-mask of a hidden-dropout use (see `masks`).
+    @inline(__always)
+    func mask(_ use: Int) -> UnsafeMutablePointer<UInt8> { masks + use * maskStride }
+
+    /// The keep-mask of the pooled [CLS] dropout.
+    var pooledMask: UnsafeMutablePointer<UInt8> { masks + uses * maskStride }
 
     /// Floats allocated for activations and scratch.
     public var floatCount: Int { storage.count }

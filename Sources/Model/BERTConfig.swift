@@ -34,6 +34,11 @@ public struct BERTConfig: Codable, Equatable, Sendable {
     /// K > 0 makes this a sequence classifier (`BertForSequenceClassification`): the pooler and a
     /// (K, C) classifier on [CLS] replace the MLM head. 0 (the default) keeps the pretraining heads.
     public var numLabels = 0
+    /// Hugging Face's `hidden_dropout_prob`: dropout on the embedding output, on each sublayer's output
+    /// before its residual add, and on the pooled [CLS] before a classifier (0 = off, the default).
+    public var hiddenDropout: Float = 0
+    /// Hugging Face's `attention_probs_dropout_prob`: dropout on the attention weights (0 = off).
+    public var attentionDropout: Float = 0
     /// LayerNorm epsilon (BERT: 1e-12).
     public var layerNormEps: Float = 1e-12
     /// Targets equal to this id are left out of the loss (unmasked positions, padding).
@@ -78,6 +83,9 @@ public struct BERTConfig: Codable, Equatable, Sendable {
         guard numLabels >= 0 else { throw ModelError("the number of labels is \(numLabels); it must be at least 1 for a classifier") }
         guard numLabels == 0 || !nsp else {
             throw ModelError("model.nsp and a classification head exclude each other; fine-tuning replaces the pretraining heads")
+        }
+        for (name, p) in [("residual_dropout", hiddenDropout), ("attention_dropout", attentionDropout)] {
+            guard p >= 0, p < 1 else { throw ModelError("model.\(name) is \(p); it must be in [0, 1)") }
         }
         guard layerNormEps > 0 else { throw ModelError("model.layer_norm_eps is \(layerNormEps); it must be > 0") }
     }

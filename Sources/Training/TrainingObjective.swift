@@ -64,20 +64,22 @@ final class TrainingObjective {
         model.initializeWeights(seed: seed)
     }
 
-    /// Dropout (GPT only) is applied while training.
+    /// Dropout is applied while training.
     var training: Bool {
-        get { gpt?.training ?? false }
-        set { gpt?.training = newValue }
+        get { gpt?.training ?? bert?.training ?? false }
+        set { gpt?.training = newValue; bert?.training = newValue }
     }
 
     /// Forward on the loader's current micro-batch (after its `next()`); returns the loss.
     /// `step`/`micro` seed GPT's dropout as the loop always did.
     func forward(_ loader: DistributedDataLoader, step: Int, micro: Int) throws -> Float {
+        let dropoutSeed = seed &* 0x9E37_79B9 &+ UInt64(step) &* 1_000_003 &+ UInt64(micro * loader.worldSize + loader.rank) &* 7919
         if let gpt {
-            gpt.dropoutSeed = seed &* 0x9E37_79B9 &+ UInt64(step) &* 1_000_003 &+ UInt64(micro * loader.worldSize + loader.rank) &* 7919
+            gpt.dropoutSeed = dropoutSeed
             return try gpt.forward(tokens: loader.inputs.baseAddress!, targets: loader.targets.baseAddress!, B: B, T: T)
         }
         guard let bert, let masker else { preconditionFailure("no model") }
+        bert.dropoutSeed = dropoutSeed
         // The stream index of this rank's first row: `next()` has already advanced past the round.
         let first = loader.position.sequencesRead - loader.worldSize * loader.microBatch + loader.rank * loader.microBatch
         masker.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: UInt64(first))

@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput: allreduce bandwidth, training-step speed (GPT and BERT), scaling, tokenizer, checkpoint save/load, generation.",
-        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchMLMCommand.self, BenchScalingCommand.self,
-                      BenchTokenizerCommand.self, BenchCheckpointCommand.self, BenchGenerateCommand.self])
+        abstract: "Measure throughput: allreduce, training step (GPT and BERT), scaling, tokenizer, checkpoints, generation, transfer.",
+        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchMLMCommand.self, BenchTransferCommand.self,
+                      BenchScalingCommand.self, BenchTokenizerCommand.self, BenchCheckpointCommand.self, BenchGenerateCommand.self])
 }

@@ -147,13 +147,14 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testBERTFamilyKeysBuildTheModelConfig() throws {
         var n: [String] = []
-        let c = try load("model:\n  arch: bert\n  norm: pre\n  nsp: true\n  intermediate_size: 96\n  d_model: 32\n  n_head: 4\ntraining:\n  mask_rate: 0.2\n", notices: &n)
+        let c = try load("model:\n  arch: bert\n  norm: pre\n  nsp: true\n  intermediate_size: 96\n  d_model: 32\n  n_head: 4\n  residual_dropout: 0.1\n  attention_dropout: 0.05\ntraining:\n  mask_rate: 0.2\n", notices: &n)
         XCTAssertEqual(c.objective, "mlm", "auto follows the architecture")
         XCTAssertEqual(c.family.maskRate, 0.2)
         let b = c.bertConfig
         XCTAssertEqual([b.dModel, b.nHead, b.intermediateSize, b.typeVocabSize], [32, 4, 96, 2])
         XCTAssertEqual(b.norm, .pre)
         XCTAssertTrue(b.nsp)
+        XCTAssertEqual([b.hiddenDropout, b.attentionDropout], [0.1, 0.05], "residual_dropout is BERT's hidden dropout")
         XCTAssertEqual(try load("", notices: &n).objective, "clm")
         var back = RunConfig()
         try ConfigLoader.apply(yaml: ConfigLoader.render(c), file: "resolved.yaml", to: &back)
@@ -166,7 +167,8 @@ final class ConfigLoaderTests: XCTestCase {
             ("model:\n  arch: bert\ntraining:\n  objective: clm\n", ["training.objective clm needs model.arch gpt"]),
             ("model:\n  nsp: true\n", ["model.nsp applies to model.arch bert only"]),
             ("model:\n  norm: post\n", ["model.norm applies to model.arch bert only"]),
-            ("model:\n  arch: bert\n  attention_dropout: 0.1\n", ["model.attention_dropout is not supported with model.arch bert"]),
+            ("model:\n  arch: bert\n  embedding_dropout: 0.1\n", ["model.embedding_dropout is not used by model.arch bert", "set it to 0"]),
+            ("model:\n  arch: bert\n  positions: sinusoidal\n", ["model.positions sinusoidal is not supported with model.arch bert"]),
             ("model:\n  arch: bert\n  nsp: true\ntraining:\n  micro_batch: 1\n", ["set training.micro_batch to at least 2"]),
             ("model:\n  arch: bret\n", ["model.arch is 'bret'", "did you mean bert?"]),
         ]

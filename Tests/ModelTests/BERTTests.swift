@@ -187,6 +187,54 @@ final class BERTTests: XCTestCase {
         }
     }
 
+    /// With hidden and attention dropout on, the gradient of the loss (masks fixed by the seed) matches
+    /// central differences of the model itself on sampled parameters: MLM + NSP, and a classifier
+    /// (dropout on the pooled [CLS]).
+    func testDropoutGradientsMatchFiniteDifferences() throws {
+        for classes in [0, 3] {
+            var config = BERTConfig(vocabSize: 16, maxSeqLen: 8, nLayer: 2, nHead: 2, dModel: 8)
+            config.layerNormEps = 1e-5
+            config.hiddenDropout = 0.1
+            config.attentionDropout = 0.2
+            config.nsp = classes == 0
+            config.numLabels = classes
+            let model = try BERT(config: config, maxBatch: 2, maxSeqLen: 8)
+            model.initializeWeights(seed: 11)
+            var rng = SplitMix64(seed: 9)
+            for i in 0..<model.layout.count { model.params.pointer[i] += Float(rng.uniform() - 0.5) * 0.2 }
+            model.dropoutSeed = 1234
+            let x = (0..<16).map { _ in Int32(rng.next() % 16) }
+            let y: [Int32]? = classes > 0 ? nil : (0..<16).map { $0 % 3 == 1 ? Int32(rng.next() % 16) : -100 }
+            let labels: [Int32] = classes > 0 ? [2, 1] : [0, 1]
+            let mask: [UInt8] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+            func loss() throws -> Double {
+                try x.withUnsafeBufferPointer { a in
+                    Double(try model.forward(tokens: a.baseAddress!, segments: nil, attentionMask: mask, targets: y, sequenceLabels: labels, B: 2, T: 8))
+                }
+            }
+            let base = try loss()
+            model.zeroGrad()
+            model.backward()
+            XCTAssertEqual(try loss(), base, "the same seed gives the same masks")
+            model.training = false
+            XCTAssertNotEqual(try loss(), base, "dropout changes the loss while training")
+            model.training = true
+            let h: Float = 1e-2
+            for _ in 0..<40 {
+                let i = Int(rng.next() % UInt64(model.layout.count))
+                let analytic = Double(model.grads.pointer[i])
+                let saved = model.params.pointer[i]
+                model.params.pointer[i] = saved + h
+                let up = try loss()
+                model.params.pointer[i] = saved - h
+                let down = try loss()
+                model.params.pointer[i] = saved
+                let numeric = (up - down) / Double(2 * h)
+                XCTAssertEqual(analytic, numeric, accuracy: 2e-3 + 0.02 * abs(numeric), "classes \(classes): parameter \(i)")
+            }
+        }
+    }
+
     func testOverfitsOneMaskedBatch() throws {
         var config = BERTConfig(vocabSize: 32, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)
         config.layerNormEps = 1e-5

@@ -7,8 +7,8 @@ import TestSupport
 import Training
 import XCTest
 
-/// Masked-LM training through the data-parallel loop: N ranks equal 1 rank (with and without NSP), the
-/// loss falls, and a tokenizer without BERT's special tokens is a one-line error.
+/// Masked-LM training through the data-parallel loop: N ranks equal 1 rank (with and without NSP and
+/// dropout), the loss falls, and a tokenizer without BERT's special tokens is a one-line error.
 final class TrainingObjectiveTests: XCTestCase {
     /// A BERT config over the fixture corpus (ids < 64) with a byte-level tokenizer whose specials are
     /// ids 256–260 ([PAD] [MASK] [CLS] [SEP] among them).
@@ -22,6 +22,10 @@ final class TrainingObjectiveTests: XCTestCase {
         c.family.arch = "bert"
         c.family.nsp = nsp
         c.model.layerNormEps = 1e-5
+        if nsp {  // the NSP runs also exercise BERT's dropout, seeded per (step, micro-batch, rank)
+            c.model.residualDropout = 0.1
+            c.model.attentionDropout = 0.1
+        }
         c.data.tokenizer = path
         try ConfigLoader.validate(c, origin: "test")
         return c

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Config
+import Data
+import Distributed
+import Foundation
+import Kernels
+import Model
+import Training
+
+/// `pretrain bench transfer`: does masked-LM pretraining help a downstream classifier? Pretrains a
+/// BERT in-process, then fine-tunes it and an identical freshly initialised model for the same steps.
+struct BenchTransferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transfer",
+        abstract: "Fine-tune a masked-LM-pretrained BERT and the same model from scratch; print test accuracies.",
+        discussion: """
+        Pretrains `model.arch: bert` with the given run config (one process, --pretrain-steps steps), then
+        trains a classifier on TASK/train.jsonl twice — body from the pretrained model, and from scratch —
+        with the same seed, steps and batches, and reports accuracy on TASK/test.jsonl.
+        Example: pretrain data fortunes-task --out data/fortunes-task
+                 pretrain bench transfer --config configs/tiny.yaml --task data/fortunes-task
+        """)
+
+    @Option(help: "Pretraining run config (YAML).") var config: String = "configs/tiny.yaml"
+    @Option(name: .customLong("set"), help: "Override a config key of the pretraining run (key=value; repeatable).") var overrides: [String] = []
+    @Option(help: "Directory with train.jsonl and test.jsonl.") var task: String = "data/fortunes-task"
+    @Option(help: "Masked-LM pretraining steps.") var pretrainSteps: Int = 300
+    @Option(help: "Fine-tuning steps (micro-batches) for each of the two classifiers.") var finetuneSteps: Int = 300
+    @Option(help: "Fine-tuning learning rate.") var lr: Float = 1e-3
+    @Option(help: "Fine-tuning micro-batch.") var microBatch: Int = 16
+    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        guard pretrainSteps >= 1, finetuneSteps >= 1, microBatch >= 1, threads >= 1 else {
+            throw CLIError("--pretrain-steps, --finetune-steps, --micro-batch and --threads must be at least 1")
+        }
+        let run: RunConfig
+        do {
+            run = try ConfigLoader.load(path: config, overrides: ["model.arch=bert", "training.objective=mlm", "num_processes=1",
+                                                                  "training.steps=\(pretrainSteps)", "training.global_batch=0",
+                                                                  "training.gradient_accumulation_steps=1", "data.val="] + overrides)
+        } catch let e as ConfigError { throw CLIError(e.message) }
+        let train: ClassificationDataset, test: ClassificationDataset, tokenizer: Tokenizer
+        do {
+            tokenizer = try Tokenizer.load(from: run.data.tokenizer)
+            train = try ClassificationDataset.load(path: task + "/train.jsonl")
+            test = try ClassificationDataset.load(path: task + "/test.jsonl", labelNames: train.labelNames)
+        } catch let e as DataError { throw CLIError("\(e)") }
+        Parallel.setThreads(threads)
+        let start = Date()
+        var pretrainLoss: Float = .nan
+        let pretrained = try InProcessGroup.run(size: 1) { comm -> BERT in
+            let trainer = try Trainer(config: run, comm: comm, threads: threads) { event in
+                if case let .step(m) = event { pretrainLoss = m.loss }
+            }
+            try trainer.run()
+            return trainer.model as! BERT
+        }[0]
+        print("pretrained \(pretrainSteps) MLM steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s, final loss \(pretrainLoss)")
+        var settings = run.optimizer
+        settings.lr = lr
+        var classifier = run.bertConfig
+        classifier.nsp = false
+        classifier.numLabels = train.labelNames.count
+        let majority = Dictionary(grouping: test.labels, by: { $0 }).values.map(\.count).max() ?? 0
+        print("task: \(train.texts.count) train, \(test.texts.count) test, \(classifier.numLabels) labels (\(train.labelNames.joined(separator: ", "))); majority class \(String(format: "%.1f", 100 * Double(majority) / Double(test.texts.count))) % of test")
+        for (name, usePretrained) in [("pretrained", true), ("scratch", false)] {
+            let tuner = try FineTuner(config: classifier, tokenizer: tokenizer, microBatch: microBatch, sequenceLength: run.training.seqLen,
+                                      settings: settings, seed: UInt64(run.training.seed))
+            if usePretrained { tuner.loadBody(from: pretrained) }
+            let t0 = Date()
+            let losses = try tuner.train(train, steps: finetuneSteps, lr: lr)
+            let accuracy = try tuner.accuracy(test)
+            let tail = losses.suffix(20).reduce(0, +) / Float(min(20, losses.count))
+            print("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) test accuracy \(String(format: "%.1f", accuracy * 100)) %  (train loss, last 20 steps: \(String(format: "%.3f", tail)); \(String(format: "%.0f", Date().timeIntervalSince(t0))) s)")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Data
+import Foundation
+
+/// `pretrain data fortunes-task`: write the fortunes classification task (train/test JSON lines).
+struct DataFortunesTaskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fortunes-task",
+        abstract: "Build a labelled task from Debian's fortunes: which file a fortune comes from.",
+        discussion: """
+        Writes DIR/train.jsonl and DIR/test.jsonl ({"label": category, "text": fortune} per line) and
+        DIR/labels.txt (one category per line, in id order), for fine-tuning a classifier.
+        Example: pretrain data fortunes-task --categories computers,science,love,food --out data/fortunes-task
+        """)
+
+    @Option(help: "Directory of fortune files.") var fortunes: String = "/usr/share/games/fortunes"
+    @Option(help: "Comma-separated fortune files; each is one label.") var categories: String = "computers,science,love,food"
+    @Option(help: "Share of fortunes held out for testing.") var testFraction: Double = 0.2
+    @Option(help: "Seed of the train/test split.") var seed: UInt64 = 0
+    @Option(help: "Output directory.") var out: String
+
+    func run() throws {
+        let names = categories.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        do {
+            let task = try FortuneTask.build(directory: fortunes, categories: names, testFraction: testFraction, seed: seed)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try FortuneTask.jsonLines(task.train).write(toFile: out + "/train.jsonl", atomically: true, encoding: .utf8)
+            try FortuneTask.jsonLines(task.test).write(toFile: out + "/test.jsonl", atomically: true, encoding: .utf8)
+            try (names.joined(separator: "\n") + "\n").write(toFile: out + "/labels.txt", atomically: true, encoding: .utf8)
+            for (i, name) in names.enumerated() {
+                print("\(name): \(task.train.labels.filter { $0 == i }.count) train, \(task.test.labels.filter { $0 == i }.count) test")
+            }
+            print("wrote \(out)/train.jsonl (\(task.train.texts.count)), \(out)/test.jsonl (\(task.test.texts.count)), \(out)/labels.txt")
+        } catch let error as DataError {
+            throw CLIError("\(error)")
+        } catch let error as CocoaError {
+            throw CLIError("\(out): cannot write (\(error.localizedDescription)); check the directory")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Data
+import Foundation
+import Model
+import Training
+import XCTest
+
+/// Fine-tuning a BERT classifier: it learns a 3-way task far above chance, a pretrained body is copied
+/// with the new head left fresh, a frozen body does not move, and bad setups are one-line errors.
+final class FineTunerTests: XCTestCase {
+    /// A byte-level tokenizer whose ids 256–260 are the special tokens.
+    func tokenizer(_ specials: [String] = AddedToken.defaultSpecials) throws -> Tokenizer {
+        let bytes = (0..<256).map { [UInt8($0)] as [UInt8]? }
+        return try Tokenizer(tokens: bytes, merges: [], addedTokens: specials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) })
+    }
+
+    /// Texts of random letters from one of three alphabets; the label is the alphabet.
+    func task(_ count: Int, seed: UInt64) -> ClassificationDataset {
+        var rng = Model.SplitMix64(seed: seed)
+        let alphabets = [Array("abcdefgh"), Array("pqrstuvw"), Array("01234567")]
+        var texts: [String] = [], labels: [Int32] = []
+        for _ in 0..<count {
+            let label = Int(rng.next() % 3)
+            let length = 4 + Int(rng.next() % 9)
+            texts.append(String((0..<length).map { _ in alphabets[label][Int(rng.next() % 8)] }))
+            labels.append(Int32(label))
+        }
+        return ClassificationDataset(texts: texts, labels: labels, labelNames: ["letters", "late letters", "digits"])
+    }
+
+    func config(labels: Int = 3) -> BERTConfig {
+        var c = BERTConfig(vocabSize: 261, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)
+        c.layerNormEps = 1e-5
+        c.numLabels = labels
+        return c
+    }
+
+    func testLearnsAThreeWayTaskFarAboveChance() throws {
+        var settings = AdamWOptimizer.Settings()
+        settings.weightDecay = 0.01
+        let tuner = try FineTuner(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: settings, seed: 3)
+        let test = task(90, seed: 2)
+        let before = try tuner.accuracy(test)
+        let losses = try tuner.train(task(240, seed: 1), steps: 200, lr: 3e-3)
+        let after = try tuner.accuracy(test)
+        XCTAssertLessThan(losses.suffix(10).reduce(0, +) / 10, losses.prefix(10).reduce(0, +) / 10 - 0.5, "the loss falls")
+        XCTAssertGreaterThan(after, 0.9, "held-out accuracy \(after) (chance 1/3, before training \(before))")
+    }
+
+    func testPretrainedBodyIsCopiedAndAFrozenBodyStays() throws {
+        var pretrainedConfig = config(labels: 0)
+        pretrainedConfig.nsp = false
+        let pretrained = try BERT(config: pretrainedConfig, maxBatch: 1, maxSeqLen: 16)
+        pretrained.initializeWeights(seed: 77)
+        let tuner = try FineTuner(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
+                                  settings: AdamWOptimizer.Settings(), seed: 3, freezeBody: true)
+        let fresh = tuner.loadBody(from: pretrained)
+        XCTAssertEqual(fresh, ["bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"])
+        let bodyEnd = tuner.model.layout.headStart
+        XCTAssertEqual(Array(tuner.model.params.buffer[0..<bodyEnd]), Array(pretrained.params.buffer[0..<bodyEnd]), "the encoder is the pretrained one")
+        let head = Array(tuner.model.params.buffer[bodyEnd...])
+        _ = try tuner.train(task(64, seed: 1), steps: 5, lr: 1e-3)
+        XCTAssertEqual(Array(tuner.model.params.buffer[0..<bodyEnd]), Array(pretrained.params.buffer[0..<bodyEnd]), "a frozen body does not move")
+        XCTAssertNotEqual(Array(tuner.model.params.buffer[bodyEnd...]), head, "the head trains")
+    }
+
+    func testBadSetupsAreOneLineErrors() throws {
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        let s = AdamWOptimizer.Settings()
+        XCTAssertTrue(message { _ = try FineTuner(config: config(), tokenizer: tokenizer([AddedToken.endOfText, AddedToken.pad]), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
+            .contains("tokenizer has no [CLS], [SEP], [MASK] special tokens"))
+        XCTAssertTrue(message { _ = try FineTuner(config: config(labels: 0), tokenizer: tokenizer(), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
+            .contains("--labels N"))
+        let tuner = try FineTuner(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: s, seed: 0)
+        XCTAssertTrue(message { _ = try tuner.train(task(4, seed: 1), steps: 1, lr: 1e-3) }.contains("fewer than one micro-batch of 8"))
+    }
+}
