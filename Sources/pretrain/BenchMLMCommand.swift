@@ -16,7 +16,7 @@ struct BenchMLMCommand: ParsableCommand {
         Each step masks fresh random tokens with `MLMMasker` ([CLS] A [SEP], 15 % chosen by default), so
         the MLM head runs on the chosen rows only; --mask-rate 1 makes it run on every row.
         MFU counts 6·(N − V·d + rate·V·d) + 12·L·d·T FLOPs per token against sgemm's measured peak.
-        Peer: python3 bench/torch_bert.py --config S --threads 2 (Hugging Face BertForMaskedLM).
+        Peer: python3 Tests/Peers/torch_bert.py --config S --threads 2 (Hugging Face BertForMaskedLM).
         Example: pretrain bench mlm --preset s --threads 2 --steps 8
         """)
 

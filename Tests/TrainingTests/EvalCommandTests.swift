@@ -45,7 +45,7 @@ final class EvalCommandTests: XCTestCase {
         options.checkpoints = true
         let trainer = try InProcessGroup.run(size: 1) { comm in try Trainer(config: config, comm: comm, threads: 1, options: options) }[0]
         try trainer.run()
-        let model = trainer.model
+        let model = try XCTUnwrap(trainer.model as? GPT, "model.arch gpt trains a GPT")
         model.training = false
         let one = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/ckpt/step-00000003", "--data", dir + "/train_*.bin"])
         XCTAssertEqual(one.status, 0, one.output)

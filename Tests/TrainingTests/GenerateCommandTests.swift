@@ -39,7 +39,7 @@ final class GenerateCommandTests: XCTestCase {
         var options = TrainerOptions()
         options.checkpoints = true
         let trainer = try InProcessGroup.run(size: 1) { comm in try Trainer(config: config, comm: comm, threads: 1, options: options) }[0]
-        model = trainer.model
+        model = try XCTUnwrap(trainer.model as? GPT, "model.arch gpt trains a GPT")
         let C = config.model.dModel
         let special = Set(tokenizer.addedTokens.map(\.id))
         for v in 0..<config.model.vocabSize {
