@@ -20,4 +20,24 @@ final class ByteShuffleTests: XCTestCase {
         ByteShuffle.unshuffle(planes, count: values.count, into: &back)
         XCTAssertEqual(back.map(\.bitPattern), values.map(\.bitPattern))
     }
+
+    /// The vectorised body (16 values per step) and the scalar tail both follow the definition, for
+    /// sizes around the SIMD width.
+    func testEveryByteLandsWhereTheDefinitionSays() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [0, 1, 15, 16, 17, 31, 32, 33, 1000, 1024 + 7] {
+            let values = (0..<n).map { _ in Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
+            var planes = [UInt8](repeating: 0, count: 4 * n)
+            ByteShuffle.shuffle(values, count: n, into: &planes)
+            for i in 0..<n {
+                for b in 0..<4 {
+                    XCTAssertEqual(planes[b * n + i], UInt8(truncatingIfNeeded: values[i].bitPattern >> (8 * UInt32(b))), "n \(n), element \(i), byte \(b)")
+                }
+            }
+            var back = [Float](repeating: 0, count: n)
+            ByteShuffle.unshuffle(planes, count: n, into: &back)
+            XCTAssertEqual(back.map(\.bitPattern), values.map(\.bitPattern), "n \(n)")
+        }
+    }
 }
+
