@@ -8,10 +8,11 @@ import Model
 struct CheckpointExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a checkpoint's parameters as a Hugging Face GPT-2 directory (model.safetensors, config.json, tokenizer.json).",
+        abstract: "Write a checkpoint's parameters as a Hugging Face directory (model.safetensors, config.json, tokenizer.json).",
         discussion: """
-        The result loads with transformers' GPT2LMHeadModel.from_pretrained(OUT) and tokenizers'
-        Tokenizer.from_file(OUT + "/tokenizer.json"). Only causal models with learned positions export.
+        A GPT checkpoint loads with transformers' GPT2LMHeadModel.from_pretrained(OUT), a BERT one
+        (model.arch: bert, post-LN) with BertForMaskedLM (BertForPreTraining with NSP), and the tokenizer
+        with tokenizers' Tokenizer.from_file(OUT + "/tokenizer.json"). GPT checkpoints need learned positions.
         """)
 
     @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
@@ -22,6 +23,7 @@ struct CheckpointExportCommand: ParsableCommand {
         guard format == "safetensors" else { throw CLIError("--format \(format) is not supported; use --format safetensors") }
         let reader = try openCheckpoint(directory)
         let config = try checkpointConfig(reader)
+        if config.family.arch == "bert" { return try exportBERT(reader, config: config) }
         let layout = ParameterLayout(config: config.model)
         do {
             try reader.manifest.checkMatches(layout, directory: reader.directory)
@@ -31,6 +33,26 @@ struct CheckpointExportCommand: ParsableCommand {
                                                    tokenizer: reader.tokenizerPath, to: out)
             print("exported step \(reader.manifest.step) of \(reader.directory) to \(out): \(files.joined(separator: ", "))")
         } catch let e as CheckpointError {
+            throw CLIError(e.message, exitCode: 1)
+        }
+    }
+
+    /// A BERT checkpoint as `BertForMaskedLM` (or `BertForPreTraining`) plus its tokenizer.
+    private func exportBERT(_ reader: CheckpointReader, config: RunConfig) throws {
+        do {
+            let model = try BERT(config: config.bertConfig, maxBatch: 1, maxSeqLen: 1)
+            try reader.manifest.checkMatches(model.layout, directory: reader.directory)
+            try reader.readParameters(into: model.params.buffer)
+            try model.exportHuggingFace(to: out)
+            if let tokenizer = reader.tokenizerPath {
+                let target = out + "/tokenizer.json"
+                try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.copyItem(atPath: tokenizer, toPath: target)
+            }
+            print("exported step \(reader.manifest.step) of \(reader.directory) to \(out) as Hugging Face BERT")
+        } catch let e as CheckpointError {
+            throw CLIError(e.message, exitCode: 1)
+        } catch let e as ModelError {
             throw CLIError(e.message, exitCode: 1)
         }
     }
