@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoint
 import Config
 import Distributed
 import Foundation
@@ -67,7 +68,11 @@ struct TrainCommand: ParsableCommand {
             try reporter.open()
             let comm = try Self.watched(mpi, config: resolved)
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
-            if let resume { try trainer.resume(from: resume) }
+            if let resume {
+                try trainer.resume(from: resume)
+            } else {
+                try Self.refuseToReplaceCheckpoints(of: trainer, comm: comm)
+            }
             setupDone = true
             let summary = try trainer.run()
             try comm.shutdown()
@@ -81,7 +86,7 @@ struct TrainCommand: ParsableCommand {
                 // Setup errors (data, config, replicas) hit every rank alike: rank 0 speaks, all exit.
                 // Rank 0 writes before MPI_Finalize, which no rank leaves before all have entered it,
                 // so mpirun cannot end rank 0 (on another rank's exit status) before the line is out.
-                if rank == 0 { FileHandle.standardError.write(Data("Error: \(message)\n".utf8)) }
+                if rank == 0 { FileHandle.standardError.write(Data("error: \(message)\n".utf8)) }
                 try? mpi.shutdown()
                 throw ExitCode(2)
             }
@@ -99,6 +104,17 @@ struct TrainCommand: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("warning: no plot: \(error)\n".utf8))
         }
+    }
+
+    /// A fresh run would replace an earlier run's checkpoints step by step: refuse instead, on every
+    /// rank alike (any rank that sees one decides, so ranks without a shared filesystem agree too).
+    static func refuseToReplaceCheckpoints(of trainer: Trainer, comm: any Communicator) throws {
+        let newest = CheckpointStore(root: trainer.checkpointRoot).complete().last
+        var seen: [Int32] = [newest == nil ? 0 : 1]
+        if comm.size > 1 { try seen.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
+        guard seen[0] == 1 else { return }
+        throw CLIError("\(trainer.checkpointRoot) already holds checkpoints of an earlier run (newest: \(newest?.path ?? "on another rank")); "
+                       + "continue it with --resume auto, or set checkpoint.dir (or logging.run_dir) to a new directory, or remove the old one")
     }
 
     /// `overlap` → true, `after-backward` → false, `auto` → nil (`TrainerOptions.automaticOverlap`).

@@ -1,5 +1,6 @@
 import Checkpoint
 import Config
+import Data
 import Distributed
 import Foundation
 import Model
@@ -130,6 +131,40 @@ final class CheckpointingTests: XCTestCase {
     }
 
     // MARK: - Under mpirun
+
+    /// The masked-LM objective resumes bit for bit too: masks (keyed by the global stream index),
+    /// NSP pairs and dropout (keyed by step, micro-batch and rank) all continue as they would have.
+    func testMaskedLMResumeUnderMPIIsBitIdenticalToAnUninterruptedRun() throws {
+        let dir = try CheckpointFixtures.temporaryDirectory("resume-mlm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CheckpointFixtures.corpus(in: dir)
+        let bytes = (0..<256).map { [UInt8($0)] as [UInt8]? }
+        let added = AddedToken.defaultSpecials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
+        try Tokenizer(tokens: bytes, merges: [], addedTokens: added).save(to: dir + "/tokenizer.json")
+        var config = CheckpointFixtures.config(data: dir, steps: 8, model: GPTConfig(vocabSize: 261, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32))
+        config.family.arch = "bert"
+        config.family.nsp = true
+        config.model.residualDropout = 0.1
+        config.model.attentionDropout = 0.1
+        config.data.tokenizer = dir + "/tokenizer.json"
+        config.checkpoint.every = 4
+        let file = try CheckpointFixtures.write(config, in: dir)
+        let straight = try CheckpointFixtures.train(2, file, runDir: dir + "/a")
+        XCTAssertEqual(straight.status, 0, straight.output)
+        try FileManager.default.createDirectory(atPath: dir + "/b/checkpoints", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/a/checkpoints/step-00000004", toPath: dir + "/b/checkpoints/step-00000004")
+        let resumed = try CheckpointFixtures.train(2, file, runDir: dir + "/b", ["--resume", "auto"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+
+        let a = try CheckpointFixtures.losses(dir + "/a"), b = try CheckpointFixtures.losses(dir + "/b")
+        XCTAssertEqual(b.keys.sorted(), Array(5...8), "the resumed run continues at step 5")
+        for step in 5...8 { XCTAssertEqual(b[step], a[step], "loss at step \(step)") }
+        let endA = try CheckpointFixtures.buffers(dir + "/a/checkpoints"), endB = try CheckpointFixtures.buffers(dir + "/b/checkpoints")
+        XCTAssertEqual(endB.step, 8)
+        XCTAssertEqual(CheckpointFixtures.bits(endB.params), CheckpointFixtures.bits(endA.params), "parameters bitwise")
+        XCTAssertEqual(CheckpointFixtures.bits(endB.m), CheckpointFixtures.bits(endA.m), "AdamW m bitwise")
+        XCTAssertEqual(CheckpointFixtures.bits(endB.v), CheckpointFixtures.bits(endA.v), "AdamW v bitwise")
+    }
 
     func testResumeUnderMPIIsBitIdenticalToAnUninterruptedRun() throws {
         let dir = try CheckpointFixtures.temporaryDirectory("resume")

@@ -145,4 +145,28 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(errors.first?.contains("did you mean `optimizer.lr`?") ?? false, run.output)
         XCTAssertFalse(run.output.contains("Fatal error"), run.output)
     }
+
+    /// A fresh run into a directory that holds an earlier run's checkpoints stops with one line (on 2
+    /// ranks) and leaves them as they were; `--resume auto` continues from them instead.
+    func testFreshRunDoesNotReplaceAnEarlierRunsCheckpoints() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try writeConfig(dir) { $0.training.steps = 2 }
+        let runDir = dir + "/run"
+        XCTAssertEqual(try train(2, file, runDir).status, 0)
+        let manifest = runDir + "/checkpoints/step-00000002/manifest.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: manifest))
+
+        let again = try train(2, file, runDir)
+        XCTAssertNotEqual(again.status, 0)
+        let errors = again.lines.filter { $0.hasPrefix("error:") }
+        XCTAssertEqual(errors.count, 1, again.output)
+        XCTAssertTrue(errors.first?.contains("\(runDir)/checkpoints already holds checkpoints of an earlier run") ?? false, again.output)
+        XCTAssertTrue(errors.first?.contains("--resume auto") ?? false, again.output)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: manifest)), before, "the earlier checkpoint is untouched")
+
+        let resumed = try train(2, file, runDir, ["--resume", "auto", "--set", "training.steps=3"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runDir + "/checkpoints/step-00000003/manifest.json"), resumed.output)
+    }
 }
