@@ -23,7 +23,7 @@ public enum LocalCheckpoint {
     /// Writes `step` into `root` and commits it; `m`/`v` (whole buffers) are stored when given.
     /// Returns the checkpoint directory.
     @discardableResult
-    public static func save(root: String, step: Int, layout: ParameterLayout, params: FlatBuffer, m: FlatBuffer?, v: FlatBuffer?,
+    public static func save(root: String, step: Int, layout: some ParameterTable, params: FlatBuffer, m: FlatBuffer?, v: FlatBuffer?,
                             options: Options = Options()) throws -> String {
         let store = CheckpointStore(root: root)
         try store.prepareStaging(step: step)
