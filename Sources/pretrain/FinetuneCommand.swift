@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoint
 import Config
 import Data
+import Distributed
 import Foundation
 import Kernels
 import Model
@@ -20,8 +21,10 @@ struct FinetuneCommand: ParsableCommand {
         (embeddings and blocks) is loaded from the checkpoint; the pooler and a (N, d_model) classifier
         are freshly initialised and replace the masked-LM head. --freeze-body trains only the new head.
         The result is a checkpoint in --out (model.num_labels and model.label_names in its config) for
-        `pretrain predict --task classify`. One process (not data-parallel under mpirun yet); a GPT
-        checkpoint cannot be fine-tuned yet (there is no GPT classifier head).
+        `pretrain predict --task classify`. Under mpirun it is data-parallel: each rank takes its own
+        micro-batch of every step (global batch = ranks × --micro-batch) and the gradients are averaged;
+        rank 0 prints, saves and evaluates. A GPT checkpoint cannot be fine-tuned yet (there is no GPT
+        classifier head).
         """)
 
     @Option(help: "A BERT step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
@@ -38,17 +41,34 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "T: tokens per example with [CLS] and [SEP] (default: the checkpoint's training.seq_len).") var seqLen: Int?
     @Option(help: "Seed of the new head, the example order and dropout.") var seed: UInt64 = 1337
     @Option(help: "Directory of the fine-tuned checkpoint (step-NNNNNNNN inside).") var out: String
-    @Option(help: "Compute threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
     func run() throws {
+        let launcherRank = MPILibrary.launcherLayout?.rank ?? 0
+        let comm: MPICommunicator
+        do { comm = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
+        do {
+            try finetune(comm: comm)
+            try comm.shutdown()
+        } catch {
+            try? comm.shutdown()
+            if launcherRank == 0 { throw error }
+            throw ExitCode(2)
+        }
+    }
+
+    func finetune(comm: any Communicator) throws {
+        let main = comm.rank == 0
+        func say(_ line: String) { if main { print(line) } }
         guard task == "classify" else { throw CLIError("--task \(task) is not a fine-tuning task; use --task classify") }
         guard labels >= 1 else { throw CLIError("--labels \(labels) must be at least 1") }
         guard steps >= 1 else { throw CLIError("--steps \(steps) must be at least 1") }
         guard microBatch >= 1 else { throw CLIError("--micro-batch \(microBatch) must be at least 1") }
-        guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
+        let n = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
+        guard n >= 1 else { throw CLIError("--threads \(n) must be at least 1") }
         guard lr > 0, lr.isFinite else { throw CLIError("--lr \(lr) must be a positive number") }
-        Parallel.setThreads(threads)
+        Parallel.setThreads(n)
         let body = try CheckpointBERT(path: checkpoint, batch: 1, seqLen: 1) { dir in
             "\(dir) is a GPT checkpoint (model.arch gpt): fine-tuning a GPT body is not supported yet (there is no GPT classifier head); fine-tune a BERT checkpoint (pretrain train --set model.arch=bert)"
         }
@@ -96,16 +116,17 @@ struct FinetuneCommand: ParsableCommand {
         }
         let fresh = tuner.loadBody(from: body.model)
         let loaded = tuner.model.layout.tensors.count - fresh.count
-        print("loaded \(loaded) tensors from \(body.reader.directory) (step \(body.reader.manifest.step)); new head: \(fresh.joined(separator: ", "))\(freezeBody ? " (body frozen)" : "")")
-        print("training \(steps) steps × \(microBatch) examples of \(T) tokens on \(train.texts.count) examples, \(labels) labels (\(finalNames.joined(separator: ", ")))")
+        say("loaded \(loaded) tensors from \(body.reader.directory) (step \(body.reader.manifest.step)); new head: \(fresh.joined(separator: ", "))\(freezeBody ? " (body frozen)" : "")")
+        say("training \(steps) steps × \(comm.size) rank(s) × \(microBatch) examples of \(T) tokens on \(train.texts.count) examples, \(labels) labels (\(finalNames.joined(separator: ", ")))")
         let start = DispatchTime.now().uptimeNanoseconds
         let losses: [Float]
-        do { losses = try tuner.train(train, steps: steps, lr: lr) } catch let error as ModelError { throw CLIError(error.message) }
+        do { losses = try tuner.train(train, steps: steps, lr: lr, comm: comm) } catch let error as ModelError { throw CLIError(error.message) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let window = max(1, min(10, steps / 2))
         let first = losses.prefix(window).reduce(0, +) / Float(window), last = losses.suffix(window).reduce(0, +) / Float(window)
-        print(String(format: "loss %.4f (first %d steps) → %.4f (last %d) in %.1f s", first, window, last, window, seconds))
-        // The fine-tuned checkpoint: the run's config with the classifier recorded, its tokenizer.
+        say(String(format: "loss %.4f (first %d steps) → %.4f (last %d) in %.1f s", first, window, last, window, seconds))
+        guard main else { return }
+        // The fine-tuned checkpoint (rank 0; every rank holds the same weights): the run's config with the classifier recorded, its tokenizer.
         var saved = run
         saved.family.nsp = false
         saved.family.numLabels = labels

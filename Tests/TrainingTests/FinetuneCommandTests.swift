@@ -85,6 +85,32 @@ final class FinetuneCommandTests: XCTestCase {
                           Array(UnsafeBufferPointer(start: pre.model.params.pointer + a.offset, count: a.count)))
     }
 
+    /// Under mpirun, 2 ranks with micro-batch 4 train like 1 rank with micro-batch 8 (same examples per
+    /// step, averaged gradients): the same loss curve summary and the same saved weights.
+    func testTwoRanksUnderMPIEqualOneRankWithTheGlobalBatch() throws {
+        let dir = try BERTCheckpointFixtures.pretrained.get()
+        let work = dir + "/mpi-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 64, seed: 1)
+        let common = ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "12", "--lr", "2e-3", "--threads", "1"]
+        let one = try ProcessRunner.pretrain(common + ["--micro-batch", "8", "--out", work + "/one"])
+        XCTAssertEqual(one.status, 0, one.output)
+        let two = try ProcessRunner.mpirun(2, common + ["--micro-batch", "4", "--out", work + "/two"])
+        XCTAssertEqual(two.status, 0, two.output)
+        XCTAssertEqual(two.lines.filter { $0.hasPrefix("saved ") }.count, 1, "rank 0 alone saves and prints: \(two.output)")
+        XCTAssertTrue(two.output.contains("12 steps × 2 rank(s) × 4 examples"), two.output)
+        let a = try BERTCheckpointFixtures.load(work + "/one", seqLen: 16).model.params.toArray()
+        let b = try BERTCheckpointFixtures.load(work + "/two", seqLen: 16).model.params.toArray()
+        let pre = try BERTCheckpointFixtures.load(dir + "/ckpt", seqLen: 16)
+        XCTAssertEqual(a.count, b.count)
+        var worst = 0.0, scale = 0.0
+        for (x, y) in zip(a, b) { worst = max(worst, Double(abs(x - y))); scale = max(scale, Double(abs(x))) }
+        XCTAssertLessThanOrEqual(worst / scale, 1e-5, "2 ranks × 4 vs 1 rank × 8: final parameters")
+        let q = pre.model.layout.tensor(named: "bert.encoder.layer.0.attention.self.query.weight")!
+        XCTAssertNotEqual(Array(a[q.offset..<(q.offset + q.count)]), Array(pre.model.params.buffer[q.offset..<(q.offset + q.count)]), "the runs trained")
+    }
+
     func testBadInputIsOneLineEach() throws {
         let dir = try BERTCheckpointFixtures.pretrained.get()
         let work = dir + "/bad-\(UUID().uuidString)"
