@@ -147,6 +147,7 @@ final class FinetuneCommandTests: XCTestCase {
         try LocalCheckpoint.save(root: work + "/gpt", step: 1, layout: model.layout, params: model.params, m: nil, v: nil, options: options)
         try fails(["finetune", "--checkpoint", work + "/gpt", "--data", train, "--labels", "3", "--out", work + "/out"],
                   "is a GPT checkpoint (model.arch gpt): fine-tuning a GPT body is not supported yet (there is no GPT classifier head)")
+        try fails(["predict", "--checkpoint", work + "/gpt", "--task", "fill-mask", "a[MASK]"], "is a GPT checkpoint (model.arch gpt); predict needs a BERT checkpoint")
         // A BERT checkpoint given to generate (and eval).
         try fails(["generate", "--checkpoint", dir + "/ckpt", "--prompt", "ab"], "is a BERT checkpoint (model.arch bert); generate and eval need a GPT")
         try fails(["eval", "--checkpoint", dir + "/ckpt"], "is a BERT checkpoint (model.arch bert); generate and eval need a GPT")
