@@ -65,6 +65,9 @@ struct FinetuneCommand: ParsableCommand {
         guard labels >= 1 else { throw CLIError("--labels \(labels) must be at least 1") }
         guard steps >= 1 else { throw CLIError("--steps \(steps) must be at least 1") }
         guard microBatch >= 1 else { throw CLIError("--micro-batch \(microBatch) must be at least 1") }
+        if let existing = CheckpointStore(root: out).complete().last {
+            throw CLIError("--out \(out) already holds checkpoints (\(existing.path)); give a new directory (finetune never writes among existing checkpoints, so none is lost)")
+        }
         let n = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
         guard n >= 1 else { throw CLIError("--threads \(n) must be at least 1") }
         guard lr > 0, lr.isFinite else { throw CLIError("--lr \(lr) must be a positive number") }
@@ -134,6 +137,10 @@ struct FinetuneCommand: ParsableCommand {
         saved.training.seqLen = T
         saved.training.microBatch = microBatch
         saved.training.steps = steps
+        saved.training.seed = Int(clamping: seed)
+        saved.optimizer.lr = lr
+        saved.optimizer.weightDecay = weightDecay
+        saved.optimizer.beta2 = settings.beta2
         saved.checkpoint.dir = out
         var options = LocalCheckpoint.Options()
         options.config = ConfigLoader.render(saved)

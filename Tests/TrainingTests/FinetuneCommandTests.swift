@@ -35,6 +35,8 @@ final class FinetuneCommandTests: XCTestCase {
         let ft = try BERTCheckpointFixtures.load(work + "/ft", seqLen: 16)
         XCTAssertEqual(ft.config.family.numLabels, 3)
         XCTAssertEqual(ft.config.family.labelNames, "digits,early,late", "names sorted when not given")
+        XCTAssertEqual(ft.config.optimizer.lr, 2e-3, "the fine-tuning settings are recorded")
+        XCTAssertEqual(ft.config.training.steps, 300)
         let shapes = Dictionary(uniqueKeysWithValues: ft.reader.manifest.tensors.map { ($0.name, $0.shape) })
         XCTAssertEqual(shapes["classifier.weight"], [3, 32])
         XCTAssertEqual(shapes["classifier.bias"], [3])
@@ -152,5 +154,9 @@ final class FinetuneCommandTests: XCTestCase {
         try fails(["generate", "--checkpoint", dir + "/ckpt", "--prompt", "ab"], "is a BERT checkpoint (model.arch bert); generate and eval need a GPT")
         try fails(["eval", "--checkpoint", dir + "/ckpt"], "is a BERT checkpoint (model.arch bert); generate and eval need a GPT")
         XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/out"), "nothing is written on bad input")
+        // --out among existing checkpoints (here the pretraining's own): refused before anything is written.
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir + "/ckpt").sorted()
+        try fails(["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--out", dir + "/ckpt"], "already holds checkpoints")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/ckpt").sorted(), before)
     }
 }
