@@ -92,7 +92,7 @@ struct FinetuneCommand: ParsableCommand {
             throw CLIError("\(error)")
         }
         // Names file: exactly N names, padded with ids when the data named fewer than N.
-        var finalNames = train.labelNames
+        var finalNames = names ?? train.labelNames  // ids in the data: --label-names names them
         if finalNames.count < labels { finalNames += (finalNames.count..<labels).map { String($0) } }
         if let bad = finalNames.first(where: { $0.contains(",") }) {
             throw CLIError("\(data): label name '\(bad)' contains a comma; rename it (the checkpoint stores the names comma-separated)")

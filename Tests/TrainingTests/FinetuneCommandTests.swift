@@ -88,7 +88,8 @@ final class FinetuneCommandTests: XCTestCase {
     }
 
     /// Under mpirun, 2 ranks with micro-batch 4 train like 1 rank with micro-batch 8 (same examples per
-    /// step, averaged gradients): the same loss curve summary and the same saved weights.
+    /// step, averaged gradients): the same saved weights; and label ids named by --label-names train
+    /// like the same names.
     func testTwoRanksUnderMPIEqualOneRankWithTheGlobalBatch() throws {
         let dir = try BERTCheckpointFixtures.pretrained.get()
         let work = dir + "/mpi-\(UUID().uuidString)"
@@ -96,8 +97,16 @@ final class FinetuneCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 64, seed: 1)
         let common = ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "12", "--lr", "2e-3", "--threads", "1"]
-        let one = try ProcessRunner.pretrain(common + ["--micro-batch", "8", "--out", work + "/one"])
+        // The one-rank run reads the same examples with integer labels (digits = 0, early = 1, late = 2, the
+        // sorted order of the names) and gets its names from --label-names.
+        var ids = try String(contentsOfFile: train, encoding: .utf8)
+        for (k, name) in ["digits", "early", "late"].enumerated() { ids = ids.replacingOccurrences(of: "\"\(name)\"", with: "\(k)") }
+        try ids.write(toFile: work + "/ids.jsonl", atomically: true, encoding: .utf8)
+        var oneArguments = common
+        oneArguments[oneArguments.firstIndex(of: train)!] = work + "/ids.jsonl"
+        let one = try ProcessRunner.pretrain(oneArguments + ["--micro-batch", "8", "--label-names", "digits,early,late", "--out", work + "/one"])
         XCTAssertEqual(one.status, 0, one.output)
+        XCTAssertEqual(try BERTCheckpointFixtures.load(work + "/one", seqLen: 16).config.family.labelNames, "digits,early,late")
         let two = try ProcessRunner.mpirun(2, common + ["--micro-batch", "4", "--out", work + "/two"])
         XCTAssertEqual(two.status, 0, two.output)
         XCTAssertEqual(two.lines.filter { $0.hasPrefix("saved ") }.count, 1, "rank 0 alone saves and prints: \(two.output)")
