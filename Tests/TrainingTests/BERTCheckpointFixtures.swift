@@ -9,6 +9,9 @@ import XCTest
 /// A tiny BERT masked-LM checkpoint written by `pretrain train` (once per test process), a labelled
 /// task whose label is decidable from the text, and loading a checkpoint back into a `BERT` in-test.
 enum BERTCheckpointFixtures {
+    /// The pretraining directory once made; removed when the test process exits.
+    nonisolated(unsafe) static var directory: String?
+
     /// A fixture that could not be built.
     struct Failure: Error { let message: String }
 
@@ -16,6 +19,8 @@ enum BERTCheckpointFixtures {
     /// `bert.yaml` and the checkpoint root `ckpt` (10 MLM steps).
     static let pretrained: Result<String, Error> = Result {
         let dir = try TrainingFixtures.corpus()
+        directory = dir
+        atexit { if let dir = BERTCheckpointFixtures.directory { try? FileManager.default.removeItem(atPath: dir) } }
         let bytes = (0..<256).map { [UInt8($0)] as [UInt8]? }
         let added = AddedToken.defaultSpecials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
         try Tokenizer(tokens: bytes, merges: [], addedTokens: added).save(to: dir + "/tokenizer.json")
