@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "Checkpoint", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], swiftSettings: mode),

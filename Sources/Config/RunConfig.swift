@@ -89,6 +89,10 @@ public struct RunConfig: Equatable, Sendable {
         public var typeVocabSize = 2
         public var objective = "auto"
         public var maskRate = 0.15
+        /// K > 0: a fine-tuned BERT classifier with K labels (written by `pretrain finetune`).
+        public var numLabels = 0
+        /// The classifier's label names, comma-separated, in id order ('' = the ids).
+        public var labelNames = ""
     }
 
     public var launch = Launch()
@@ -111,6 +115,7 @@ public struct RunConfig: Equatable, Sendable {
         c.typeVocabSize = family.typeVocabSize
         c.norm = family.norm == "pre" ? .pre : .post
         c.nsp = family.nsp
+        c.numLabels = family.numLabels
         c.layerNormEps = model.layerNormEps
         c.hiddenDropout = model.residualDropout
         c.attentionDropout = model.attentionDropout

@@ -1,4 +1,5 @@
 import Data
+import Distributed
 import Model
 
 /// Fine-tunes a BERT sequence classifier (`BERTConfig.numLabels` > 0) on labelled texts: `[CLS] text
@@ -75,25 +76,43 @@ public final class FineTuner {
                                  targets: nil, sequenceLabels: withLabels ? labels : nil, B: microBatch, T: sequenceLength)
     }
 
-    /// Trains `steps` micro-batches at learning rate `lr`; returns each step's loss.
-    public func train(_ data: ClassificationDataset, steps: Int, lr: Float) throws -> [Float] {
-        guard data.texts.count >= microBatch else {
-            throw ModelError("the training set has \(data.texts.count) examples, fewer than one micro-batch of \(microBatch); lower the micro-batch")
+    /// Trains `steps` steps at learning rate `lr`; returns each step's loss (the mean over ranks).
+    /// With `comm` every rank must call this with the same data and steps.
+    public func train(_ data: ClassificationDataset, steps: Int, lr: Float, comm: (any Communicator)? = nil) throws -> [Float] {
+        let ranks = comm?.size ?? 1, rank = comm?.rank ?? 0
+        let global = microBatch * ranks
+        guard data.texts.count >= global else {
+            throw ModelError("the training set has \(data.texts.count) examples, fewer than one micro-batch of \(microBatch)\(ranks > 1 ? " on each of \(ranks) ranks" : ""); lower the micro-batch")
         }
         var losses: [Float] = []
+        var reduced = [Float](repeating: 0, count: 1)
         model.training = true
         for step in 0..<steps {
-            if order.isEmpty || cursor + microBatch > order.count {
+            if order.isEmpty || cursor + global > order.count {
                 var rng = Model.SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
                 order = Array(0..<data.texts.count).shuffled(using: &rng)
                 cursor = 0
                 epoch += 1
             }
-            model.dropoutSeed = seed &+ UInt64(step) &* 1_000_003
-            let loss = try forward(data, order[cursor..<(cursor + microBatch)], withLabels: true)
-            cursor += microBatch
+            model.dropoutSeed = seed &+ UInt64(step) &* 1_000_003 &+ UInt64(rank) &* 0x5851_F42D_4C95_7F2D
+            let first = cursor + rank * microBatch
+            var loss = try forward(data, order[first..<(first + microBatch)], withLabels: true)
+            cursor += global
             model.zeroGrad()
             model.backward()
+            if let comm, ranks > 1 {
+                do {
+                    try comm.allreduce(model.grads.buffer, op: .sum)
+                    reduced[0] = loss
+                    try comm.allreduce(&reduced, op: .sum)
+                } catch {
+                    throw ModelError("fine-tuning step \(step + 1): the gradient allreduce failed (\(error)); check that every rank runs the same command")
+                }
+                let inverse = 1 / Float(ranks)
+                let g = model.grads.pointer
+                for i in 0..<model.grads.count { g[i] *= inverse }
+                loss = reduced[0] * inverse
+            }
             let clip = optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads))
             optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip)
             losses.append(loss)

@@ -40,6 +40,9 @@ final class TrainingObjective {
         B = t.microBatch; T = t.seqLen; seed = UInt64(t.seed)
         do {
             if config.family.arch == "bert" {
+                guard config.family.numLabels == 0 else {
+                    throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains the masked-LM heads; fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
+                }
                 let path = config.data.tokenizer
                 guard !path.isEmpty else {
                     throw TrainingError("data.tokenizer is empty; a BERT run reads the [CLS] [SEP] [MASK] [PAD] ids from it — set it to the tokenizer.json written by `pretrain data prepare`")

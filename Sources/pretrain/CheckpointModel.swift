@@ -14,18 +14,10 @@ struct CheckpointModel {
     /// Opens `path` (a step-NNNNNNNN directory or a checkpoint root) and loads its weights into a model
     /// for batches up to (batch, seqLen) (defaults: the run's training.micro_batch and seq_len).
     init(path: String, batch: Int? = nil, seqLen: Int? = nil) throws {
-        do {
-            reader = try CheckpointReader(path: path)
-        } catch let error as CheckpointError {
-            throw CLIError(error.message)
+        (reader, config) = try Self.open(path: path)
+        guard config.family.arch == "gpt" else {
+            throw CLIError("\(reader.directory) is a BERT checkpoint (model.arch \(config.family.arch)); generate and eval need a GPT (causal LM) checkpoint — use `pretrain predict --task fill-mask` (or --task classify) for BERT")
         }
-        var config = RunConfig()
-        do {
-            try ConfigLoader.apply(yaml: reader.manifest.config, file: reader.directory + "/manifest.json", to: &config)
-        } catch let error as ConfigError {
-            throw CLIError("\(reader.directory)/manifest.json: its config does not load (\(error.message)); the checkpoint was written by an incompatible pretrain")
-        }
-        self.config = config
         let B = batch ?? config.training.microBatch
         let T = seqLen ?? min(config.training.seqLen, config.model.maxSeqLen)
         do {
@@ -41,8 +33,30 @@ struct CheckpointModel {
         model.training = false
     }
 
+    /// Opens `path` and loads the resolved config from its manifest (one-line `CLIError`s).
+    static func open(path: String) throws -> (CheckpointReader, RunConfig) {
+        let reader: CheckpointReader
+        do {
+            reader = try CheckpointReader(path: path)
+        } catch let error as CheckpointError {
+            throw CLIError(error.message)
+        }
+        var config = RunConfig()
+        do {
+            try ConfigLoader.apply(yaml: reader.manifest.config, file: reader.directory + "/manifest.json", to: &config)
+        } catch let error as ConfigError {
+            throw CLIError("\(reader.directory)/manifest.json: its config does not load (\(error.message)); the checkpoint was written by an incompatible pretrain")
+        }
+        return (reader, config)
+    }
+
     /// The tokenizer: `explicit` if given, else the checkpoint's own, else the run's data.tokenizer.
     func tokenizer(explicit: String?) throws -> Tokenizer {
+        try Self.tokenizer(explicit: explicit, reader: reader, config: config)
+    }
+
+    /// The tokenizer of a checkpoint: `explicit` if given, else the checkpoint's own, else the run's data.tokenizer.
+    static func tokenizer(explicit: String?, reader: CheckpointReader, config: RunConfig) throws -> Tokenizer {
         let candidates = [explicit, reader.tokenizerPath, config.data.tokenizer.isEmpty ? nil : config.data.tokenizer].compactMap { $0 }
         guard let path = explicit ?? candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw CLIError("\(reader.directory) has no tokenizer.json and the run's data.tokenizer '\(config.data.tokenizer)' does not exist; pass --tokenizer PATH")

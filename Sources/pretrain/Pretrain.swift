@@ -11,7 +11,7 @@ struct Pretrain: ParsableCommand {
         Every subcommand has its own --help, e.g. `pretrain bench step --help`.
         """,
         subcommands: [TrainCommand.self, LaunchCommand.self, ConfigCommand.self, EnvCommand.self, DataCommand.self, CheckpointCommand.self,
-                      GenerateCommand.self, EvalCommand.self, PlotCommand.self, BenchCommand.self, SelfTestCommand.self])
+                      FinetuneCommand.self, PredictCommand.self, GenerateCommand.self, EvalCommand.self, PlotCommand.self, BenchCommand.self, SelfTestCommand.self])
 
     /// Parses the command line and runs it; errors print as one line and set the exit status.
     static func runMain() {

@@ -103,4 +103,18 @@ final class TrainingObjectiveTests: XCTestCase {
             XCTAssertFalse(line.contains("\n"), line)
         }
     }
+
+    /// A config that records a fine-tuned classifier (model.num_labels > 0) is not something
+    /// `pretrain train` can pretrain: one line pointing at `pretrain finetune`.
+    func testClassifierConfigIsNotPretrainedAndSaysSoInOneLine() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = try bertConfig(data: dir, processes: 1, accumulation: 1, nsp: false)
+        config.family.numLabels = 3
+        XCTAssertThrowsError(try InProcessGroup.run(size: 1) { comm in _ = try Trainer(config: config, comm: comm, threads: 1) }) { error in
+            let line = "\(error)"
+            XCTAssertTrue(line.contains("model.num_labels is 3: pretrain train trains the masked-LM heads; fine-tune a classifier with `pretrain finetune`"), line)
+            XCTAssertFalse(line.contains("\n"), line)
+        }
+    }
 }
