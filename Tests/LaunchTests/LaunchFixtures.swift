@@ -73,8 +73,6 @@ enum LaunchFixtures {
           seq_len: 16
           eval_interval: 0
           checksum_interval: 0
-        checkpoint:
-          dir: \(runDir)/checkpoints
         logging:
           run_dir: \(runDir)
           interval: 1

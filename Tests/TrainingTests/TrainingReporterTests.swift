@@ -79,7 +79,8 @@ final class TrainingReporterTests: XCTestCase {
 
         // On a terminal (forced here, as `pretrain launch` does when its output is one): a bar redrawn
         // in place, evals printed above it, and the summary on a line of its own.
-        let bar = try ProcessRunner.execute(try ProcessRunner.pretrainBinary(), ["train", "--config", file, "--set", "num_processes=1"],
+        let bar = try ProcessRunner.execute(try ProcessRunner.pretrainBinary(), ["train", "--config", file, "--set", "num_processes=1",
+                                                                                         "--set", "logging.run_dir=\(dir)/run-bar"],
                                             environment: ["PRETRAIN_PROGRESS": "bar"])
         XCTAssertEqual(bar.status, 0, bar.output)
         XCTAssertTrue(bar.output.contains("\r\u{1B}[2Kstep 12/12 "), bar.output)
