@@ -28,7 +28,10 @@ import Model
 /// global batch the M-rank run reads exactly the batches the N-rank run would have.
 extension Trainer {
     /// The checkpoint root: `checkpoint.dir`, or `<logging.run_dir>/checkpoints` when that is empty.
-    public var checkpointRoot: String {
+    public var checkpointRoot: String { Self.checkpointRoot(config) }
+
+    /// The checkpoint root a config names, before any trainer exists.
+    public static func checkpointRoot(_ config: RunConfig) -> String {
         config.checkpoint.dir.isEmpty ? config.logging.runDir + "/checkpoints" : config.checkpoint.dir
     }
 

@@ -65,14 +65,12 @@ struct TrainCommand: ParsableCommand {
         let reporter = TrainingReporter(config: resolved, rank: rank, interval: logInterval ?? resolved.logging.interval, quiet: quiet)
         var setupDone = false
         do {
-            try reporter.open()
+            // Before anything is written: a fresh run must not replace an earlier run's files.
+            if resume == nil { try Self.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
+            try reporter.open(appending: resume != nil)
             let comm = try Self.watched(mpi, config: resolved)
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
-            if let resume {
-                try trainer.resume(from: resume)
-            } else {
-                try Self.refuseToReplaceCheckpoints(of: trainer, comm: comm)
-            }
+            if let resume { try trainer.resume(from: resume) }
             setupDone = true
             let summary = try trainer.run()
             try comm.shutdown()
@@ -108,12 +106,12 @@ struct TrainCommand: ParsableCommand {
 
     /// A fresh run would replace an earlier run's checkpoints step by step: refuse instead, on every
     /// rank alike (any rank that sees one decides, so ranks without a shared filesystem agree too).
-    static func refuseToReplaceCheckpoints(of trainer: Trainer, comm: any Communicator) throws {
-        let newest = CheckpointStore(root: trainer.checkpointRoot).complete().last
+    static func refuseToReplaceCheckpoints(in root: String, comm: any Communicator) throws {
+        let newest = CheckpointStore(root: root).complete().last
         var seen: [Int32] = [newest == nil ? 0 : 1]
         if comm.size > 1 { try seen.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
         guard seen[0] == 1 else { return }
-        throw CLIError("\(trainer.checkpointRoot) already holds checkpoints of an earlier run (newest: \(newest?.path ?? "on another rank")); "
+        throw CLIError("\(root) already holds checkpoints of an earlier run (newest: \(newest?.path ?? "on another rank")); "
                        + "continue it with --resume auto, or set checkpoint.dir (or logging.run_dir) to a new directory, or remove the old one")
     }
 

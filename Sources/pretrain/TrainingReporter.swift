@@ -35,6 +35,8 @@ final class TrainingReporter {
     private let start = DispatchTime.now().uptimeNanoseconds
     /// Where the ETA is measured from: the first step this process saw (a resumed run starts late).
     private var firstStep: (step: Int, time: UInt64)?
+    /// Steps this process has trained (none when a resumed run was already complete).
+    private var stepsSeen = 0
     private var lastDraw: UInt64 = 0
     private var barShown = false
 
@@ -69,7 +71,11 @@ final class TrainingReporter {
     }
 
     /// Creates the run directory and this rank's metrics files (JSON lines and CSV).
-    func open() throws {
+    /// Creates the run directory and this rank's metrics files. A resumed run (`appending`) adds to
+    /// the files of the run it continues, so the steps before the checkpoint keep their records (a
+    /// step logged again after the checkpoint supersedes the earlier record: `pretrain plot` keeps the
+    /// last one); a new run starts them afresh.
+    func open(appending: Bool = false) throws {
         let dir = config.logging.runDir + "/metrics"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -77,12 +83,16 @@ final class TrainingReporter {
             throw CLIError("cannot create \(dir): \(error.localizedDescription); check logging.run_dir")
         }
         let base = dir + String(format: "/rank-%05d", rank)
-        guard FileManager.default.createFile(atPath: base + ".jsonl", contents: nil),
-              FileManager.default.createFile(atPath: base + ".csv", contents: Data((Self.csvColumns + "\n").utf8)) else {
+        let fm = FileManager.default
+        let keepJSON = appending && fm.fileExists(atPath: base + ".jsonl")
+        let keepCSV = appending && fm.fileExists(atPath: base + ".csv")
+        guard keepJSON || fm.createFile(atPath: base + ".jsonl", contents: nil),
+              keepCSV || fm.createFile(atPath: base + ".csv", contents: Data((Self.csvColumns + "\n").utf8)) else {
             throw CLIError("cannot write \(base).jsonl; check that logging.run_dir is writable")
         }
         jsonl = FileHandle(forWritingAtPath: base + ".jsonl")
         csv = FileHandle(forWritingAtPath: base + ".csv")
+        jsonl?.seekToEndOfFile()
         csv?.seekToEndOfFile()
     }
 
@@ -98,6 +108,7 @@ final class TrainingReporter {
                   + "\(info.trainSequences) training sequences per epoch")
             fflush(stdout)
         case let .step(m):
+            stepsSeen += 1
             let t = elapsed
             write(json: String(format: "{\"rank\":%d,\"step\":%d,\"loss\":%@,\"lr\":%@,\"grad_norm\":%@,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"step_ms\":%.3f,\"compute_ms\":%.3f,\"comm_ms\":%.3f,\"exposed_comm_ms\":%.3f,\"grad_sync_ms\":%.3f,\"grad_sync_bytes\":%d,\"skipped\":%@,\"elapsed_s\":%.3f}",
                                rank, m.step, Self.number(Double(m.loss), "%.6f"), Self.number(Double(m.lr), "%.6g"), Self.number(m.gradNorm, "%.6g"),
@@ -161,7 +172,11 @@ final class TrainingReporter {
             if rank == 0 {
                 if barShown { print(""); barShown = false }
                 let val = s.finalValLoss.map { String(format: ", val loss %.4f (perplexity %.2f)", $0, exp(Double($0))) } ?? ""
-                print(String(format: "done: %d steps in %.1f s, final loss %.4f%@", s.steps, s.seconds, s.finalLoss, val))
+                if stepsSeen == 0 {
+                    print("done: the run is already at step \(s.steps) of \(totalSteps); nothing left to train (raise training.steps to continue it)")
+                } else {
+                    print(String(format: "done: %d steps in %.1f s, final loss %.4f%@", s.steps, s.seconds, s.finalLoss, val))
+                }
                 fflush(stdout)
             }
         }

@@ -168,5 +168,13 @@ final class TrainCommandTests: XCTestCase {
         let resumed = try train(2, file, runDir, ["--resume", "auto", "--set", "training.steps=3"])
         XCTAssertEqual(resumed.status, 0, resumed.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: runDir + "/checkpoints/step-00000003/manifest.json"), resumed.output)
+        // The resumed run adds to the run's metrics: steps 1–2 of the first run are still there.
+        XCTAssertEqual(try records(runDir).map { $0["step"] as! Int }, [1, 2, 3])
+
+        // Resuming a run that is already complete trains nothing and says so.
+        let done = try train(2, file, runDir, ["--resume", "auto", "--set", "training.steps=3"])
+        XCTAssertEqual(done.status, 0, done.output)
+        XCTAssertTrue(done.output.contains("the run is already at step 3 of 3; nothing left to train"), done.output)
+        XCTAssertEqual(try records(runDir).map { $0["step"] as! Int }, [1, 2, 3])
     }
 }
