@@ -112,15 +112,7 @@ public final class BERT {
         grads.pointer + layout.offset(layer: l, t)
     }
 
-    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) {
-        if let profile {
-            let start = StepProfile.now()
-            body()
-            profile.add(kind, StepProfile.now() - start)
-        } else {
-            body()
-        }
-    }
+    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// The output of block `l` (the next block's input).
     private func blockOutput(_ l: Int) -> UnsafeMutablePointer<Float> {

@@ -97,15 +97,7 @@ public final class GPT {
         grads.pointer + layout.offset(layer: l, t)
     }
 
-    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) {
-        if let profile {
-            let start = StepProfile.now()
-            body()
-            profile.add(kind, StepProfile.now() - start)
-        } else {
-            body()
-        }
-    }
+    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// Runs the model on `tokens` (B, T). With `targets` (B, T) it returns the mean cross-entropy over
     /// targets that are not `ignoreIndex` (NaN if there are none); without, it returns 0 and leaves the

@@ -25,4 +25,13 @@ public final class StepProfile {
 
     /// A monotonic clock in nanoseconds.
     @inline(__always) public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    /// Runs `body`, adding its time to `profile` under `kind` when there is a profile (models call
+    /// this around each kernel; without a profile it costs one nil check).
+    @inline(__always) public static func time(_ profile: StepProfile?, _ kind: Kind, _ body: () -> Void) {
+        guard let profile else { return body() }
+        let start = now()
+        body()
+        profile.add(kind, now() - start)
+    }
 }
