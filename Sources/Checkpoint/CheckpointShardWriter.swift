@@ -18,7 +18,9 @@ public enum CheckpointShardWriter {
     /// Writes `count` values at `values` to `path` (created or truncated) and fsyncs it.
     ///
     /// Compression and writing overlap: chunk k is encoded (by `codec` or a twin, alternately) while a
-    /// second thread writes chunk k - 1, so a save runs at the slower of the two, not their sum.
+    /// second thread checksums and writes chunk k - 1, so a save runs at the slower of the two, not
+    /// their sum. `values` must stay unchanged until this returns (the writer hashes it behind the
+    /// encoder).
     public static func write(_ values: UnsafePointer<Float>, count: Int, to path: String, codec: ChunkCodec) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -29,39 +31,47 @@ public enum CheckpointShardWriter {
         let codecs = chunks > 1 ? [codec, try codec.twin()] : [codec]
         let writer = DispatchQueue(label: "pretrain.shard-write")
         let writing = DispatchGroup()
-        final class Failure: @unchecked Sendable { var error: Error? }
-        let writeError = Failure()
+        /// What the writer thread owns: the running checksum, the file offset and the first write error.
+        final class WriterState: @unchecked Sendable { var error: Error?; var hash = XXH64(); var offset = 0 }
+        let state = WriterState()
         // Whatever happens, no write may outlive the descriptor or the twin's buffer (ARC may free an
         // object after its last use, and the writer thread reads the twin's buffer by address).
         defer { writing.wait(); withExtendedLifetime(codecs) {} }
-        var hash = XXH64()
         var stored = 0
         var done = 0
         var k = 0
         while done < count {
             let n = min(codec.chunkElements, count - done)
             let chunk = values + done
-            hash.update(UnsafeRawBufferPointer(start: UnsafeRawPointer(chunk), count: n * 4))
             let bytes = try codecs[k % codecs.count].encode(chunk, count: n)  // overlaps the write of chunk k - 1
             writing.wait()
-            if let error = writeError.error { throw error }
+            if let error = state.error { throw error }
             stored += bytes.count
             writing.enter()
             let address = UInt(bitPattern: bytes.baseAddress), length = bytes.count  // valid until the codec's next encode
+            let rawAddress = UInt(bitPattern: chunk), rawLength = n * 4  // the caller's values: valid until we return
             writer.async {
+                state.hash.update(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: rawAddress), count: rawLength))
                 let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: address), count: length)
-                do { try writeAll(fd, bytes, path: path) } catch { writeError.error = error }
+                do {
+                    try writeAll(fd, bytes, path: path)
+                    // Start the disk writeback of what was just written now, while the next chunk is
+                    // encoded, rather than all of it in the final fsync (PostgreSQL's fallback for
+                    // sync_file_range). Advisory: a failure here changes nothing.
+                    _ = posix_fadvise(fd, off_t(state.offset), off_t(length), POSIX_FADV_DONTNEED)
+                    state.offset += length
+                } catch { state.error = error }
                 writing.leave()
             }
             done += n
             k += 1
         }
         writing.wait()
-        if let error = writeError.error { throw error }
+        if let error = state.error { throw error }
         if fsync(fd) != 0 { throw failure(path, "fsync") }
         closed = true
         if close(fd) != 0 { throw failure(path, "close") }
-        return Result(storedBytes: stored, checksum: hash.digest(),
+        return Result(storedBytes: stored, checksum: state.hash.digest(),
                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 

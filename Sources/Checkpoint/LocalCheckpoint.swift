@@ -29,12 +29,19 @@ public enum LocalCheckpoint {
         try store.prepareStaging(step: step)
         let moments: [Range<Int>]? = (m != nil && v != nil) ? [0..<layout.count] : nil
         let segments = CheckpointPlan.segments(rank: 0, worldSize: 1, count: layout.count, moments: moments)
-        let staging = FlatBuffer(count: segments.reduce(0) { $0 + $1.count })
-        var at = 0
-        for s in segments {
-            let source = s.buffer == .params ? params : s.buffer == .m ? m! : v!
-            (staging.pointer + at).update(from: source.pointer + s.start, count: s.count)
-            at += s.count
+        // Parameters alone are written straight from `params`; with moments the three go through one
+        // contiguous staging copy, in the order of `segments`.
+        let staging: FlatBuffer
+        if segments.count == 1, segments[0].buffer == .params, segments[0].start == 0, segments[0].count == params.count {
+            staging = params
+        } else {
+            staging = FlatBuffer(count: segments.reduce(0) { $0 + $1.count })
+            var at = 0
+            for s in segments {
+                let source = s.buffer == .params ? params : s.buffer == .m ? m! : v!
+                (staging.pointer + at).update(from: source.pointer + s.start, count: s.count)
+                at += s.count
+            }
         }
         let codec = try ChunkCodec(method: options.method, level: options.level, shuffle: options.shuffle, chunkElements: options.chunkElements)
         let file = CheckpointPlan.shardFileName(rank: 0, worldSize: 1, method: options.method)
