@@ -27,23 +27,14 @@ public enum FortuneTask {
                     .filter { !$0.contains(".") }.sorted().joined(separator: ", ")
                 throw DataError.invalidSetting(name: "--categories", problem: "\(category): no file \(path); available: \(available.isEmpty ? "none (is the fortunes package installed?)" : available)")
             }
-            let text = String(decoding: try FileIO.readAll(path), as: UTF8.self)
-            var current: [Substring] = []
-            func flush() {
-                let fortune = current.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
-                current.removeAll()
-                guard !fortune.isEmpty else { return }
+            for fortune in try split(path) {
                 if let other = seen[fortune] {
                     if other != label { seen[fortune] = -1 }
-                    return
+                    continue
                 }
                 seen[fortune] = label
                 fortunes.append((fortune, label))
             }
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.trimmingCharacters(in: .whitespaces) == "%" { flush() } else { current.append(line) }
-            }
-            flush()
         }
         var train: ([String], [Int32]) = ([], []), test: ([String], [Int32]) = ([], [])
         for f in fortunes where seen[f.text] == f.label {
@@ -55,6 +46,39 @@ public enum FortuneTask {
         }
         return (ClassificationDataset(texts: train.0, labels: train.1, labelNames: categories),
                 ClassificationDataset(texts: test.0, labels: test.1, labelNames: categories))
+    }
+
+    /// A pretraining corpus with no test text in it: every fortune of every fortune file in
+    /// `directory` (files without a dot in their name, as `fortune` reads them), except those in
+    /// `excluding`, separated by `%` lines. Pretraining on it and then testing on `excluding` measures
+    /// transfer, not memorisation. Returns the corpus and the number of fortunes left out.
+    public static func corpus(directory: String, excluding: Set<String>) throws -> (text: String, excluded: Int) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.contains(".") }.sorted()
+        var kept: [String] = [], excluded = 0
+        for name in names {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            for fortune in try split(directory + "/" + name) {
+                if excluding.contains(fortune) { excluded += 1 } else { kept.append(fortune) }
+            }
+        }
+        return (kept.joined(separator: "\n%\n") + "\n", excluded)
+    }
+
+    /// The fortunes of one file: the text between lines holding only `%`, trimmed, empty ones dropped.
+    static func split(_ path: String) throws -> [String] {
+        let text = String(decoding: try FileIO.readAll(path), as: UTF8.self)
+        var fortunes: [String] = [], current: [Substring] = []
+        func flush() {
+            let fortune = current.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+            current.removeAll()
+            if !fortune.isEmpty { fortunes.append(fortune) }
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.trimmingCharacters(in: .whitespaces) == "%" { flush() } else { current.append(line) }
+        }
+        flush()
+        return fortunes
     }
 
     /// The dataset as JSON lines `{"label": name, "text": …}`, one per text.

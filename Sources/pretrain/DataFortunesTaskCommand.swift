@@ -9,8 +9,12 @@ struct DataFortunesTaskCommand: ParsableCommand {
         abstract: "Build a labelled task from Debian's fortunes: which file a fortune comes from.",
         discussion: """
         Writes DIR/train.jsonl and DIR/test.jsonl ({"label": category, "text": fortune} per line) and
-        DIR/labels.txt (one category per line, in id order), for fine-tuning a classifier.
+        DIR/labels.txt (one category per line, in id order), for fine-tuning a classifier; and
+        DIR/corpus.txt, every fortune of every file except the test ones (separated by % lines), to
+        pretrain on without ever seeing a test text.
         Example: pretrain data fortunes-task --categories computers,science,love,food --out data/fortunes-task
+                 pretrain data prepare --input data/fortunes-task/corpus.txt --document-separator % \\
+                     --vocab-size 4096 --out data/fortunes-pretrain
         """)
 
     @Option(help: "Directory of fortune files.") var fortunes: String = "/usr/share/games/fortunes"
@@ -27,10 +31,13 @@ struct DataFortunesTaskCommand: ParsableCommand {
             try FortuneTask.jsonLines(task.train).write(toFile: out + "/train.jsonl", atomically: true, encoding: .utf8)
             try FortuneTask.jsonLines(task.test).write(toFile: out + "/test.jsonl", atomically: true, encoding: .utf8)
             try (names.joined(separator: "\n") + "\n").write(toFile: out + "/labels.txt", atomically: true, encoding: .utf8)
+            let corpus = try FortuneTask.corpus(directory: fortunes, excluding: Set(task.test.texts))
+            try corpus.text.write(toFile: out + "/corpus.txt", atomically: true, encoding: .utf8)
             for (i, name) in names.enumerated() {
                 print("\(name): \(task.train.labels.filter { $0 == i }.count) train, \(task.test.labels.filter { $0 == i }.count) test")
             }
             print("wrote \(out)/train.jsonl (\(task.train.texts.count)), \(out)/test.jsonl (\(task.test.texts.count)), \(out)/labels.txt")
+            print("wrote \(out)/corpus.txt: the fortunes of every file in \(fortunes) but the \(corpus.excluded) test ones, for pretraining")
         } catch let error as DataError {
             throw CLIError("\(error)")
         } catch let error as CocoaError {

@@ -37,6 +37,23 @@ final class FortuneTaskTests: XCTestCase {
         XCTAssertEqual(try ClassificationDataset.load(path: file, numLabels: 2, labelNames: task.test.labelNames), task.test)
     }
 
+    func testCorpusHoldsEveryFortuneButTheTestOnes() throws {
+        let dir = try makeFortunes()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "Other file fortune\n%\nAnother one\n".write(toFile: dir + "/people", atomically: true, encoding: .utf8)
+        let task = try FortuneTask.build(directory: dir, categories: ["computers", "love"], testFraction: 0.25)
+        let corpus = try FortuneTask.corpus(directory: dir, excluding: Set(task.test.texts))
+        // Read back independently: documents are the text between lines that are exactly "%".
+        let documents = corpus.text.components(separatedBy: "\n%\n").map { $0.trimmingCharacters(in: .newlines) }
+        XCTAssertEqual(Set(documents).intersection(task.test.texts), [], "no test text is in the corpus")
+        XCTAssertTrue(Set(task.train.texts).isSubset(of: Set(documents)), "every training text is")
+        XCTAssertTrue(documents.contains("Other file fortune") && documents.contains("Another one"), "and other files' fortunes")
+        XCTAssertTrue(documents.contains("Shared one"), "a fortune in no split stays")
+        XCTAssertFalse(documents.contains("x"), "index files (with a dot) are not fortunes")
+        XCTAssertEqual(corpus.excluded, task.test.texts.count)
+        XCTAssertEqual(documents.count, 100 + 60 + 2 + 2 - task.test.texts.count, "both copies of the shared fortune, the two new ones")
+    }
+
     func testMissingCategoryNamesTheAvailableOnes() throws {
         let dir = try makeFortunes()
         defer { try? FileManager.default.removeItem(atPath: dir) }
