@@ -6,9 +6,9 @@ import Kernels
 /// K labels, N = B·T. With `GPTConfig.numLabels` K = 0 it is a language model (the LM head tied to
 /// the token embedding, `forward(tokens:targets:B:T:)`); with K > 0 a sequence classifier (a (K, C)
 /// `score` head on the last real token, `forward(tokens:lengths:labels:B:T:)` in GPT+Classifier.swift).
-/// Both heads feed one shared body backward. Parameters and gradients are `FlatBuffer`s laid out by `ParameterLayout`; activations and
-/// scratch are allocated once for the largest (B, T) (see `GPTActivations`), so a step allocates
-/// nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
+/// Both heads feed one shared body backward. Parameters and gradients are `FlatBuffer`s laid out by
+/// `ParameterLayout`; activations and scratch are allocated once for the largest (B, T) (see
+/// `GPTActivations`), so a step allocates nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
 /// each parameter range as soon as its gradient is final, so communication can overlap with it.
 public final class GPT {
     /// The model's shape and options.

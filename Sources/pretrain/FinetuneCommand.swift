@@ -149,7 +149,7 @@ struct FinetuneCommand: ParsableCommand {
         }
         let fresh = tuner.loadBody(from: body)
         let loaded = tuner.model.layout.tensors.count - fresh.count
-        say("loaded \(loaded) tensors from \(job.reader.directory) (step \(job.reader.manifest.step)); new head: \(fresh.joined(separator: ", "))\(freezeBody ? " (body frozen)" : "")")
+        say("loaded \(loaded) tensors from \(job.reader.directory) (step \(job.reader.manifest.step)); new head: \(fresh.isEmpty ? "none (the checkpoint already has this head)" : fresh.joined(separator: ", "))\(freezeBody ? " (body frozen)" : "")")
         say("training \(steps) steps × \(job.comm.size) rank(s) × \(microBatch) examples of \(job.T) tokens on \(job.train.texts.count) examples, \(labels) labels (\(job.names.joined(separator: ", ")))")
         let start = DispatchTime.now().uptimeNanoseconds
         let losses: [Float]
