@@ -2,14 +2,19 @@ import Foundation
 import Model
 
 /// Conversion between checkpoints and Hugging Face GPT-2 directories (`model.safetensors` +
-/// `config.json` + `tokenizer.json`), as `transformers`' `GPT2LMHeadModel` saves and loads them.
+/// `config.json` + `tokenizer.json`), as `transformers`' `GPT2LMHeadModel` saves and loads them; a
+/// classifier (`GPTConfig.numLabels` > 0) is exported as `GPT2ForSequenceClassification`.
 ///
 /// The flat layout already uses GPT-2's names and its Conv1D (in, out) weight layout, so parameters
 /// are copied tensor by tensor without transposing. `lm_head.weight` is tied to
-/// `transformer.wte.weight` and, as in Hugging Face's own files, not stored.
+/// `transformer.wte.weight` and, as in Hugging Face's own files, not stored; a classifier's
+/// `score.weight` (K, C) is stored under that name. Import reads the language-model tensors only.
 public enum HuggingFaceGPT2 {
-    /// The `config.json` fields of a GPT2LMHeadModel with this shape.
-    public static func configJSON(_ model: GPTConfig, bosToken: Int? = nil, eosToken: Int? = nil) throws -> [String: Any] {
+    /// The `config.json` fields of a GPT2LMHeadModel with this shape, or of a GPT2ForSequenceClassification
+    /// when `model.numLabels` K > 0: `num_labels`, `id2label`/`label2id` (`labelNames`, else LABEL_k) and
+    /// `pad_token_id` (the eos token, else 0): HF classifies each row at its rightmost non-pad token,
+    /// which is our last token unless a text itself ends with that id.
+    public static func configJSON(_ model: GPTConfig, bosToken: Int? = nil, eosToken: Int? = nil, labelNames: [String] = []) throws -> [String: Any] {
         guard model.positions == .learned, model.causal else {
             throw CheckpointError("only causal models with learned positions are GPT-2 models; this one has \(model.positions.rawValue) positions\(model.causal ? "" : " and bidirectional attention")")
         }
@@ -24,17 +29,28 @@ public enum HuggingFaceGPT2 {
         ]
         json["bos_token_id"] = bosToken.map { $0 as Any } ?? NSNull()
         json["eos_token_id"] = eosToken.map { $0 as Any } ?? NSNull()
+        if model.numLabels > 0 {
+            let K = model.numLabels
+            let names = labelNames.count == K ? labelNames : (0..<K).map { "LABEL_\($0)" }
+            json["architectures"] = ["GPT2ForSequenceClassification"]
+            json["num_labels"] = K
+            json["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ("\($0.offset)", $0.element) })
+            json["label2id"] = Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+            json["pad_token_id"] = eosToken ?? 0
+        }
         return json
     }
 
     /// Writes `params` (laid out for `model`) as a Hugging Face GPT-2 directory at `out`; copies
-    /// `tokenizer` in when given. Returns the files written.
+    /// `tokenizer` in when given. A classifier's labels are named by `labelNames` (K of them) when given.
+    /// Returns the files written.
     @discardableResult
-    public static func export(params: UnsafeBufferPointer<Float>, model: GPTConfig, tokenizer: String?, to out: String) throws -> [String] {
+    public static func export(params: UnsafeBufferPointer<Float>, model: GPTConfig, tokenizer: String?, to out: String,
+                              labelNames: [String] = []) throws -> [String] {
         let layout = ParameterLayout(config: model)
         precondition(params.count == layout.count, "parameter buffer does not match the model")
         let endOfText = tokenizer.flatMap(Self.endOfTextID)
-        let json = try configJSON(model, bosToken: endOfText, eosToken: endOfText)
+        let json = try configJSON(model, bosToken: endOfText, eosToken: endOfText, labelNames: labelNames)
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             throw CheckpointError("cannot create \(out): \(error.localizedDescription)")
         }

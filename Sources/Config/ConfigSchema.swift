@@ -70,8 +70,8 @@ public enum ConfigSchema {
         Key(path: "model.nsp", help: "bert: add the pooler and the next-sentence-prediction objective", field: .bool(\.family.nsp)),
         Key(path: "model.intermediate_size", help: "bert: feed-forward width I (0 = 4 × d_model)", field: .int(\.family.intermediateSize, 0...big)),
         Key(path: "model.type_vocab_size", help: "bert: segment (token-type) embeddings", field: .int(\.family.typeVocabSize, 1...big)),
-        Key(path: "model.num_labels", help: "bert: K > 0 = a sequence classifier with K labels (set by `pretrain finetune`; 0 = the pretraining heads)", field: .int(\.family.numLabels, 0...big)),
-        Key(path: "model.label_names", help: "bert classifier: label names in id order, comma-separated (set by `pretrain finetune`)", field: .string(\.family.labelNames)),
+        Key(path: "model.num_labels", help: "K > 0 = a sequence classifier with K labels (bert: on the pooled [CLS]; gpt: on the last token; set by `pretrain finetune`; 0 = the pretraining heads)", field: .int(\.family.numLabels, 0...big)),
+        Key(path: "model.label_names", help: "classifier: label names in id order, comma-separated (set by `pretrain finetune`)", field: .string(\.family.labelNames)),
         // Data.
         Key(path: "data.train", help: "training token shards: a file, a directory or a glob", field: .string(\.data.train)),
         Key(path: "data.val", help: "validation token shards (empty = no evaluation)", field: .string(\.data.val)),

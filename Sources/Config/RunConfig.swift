@@ -89,7 +89,7 @@ public struct RunConfig: Equatable, Sendable {
         public var typeVocabSize = 2
         public var objective = "auto"
         public var maskRate = 0.15
-        /// K > 0: a fine-tuned BERT classifier with K labels (written by `pretrain finetune`).
+        /// K > 0: a fine-tuned classifier with K labels, BERT or GPT (written by `pretrain finetune`).
         public var numLabels = 0
         /// The classifier's label names, comma-separated, in id order ('' = the ids).
         public var labelNames = ""
@@ -119,6 +119,14 @@ public struct RunConfig: Equatable, Sendable {
         c.layerNormEps = model.layerNormEps
         c.hiddenDropout = model.residualDropout
         c.attentionDropout = model.attentionDropout
+        return c
+    }
+
+    /// The GPT model this config describes: the `model.*` keys plus `model.num_labels` (K > 0: a
+    /// fine-tuned sequence classifier, as `pretrain finetune` writes it). Meaningful when `family.arch` is gpt.
+    public var gptConfig: GPTConfig {
+        var c = model
+        c.numLabels = family.numLabels
         return c
     }
 

@@ -3,9 +3,12 @@ import Kernels
 /// A GPT-2-style transformer over one flat parameter buffer: forward, loss and backward.
 ///
 /// Shapes: B batch, T time, C channels (d_model), V vocab, P position rows, L layers, NH heads,
-/// N = B·T. Parameters and gradients are `FlatBuffer`s laid out by `ParameterLayout`; activations and
-/// scratch are allocated once for the largest (B, T) (see `GPTActivations`), so a step allocates
-/// nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
+/// K labels, N = B·T. With `GPTConfig.numLabels` K = 0 it is a language model (the LM head tied to
+/// the token embedding, `forward(tokens:targets:B:T:)`); with K > 0 a sequence classifier (a (K, C)
+/// `score` head on the last real token, `forward(tokens:lengths:labels:B:T:)` in GPT+Classifier.swift).
+/// Both heads feed one shared body backward. Parameters and gradients are `FlatBuffer`s laid out by
+/// `ParameterLayout`; activations and scratch are allocated once for the largest (B, T) (see
+/// `GPTActivations`), so a step allocates nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
 /// each parameter range as soon as its gradient is final, so communication can overlap with it.
 public final class GPT {
     /// The model's shape and options.
@@ -29,12 +32,17 @@ public final class GPT {
 
     /// The fixed sinusoidal position table (P, C), when positions are not learned.
     private let positionTable: FlatBuffer?
+    /// Which head the last forward with targets or labels computed a loss on; nil: none (no backward).
+    enum Head { case languageModel, classifier }
     /// Tokens and targets of the last forward (B, T), kept for backward.
     private let tokens: UnsafeMutablePointer<Int32>
     private let targets: UnsafeMutablePointer<Int32>
-    private var lastB = 0, lastT = 0
-    private var lastCount = 0
-    private var hasTargets = false
+    /// Classifier: labels (B) of the last forward, and the flat row b·T + length − 1 each sequence is read at.
+    let labels: UnsafeMutablePointer<Int32>
+    let classifiedRows: UnsafeMutablePointer<Int>
+    var lastB = 0, lastT = 0
+    var lastCount = 0
+    var lossHead: Head?
     /// Whether the last forward applied dropout (backward must undo exactly what forward did).
     private var droppedInForward = false
 
@@ -58,11 +66,17 @@ public final class GPT {
         tokens.initialize(repeating: 0, count: maxBatch * maxSeqLen)
         targets = .allocate(capacity: maxBatch * maxSeqLen)
         targets.initialize(repeating: 0, count: maxBatch * maxSeqLen)
+        labels = .allocate(capacity: maxBatch)
+        labels.initialize(repeating: 0, count: maxBatch)
+        classifiedRows = .allocate(capacity: maxBatch)
+        classifiedRows.initialize(repeating: 0, count: maxBatch)
     }
 
     deinit {
         tokens.deallocate()
         targets.deallocate()
+        labels.deallocate()
+        classifiedRows.deallocate()
     }
 
     /// GPT-2 initialisation from a seed: N(0, 0.02) weights, residual projections scaled by 1/√(2L),
@@ -85,8 +99,8 @@ public final class GPT {
     /// Sets every gradient to zero.
     public func zeroGrad() { grads.zero() }
 
-    /// The (B, T, V) logits of the last forward; after a forward with targets they hold probabilities,
-    /// and after backward the logit gradients.
+    /// The (B, T, V) logits of the last language-model forward; after a forward with targets they hold
+    /// probabilities, and after backward the logit gradients. Empty for a classifier.
     public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
 
     @inline(__always) private func w(_ l: Int, _ t: ParameterLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
@@ -97,13 +111,42 @@ public final class GPT {
         grads.pointer + layout.offset(layer: l, t)
     }
 
-    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
+    @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// Runs the model on `tokens` (B, T). With `targets` (B, T) it returns the mean cross-entropy over
     /// targets that are not `ignoreIndex` (NaN if there are none); without, it returns 0 and leaves the
     /// logits in `logits`. Throws when a token id is outside the vocabulary.
     @discardableResult
     public func forward(tokens input: UnsafePointer<Int32>, targets target: UnsafePointer<Int32>?, B: Int, T: Int) throws -> Float {
+        guard config.numLabels == 0 else {
+            throw ModelError("this GPT is a \(config.numLabels)-label classifier with no language-model head; call forward(tokens:lengths:labels:B:T:)")
+        }
+        let mark = try forwardBody(tokens: input, B: B, T: T)
+        let C = config.dModel, V = config.vocabSize, N = B * T
+        let logits = acts.pointer(.logits)
+        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: acts.pointer(.lnf), weight: params.pointer + layout.wte, N: N, IC: C, OC: V) }
+        if let target { targets.update(from: target, count: N) }
+        return finishForward(target == nil ? nil : .languageModel, start: mark) {
+            CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets, N: N, V: V,
+                                 ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
+        }
+    }
+
+    /// The end of either head's forward: with a loss `head`, computes the loss (`loss` gives its sum and
+    /// count) and returns the mean (NaN without counted rows); without, returns 0 and allows no backward.
+    func finishForward(_ head: Head?, start mark: UInt64, loss: () -> (sum: Double, count: Int)) -> Float {
+        lossHead = head
+        var result: (sum: Double, count: Int) = (0, 0)
+        if head != nil { timed(.loss) { result = loss() } }
+        lastCount = result.count
+        timeline?.record(.forwardHead, start: mark)
+        guard head != nil else { return 0 }
+        return result.count > 0 ? Float(result.sum / Double(result.count)) : .nan
+    }
+
+    /// Embeddings, blocks and the final LayerNorm of `tokens` (B, T) into `acts` (`lnf` holds the
+    /// (B, T, C) result); returns the timeline mark where the head's span starts. Shared by both heads.
+    func forwardBody(tokens input: UnsafePointer<Int32>, B: Int, T: Int) throws -> UInt64 {
         precondition(B >= 1 && B <= acts.B && T >= 1 && T <= acts.T, "batch (\(B), \(T)) exceeds the allocated (\(acts.B), \(acts.T))")
         let C = config.dModel, NH = config.nHead, V = config.vocabSize, N = B * T
         for i in 0..<N where input[i] < 0 || Int(input[i]) >= V {
@@ -117,6 +160,7 @@ public final class GPT {
         var mark = timeline != nil ? Timeline.now() : 0
         timed(.other) { Embedding.forward(out: enc, tokens: tokens, wte: wte, wpe: wpe, B: B, T: T, C: C) }
         let dropping = training
+        droppedInForward = dropping
         if dropping, config.embeddingDropout > 0 {
             timed(.other) { Dropout.forward(out: enc, mask: acts.mask(0), inp: enc, count: N * C, p: config.embeddingDropout, seed: dropoutSeed &+ 1) }
         }
@@ -160,62 +204,60 @@ public final class GPT {
             residual = res3
             if let timeline { timeline.record(.forwardLayer, index: l, start: mark); mark = Timeline.now() }
         }
-        let lnf = acts.pointer(.lnf)
         timed(.other) {
-            LayerNorm.forward(out: lnf, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: residual,
+            LayerNorm.forward(out: acts.pointer(.lnf), mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: residual,
                               weight: params.pointer + layout.lnfWeight, bias: params.pointer + layout.lnfBias, N: N, C: C, eps: config.layerNormEps)
         }
-        let logits = acts.pointer(.logits)
-        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: lnf, weight: wte, N: N, IC: C, OC: V) }
-        guard let target = target else {
-            hasTargets = false
-            timeline?.record(.forwardHead, start: mark)
-            return 0
-        }
-        targets.update(from: target, count: N)
-        hasTargets = true
-        droppedInForward = dropping
-        var result: (sum: Double, count: Int) = (0, 0)
-        timed(.loss) {
-            result = CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets, N: N, V: V,
-                                          ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
-        }
-        lastCount = result.count
-        timeline?.record(.forwardHead, start: mark)
-        return result.count > 0 ? Float(result.sum / Double(result.count)) : .nan
+        return mark
     }
 
     /// Adds the gradient of `lossScale` × (the last forward's mean loss) to `grads`.
     ///
     /// `onReady(range)` is called with each flat-buffer range as soon as its gradient is final for this
-    /// backward: the last block first, then earlier blocks, then the embeddings (which the tied LM head
-    /// and the input both feed). Ranges are reported in decreasing offset order except the embedding
-    /// tables at the end.
+    /// backward: the head (`layout.headRange`: ln_f, and the classifier's score) first, then the last
+    /// block, earlier blocks, then the embeddings (which the tied LM head and the input both feed).
+    /// Ranges are reported in decreasing offset order except the embedding tables at the end.
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
-        precondition(hasTargets, "backward needs a forward with targets first")
-        let B = lastB, T = lastT, N = B * T
-        let C = config.dModel, NH = config.nHead, V = config.vocabSize
-        let wte = params.pointer + layout.wte
-        let dlogits = acts.pointer(.logits)
-        let dres = acts.pointer(.dResidual), dln = acts.pointer(.dLN)
+        guard let head = lossHead else { preconditionFailure("backward needs a forward with targets (or labels) first") }
+        let mark = timeline != nil ? Timeline.now() : 0
         let scale = lastCount > 0 ? lossScale / Float(lastCount) : 0
-        var mark = timeline != nil ? Timeline.now() : 0
+        // Each head writes dLN (B, T, C), the gradient of the loss w.r.t. the ln_f output, then the shared body.
+        switch head {
+        case .languageModel: languageModelHeadBackward(scale: scale)
+        case .classifier: classifierHeadBackward(scale: scale)
+        }
+        bodyBackward(start: mark, onReady: onReady)
+    }
+
+    /// The tied LM head: logit gradients from the probabilities, then dLN and the wte gradient.
+    private func languageModelHeadBackward(scale: Float) {
+        let N = lastB * lastT, C = config.dModel, V = config.vocabSize
+        let dlogits = acts.pointer(.logits), dln = acts.pointer(.dLN)
         timed(.loss) {
             CrossEntropy.backward(dlogits: dlogits, probs: dlogits, targets: targets, scale: scale, N: N, V: V,
                                   ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
         }
         timed(.other) { VectorMath.zero(dln, count: N * C) }
         timed(.matmul) {
-            Linear.backwardTransposed(dinp: dln, dweight: grads.pointer + layout.wte, dout: dlogits, inp: acts.pointer(.lnf), weight: wte, N: N, IC: C, OC: V)
+            Linear.backwardTransposed(dinp: dln, dweight: grads.pointer + layout.wte, dout: dlogits, inp: acts.pointer(.lnf),
+                                      weight: params.pointer + layout.wte, N: N, IC: C, OC: V)
         }
+    }
+
+    /// From dLN (B, T, C) down: the final LayerNorm, the blocks last to first, the embeddings.
+    private func bodyBackward(start: UInt64, onReady: ((Range<Int>) -> Void)?) {
+        let B = lastB, T = lastT, N = B * T
+        let C = config.dModel, NH = config.nHead, V = config.vocabSize
+        let dres = acts.pointer(.dResidual), dln = acts.pointer(.dLN)
+        var mark = start
         let last = config.nLayer > 0 ? acts.pointer(.residual3, layer: config.nLayer - 1) : acts.pointer(.encoded)
         timed(.other) {
             VectorMath.zero(dres, count: N * C)
             LayerNorm.backward(dinp: dres, dweight: grads.pointer + layout.lnfWeight, dbias: grads.pointer + layout.lnfBias, dout: dln,
                                inp: last, weight: params.pointer + layout.lnfWeight, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
         }
-        if let timeline { timeline.record(.backwardHead, start: mark, range: layout.lnfWeight..<(layout.lnfBias + C)); mark = Timeline.now() }
-        onReady?(layout.lnfWeight..<(layout.lnfBias + C))
+        if let timeline { timeline.record(.backwardHead, start: mark, range: layout.headRange); mark = Timeline.now() }
+        onReady?(layout.headRange)
         let dropping = droppedInForward && config.residualDropout > 0
         let attentionDropout = droppedInForward ? config.attentionDropout : 0
         let dBranch = acts.pointer(.dBranch), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)

@@ -24,15 +24,23 @@ public final class GPTActivations {
         }
     }
 
-    /// Regions outside the blocks: model input/output and backward scratch.
+    /// Regions outside the blocks: model input/output and backward scratch. A language model has
+    /// `logits` (B, T, V) and no classifier regions; a K-way classifier (K > 0) the reverse: `pooled`
+    /// (B, C) rows of ln_f gathered at the classified positions, their gradient `dPooled`, and the
+    /// (B, K) `sequenceLogits` and `sequenceProbs` (which backward turns into logit gradients).
     public enum Global: Int, CaseIterable {
         case encoded, lnf, lnfMean, lnfRstd, logits, losses
         case dResidual, dLN, dQKV, dAttY, dAttScratch, dFch, dFchGelu, dBranch
+        case pooled, dPooled, sequenceLogits, sequenceProbs, sequenceLosses
 
-        func count(B: Int, T: Int, C: Int, NH: Int, V: Int) -> Int {
+        func count(B: Int, T: Int, C: Int, NH: Int, V: Int, K: Int) -> Int {
             switch self {
-            case .lnfMean, .lnfRstd, .losses: B * T
-            case .logits: B * T * V
+            case .lnfMean, .lnfRstd: B * T
+            case .losses: K > 0 ? 0 : B * T
+            case .logits: K > 0 ? 0 : B * T * V
+            case .pooled, .dPooled: K > 0 ? B * C : 0
+            case .sequenceLogits, .sequenceProbs: B * K
+            case .sequenceLosses: K > 0 ? B : 0
             case .dQKV: B * T * 3 * C
             case .dAttScratch: B * NH * T * T
             case .dFch, .dFchGelu: B * T * 4 * C
@@ -68,7 +76,7 @@ public final class GPTActivations {
         running *= L
         for region in Global.allCases {
             globals.append(running)
-            running += Self.align(region.count(B: B, T: T, C: C, NH: NH, V: V))
+            running += Self.align(region.count(B: B, T: T, C: C, NH: NH, V: V, K: config.numLabels))
         }
         globalOffsets = globals
         storage = FlatBuffer(count: running)

@@ -37,6 +37,9 @@ public struct GPTConfig: Codable, Equatable, Sendable {
     public var labelSmoothing: Float = 0
     /// Targets equal to this id are left out of the loss (padding).
     public var ignoreIndex: Int32 = -100
+    /// K: 0 = a language model (the tied LM head); K > 0 = a sequence classifier whose (K, C) `score`
+    /// head reads the last real token of each sequence (Hugging Face GPT2ForSequenceClassification).
+    public var numLabels = 0
 
     public init() {}
 
@@ -75,6 +78,7 @@ public struct GPTConfig: Codable, Equatable, Sendable {
         guard labelSmoothing >= 0, labelSmoothing < 1 else {
             throw ModelError("model.label_smoothing is \(labelSmoothing); it must be in [0, 1)")
         }
+        guard numLabels >= 0 else { throw ModelError("model.num_labels is \(numLabels); it must be 0 (a language model) or the number of labels") }
         guard layerNormEps > 0 else { throw ModelError("model.layer_norm_eps is \(layerNormEps); it must be > 0") }
     }
 

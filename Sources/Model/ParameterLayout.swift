@@ -65,6 +65,8 @@ public struct ParameterLayout: Sendable, Equatable {
     public let count: Int
     /// Offsets of the tensors outside the blocks.
     public let wte: Int, wpe: Int?, lnfWeight: Int, lnfBias: Int
+    /// Offset of the classifier head `score.weight` (K, C), present when `GPTConfig.numLabels` K > 0.
+    public let score: Int?
     /// Offset of each block's first tensor and each tensor's offset within a block.
     let blockStart: [Int]
     let blockOffsets: [Int]
@@ -98,6 +100,7 @@ public struct ParameterLayout: Sendable, Equatable {
         blockStart = starts
         lnfWeight = add("transformer.ln_f.weight", [C])
         lnfBias = add("transformer.ln_f.bias", [C])
+        score = config.numLabels > 0 ? add("score.weight", [config.numLabels, C]) : nil
         self.tensors = tensors
         self.count = offset
         var idx: [String: Int] = [:]
@@ -111,6 +114,9 @@ public struct ParameterLayout: Sendable, Equatable {
     /// Offset of `tensor` in block `layer`.
     @inline(__always)
     public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStart[layer] + blockOffsets[tensor.rawValue] }
+
+    /// The final LayerNorm and the classifier head when there is one: the range backward finishes first.
+    public var headRange: Range<Int> { lnfWeight..<count }
 
     /// The flat range holding all of block `layer`.
     public func blockRange(_ layer: Int) -> Range<Int> { blockStart[layer]..<(blockStart[layer] + blockCount) }

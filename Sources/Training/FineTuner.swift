@@ -2,47 +2,44 @@ import Data
 import Distributed
 import Model
 
-/// Fine-tunes a BERT sequence classifier (`BERTConfig.numLabels` > 0) on labelled texts: `[CLS] text
-/// [SEP]`, padded with an attention mask, cross-entropy on the pooled [CLS], AdamW. One process.
+/// Fine-tunes a sequence classifier on labelled texts with cross-entropy and AdamW, data-parallel over
+/// a communicator: a BERT (`FineTuner<BERT>`, `[CLS] text [SEP]` padded with an attention mask, the
+/// head on the pooled [CLS]) or a GPT (`FineTuner<GPT>`, the text's tokens, the head on the last one).
 ///
 /// The body can start from a pretrained model (`loadBody(from:)`: every same-named, same-shaped tensor
-/// is copied; the pooler and classifier stay freshly initialised unless the source has them), and can
-/// be frozen (`freezeBody`): the optimizer then covers only the tensors after the encoder (pooler and
-/// classifier), so AdamW's weight decay cannot move the body either. Examples are visited in a seeded
-/// permutation per epoch, micro-batch by micro-batch.
-public final class FineTuner {
+/// is copied; the new head stays freshly initialised unless the source has it), and can be frozen
+/// (`freezeBody`): the optimizer then covers only the head (`classifierHeadStart` on), so AdamW's weight
+/// decay cannot move the body either. Examples are visited in a seeded permutation per epoch,
+/// micro-batch by micro-batch.
+public final class FineTuner<Classifier: SequenceClassifier> {
     /// The classifier being trained.
-    public let model: BERT
+    public let model: Classifier
     /// Sequences per step (B) and tokens per sequence (T).
     public let microBatch: Int, sequenceLength: Int
     private let tokenizer: Tokenizer
-    private let builder: MLMMasker
+    private let input: Classifier.Input
     private let optimizer: AdamWOptimizer
     private let seed: UInt64
-    private let content: UnsafeMutablePointer<Int32>   // (B, T − 2)
+    private let width: Int                              // W: text tokens per example
+    private let content: UnsafeMutablePointer<Int32>   // (B, W)
     private let lengths: UnsafeMutablePointer<Int>      // (B)
     private let labels: UnsafeMutablePointer<Int32>     // (B)
     private var order: [Int] = [], cursor = 0, epoch = 0
 
-    /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer`, which must have
-    /// BERT's special tokens (one-line `DataError` otherwise).
-    public init(config: BERTConfig, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
+    /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer` (for BERT it must have
+    /// BERT's special tokens), initialised from `seed`; one-line `ModelError`/`DataError` otherwise.
+    public init(config: Classifier.Config, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
                 settings: AdamWOptimizer.Settings, seed: UInt64, freezeBody: Bool = false) throws {
-        guard config.numLabels > 0 else { throw ModelError("fine-tuning needs a classifier: set the number of labels (--labels N)") }
-        let specials = try BERTSpecialTokens(tokenizer: tokenizer)
-        try tokenizer.checkFits(modelVocabularySize: config.vocabSize)
-        model = try BERT(config: config, maxBatch: microBatch, maxSeqLen: sequenceLength)
+        (model, input) = try Classifier.makeClassifier(config: config, tokenizer: tokenizer, microBatch: microBatch,
+                                                       sequenceLength: sequenceLength, seed: seed)
         model.initializeWeights(seed: seed)
-        builder = try MLMMasker(microBatch: microBatch, sequenceLength: sequenceLength, vocabularySize: config.vocabSize,
-                                specials: specials, seed: seed)
-        builder.maskRate = 0
         self.tokenizer = tokenizer
         self.microBatch = microBatch
         self.sequenceLength = sequenceLength
         self.seed = seed
-        let bodyEnd = model.layout.headStart + (config.norm == .pre ? 2 * config.dModel : 0)
-        optimizer = AdamWOptimizer(layout: model.layout, settings: settings, shard: freezeBody ? bodyEnd..<model.layout.count : nil)
-        let width = MLMMasker.contentLength(sequenceLength: sequenceLength, nextSentence: false)
+        optimizer = AdamWOptimizer(layout: model.layout, settings: settings,
+                                   shard: freezeBody ? model.classifierHeadStart..<model.layout.count : nil)
+        width = Classifier.contentLength(sequenceLength: sequenceLength)
         content = .allocate(capacity: microBatch * width); content.initialize(repeating: 0, count: microBatch * width)
         lengths = .allocate(capacity: microBatch); lengths.initialize(repeating: 0, count: microBatch)
         labels = .allocate(capacity: microBatch); labels.initialize(repeating: 0, count: microBatch)
@@ -50,30 +47,31 @@ public final class FineTuner {
 
     deinit { content.deallocate(); lengths.deallocate(); labels.deallocate() }
 
-    /// Copies every tensor of `pretrained` whose name and shape this classifier shares (the encoder,
-    /// and the pooler when it has one); returns the names left as initialised (the new head).
+    /// Copies every tensor of `pretrained` whose name and shape this classifier shares (the body, and
+    /// a head the source already has); returns the names left as initialised (the new head).
     @discardableResult
-    public func loadBody(from pretrained: BERT) -> [String] {
+    public func loadBody(from pretrained: some LanguageModel) -> [String] {
+        let sources = Dictionary(pretrained.layout.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var fresh: [String] = []
         for t in model.layout.tensors {
-            guard let source = pretrained.layout.tensor(named: t.name), source.shape == t.shape else { fresh.append(t.name); continue }
+            guard let source = sources[t.name], source.shape == t.shape else { fresh.append(t.name); continue }
             (model.params.pointer + t.offset).update(from: pretrained.params.pointer + source.offset, count: t.count)
         }
         return fresh
     }
 
-    /// Fills the batch from examples `indices` (B of them) and runs forward with labels.
+    /// Fills the batch from examples `indices` (B of them: each text's first W tokens, zeros after) and
+    /// runs the classifier, with labels when `withLabels`.
     private func forward(_ data: ClassificationDataset, _ indices: ArraySlice<Int>, withLabels: Bool) throws -> Float {
-        let width = MLMMasker.contentLength(sequenceLength: sequenceLength, nextSentence: false)
         for (b, i) in indices.enumerated() {
             let ids = tokenizer.encode(data.texts[i]).prefix(width)
-            for (k, id) in ids.enumerated() { content[b * width + k] = id }
+            let row = content + b * width
+            for (k, id) in ids.enumerated() { row[k] = id }
+            (row + ids.count).update(repeating: 0, count: width - ids.count)
             lengths[b] = ids.count
             labels[b] = data.labels[i]
         }
-        builder.build(content: content, contentLength: width, lengths: lengths, firstSequence: 0)
-        return try model.forward(tokens: builder.tokens.baseAddress!, segments: nil, attentionMask: builder.attentionMask.baseAddress!,
-                                 targets: nil, sequenceLabels: withLabels ? labels : nil, B: microBatch, T: sequenceLength)
+        return try model.classify(input, content: content, lengths: lengths, labels: withLabels ? labels : nil, B: microBatch, T: sequenceLength)
     }
 
     /// Trains `steps` steps at learning rate `lr`; returns each step's loss (the mean over ranks).
@@ -99,7 +97,7 @@ public final class FineTuner {
             var loss = try forward(data, order[first..<(first + microBatch)], withLabels: true)
             cursor += global
             model.zeroGrad()
-            model.backward()
+            model.backward(lossScale: 1, onReady: nil)
             if let comm, ranks > 1 {
                 do {
                     try comm.allreduce(model.grads.buffer, op: .sum)
@@ -125,7 +123,7 @@ public final class FineTuner {
         model.training = false
         defer { model.training = true }
         var predictions: [Int32] = []
-        let K = model.config.numLabels
+        let K = model.numLabels
         var start = 0
         while start < data.texts.count {
             let end = min(start + microBatch, data.texts.count)

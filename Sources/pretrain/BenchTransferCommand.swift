@@ -7,24 +7,28 @@ import Kernels
 import Model
 import Training
 
-/// `pretrain bench transfer`: does masked-LM pretraining help a downstream classifier? Pretrains a
-/// BERT in-process, then fine-tunes it and an identical freshly initialised model for the same steps.
+/// `pretrain bench transfer`: does pretraining help a downstream classifier? Pretrains a BERT (masked
+/// LM) or a GPT (causal LM) in-process, then fine-tunes it and an identical freshly initialised model
+/// for the same steps.
 struct BenchTransferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
-        abstract: "Fine-tune a masked-LM-pretrained BERT and the same model from scratch; print test accuracies.",
+        abstract: "Fine-tune a pretrained BERT or GPT and the same model from scratch; print test accuracies.",
         discussion: """
-        Pretrains `model.arch: bert` with the given run config (one process, --pretrain-steps steps), then
-        trains a classifier on TASK/train.jsonl twice — body from the pretrained model, and from scratch —
-        with the same seed, steps and batches, and reports accuracy on TASK/test.jsonl.
+        Pretrains `model.arch: bert` (masked LM; --arch bert, the default) or `model.arch: gpt` (causal LM;
+        --arch gpt) with the given run config (one process, --pretrain-steps steps), then trains a
+        classifier (BERT: on the pooled [CLS]; GPT: on the last token) on TASK/train.jsonl twice — body
+        from the pretrained model, and from scratch — with the same seed, steps and batches, and reports
+        accuracy on TASK/test.jsonl.
         Example: pretrain data fortunes-task --out data/fortunes-task
-                 pretrain bench transfer --config configs/tiny.yaml --task data/fortunes-task
+                 pretrain bench transfer --config configs/tiny.yaml --task data/fortunes-task --arch gpt
         """)
 
     @Option(help: "Pretraining run config (YAML).") var config: String = "configs/tiny.yaml"
     @Option(name: .customLong("set"), help: "Override a config key of the pretraining run (key=value; repeatable).") var overrides: [String] = []
     @Option(help: "Directory with train.jsonl and test.jsonl.") var task: String = "data/fortunes-task"
-    @Option(help: "Masked-LM pretraining steps.") var pretrainSteps: Int = 300
+    @Option(help: "bert (masked-LM pretraining) or gpt (causal-LM pretraining).") var arch: String = "bert"
+    @Option(help: "Pretraining steps.") var pretrainSteps: Int = 300
     @Option(help: "Fine-tuning steps (micro-batches) for each of the two classifiers.") var finetuneSteps: Int = 300
     @Option(help: "Fine-tuning learning rate.") var lr: Float = 1e-3
     @Option(help: "Fine-tuning micro-batch.") var microBatch: Int = 16
@@ -34,9 +38,10 @@ struct BenchTransferCommand: ParsableCommand {
         guard pretrainSteps >= 1, finetuneSteps >= 1, microBatch >= 1, threads >= 1 else {
             throw CLIError("--pretrain-steps, --finetune-steps, --micro-batch and --threads must be at least 1")
         }
+        guard arch == "bert" || arch == "gpt" else { throw CLIError("--arch \(arch) is not a model family; use --arch bert or --arch gpt") }
         let run: RunConfig
         do {
-            run = try ConfigLoader.load(path: config, overrides: ["model.arch=bert", "training.objective=mlm", "num_processes=1",
+            run = try ConfigLoader.load(path: config, overrides: ["model.arch=\(arch)", "training.objective=\(arch == "bert" ? "mlm" : "clm")", "num_processes=1",
                                                                   "training.steps=\(pretrainSteps)", "training.global_batch=0",
                                                                   "training.gradient_accumulation_steps=1", "data.val="] + overrides)
         } catch let e as ConfigError { throw CLIError(e.message) }
@@ -47,26 +52,44 @@ struct BenchTransferCommand: ParsableCommand {
             test = try ClassificationDataset.load(path: task + "/test.jsonl", labelNames: train.labelNames)
         } catch let e as DataError { throw CLIError("\(e)") }
         Parallel.setThreads(threads)
+        let K = train.labelNames.count
+        if arch == "bert" {
+            var classifier = run.bertConfig
+            classifier.nsp = false
+            classifier.numLabels = K
+            try compare(FineTuner<BERT>.self, config: classifier, pretrained: try pretrain(BERT.self, run), run: run, tokenizer: tokenizer, train: train, test: test)
+        } else {
+            var classifier = run.gptConfig
+            classifier.numLabels = K
+            try compare(FineTuner<GPT>.self, config: classifier, pretrained: try pretrain(GPT.self, run), run: run, tokenizer: tokenizer, train: train, test: test)
+        }
+    }
+
+    /// Pretrains the run's model in-process (one rank) and returns it.
+    private func pretrain<M: LanguageModel>(_: M.Type, _ run: RunConfig) throws -> M {
         let start = Date()
         var pretrainLoss: Float = .nan
-        let pretrained = try InProcessGroup.run(size: 1) { comm -> BERT in
+        let pretrained = try InProcessGroup.run(size: 1) { comm -> M in
             let trainer = try Trainer(config: run, comm: comm, threads: threads) { event in
                 if case let .step(m) = event { pretrainLoss = m.loss }
             }
             try trainer.run()
-            return trainer.model as! BERT
+            return trainer.model as! M
         }[0]
-        print("pretrained \(pretrainSteps) MLM steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s, final loss \(pretrainLoss)")
+        print("pretrained \(pretrainSteps) \(arch == "bert" ? "MLM" : "causal-LM") steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s, final loss \(pretrainLoss)")
+        return pretrained
+    }
+
+    /// Fine-tunes the pretrained body and a fresh one with the same seed, steps and batches; prints both accuracies.
+    private func compare<C: SequenceClassifier>(_: FineTuner<C>.Type, config classifier: C.Config, pretrained: some LanguageModel, run: RunConfig,
+                                                 tokenizer: Tokenizer, train: ClassificationDataset, test: ClassificationDataset) throws {
         var settings = run.optimizer
         settings.lr = lr
-        var classifier = run.bertConfig
-        classifier.nsp = false
-        classifier.numLabels = train.labelNames.count
         let majority = Dictionary(grouping: test.labels, by: { $0 }).values.map(\.count).max() ?? 0
-        print("task: \(train.texts.count) train, \(test.texts.count) test, \(classifier.numLabels) labels (\(train.labelNames.joined(separator: ", "))); majority class \(String(format: "%.1f", 100 * Double(majority) / Double(test.texts.count))) % of test")
+        print("task: \(train.texts.count) train, \(test.texts.count) test, \(train.labelNames.count) labels (\(train.labelNames.joined(separator: ", "))); majority class \(String(format: "%.1f", 100 * Double(majority) / Double(test.texts.count))) % of test")
         for (name, usePretrained) in [("pretrained", true), ("scratch", false)] {
-            let tuner = try FineTuner(config: classifier, tokenizer: tokenizer, microBatch: microBatch, sequenceLength: run.training.seqLen,
-                                      settings: settings, seed: UInt64(run.training.seed))
+            let tuner = try FineTuner<C>(config: classifier, tokenizer: tokenizer, microBatch: microBatch, sequenceLength: run.training.seqLen,
+                                         settings: settings, seed: UInt64(run.training.seed))
             if usePretrained { tuner.loadBody(from: pretrained) }
             let t0 = Date()
             let losses = try tuner.train(train, steps: finetuneSteps, lr: lr)

@@ -10,8 +10,10 @@ struct CheckpointExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a checkpoint's parameters as a Hugging Face directory (model.safetensors, config.json, tokenizer.json).",
         discussion: """
-        A GPT checkpoint loads with transformers' GPT2LMHeadModel.from_pretrained(OUT), a BERT one
-        (model.arch: bert, post-LN) with BertForMaskedLM (BertForPreTraining with NSP), and the tokenizer
+        A GPT checkpoint loads with transformers' GPT2LMHeadModel.from_pretrained(OUT) (a fine-tuned GPT
+        classifier with GPT2ForSequenceClassification: score.weight, num_labels, the label names, and
+        pad_token_id = <|endoftext|>), a BERT one (model.arch: bert, post-LN) with BertForMaskedLM
+        (BertForPreTraining with NSP, BertForSequenceClassification when fine-tuned), and the tokenizer
         with tokenizers' Tokenizer.from_file(OUT + "/tokenizer.json"). GPT checkpoints need learned positions.
         """)
 
@@ -24,14 +26,17 @@ struct CheckpointExportCommand: ParsableCommand {
         let reader = try openCheckpoint(directory)
         let config = try checkpointConfig(reader)
         if config.family.arch == "bert" { return try exportBERT(reader, config: config) }
-        let layout = ParameterLayout(config: config.model)
+        let model = config.gptConfig
+        let layout = ParameterLayout(config: model)
         do {
             try reader.manifest.checkMatches(layout, directory: reader.directory)
             let params = FlatBuffer(count: layout.count)
             try reader.readParameters(into: params.buffer)
-            let files = try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: config.model,
-                                                   tokenizer: reader.tokenizerPath, to: out)
-            print("exported step \(reader.manifest.step) of \(reader.directory) to \(out): \(files.joined(separator: ", "))")
+            let names = config.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let files = try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: model,
+                                                   tokenizer: reader.tokenizerPath, to: out, labelNames: names)
+            let kind = model.numLabels > 0 ? " as GPT2ForSequenceClassification (\(model.numLabels) labels)" : ""
+            print("exported step \(reader.manifest.step) of \(reader.directory) to \(out)\(kind): \(files.joined(separator: ", "))")
         } catch let e as CheckpointError {
             throw CLIError(e.message, exitCode: 1)
         }

@@ -12,21 +12,31 @@ struct CheckpointModel {
     let model: GPT
 
     /// Opens `path` (a step-NNNNNNNN directory or a checkpoint root) and loads its weights into a model
-    /// for batches up to (batch, seqLen) (defaults: the run's training.micro_batch and seq_len).
-    init(path: String, batch: Int? = nil, seqLen: Int? = nil) throws {
-        (reader, config) = try Self.open(path: path)
+    /// for batches up to (batch, seqLen) (defaults: the run's training.micro_batch and seq_len). A
+    /// fine-tuned classifier (model.num_labels > 0) is refused unless `allowClassifier`.
+    init(path: String, batch: Int? = nil, seqLen: Int? = nil, allowClassifier: Bool = false) throws {
+        let (reader, config) = try Self.open(path: path)
+        try self.init(reader: reader, config: config, batch: batch, seqLen: seqLen, allowClassifier: allowClassifier)
+    }
+
+    /// Loads an opened checkpoint (see `init(path:batch:seqLen:allowClassifier:)`).
+    init(reader: CheckpointReader, config: RunConfig, batch: Int? = nil, seqLen: Int? = nil, allowClassifier: Bool = false) throws {
+        self.reader = reader
+        self.config = config
         guard config.family.arch == "gpt" else {
             throw CLIError("\(reader.directory) is a BERT checkpoint (model.arch \(config.family.arch)); generate and eval need a GPT (causal LM) checkpoint — use `pretrain predict --task fill-mask` (or --task classify) for BERT")
+        }
+        guard allowClassifier || config.family.numLabels == 0 else {
+            throw CLIError("\(reader.directory) is a fine-tuned GPT classifier (model.num_labels \(config.family.numLabels)) with no language-model head; generate and eval need a pretrained GPT — use `pretrain predict --task classify` for the classifier")
         }
         let B = batch ?? config.training.microBatch
         let T = seqLen ?? min(config.training.seqLen, config.model.maxSeqLen)
         do {
-            model = try GPT(config: config.model, maxBatch: B, maxSeqLen: T)
+            model = try GPT(config: config.gptConfig, maxBatch: B, maxSeqLen: T)
+            try reader.manifest.checkMatches(model.layout, directory: reader.directory)
+            try reader.readParameters(into: model.params.buffer)
         } catch let error as ModelError {
             throw CLIError(error.message)
-        }
-        do {
-            try reader.readParameters(into: model.params.buffer)
         } catch let error as CheckpointError {
             throw CLIError(error.message)
         }

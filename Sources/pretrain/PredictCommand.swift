@@ -1,4 +1,6 @@
 import ArgumentParser
+import Checkpoint
+import Config
 import Data
 import Foundation
 import Kernels
@@ -14,13 +16,15 @@ struct PredictCommand: ParsableCommand {
         Examples:
           pretrain predict --checkpoint runs/bert/checkpoints --task fill-mask "The [MASK] sat on the mat." --top-k 5
           pretrain predict --checkpoint runs/bert-classify --task classify "Computers are useless."
-        The text is encoded as [CLS] text [SEP] (truncated to model.max_seq_len). fill-mask prints, for
-        each [MASK], the top-k tokens with their softmax probabilities ("[MASK] 1: token<TAB>p"), most
-        likely first. classify prints the predicted label and its probability, then every label's
-        probability ("label<TAB>p"). A BERT checkpoint only (model.arch bert).
+        BERT (model.arch bert) encodes the text as [CLS] text [SEP] (truncated to model.max_seq_len);
+        fill-mask prints, for each [MASK], the top-k tokens with their softmax probabilities
+        ("[MASK] 1: token<TAB>p"), most likely first. classify prints the predicted label and its
+        probability, then every label's probability ("label<TAB>p"); it needs a `pretrain finetune`
+        checkpoint, BERT or GPT (model.arch gpt: the text's tokens as fine-tuning read them, truncated to
+        its training.seq_len, classified on the last one). fill-mask is BERT's only.
         """)
 
-    @Option(help: "A BERT step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
+    @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "fill-mask or classify.") var task: String
     @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String
     @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
@@ -34,9 +38,7 @@ struct PredictCommand: ParsableCommand {
         Parallel.setThreads(threads)
         // Open the config first to size the model to this text.
         let (reader, run) = try CheckpointModel.open(path: checkpoint)
-        guard run.family.arch == "bert" else {
-            throw CLIError("\(reader.directory) is a GPT checkpoint (model.arch gpt); predict needs a BERT checkpoint — use `pretrain generate` for GPT")
-        }
+        guard run.family.arch == "bert" else { return try classifyGPT(reader: reader, run: run) }
         let (tok, specials) = try CheckpointBERT.tokenizerOf(reader: reader, config: run, explicit: tokenizer)
         var ids = [specials.cls] + tok.encode(text)
         if ids.count + 1 > run.model.maxSeqLen {
@@ -71,15 +73,45 @@ struct PredictCommand: ParsableCommand {
                 }
             }
         } else {
-            let K = run.family.numLabels
-            var names = run.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            if names.count != K { names = (0..<K).map { String($0) } }
-            let probabilities = Self.softmax(model.sequenceLogits, count: K)
-            var best = 0
-            for k in 1..<K where probabilities[k] > probabilities[best] { best = k }
-            print("label: \(names[best])\t\(String(format: "%.6f", probabilities[best]))\tid \(best)")
-            for k in 0..<K { print("  \(names[k])\t\(String(format: "%.6f", probabilities[k]))") }
+            Self.printLabel(logits: model.sequenceLogits, run: run)
         }
+    }
+
+    /// `--task classify` with a fine-tuned GPT: the text's tokens (no specials), classified on the last.
+    private func classifyGPT(reader: CheckpointReader, run: RunConfig) throws {
+        guard task == "classify" else {
+            throw CLIError("\(reader.directory) is a GPT checkpoint (model.arch gpt); fill-mask needs a BERT masked-LM checkpoint — use `pretrain generate` to continue text with a GPT")
+        }
+        guard run.family.numLabels > 0 else {
+            throw CLIError("\(reader.directory) is a GPT language model with no classifier head; fine-tune it first (pretrain finetune --task classify), or use `pretrain generate`")
+        }
+        let tok = try CheckpointModel.tokenizer(explicit: tokenizer, reader: reader, config: run)
+        var ids = tok.encode(text)
+        let T = min(run.training.seqLen, run.model.maxSeqLen)
+        if ids.count > T {
+            FileHandle.standardError.write(Data("warning: the text has \(ids.count) tokens; only the first \(T) are read (training.seq_len of the fine-tuning)\n".utf8))
+            ids = Array(ids.prefix(T))
+        }
+        if ids.isEmpty { ids = [0] }  // as fine-tuning reads an empty text: the padding token alone
+        let model = try CheckpointModel(reader: reader, config: run, batch: 1, seqLen: ids.count, allowClassifier: true).model
+        do {
+            try model.forward(tokens: ids, lengths: [ids.count], labels: nil, B: 1, T: ids.count)
+        } catch let error as ModelError {
+            throw CLIError(error.message)
+        }
+        Self.printLabel(logits: model.sequenceLogits, run: run)
+    }
+
+    /// Prints the argmax label with its softmax probability, then every label's probability.
+    static func printLabel(logits: UnsafePointer<Float>, run: RunConfig) {
+        let K = run.family.numLabels
+        var names = run.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if names.count != K { names = (0..<K).map { String($0) } }
+        let probabilities = softmax(logits, count: K)
+        var best = 0
+        for k in 1..<K where probabilities[k] > probabilities[best] { best = k }
+        print("label: \(names[best])\t\(String(format: "%.6f", probabilities[best]))\tid \(best)")
+        for k in 0..<K { print("  \(names[k])\t\(String(format: "%.6f", probabilities[k]))") }
     }
 
     /// Softmax of `count` logits, in double precision.

@@ -169,13 +169,7 @@ final class GPTTests: XCTestCase {
         for _ in 0..<40 {
             let i = Int(rng.next() % UInt64(model.layout.count))
             let analytic = Double(model.grads.pointer[i])
-            let saved = model.params.pointer[i]
-            model.params.pointer[i] = saved + h
-            let up = try loss()
-            model.params.pointer[i] = saved - h
-            let down = try loss()
-            model.params.pointer[i] = saved
-            let numeric = (up - down) / Double(2 * h)
+            let numeric = try centralDifference(model.params.pointer + i, h: h, loss)
             XCTAssertEqual(analytic, numeric, accuracy: 2e-3 + 0.02 * abs(numeric), "parameter \(i)")
             checked += 1
         }

@@ -31,6 +31,27 @@ final class ParameterLayoutTests: XCTestCase {
         for t in layout.tensors { XCTAssertEqual(t.shape, try fx.file.entry(t.name).shape, t.name) }
     }
 
+    /// `score.weight` (K, C) exists only for a classifier (numLabels K > 0), right after ln_f at the end of
+    /// the buffer, inside `headRange`; the rest of the table is the language model's, offset for offset.
+    func testScoreHeadOnlyForClassifiers() {
+        var config = GPTConfig(vocabSize: 50, maxSeqLen: 9, nLayer: 2, nHead: 2, dModel: 6)
+        let lm = ParameterLayout(config: config)
+        XCTAssertNil(lm.score)
+        XCTAssertNil(lm.tensor(named: "score.weight"))
+        XCTAssertEqual(lm.headRange, lm.lnfWeight..<lm.count)
+        config.numLabels = 4
+        let classifier = ParameterLayout(config: config)
+        let score = try! XCTUnwrap(classifier.tensor(named: "score.weight"))
+        XCTAssertEqual(score.shape, [4, 6])
+        XCTAssertEqual(score.offset, classifier.score)
+        XCTAssertEqual(score.offset, lm.count, "right after transformer.ln_f.bias")
+        XCTAssertEqual(classifier.count, lm.count + 4 * 6)
+        XCTAssertEqual(classifier.tensors.last?.name, "score.weight")
+        XCTAssertEqual(Array(classifier.tensors.dropLast()), lm.tensors, "the body is the language model's")
+        XCTAssertEqual(classifier.headRange, classifier.lnfWeight..<classifier.count)
+        XCTAssertTrue(score.decay, "a matrix: weight decay applies, as to the other matrices")
+    }
+
     func testWeightDecayOnlyOnMatrices() {
         let layout = ParameterLayout(config: GPTConfig(vocabSize: 10, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
         let decayed = Set(layout.tensors.filter(\.decay).map(\.name))

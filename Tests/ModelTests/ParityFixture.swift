@@ -53,3 +53,14 @@ func relativeError(_ a: UnsafePointer<Float>, _ b: [Float]) -> Double {
     }
     return scale == 0 ? diff : diff / scale
 }
+
+/// (f(x + h) − f(x − h)) / 2h for the parameter at `p`, which is restored afterwards.
+func centralDifference(_ p: UnsafeMutablePointer<Float>, h: Float, _ f: () throws -> Double) rethrows -> Double {
+    let saved = p.pointee
+    p.pointee = saved + h
+    let up = try f()
+    p.pointee = saved - h
+    let down = try f()
+    p.pointee = saved
+    return (up - down) / Double(2 * h)
+}

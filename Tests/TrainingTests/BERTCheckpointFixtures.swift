@@ -9,30 +9,34 @@ import XCTest
 /// A tiny BERT masked-LM checkpoint written by `pretrain train` (once per test process), a labelled
 /// task whose label is decidable from the text, and loading a checkpoint back into a `BERT` in-test.
 enum BERTCheckpointFixtures {
-    /// The pretraining directory once made; removed when the test process exits.
-    nonisolated(unsafe) static var directory: String?
+    /// The pretraining directories made (BERT's and GPT's); removed when the test process exits.
+    nonisolated(unsafe) static var directories: [String] = []
 
     /// A fixture that could not be built.
     struct Failure: Error { let message: String }
 
     /// The pretraining directory: the fixture corpus, `tokenizer.json` (bytes + specials 256–260),
     /// `bert.yaml` and the checkpoint root `ckpt` (10 MLM steps).
-    static let pretrained: Result<String, Error> = Result {
+    static let pretrained: Result<String, Error> = Result { try pretrain(arch: "bert") }
+
+    /// Writes the fixture corpus, the byte tokenizer and `ARCH.yaml` (a 2-layer, d_model 32 model of
+    /// `arch`) into a fresh directory and runs `pretrain train` for 10 steps into its `ckpt`.
+    static func pretrain(arch: String) throws -> String {
         let dir = try TrainingFixtures.corpus()
-        directory = dir
-        atexit { if let dir = BERTCheckpointFixtures.directory { try? FileManager.default.removeItem(atPath: dir) } }
+        directories.append(dir)
+        atexit { for dir in BERTCheckpointFixtures.directories { try? FileManager.default.removeItem(atPath: dir) } }
         let bytes = (0..<256).map { [UInt8($0)] as [UInt8]? }
         let added = AddedToken.defaultSpecials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
         try Tokenizer(tokens: bytes, merges: [], addedTokens: added).save(to: dir + "/tokenizer.json")
         var c = TrainingFixtures.config(data: dir, processes: 1, microBatch: 4, accumulation: 1, steps: 10,
                                         model: GPTConfig(vocabSize: 261, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32))
-        c.family.arch = "bert"
+        c.family.arch = arch
         c.model.layerNormEps = 1e-5
         c.data.tokenizer = dir + "/tokenizer.json"
         c.checkpoint.dir = dir + "/ckpt"
         c.logging.runDir = dir + "/run"
-        try ConfigLoader.render(c).write(toFile: dir + "/bert.yaml", atomically: true, encoding: .utf8)
-        let run = try ProcessRunner.pretrain(["train", "--config", dir + "/bert.yaml", "--quiet", "--set", "threads_per_process=1"])
+        try ConfigLoader.render(c).write(toFile: dir + "/\(arch).yaml", atomically: true, encoding: .utf8)
+        let run = try ProcessRunner.pretrain(["train", "--config", dir + "/\(arch).yaml", "--quiet", "--set", "threads_per_process=1"])
         guard run.status == 0 else { throw Failure(message: "pretrain train failed: \(run.output)") }
         return dir
     }

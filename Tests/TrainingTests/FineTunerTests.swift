@@ -1,11 +1,13 @@
 import Data
+import Distributed
 import Foundation
 import Model
 import Training
 import XCTest
 
-/// Fine-tuning a BERT classifier: it learns a 3-way task far above chance, a pretrained body is copied
-/// with the new head left fresh, a frozen body does not move, and bad setups are one-line errors.
+/// Fine-tuning a BERT or GPT classifier: it learns a 3-way task far above chance, a pretrained body is
+/// copied with the new head left fresh, a frozen body does not move, 2 ranks equal 1 rank with the same
+/// global batch, and bad setups are one-line errors.
 final class FineTunerTests: XCTestCase {
     /// A byte-level tokenizer whose ids 256–260 are the special tokens.
     func tokenizer(_ specials: [String] = AddedToken.defaultSpecials) throws -> Tokenizer {
@@ -37,7 +39,7 @@ final class FineTunerTests: XCTestCase {
     func testLearnsAThreeWayTaskFarAboveChance() throws {
         var settings = AdamWOptimizer.Settings()
         settings.weightDecay = 0.01
-        let tuner = try FineTuner(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: settings, seed: 3)
+        let tuner = try FineTuner<BERT>(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: settings, seed: 3)
         let test = task(90, seed: 2)
         let before = try tuner.accuracy(test)
         let losses = try tuner.train(task(240, seed: 1), steps: 200, lr: 3e-3)
@@ -51,7 +53,7 @@ final class FineTunerTests: XCTestCase {
         pretrainedConfig.nsp = false
         let pretrained = try BERT(config: pretrainedConfig, maxBatch: 1, maxSeqLen: 16)
         pretrained.initializeWeights(seed: 77)
-        let tuner = try FineTuner(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
+        let tuner = try FineTuner<BERT>(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
                                   settings: AdamWOptimizer.Settings(), seed: 3, freezeBody: true)
         let fresh = tuner.loadBody(from: pretrained)
         XCTAssertEqual(fresh, ["bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"])
@@ -63,16 +65,81 @@ final class FineTunerTests: XCTestCase {
         XCTAssertNotEqual(Array(tuner.model.params.buffer[bodyEnd...]), head, "the head trains")
     }
 
+    func gptConfig(labels: Int = 3) -> GPTConfig {
+        var c = GPTConfig(vocabSize: 261, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)
+        c.numLabels = labels
+        return c
+    }
+
+    func testGPTLearnsAThreeWayTaskFarAboveChance() throws {
+        let tuner = try FineTuner<GPT>(config: gptConfig(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
+                                       settings: AdamWOptimizer.Settings(), seed: 3)
+        XCTAssertEqual(tuner.model.layout.tensor(named: "score.weight")?.shape, [3, 32])
+        let test = task(90, seed: 2)
+        let before = try tuner.accuracy(test)
+        let losses = try tuner.train(task(240, seed: 1), steps: 150, lr: 3e-3)
+        let after = try tuner.accuracy(test)
+        XCTAssertLessThan(losses.suffix(10).reduce(0, +) / 10, losses.prefix(10).reduce(0, +) / 10 - 0.5, "the loss falls")
+        XCTAssertGreaterThan(after, 0.9, "held-out accuracy \(after) (chance 1/3, before training \(before))")
+    }
+
+    func testGPTPretrainedBodyIsCopiedAndAFrozenBodyStays() throws {
+        let pretrained = try GPT(config: gptConfig(labels: 0), maxBatch: 1, maxSeqLen: 16)
+        pretrained.initializeWeights(seed: 77)
+        let tuner = try FineTuner<GPT>(config: gptConfig(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
+                                       settings: AdamWOptimizer.Settings(), seed: 3, freezeBody: true)
+        XCTAssertEqual(tuner.loadBody(from: pretrained), ["score.weight"], "only the classifier head is new")
+        let bodyEnd = try XCTUnwrap(tuner.model.layout.score)
+        XCTAssertEqual(bodyEnd, pretrained.layout.count, "the LM's tensors, then score.weight")
+        XCTAssertEqual(Array(tuner.model.params.buffer[0..<bodyEnd]), Array(pretrained.params.buffer), "the body (ln_f included) is the pretrained one")
+        let head = Array(tuner.model.params.buffer[bodyEnd...])
+        _ = try tuner.train(task(64, seed: 1), steps: 5, lr: 1e-3)
+        XCTAssertEqual(Array(tuner.model.params.buffer[0..<bodyEnd]), Array(pretrained.params.buffer), "a frozen body does not move")
+        XCTAssertNotEqual(Array(tuner.model.params.buffer[bodyEnd...]), head, "the head trains")
+        // A BERT body has no tensor a GPT classifier shares: everything stays fresh.
+        let bert = try BERT(config: config(labels: 0), maxBatch: 1, maxSeqLen: 16)
+        XCTAssertEqual(tuner.loadBody(from: bert).count, tuner.model.layout.tensors.count)
+    }
+
+    /// Two in-process ranks with micro-batch 4 take the same 8 examples per step as one rank with
+    /// micro-batch 8 and average their gradients: the same losses and parameters, up to rounding.
+    func testGPTTwoRanksEqualOneRankWithTheGlobalBatch() throws {
+        let data = task(48, seed: 5)
+        func run(ranks: Int) throws -> (losses: [Float], params: [Float]) {
+            try InProcessGroup.run(size: ranks) { comm -> ([Float], [Float]) in
+                let tuner = try FineTuner<GPT>(config: self.gptConfig(), tokenizer: self.tokenizer(), microBatch: 8 / ranks, sequenceLength: 16,
+                                               settings: AdamWOptimizer.Settings(), seed: 9)
+                let losses = try tuner.train(data, steps: 8, lr: 2e-3, comm: comm)
+                return (losses, tuner.model.params.toArray())
+            }[0]
+        }
+        let one = try run(ranks: 1), two = try run(ranks: 2)
+        for (a, b) in zip(one.losses, two.losses) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(a))) }
+        var worst: Float = 0, scale: Float = 0
+        for (a, b) in zip(one.params, two.params) { worst = max(worst, abs(a - b)); scale = max(scale, abs(a)) }
+        XCTAssertLessThanOrEqual(worst / scale, 1e-5, "2 ranks × 4 vs 1 rank × 8: final parameters")
+        XCTAssertLessThan(one.losses.last!, one.losses.first!, "the runs trained")
+    }
+
     func testBadSetupsAreOneLineErrors() throws {
         func message(_ body: () throws -> Void) -> String {
             do { try body(); return "" } catch { return "\(error)" }
         }
         let s = AdamWOptimizer.Settings()
-        XCTAssertTrue(message { _ = try FineTuner(config: config(), tokenizer: tokenizer([AddedToken.endOfText, AddedToken.pad]), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
+        XCTAssertTrue(message { _ = try FineTuner<BERT>(config: config(), tokenizer: tokenizer([AddedToken.endOfText, AddedToken.pad]), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
             .contains("tokenizer has no [CLS], [SEP], [MASK] special tokens"))
-        XCTAssertTrue(message { _ = try FineTuner(config: config(labels: 0), tokenizer: tokenizer(), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
+        XCTAssertTrue(message { _ = try FineTuner<BERT>(config: config(labels: 0), tokenizer: tokenizer(), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
             .contains("--labels N"))
-        let tuner = try FineTuner(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: s, seed: 0)
+        let tuner = try FineTuner<BERT>(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: s, seed: 0)
         XCTAssertTrue(message { _ = try tuner.train(task(4, seed: 1), steps: 1, lr: 1e-3) }.contains("fewer than one micro-batch of 8"))
+        XCTAssertTrue(message { _ = try FineTuner<GPT>(config: gptConfig(labels: 0), tokenizer: tokenizer(), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
+            .contains("--labels N"))
+        var small = gptConfig()
+        small.vocabSize = 200
+        XCTAssertTrue(message { _ = try FineTuner<GPT>(config: small, tokenizer: tokenizer(), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
+            .contains("200"), "a tokenizer larger than the model's vocabulary")
+        // A GPT needs no special tokens; an empty text is read as the one padding token.
+        let gpt = try FineTuner<GPT>(config: gptConfig(), tokenizer: tokenizer([AddedToken.endOfText]), microBatch: 2, sequenceLength: 16, settings: s, seed: 0)
+        XCTAssertEqual(try gpt.predict(ClassificationDataset(texts: ["", "abc"], labels: [0, 1], labelNames: ["a", "b", "c"])).count, 2)
     }
 }

@@ -46,6 +46,22 @@ final class PredictCommandTests: XCTestCase {
         XCTAssertEqual(try predictions(single, prefix: "[MASK] 1: ").count, 1, single.output)
     }
 
+    /// Asserts `run` printed "label: NAME<TAB>p" for the argmax of `p` and "  name<TAB>p" for every label;
+    /// returns the printed name.
+    func assertPrintsLabel(_ run: ProcessRunner.Run, _ p: [Double], _ names: [String], _ text: String,
+                           file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let best = p.indices.max { p[$0] < p[$1] }!
+        let printed = try XCTUnwrap(run.lines.first { $0.hasPrefix("label: ") }, run.output, file: file, line: line)
+        let fields = printed.dropFirst(7).split(separator: "\t")
+        XCTAssertEqual(String(fields[0]), names[best], "\(text): \(run.output)", file: file, line: line)
+        XCTAssertEqual(try XCTUnwrap(Double(fields[1])), p[best], accuracy: 2e-6, text, file: file, line: line)
+        for k in names.indices {
+            let row = try XCTUnwrap(run.lines.first { $0.hasPrefix("  \(names[k])\t") }, run.output, file: file, line: line)
+            XCTAssertEqual(try XCTUnwrap(Double(row.split(separator: "\t")[1])), p[k], accuracy: 2e-6, "\(text), \(names[k])", file: file, line: line)
+        }
+        return String(fields[0])
+    }
+
     func testClassifyPrintsTheArgmaxLabelWithItsSoftmaxScore() throws {
         let dir = try BERTCheckpointFixtures.pretrained.get()
         let work = dir + "/predict-\(UUID().uuidString)"
@@ -64,16 +80,7 @@ final class PredictCommandTests: XCTestCase {
             let ids = try BERTCheckpointFixtures.encode(text, loaded.tokenizer)
             try loaded.model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, B: 1, T: ids.count)
             let p = BERTCheckpointFixtures.softmax(loaded.model.sequenceLogits, count: 3)
-            let best = p.indices.max { p[$0] < p[$1] }!
-            let line = try XCTUnwrap(run.lines.first { $0.hasPrefix("label: ") }, run.output)
-            let fields = line.dropFirst(7).split(separator: "\t")
-            XCTAssertEqual(String(fields[0]), names[best], "\(text): \(run.output)")
-            XCTAssertEqual(try XCTUnwrap(Double(fields[1])), p[best], accuracy: 2e-6, text)
-            for k in 0..<3 {
-                let row = try XCTUnwrap(run.lines.first { $0.hasPrefix("  \(names[k])\t") }, run.output)
-                XCTAssertEqual(try XCTUnwrap(Double(row.split(separator: "\t")[1])), p[k], accuracy: 2e-6, "\(text), \(names[k])")
-            }
-            seen.insert(names[best])
+            seen.insert(try assertPrintsLabel(run, p, names, text))
         }
         XCTAssertGreaterThan(seen.count, 1, "different texts get different labels after 150 steps: \(seen)")
     }
@@ -89,5 +96,30 @@ final class PredictCommandTests: XCTestCase {
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "classify", "abc"], "is a masked-LM checkpoint with no classifier head")
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "fill-mask", "abc"], "the text has no [MASK] token")
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "summarize", "abc"], "--task summarize is not a prediction task")
+    }
+
+    /// A fine-tuned GPT classifier: the printed label is one of the names, the argmax of the softmax of the
+    /// score head on the text's last token computed in-test, with that probability; a text longer than the
+    /// fine-tuning's T is read as its first T tokens (a warning on stderr).
+    func testGPTClassifyPrintsTheArgmaxLabelWithItsSoftmaxScore() throws {
+        let dir = try GPTCheckpointFixtures.pretrained.get()
+        let work = dir + "/predict-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 64, seed: 1)
+        let tune = try ProcessRunner.pretrain(["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "60", "--lr", "3e-3", "--seed", "3",
+                                               "--label-names", "digits,early,late", "--out", work + "/ft", "--threads", "1"])
+        XCTAssertEqual(tune.status, 0, tune.output)
+        let loaded = try GPTCheckpointFixtures.load(work + "/ft", seqLen: 16)
+        let names = ["digits", "early", "late"]
+        var seen = Set<String>()
+        for text in ["abcdhg", "pqrwvu", "0123", "a0p", "abcdefghabcdefgh0123"] {
+            let run = try ProcessRunner.pretrain(["predict", "--checkpoint", work + "/ft", "--task", "classify", text, "--threads", "1"])
+            XCTAssertEqual(run.status, 0, run.output)
+            let p = try GPTCheckpointFixtures.classify(text, loaded)
+            XCTAssertEqual(run.output.contains("only the first 16 are read"), text.count > 16, run.output)
+            seen.insert(try assertPrintsLabel(run, p, names, text))
+        }
+        XCTAssertGreaterThan(seen.count, 1, "different texts get different labels after 60 steps: \(seen)")
     }
 }
