@@ -55,6 +55,9 @@ final class TrainingObjective {
                 masker = m; bert = model; gpt = nil
                 self.model = model
             } else {
+                guard config.family.numLabels == 0 else {
+                    throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains a GPT language model; fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
+                }
                 let model = try GPT(config: config.model, maxBatch: B, maxSeqLen: T)
                 masker = nil; bert = nil; gpt = model
                 self.model = model

@@ -116,5 +116,13 @@ final class TrainingObjectiveTests: XCTestCase {
             XCTAssertTrue(line.contains("model.num_labels is 3: pretrain train trains the masked-LM heads; fine-tune a classifier with `pretrain finetune`"), line)
             XCTAssertFalse(line.contains("\n"), line)
         }
+        // The same for a GPT: a classifier config is refused, not silently trained as a language model.
+        var gpt = TrainingFixtures.config(data: dir, processes: 1, microBatch: 4, accumulation: 1, steps: 2)
+        gpt.family.numLabels = 2
+        XCTAssertThrowsError(try InProcessGroup.run(size: 1) { comm in _ = try Trainer(config: gpt, comm: comm, threads: 1) }) { error in
+            let line = "\(error)"
+            XCTAssertTrue(line.contains("model.num_labels is 2: pretrain train trains a GPT language model; fine-tune a classifier with `pretrain finetune`"), line)
+            XCTAssertFalse(line.contains("\n"), line)
+        }
     }
 }
