@@ -80,11 +80,11 @@ struct BenchTransferCommand: ParsableCommand {
         print("pretrained: \(reader.directory) (\(run.family.arch), step \(reader.manifest.step), \(reader.manifest.tokensSeen) tokens)")
         let K = train.labelNames.count
         if run.family.arch == "bert" {
-            let body = try CheckpointBERT(path: reader.directory, batch: 1, seqLen: 1) { _ in "unreachable: the config says bert" }
+            let body = try CheckpointModel.load(reader) { try BERT(config: run.bertConfig, maxBatch: 1, maxSeqLen: 1) }
             var classifier = run.bertConfig
             classifier.nsp = false
             classifier.numLabels = K
-            try compare(FineTuner<BERT>.self, config: classifier, pretrained: body.model, run: run, tokenizer: tokenizer, train: train, test: test)
+            try compare(FineTuner<BERT>.self, config: classifier, pretrained: body, run: run, tokenizer: tokenizer, train: train, test: test)
         } else {
             let body = try CheckpointModel(reader: reader, config: run, batch: 1, seqLen: 1)
             var classifier = run.gptConfig

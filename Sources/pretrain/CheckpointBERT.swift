@@ -16,15 +16,8 @@ struct CheckpointBERT {
     init(path: String, batch: Int, seqLen: Int, notBERT: (String) -> String) throws {
         (reader, config) = try CheckpointModel.open(path: path)
         guard config.family.arch == "bert" else { throw CLIError(notBERT(reader.directory)) }
-        do {
-            model = try BERT(config: config.bertConfig, maxBatch: batch, maxSeqLen: seqLen)
-            try reader.manifest.checkMatches(model.layout, directory: reader.directory)
-            try reader.readParameters(into: model.params.buffer)
-        } catch let error as ModelError {
-            throw CLIError(error.message)
-        } catch let error as CheckpointError {
-            throw CLIError(error.message)
-        }
+        let bert = config.bertConfig
+        model = try CheckpointModel.load(reader) { try BERT(config: bert, maxBatch: batch, maxSeqLen: seqLen) }
         model.training = false
     }
 

@@ -31,16 +31,23 @@ struct CheckpointModel {
         }
         let B = batch ?? config.training.microBatch
         let T = seqLen ?? min(config.training.seqLen, config.model.maxSeqLen)
+        model = try Self.load(reader) { try GPT(config: config.gptConfig, maxBatch: B, maxSeqLen: T) }
+        model.training = false
+    }
+
+    /// Builds a model with `make` and reads `reader`'s parameters into it, after checking that the
+    /// checkpoint's tensor table matches the model's (one-line `CLIError`s naming the first mismatch).
+    static func load<M: LanguageModel>(_ reader: CheckpointReader, _ make: () throws -> M) throws -> M {
         do {
-            model = try GPT(config: config.gptConfig, maxBatch: B, maxSeqLen: T)
+            let model = try make()
             try reader.manifest.checkMatches(model.layout, directory: reader.directory)
             try reader.readParameters(into: model.params.buffer)
+            return model
         } catch let error as ModelError {
             throw CLIError(error.message)
         } catch let error as CheckpointError {
             throw CLIError(error.message)
         }
-        model.training = false
     }
 
     /// Opens `path` and loads the resolved config from its manifest (one-line `CLIError`s).
