@@ -2,7 +2,13 @@
 // These static inline getters hand them to Swift as values.
 #ifndef CMPI_SHIM_H
 #define CMPI_SHIM_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include <mpi.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 static inline MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Comm cmpi_comm_self(void) { return MPI_COMM_SELF; }
@@ -28,5 +34,18 @@ static inline MPI_Info cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline int cmpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int cmpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
+static inline MPI_Win cmpi_win_null(void) { return MPI_WIN_NULL; }
+
+// The single-node allreduce's helpers (see SingleNodeAllreduce.swift): flags in an MPI shared-memory
+// window, read and written with acquire/release ordering, and Linux cross-memory attach to read a
+// peer rank's buffer directly, as OpenMPI's vader transport does.
+static inline uint64_t cmpi_load_acquire(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void cmpi_store_release(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/// Copies `n` bytes at `remote` in process `pid` to `local`; returns the bytes copied or -1 (errno).
+static inline long cmpi_read_peer(pid_t pid, void *local, uint64_t remote, size_t n) {
+    struct iovec l = { local, n };
+    struct iovec r = { (void *)(uintptr_t)remote, n };
+    return (long)process_vm_readv(pid, &l, 1, &r, 1, 0);
+}
 
 #endif

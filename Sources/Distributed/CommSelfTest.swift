@@ -17,10 +17,16 @@ public struct CommSelfTest {
     /// The default sizes: empty, one, odd, about a million (not a multiple of anything), 64 MiB.
     public static let defaultSizes = [0, 1, 7, 1_000_003, 16 << 20]
 
+    /// Whether to add, per size, a float32 sum of fractional values checked with a tolerance and with a
+    /// digest: its rounding depends on the order the ranks are added in, so its digest matches another
+    /// backend's only where both add in rank order (in process, and the single-node MPI path).
+    public let fractional: Bool
+
     /// A suite whose float32 allreduce checks use `sizes` elements.
-    public init(sizes: [Int] = CommSelfTest.defaultSizes) {
+    public init(sizes: [Int] = CommSelfTest.defaultSizes, fractional: Bool = false) {
         precondition(sizes.allSatisfy { $0 >= 0 }, "sizes cannot be negative")
         self.sizes = sizes
+        self.fractional = fractional
     }
 
     /// Outcome of one check on this rank.
@@ -53,6 +59,9 @@ public struct CommSelfTest {
             for op in [ReduceOp.sum, .average, .max] {
                 check("allreduce float32 \(op) n=\(count)") { try allreduce(comm, Float.self, op, count, salt: 1) }
             }
+        }
+        for count in sizes where fractional {
+            check("allreduce float32 sum n=\(count) fractional") { try allreduceWithTolerance(comm, count, salt: 13, digest: true) }
         }
         check("allreduce float32 min n=1003") { try allreduce(comm, Float.self, .min, 1003, salt: 2) }
         for op in [ReduceOp.sum, .average, .max] {
@@ -136,7 +145,7 @@ public struct CommSelfTest {
         return verified(buffer) { i in T.reference(op, ranks: ranks) { r in T.make(selfTestBits(i, r, salt)) } }
     }
 
-    private func allreduceWithTolerance(_ comm: any Communicator, _ count: Int, salt: Int) throws -> Local {
+    private func allreduceWithTolerance(_ comm: any Communicator, _ count: Int, salt: Int, digest: Bool = false) throws -> Local {
         func value(_ i: Int, _ r: Int) -> Float { Float(selfTestBits(i, r, salt) % 1_000_000) / 997 - 500 }
         var buffer = (0..<count).map { value($0, comm.rank) }
         try comm.allreduce(&buffer, op: .sum)
@@ -147,7 +156,7 @@ public struct CommSelfTest {
                 return Local(failure: "element \(i): expected \(exact) ± \(1e-6 * scale), got \(buffer[i])")
             }
         }
-        return Local()
+        return digest ? Local(digest: buffer.withUnsafeBytes { selfTestDigest($0) }) : Local()
     }
 
     private func broadcast<T: SelfTestElement>(_ comm: any Communicator, _: T.Type, _ count: Int,

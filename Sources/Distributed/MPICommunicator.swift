@@ -9,6 +9,10 @@ import Foundation
 /// - Works on a duplicate of `MPI_COMM_WORLD` whose error handler is `MPI_ERRORS_RETURN`; every return
 ///   code becomes a thrown `CommunicatorError.mpi` naming the call and `MPI_Error_string`'s text.
 /// - `localRank`/`localSize` come from `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`.
+/// - When every rank shares this host, float32 sums and averages of at least
+///   `SingleNodeAllreduce.minimumElements` elements go through `SingleNodeAllreduce` (ranks read each
+///   other's buffers directly and wait sleeping) instead of `MPI_Allreduce`, unless
+///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which.
 /// - Before `MPI_Init` it sets the variables of `recommendedEnvironment` that the user has not set
 ///   (pass `applyRecommendedEnvironment: false` to leave the environment alone, or set
 ///   `PRETRAIN_MPI_DEFAULTS=0`).
@@ -47,10 +51,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let threadSupport: String
     /// The `NAME=value` settings this communicator put into the environment before `MPI_Init`.
     public let appliedEnvironment: [String]
+    /// How large float32 sums travel: "single-node (cross-memory attach)" when every rank shares this
+    /// host and may read its peers' memory, else "MPI_Allreduce".
+    public var allreduceTransport: String { singleNode == nil ? "MPI_Allreduce" : "single-node (cross-memory attach)" }
 
     private let comm: MPI_Comm?
     private let localComm: MPI_Comm?
     private let queue = CommQueue(label: "pretrain.comm")
+    /// The cross-memory-attach allreduce for large float32 sums when every rank is on this host.
+    private var singleNode: SingleNodeAllreduce?
     /// Wrapping UInt8/UInt16 sums (OpenMPI's AVX ops saturate them).
     private var ops: MPIWrappingSumOps
     /// Per-rank count and displacement arrays, reused by allgatherv/reduce-scatter (the queue
@@ -98,6 +107,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             localSize = Int(ls)
             countScratch = [Int32](repeating: 0, count: Int(s))
             displacementScratch = [Int32](repeating: 0, count: Int(s))
+            if s > 1, ls == s, ProcessInfo.processInfo.environment["PRETRAIN_SINGLE_NODE_ALLREDUCE"] != "0" {
+                singleNode = try SingleNodeAllreduce.make(localComm: local, rank: Int(lr), size: Int(ls))
+            }
         } catch {
             try? MPIRuntime.finalize()
             throw error
@@ -205,6 +217,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         guard first else { return }
         queue.close()
         var firstError: Error?
+        do { try singleNode?.free() } catch { firstError = error }
         do { try ops.free() } catch { firstError = error }
         var local: MPI_Comm? = localComm
         do { try MPIRuntime.check(MPI_Comm_free(&local), "MPI_Comm_free") } catch { firstError = error }
@@ -232,6 +245,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private func allreduceNow(_ base: UnsafeMutableRawPointer?, _ count: Int, _ type: CommDataType,
                               _ op: ReduceOp) throws {
         let address = base ?? emptyAddress
+        if let singleNode, type == .float32, op == .sum || op == .average, count >= SingleNodeAllreduce.minimumElements {
+            try singleNode.sum(address.assumingMemoryBound(to: Float.self), count: count)
+            if op == .average { ReductionKernels.divide(address, count: count, type: type, by: size) }
+            return
+        }
         var done = 0
         repeat {
             let n = min(count - done, Self.chunkElements)

@@ -34,6 +34,9 @@ struct BenchScalingCommand: ParsableCommand {
     @Option(help: "mpirun --bind-to for 1 and 2 ranks: core or none.") var bind: String = "core"
     @Flag(help: "Also run 4 ranks (oversubscribed on a 2-core machine).") var oversubscribed = false
     @Flag(help: "Skip the ZeRO-1 run.") var skipZero1 = false
+    @Flag(name: .customLong("compare-mpi-allreduce"),
+          help: "Also run each 2-rank schedule with PRETRAIN_SINGLE_NODE_ALLREDUCE=0 (plain MPI_Allreduce), in the same rotation.")
+    var compareMPI = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
     var waitIdle: Double = 0.3
@@ -73,6 +76,8 @@ struct BenchScalingCommand: ParsableCommand {
         var label: String
         var ranks: Int
         var arguments: [String]
+        /// Variables added to the job's environment.
+        var environment: [String: String] = [:]
     }
 
     private func drive(_ p: BenchPreset, schedules: [String], wire: GradientCompression) throws {
@@ -86,6 +91,10 @@ struct BenchScalingCommand: ParsableCommand {
         var trio = [Run(label: "1 rank", ranks: 1, arguments: [])]
         for schedule in schedules {
             trio.append(Run(label: "2 ranks, \(schedule)", ranks: 2, arguments: ["--grad-sync", schedule]))
+            if compareMPI {
+                trio.append(Run(label: "2 ranks, \(schedule), MPI_Allreduce", ranks: 2, arguments: ["--grad-sync", schedule],
+                                environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"]))
+            }
         }
         trio.append(Run(label: "2 ranks, no sync", ranks: 2, arguments: ["--no-sync"]))
         var plan: [Run] = []
@@ -135,10 +144,12 @@ struct BenchScalingCommand: ParsableCommand {
         args += run.ranks > ProcessInfo.processInfo.activeProcessorCount ? ["--oversubscribe"] : ["--bind-to", bind]
         if getuid() == 0 { args.append("--allow-run-as-root") }
         args += [executable, "bench", "scaling", "--worker", "--label", run.label] + common + run.arguments
-        FileHandle.standardError.write(Data(("running: " + args.joined(separator: " ") + "\n").utf8))
+        let settings = run.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value) " }.joined()
+        FileHandle.standardError.write(Data(("running: " + settings + args.joined(separator: " ") + "\n").utf8))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = args
+        process.environment = ProcessInfo.processInfo.environment.merging(run.environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -87,7 +87,7 @@ struct ScalingWorker {
         let syncSeconds = column(3).min() ?? 0
         var json: [String: Any] = [
             "label": label, "preset": preset.rawValue, "ranks": comm.size, "threads": threads,
-            "schedule": schedule, "sync": synchronize, "zero1": zero1,
+            "schedule": schedule, "transport": comm.allreduceTransport, "sync": synchronize, "zero1": zero1,
             "compression": compression.rawValue, "steps": steps, "warmup": warmup,
             "step_ms": column(0).map { $0 * 1000 }, "exposed_ms": column(1).map { $0 * 1000 },
             "comm_ms": column(2).map { $0 * 1000 }, "grad_sync_ms": column(3).map { $0 * 1000 },

@@ -20,6 +20,9 @@ struct SelfTestCommCommand: ParsableCommand {
             help: "Element counts of the float32 allreduce checks (default: 0 1 7 1000003 16777216).")
     var sizes: [Int] = CommSelfTest.defaultSizes
 
+    @Flag(help: "Also sum fractional values per size (digest depends on the order ranks are added in).")
+    var fractional = false
+
     @Option(name: .customLong("in-process"), help: "Run on this many in-process ranks (threads) instead of MPI.")
     var inProcessRanks: Int?
 
@@ -34,7 +37,7 @@ struct SelfTestCommCommand: ParsableCommand {
     }
 
     func run() throws {
-        let suite = CommSelfTest(sizes: sizes)
+        let suite = CommSelfTest(sizes: sizes, fractional: fractional)
         if let n = inProcessRanks {
             let perRank = try InProcessGroup.run(size: n) { comm in
                 try suite.run(on: corruptRank == comm.rank ? CorruptingCommunicator(comm) : comm)
@@ -56,7 +59,7 @@ struct SelfTestCommCommand: ParsableCommand {
             results = try suite.run(on: tested)
             if comm.rank == 0 {
                 print("selftest comm: \(comm.size) ranks (mpi, \(comm.threadSupport)), "
-                      + "local rank \(comm.localRank) of \(comm.localSize)"
+                      + "local rank \(comm.localRank) of \(comm.localSize), large float32 sums via \(comm.allreduceTransport)"
                       + (comm.appliedEnvironment.isEmpty ? "" : ", set \(comm.appliedEnvironment.joined(separator: " "))"))
             }
             try report(results, backend: nil, size: comm.size, rank: comm.rank,

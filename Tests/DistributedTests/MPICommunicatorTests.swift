@@ -29,13 +29,15 @@ final class MPICommunicatorTests: XCTestCase {
 
     /// Runs the self-test under mpirun with `ranks` ranks and in process with as many threads, and
     /// requires: exit status 0, every check passed, MPI's error named MPI_Bcast, identical digests.
-    private func checkAgainstInProcess(ranks: Int) throws {
-        let run = try ProcessRunner.mpirun(ranks, ["selftest", "comm"])
+    /// `transport` is the large-sum path the run must report (so that the digests below really test it).
+    private func checkAgainstInProcess(ranks: Int, transport: String, environment: [String: String] = [:]) throws {
+        let run = try ProcessRunner.mpirun(ranks, ["selftest", "comm"], environment: environment)
         XCTAssertEqual(run.status, 0, run.output)
         guard let report = Self.parseReport(run) else { return XCTFail("no summary line in:\n\(run.output)") }
         XCTAssertEqual(report.failed, 0, run.output)
         XCTAssertEqual(report.passed, report.checks.count, "one PASS line per passed check")
         XCTAssertTrue(run.output.contains("selftest comm: \(ranks) ranks (mpi"), run.output)
+        XCTAssertTrue(run.output.contains("large float32 sums via \(transport)"), run.output)
         let badRoot = run.lines.first { $0.contains("raises an error naming the call") } ?? ""
         XCTAssertTrue(badRoot.contains("MPI_Bcast failed") && badRoot.contains("MPI_ERR_ROOT"), badRoot)
 
@@ -52,11 +54,35 @@ final class MPICommunicatorTests: XCTestCase {
         XCTAssertGreaterThan(compared, 40, "most checks are bitwise deterministic and must be compared")
     }
 
-    func testOneRankMatchesInProcess() throws { try checkAgainstInProcess(ranks: 1) }
+    private static let singleNode = "single-node (cross-memory attach)"
 
-    func testTwoRanksMatchInProcess() throws { try checkAgainstInProcess(ranks: 2) }
+    func testOneRankMatchesInProcess() throws { try checkAgainstInProcess(ranks: 1, transport: "MPI_Allreduce") }
 
-    func testFourRanksMatchInProcess() throws { try checkAgainstInProcess(ranks: 4) }
+    /// Ranks on one host sum large float32 buffers through `SingleNodeAllreduce`, bit for bit as in process.
+    func testTwoRanksMatchInProcess() throws { try checkAgainstInProcess(ranks: 2, transport: Self.singleNode) }
+
+    /// Four ranks: parts of 1,000,003 and 16 Mi elements that do not divide evenly, several pieces each.
+    func testFourRanksMatchInProcess() throws { try checkAgainstInProcess(ranks: 4, transport: Self.singleNode) }
+
+    /// `PRETRAIN_SINGLE_NODE_ALLREDUCE=0` falls back to `MPI_Allreduce`, with the same results.
+    func testThreeRanksWithMPIAllreduceMatchInProcess() throws {
+        try checkAgainstInProcess(ranks: 3, transport: "MPI_Allreduce", environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"])
+    }
+
+    /// Three ranks through the single-node path: the reduce phase sums in rank order whichever rank owns
+    /// the part, so fractional values (whose rounding depends on the order) still match in process.
+    func testThreeRanksSumFractionsInRankOrder() throws {
+        let run = try ProcessRunner.mpirun(3, ["selftest", "comm", "--sizes", "200003", "--fractional"])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("large float32 sums via \(Self.singleNode)"), run.output)
+        guard let report = Self.parseReport(run) else { return XCTFail("no summary line in:\n\(run.output)") }
+        let local = try InProcessGroup.run(size: 3) { comm in try CommSelfTest(sizes: [200_003], fractional: true).run(on: comm) }[0]
+        let name = "allreduce float32 sum n=200003 fractional"
+        guard let mine = local.first(where: { $0.name == name })?.digest, let theirs = report.checks[name] ?? nil else {
+            return XCTFail("no digest for \(name):\n\(run.output)")
+        }
+        XCTAssertEqual(String(format: "%016llx", mine), theirs, run.output)
+    }
 
     func testRunsAsASingleProcessWithoutMPIRun() throws {
         let run = try ProcessRunner.pretrain(["selftest", "comm", "--sizes", "0", "7"])

@@ -63,8 +63,10 @@ public enum ProcessRunner {
     }
 
     /// `mpirun -n ranks pretrain arguments`.
-    public static func mpirun(_ ranks: Int, _ arguments: [String], timeout: TimeInterval = 120) throws -> Run {
-        try execute("/usr/bin/env", ["mpirun", "-n", "\(ranks)"] + mpirunFlags + [try pretrainBinary()] + arguments, timeout: timeout)
+    public static func mpirun(_ ranks: Int, _ arguments: [String], timeout: TimeInterval = 120,
+                              environment: [String: String] = [:]) throws -> Run {
+        try execute("/usr/bin/env", ["mpirun", "-n", "\(ranks)"] + mpirunFlags + [try pretrainBinary()] + arguments,
+                    timeout: timeout, environment: environment)
     }
 
     /// `pretrain arguments` as one process.
