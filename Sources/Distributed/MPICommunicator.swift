@@ -121,6 +121,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         emptyAddress.deallocate()
     }
 
+    /// CPU seconds the communication thread has spent on asynchronous operations (overlapped
+    /// gradient buckets) since this communicator started.
+    public var communicationThreadCPUSeconds: Double { queue.communicationThreadCPUSeconds }
+
     /// Blocks until every rank has called `barrier` (`MPI_Barrier`).
     public func barrier() throws {
         try queue.sync("MPI_Barrier") { try MPIRuntime.check(MPI_Barrier(comm), "MPI_Barrier") }

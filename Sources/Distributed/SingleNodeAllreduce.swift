@@ -214,13 +214,13 @@ final class SingleNodeAllreduce {
         }
     }
 
-    /// Waits until peer `q`'s `field` reaches `value`: polls for up to 50 µs (peers that are nearly
+    /// Waits until peer `q`'s `field` reaches `value`: polls for up to 200 µs (peers that are nearly
     /// there), then sleeps 20 µs between polls, so that a rank waiting for a slow peer leaves its core
     /// to the rank's compute thread.
     private func wait(for q: Int, _ field: Field, atLeast value: UInt64) {
         let flag = slots[q] + field.rawValue
         if cmpi_load_acquire(flag) >= value { return }
-        let spinUntil = DispatchTime.now().uptimeNanoseconds + 50_000
+        let spinUntil = DispatchTime.now().uptimeNanoseconds + 200_000
         var polls = 0
         while cmpi_load_acquire(flag) < value {
             polls += 1

@@ -62,10 +62,13 @@ struct ScalingWorker {
         }
         let schedule = zero1 ? "ZeRO-1 reduce-scatter after backward" : (trainer.overlapsCommunication ? "overlap" : "after-backward")
         var metrics: [StepMetrics] = []
+        var commCPU = 0.0
         for i in 0..<(warmup + steps) {
+            if i == warmup { commCPU = comm.communicationThreadCPUSeconds }
             let m = try trainer.trainStep()
             if i >= warmup { metrics.append(m) }
         }
+        commCPU = (comm.communicationThreadCPUSeconds - commCPU) / Double(steps)
         let gradientBytes = metrics.first?.gradientSyncBytes ?? 0
         let raw = try rawAllreduceSeconds(comm, bytes: gradientBytes, buffer: trainer.model.grads)
 
@@ -75,6 +78,7 @@ struct ScalingWorker {
             Self.median(metrics.map(\.commSeconds)), Self.median(metrics.map(\.gradientSyncSeconds)),
             Double(preset.batch * preset.seqLen) / Self.median(metrics.map(\.stepSeconds)),
             Double(MemoryStats.peakResidentBytes()), Self.median(metrics.map(\.mfu)), Double(metrics.last?.loss ?? .nan),
+            commCPU,
         ]
         let fields = mine.count
         let all = try comm.allgatherv(mine, counts: [Int](repeating: fields, count: comm.size))
@@ -93,7 +97,7 @@ struct ScalingWorker {
             "comm_ms": column(2).map { $0 * 1000 }, "grad_sync_ms": column(3).map { $0 * 1000 },
             "tokens_per_s": column(4).reduce(0, +), "peak_rss_mb": column(5).map { $0 / 1_048_576 },
             "mfu": column(6).reduce(0, +) / n, "loss": column(7)[0], "grad_bytes": gradientBytes,
-            "loadavg": Self.loadAverage(),
+            "loadavg": Self.loadAverage(), "comm_thread_cpu_ms": column(8).map { $0 * 1000 },
         ]
         if syncSeconds > 0, gradientBytes > 0 {
             json["sync_busbw_gbs"] = Double(gradientBytes) / syncSeconds * busFactor / 1e9
