@@ -141,7 +141,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allreduce<T: CommScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
         let type = T.commDataType
         try CommValidation.check(op: op, type: type, operation: "MPI_Allreduce")
-        try queue.sync("MPI_Allreduce") { try allreduceNow(UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, type, op) }
+        try queue.sync("MPI_Allreduce") {
+            try allreduceNow(UnsafeMutableRawPointer(buffer.baseAddress), buffer.count, type, op, background: false)
+        }
     }
 
     /// Queues `allreduce(buffer, op:)` on the communication thread.
@@ -153,7 +155,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             return CommRequest(failed: error)
         }
         let base = UnsafeMutableRawPointer(buffer.baseAddress), count = buffer.count
-        return queue.async("MPI_Allreduce") { [unowned self] in try self.allreduceNow(base, count, type, op) }
+        return queue.async("MPI_Allreduce") { [unowned self] in try self.allreduceNow(base, count, type, op, background: true) }
     }
 
     /// Gathers uneven blocks from every rank (`MPI_Allgatherv`); `send` and `receive` must not overlap.
@@ -246,11 +248,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// The largest element count passed to one MPI call; bigger buffers go in pieces.
     private static let chunkElements = 1 << 30
 
+    /// `background`: running on the communication thread while the caller computes (the single-node
+    /// path then sleeps early while it waits, leaving the core to compute), not blocking the caller.
     private func allreduceNow(_ base: UnsafeMutableRawPointer?, _ count: Int, _ type: CommDataType,
-                              _ op: ReduceOp) throws {
+                              _ op: ReduceOp, background: Bool) throws {
         let address = base ?? emptyAddress
         if let singleNode, type == .float32, op == .sum || op == .average, count >= SingleNodeAllreduce.minimumElements {
-            try singleNode.sum(address.assumingMemoryBound(to: Float.self), count: count)
+            try singleNode.sum(address.assumingMemoryBound(to: Float.self), count: count,
+                               pollMicroseconds: background ? 50 : 1000)
             if op == .average { ReductionKernels.divide(address, count: count, type: type, by: size) }
             return
         }

@@ -126,8 +126,10 @@ final class SingleNodeAllreduce {
     }
 
     /// Sums `count` floats at `buffer` across the ranks, in place; every rank must call it with the same
-    /// count, in the same order relative to its other calls.
-    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+    /// count, in the same order relative to its other calls. A rank waiting for its peers polls for
+    /// `pollMicroseconds`, then sleeps between polls: short while backward runs beside it (the core is
+    /// better spent on compute), long when the caller blocks on the call anyway (no wake-up latency).
+    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int, pollMicroseconds: Int = 50) throws {
         precondition(window != nil, "SingleNodeAllreduce used after free()")
         sequence += 1
         let s = sequence
@@ -137,7 +139,7 @@ final class SingleNodeAllreduce {
         cmpi_store_release(mine + Field.ready.rawValue, s)
 
         for q in 0..<size where q != rank {
-            wait(for: q, .ready, atLeast: s)
+            wait(for: q, .ready, atLeast: s, polling: pollMicroseconds)
             let theirs = Int(cmpi_load_acquire(slots[q] + Field.count.rawValue))
             guard theirs == count else {
                 throw CommunicatorError.invalidArgument(
@@ -162,12 +164,12 @@ final class SingleNodeAllreduce {
         // the ranks do not all read from the same peer at once.
         for step in 1..<size {
             let q = (rank + step) % size
-            wait(for: q, .reduced, atLeast: s)
+            wait(for: q, .reduced, atLeast: s, polling: pollMicroseconds)
             let theirs = Self.part(q, of: count, ranks: size)
             try read(from: q, offset: theirs.lowerBound, count: theirs.count, into: buffer + theirs.lowerBound)
         }
         cmpi_store_release(mine + Field.done.rawValue, s)
-        for q in 0..<size where q != rank { wait(for: q, .done, atLeast: s) }
+        for q in 0..<size where q != rank { wait(for: q, .done, atLeast: s, polling: pollMicroseconds) }
     }
 
     /// Sums every rank's elements `offset ..< offset + count` in rank order into `target` (my copy).
@@ -214,13 +216,12 @@ final class SingleNodeAllreduce {
         }
     }
 
-    /// Waits until peer `q`'s `field` reaches `value`: polls for up to 200 µs (peers that are nearly
-    /// there), then sleeps 20 µs between polls, so that a rank waiting for a slow peer leaves its core
-    /// to the rank's compute thread.
-    private func wait(for q: Int, _ field: Field, atLeast value: UInt64) {
+    /// Waits until peer `q`'s `field` reaches `value`: polls for up to `polling` µs (peers that are
+    /// nearly there), then sleeps 20 µs between polls.
+    private func wait(for q: Int, _ field: Field, atLeast value: UInt64, polling: Int) {
         let flag = slots[q] + field.rawValue
         if cmpi_load_acquire(flag) >= value { return }
-        let spinUntil = DispatchTime.now().uptimeNanoseconds + 200_000
+        let spinUntil = DispatchTime.now().uptimeNanoseconds + UInt64(polling) * 1000
         var polls = 0
         while cmpi_load_acquire(flag) < value {
             polls += 1
