@@ -2,13 +2,12 @@
 // These static inline getters hand them to Swift as values.
 #ifndef CMPI_SHIM_H
 #define CMPI_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 #include <mpi.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 static inline MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Comm cmpi_comm_self(void) { return MPI_COMM_SELF; }
@@ -45,7 +44,9 @@ static inline void cmpi_store_release(uint64_t *p, uint64_t v) { __atomic_store_
 static inline long cmpi_read_peer(pid_t pid, void *local, uint64_t remote, size_t n) {
     struct iovec l = { local, n };
     struct iovec r = { (void *)(uintptr_t)remote, n };
-    return (long)process_vm_readv(pid, &l, 1, &r, 1, 0);
+    // Through syscall(2): glibc declares process_vm_readv only under _GNU_SOURCE, and defining that
+    // here would give this module different system-header types than Foundation's.
+    return syscall(SYS_process_vm_readv, (long)pid, &l, 1UL, &r, 1UL, 0UL);
 }
 
 #endif

@@ -108,7 +108,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             countScratch = [Int32](repeating: 0, count: Int(s))
             displacementScratch = [Int32](repeating: 0, count: Int(s))
             if s > 1, ls == s, ProcessInfo.processInfo.environment["PRETRAIN_SINGLE_NODE_ALLREDUCE"] != "0" {
-                singleNode = try SingleNodeAllreduce.make(localComm: local, rank: Int(lr), size: Int(ls))
+                // Optional: if MPI cannot make the shared window, large sums stay on MPI_Allreduce.
+                singleNode = (try? SingleNodeAllreduce.make(localComm: local, rank: Int(lr), size: Int(ls))) ?? nil
             }
         } catch {
             try? MPIRuntime.finalize()
