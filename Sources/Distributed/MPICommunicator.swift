@@ -109,7 +109,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             displacementScratch = [Int32](repeating: 0, count: Int(s))
             if s > 1, ls == s, ProcessInfo.processInfo.environment["PRETRAIN_SINGLE_NODE_ALLREDUCE"] != "0" {
                 // Optional: if MPI cannot make the shared window, large sums stay on MPI_Allreduce.
-                singleNode = (try? SingleNodeAllreduce.make(localComm: local, rank: Int(lr), size: Int(ls))) ?? nil
+                singleNode = try? SingleNodeAllreduce.make(localComm: local, rank: Int(lr), size: Int(ls))
             }
         } catch {
             try? MPIRuntime.finalize()
@@ -225,9 +225,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         queue.close()
         var firstError: Error?
         do { try singleNode?.free() } catch { firstError = error }
-        do { try ops.free() } catch { firstError = error }
+        do { try ops.free() } catch { firstError = firstError ?? error }
         var local: MPI_Comm? = localComm
-        do { try MPIRuntime.check(MPI_Comm_free(&local), "MPI_Comm_free") } catch { firstError = error }
+        do { try MPIRuntime.check(MPI_Comm_free(&local), "MPI_Comm_free") } catch { firstError = firstError ?? error }
         var dup: MPI_Comm? = comm
         do { try MPIRuntime.check(MPI_Comm_free(&dup), "MPI_Comm_free") } catch { firstError = firstError ?? error }
         do { try MPIRuntime.finalize() } catch { firstError = firstError ?? error }
