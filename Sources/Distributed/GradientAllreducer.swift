@@ -4,17 +4,20 @@ import Foundation
 /// backward and optionally in bfloat16.
 ///
 /// Buckets are contiguous ranges of the buffer cut from its high end (the model's last layers, whose
-/// gradients backward finishes first), each about `bucketElements` long. Uncompressed buckets are
+/// gradients backward finishes first), each about `bucketElements` long; a bucket never straddles one
+/// of the `boundaries`, so a range that backward finishes out of order (the tied token embedding,
+/// finished by the LM head) can travel on its own. Uncompressed buckets are
 /// reduced in place: no copy into a fusion buffer, since every bucket is already contiguous. With
 /// `.bf16` compression each bucket is rounded into a bfloat16 side buffer allocated once (same
 /// offsets), reduced there with a bfloat16 sum and widened back (see `GradientCompression`).
 ///
 /// Two schedules:
 /// - overlapped (`overlapsBackward`): during backward the caller reports finished ranges with
-///   `markReady` in decreasing offset order; the "ready watermark" is the lowest offset above which
-///   everything is final, and each bucket entirely above it is handed to the communicator's background
-///   thread at once, so communication runs while backward continues. `finish()` hands over the rest
-///   and waits.
+///   `markReady`, each element at most once per step, in any order; a bucket is handed to the
+///   communicator's background thread as soon as all of it has been reported, so communication runs
+///   while backward continues. Buckets therefore go out in the order backward finishes them, which
+///   is the same on every rank (collectives must be issued in one order). `finish()` hands over the
+///   rest, in bucket order, and waits.
 /// - after backward: `markReady` does nothing and `finish()` reduces every bucket with blocking calls
 ///   on the caller's thread. On machines where the communication thread can only steal cycles from
 ///   the compute thread (one core per rank) this avoids context switches and is not slower.
@@ -38,8 +41,11 @@ public final class GradientAllreducer {
     /// The bfloat16 side buffer (`count` elements) when compressing.
     private let wire: UnsafeMutablePointer<BFloat16>?
     private var requests: [CommRequest] = []
-    private var nextBucket = 0
-    private var watermark: Int
+    /// The bucket each request in `requests` reduces, in launch order.
+    private var launchOrder: [Int] = []
+    /// Per bucket: elements not yet reported ready this step (0 once launched).
+    private var pending: [Int]
+    private var launched: [Bool]
     /// When each bucket of the current step was handed over (uptime ns), for `onBucketFinished`.
     private var launchedAt: [UInt64]
 
@@ -48,9 +54,11 @@ public final class GradientAllreducer {
     /// nanoseconds, `CommRequest`'s clock). For timelines; nil costs nothing.
     public var onBucketFinished: ((_ index: Int, _ range: Range<Int>, _ launched: UInt64, _ started: UInt64, _ finished: UInt64) -> Void)?
 
-    /// An allreducer over `count` Floats at `buffer`, in buckets of about `bucketElements`.
+    /// An allreducer over `count` Floats at `buffer`, in buckets of about `bucketElements`, cut at
+    /// each offset in `boundaries` too.
     public init(comm: any Communicator, buffer: UnsafeMutablePointer<Float>, count: Int, bucketElements: Int,
-                compression: GradientCompression = .none, overlapsBackward: Bool = true, op: ReduceOp = .average) {
+                boundaries: [Int] = [], compression: GradientCompression = .none, overlapsBackward: Bool = true,
+                op: ReduceOp = .average) {
         precondition(bucketElements > 0, "bucket size must be positive")
         precondition(op == .sum || op == .average, "gradients are summed or averaged, not \(op)")
         self.comm = comm
@@ -62,14 +70,17 @@ public final class GradientAllreducer {
         var ranges: [Range<Int>] = []
         var upper = count
         while upper > 0 {
-            let lower = max(0, upper - bucketElements)
+            let cut = boundaries.filter { $0 > 0 && $0 < upper }.max() ?? 0
+            let lower = max(cut, upper - bucketElements)
             ranges.append(lower..<upper)
             upper = lower
         }
         buckets = ranges
-        watermark = count
+        pending = ranges.map(\.count)
+        launched = [Bool](repeating: false, count: ranges.count)
         launchedAt = [UInt64](repeating: 0, count: ranges.count)
         requests.reserveCapacity(ranges.count)
+        launchOrder.reserveCapacity(ranges.count)
         if compression == .bf16 {
             let side = UnsafeMutablePointer<BFloat16>.allocate(capacity: max(1, count))
             side.initialize(repeating: BFloat16(bitPattern: 0), count: max(1, count))
@@ -84,17 +95,24 @@ public final class GradientAllreducer {
     /// Starts a new step: nothing is ready, nothing is in flight.
     public func begin() {
         precondition(requests.isEmpty, "begin() while a previous step is still in flight; call finish() first")
-        nextBucket = 0
-        watermark = buckets.first?.upperBound ?? 0
+        for i in buckets.indices {
+            pending[i] = buckets[i].count
+            launched[i] = false
+        }
     }
 
-    /// Reports that the gradients in `range` are final; launches every bucket that is now complete
-    /// (overlapped schedule only). Ranges must arrive so that each one ends where the watermark stands
-    /// or above it.
+    /// Reports that the gradients in `range` are final; launches, highest offset first, every bucket
+    /// that this completes (overlapped schedule only). No element may be reported twice in a step.
     public func markReady(_ range: Range<Int>) {
         guard overlapsBackward else { return }
-        if range.upperBound >= watermark { watermark = min(watermark, range.lowerBound) }
-        while nextBucket < buckets.count, buckets[nextBucket].lowerBound >= watermark { launch(nextBucket) }
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "ready range \(range) outside 0..<\(count)")
+        for i in buckets.indices {
+            let overlap = min(range.upperBound, buckets[i].upperBound) - max(range.lowerBound, buckets[i].lowerBound)
+            guard overlap > 0 else { continue }
+            precondition(overlap <= pending[i], "gradient range \(range) reported ready twice in one step")
+            pending[i] -= overlap
+            if pending[i] == 0 { launch(i) }
+        }
     }
 
     /// Reduces (or finishes reducing) every bucket and reports the step's timing. After it returns the
@@ -104,10 +122,14 @@ public final class GradientAllreducer {
         let start = DispatchTime.now().uptimeNanoseconds
         var timing = Timing()
         if overlapsBackward {
-            while nextBucket < buckets.count { launch(nextBucket) }
-            defer { requests.removeAll(keepingCapacity: true) }
+            for i in buckets.indices where !launched[i] { launch(i) }
+            defer {
+                requests.removeAll(keepingCapacity: true)
+                launchOrder.removeAll(keepingCapacity: true)
+            }
             var firstError: Error?
-            for (index, request) in requests.enumerated() {
+            for (k, request) in requests.enumerated() {
+                let index = launchOrder[k]
                 do { try request.wait() } catch {
                     if firstError == nil { firstError = error }
                     continue
@@ -144,6 +166,9 @@ public final class GradientAllreducer {
     /// Hands bucket `index` to the communication thread (rounding it to bfloat16 first if compressing).
     private func launch(_ index: Int) {
         let r = buckets[index]
+        launched[index] = true
+        pending[index] = 0
+        launchOrder.append(index)
         launchedAt[index] = DispatchTime.now().uptimeNanoseconds
         if let wire {
             BFloat16.convert(base + r.lowerBound, to: wire + r.lowerBound, count: r.count)
@@ -151,7 +176,6 @@ public final class GradientAllreducer {
         } else {
             requests.append(comm.allreduceAsync(UnsafeMutableBufferPointer(start: base + r.lowerBound, count: r.count), op: op))
         }
-        nextBucket += 1
     }
 
     /// Widens a reduced bfloat16 bucket back into the gradient (dividing by the rank count for

@@ -32,7 +32,7 @@ public enum Embedding {
     ///
     /// Parallel over blocks of channels, so repeated tokens never race; the order of additions into
     /// every element is fixed (row order), so results do not depend on the thread count.
-    public static func backward(dwte: UnsafeMutablePointer<Float> /* (V,C) += */,
+    public static func backward(dwte: UnsafeMutablePointer<Float>? /* (V,C) +=; nil: not accumulated */,
                                 dwpe: UnsafeMutablePointer<Float>? /* (P,C) +=; nil when not learned */,
                                 dout: UnsafePointer<Float> /* (B,T,C) */,
                                 tokens: UnsafePointer<Int32> /* (B,T) */,
@@ -44,7 +44,7 @@ public enum Embedding {
             let lo = range.lowerBound * 16, hi = min(C, range.upperBound * 16)
             for n in 0..<N {
                 let g = dout + n * C
-                accumulate(dwte + Int(tokens[n]) * C, g, lo, hi)
+                if let dwte { accumulate(dwte + Int(tokens[n]) * C, g, lo, hi) }
                 if let dwpe { accumulate(dwpe + (n % T) * C, g, lo, hi) }
             }
         }

@@ -218,6 +218,18 @@ public final class GPT {
     /// block, earlier blocks, then the embeddings (which the tied LM head and the input both feed).
     /// Ranges are reported in decreasing offset order except the embedding tables at the end.
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
+        _ = backward(lossScale: lossScale, onReady: onReady, deferringTokenEmbedding: false)
+    }
+
+    /// The flat range of the token-embedding table (wte), which `backward` can leave its own rows out of.
+    public var deferrableEmbeddingRange: Range<Int>? { layout.wte..<(layout.wte + config.vocabSize * config.dModel) }
+
+    /// Backward as `backward(lossScale:onReady:)`; when `deferringTokenEmbedding`, the gradient that
+    /// flows into wte through the input lookup is not added to `grads` but returned as rows (add them
+    /// with `Embedding.backward(dwte:dwpe: nil, …)` to get the same gradient bit for bit). The wte
+    /// range is then final right after the head and is reported first; at the end only the position
+    /// table is reported. Returns nil when not deferring.
+    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
         guard let head = lossHead else { preconditionFailure("backward needs a forward with targets (or labels) first") }
         let mark = timeline != nil ? Timeline.now() : 0
         let scale = lastCount > 0 ? lossScale / Float(lastCount) : 0
@@ -226,7 +238,10 @@ public final class GPT {
         case .languageModel: languageModelHeadBackward(scale: scale)
         case .classifier: classifierHeadBackward(scale: scale)
         }
-        bodyBackward(start: mark, onReady: onReady)
+        if deferringTokenEmbedding, let wte = deferrableEmbeddingRange { onReady?(wte) }
+        let dEncoded = bodyBackward(start: mark, onReady: onReady, deferringTokenEmbedding: deferringTokenEmbedding)
+        guard deferringTokenEmbedding else { return nil }
+        return TokenEmbeddingRows(tokens: tokens, rows: dEncoded, count: lastB * lastT, width: config.dModel)
     }
 
     /// The tied LM head: logit gradients from the probabilities, then dLN and the wte gradient.
@@ -244,8 +259,9 @@ public final class GPT {
         }
     }
 
-    /// From dLN (B, T, C) down: the final LayerNorm, the blocks last to first, the embeddings.
-    private func bodyBackward(start: UInt64, onReady: ((Range<Int>) -> Void)?) {
+    /// From dLN (B, T, C) down: the final LayerNorm, the blocks last to first, the embeddings (wte
+    /// only when not deferring it). Returns dEncoded (B, T, C), the gradient at the embeddings' output.
+    private func bodyBackward(start: UInt64, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> UnsafePointer<Float> {
         let B = lastB, T = lastT, N = B * T
         let C = config.dModel, NH = config.nHead, V = config.vocabSize
         let dres = acts.pointer(.dResidual), dln = acts.pointer(.dLN)
@@ -333,9 +349,12 @@ public final class GPT {
             dEncoded = UnsafePointer(dBranch)
         }
         let dwpe = layout.wpe.map { grads.pointer + $0 }
-        timed(.other) { Embedding.backward(dwte: grads.pointer + layout.wte, dwpe: dwpe, dout: dEncoded, tokens: tokens, B: B, T: T, C: C) }
+        let dwte = deferringTokenEmbedding ? nil : grads.pointer + layout.wte
+        timed(.other) { Embedding.backward(dwte: dwte, dwpe: dwpe, dout: dEncoded, tokens: tokens, B: B, T: T, C: C) }
         let embeddingEnd = (layout.wpe ?? layout.wte) + (layout.wpe == nil ? V * C : config.maxSeqLen * C)
-        timeline?.record(.backwardEmbedding, start: mark, range: layout.wte..<embeddingEnd)
-        onReady?(layout.wte..<embeddingEnd)
+        let finished = deferringTokenEmbedding ? (layout.wte + V * C)..<embeddingEnd : layout.wte..<embeddingEnd
+        timeline?.record(.backwardEmbedding, start: mark, range: finished)
+        if !finished.isEmpty { onReady?(finished) }
+        return dEncoded
     }
 }

@@ -21,9 +21,26 @@ public protocol LanguageModel: AnyObject {
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`, reporting each range as
     /// soon as it is final.
     func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?)
+    /// The flat range of the token-embedding table whose own rows `backward(…, deferringTokenEmbedding:
+    /// true)` can hand back instead of adding (see `TokenEmbeddingRows`); nil when the model cannot.
+    var deferrableEmbeddingRange: Range<Int>? { get }
+    /// `backward(lossScale:onReady:)`, optionally returning the token-embedding rows instead of adding
+    /// them to `grads` (only where `deferrableEmbeddingRange` is not nil); nil when not deferring.
+    func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows?
     /// Deterministic initialisation from a seed (the same on every rank).
     func initializeWeights(seed: UInt64)
 }
 
 extension GPT: LanguageModel {}
-extension BERT: LanguageModel {}
+extension BERT: LanguageModel {
+    /// nil: BERT adds its token-embedding gradient in place (its segment and position tables share
+    /// the lookup; deferring is built for GPT).
+    public var deferrableEmbeddingRange: Range<Int>? { nil }
+
+    /// Plain backward; BERT does not defer (`deferrableEmbeddingRange` is nil).
+    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
+        precondition(!deferringTokenEmbedding, "BERT does not defer its token embedding")
+        backward(lossScale: lossScale, onReady: onReady)
+        return nil
+    }
+}

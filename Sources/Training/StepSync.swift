@@ -20,6 +20,18 @@ struct StepSync {
         gradientBytes += timing.bytes
     }
 
+    /// Runs a blocking part of the gradient synchronisation that sends `bytes`, counting its whole
+    /// duration as busy, exposed and gradient time.
+    mutating func timeGradientBlocking(bytes: Int, _ body: () throws -> Void) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        communicationSeconds += seconds
+        exposedSeconds += seconds
+        gradientSeconds += seconds
+        gradientBytes += bytes
+    }
+
     /// Runs a blocking collective, counting its whole duration as both busy and exposed.
     mutating func timeBlocking(_ body: () throws -> Void) throws {
         let start = DispatchTime.now().uptimeNanoseconds

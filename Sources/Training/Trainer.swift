@@ -38,6 +38,13 @@ public final class Trainer {
     public let compression: GradientCompression
     /// Whether gradient buckets are sent during backward (else the whole gradient after it).
     public let overlapsCommunication: Bool
+    /// Whether the last backward of a step hands back the token-embedding rows (`TokenEmbeddingRows`)
+    /// so that the tied table's dense gradient travels during backward, and the rows are summed
+    /// across ranks afterwards (`SparseRowReducer`). Chosen when overlapping a GPT on several ranks
+    /// and the ranks' rows together are no bigger than the table (`ranks × micro_batch × seq_len ≤
+    /// vocab_size`) or `TrainerOptions.deferTokenEmbedding` says so; otherwise the table is sent
+    /// with its rows added, after backward, with the embeddings' other gradients.
+    public let defersTokenEmbedding: Bool
     /// Optimizer steps completed.
     public internal(set) var step = 0
     /// Checkpoint saves of this run (Checkpointing.swift); nil until the first save or resume.
@@ -53,6 +60,8 @@ public final class Trainer {
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
     private let allreducer: GradientAllreducer?
+    /// Sums the deferred token-embedding rows across ranks (when `defersTokenEmbedding`).
+    private let embeddingRows: SparseRowReducer?
     /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
     private let onReady: ((Range<Int>) -> Void)?
     let zero: ZeroShards?
@@ -129,14 +138,22 @@ public final class Trainer {
             optimizers = (pieces.isEmpty ? [0..<0] : pieces).map { AdamWOptimizer(layout: layout, settings: config.optimizer, shard: $0) }
             allreducer = nil
             onReady = nil
+            embeddingRows = nil
+            defersTokenEmbedding = false
         } else {
             zero = nil
             optimizers = [AdamWOptimizer(layout: model.layout, settings: config.optimizer)]
             // Buckets exist to start sending before backward ends; after backward, one call over the
             // whole buffer is what MPI_Allreduce does best (no per-call start-up, no skew per bucket).
             let overlap = overlapsCommunication
+            let table = overlap && world > 1 ? model.deferrableEmbeddingRange : nil
+            let tokensPerRank = t.microBatch * t.seqLen
+            let defers = table.map { options.deferTokenEmbedding ?? (world * tokensPerRank <= $0.count / config.model.dModel) } ?? false
+            defersTokenEmbedding = defers
+            embeddingRows = defers ? SparseRowReducer(comm: comm, maxRows: tokensPerRank, width: config.model.dModel) : nil
             let reducer = world > 1 ? GradientAllreducer(comm: comm, buffer: model.grads.pointer, count: count,
                                                          bucketElements: overlap ? bucket : max(1, count),
+                                                         boundaries: defers ? [table!.lowerBound, table!.upperBound] : [],
                                                          compression: compression, overlapsBackward: overlap, op: .sum) : nil
             allreducer = reducer
             onReady = reducer.flatMap { $0.overlapsBackward ? $0.markReady : nil }
@@ -207,6 +224,7 @@ public final class Trainer {
         objective.training = true
         model.zeroGrad()
         var lossSum: Float = 0
+        var deferredRows: TokenEmbeddingRows?
         // Pre-scaled so that summing over ranks averages: 1/A for the micro-batches, 1/N for the ranks.
         let scale = 1 / Float(accumulationSteps * (syncing ? comm.size : 1))
         for micro in 0..<accumulationSteps {
@@ -214,7 +232,7 @@ public final class Trainer {
             lossSum += try objective.forward(train, step: step, micro: micro)
             if micro == accumulationSteps - 1, syncing, let allreducer {
                 allreducer.begin()
-                model.backward(lossScale: scale, onReady: onReady)
+                deferredRows = model.backward(lossScale: scale, onReady: onReady, deferringTokenEmbedding: embeddingRows != nil)
             } else {
                 model.backward(lossScale: scale, onReady: nil)
             }
@@ -223,6 +241,13 @@ public final class Trainer {
         if syncing, let allreducer {
             let waitStart = Timeline.now()
             sync.add(try allreducer.finish())
+            if let rows = deferredRows, let embeddingRows, let table = model.deferrableEmbeddingRange {
+                // The dense table is reduced; add every rank's lookup rows to it, in rank order.
+                try sync.timeGradientBlocking(bytes: rows.count * (rows.width + 1) * 4) {
+                    try embeddingRows.reduce(rowIndices: rows.tokens, rows: rows.rows, count: rows.count,
+                                             into: model.grads.pointer + table.lowerBound, tableRows: table.count / rows.width)
+                }
+            }
             timeline?.record(.gradientSyncWait, start: waitStart)
         }
 

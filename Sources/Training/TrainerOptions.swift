@@ -8,6 +8,11 @@ public struct TrainerOptions: Sendable {
     /// Send gradient buckets while backward is still running (true), or the whole gradient in one
     /// call after backward (false); nil decides with `automaticOverlap`.
     public var overlapCommunication: Bool?
+    /// With overlap, send a GPT's tied token-embedding table during backward and sum the lookup rows
+    /// across ranks afterwards (true), or send the table after backward with its rows added (false);
+    /// nil: when the ranks' rows together are no bigger than the table (see
+    /// `Trainer.defersTokenEmbedding`). Results agree to rounding: the rows are summed separately.
+    public var deferTokenEmbedding: Bool?
     /// Benchmarks only: when false, ranks exchange nothing per step (no gradient sync, no loss
     /// average, no ZeRO-1 collectives, no checksum), so each rank trains its own replica. Measures
     /// what the same processes do without communication.

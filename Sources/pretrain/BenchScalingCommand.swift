@@ -38,6 +38,9 @@ struct BenchScalingCommand: ParsableCommand {
     @Flag(name: .customLong("compare-mpi-allreduce"),
           help: "Also run each 2-rank schedule with PRETRAIN_SINGLE_NODE_ALLREDUCE=0 (plain MPI_Allreduce), in the same rotation.")
     var compareMPI = false
+    @Flag(name: .customLong("compare-whole-embedding"),
+          help: "Also run each 2-rank schedule sending the tied token-embedding table whole after backward instead of deferring its lookup rows, in the same rotation.")
+    var compareWholeEmbedding = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
     var waitIdle: Double = 0.3
@@ -50,6 +53,7 @@ struct BenchScalingCommand: ParsableCommand {
     @Flag(help: .hidden) var zero1 = false
     @Option(help: .hidden) var data: String = ""
     @Option(help: .hidden) var label: String = ""
+    @Option(help: .hidden) var tokenEmbedding: String = "auto"
 
     func run() throws {
         guard let p = BenchPreset(rawValue: preset.lowercased()) else { throw CLIError("--preset \(preset) is not a preset; use s or m") }
@@ -61,9 +65,16 @@ struct BenchScalingCommand: ParsableCommand {
         for schedule in schedules { _ = try TrainCommand.parseGradSync(schedule) }
         guard ["core", "none"].contains(bind) else { throw CLIError("--bind \(bind) is not core or none") }
         if worker {
+            let deferring: Bool?
+            switch tokenEmbedding {
+            case "auto": deferring = nil
+            case "deferred": deferring = true
+            case "whole": deferring = false
+            default: throw CLIError("--token-embedding \(tokenEmbedding) is not auto, deferred or whole")
+            }
             try ScalingWorker(preset: p, data: data, steps: steps, warmup: warmup, threads: threads,
                               overlap: try TrainCommand.parseGradSync(schedules[0]),
-                              synchronize: !noSync, zero1: zero1, compression: wire, label: label).run()
+                              synchronize: !noSync, zero1: zero1, compression: wire, deferTokenEmbedding: deferring, label: label).run()
             return
         }
         if MPILibrary.launcherLayout != nil {
@@ -95,6 +106,10 @@ struct BenchScalingCommand: ParsableCommand {
             if compareMPI {
                 trio.append(Run(label: "2 ranks, \(schedule), MPI_Allreduce", ranks: 2, arguments: ["--grad-sync", schedule],
                                 environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"]))
+            }
+            if compareWholeEmbedding {
+                trio.append(Run(label: "2 ranks, \(schedule), embedding whole", ranks: 2,
+                                arguments: ["--grad-sync", schedule, "--token-embedding", "whole"]))
             }
         }
         trio.append(Run(label: "2 ranks, no sync", ranks: 2, arguments: ["--no-sync"]))

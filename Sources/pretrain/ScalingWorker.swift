@@ -20,6 +20,8 @@ struct ScalingWorker {
     var synchronize: Bool
     var zero1: Bool
     var compression: GradientCompression
+    /// nil: automatic, as `pretrain train`.
+    var deferTokenEmbedding: Bool?
     var label: String
 
     /// The run config: the preset's shapes, one micro-batch per rank per step, constant learning rate,
@@ -56,6 +58,7 @@ struct ScalingWorker {
         options.measurePeak = true
         options.overlapCommunication = overlap
         options.synchronize = synchronize
+        options.deferTokenEmbedding = deferTokenEmbedding
         let trainer: Trainer
         do { trainer = try Trainer(config: config(ranks: comm.size), comm: comm, options: options) } catch let e as TrainingError {
             throw CLIError(e.message)
@@ -91,7 +94,7 @@ struct ScalingWorker {
         let syncSeconds = column(3).min() ?? 0
         var json: [String: Any] = [
             "label": label, "preset": preset.rawValue, "ranks": comm.size, "threads": threads,
-            "schedule": schedule, "transport": comm.allreduceTransport, "sync": synchronize, "zero1": zero1,
+            "schedule": schedule, "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "sync": synchronize, "zero1": zero1,
             "compression": compression.rawValue, "steps": steps, "warmup": warmup,
             "step_ms": column(0).map { $0 * 1000 }, "exposed_ms": column(1).map { $0 * 1000 },
             "comm_ms": column(2).map { $0 * 1000 }, "grad_sync_ms": column(3).map { $0 * 1000 },

@@ -126,6 +126,48 @@ final class GPTTests: XCTestCase {
         XCTAssertLessThan(last, 0.05, "150 steps on one batch drive the loss near zero (from \(first))")
     }
 
+    func testDeferredTokenEmbeddingRowsAddUpToThePlainGradient() throws {
+        // Repeated tokens, learned and fixed positions: the rows handed back, added with the
+        // embedding kernel, must give the plain backward's gradient bit for bit.
+        for positions in [GPTConfig.Positions.learned, .sinusoidal] {
+            var config = GPTConfig(vocabSize: 24, maxSeqLen: 8, nLayer: 2, nHead: 2, dModel: 16)
+            config.positions = positions
+            let model = try GPT(config: config, maxBatch: 2, maxSeqLen: 8)
+            model.initializeWeights(seed: 21)
+            var rng = SplitMix64(seed: 4)
+            let tokens = (0..<16).map { _ in Int32(rng.next() % 6) }
+            let targets = (0..<16).map { _ in Int32(rng.next() % 24) }
+            func backward(deferring: Bool) throws -> ([Range<Int>], [Float], TokenEmbeddingRows?) {
+                _ = try tokens.withUnsafeBufferPointer { x in
+                    try targets.withUnsafeBufferPointer { y in try model.forward(tokens: x.baseAddress!, targets: y.baseAddress!, B: 2, T: 8) }
+                }
+                model.zeroGrad()
+                var ranges: [Range<Int>] = []
+                let rows = model.backward(lossScale: 0.5, onReady: { ranges.append($0) }, deferringTokenEmbedding: deferring)
+                return (ranges, model.grads.toArray(), rows)
+            }
+            let (plainRanges, plain, none) = try backward(deferring: false)
+            XCTAssertNil(none)
+            let (ranges, _, handed) = try backward(deferring: true)
+            let rows = try XCTUnwrap(handed)
+            let wte = try XCTUnwrap(model.deferrableEmbeddingRange)
+            XCTAssertEqual(wte, 0..<(24 * 16))
+            XCTAssertEqual(rows.count, 16)
+            XCTAssertEqual(rows.width, 16)
+            XCTAssertEqual(ranges.first, wte, "the table is final right after the head")
+            XCTAssertEqual(Array(ranges[1..<plainRanges.count]), Array(plainRanges.dropLast()), "then the plain order, up to the embeddings")
+            if positions == .learned {
+                XCTAssertEqual(ranges.last, (24 * 16)..<(32 * 16), "at the end only the position table")
+            }
+            XCTAssertEqual(ranges.map(\.count).reduce(0, +), model.layout.count, "every element reported once")
+            for t in 0..<16 where !tokens.contains(Int32(t)) {
+                XCTAssertNotEqual((0..<16).map { model.grads.pointer[t * 16 + $0] }, (0..<16).map { _ in Float(0) }, "token \(t) has its head gradient")
+            }
+            Embedding.backward(dwte: model.grads.pointer + wte.lowerBound, dwpe: nil, dout: rows.rows, tokens: rows.tokens, B: 1, T: rows.count, C: 16)
+            XCTAssertEqual(model.grads.toArray(), plain, "\(positions): deferred rows added back give the plain gradient bit for bit")
+        }
+    }
+
     func testSinusoidalPositionsHaveNoParametersAndTrain() throws {
         var config = GPTConfig(vocabSize: 16, maxSeqLen: 8, nLayer: 1, nHead: 1, dModel: 8)
         config.positions = .sinusoidal

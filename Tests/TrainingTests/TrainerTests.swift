@@ -7,16 +7,17 @@ import XCTest
 
 /// The data-parallel loop: N ranks equal 1 rank, accumulation sends nothing early, ZeRO-1, bad input.
 final class TrainerTests: XCTestCase {
-    /// Runs `config` on `ranks` in-process ranks; returns every step's loss and the final parameters (rank 0).
+    /// Runs `config` on `ranks` in-process ranks; returns every step's loss, the final parameters
+    /// (rank 0) and whether the token embedding was deferred (`Trainer.defersTokenEmbedding`).
     func train(_ config: RunConfig, ranks: Int, options: TrainerOptions = TrainerOptions(),
-               wrap: ((InProcessCommunicator) -> any Communicator)? = nil) throws -> (losses: [Float], params: [Float]) {
-        let results = try InProcessGroup.run(size: ranks) { comm -> ([Float], [Float]) in
+               wrap: ((InProcessCommunicator) -> any Communicator)? = nil) throws -> (losses: [Float], params: [Float], deferred: Bool) {
+        let results = try InProcessGroup.run(size: ranks) { comm -> ([Float], [Float], Bool) in
             var losses: [Float] = []
             let trainer = try Trainer(config: config, comm: wrap?(comm) ?? comm, threads: 1, options: options) { event in
                 if case let .step(m) = event { losses.append(m.loss) }
             }
             try trainer.run()
-            return (losses, trainer.model.params.toArray())
+            return (losses, trainer.model.params.toArray(), trainer.defersTokenEmbedding)
         }
         for r in 1..<ranks { XCTAssertEqual(results[r].1, results[0].1, "rank \(r) holds the same parameters as rank 0, bitwise") }
         return results[0]
@@ -39,13 +40,39 @@ final class TrainerTests: XCTestCase {
         let one = try train(TrainingFixtures.config(data: dir, processes: 1, microBatch: 2, accumulation: 4), ranks: 1)
         XCTAssertEqual(one.losses.count, 20)
         XCTAssertLessThan(one.losses.last!, one.losses.first! - 0.5, "the loss falls: \(one.losses.first!) → \(one.losses.last!)")
-        for (ranks, accumulation) in [(2, 2), (4, 1)] {
-            let many = try train(TrainingFixtures.config(data: dir, processes: ranks, microBatch: 2, accumulation: accumulation), ranks: ranks)
+        // Vocabulary 64, 32 tokens per rank: 2 ranks defer the token embedding (64 rows ≤ 64), 4 do not
+        // unless told to; both ways must match.
+        for (ranks, accumulation, deferring) in [(2, 2, nil), (4, 1, nil), (4, 1, true)] as [(Int, Int, Bool?)] {
+            var options = TrainerOptions()
+            options.deferTokenEmbedding = deferring
+            let many = try train(TrainingFixtures.config(data: dir, processes: ranks, microBatch: 2, accumulation: accumulation), ranks: ranks,
+                                 options: options)
+            XCTAssertEqual(many.deferred, deferring ?? (ranks == 2), "\(ranks) ranks: token embedding deferred")
             for (i, (a, b)) in zip(many.losses, one.losses).enumerated() {
                 XCTAssertEqual(Double(a), Double(b), accuracy: 1e-5 * Double(abs(b)), "\(ranks) ranks, step \(i + 1) loss")
             }
-            assertClose(many.params, one.params, 1e-5, "\(ranks) ranks: final parameters")
+            assertClose(many.params, one.params, 1e-5, "\(ranks) ranks (deferred \(many.deferred)): final parameters")
         }
+    }
+
+    func testDeferringTheTokenEmbeddingOnlyChangesRounding() throws {
+        // Deferred, each rank's lookup rows are summed apart from the table's head gradient (rank
+        // order, after it): the same numbers added in another order. Not deferred, the same run is
+        // the after-backward one bit for bit (testSendingAfterBackwardEqualsOverlapping).
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = TrainingFixtures.config(data: dir, processes: 2, microBatch: 2, accumulation: 2, steps: 8)
+        var whole = TrainerOptions(), deferred = TrainerOptions()
+        whole.deferTokenEmbedding = false
+        deferred.deferTokenEmbedding = true
+        let a = try train(config, ranks: 2, options: whole), b = try train(config, ranks: 2, options: deferred)
+        XCTAssertFalse(a.deferred)
+        XCTAssertTrue(b.deferred)
+        for (i, (x, y)) in zip(b.losses, a.losses).enumerated() {
+            XCTAssertEqual(Double(x), Double(y), accuracy: 1e-5 * Double(abs(y)), "step \(i + 1) loss")
+        }
+        assertClose(b.params, a.params, 1e-5, "final parameters")
+        XCTAssertNotEqual(b.params, a.params, "the rows really took another path (different rounding)")
     }
 
     func testZeRO1MatchesPlainDataParallelism() throws {
@@ -124,11 +151,15 @@ final class TrainerTests: XCTestCase {
         // 1e-4 for the parameters (measured 4e-5) and 1e-5 for the losses.
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The plain run sends the token-embedding table whole, in bfloat16 like everything else
+        // (deferred, its lookup rows would travel in Float).
         var plain = TrainingFixtures.config(data: dir, processes: 2, microBatch: 2, accumulation: 2)
         plain.training.gradCompression = "bf16"
         var zero = plain
         zero.training.zero1 = true
-        let a = try train(plain, ranks: 2), b = try train(zero, ranks: 2)
+        var whole = TrainerOptions()
+        whole.deferTokenEmbedding = false
+        let a = try train(plain, ranks: 2, options: whole), b = try train(zero, ranks: 2)
         for (i, (x, y)) in zip(b.losses, a.losses).enumerated() {
             XCTAssertEqual(Double(x), Double(y), accuracy: 1e-5 * Double(abs(y)), "ZeRO-1 bf16 step \(i + 1) loss")
         }
@@ -143,6 +174,7 @@ final class TrainerTests: XCTestCase {
         after.overlapCommunication = false
         var overlapped = TrainerOptions()
         overlapped.overlapCommunication = true
+        overlapped.deferTokenEmbedding = false
         let a = try train(config, ranks: 2, options: after), b = try train(config, ranks: 2, options: overlapped)
         XCTAssertEqual(a.losses, b.losses, "the same buckets reduced the same way, only at another time")
         XCTAssertEqual(a.params, b.params)
@@ -153,24 +185,33 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = TrainingFixtures.config(data: dir, processes: 2, microBatch: 2, accumulation: 4, steps: 3)
         config.training.checksumInterval = 0
-        for overlap in [true, false] {
+        // Overlapped with the token embedding sent whole, overlapped with it deferred, after backward.
+        for (overlap, deferring) in [(true, false), (true, true), (false, false)] {
             var options = TrainerOptions()
             options.overlapCommunication = overlap
+            options.deferTokenEmbedding = deferring
             let counts = try InProcessGroup.run(size: 2) { comm -> [Int] in
                 let counted = InstrumentedCommunicator(wrapping: comm)
                 let trainer = try Trainer(config: config, comm: counted, threads: 1, options: options)
-                // Overlapped: one call per bucket; after backward: one call over the whole buffer.
-                let bucketBytes = Int(config.training.bucketMB * 1_048_576) / 4 * 4
-                let buckets = overlap ? (trainer.model.layout.count * 4 + bucketBytes - 1) / bucketBytes : 1
+                // Overlapped: one call per bucket, buckets cut at the end of the table when deferring;
+                // after backward: one call over the whole buffer.
+                let count = trainer.model.layout.count, table = config.model.vocabSize * config.model.dModel
+                let bucket = Int(config.training.bucketMB * 1_048_576) / 4
+                func pieces(_ n: Int) -> Int { (n + bucket - 1) / bucket }
+                let buckets = !overlap ? 1 : deferring ? pieces(count - table) + pieces(table) : pieces(count)
                 counted.resetStats()
                 _ = try trainer.trainStep()
                 let stats = counted.stats
+                let rows = config.training.microBatch * config.training.seqLen
                 // One allreduce per gradient bucket for the whole step (4 micro-batches) plus one for the loss.
                 return [stats.calls(.allreduceAsync), stats.calls(.allreduce), buckets,
-                        stats.bytes(.allreduceAsync) + stats.bytes(.allreduce), trainer.model.layout.count * 4 + 4, stats.totalCalls]
+                        stats.bytes(.allreduceAsync) + stats.bytes(.allreduce), count * 4 + 4, stats.totalCalls,
+                        stats.calls(.allgatherv), stats.bytes(.allgatherv), deferring ? rows * (config.model.dModel + 1) * 4 : 0,
+                        trainer.defersTokenEmbedding ? 1 : 0]
             }
-            let schedule = overlap ? "overlapped" : "after backward"
+            let schedule = overlap ? "overlapped\(deferring ? ", token embedding deferred" : "")" : "after backward"
             for c in counts {
+                XCTAssertEqual(c[9], deferring ? 1 : 0, schedule)
                 if overlap {
                     XCTAssertGreaterThan(c[2], 1, "the test needs several buckets")
                     XCTAssertEqual(c[0], c[2], "\(schedule): one asynchronous allreduce per bucket per optimizer step, not per micro-batch")
@@ -180,7 +221,9 @@ final class TrainerTests: XCTestCase {
                     XCTAssertEqual(c[1], 2, "\(schedule): one blocking allreduce of the whole gradient, one of the loss")
                 }
                 XCTAssertEqual(c[3], c[4], "\(schedule): the gradient buffer is sent exactly once (plus the 4-byte loss)")
-                XCTAssertEqual(c[5], c[2] + 1, "\(schedule): no other collective")
+                XCTAssertEqual(c[6], deferring ? 2 : 0, "\(schedule): the lookup rows' tokens and values, once per step")
+                XCTAssertEqual(c[7], c[8], "\(schedule): the last micro-batch's rows only")
+                XCTAssertEqual(c[5], c[2] + 1 + c[6], "\(schedule): no other collective")
             }
         }
     }
