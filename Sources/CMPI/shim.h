@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
@@ -47,6 +48,26 @@ static inline long cmpi_read_peer(pid_t pid, void *local, uint64_t remote, size_
     // Through syscall(2): glibc declares process_vm_readv only under _GNU_SOURCE, and defining that
     // here would give this module different system-header types than Foundation's.
     return syscall(SYS_process_vm_readv, (long)pid, &l, 1UL, &r, 1UL, 0UL);
+}
+
+/// The low 32 bits of a 64-bit flag, the word a futex waits on (little- or big-endian).
+static inline uint32_t *cmpi_flag_word(const uint64_t *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint32_t *)p + 1;
+#else
+    return (uint32_t *)p;
+#endif
+}
+/// Sleeps while the low 32 bits of the flag at `p` equal `seen`, at most `timeout_ns`; a store to it
+/// followed by `cmpi_futex_wake` in any process mapping the same shared memory wakes it. A shared
+/// (not FUTEX_PRIVATE) futex: the flags live in an MPI shared-memory window. Op 0 is FUTEX_WAIT.
+static inline long cmpi_futex_wait(const uint64_t *p, uint32_t seen, long timeout_ns) {
+    struct timespec t = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+    return syscall(SYS_futex, cmpi_flag_word(p), 0, seen, &t, (void *)0, 0);
+}
+/// Wakes every thread sleeping in `cmpi_futex_wait` on the flag at `p`. Op 1 is FUTEX_WAKE.
+static inline long cmpi_futex_wake(const uint64_t *p) {
+    return syscall(SYS_futex, cmpi_flag_word(p), 1, 0x7fffffff, (void *)0, (void *)0, 0);
 }
 
 #endif

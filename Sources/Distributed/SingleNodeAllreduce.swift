@@ -9,7 +9,8 @@ import Foundation
 /// communication threads on a core at the same moment. When every core is busy with backward (one
 /// rank per core), each thread busy-polls while its peer is descheduled, and those cycles come out of
 /// compute. Here the only meeting points are three flags per call, and a rank that waits for one
-/// sleeps; the copying and summing run whenever the rank's own core has time.
+/// sleeps on a futex (the peer's store wakes it: no polling while asleep); the copying and summing
+/// run whenever the rank's own core has time.
 ///
 /// For N ranks and a buffer of n floats cut into N parts, rank r, call number s:
 /// 1. publish: write the buffer's address and length into r's slot, then `ready = s`;
@@ -127,7 +128,7 @@ final class SingleNodeAllreduce {
 
     /// Sums `count` floats at `buffer` across the ranks, in place; every rank must call it with the same
     /// count, in the same order relative to its other calls. A rank waiting for its peers polls for
-    /// `pollMicroseconds`, then sleeps between polls: short while backward runs beside it (the core is
+    /// `pollMicroseconds`, then sleeps until woken: short while backward runs beside it (the core is
     /// better spent on compute), long when the caller blocks on the call anyway (no wake-up latency).
     func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int, pollMicroseconds: Int = 50) throws {
         precondition(window != nil, "SingleNodeAllreduce used after free()")
@@ -136,7 +137,7 @@ final class SingleNodeAllreduce {
         let mine = slots[rank]
         cmpi_store_release(mine + Field.address.rawValue, UInt64(UInt(bitPattern: buffer)))
         cmpi_store_release(mine + Field.count.rawValue, UInt64(count))
-        cmpi_store_release(mine + Field.ready.rawValue, s)
+        publish(.ready, s)
 
         for q in 0..<size where q != rank {
             wait(for: q, .ready, atLeast: s, polling: pollMicroseconds)
@@ -158,7 +159,7 @@ final class SingleNodeAllreduce {
             try reducePiece(buffer + offset, offset: offset, count: n)
             offset += n
         }
-        cmpi_store_release(mine + Field.reduced.rawValue, s)
+        publish(.reduced, s)
 
         // Allgather: every peer's reduced part, straight into place; start after my own rank so that
         // the ranks do not all read from the same peer at once.
@@ -168,7 +169,7 @@ final class SingleNodeAllreduce {
             let theirs = Self.part(q, of: count, ranks: size)
             try read(from: q, offset: theirs.lowerBound, count: theirs.count, into: buffer + theirs.lowerBound)
         }
-        cmpi_store_release(mine + Field.done.rawValue, s)
+        publish(.done, s)
         for q in 0..<size where q != rank { wait(for: q, .done, atLeast: s, polling: pollMicroseconds) }
     }
 
@@ -216,8 +217,16 @@ final class SingleNodeAllreduce {
         }
     }
 
+    /// Sets my `field` to `value` and wakes the peers sleeping on it.
+    private func publish(_ field: Field, _ value: UInt64) {
+        let flag = slots[rank] + field.rawValue
+        cmpi_store_release(flag, value)
+        _ = cmpi_futex_wake(flag)
+    }
+
     /// Waits until peer `q`'s `field` reaches `value`: polls for up to `polling` µs (peers that are
-    /// nearly there), then sleeps 20 µs between polls.
+    /// nearly there), then sleeps on the flag's futex until the peer's `publish` wakes it. The 2 ms
+    /// timeout only bounds a wake-up that never comes (the flag is re-read after every wake).
     private func wait(for q: Int, _ field: Field, atLeast value: UInt64, polling: Int) {
         let flag = slots[q] + field.rawValue
         if cmpi_load_acquire(flag) >= value { return }
@@ -225,7 +234,12 @@ final class SingleNodeAllreduce {
         var polls = 0
         while cmpi_load_acquire(flag) < value {
             polls += 1
-            if polls & 63 == 0, DispatchTime.now().uptimeNanoseconds > spinUntil { usleep(20) }
+            if polls & 63 == 0, DispatchTime.now().uptimeNanoseconds > spinUntil { break }
+        }
+        while true {
+            let seen = cmpi_load_acquire(flag)
+            if seen >= value { return }
+            _ = cmpi_futex_wait(flag, UInt32(truncatingIfNeeded: seen), 2_000_000)
         }
     }
 }

@@ -6,9 +6,16 @@ enum LaunchFixtures {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// A fresh temporary directory.
+    /// Where this test process keeps its temporary directories; removed when the process exits.
+    static let temporaryRoot: String = {
+        let root = NSTemporaryDirectory() + "launch-tests-\(getpid())"
+        atexit { try? FileManager.default.removeItem(atPath: LaunchFixtures.temporaryRoot) }
+        return root
+    }()
+
+    /// A fresh temporary directory (under `temporaryRoot`, so none outlives the test process).
     static func temporaryDirectory(_ label: String) throws -> String {
-        let dir = NSTemporaryDirectory() + "launch-\(label)-\(UUID().uuidString.prefix(8))"
+        let dir = temporaryRoot + "/launch-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
