@@ -128,7 +128,7 @@ public final class Trainer {
         let count = model.layout.count
         flopsPerToken = TrainingObjective.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
-            ?? TrainerOptions.automaticOverlap
+            ?? TrainerOptions.automaticOverlap(ranks: world, localRanks: comm.localSize, threadsPerRank: self.threads, cores: cores)
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
         if world > 1, t.zero1 {
             let z = ZeroShards(count: count, ranks: world, rank: comm.rank, chunkElements: bucket, compression: compression)
@@ -216,11 +216,13 @@ public final class Trainer {
     }
 
     /// One optimizer step over the global batch; returns its metrics.
-    public func trainStep() throws -> StepMetrics {
+    /// `exchange: false` (benchmarks only) runs this one step as `TrainerOptions.synchronize = false`
+    /// would: nothing is sent, each rank updates its own replica.
+    public func trainStep(exchange: Bool = true) throws -> StepMetrics {
         let t0 = DispatchTime.now().uptimeNanoseconds
         options.fault?.strike(rank: comm.rank, step: step + 1)
         let B = config.training.microBatch, T = config.training.seqLen
-        let syncing = synchronizing
+        let syncing = synchronizing && exchange
         objective.training = true
         model.zeroGrad()
         var lossSum: Float = 0

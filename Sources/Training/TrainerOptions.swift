@@ -6,7 +6,7 @@ public struct TrainerOptions: Sendable {
     /// Measure the sgemm peak at start so steps report MFU (takes about a second).
     public var measurePeak = false
     /// Send gradient buckets while backward is still running (true), or the whole gradient in one
-    /// call after backward (false); nil decides with `automaticOverlap`.
+    /// call after backward (false); nil decides with `automaticOverlap(ranks:localRanks:threadsPerRank:cores:)`.
     public var overlapCommunication: Bool?
     /// With overlap, send a GPT's tied token-embedding table during backward and sum the lookup rows
     /// across ranks afterwards (true), or send the table after backward with its rows added (false);
@@ -27,9 +27,18 @@ public struct TrainerOptions: Sendable {
     /// The defaults.
     public init() {}
 
-    /// What `nil` (`--grad-sync auto`) picks: overlap. On the project's 2-core machine, with no core
-    /// free for the communication thread, overlapping buckets with backward still beat one allreduce
-    /// after backward on bench-s (all 3 rounds) and tied on bench-m, where it is the only schedule
-    /// that keeps exposed communication under 5 % (BENCHMARKS.md, "Data-parallel scaling").
-    public static let automaticOverlap = true
+    /// What `nil` (`--grad-sync auto`) picks for `ranks` ranks of which `localRanks` share this host
+    /// with `cores` cores, each rank computing on `threadsPerRank` threads.
+    ///
+    /// After backward when every rank is on this host and every core computes; overlap otherwise.
+    /// Overlap pays when communication can proceed without the cores (a network moving bytes while
+    /// they compute) or a core is free for the communication thread. On one host with every core
+    /// busy, the single-node allreduce's copies and sums are CPU work either way: overlapped they
+    /// only time-slice with backward (context switches, caches shared with the matmuls), after
+    /// backward they run alone on idle cores. Measured on the project's 2-core machine, in paired
+    /// synchronised/no-sync steps: after-backward 0.980× against overlap 0.968× on bench-m, 0.976×
+    /// against 0.955× on bench-s (BENCHMARKS.md, "Data-parallel scaling", fifth session).
+    public static func automaticOverlap(ranks: Int, localRanks: Int, threadsPerRank: Int, cores: Int) -> Bool {
+        !(localRanks == ranks && localRanks * threadsPerRank >= cores)
+    }
 }

@@ -41,6 +41,8 @@ struct BenchScalingCommand: ParsableCommand {
     @Flag(name: .customLong("compare-whole-embedding"),
           help: "Also run each 2-rank schedule sending the tied token-embedding table whole after backward instead of deferring its lookup rows, in the same rotation.")
     var compareWholeEmbedding = false
+    @Flag(help: "Also run each 2-rank schedule as one job that alternates synchronised and no-sync steps (--steps of each), so both see the same machine; reports the median per-pair ratio.")
+    var paired = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
     var waitIdle: Double = 0.3
@@ -54,6 +56,7 @@ struct BenchScalingCommand: ParsableCommand {
     @Option(help: .hidden) var data: String = ""
     @Option(help: .hidden) var label: String = ""
     @Option(help: .hidden) var tokenEmbedding: String = "auto"
+    @Flag(help: .hidden) var pairedWorker = false
 
     func run() throws {
         guard let p = BenchPreset(rawValue: preset.lowercased()) else { throw CLIError("--preset \(preset) is not a preset; use s or m") }
@@ -74,7 +77,8 @@ struct BenchScalingCommand: ParsableCommand {
             }
             try ScalingWorker(preset: p, data: data, steps: steps, warmup: warmup, threads: threads,
                               overlap: try TrainCommand.parseGradSync(schedules[0]),
-                              synchronize: !noSync, zero1: zero1, compression: wire, deferTokenEmbedding: deferring, label: label).run()
+                              synchronize: !noSync, zero1: zero1, compression: wire, deferTokenEmbedding: deferring,
+                              paired: pairedWorker, label: label).run()
             return
         }
         if MPILibrary.launcherLayout != nil {
@@ -106,6 +110,10 @@ struct BenchScalingCommand: ParsableCommand {
             if compareMPI {
                 trio.append(Run(label: "2 ranks, \(schedule), MPI_Allreduce", ranks: 2, arguments: ["--grad-sync", schedule],
                                 environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"]))
+            }
+            if paired {
+                trio.append(Run(label: "2 ranks, \(schedule), paired with no sync", ranks: 2,
+                                arguments: ["--grad-sync", schedule, "--paired-worker"]))
             }
             if compareWholeEmbedding {
                 trio.append(Run(label: "2 ranks, \(schedule), embedding whole", ranks: 2,
@@ -216,6 +224,19 @@ struct BenchScalingCommand: ParsableCommand {
         print("")
         guard let one = median("1 rank", "tokens_per_s") else { return }
         let noSync = median("2 ranks, no sync", "tokens_per_s")
+        for label in order where label.hasSuffix("paired with no sync") {
+            let ratios = (results[label] ?? []).compactMap { $0["pair_ratio_median"] as? Double }
+            let pairs = (results[label] ?? []).flatMap { ($0["pair_ratios"] as? [Double]) ?? [] }
+            guard !ratios.isEmpty else { continue }
+            var line = String(format: "%@: synchronised ÷ no-sync step in the same job %.3f× (median of %d pairs; per round %@; goal ≥ 0.97×)",
+                              label, ScalingWorker.median(pairs), pairs.count, ratios.map { String(format: "%.3f", $0) }.joined(separator: ", "))
+            let bus = (results[label] ?? []).flatMap { ($0["pair_busbw_ratios"] as? [Double]) ?? [] }
+            if !bus.isEmpty, label.contains("after-backward") {
+                line += String(format: ", grad-sync busbw %.0f%% of a raw MPI_Allreduce timed after each synchronised step (median of %d; goal ≥ 90%%)",
+                               ScalingWorker.median(bus) * 100, bus.count)
+            }
+            print(line)
+        }
         for label in order where label.hasPrefix("2 ranks, ") && !label.contains("no sync") && !label.contains("ZeRO") {
             guard let two = median(label, "tokens_per_s") else { continue }
             var line = String(format: "%@: %.2f× one rank (goal on bench-s ≥ 1.9×)", label, two / one)

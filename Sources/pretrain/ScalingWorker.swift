@@ -22,6 +22,9 @@ struct ScalingWorker {
     var compression: GradientCompression
     /// nil: automatic, as `pretrain train`.
     var deferTokenEmbedding: Bool?
+    /// Alternate synchronised and no-sync steps in this one job (`steps` of each), so that both see
+    /// the same machine; ranks meet at an untimed barrier between steps.
+    var paired = false
     var label: String
 
     /// The run config: the preset's shapes, one micro-batch per rank per step, constant learning rate,
@@ -64,6 +67,7 @@ struct ScalingWorker {
             throw CLIError(e.message)
         }
         let schedule = zero1 ? "ZeRO-1 reduce-scatter after backward" : (trainer.overlapsCommunication ? "overlap" : "after-backward")
+        if paired { return try runPaired(trainer, comm: comm, schedule: schedule) }
         var metrics: [StepMetrics] = []
         var commCPU = 0.0
         for i in 0..<(warmup + steps) {
@@ -108,6 +112,62 @@ struct ScalingWorker {
         if raw > 0 {
             json["raw_ms"] = raw * 1000
             json["raw_busbw_gbs"] = Double(gradientBytes) / raw * busFactor / 1e9
+        }
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        print("SCALING " + String(decoding: data, as: UTF8.self))
+        fflush(stdout)
+    }
+
+    /// The paired measurement: `warmup` pairs, then `steps` pairs of one synchronised and one no-sync
+    /// step (the order alternating per pair), each starting after an untimed barrier. Per pair, job
+    /// tokens/s is the sum over ranks of B·T ÷ that rank's step time, as for separate runs; the
+    /// ratio synchronised ÷ no-sync is reported per pair and as the median. After each timed
+    /// synchronised step a raw `MPI_Allreduce` of the step's gradient bytes is timed too (after a
+    /// barrier), so the gradient sync's bus bandwidth is compared with raw pair by pair.
+    func runPaired(_ trainer: Trainer, comm: MPICommunicator, schedule: String) throws {
+        var synced: [Double] = [], alone: [Double] = [], gradientSync: [Double] = [], raw: [Double] = []
+        for pair in 0..<(warmup + steps) {
+            for k in 0..<2 {
+                let exchange = (pair + k) % 2 == 0
+                try comm.barrier()
+                let m = try trainer.trainStep(exchange: exchange)
+                guard pair >= warmup else { continue }
+                if exchange {
+                    synced.append(m.stepSeconds)
+                    gradientSync.append(m.gradientSyncSeconds)
+                    let slice = trainer.model.grads[0..<min(trainer.model.grads.count, m.gradientSyncBytes / 4)]
+                    try comm.barrier()
+                    let start = MPICommunicator.wallTime()
+                    try comm.rawMPIAllreduce(slice, op: .sum)
+                    raw.append(MPICommunicator.wallTime() - start)
+                } else {
+                    alone.append(m.stepSeconds)
+                }
+            }
+        }
+        let all = try comm.allgatherv(synced + alone + gradientSync + raw, counts: [Int](repeating: 4 * steps, count: comm.size))
+        guard comm.rank == 0 else { return }
+        let tokens = Double(preset.batch * preset.seqLen)
+        func column(_ k: Int, _ i: Int) -> [Double] { (0..<comm.size).map { all[$0 * 4 * steps + k * steps + i] } }
+        let syncRates = (0..<steps).map { i in column(0, i).map { tokens / $0 }.reduce(0, +) }
+        let aloneRates = (0..<steps).map { i in column(1, i).map { tokens / $0 }.reduce(0, +) }
+        let ratios = zip(syncRates, aloneRates).map { $0 / $1 }
+        // Bus bandwidth ratio = raw time ÷ sync time: the sync of the rank that waited least (the
+        // others' also holds the skew of arriving first), raw of the slowest rank (a collective ends
+        // when its last rank does).
+        let busRatios = (0..<steps).compactMap { i -> Double? in
+            let s = column(2, i).min() ?? 0, r = column(3, i).max() ?? 0
+            return s > 0 && r > 0 ? r / s : nil
+        }
+        var json: [String: Any] = [
+            "label": label, "preset": preset.rawValue, "ranks": comm.size, "threads": threads, "schedule": schedule,
+            "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "paired": true,
+            "steps": steps, "warmup": warmup, "tokens_per_s": Self.median(syncRates), "no_sync_tokens_per_s": Self.median(aloneRates),
+            "pair_ratios": ratios, "pair_ratio_median": Self.median(ratios), "loadavg": Self.loadAverage(),
+        ]
+        if !busRatios.isEmpty {
+            json["pair_busbw_ratios"] = busRatios
+            json["pair_busbw_ratio_median"] = Self.median(busRatios)
         }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print("SCALING " + String(decoding: data, as: UTF8.self))

@@ -40,14 +40,17 @@ final class TrainerTests: XCTestCase {
         let one = try train(TrainingFixtures.config(data: dir, processes: 1, microBatch: 2, accumulation: 4), ranks: 1)
         XCTAssertEqual(one.losses.count, 20)
         XCTAssertLessThan(one.losses.last!, one.losses.first! - 0.5, "the loss falls: \(one.losses.first!) → \(one.losses.last!)")
-        // Vocabulary 64, 32 tokens per rank: 2 ranks defer the token embedding (64 rows ≤ 64), 4 do not
-        // unless told to; both ways must match.
-        for (ranks, accumulation, deferring) in [(2, 2, nil), (4, 1, nil), (4, 1, true)] as [(Int, Int, Bool?)] {
+        // The default schedule (which depends on this machine's cores), then overlapped. Vocabulary
+        // 64, 32 tokens per rank: overlapping, 2 ranks defer the token embedding (64 rows ≤ 64), 4 do
+        // not unless told to; every way must match.
+        let cases: [(Int, Int, Bool?, Bool?)] = [(2, 2, nil, nil), (4, 1, nil, nil), (2, 2, true, nil), (4, 1, true, nil), (4, 1, true, true)]
+        for (ranks, accumulation, overlap, deferring) in cases {
             var options = TrainerOptions()
+            options.overlapCommunication = overlap
             options.deferTokenEmbedding = deferring
             let many = try train(TrainingFixtures.config(data: dir, processes: ranks, microBatch: 2, accumulation: accumulation), ranks: ranks,
                                  options: options)
-            XCTAssertEqual(many.deferred, deferring ?? (ranks == 2), "\(ranks) ranks: token embedding deferred")
+            if overlap == true { XCTAssertEqual(many.deferred, deferring ?? (ranks == 2), "\(ranks) ranks: token embedding deferred") }
             for (i, (a, b)) in zip(many.losses, one.losses).enumerated() {
                 XCTAssertEqual(Double(a), Double(b), accuracy: 1e-5 * Double(abs(b)), "\(ranks) ranks, step \(i + 1) loss")
             }
@@ -63,7 +66,9 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = TrainingFixtures.config(data: dir, processes: 2, microBatch: 2, accumulation: 2, steps: 8)
         var whole = TrainerOptions(), deferred = TrainerOptions()
+        whole.overlapCommunication = true
         whole.deferTokenEmbedding = false
+        deferred.overlapCommunication = true
         deferred.deferTokenEmbedding = true
         let a = try train(config, ranks: 2, options: whole), b = try train(config, ranks: 2, options: deferred)
         XCTAssertFalse(a.deferred)
@@ -225,6 +230,45 @@ final class TrainerTests: XCTestCase {
                 XCTAssertEqual(c[7], c[8], "\(schedule): the last micro-batch's rows only")
                 XCTAssertEqual(c[5], c[2] + 1 + c[6], "\(schedule): no other collective")
             }
+        }
+    }
+
+    func testAStepWithoutExchangeSendsNothingAndTheNextOneSynchronisesAgain() throws {
+        // The paired benchmark alternates such steps: a step with exchange false must send nothing
+        // (each rank updates its own replica), and the next normal step must send the gradients again.
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = TrainingFixtures.config(data: dir, processes: 2, microBatch: 2, accumulation: 1, steps: 3)
+        config.training.checksumInterval = 0
+        let results = try InProcessGroup.run(size: 2) { comm -> ([Int], [Float]) in
+            let counted = InstrumentedCommunicator(wrapping: comm)
+            let trainer = try Trainer(config: config, comm: counted, threads: 1)
+            counted.resetStats()
+            _ = try trainer.trainStep(exchange: false)
+            let alone = counted.stats.totalCalls
+            let diverged = trainer.model.params.toArray()
+            _ = try trainer.trainStep()
+            return ([alone, counted.stats.calls(.allreduceAsync) + counted.stats.calls(.allreduce)], diverged)
+        }
+        for (counts, _) in results {
+            XCTAssertEqual(counts[0], 0, "no collective in a step without exchange")
+            XCTAssertGreaterThan(counts[1], 1, "the next step sends its gradient buckets and the loss")
+        }
+        XCTAssertNotEqual(results[0].1, results[1].1, "without exchange, each rank stepped on its own batch")
+    }
+
+    func testAutomaticScheduleSendsAfterBackwardOnlyWhenOneHostHasNoCoreToSpare() {
+        // (ranks, ranks on this host, threads per rank, cores) → overlap?
+        let cases: [(Int, Int, Int, Int, Bool)] = [
+            (2, 2, 1, 2, false),   // this project's machine: every core computes
+            (4, 4, 1, 2, false),   // oversubscribed
+            (4, 4, 4, 16, false),  // a full node
+            (2, 2, 1, 4, true),    // two cores free for the communication threads
+            (8, 4, 4, 16, true),   // two hosts: the network moves bytes while the cores compute
+        ]
+        for (ranks, local, threads, cores, overlap) in cases {
+            XCTAssertEqual(TrainerOptions.automaticOverlap(ranks: ranks, localRanks: local, threadsPerRank: threads, cores: cores), overlap,
+                           "\(ranks) ranks, \(local) on this host × \(threads) threads, \(cores) cores")
         }
     }
 
