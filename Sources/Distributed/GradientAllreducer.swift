@@ -26,7 +26,8 @@ import Foundation
 /// buffer after the transport) or `.average`. Knows only buffers: no model types, as Horovod's core.
 /// Allocates nothing per step.
 public final class GradientAllreducer {
-    /// The bucket ranges, highest offsets first (the order they are sent).
+    /// The bucket ranges, highest offsets first (the order they are sent when backward finishes the
+    /// buffer from the top; otherwise the order they become complete, see `markReady`).
     public let buckets: [Range<Int>]
     /// The wire format.
     public let compression: GradientCompression

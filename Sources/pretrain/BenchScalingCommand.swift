@@ -22,6 +22,10 @@ struct BenchScalingCommand: ParsableCommand {
         the same processes, MFU, peak RSS per rank, and the CPU other processes used meanwhile (cores;
         the worst round); then the ratios against the goals. Each run first waits until the machine is
         idle (--wait-idle), since other work on a 2-core machine distorts every number.
+        --paired adds one more 2-rank job per schedule that alternates synchronised and no-sync steps,
+        each after an untimed barrier, and times a raw MPI_Allreduce after every synchronised step: on
+        a shared, noisy machine this pairs each comparison in time (separate runs minutes apart can
+        differ by 10 %), so its per-pair medians are the numbers to quote.
         Example: pretrain bench scaling --preset s --steps 5 --rounds 2
         """)
 
@@ -231,7 +235,9 @@ struct BenchScalingCommand: ParsableCommand {
             var line = String(format: "%@: synchronised ÷ no-sync step in the same job %.3f× (median of %d pairs; per round %@; goal ≥ 0.97×)",
                               label, ScalingWorker.median(pairs), pairs.count, ratios.map { String(format: "%.3f", $0) }.joined(separator: ", "))
             let bus = (results[label] ?? []).flatMap { ($0["pair_busbw_ratios"] as? [Double]) ?? [] }
-            if !bus.isEmpty, label.contains("after-backward") {
+            // Only after backward does one call move the whole gradient (overlap's includes waiting for backward).
+            let schedule = results[label]?.last?["schedule"] as? String
+            if !bus.isEmpty, schedule == "after-backward" {
                 line += String(format: ", grad-sync busbw %.0f%% of a raw MPI_Allreduce timed after each synchronised step (median of %d; goal ≥ 90%%)",
                                ScalingWorker.median(bus) * 100, bus.count)
             }
