@@ -47,6 +47,8 @@ struct BenchScalingCommand: ParsableCommand {
     var compareWholeEmbedding = false
     @Flag(help: "Also run each 2-rank schedule as one job that alternates synchronised and no-sync steps (--steps of each), so both see the same machine; reports the median per-pair ratio.")
     var paired = false
+    @Flag(help: "With --paired: also run each paired job without the raw MPI_Allreduce after its synchronised steps, in the same rotation (does that call change the pairs?).")
+    var pairedWithoutRaw = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
     var waitIdle: Double = 0.3
@@ -61,6 +63,7 @@ struct BenchScalingCommand: ParsableCommand {
     @Option(help: .hidden) var label: String = ""
     @Option(help: .hidden) var tokenEmbedding: String = "auto"
     @Flag(help: .hidden) var pairedWorker = false
+    @Flag(help: .hidden) var noRaw = false
 
     func run() throws {
         guard let p = BenchPreset(rawValue: preset.lowercased()) else { throw CLIError("--preset \(preset) is not a preset; use s or m") }
@@ -82,7 +85,7 @@ struct BenchScalingCommand: ParsableCommand {
             try ScalingWorker(preset: p, data: data, steps: steps, warmup: warmup, threads: threads,
                               overlap: try TrainCommand.parseGradSync(schedules[0]),
                               synchronize: !noSync, zero1: zero1, compression: wire, deferTokenEmbedding: deferring,
-                              paired: pairedWorker, label: label).run()
+                              paired: pairedWorker, pairedRaw: !noRaw, label: label).run()
             return
         }
         if MPILibrary.launcherLayout != nil {
@@ -118,6 +121,10 @@ struct BenchScalingCommand: ParsableCommand {
             if paired {
                 trio.append(Run(label: "2 ranks, \(schedule), paired with no sync", ranks: 2,
                                 arguments: ["--grad-sync", schedule, "--paired-worker"]))
+                if pairedWithoutRaw {
+                    trio.append(Run(label: "2 ranks, \(schedule), paired with no sync, no raw", ranks: 2,
+                                    arguments: ["--grad-sync", schedule, "--paired-worker", "--no-raw"]))
+                }
             }
             if compareWholeEmbedding {
                 trio.append(Run(label: "2 ranks, \(schedule), embedding whole", ranks: 2,
@@ -228,7 +235,7 @@ struct BenchScalingCommand: ParsableCommand {
         print("")
         guard let one = median("1 rank", "tokens_per_s") else { return }
         let noSync = median("2 ranks, no sync", "tokens_per_s")
-        for label in order where label.hasSuffix("paired with no sync") {
+        for label in order where label.contains("paired with no sync") {
             let ratios = (results[label] ?? []).compactMap { $0["pair_ratio_median"] as? Double }
             let pairs = (results[label] ?? []).flatMap { ($0["pair_ratios"] as? [Double]) ?? [] }
             guard !ratios.isEmpty else { continue }

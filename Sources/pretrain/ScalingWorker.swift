@@ -25,6 +25,8 @@ struct ScalingWorker {
     /// Alternate synchronised and no-sync steps in this one job (`steps` of each), so that both see
     /// the same machine; ranks meet at an untimed barrier between steps.
     var paired = false
+    /// With `paired`: time a raw `MPI_Allreduce` after each synchronised step.
+    var pairedRaw = true
     var label: String
 
     /// The run config: the preset's shapes, one micro-batch per rank per step, constant learning rate,
@@ -135,6 +137,10 @@ struct ScalingWorker {
                 if exchange {
                     synced.append(m.stepSeconds)
                     gradientSync.append(m.gradientSyncSeconds)
+                    guard pairedRaw else {
+                        raw.append(0)
+                        continue
+                    }
                     let slice = trainer.model.grads[0..<min(trainer.model.grads.count, m.gradientSyncBytes / 4)]
                     try comm.barrier()
                     let start = MPICommunicator.wallTime()
