@@ -10,8 +10,8 @@ import Model
 ///
 /// Per optimizer step: `A` micro-batches of forward + backward (gradients accumulate locally in
 /// `Float`; nothing is sent before the last one), then the gradient synchronisation
-/// (`GradientAllreducer`: buckets overlapped with the last backward by default, or one allreduce
-/// right after it), then global-norm clipping,
+/// (`GradientAllreducer`: buckets overlapped with the last backward, or one allreduce right after
+/// it; `TrainerOptions.automaticOverlap` picks by the machine's shape), then global-norm clipping,
 /// the learning-rate schedule and AdamW. Backward is scaled by 1/(A·N) so that a plain sum across the
 /// N ranks yields the average: no extra pass over the buffer after the transport. With ZeRO-1 the
 /// moments are sharded: gradients are reduce-scattered, each rank updates its pieces of the flat
