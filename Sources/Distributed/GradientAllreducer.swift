@@ -44,9 +44,9 @@ public final class GradientAllreducer {
     private var requests: [CommRequest] = []
     /// The bucket each request in `requests` reduces, in launch order.
     private var launchOrder: [Int] = []
-    /// Per bucket: elements not yet reported ready this step (0 once launched).
+    /// Per bucket: elements not yet reported ready this step; 0 once launched (buckets are never
+    /// empty, so 0 means launched).
     private var pending: [Int]
-    private var launched: [Bool]
     /// When each bucket of the current step was handed over (uptime ns), for `onBucketFinished`.
     private var launchedAt: [UInt64]
 
@@ -78,7 +78,6 @@ public final class GradientAllreducer {
         }
         buckets = ranges
         pending = ranges.map(\.count)
-        launched = [Bool](repeating: false, count: ranges.count)
         launchedAt = [UInt64](repeating: 0, count: ranges.count)
         requests.reserveCapacity(ranges.count)
         launchOrder.reserveCapacity(ranges.count)
@@ -96,10 +95,7 @@ public final class GradientAllreducer {
     /// Starts a new step: nothing is ready, nothing is in flight.
     public func begin() {
         precondition(requests.isEmpty, "begin() while a previous step is still in flight; call finish() first")
-        for i in buckets.indices {
-            pending[i] = buckets[i].count
-            launched[i] = false
-        }
+        for i in buckets.indices { pending[i] = buckets[i].count }
     }
 
     /// Reports that the gradients in `range` are final; launches, highest offset first, every bucket
@@ -123,7 +119,7 @@ public final class GradientAllreducer {
         let start = DispatchTime.now().uptimeNanoseconds
         var timing = Timing()
         if overlapsBackward {
-            for i in buckets.indices where !launched[i] { launch(i) }
+            for i in buckets.indices where pending[i] > 0 { launch(i) }
             defer {
                 requests.removeAll(keepingCapacity: true)
                 launchOrder.removeAll(keepingCapacity: true)
@@ -167,7 +163,6 @@ public final class GradientAllreducer {
     /// Hands bucket `index` to the communication thread (rounding it to bfloat16 first if compressing).
     private func launch(_ index: Int) {
         let r = buckets[index]
-        launched[index] = true
         pending[index] = 0
         launchOrder.append(index)
         launchedAt[index] = DispatchTime.now().uptimeNanoseconds

@@ -74,6 +74,10 @@ struct BenchScalingCommand: ParsableCommand {
         let schedules = gradSync == "both" ? ["overlap", "after-backward"] : [gradSync]
         for schedule in schedules { _ = try TrainCommand.parseGradSync(schedule) }
         guard ["core", "none"].contains(bind) else { throw CLIError("--bind \(bind) is not core or none") }
+        if pairedWithoutRaw, !paired { throw CLIError("--paired-without-raw adds a variant of the paired run; add --paired") }
+        if compareWholeEmbedding, schedules == ["after-backward"] {
+            throw CLIError("--compare-whole-embedding compares schedules that overlap backward; use --grad-sync overlap, both or auto")
+        }
         if worker {
             let deferring: Bool?
             switch tokenEmbedding {
