@@ -50,6 +50,13 @@ static inline long cmpi_read_peer(pid_t pid, void *local, uint64_t remote, size_
     return syscall(SYS_process_vm_readv, (long)pid, &l, 1UL, &r, 1UL, 0UL);
 }
 
+/// Copies `n` bytes at `local` to `remote` in process `pid`; returns the bytes copied or -1 (errno).
+static inline long cmpi_write_peer(pid_t pid, const void *local, uint64_t remote, size_t n) {
+    struct iovec l = { (void *)local, n };
+    struct iovec r = { (void *)(uintptr_t)remote, n };
+    return syscall(SYS_process_vm_writev, (long)pid, &l, 1UL, &r, 1UL, 0UL);
+}
+
 /// The low 32 bits of a 64-bit flag, the word a futex waits on (little- or big-endian).
 static inline uint32_t *cmpi_flag_word(const uint64_t *p) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__

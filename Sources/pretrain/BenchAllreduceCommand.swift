@@ -15,7 +15,9 @@ struct BenchAllreduceCommand: ParsableCommand {
         traffic per rank of a bandwidth-optimal allreduce). MPI tuning comes from the environment
         (OMPI_MCA_*); unset variables get `MPICommunicator.recommendedEnvironment` (PRETRAIN_MPI_DEFAULTS=0
         turns that off). With --threads N > 0 an extra column times the async path while N threads
-        of this rank run floating-point work, as a backward pass would during overlap.
+        of this rank run floating-point work, as a backward pass would during overlap. With
+        --bucket-bytes B another column times the gradient path used after backward: `GradientAllreducer`
+        reducing the buffer in blocking calls over buckets of B bytes.
         """)
 
     @Option(help: "Smallest message in bytes (a multiple of 4).")
@@ -36,6 +38,9 @@ struct BenchAllreduceCommand: ParsableCommand {
     @Option(help: "Compute threads per rank busy during the extra async column (0: no such column).")
     var threads: Int = 0
 
+    @Option(help: "Add a column timing the gradient path after backward: GradientAllreducer's blocking calls over buckets of this many bytes (0: no such column; training's default is 26214400).")
+    var bucketBytes: Int = 0
+
     func validate() throws {
         guard minBytes >= 4, minBytes % 4 == 0 else { throw CLIError("--min-bytes must be a positive multiple of 4") }
         guard maxBytes >= minBytes else { throw CLIError("--max-bytes must be at least --min-bytes") }
@@ -43,6 +48,9 @@ struct BenchAllreduceCommand: ParsableCommand {
         guard step >= 2 else { throw CLIError("--step must be at least 2") }
         guard iterations >= 1, warmup >= 0 else { throw CLIError("--iterations must be ≥ 1 and --warmup ≥ 0") }
         guard (0...64).contains(threads) else { throw CLIError("--threads must be in 0...64") }
+        guard bucketBytes >= 0, bucketBytes % 4 == 0 else {
+            throw CLIError("--bucket-bytes must be 0 (off) or a positive multiple of 4, got \(bucketBytes)")
+        }
     }
 
     func run() throws {
@@ -65,11 +73,19 @@ struct BenchAllreduceCommand: ParsableCommand {
 
         for size in sizes {
             let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<(size / 4)])
-            let paths: [(Int) throws -> Void] = [
+            var paths: [(Int) throws -> Void] = [
                 { _ in try comm.rawMPIAllreduce(slice, op: .sum) },
                 { _ in try comm.allreduce(slice, op: .sum) },
                 { _ in try comm.allreduceAsync(slice, op: .sum).wait() },
             ]
+            if bucketBytes > 0, let base = slice.baseAddress {
+                let reducer = GradientAllreducer(comm: comm, buffer: base, count: slice.count, bucketElements: bucketBytes / 4,
+                                                 overlapsBackward: false, op: .sum)
+                paths.append { _ in
+                    reducer.begin()
+                    _ = try reducer.finish()
+                }
+            }
             var times = try measure(comm, paths: paths)
             if let load {
                 load.start()
@@ -126,6 +142,7 @@ struct BenchAllreduceCommand: ParsableCommand {
         var header = "    bytes"
         var units = "         "
         let columns = ["raw MPI_Allreduce", "comm.allreduce", "allreduceAsync+wait"]
+            + (bucketBytes > 0 ? ["buckets of \(formatBytes(bucketBytes)), blocking"] : [])
             + (threads > 0 ? ["async, \(threads) busy thread(s)"] : [])
         for c in columns {
             header += " | " + c.leftPad(25)
