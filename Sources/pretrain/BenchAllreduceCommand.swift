@@ -8,16 +8,11 @@ struct BenchAllreduceCommand: ParsableCommand {
         commandName: "allreduce",
         abstract: "Measure in-place float32 allreduce: raw MPI_Allreduce, the sync and the async path.",
         discussion: """
-        Run under the launcher, e.g. `mpirun -n 2 pretrain bench allreduce`. For each size it times, in
-        rotation, a bare MPI_Allreduce, `MPICommunicator.allreduce` and `allreduceAsync` + `wait` on the
-        same buffer. Each timed iteration starts after a barrier; the reported time is the median over
-        iterations of the slowest rank's time. algbw = bytes / time; busbw = algbw × 2(n-1)/n (the
-        traffic per rank of a bandwidth-optimal allreduce). MPI tuning comes from the environment
-        (OMPI_MCA_*); unset variables get `MPICommunicator.recommendedEnvironment` (PRETRAIN_MPI_DEFAULTS=0
-        turns that off). With --threads N > 0 an extra column times the async path while N threads
-        of this rank run floating-point work, as a backward pass would during overlap. With
-        --bucket-bytes B another column times the gradient path used after backward: `GradientAllreducer`
-        reducing the buffer in blocking calls over buckets of B bytes.
+        Run under the launcher, e.g. `mpirun -n 2 pretrain bench allreduce`. For each size it times, in rotation, a bare MPI_Allreduce, `MPICommunicator.allreduce` and `allreduceAsync` + `wait` on the same buffer. Each timed iteration starts after a barrier; the reported time is the median over iterations of the slowest rank's time. algbw = bytes / time; busbw = algbw × 2(n-1)/n (the traffic per rank of a bandwidth-optimal allreduce).
+
+        MPI tuning comes from the environment (OMPI_MCA_*); unset variables get `MPICommunicator.recommendedEnvironment` (PRETRAIN_MPI_DEFAULTS=0 turns that off). With --threads N > 0 an extra column times the async path while N threads of this rank run floating-point work, as a backward pass would during overlap. With --bucket-bytes B another column times the gradient path used after backward: `GradientAllreducer` reducing the buffer in blocking calls over buckets of B bytes.
+
+        Example: mpirun -n 2 pretrain bench allreduce --min-bytes 4194304 --max-bytes 268435456 --bucket-bytes 26214400
         """)
 
     @Option(help: "Smallest message in bytes (a multiple of 4).")

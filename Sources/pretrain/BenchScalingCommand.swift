@@ -11,21 +11,12 @@ struct BenchScalingCommand: ParsableCommand {
         commandName: "scaling",
         abstract: "Compare 1 rank, 2 ranks and 2 ranks without gradient communication, in one sitting.",
         discussion: """
-        Run it directly (not under mpirun): it writes random tokens, then starts mpirun itself for each
-        configuration, each training the preset with the real Trainer (same per-rank micro-batch):
-          1 rank · 2 ranks · 2 ranks with --no-sync (nothing exchanged: what the same two processes do
-          without communication; side by side they are slower than one alone, which this separates) ·
-          2 ranks with ZeRO-1 (peak memory) · optionally 4 ranks, oversubscribed.
-        Reported per configuration: job tokens/s, median step per rank, exposed communication (what the
-        step waited for), the communication thread's CPU time per step (what overlapped communication
-        took from the cores even when the step did not wait for it), gradient-sync bus bandwidth next to a raw MPI_Allreduce of the same bytes in
-        the same processes, MFU, peak RSS per rank, and the CPU other processes used meanwhile (cores;
-        the worst round); then the ratios against the goals. Each run first waits until the machine is
-        idle (--wait-idle), since other work on a 2-core machine distorts every number.
-        --paired adds one more 2-rank job per schedule that alternates synchronised and no-sync steps,
-        each after an untimed barrier, and times a raw MPI_Allreduce after every synchronised step: on
-        a shared, noisy machine this pairs each comparison in time (separate runs minutes apart can
-        differ by 10 %), so its per-pair medians are the numbers to quote.
+        Run it directly (not under mpirun): it writes random tokens, then starts mpirun itself for each configuration, each training the preset with the real Trainer (same per-rank micro-batch): 1 rank; 2 ranks; 2 ranks with --no-sync (nothing exchanged: what the same two processes do without communication; side by side they are slower than one alone, which this separates); 2 ranks with ZeRO-1 (peak memory); optionally 4 ranks, oversubscribed.
+
+        Reported per configuration: job tokens/s, median step per rank, exposed communication (what the step waited for; min/max over ranks: the rank that finished backward last waited for the communication alone, the others also for that slower rank), the communication thread's CPU time per step (what overlapped communication took from the cores even when the step did not wait for it), gradient-sync bus bandwidth next to a raw MPI_Allreduce of the same bytes in the same processes, MFU, peak RSS per rank, and the CPU other processes used meanwhile (cores; the worst round); then the ratios against the goals. Each run first waits until the machine is idle (--wait-idle), since other work on a 2-core machine distorts every number.
+
+        --paired adds one more 2-rank job per schedule that alternates synchronised and no-sync steps, each after an untimed barrier, and times a raw MPI_Allreduce after every synchronised step: on a shared, noisy machine this pairs each comparison in time (separate runs minutes apart can differ by 10 %). --compare-aligned-no-sync adds no-sync ranks that meet at a barrier before every step: the synchronised run against it is the cost of communication without the cost of keeping in step.
+
         Example: pretrain bench scaling --preset s --steps 5 --rounds 2
         """)
 
@@ -45,6 +36,9 @@ struct BenchScalingCommand: ParsableCommand {
     @Flag(name: .customLong("compare-whole-embedding"),
           help: "Also run each 2-rank schedule sending the tied token-embedding table whole after backward instead of deferring its lookup rows, in the same rotation.")
     var compareWholeEmbedding = false
+    @Flag(name: .customLong("compare-aligned-no-sync"),
+          help: "Also run 2 ranks with no sync but a barrier before every step (untimed), in the same rotation: the ranks start each step together, as synchronised ranks do, so the synchronised run ÷ this one is the cost of communication alone, without the cost of keeping in step.")
+    var compareAligned = false
     @Flag(help: "Also run each 2-rank schedule as one job that alternates synchronised and no-sync steps (--steps of each), so both see the same machine; reports the median per-pair ratio.")
     var paired = false
     @Flag(help: "With --paired: also run each paired job without the raw MPI_Allreduce after its synchronised steps, in the same rotation (does that call change the pairs?).")
@@ -64,6 +58,7 @@ struct BenchScalingCommand: ParsableCommand {
     @Option(help: .hidden) var tokenEmbedding: String = "auto"
     @Flag(help: .hidden) var pairedWorker = false
     @Flag(help: .hidden) var noRaw = false
+    @Flag(help: .hidden) var alignSteps = false
 
     func run() throws {
         guard let p = BenchPreset(rawValue: preset.lowercased()) else { throw CLIError("--preset \(preset) is not a preset; use s or m") }
@@ -89,7 +84,7 @@ struct BenchScalingCommand: ParsableCommand {
             try ScalingWorker(preset: p, data: data, steps: steps, warmup: warmup, threads: threads,
                               overlap: try TrainCommand.parseGradSync(schedules[0]),
                               synchronize: !noSync, zero1: zero1, compression: wire, deferTokenEmbedding: deferring,
-                              paired: pairedWorker, pairedRaw: !noRaw, label: label).run()
+                              paired: pairedWorker, pairedRaw: !noRaw, alignSteps: alignSteps, label: label).run()
             return
         }
         if MPILibrary.launcherLayout != nil {
@@ -136,6 +131,9 @@ struct BenchScalingCommand: ParsableCommand {
             }
         }
         trio.append(Run(label: "2 ranks, no sync", ranks: 2, arguments: ["--no-sync"]))
+        if compareAligned {
+            trio.append(Run(label: "2 ranks, no sync, aligned", ranks: 2, arguments: ["--no-sync", "--align-steps"]))
+        }
         var plan: [Run] = []
         for _ in 0..<rounds { plan += trio }
         if !skipZero1 { plan.append(Run(label: "2 ranks, ZeRO-1", ranks: 2, arguments: ["--zero1"])) }
@@ -218,22 +216,25 @@ struct BenchScalingCommand: ParsableCommand {
             return last.map { String(format: "%.0f", $0) }.joined(separator: "/")
         }
         print("")
-        print("run                                 ranks  tokens/s  step ms/rank (last round)  exposed  comm-thread CPU ms/step  grad-sync busbw  raw busbw  MFU    peak RSS MiB/rank  other load")
+        print("run                                 ranks  tokens/s  step ms/rank (last round)  exposed min/max  comm-thread CPU ms/step  grad-sync busbw  raw busbw  MFU    peak RSS MiB/rank  other load")
         for label in order {
             guard let r = results[label]?.last else { continue }
             let tps = median(label, "tokens_per_s") ?? 0
             let steps = (r["step_ms"] as? [Double]) ?? []
             let exposed = (r["exposed_ms"] as? [Double]) ?? []
-            let share = zip(exposed, steps).map { $0 / $1 }.max() ?? 0
+            // Exposed share of the step per rank: the rank that finished backward last waited only for
+            // the communication; the others also waited for it (straggler wait, not communication).
+            let shares = zip(exposed, steps).map { $0 / $1 }
+            let exposedText = String(format: "%.1f/%.1f%%", (shares.min() ?? 0) * 100, (shares.max() ?? 0) * 100)
             let sync = (r["sync_busbw_gbs"] as? Double).map { String(format: "%6.2f GB/s", $0) } ?? "      -   "
             let raw = (r["raw_busbw_gbs"] as? Double).map { String(format: "%6.2f GB/s", $0) } ?? "      -   "
             let rounds = results[label]?.count ?? 1
             let others = (results[label] ?? []).compactMap { $0["foreign_cores"] as? Double }.max() ?? 0
             let shown = label + (label.hasSuffix("auto") ? " → \(r["schedule"] as? String ?? "?")" : "") + (rounds > 1 ? " (×\(rounds))" : "")
-            print(String(format: "%@ %5d  %8.0f  %@  %6.1f%%  %@  %@      %@  %4.1f%%  %@  %.2f cores",
+            print(String(format: "%@ %5d  %8.0f  %@  %@  %@  %@      %@  %4.1f%%  %@  %.2f cores",
                          shown.padding(toLength: 35, withPad: " ", startingAt: 0),
                          r["ranks"] as? Int ?? 0, tps, perRank(label, "step_ms").padding(toLength: 25, withPad: " ", startingAt: 0),
-                         share * 100, perRank(label, "comm_thread_cpu_ms").padding(toLength: 23, withPad: " ", startingAt: 0), sync, raw, ((r["mfu"] as? Double) ?? 0) * 100,
+                         exposedText.leftPadded(15), perRank(label, "comm_thread_cpu_ms").padding(toLength: 23, withPad: " ", startingAt: 0), sync, raw, ((r["mfu"] as? Double) ?? 0) * 100,
                          perRank(label, "peak_rss_mb").padding(toLength: 17, withPad: " ", startingAt: 0), others))
         }
         print("")
@@ -258,6 +259,9 @@ struct BenchScalingCommand: ParsableCommand {
             guard let two = median(label, "tokens_per_s") else { continue }
             var line = String(format: "%@: %.2f× one rank (goal on bench-s ≥ 1.9×)", label, two / one)
             if let noSync { line += String(format: ", %.3f× the no-sync run (goal ≥ 0.97×)", two / noSync) }
+            if let aligned = median("2 ranks, no sync, aligned", "tokens_per_s") {
+                line += String(format: ", %.3f× the aligned no-sync run", two / aligned)
+            }
             // Per round: the gradient sync against the raw MPI_Allreduce timed in the same processes.
             let busRatios = (results[label] ?? []).compactMap { r -> Double? in
                 guard let s = r["sync_busbw_gbs"] as? Double, let w = r["raw_busbw_gbs"] as? Double, w > 0 else { return nil }
@@ -267,9 +271,21 @@ struct BenchScalingCommand: ParsableCommand {
                 line += String(format: ", grad-sync busbw %.0f%% of raw MPI_Allreduce (goal ≥ 90%%; median of %d)",
                                ScalingWorker.median(busRatios) * 100, busRatios.count)
             }
+            // Per round, the rank that waited least: its wait is communication alone.
+            let exposed = (results[label] ?? []).compactMap { r -> Double? in
+                guard let e = r["exposed_ms"] as? [Double], let t = r["step_ms"] as? [Double] else { return nil }
+                return zip(e, t).map { $0 / $1 }.min()
+            }
+            if !exposed.isEmpty {
+                line += String(format: ", exposed communication %.1f%% of the step (the rank that finished backward last; median of %d; goal ≤ 5%% on bench-m)",
+                               ScalingWorker.median(exposed) * 100, exposed.count)
+            }
             print(line)
         }
         if let noSync { print(String(format: "2 ranks, no sync: %.2f× one rank (two processes side by side, nothing exchanged)", noSync / one)) }
+        if let noSync, let aligned = median("2 ranks, no sync, aligned", "tokens_per_s") {
+            print(String(format: "2 ranks, no sync, aligned: %.3f× the unaligned no-sync run (the cost of starting every step together, without communication)", aligned / noSync))
+        }
         let plainLabel = order.first { $0.hasPrefix("2 ranks, ") && !$0.contains("no sync") && !$0.contains("ZeRO") }
         if let plainLabel, let plain = results[plainLabel]?.last?["peak_rss_mb"] as? [Double],
            let zero = results["2 ranks, ZeRO-1"]?.last?["peak_rss_mb"] as? [Double] {
@@ -278,5 +294,12 @@ struct BenchScalingCommand: ParsableCommand {
                          plain.max() ?? 0, zero.max() ?? 0, moments, moments / 2))
         }
         print("load average at the end: \(ScalingWorker.loadAverage())")
+    }
+}
+
+extension String {
+    /// The string right-aligned in `width` characters.
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

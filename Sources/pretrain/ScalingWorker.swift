@@ -27,6 +27,8 @@ struct ScalingWorker {
     var paired = false
     /// With `paired`: time a raw `MPI_Allreduce` after each synchronised step.
     var pairedRaw = true
+    /// Barrier (untimed) before every step, so the ranks start each step together even without sync.
+    var alignSteps = false
     var label: String
 
     /// The run config: the preset's shapes, one micro-batch per rank per step, constant learning rate,
@@ -74,6 +76,7 @@ struct ScalingWorker {
         var commCPU = 0.0
         for i in 0..<(warmup + steps) {
             if i == warmup { commCPU = comm.communicationThreadCPUSeconds }
+            if alignSteps { try comm.barrier() }
             let m = try trainer.trainStep()
             if i >= warmup { metrics.append(m) }
         }
