@@ -10,8 +10,8 @@ import Foundation
 ///   code becomes a thrown `CommunicatorError.mpi` naming the call and `MPI_Error_string`'s text.
 /// - `localRank`/`localSize` come from `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`.
 /// - When every rank shares this host, float32 sums and averages of at least
-///   `SingleNodeAllreduce.minimumElements` elements go through `SingleNodeAllreduce` (ranks read and write
-///   each other's buffers directly and wait sleeping) instead of `MPI_Allreduce`, unless
+///   `SingleNodeAllreduce.minimumElements` elements go through `SingleNodeAllreduce` (ranks read and
+///   write each other's buffers directly and wait sleeping) instead of `MPI_Allreduce`, unless
 ///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which.
 /// - Before `MPI_Init` it sets the variables of `recommendedEnvironment` that the user has not set
 ///   (pass `applyRecommendedEnvironment: false` to leave the environment alone, or set

@@ -27,8 +27,8 @@ import Foundation
 ///
 /// Built only when every rank is on this host, the kernel lets the ranks read and write each other's
 /// memory (probed at start: containers may forbid it) and `PRETRAIN_SINGLE_NODE_ALLREDUCE` is not
-/// `0`; otherwise `MPICommunicator` uses `MPI_Allreduce` alone. Runs on the communicator's queue, one call
-/// at a time. Allocates nothing per call.
+/// `0`; otherwise `MPICommunicator` uses `MPI_Allreduce` alone. Runs on the communicator's queue,
+/// one call at a time. Allocates nothing per call.
 final class SingleNodeAllreduce {
     /// Calls below this many floats go to `MPI_Allreduce`, whose latency is lower for small messages.
     static let minimumElements = 4096
