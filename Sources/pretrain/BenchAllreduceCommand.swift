@@ -203,10 +203,3 @@ private final class ComputeLoad: @unchecked Sendable {
         }
     }
 }
-
-extension String {
-    /// The string right-aligned in `width` characters.
-    fileprivate func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}

@@ -205,6 +205,14 @@ struct BenchScalingCommand: ParsableCommand {
         return result
     }
 
+    /// Exposed communication as a share of the step, per rank, from one run's record. After backward
+    /// the rank that finished backward last waited for the communication alone; the others also
+    /// waited for it (straggler wait, not communication).
+    private static func exposedShares(_ record: [String: Any]) -> [Double] {
+        guard let exposed = record["exposed_ms"] as? [Double], let steps = record["step_ms"] as? [Double] else { return [] }
+        return zip(exposed, steps).map { $0 / $1 }
+    }
+
     /// Prints the table and the ratios against the goals.
     private func report(order: [String], results: [String: [[String: Any]]], preset p: BenchPreset) {
         func median(_ label: String, _ key: String) -> Double? {
@@ -220,11 +228,7 @@ struct BenchScalingCommand: ParsableCommand {
         for label in order {
             guard let r = results[label]?.last else { continue }
             let tps = median(label, "tokens_per_s") ?? 0
-            let steps = (r["step_ms"] as? [Double]) ?? []
-            let exposed = (r["exposed_ms"] as? [Double]) ?? []
-            // Exposed share of the step per rank: the rank that finished backward last waited only for
-            // the communication; the others also waited for it (straggler wait, not communication).
-            let shares = zip(exposed, steps).map { $0 / $1 }
+            let shares = Self.exposedShares(r)
             let exposedText = String(format: "%.1f/%.1f%%", (shares.min() ?? 0) * 100, (shares.max() ?? 0) * 100)
             let sync = (r["sync_busbw_gbs"] as? Double).map { String(format: "%6.2f GB/s", $0) } ?? "      -   "
             let raw = (r["raw_busbw_gbs"] as? Double).map { String(format: "%6.2f GB/s", $0) } ?? "      -   "
@@ -234,7 +238,7 @@ struct BenchScalingCommand: ParsableCommand {
             print(String(format: "%@ %5d  %8.0f  %@  %@  %@  %@      %@  %4.1f%%  %@  %.2f cores",
                          shown.padding(toLength: 35, withPad: " ", startingAt: 0),
                          r["ranks"] as? Int ?? 0, tps, perRank(label, "step_ms").padding(toLength: 25, withPad: " ", startingAt: 0),
-                         exposedText.leftPadded(15), perRank(label, "comm_thread_cpu_ms").padding(toLength: 23, withPad: " ", startingAt: 0), sync, raw, ((r["mfu"] as? Double) ?? 0) * 100,
+                         exposedText.leftPad(15), perRank(label, "comm_thread_cpu_ms").padding(toLength: 23, withPad: " ", startingAt: 0), sync, raw, ((r["mfu"] as? Double) ?? 0) * 100,
                          perRank(label, "peak_rss_mb").padding(toLength: 17, withPad: " ", startingAt: 0), others))
         }
         print("")
@@ -272,10 +276,7 @@ struct BenchScalingCommand: ParsableCommand {
                                ScalingWorker.median(busRatios) * 100, busRatios.count)
             }
             // Per round, the rank that waited least: its wait is communication alone.
-            let exposed = (results[label] ?? []).compactMap { r -> Double? in
-                guard let e = r["exposed_ms"] as? [Double], let t = r["step_ms"] as? [Double] else { return nil }
-                return zip(e, t).map { $0 / $1 }.min()
-            }
+            let exposed = (results[label] ?? []).compactMap { Self.exposedShares($0).min() }
             if !exposed.isEmpty {
                 line += String(format: ", exposed communication %.1f%% of the step (the rank that finished backward last; median of %d; goal ≤ 5%% on bench-m)",
                                ScalingWorker.median(exposed) * 100, exposed.count)
@@ -294,12 +295,5 @@ struct BenchScalingCommand: ParsableCommand {
                          plain.max() ?? 0, zero.max() ?? 0, moments, moments / 2))
         }
         print("load average at the end: \(ScalingWorker.loadAverage())")
-    }
-}
-
-extension String {
-    /// The string right-aligned in `width` characters.
-    fileprivate func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
