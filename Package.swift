@@ -6,7 +6,7 @@
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
 //   Model                     config, flat parameter layout, GPT forward/backward, AdamW, safetensors
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
-//   Data                      tokenizer, token shards, distributed loader
+//   DataPipeline              tokenizer, token shards, distributed loader
 //   Checkpoint, Config, Launch, Training
 //   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
 //   pretrain                  the command-line tool (one subcommand per file)
@@ -48,16 +48,16 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: mode + fastMath),
         .target(name: "Model", dependencies: ["Kernels"], swiftSettings: mode + fastMath),
         .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: mode + fastMath),
-        .target(name: "Data", swiftSettings: mode + fastMath),
+        .target(name: "DataPipeline", swiftSettings: mode + fastMath),
         .target(name: "Config", dependencies: ["Model", "Yams"], swiftSettings: mode),
-        .target(name: "Training", dependencies: ["Model", "Distributed", "Data", "Config", "Kernels", "Checkpoint"], swiftSettings: mode + fastMath),
+        .target(name: "Training", dependencies: ["Model", "Distributed", "DataPipeline", "Config", "Kernels", "Checkpoint"], swiftSettings: mode + fastMath),
         .target(name: "Launch", dependencies: ["Config"], swiftSettings: mode),
-        .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "Data"], swiftSettings: mode + fastMath),
+        .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "DataPipeline"], swiftSettings: mode + fastMath),
         .target(name: "Plot", swiftSettings: mode),
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Kernels", "Model", "Distributed", "Data", "Checkpoint", "Config", "Training", "Launch", "Plot",
+                "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training", "Launch", "Plot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
@@ -68,12 +68,12 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "Data", "Distributed", "Model", "Checkpoint", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "DataPipeline", "Distributed", "Model", "Checkpoint", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], swiftSettings: mode),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "CZstd", "Model", "Data", "Config", "Training", "TestSupport"], swiftSettings: mode),
-        .testTarget(name: "DataTests", dependencies: ["Data"],
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "CZstd", "Model", "DataPipeline", "Config", "Training", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
     ]
 )

@@ -1,10 +1,10 @@
-import Data
+import DataPipeline
 import Model
 
 /// The `manifest.json` of a checkpoint: everything needed to load it on any number of ranks.
 ///
 /// Format version 1 (README, "Checkpoint format"). The shards hold ranges of three flat buffers with
-/// the `ParameterLayout` of the model: the parameters, and AdamW's first and second moments. Each
+/// the `GPTLayout` of the model: the parameters, and AdamW's first and second moments. Each
 /// shard's bytes are the concatenation of its `segments`' float32 values, cut into chunks of
 /// `chunkElements` values, each chunk byte-plane shuffled (when `shuffle`) and stored as one zstd frame
 /// (or raw with compression `none`). `checksum` is the XXH64 of the uncompressed, unshuffled bytes.
@@ -54,7 +54,7 @@ public struct CheckpointManifest: Codable, Equatable, Sendable {
         }
     }
 
-    /// One tensor of the model (the `ParameterLayout` table).
+    /// One tensor of the model (the `GPTLayout` table).
     public struct Tensor: Codable, Equatable, Sendable {
         public var name: String
         public var shape: [Int]

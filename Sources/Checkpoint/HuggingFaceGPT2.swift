@@ -47,7 +47,7 @@ public enum HuggingFaceGPT2 {
     @discardableResult
     public static func export(params: UnsafeBufferPointer<Float>, model: GPTConfig, tokenizer: String?, to out: String,
                               labelNames: [String] = []) throws -> [String] {
-        let layout = ParameterLayout(config: model)
+        let layout = GPTLayout(config: model)
         precondition(params.count == layout.count, "parameter buffer does not match the model")
         let endOfText = tokenizer.flatMap(Self.endOfTextID)
         let json = try configJSON(model, bosToken: endOfText, eosToken: endOfText, labelNames: labelNames)
@@ -118,7 +118,7 @@ public enum HuggingFaceGPT2 {
         let file = dir + "/model.safetensors"
         let st: SafeTensors
         do { st = try SafeTensors(path: file) } catch let e as ModelError { throw CheckpointError(e.message) }
-        let layout = ParameterLayout(config: model)
+        let layout = GPTLayout(config: model)
         let params = FlatBuffer(count: layout.count)
         for t in layout.tensors {
             let short = t.name.hasPrefix("transformer.") ? String(t.name.dropFirst("transformer.".count)) : t.name

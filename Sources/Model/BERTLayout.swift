@@ -54,7 +54,7 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     }
 
     /// Every tensor, in storage order.
-    public let tensors: [ParameterLayout.Tensor]
+    public let tensors: [ParameterTensor]
     /// Total number of Float parameters.
     public let count: Int
     /// Offsets of the embedding tensors.
@@ -79,11 +79,11 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     /// Builds the table for a model config.
     public init(config: BERTConfig) {
         let C = config.dModel, I = config.intermediateSize, V = config.vocabSize
-        var tensors: [ParameterLayout.Tensor] = []
+        var tensors: [ParameterTensor] = []
         var offset = 0
         func add(_ name: String, _ shape: [Int]) -> Int {
             let start = offset
-            tensors.append(ParameterLayout.Tensor(name: name, shape: shape, offset: start))
+            tensors.append(ParameterTensor(name: name, shape: shape, offset: start))
             offset += shape.reduce(1, *)
             return start
         }
@@ -141,7 +141,7 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     }
 
     /// The tensor with this name, or nil.
-    public func tensor(named name: String) -> ParameterLayout.Tensor? { index[name].map { tensors[$0] } }
+    public func tensor(named name: String) -> ParameterTensor? { index[name].map { tensors[$0] } }
 
     /// Offset of `tensor` in block `layer`.
     @inline(__always)

@@ -3,7 +3,7 @@ import Foundation
 /// An owned, 64-byte-aligned, zero-initialised buffer of Floats: the spine of the model.
 ///
 /// Parameters, gradients and the AdamW moments are each one `FlatBuffer` with the layout of
-/// `ParameterLayout`. It is a class so that views, optimizers and communicators share one allocation;
+/// `GPTLayout`. It is a class so that views, optimizers and communicators share one allocation;
 /// it is never resized.
 public final class FlatBuffer: @unchecked Sendable {
     /// Start of the storage.

@@ -7,14 +7,14 @@ import Kernels
 /// the token embedding, `forward(tokens:targets:B:T:)`); with K > 0 a sequence classifier (a (K, C)
 /// `score` head on the last real token, `forward(tokens:lengths:labels:B:T:)` in GPT+Classifier.swift).
 /// Both heads feed one shared body backward. Parameters and gradients are `FlatBuffer`s laid out by
-/// `ParameterLayout`; activations and scratch are allocated once for the largest (B, T) (see
+/// `GPTLayout`; activations and scratch are allocated once for the largest (B, T) (see
 /// `GPTActivations`), so a step allocates nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
 /// each parameter range as soon as its gradient is final, so communication can overlap with it.
 public final class GPT {
     /// The model's shape and options.
     public let config: GPTConfig
     /// Where each parameter lives in `params` and `grads`.
-    public let layout: ParameterLayout
+    public let layout: GPTLayout
     /// All parameters, one contiguous buffer.
     public let params: FlatBuffer
     /// Gradients, same layout as `params`.
@@ -51,7 +51,7 @@ public final class GPT {
         try config.validate()
         try config.validate(batch: maxBatch, seqLen: maxSeqLen)
         self.config = config
-        layout = ParameterLayout(config: config)
+        layout = GPTLayout(config: config)
         params = FlatBuffer(count: layout.count)
         grads = FlatBuffer(count: layout.count)
         acts = GPTActivations(config: config, B: maxBatch, T: maxSeqLen)
@@ -103,11 +103,11 @@ public final class GPT {
     /// probabilities, and after backward the logit gradients. Empty for a classifier.
     public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
 
-    @inline(__always) private func w(_ l: Int, _ t: ParameterLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+    @inline(__always) private func w(_ l: Int, _ t: GPTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
         params.pointer + layout.offset(layer: l, t)
     }
 
-    @inline(__always) private func g(_ l: Int, _ t: ParameterLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+    @inline(__always) private func g(_ l: Int, _ t: GPTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
         grads.pointer + layout.offset(layer: l, t)
     }
 

@@ -7,7 +7,7 @@ import Kernels
 ///
 /// Shapes: C channels, NH heads, hs = C/NH, V vocab, P = `cache.capacity` positions, n new tokens
 /// per `append` (n ≤ P − cache.count). Reads the weights of a `GPT`'s flat parameter buffer (same
-/// `ParameterLayout`, no copy) and reuses the training kernels (LayerNorm, Linear, GELU, Embedding);
+/// `GPTLayout`, no copy) and reuses the training kernels (LayerNorm, Linear, GELU, Embedding);
 /// only attention is its own: a query row against the cached keys 0…p, computed as the training
 /// kernel computes it (scaled dot products, max-subtracted softmax, probability-weighted values), so
 /// the logits equal a full forward's at every position up to float rounding. Dropout is never applied
@@ -17,7 +17,7 @@ public final class GPTInference {
     public let config: GPTConfig
     /// The keys and values seen so far.
     public let cache: KVCache
-    private let layout: ParameterLayout
+    private let layout: GPTLayout
     private let params: FlatBuffer
     private let positionTable: FlatBuffer?
     /// Scratch for up to P new positions: residual, LayerNorm output, qkv, attention output, MLP.
@@ -25,7 +25,7 @@ public final class GPTInference {
     private let x, ln, qkv, atty, proj, fch, fchGelu, stats, scores, lastLogits: UnsafeMutablePointer<Float>
     private let ids: UnsafeMutablePointer<Int32>
 
-    /// Inference over `params` (laid out by `ParameterLayout(config:)`) for sequences up to `capacity`
+    /// Inference over `params` (laid out by `GPTLayout(config:)`) for sequences up to `capacity`
     /// positions (default and maximum: model.max_seq_len). Throws for a model that is not causal.
     public init(config: GPTConfig, params: FlatBuffer, capacity: Int? = nil) throws {
         try config.validate()
@@ -36,7 +36,7 @@ public final class GPTInference {
         guard P >= 1, P <= config.maxSeqLen else {
             throw ModelError("inference capacity \(P) must be between 1 and model.max_seq_len \(config.maxSeqLen)")
         }
-        let layout = ParameterLayout(config: config)
+        let layout = GPTLayout(config: config)
         precondition(params.count >= layout.count, "parameter buffer smaller than the model's layout")
         self.config = config
         self.layout = layout
@@ -77,7 +77,7 @@ public final class GPTInference {
     /// The (V) logits after the last token appended.
     public var logits: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: lastLogits, count: config.vocabSize) }
 
-    @inline(__always) private func w(_ l: Int, _ t: ParameterLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
+    @inline(__always) private func w(_ l: Int, _ t: GPTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
         params.pointer + layout.offset(layer: l, t)
     }
 

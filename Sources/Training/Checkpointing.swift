@@ -1,6 +1,6 @@
 import Checkpoint
 import Config
-import Data
+import DataPipeline
 import Distributed
 import Foundation
 import Model

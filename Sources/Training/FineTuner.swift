@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import Distributed
 import Model
 

@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import Model
 
 /// A model with a sequence-classification head as `FineTuner` trains it: BERT (on the pooled [CLS])

@@ -1,5 +1,5 @@
 import Config
-import Data
+import DataPipeline
 import Model
 
 /// What one micro-step computes for the configured family: a GPT on next-token targets (clm), or a

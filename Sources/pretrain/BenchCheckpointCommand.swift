@@ -108,7 +108,7 @@ struct BenchCheckpointCommand: ParsableCommand {
                 // writer, codec and fsync a rank's background thread runs.
                 var shape = GPTConfig(vocabSize: staging.count - 2, maxSeqLen: 1, nLayer: 0, nHead: 1, dModel: 1)
                 shape.positions = .sinusoidal  // no position table: wte + ln_f's 2 values = the share exactly
-                let layout = ParameterLayout(config: shape)
+                let layout = GPTLayout(config: shape)
                 let path = try LocalCheckpoint.save(root: root, step: 1, layout: layout, params: staging, m: nil, v: nil, options: options)
                 saves.append(Double(DispatchTime.now().uptimeNanoseconds - s0) / 1e9)
                 let reader = try CheckpointReader(path: path)

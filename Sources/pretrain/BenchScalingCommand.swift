@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import DataPipeline
 import Distributed
 import Foundation
 import Model
@@ -141,7 +141,7 @@ struct BenchScalingCommand: ParsableCommand {
             plan.append(Run(label: "4 ranks (oversubscribed)", ranks: 4, arguments: ["--grad-sync", schedules[0]]))
             if !skipZero1 { plan.append(Run(label: "4 ranks, ZeRO-1 (oversubscribed)", ranks: 4, arguments: ["--zero1"])) }
         }
-        print("bench-\(p.rawValue): \(ParameterLayout(config: p.config).count) parameters, B=\(p.batch) T=\(p.seqLen) per rank, "
+        print("bench-\(p.rawValue): \(GPTLayout(config: p.config).count) parameters, B=\(p.batch) T=\(p.seqLen) per rank, "
               + "\(threads) thread(s) per rank, mpirun --bind-to \(bind) (4 ranks: --oversubscribe), \(steps) timed steps after \(warmup) warm-up, "
               + "gradients \(wire.rawValue == "none" ? "float32" : "bf16"), load average \(ScalingWorker.loadAverage())")
         fflush(stdout)
@@ -290,7 +290,7 @@ struct BenchScalingCommand: ParsableCommand {
         let plainLabel = order.first { $0.hasPrefix("2 ranks, ") && !$0.contains("no sync") && !$0.contains("ZeRO") }
         if let plainLabel, let plain = results[plainLabel]?.last?["peak_rss_mb"] as? [Double],
            let zero = results["2 ranks, ZeRO-1"]?.last?["peak_rss_mb"] as? [Double] {
-            let moments = Double(ParameterLayout(config: p.config).count) * 8 / 1_048_576
+            let moments = Double(GPTLayout(config: p.config).count) * 8 / 1_048_576
             print(String(format: "peak RSS per rank: %.0f MiB plain, %.0f MiB ZeRO-1 (AdamW moments %.0f MiB → %.0f MiB per rank)",
                          plain.max() ?? 0, zero.max() ?? 0, moments, moments / 2))
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import DataPipeline
 import Foundation
 
 /// `pretrain bench tokenizer`: BPE training time and encode throughput, beside Python `tokenizers`.

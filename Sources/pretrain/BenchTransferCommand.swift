@@ -1,6 +1,6 @@
 import ArgumentParser
 import Config
-import Data
+import DataPipeline
 import Distributed
 import Foundation
 import Kernels

@@ -27,7 +27,7 @@ struct CheckpointExportCommand: ParsableCommand {
         let config = try checkpointConfig(reader)
         if config.family.arch == "bert" { return try exportBERT(reader, config: config) }
         let model = config.gptConfig
-        let layout = ParameterLayout(config: model)
+        let layout = GPTLayout(config: model)
         do {
             try reader.manifest.checkMatches(layout, directory: reader.directory)
             let params = FlatBuffer(count: layout.count)

@@ -31,7 +31,7 @@ struct CheckpointImportCommand: ParsableCommand {
             options.config = ConfigLoader.render(run)
             let tokenizer = source + "/tokenizer.json"
             options.tokenizer = FileManager.default.fileExists(atPath: tokenizer) ? tokenizer : nil
-            let dir = try LocalCheckpoint.save(root: out, step: 0, layout: ParameterLayout(config: model), params: params, m: nil, v: nil, options: options)
+            let dir = try LocalCheckpoint.save(root: out, step: 0, layout: GPTLayout(config: model), params: params, m: nil, v: nil, options: options)
             print("imported \(source) (\(params.count) parameters; vocab \(model.vocabSize), n_layer \(model.nLayer), n_head \(model.nHead), d_model \(model.dModel), max_seq_len \(model.maxSeqLen)) into \(dir)")
             print("train from it: pretrain train --config RUN.yaml --resume \(dir)  (with that model section)")
         } catch let e as CheckpointError {

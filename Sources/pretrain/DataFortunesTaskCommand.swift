@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import DataPipeline
 import Foundation
 
 /// `pretrain data fortunes-task`: write the fortunes classification task (train/test JSON lines).

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import DataPipeline
 import Foundation
 
 /// `pretrain data prepare`: train or load a tokenizer and write llm.c-format token shards.

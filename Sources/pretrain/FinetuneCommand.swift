@@ -1,7 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Config
-import Data
+import DataPipeline
 import Distributed
 import Foundation
 import Kernels

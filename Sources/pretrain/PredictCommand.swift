@@ -1,7 +1,7 @@
 import ArgumentParser
 import Checkpoint
 import Config
-import Data
+import DataPipeline
 import Foundation
 import Kernels
 import Model

@@ -17,7 +17,7 @@ final class CheckpointReaderTests: XCTestCase {
     }
 
     func testLocalSaveRoundTripsEveryBufferBitwiseWithAndWithoutCompression() throws {
-        let layout = ParameterLayout(config: model)
+        let layout = GPTLayout(config: model)
         let p = random(layout.count, seed: 1), m = random(layout.count, seed: 2), v = random(layout.count, seed: 3)
         for method in [ChunkCodec.Method.zstd, .none] {
             let root = try CheckpointFixtures.temporaryDirectory("local")
@@ -43,7 +43,7 @@ final class CheckpointReaderTests: XCTestCase {
     /// Shards written the way 3 ZeRO-1 ranks write them (interleaved moment pieces), read back as
     /// arbitrary ranges a different world size would ask for.
     func testAnyRangeReadsBackFromShardsCutDifferently() throws {
-        let layout = ParameterLayout(config: model)
+        let layout = GPTLayout(config: model)
         let n = layout.count
         let p = random(n, seed: 4), m = random(n, seed: 5), v = random(n, seed: 6)
         let root = try CheckpointFixtures.temporaryDirectory("reshard")
@@ -96,7 +96,7 @@ final class CheckpointReaderTests: XCTestCase {
 
     /// A saved checkpoint of this test's model (zstd, several chunks); returns (root, shard path).
     func savedCheckpoint() throws -> (String, String) {
-        let layout = ParameterLayout(config: model)
+        let layout = GPTLayout(config: model)
         let root = try CheckpointFixtures.temporaryDirectory("damage")
         var options = LocalCheckpoint.Options()
         options.chunkElements = 2000
@@ -153,14 +153,14 @@ final class CheckpointReaderTests: XCTestCase {
         let reader = try CheckpointReader(path: root)
         var wider = model
         wider.dModel = 32
-        XCTAssertThrowsError(try reader.manifest.checkMatches(ParameterLayout(config: wider), directory: reader.directory)) {
+        XCTAssertThrowsError(try reader.manifest.checkMatches(GPTLayout(config: wider), directory: reader.directory)) {
             XCTAssertTrue("\($0)".contains("tensor transformer.wte.weight is [40, 32] in the config but the checkpoint has transformer.wte.weight [40, 16]"), "\($0)")
         }
         var deeper = model
         deeper.nLayer = 3
-        XCTAssertThrowsError(try reader.manifest.checkMatches(ParameterLayout(config: deeper), directory: reader.directory)) {
+        XCTAssertThrowsError(try reader.manifest.checkMatches(GPTLayout(config: deeper), directory: reader.directory)) {
             XCTAssertTrue("\($0)".contains("transformer.h.2.ln_1.weight"), "the first mismatching tensor is named: \($0)")
         }
-        XCTAssertNoThrow(try reader.manifest.checkMatches(ParameterLayout(config: model), directory: reader.directory))
+        XCTAssertNoThrow(try reader.manifest.checkMatches(GPTLayout(config: model), directory: reader.directory))
     }
 }

@@ -8,7 +8,7 @@ import XCTest
 /// saving every step never leave a checkpoint that looks complete but is not.
 final class CheckpointStoreTests: XCTestCase {
     func save(_ root: String, step: Int, keepLast: Int) throws {
-        let layout = ParameterLayout(config: GPTConfig(vocabSize: 8, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
+        let layout = GPTLayout(config: GPTConfig(vocabSize: 8, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
         let p = FlatBuffer(count: layout.count)
         p.pointer[0] = Float(step)
         var options = LocalCheckpoint.Options()

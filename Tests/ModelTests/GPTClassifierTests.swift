@@ -45,7 +45,7 @@ final class GPTClassifierTests: XCTestCase {
             Parallel.setThreads(threads)
             let fx = try Fixture()
             XCTAssertEqual(Set(fx.file.names.filter { $0.hasPrefix("transformer.") || $0.hasPrefix("score.") }),
-                           Set(ParameterLayout(config: fx.config).tensors.map(\.name)), "the layout holds exactly HF's parameters")
+                           Set(GPTLayout(config: fx.config).tensors.map(\.name)), "the layout holds exactly HF's parameters")
             XCTAssertEqual(Set(fx.lengths).count, fx.B, "the fixture's sequences have different lengths (padding)")
             let model = try fx.makeModel()
             let K = fx.config.numLabels

@@ -1,5 +1,5 @@
 import Config
-import Data
+import DataPipeline
 import Distributed
 import Foundation
 import Model

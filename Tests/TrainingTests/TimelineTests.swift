@@ -81,7 +81,7 @@ final class TimelineTests: XCTestCase {
                     }
                     XCTAssertLessThanOrEqual(span(bucket).end, span(optimizer[0]).start + 0.005, "the optimizer steps after every bucket is reduced")
                 }
-                XCTAssertEqual(covered, ParameterLayout(config: config.model).count, "the buckets of a step cover the whole gradient")
+                XCTAssertEqual(covered, GPTLayout(config: config.model).count, "the buckets of a step cover the whole gradient")
             }
         }
     }

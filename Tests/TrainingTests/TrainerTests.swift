@@ -107,7 +107,7 @@ final class TrainerTests: XCTestCase {
             XCTAssertGreaterThan(trainer.optimizers.count, 1, "one optimizer per owned piece")
             return trainer.optimizers.map(\.shard)
         }
-        let count = ParameterLayout(config: config.model).count
+        let count = GPTLayout(config: config.model).count
         let all = owned.flatMap { $0 }.sorted { $0.lowerBound < $1.lowerBound }
         XCTAssertEqual(all.first?.lowerBound, 0)
         XCTAssertEqual(all.last?.upperBound, count)

@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// TokenShard: llm.c files read as they are; bad sizes, magics and versions named with the fix.

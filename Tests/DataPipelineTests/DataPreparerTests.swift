@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// DataPreparer end to end: outputs, determinism, caching, and nothing half-written on errors.

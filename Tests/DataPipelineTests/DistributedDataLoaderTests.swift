@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// DistributedDataLoader: rank slices partition the global batch, positions resume exactly.

@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// BERT's special tokens: found in a trained tokenizer, a one-line error naming the missing ones.

@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// TextCorpus: which files are read, how documents and units are cut.

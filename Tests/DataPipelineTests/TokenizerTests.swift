@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// Tokenizer encode/decode: parity with the Python `tokenizers` library and byte round-trips.

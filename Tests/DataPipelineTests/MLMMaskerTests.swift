@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// MLM batches: masking statistics, specials never chosen, determinism per (seed, sequence), rank

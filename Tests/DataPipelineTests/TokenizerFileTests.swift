@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// tokenizer.json save/load, and the errors for files that are not GPT-2-style byte-level BPE.

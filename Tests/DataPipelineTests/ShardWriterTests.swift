@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// ShardWriter: shards written, read back, headers checked byte by byte, no temporary files left.

@@ -5,23 +5,7 @@
 /// moments use the identical layout, so allreduce buckets, optimizer shards and checkpoint shards are
 /// all plain ranges of it. Blocks are stored one after another, so the gradients of the last block —
 /// the first to be finished by backward — form the high end of the buffer.
-public struct ParameterLayout: Sendable, Equatable {
-    /// One tensor of the table.
-    public struct Tensor: Sendable, Equatable {
-        /// Hugging Face GPT-2 name, e.g. `transformer.h.3.attn.c_attn.weight`.
-        public let name: String
-        /// Row-major shape (Conv1D weights are (in, out), as in HF GPT-2).
-        public let shape: [Int]
-        /// First element in the flat buffer.
-        public let offset: Int
-        /// Whether AdamW applies weight decay (tensors with ≥ 2 dimensions).
-        public var decay: Bool { shape.count >= 2 }
-        /// Number of elements.
-        public var count: Int { shape.reduce(1, *) }
-        /// The tensor's range in the flat buffer.
-        public var range: Range<Int> { offset..<(offset + count) }
-    }
-
+public struct GPTLayout: ParameterTable, Sendable, Equatable {
     /// The tensors of one transformer block, in storage order.
     public enum BlockTensor: Int, CaseIterable, Sendable {
         case ln1Weight, ln1Bias, qkvWeight, qkvBias, attnProjWeight, attnProjBias
@@ -60,7 +44,7 @@ public struct ParameterLayout: Sendable, Equatable {
     }
 
     /// Every tensor, in storage order.
-    public let tensors: [Tensor]
+    public let tensors: [ParameterTensor]
     /// Total number of Float parameters.
     public let count: Int
     /// Offsets of the tensors outside the blocks.
@@ -77,11 +61,11 @@ public struct ParameterLayout: Sendable, Equatable {
     /// Builds the table for a model config.
     public init(config: GPTConfig) {
         let C = config.dModel
-        var tensors: [Tensor] = []
+        var tensors: [ParameterTensor] = []
         var offset = 0
         func add(_ name: String, _ shape: [Int]) -> Int {
             let start = offset
-            tensors.append(Tensor(name: name, shape: shape, offset: start))
+            tensors.append(ParameterTensor(name: name, shape: shape, offset: start))
             offset += shape.reduce(1, *)
             return start
         }
@@ -109,7 +93,7 @@ public struct ParameterLayout: Sendable, Equatable {
     }
 
     /// The tensor with this name, or nil.
-    public func tensor(named name: String) -> Tensor? { index[name].map { tensors[$0] } }
+    public func tensor(named name: String) -> ParameterTensor? { index[name].map { tensors[$0] } }
 
     /// Offset of `tensor` in block `layer`.
     @inline(__always)
@@ -120,12 +104,4 @@ public struct ParameterLayout: Sendable, Equatable {
 
     /// The flat range holding all of block `layer`.
     public func blockRange(_ layer: Int) -> Range<Int> { blockStart[layer]..<(blockStart[layer] + blockCount) }
-
-    /// Tensors that overlap `range`, each with the overlapping part of its own range.
-    public func tensors(overlapping range: Range<Int>) -> [(tensor: Tensor, part: Range<Int>)] {
-        tensors.compactMap { t in
-            let part = t.range.clamped(to: range)
-            return part.isEmpty ? nil : (t, part)
-        }
-    }
 }

@@ -2,14 +2,14 @@ import Model
 import XCTest
 
 /// The flat-buffer table: contiguity, names and shapes against Hugging Face GPT-2.
-final class ParameterLayoutTests: XCTestCase {
+final class GPTLayoutTests: XCTestCase {
     func testGPT2SmallHasTheKnownParameterCount() {
         // GPT-2 124M with the LM head tied: 124,439,808 parameters (as Hugging Face reports).
-        XCTAssertEqual(ParameterLayout(config: GPTConfig()).count, 124_439_808)
+        XCTAssertEqual(GPTLayout(config: GPTConfig()).count, 124_439_808)
     }
 
     func testTensorsTileTheBufferInOrder() {
-        let layout = ParameterLayout(config: GPTConfig(vocabSize: 50, maxSeqLen: 9, nLayer: 3, nHead: 2, dModel: 6))
+        let layout = GPTLayout(config: GPTConfig(vocabSize: 50, maxSeqLen: 9, nLayer: 3, nHead: 2, dModel: 6))
         var next = 0
         for t in layout.tensors {
             XCTAssertEqual(t.offset, next, t.name)
@@ -25,7 +25,7 @@ final class ParameterLayoutTests: XCTestCase {
 
     func testNamesAndShapesMatchTheHuggingFaceFixture() throws {
         let fx = try ParityFixture()
-        let layout = ParameterLayout(config: fx.config)
+        let layout = GPTLayout(config: fx.config)
         let fileParams = Set(fx.file.entries.keys.filter { $0.hasPrefix("transformer.") })
         XCTAssertEqual(Set(layout.tensors.map(\.name)), fileParams)
         for t in layout.tensors { XCTAssertEqual(t.shape, try fx.file.entry(t.name).shape, t.name) }
@@ -35,12 +35,12 @@ final class ParameterLayoutTests: XCTestCase {
     /// the buffer, inside `headRange`; the rest of the table is the language model's, offset for offset.
     func testScoreHeadOnlyForClassifiers() {
         var config = GPTConfig(vocabSize: 50, maxSeqLen: 9, nLayer: 2, nHead: 2, dModel: 6)
-        let lm = ParameterLayout(config: config)
+        let lm = GPTLayout(config: config)
         XCTAssertNil(lm.score)
         XCTAssertNil(lm.tensor(named: "score.weight"))
         XCTAssertEqual(lm.headRange, lm.lnfWeight..<lm.count)
         config.numLabels = 4
-        let classifier = ParameterLayout(config: config)
+        let classifier = GPTLayout(config: config)
         let score = try! XCTUnwrap(classifier.tensor(named: "score.weight"))
         XCTAssertEqual(score.shape, [4, 6])
         XCTAssertEqual(score.offset, classifier.score)
@@ -53,14 +53,14 @@ final class ParameterLayoutTests: XCTestCase {
     }
 
     func testWeightDecayOnlyOnMatrices() {
-        let layout = ParameterLayout(config: GPTConfig(vocabSize: 10, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
+        let layout = GPTLayout(config: GPTConfig(vocabSize: 10, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
         let decayed = Set(layout.tensors.filter(\.decay).map(\.name))
         XCTAssertEqual(decayed, ["transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.attn.c_attn.weight",
                                  "transformer.h.0.attn.c_proj.weight", "transformer.h.0.mlp.c_fc.weight", "transformer.h.0.mlp.c_proj.weight"])
     }
 
     func testOverlappingRangesAreClipped() {
-        let layout = ParameterLayout(config: GPTConfig(vocabSize: 10, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
+        let layout = GPTLayout(config: GPTConfig(vocabSize: 10, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
         let parts = layout.tensors(overlapping: 35..<45)  // wte is 0..<40, wpe 40..<56
         XCTAssertEqual(parts.map(\.tensor.name), ["transformer.wte.weight", "transformer.wpe.weight"])
         XCTAssertEqual(parts.map(\.part), [35..<40, 40..<45])

@@ -1,4 +1,4 @@
-import Data
+import DataPipeline
 import XCTest
 
 /// BPETrainer against a slow reference that recounts every pair before every merge.
