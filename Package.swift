@@ -3,6 +3,7 @@
 //
 // Targets, imports pointing downward only:
 //   CMPI, CBLAS, CZstd        C system-library shims, one per library
+//   Support                   the shared small pieces: SplitMix64, parallel-for, atomic file write, UserFacingError
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
 //   Model                     config, flat parameter layout, GPT forward/backward, AdamW, safetensors
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
@@ -45,35 +46,36 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
 
-        .target(name: "Kernels", dependencies: ["CBLAS"], swiftSettings: mode + fastMath),
-        .target(name: "Model", dependencies: ["Kernels"], swiftSettings: mode + fastMath),
-        .target(name: "Distributed", dependencies: ["CMPI"], swiftSettings: mode + fastMath),
-        .target(name: "DataPipeline", swiftSettings: mode + fastMath),
-        .target(name: "Config", dependencies: ["Model", "Yams"], swiftSettings: mode),
+        .target(name: "Support", swiftSettings: mode + fastMath),
+        .target(name: "Kernels", dependencies: ["CBLAS", "Support"], swiftSettings: mode + fastMath),
+        .target(name: "Model", dependencies: ["Kernels", "Support"], swiftSettings: mode + fastMath),
+        .target(name: "Distributed", dependencies: ["CMPI", "Support"], swiftSettings: mode + fastMath),
+        .target(name: "DataPipeline", dependencies: ["Support"], swiftSettings: mode + fastMath),
+        .target(name: "Config", dependencies: ["Model", "Support", "Yams"], swiftSettings: mode),
         .target(name: "Training", dependencies: ["Model", "Distributed", "DataPipeline", "Config", "Kernels", "Checkpoint"], swiftSettings: mode + fastMath),
-        .target(name: "Launch", dependencies: ["Config"], swiftSettings: mode),
+        .target(name: "Launch", dependencies: ["Config", "Support"], swiftSettings: mode),
         .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "DataPipeline"], swiftSettings: mode + fastMath),
-        .target(name: "Plot", swiftSettings: mode),
+        .target(name: "Plot", dependencies: ["Support"], swiftSettings: mode),
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training", "Launch", "Plot",
+                "Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training", "Launch", "Plot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
 
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: mode),
-        .testTarget(name: "ModelTests", dependencies: ["Model"],
+        .testTarget(name: "KernelsTests", dependencies: ["Support", "Kernels"], swiftSettings: mode),
+        .testTarget(name: "ModelTests", dependencies: ["Support", "Model"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Config", "DataPipeline", "Distributed", "Model", "Checkpoint", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Config", "DataPipeline", "Distributed", "Model", "Checkpoint", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], swiftSettings: mode),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "CZstd", "Model", "DataPipeline", "Config", "Training", "TestSupport"], swiftSettings: mode),
-        .testTarget(name: "DataPipelineTests", dependencies: ["DataPipeline"],
+        .testTarget(name: "CheckpointTests", dependencies: ["Support", "Checkpoint", "CZstd", "Model", "DataPipeline", "Config", "Training", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "DataPipelineTests", dependencies: ["Support", "DataPipeline"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
     ]
 )

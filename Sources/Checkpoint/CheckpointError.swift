@@ -1,6 +1,8 @@
+import Support
+
 /// A checkpoint problem, phrased for the user: one line naming the file or directory, what is wrong
 /// and what to do about it.
-public struct CheckpointError: Error, CustomStringConvertible {
+public struct CheckpointError: UserFacingError, CustomStringConvertible {
     /// The one-line message.
     public let message: String
     /// An error with this message.

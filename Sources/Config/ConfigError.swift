@@ -1,5 +1,7 @@
+import Support
+
 /// A configuration problem: one line naming the file, the key and the fix.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
+public struct ConfigError: UserFacingError, CustomStringConvertible, Equatable {
     /// The whole message.
     public let message: String
     public init(_ message: String) { self.message = message }

@@ -1,8 +1,13 @@
+import Support
+
 /// A user-facing data error: one line that names the file (or setting) at fault and how to fix it.
 ///
 /// Every error the Data module throws for bad input is one of these; the CLI prints `description`
 /// as a single line and exits with status 2.
-public enum DataError: Error, CustomStringConvertible, Equatable {
+public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
+    /// The one-line message (`description`).
+    public var message: String { description }
+
     /// No `--input` paths were given at all.
     case noInput
     /// An input path does not exist.

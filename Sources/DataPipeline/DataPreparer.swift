@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Support
 
 /// `pretrain data prepare`: text files → `tokenizer.json` + train/val token shards + manifest.
 ///
@@ -85,8 +86,8 @@ public final class DataPreparer {
         var seen = 0
         try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch in
             let units = batch.filter { !settings.isValidation(document: $0.document) }
-            let bounds = ParallelWork.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
-            ParallelWork.run(threads) { worker in
+            let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
+            Parallel.run(threads) { worker in
                 for unit in units[bounds[worker]..<bounds[worker + 1]] { counters[worker].add(unit.bytes) }
             }
             seen += batch.reduce(0) { $0 + $1.bytes.count }
@@ -119,8 +120,8 @@ public final class DataPreparer {
         var documents = 0
         var valDocuments = 0
         try corpus.forEachBatch(batchBytes: (2 << 20) * threads) { units in
-            let bounds = ParallelWork.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
-            ParallelWork.run(threads) { w in
+            let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
+            Parallel.run(threads) { w in
                 let worker = workers[w]
                 worker.tokens.removeAll(keepingCapacity: true)
                 worker.ends.removeAll(keepingCapacity: true)

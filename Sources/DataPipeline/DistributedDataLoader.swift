@@ -1,3 +1,5 @@
+import Support
+
 /// Reads each rank's slice of every global batch from memory-mapped token shards.
 ///
 /// **Samples.** A shard of n tokens holds `(n - 1) / T` samples; sample s is tokens

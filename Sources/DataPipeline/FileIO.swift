@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Support
 
 /// Small POSIX file helpers: whole-file reads, atomic writes (temporary name, then rename).
 enum FileIO {
@@ -27,44 +28,19 @@ enum FileIO {
         return bytes
     }
 
-    /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
-    /// reader never sees a half-written file under the final name.
+    /// Writes `bytes` to `path` atomically (`AtomicFile`), or throws a `DataError` naming it.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let temporary = temporaryName(for: path)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw error(path, "cannot create \(temporary)") }
-        var done = 0
-        let ok: Bool = bytes.withUnsafeBytes { buffer in
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
-        }
-        close(fd)
-        guard ok else {
-            unlink(temporary)
-            throw error(path, "write failed (disk full?)")
-        }
-        try move(temporary, to: path)
+        do { try AtomicFile.write(bytes, to: path) } catch { throw dataError(error) }
     }
 
     /// Renames `from` over `to`, or throws naming `to`.
     static func move(_ from: String, to: String) throws {
-        guard rename(from, to) == 0 else {
-            unlink(from)
-            throw error(to, "cannot rename \(from) into place")
-        }
+        do { try AtomicFile.move(from, to: to) } catch { throw dataError(error) }
     }
 
-    /// A hidden temporary name next to `path`, unique to this process.
-    static func temporaryName(for path: String) -> String {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[...$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        return "\(directory).\(name).tmp-\(getpid())"
+    /// The `DataError.io` of an `AtomicFile` failure.
+    static func dataError(_ failure: AtomicFile.Failure) -> DataError {
+        .io(path: failure.path, problem: "\(failure.what): \(failure.reason)")
     }
 
     /// Whether `path` exists (following symlinks), and whether it is a directory.

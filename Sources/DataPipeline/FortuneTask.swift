@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A labelled task built from Debian's `fortunes` with no download: which file (computers, science,
 /// love, food, …) a fortune comes from.

@@ -1,3 +1,5 @@
+import Support
+
 /// Builds masked-LM batches from token windows: `[CLS] A [SEP]` (or `[CLS] A [SEP] B [SEP]` with
 /// segment ids for next-sentence prediction), padding, and BERT's dynamic 80/10/10 masking.
 ///

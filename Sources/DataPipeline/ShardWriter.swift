@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Support
 
 /// Writes a stream of tokens as numbered shards `PREFIX_000000.bin`, `PREFIX_000001.bin`, … .
 ///
@@ -93,7 +94,7 @@ public final class ShardWriter {
 
     private func openShard() throws {
         let finalPath = path(ofShard: completed.count)
-        temporaryPath = FileIO.temporaryName(for: finalPath)
+        temporaryPath = AtomicFile.temporaryName(for: finalPath)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FileIO.error(finalPath, "cannot create shard") }
         inShard = 0
@@ -102,16 +103,7 @@ public final class ShardWriter {
     }
 
     private func flush() throws {
-        var done = 0
-        let ok: Bool = buffer.withUnsafeBytes { bytes in
-            while done < bytes.count {
-                let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
-        }
+        let ok = buffer.withUnsafeBytes { AtomicFile.writeAll(fd, $0) }
         buffer.removeAll(keepingCapacity: true)
         guard ok else { throw FileIO.error(path(ofShard: completed.count), "cannot write shard (disk full?)") }
     }

@@ -1,3 +1,5 @@
+import Support
+
 /// Counts GPT-2 pre-tokens (byte strings) over a corpus: the first phase of BPE training.
 ///
 /// One counter per thread, merged at the end (`count(pieces:threads:)` does both). Keys live in a
@@ -67,8 +69,8 @@ public final class WordCounter {
         let workers = max(1, min(threads, pieces.count))
         let counters = (0..<workers).map { _ in WordCounter() }
         let bytes = pieces.map(\.count)
-        let bounds = ParallelWork.balancedBounds(weights: bytes, parts: workers)
-        ParallelWork.run(workers) { worker in
+        let bounds = Parallel.balancedBounds(weights: bytes, parts: workers)
+        Parallel.run(workers) { worker in
             for index in bounds[worker]..<bounds[worker + 1] { counters[worker].add(pieces[index]) }
         }
         let total = counters[0]

@@ -1,5 +1,10 @@
+import Support
+
 /// Why a communicator operation failed; every case names the operation and says what to do.
-public enum CommunicatorError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum CommunicatorError: UserFacingError, CustomStringConvertible, Equatable, Sendable {
+    /// The one-line message (`description`).
+    public var message: String { description }
+
     /// An MPI call returned an error code: `call` is the MPI function (e.g. "MPI_Bcast"), `message`
     /// is `MPI_Error_string`'s text for `code` (e.g. "MPI_ERR_ROOT: invalid root").
     case mpi(call: String, code: Int32, message: String)

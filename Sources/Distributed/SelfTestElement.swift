@@ -1,3 +1,5 @@
+import Support
+
 /// An element type `CommSelfTest` can fill with deterministic rank-dependent values and whose
 /// expected reductions it computes independently of any communicator.
 protocol SelfTestElement: CommScalar, Comparable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 // AdamW optimizer step over a contiguous range of parameters (PyTorch torch.optim.AdamW semantics).
 //

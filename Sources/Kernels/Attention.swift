@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 // Multi-head scaled dot-product attention over a fused qkv buffer.
 //

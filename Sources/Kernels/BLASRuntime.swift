@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import Support
 
 /// OpenBLAS's runtime: the kernel family it uses, its version string and its thread count.
 ///
@@ -70,5 +71,13 @@ extension BLASRuntime {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return 2.0 * Double(M) * Double(N) * Double(K) / best / 1e9
+    }
+}
+
+extension Parallel {
+    /// Sets the thread count for the project's loops and for OpenBLAS alike, so the two always agree.
+    public static func setThreads(_ n: Int) {
+        setLoopThreads(n)
+        BLASRuntime.setThreads(n)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 // Fused softmax + cross-entropy over the vocabulary, with ignore-index targets and label smoothing.
 //

@@ -1,3 +1,5 @@
+import Support
+
 // Inverted dropout with a counter-based random stream.
 //
 // Shapes: inp, out, dinp, dout (count)    mask (count) bytes, 1 = kept, 0 = dropped.

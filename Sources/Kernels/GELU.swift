@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 // Gaussian error linear unit, element-wise.
 //

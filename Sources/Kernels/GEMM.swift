@@ -1,4 +1,5 @@
 import CBLAS
+import Support
 
 /// Row-major single-precision matrix products through OpenBLAS, spread over the rank's threads.
 ///

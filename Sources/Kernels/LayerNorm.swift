@@ -1,3 +1,5 @@
+import Support
+
 // Layer normalisation over the last dimension.
 //
 // Shapes:

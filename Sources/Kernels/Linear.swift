@@ -1,3 +1,5 @@
+import Support
+
 // Fully connected layer (matrix multiply plus bias) through OpenBLAS sgemm.
 //
 // Shapes:

@@ -1,3 +1,5 @@
+import Support
+
 // Residual connection, element-wise.
 //
 // Shapes: a, b, out, da, db, dout (count) — typically (B,T,C).

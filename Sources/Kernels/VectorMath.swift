@@ -1,3 +1,5 @@
+import Support
+
 // Whole-buffer vector helpers: squared norm, scaling, zeroing, accumulation.
 //
 // Shapes: x, dst, src (count), flat.

@@ -1,5 +1,7 @@
+import Support
+
 /// A launch problem: one line naming the file, key or value and the fix.
-public struct LaunchError: Error, CustomStringConvertible, Equatable {
+public struct LaunchError: UserFacingError, CustomStringConvertible, Equatable {
     /// The whole message.
     public let message: String
     public init(_ message: String) { self.message = message }

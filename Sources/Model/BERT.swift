@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Support
 
 /// A BERT encoder with the masked-LM head (and optionally the pooler + next-sentence head) over one flat
 /// parameter buffer: forward, loss and backward.

@@ -1,4 +1,5 @@
 import Kernels
+import Support
 
 /// A GPT-2-style transformer over one flat parameter buffer: forward, loss and backward.
 ///

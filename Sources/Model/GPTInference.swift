@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Support
 
 /// Incremental GPT inference for one sequence, with a key/value cache: each new token costs one
 /// position's work (its projections, and attention against the cached keys), not the whole sequence

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A safetensors file: an 8-byte little-endian header length, a JSON header, then raw tensor bytes.
 ///
@@ -185,13 +186,10 @@ public struct SafeTensors {
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         out.append(json)
         for t in tensors { out.append(contentsOf: t.bytes) }
-        let tmp = path + ".tmp-\(getpid())"
         do {
-            try out.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, path) == 0 else { throw ModelError("rename failed: \(String(cString: strerror(errno)))") }
+            try AtomicFile.write([UInt8](out), to: path)
         } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
-            throw ModelError("\(path): cannot write (\(error.localizedDescription)); check the directory exists and has space")
+            throw ModelError("\(path): cannot write (\(error.what): \(error.reason)); check the directory exists and has space")
         }
     }
 }

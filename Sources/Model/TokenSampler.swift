@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Picks the next token from a (V) logits row: greedy, or sampled with temperature and top-k.
 ///

@@ -1,5 +1,7 @@
+import Support
+
 /// A plotting problem, phrased for the user: names the file and the fix.
-public struct PlotError: Error, CustomStringConvertible {
+public struct PlotError: UserFacingError, CustomStringConvertible {
     /// One line: what is wrong and how to fix it.
     public let message: String
     public init(_ message: String) { self.message = message }

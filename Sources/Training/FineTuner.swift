@@ -1,6 +1,7 @@
 import DataPipeline
 import Distributed
 import Model
+import Support
 
 /// Fine-tunes a sequence classifier on labelled texts with cross-entropy and AdamW, data-parallel over
 /// a communicator: a BERT (`FineTuner<BERT>`, `[CLS] text [SEP]` padded with an attention mask, the
@@ -87,7 +88,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         model.training = true
         for step in 0..<steps {
             if order.isEmpty || cursor + global > order.count {
-                var rng = Model.SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
+                var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
                 order = Array(0..<data.texts.count).shuffled(using: &rng)
                 cursor = 0
                 epoch += 1

@@ -4,6 +4,7 @@ import Distributed
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// The data-parallel training loop: every rank holds a full replica, reads its slice of each global
 /// batch, and takes the same AdamW step on gradients averaged across ranks.

@@ -3,6 +3,7 @@ import Checkpoint
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain bench checkpoint`: compression ratio and speed per zstd level (with and without the
 /// byte-plane shuffle), save and load MB/s of one rank, and the staging copy an async save costs.

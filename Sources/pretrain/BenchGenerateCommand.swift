@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain bench generate`: generation speed with and without the key/value cache.
 struct BenchGenerateCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import DataPipeline
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain bench mlm`: masked-LM training-step throughput of one process (BERT on preset shapes).
 struct BenchMLMCommand: ParsableCommand {
@@ -46,7 +47,7 @@ struct BenchMLMCommand: ParsableCommand {
         let masker = try MLMMasker(microBatch: B, sequenceLength: T, vocabularySize: V, specials: specials, seed: 42)
         masker.maskRate = maskRate
         let contentLength = MLMMasker.contentLength(sequenceLength: T, nextSentence: false)
-        var rng = Model.SplitMix64(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let content = (0..<(B * contentLength)).map { _ in Int32(4 + rng.next() % UInt64(V - 4)) }
         let profile = StepProfile()
         var times: [Double] = []

@@ -4,6 +4,7 @@ import Distributed
 import Foundation
 import Model
 import Training
+import Support
 
 /// `pretrain bench scaling`: data-parallel scaling of the training step on a benchmark preset.
 struct BenchScalingCommand: ParsableCommand {
@@ -168,7 +169,7 @@ struct BenchScalingCommand: ParsableCommand {
     /// Writes 200k random tokens below the preset's vocabulary as one shard; returns its path.
     private func writeRandomTokens(_ p: BenchPreset, directory: String) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var rng = Model.SplitMix64(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let tokens = (0..<200_000).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
         let writer = try ShardWriter(directory: directory, prefix: "train", shardTokens: tokens.count, wideTokens: false)
         try writer.append(tokens)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain bench step`: training-step throughput of one process on the benchmark presets.
 struct BenchStepCommand: ParsableCommand {

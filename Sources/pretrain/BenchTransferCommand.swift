@@ -6,6 +6,7 @@ import Foundation
 import Kernels
 import Model
 import Training
+import Support
 
 /// `pretrain bench transfer`: does pretraining help a downstream classifier? Pretrains a BERT (masked
 /// LM) or a GPT (causal LM) in-process, then fine-tunes it and an identical freshly initialised model

@@ -4,6 +4,7 @@ import Distributed
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain eval`: validation loss and perplexity of a checkpoint, on one process or under mpirun.
 struct EvalCommand: ParsableCommand {

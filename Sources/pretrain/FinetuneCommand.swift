@@ -7,6 +7,7 @@ import Foundation
 import Kernels
 import Model
 import Training
+import Support
 
 /// `pretrain finetune`: a pretrained BERT or GPT body with a fresh classifier head, trained on labelled texts.
 struct FinetuneCommand: ParsableCommand {

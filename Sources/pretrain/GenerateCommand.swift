@@ -3,6 +3,7 @@ import DataPipeline
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain generate`: continue a prompt with a trained checkpoint, streaming tokens as they come.
 struct GenerateCommand: ParsableCommand {

@@ -5,6 +5,7 @@ import DataPipeline
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// `pretrain predict`: fill [MASK] tokens with a masked-LM checkpoint, or classify a text with a
 /// fine-tuned one.

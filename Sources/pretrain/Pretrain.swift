@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 
 /// The `pretrain` command: data-parallel transformer pretraining on CPUs across MPI processes.
 struct Pretrain: ParsableCommand {
@@ -20,7 +21,7 @@ struct Pretrain: ParsableCommand {
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)  // already reported (or deliberately silent)
-        } catch let error as CLIError {
+        } catch let error as any UserFacingError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
         } catch {

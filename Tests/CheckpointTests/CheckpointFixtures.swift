@@ -4,6 +4,7 @@ import Foundation
 import Model
 import Checkpoint
 import TestSupport
+import Support
 
 /// Data, configs and runs shared by the checkpoint tests: a tiny learnable corpus, a small GPT, and
 /// `pretrain train` under mpirun writing metrics and checkpoints into a temporary directory.
@@ -17,7 +18,7 @@ enum CheckpointFixtures {
 
     /// Writes a token shard of structured "words" (the loss can fall) into `dir`.
     static func corpus(in dir: String, vocab: Int = 64, count: Int = 20_000, seed: UInt64 = 11) throws {
-        var rng = Model.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var tokens: [Int32] = []
         while tokens.count < count {
             let start = Int32(rng.next() % UInt64(vocab / 4)) * 4

@@ -3,6 +3,7 @@ import Foundation
 import Model
 import TestSupport
 import XCTest
+import Support
 
 /// Reading back: every buffer bitwise (zstd and raw), any range out of shards cut unlike the request
 /// (resharding), and every kind of damage refused with a message naming the file.
@@ -10,7 +11,7 @@ final class CheckpointReaderTests: XCTestCase {
     let model = GPTConfig(vocabSize: 40, maxSeqLen: 8, nLayer: 2, nHead: 2, dModel: 16)
 
     func random(_ n: Int, seed: UInt64) -> FlatBuffer {
-        var rng = Model.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let b = FlatBuffer(count: n)
         for i in 0..<n { b.pointer[i] = Float(Int64(bitPattern: rng.next() >> 20)) * 1e-12 }
         return b
@@ -74,7 +75,7 @@ final class CheckpointReaderTests: XCTestCase {
                                           layout: layout, shards: shards, dataPositions: [], created: "now")
         try store.commit(manifest, tokenizer: nil, keepLast: 3)
         let reader = try CheckpointReader(path: root)
-        var rng = Model.SplitMix64(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for _ in 0..<30 {
             let a = Int(rng.next() % UInt64(n)), b = Int(rng.next() % UInt64(n))
             let range = min(a, b)..<(max(a, b) + 1)

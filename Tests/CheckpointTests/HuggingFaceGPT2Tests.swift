@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Model
 import XCTest
+import Support
 
 /// Export writes GPT-2's names, shapes and config keys; importing an export gives back the exact
 /// parameters; non-GPT-2 models and mismatched files are refused.
@@ -11,7 +12,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         model.layerNormEps = 1e-5
         let layout = GPTLayout(config: model)
         let params = FlatBuffer(count: layout.count)
-        var rng = Model.SplitMix64(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for i in 0..<layout.count { params.pointer[i] = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBFFF_FFFF) }
         let out = try CheckpointFixtures.temporaryDirectory("hf")
         defer { try? FileManager.default.removeItem(atPath: out) }

@@ -1,5 +1,6 @@
 import DataPipeline
 import XCTest
+import Support
 
 /// BPETrainer against a slow reference that recounts every pair before every merge.
 final class BPETrainerTests: XCTestCase {

@@ -1,5 +1,6 @@
 import DataPipeline
 import XCTest
+import Support
 
 /// DataPreparer end to end: outputs, determinism, caching, and nothing half-written on errors.
 final class DataPreparerTests: XCTestCase {

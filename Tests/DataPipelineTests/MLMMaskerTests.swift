@@ -1,5 +1,6 @@
 import DataPipeline
 import XCTest
+import Support
 
 /// MLM batches: masking statistics, specials never chosen, determinism per (seed, sequence), rank
 /// splits equal one rank, layout with padding and NSP pairs, bad shapes.

@@ -1,5 +1,6 @@
 import DataPipeline
 import XCTest
+import Support
 
 /// Tokenizer encode/decode: parity with the Python `tokenizers` library and byte round-trips.
 final class TokenizerTests: XCTestCase {

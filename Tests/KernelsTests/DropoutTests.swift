@@ -1,5 +1,6 @@
 import Kernels
 import XCTest
+import Support
 
 final class DropoutTests: KernelTestCase {
     /// The hash written out again with scalar UInt32 arithmetic: SplitMix64 keys, triple32(lo ⊕ k0),

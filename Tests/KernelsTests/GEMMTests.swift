@@ -1,5 +1,6 @@
 import Kernels
 import XCTest
+import Support
 
 final class GEMMTests: KernelTestCase {
     /// Concurrent single-threaded OpenBLAS calls from our threads (as Attention makes them) give bitwise

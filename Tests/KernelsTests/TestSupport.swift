@@ -1,5 +1,6 @@
 import Kernels
 import XCTest
+import Support
 
 /// A seeded SplitMix64 generator so every test draws the same numbers on every run.
 struct TestRNG: RandomNumberGenerator {

@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Model
 import XCTest
+import Support
 
 /// BERT forward/backward against Hugging Face `BertForMaskedLM` / `BertForPreTraining` in PyTorch and
 /// against finite differences of a Double reference twin (post-LN and pre-LN, padding, segments, NSP).

@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Model
 import XCTest
+import Support
 
 /// The GPT sequence classifier (GPT+Classifier.swift) against Hugging Face `GPT2ForSequenceClassification`
 /// in PyTorch (logits, loss, every gradient), against finite differences, and its bad input.

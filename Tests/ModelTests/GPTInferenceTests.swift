@@ -1,6 +1,7 @@
 import Kernels
 import Model
 import XCTest
+import Support
 
 /// KV-cache inference against the full (training) forward: the same logits at every position, and the
 /// same greedy continuation.

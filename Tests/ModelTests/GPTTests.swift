@@ -1,6 +1,7 @@
 import Kernels
 import Model
 import XCTest
+import Support
 
 /// GPT forward/backward against Hugging Face GPT-2 in PyTorch, overfitting, and bad input.
 final class GPTTests: XCTestCase {

@@ -5,6 +5,7 @@ import Foundation
 import Model
 import TestSupport
 import XCTest
+import Support
 
 /// A tiny BERT masked-LM checkpoint written by `pretrain train` (once per test process), a labelled
 /// task whose label is decidable from the text, and loading a checkpoint back into a `BERT` in-test.
@@ -44,7 +45,7 @@ enum BERTCheckpointFixtures {
     /// Writes `count` JSON lines of random letters from one of three alphabets, labelled by the alphabet
     /// ("early", "late", "digits"); returns the path.
     static func task(_ dir: String, name: String, count: Int, seed: UInt64) throws -> String {
-        var rng = Model.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let alphabets = [Array("abcdefgh"), Array("pqrstuvw"), Array("01234567")]
         let names = ["early", "late", "digits"]
         var lines: [String] = []

@@ -5,6 +5,7 @@ import Model
 import TestSupport
 import Training
 import XCTest
+import Support
 
 /// `pretrain bench transfer --checkpoint`: the accuracy it prints for the pretrained body equals a
 /// fine-tuning of the same checkpoint run in-test with the same seed, steps and batches; the mean over

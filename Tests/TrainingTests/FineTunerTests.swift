@@ -4,6 +4,7 @@ import Foundation
 import Model
 import Training
 import XCTest
+import Support
 
 /// Fine-tuning a BERT or GPT classifier: it learns a 3-way task far above chance, a pretrained body is
 /// copied with the new head left fresh, a frozen body does not move, 2 ranks equal 1 rank with the same
@@ -17,7 +18,7 @@ final class FineTunerTests: XCTestCase {
 
     /// Texts of random letters from one of three alphabets; the label is the alphabet.
     func task(_ count: Int, seed: UInt64) -> ClassificationDataset {
-        var rng = Model.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let alphabets = [Array("abcdefgh"), Array("pqrstuvw"), Array("01234567")]
         var texts: [String] = [], labels: [Int32] = []
         for _ in 0..<count {

@@ -2,6 +2,7 @@ import Config
 import DataPipeline
 import Foundation
 import Model
+import Support
 
 /// A tiny corpus and config for training tests: a token stream with structure (so the loss falls),
 /// written as an llm.c shard, and a small model.
@@ -10,7 +11,7 @@ enum TrainingFixtures {
     static func corpus(vocab: Int = 64, count: Int = 20_000, seed: UInt64 = 5) throws -> String {
         let dir = NSTemporaryDirectory() + "train-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        var rng = Model.SplitMix64(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var tokens: [Int32] = []
         tokens.reserveCapacity(count)
         // Repeating short "words" with noise: learnable, not trivial.

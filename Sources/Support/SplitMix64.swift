@@ -1,10 +1,16 @@
-/// SplitMix64: a small, fast, platform-independent random generator for reproducible shuffles.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SplitMix64: a small, fast, platform-independent random generator, the project's only one.
 ///
-/// The standard library's generators are not guaranteed to give the same numbers everywhere;
-/// this one does, so a seed gives the same shard and sample order on every machine.
+/// The standard library's generators are not guaranteed to give the same numbers everywhere; this one
+/// does, so a seed gives the same weights, shard order, masks and samples on every machine and rank.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    /// The whole state: one 64-bit word.
-    public private(set) var state: UInt64
+    /// The whole state: one 64-bit word; saving it resumes the stream exactly.
+    public var state: UInt64
 
     /// A generator starting from `seed`.
     public init(seed: UInt64) { state = seed }
@@ -48,5 +54,21 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
             order.swapAt(i, j)
         }
         return order
+    }
+
+    /// A uniform Double in the open interval (0, 1).
+    public mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) * (1.0 / 9_007_199_254_740_992.0) }
+
+    /// Fills `count` Floats with N(mean, std²) draws (Box–Muller).
+    public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, mean: Float = 0, std: Float) {
+        var i = 0
+        while i < count {
+            let u1 = uniform(), u2 = uniform()
+            let r = (-2 * log(u1)).squareRoot()
+            let theta = 2 * Double.pi * u2
+            p[i] = mean + std * Float(r * cos(theta))
+            if i + 1 < count { p[i + 1] = mean + std * Float(r * sin(theta)) }
+            i += 2
+        }
     }
 }
