@@ -116,14 +116,14 @@ public enum ConfigLoader {
     static func validateFamily(_ config: RunConfig, origin: String) throws {
         let f = config.family, m = config.model
         switch (f.arch, config.objective) {
-        case ("gpt", "mlm"):
+        case (.gpt, .mlm):
             throw ConfigError("\(origin): training.objective mlm needs model.arch bert (a GPT decoder is trained with clm); set model.arch: bert or training.objective: clm")
-        case ("bert", "clm"):
+        case (.bert, .clm):
             throw ConfigError("\(origin): training.objective clm needs model.arch gpt (a BERT encoder sees both sides, so next-token prediction is trivial); set training.objective: mlm or model.arch: gpt")
         default: break
         }
-        if f.arch == "gpt" {
-            for (key, set) in [("model.nsp", f.nsp), ("model.intermediate_size", f.intermediateSize != 0), ("model.norm", f.norm == "post")] where set {
+        if f.arch == .gpt {
+            for (key, set) in [("model.nsp", f.nsp), ("model.intermediate_size", f.intermediateSize != 0), ("model.norm", f.norm == .post)] where set {
                 throw ConfigError("\(origin): \(key) applies to model.arch bert only (GPT blocks are pre-LN with a 4 × d_model feed-forward); remove it or set model.arch: bert")
             }
             return

@@ -22,7 +22,14 @@ public enum ConfigSchema {
         case bool(WritableKeyPath<RunConfig, Bool>)
         case string(WritableKeyPath<RunConfig, String>)
         case choice(WritableKeyPath<RunConfig, String>, [String])
-        case positions(WritableKeyPath<RunConfig, GPTConfig.Positions>)
+        /// An enum field: its names, and how to read and write it as text.
+        case option(names: [String], get: (RunConfig) -> String, set: (inout RunConfig, String) -> Void)
+
+        /// The field of an enum-typed key.
+        static func option<E: ConfigChoice>(_ kp: WritableKeyPath<RunConfig, E>) -> Field {
+            .option(names: E.allCases.map(\.rawValue), get: { $0[keyPath: kp].rawValue },
+                    set: { config, name in if let value = E(rawValue: name) { config[keyPath: kp] = value } })
+        }
 
         var typeName: String {
             switch self {
@@ -30,8 +37,7 @@ public enum ConfigSchema {
             case let .float(_, r), let .double(_, r): "number in \(r.lowerBound)…\(r.upperBound == .infinity ? "∞" : "\(r.upperBound)")"
             case .bool: "true or false"
             case .string: "string"
-            case let .choice(_, options): "one of " + options.joined(separator: ", ")
-            case .positions: "one of " + GPTConfig.Positions.allCases.map(\.rawValue).joined(separator: ", ")
+            case let .choice(_, options), let .option(options, _, _): "one of " + options.joined(separator: ", ")
             }
         }
     }
@@ -54,19 +60,19 @@ public enum ConfigSchema {
         Key(path: "mpirun_config.mpirun_hostfile", help: "hostfile for multi-machine runs (mpirun --hostfile)", field: .string(\.launch.mpirunHostfile)),
         Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
         // Model.
-        Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .choice(\.family.arch, ["gpt", "bert"])),
+        Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .option(\.family.arch)),
         Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
         Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
         Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
         Key(path: "model.n_head", help: "NH: attention heads (must divide d_model)", field: .int(\.model.nHead, 1...big)),
         Key(path: "model.d_model", help: "C: model width", field: .int(\.model.dModel, 1...big)),
-        Key(path: "model.positions", help: "learned (GPT-2) or sinusoidal (Vaswani et al.)", field: .positions(\.model.positions)),
+        Key(path: "model.positions", help: "learned (GPT-2) or sinusoidal (Vaswani et al.)", field: .option(\.model.positions)),
         Key(path: "model.embedding_dropout", help: "dropout after the embeddings (0 = off)", field: .float(\.model.embeddingDropout, 0...0.999)),
         Key(path: "model.residual_dropout", help: "dropout on each residual branch (0 = off)", field: .float(\.model.residualDropout, 0...0.999)),
         Key(path: "model.attention_dropout", help: "dropout on the attention weights (0 = off)", field: .float(\.model.attentionDropout, 0...0.999)),
         Key(path: "model.label_smoothing", help: "label smoothing ε of the loss (0 = off)", field: .float(\.model.labelSmoothing, 0...0.999)),
         Key(path: "model.layer_norm_eps", help: "LayerNorm epsilon", field: .float(\.model.layerNormEps, 1e-12...1)),
-        Key(path: "model.norm", help: "auto, post (BERT: LayerNorm after each residual add) or pre (LayerNorm first; GPT is always pre)", field: .choice(\.family.norm, ["auto", "post", "pre"])),
+        Key(path: "model.norm", help: "auto, post (BERT: LayerNorm after each residual add) or pre (LayerNorm first; GPT is always pre)", field: .option(\.family.norm)),
         Key(path: "model.nsp", help: "bert: add the pooler and the next-sentence-prediction objective", field: .bool(\.family.nsp)),
         Key(path: "model.intermediate_size", help: "bert: feed-forward width I (0 = 4 × d_model)", field: .int(\.family.intermediateSize, 0...big)),
         Key(path: "model.type_vocab_size", help: "bert: segment (token-type) embeddings", field: .int(\.family.typeVocabSize, 1...big)),
@@ -85,12 +91,12 @@ public enum ConfigSchema {
         Key(path: "optimizer.weight_decay", help: "decoupled weight decay on ≥2-D weights", field: .float(\.optimizer.weightDecay, 0...10)),
         Key(path: "optimizer.grad_clip", help: "global gradient-norm clip (0 = off)", field: .float(\.optimizer.gradClip, 0...1e6)),
         // Schedule.
-        Key(path: "schedule.kind", help: "cosine (warmup + cosine to a floor), constant, or noam", field: .choice(\.schedule.kind, ["cosine", "constant", "noam"])),
+        Key(path: "schedule.kind", help: "cosine (warmup + cosine to a floor), constant, or noam", field: .option(\.schedule.kind)),
         Key(path: "schedule.warmup_steps", help: "linear warmup steps (cosine, noam)", field: .int(\.schedule.warmupSteps, 0...big)),
         Key(path: "schedule.min_lr_ratio", help: "cosine floor as a fraction of optimizer.lr", field: .float(\.schedule.minLRRatio, 0...1)),
         Key(path: "schedule.noam_scale", help: "noam: multiplier of d_model^-0.5·min(step^-0.5, step·warmup^-1.5)", field: .float(\.schedule.noamScale, 0...1e6)),
         // Training.
-        Key(path: "training.objective", help: "auto, clm (next-token, gpt) or mlm (masked tokens, bert); auto follows model.arch", field: .choice(\.family.objective, ["auto", "clm", "mlm"])),
+        Key(path: "training.objective", help: "auto, clm (next-token, gpt) or mlm (masked tokens, bert); auto follows model.arch", field: .option(\.family.objective)),
         Key(path: "training.mask_rate", help: "mlm: share of non-special tokens chosen per sequence (80 % [MASK], 10 % random, 10 % kept)", field: .double(\.family.maskRate, 0.001...0.999)),
         Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
         Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
@@ -102,7 +108,7 @@ public enum ConfigSchema {
         Key(path: "training.eval_steps", help: "validation batches per evaluation", field: .int(\.training.evalSteps, 1...big)),
         Key(path: "training.bucket_mb", help: "gradient allreduce bucket size in MiB", field: .double(\.training.bucketMB, 0.001...65536)),
         Key(path: "training.zero1", help: "shard AdamW moments across ranks (ZeRO stage 1)", field: .bool(\.training.zero1)),
-        Key(path: "training.grad_compression", help: "none, or bf16: allreduce gradients in bfloat16", field: .choice(\.training.gradCompression, ["none", "bf16"])),
+        Key(path: "training.grad_compression", help: "none, or bf16: allreduce gradients in bfloat16", field: .option(\.training.gradCompression)),
         Key(path: "training.checksum_interval", help: "compare a parameter checksum across ranks every N steps (0 = off)", field: .int(\.training.checksumInterval, 0...big)),
         Key(path: "training.watchdog_seconds", help: "abort when a collective stalls this long", field: .double(\.training.watchdogSeconds, 1...1e7)),
         Key(path: "training.max_bad_steps", help: "stop after this many consecutive non-finite steps", field: .int(\.training.maxBadSteps, 1...big)),
@@ -167,14 +173,9 @@ extension ConfigSchema.Key {
         case let .string(kp):
             config[keyPath: kp] = text
         case let .choice(kp, options):
-            guard let match = options.first(where: { $0.lowercased() == text.lowercased() }) else {
-                let hint = EditDistance.nearest(to: text, in: options).map { " (did you mean \($0)?)" } ?? ""
-                throw bad(hint)
-            }
-            config[keyPath: kp] = match
-        case let .positions(kp):
-            guard let v = GPTConfig.Positions(rawValue: text.lowercased()) else { throw bad() }
-            config[keyPath: kp] = v
+            config[keyPath: kp] = try Self.match(text, in: options, bad)
+        case let .option(options, _, set):
+            set(&config, try Self.match(text, in: options, bad))
         }
     }
 
@@ -187,8 +188,16 @@ extension ConfigSchema.Key {
         case let .bool(kp): "\(config[keyPath: kp])"
         case let .string(kp), let .choice(kp, _):
             Self.quote(config[keyPath: kp])
-        case let .positions(kp): config[keyPath: kp].rawValue
+        case let .option(_, get, _): get(config)
         }
+    }
+
+    /// The name in `options` that `text` spells (case-insensitively), or `bad` with a did-you-mean hint.
+    static func match(_ text: String, in options: [String], _ bad: (String) -> ConfigError) throws -> String {
+        guard let match = options.first(where: { $0.lowercased() == text.lowercased() }) else {
+            throw bad(EditDistance.nearest(to: text, in: options).map { " (did you mean \($0)?)" } ?? "")
+        }
+        return match
     }
 
     static func quote(_ s: String) -> String {

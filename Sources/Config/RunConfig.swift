@@ -36,7 +36,7 @@ public struct RunConfig: Equatable, Sendable {
 
     /// Learning-rate schedule.
     public struct Schedule: Equatable, Sendable {
-        public var kind = "cosine"
+        public var kind = ScheduleKind.cosine
         public var warmupSteps = 10
         public var minLRRatio: Float = 0.1
         public var noamScale: Float = 1
@@ -54,7 +54,7 @@ public struct RunConfig: Equatable, Sendable {
         public var evalSteps = 10
         public var bucketMB = 25.0
         public var zero1 = false
-        public var gradCompression = "none"
+        public var gradCompression = GradCompression.none
         public var checksumInterval = 100
         public var watchdogSeconds = 600.0
         public var maxBadSteps = 5
@@ -82,12 +82,12 @@ public struct RunConfig: Equatable, Sendable {
     /// `model.arch`, `model.norm`, `model.nsp`, `model.intermediate_size`, `model.type_vocab_size`,
     /// `training.objective`, `training.mask_rate`). The shared shape keys stay in `model`.
     public struct Family: Equatable, Sendable {
-        public var arch = "gpt"
-        public var norm = "auto"
+        public var arch = Architecture.gpt
+        public var norm = NormSetting.auto
         public var nsp = false
         public var intermediateSize = 0
         public var typeVocabSize = 2
-        public var objective = "auto"
+        public var objective = ObjectiveSetting.auto
         public var maskRate = 0.15
         /// K > 0: a fine-tuned classifier with K labels, BERT or GPT (written by `pretrain finetune`).
         public var numLabels = 0
@@ -113,7 +113,7 @@ public struct RunConfig: Equatable, Sendable {
                            nHead: model.nHead, dModel: model.dModel)
         if family.intermediateSize > 0 { c.intermediateSize = family.intermediateSize }
         c.typeVocabSize = family.typeVocabSize
-        c.norm = family.norm == "pre" ? .pre : .post
+        c.norm = family.norm == .pre ? .pre : .post
         c.nsp = family.nsp
         c.numLabels = family.numLabels
         c.layerNormEps = model.layerNormEps
@@ -131,7 +131,15 @@ public struct RunConfig: Equatable, Sendable {
     }
 
     /// The training objective after `auto`: clm for gpt, mlm for bert.
-    public var objective: String {
-        family.objective != "auto" ? family.objective : (family.arch == "bert" ? "mlm" : "clm")
+    public var objective: Objective {
+        switch family.objective {
+        case .clm: .clm
+        case .mlm: .mlm
+        case .auto:
+            switch family.arch {
+            case .gpt: .clm
+            case .bert: .mlm
+            }
+        }
     }
 }

@@ -245,6 +245,7 @@ extension Trainer {
             var sendBlock: [Float] = []
             do {
                 let reader = try CheckpointReader(path: path)
+                try ModelCheckpoint.checkFamily(reader, matches: config)
                 try reader.manifest.checkMatches(model.layout, directory: reader.directory)
                 manifest = reader.manifest
                 let mine = CheckpointPlan.evenRange(count: model.layout.count, parts: comm.size, index: comm.rank)

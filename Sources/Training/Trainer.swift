@@ -56,7 +56,7 @@ public final class Trainer {
 
     let events: (TrainingEvent) -> Void
     /// The model's forward for the configured objective (clm or mlm).
-    private let objective: TrainingObjective
+    private let objective: any PretrainingObjective
     let train: DistributedDataLoader
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
@@ -91,10 +91,10 @@ public final class Trainer {
         do { accumulationSteps = try ConfigLoader.accumulationSteps(config, worldSize: world) } catch let e as ConfigError {
             throw TrainingError(e.message)
         }
-        guard let compression = GradientCompression(rawValue: config.training.gradCompression) else {
-            throw TrainingError("training.grad_compression '\(config.training.gradCompression)' is not one of none, bf16")
+        switch config.training.gradCompression {
+        case .none: compression = .none
+        case .bf16: compression = .bf16
         }
-        self.compression = compression
         try Self.checkSameConfig(config, comm: comm)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         self.threads = options.threads ?? (config.launch.threadsPerProcess > 0 ? config.launch.threadsPerProcess : max(1, cores / max(1, comm.localSize)))
@@ -102,15 +102,16 @@ public final class Trainer {
         peakFLOPS = options.measurePeak ? BLASRuntime.measurePeakGFLOPS() * 1e9 : 0
 
         let t = config.training
+        let family = ModelFamilies.family(of: config)
         do {
             if !config.data.tokenizer.isEmpty, FileManager.default.fileExists(atPath: config.data.tokenizer) {
                 try Tokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
             }
-            train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: TrainingObjective.loaderSequenceLength(config),
+            train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config),
                                               rank: comm.rank, worldSize: world, shuffle: config.data.shuffle, seed: UInt64(t.seed),
                                               modelVocabularySize: config.model.vocabSize)
             val = config.data.val.isEmpty ? nil : try DistributedDataLoader(
-                location: config.data.val, split: "val", microBatch: t.microBatch, sequenceLength: TrainingObjective.loaderSequenceLength(config), rank: comm.rank,
+                location: config.data.val, split: "val", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config), rank: comm.rank,
                 worldSize: world, shuffle: false, seed: 0, modelVocabularySize: config.model.vocabSize)
         } catch let error as DataError {
             throw TrainingError("\(error)")
@@ -120,14 +121,14 @@ public final class Trainer {
             throw TrainingError("\(config.data.train) holds \(train.sequencesPerEpoch) sequences of \(t.seqLen + 1) tokens, fewer than \(world) ranks × micro_batch \(t.microBatch); add data, or lower training.micro_batch or training.seq_len")
         }
 
-        objective = try TrainingObjective(config: config)
+        objective = try family.pretrainingObjective(config)
         model = objective.model
         // Rank 0's weights are the run's: broadcast them, then prove every replica holds them.
         try comm.broadcast(model.params.buffer, root: 0)
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
-        flopsPerToken = TrainingObjective.flopsPerToken(config, parameters: count)
+        flopsPerToken = family.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap(ranks: world, localRanks: comm.localSize, threadsPerRank: self.threads, cores: cores)
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
@@ -161,9 +162,9 @@ public final class Trainer {
         }
         let lr = config.optimizer.lr
         switch config.schedule.kind {
-        case "constant": schedule = .constant(lr: lr)
-        case "noam": schedule = .noam(dModel: config.model.dModel, warmup: max(1, config.schedule.warmupSteps), scale: config.schedule.noamScale)
-        default: schedule = .warmupCosine(lr: lr, warmup: config.schedule.warmupSteps, total: t.steps, minLR: lr * config.schedule.minLRRatio)
+        case .constant: schedule = .constant(lr: lr)
+        case .noam: schedule = .noam(dModel: config.model.dModel, warmup: max(1, config.schedule.warmupSteps), scale: config.schedule.noamScale)
+        case .cosine: schedule = .warmupCosine(lr: lr, warmup: config.schedule.warmupSteps, total: t.steps, minLR: lr * config.schedule.minLRRatio)
         }
         if config.logging.timeline {
             let path = config.logging.runDir + String(format: "/timeline/rank-%05d.json", comm.rank)
@@ -232,7 +233,7 @@ public final class Trainer {
         let scale = 1 / Float(accumulationSteps * (syncing ? comm.size : 1))
         for micro in 0..<accumulationSteps {
             try train.next()
-            lossSum += try objective.forward(train, step: step, micro: micro)
+            lossSum += try objective.forward(train, dropoutSeed: dropoutSeed(step: step, micro: micro))
             if micro == accumulationSteps - 1, syncing, let allreducer {
                 allreducer.begin()
                 deferredRows = model.backward(lossScale: scale, onReady: onReady, deferringTokenEmbedding: embeddingRows != nil)
@@ -308,6 +309,11 @@ public final class Trainer {
         return metrics
     }
 
+    /// The seed of the dropout masks of micro-batch `micro` of `step` on this rank.
+    func dropoutSeed(step: Int, micro: Int) -> UInt64 {
+        UInt64(config.training.seed) &* 0x9E37_79B9 &+ UInt64(step) &* 1_000_003 &+ UInt64(micro * comm.size + comm.rank) &* 7919
+    }
+
     /// Mean loss over `training.eval_steps` validation batches, averaged over ranks.
     public func evaluate() throws -> Float {
         guard let val else { return .nan }
@@ -321,7 +327,7 @@ public final class Trainer {
         var sum: Double = 0
         for _ in 0..<config.training.evalSteps {
             try val.next()
-            sum += Double(try objective.forward(val, step: 0, micro: 0))
+            sum += Double(try objective.forward(val, dropoutSeed: dropoutSeed(step: 0, micro: 0)))
         }
         var mean = [sum / Double(config.training.evalSteps)]
         if comm.size > 1 { try mean.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .average) } }

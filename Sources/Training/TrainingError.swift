@@ -1,8 +1,12 @@
 import Support
 
-/// A reason the run stopped, phrased for the user: one line naming the cause and the fix.
+/// A reason the run (or a command built on Training) stopped, phrased for the user: one line naming
+/// the cause and the fix.
 public struct TrainingError: UserFacingError, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// 1 for a run that failed; 2 for input the user can fix before running again (a wrong checkpoint
+    /// or tokenizer given to a command).
+    public let exitCode: Int32
+    public init(_ message: String, exitCode: Int32 = 1) { self.message = message; self.exitCode = exitCode }
     public var description: String { message }
 }

@@ -44,11 +44,11 @@ struct BenchTransferCommand: ParsableCommand {
         guard pretrainSteps >= 1, finetuneSteps >= 1, microBatch >= 1, threads >= 1, seeds >= 1 else {
             throw CLIError("--pretrain-steps, --finetune-steps, --micro-batch, --threads and --seeds must be at least 1")
         }
-        guard arch == "bert" || arch == "gpt" else { throw CLIError("--arch \(arch) is not a model family; use --arch bert or --arch gpt") }
+        guard let family = Architecture(rawValue: arch) else { throw CLIError("--arch \(arch) is not a model family; use --arch bert or --arch gpt") }
         if let checkpoint { return try runFromCheckpoint(checkpoint) }
         let run: RunConfig
         do {
-            run = try ConfigLoader.load(path: config, overrides: ["model.arch=\(arch)", "training.objective=\(arch == "bert" ? "mlm" : "clm")", "num_processes=1",
+            run = try ConfigLoader.load(path: config, overrides: ["model.arch=\(arch)", "training.objective=\(family == .bert ? "mlm" : "clm")", "num_processes=1",
                                                                   "training.steps=\(pretrainSteps)", "training.global_batch=0",
                                                                   "training.gradient_accumulation_steps=1", "data.val="] + overrides)
         } catch let e as ConfigError { throw CLIError(e.message) }
@@ -57,12 +57,13 @@ struct BenchTransferCommand: ParsableCommand {
         let (train, test) = try loadTask()
         Parallel.setThreads(threads)
         let K = train.labelNames.count
-        if arch == "bert" {
+        switch family {
+        case .bert:
             var classifier = run.bertConfig
             classifier.nsp = false
             classifier.numLabels = K
             try compare(FineTuner<BERT>.self, config: classifier, pretrained: try pretrain(BERT.self, run), run: run, tokenizer: tokenizer, train: train, test: test)
-        } else {
+        case .gpt:
             var classifier = run.gptConfig
             classifier.numLabels = K
             try compare(FineTuner<GPT>.self, config: classifier, pretrained: try pretrain(GPT.self, run), run: run, tokenizer: tokenizer, train: train, test: test)
@@ -71,26 +72,28 @@ struct BenchTransferCommand: ParsableCommand {
 
     /// The comparison for a pretrained checkpoint: its config, tokenizer and body.
     private func runFromCheckpoint(_ path: String) throws {
-        let (reader, run) = try CheckpointModel.open(path: path)
+        let opened = try ModelCheckpoint.open(path)
+        let reader = opened.reader, run = opened.config
         guard run.family.numLabels == 0 else {
             throw CLIError("\(reader.directory) is already a classifier (model.num_labels \(run.family.numLabels)); give a pretrained language-model checkpoint")
         }
         Parallel.setThreads(threads)
-        let tokenizer = try CheckpointModel.tokenizer(explicit: nil, reader: reader, config: run)
+        let tokenizer = try opened.tokenizer()
         let (train, test) = try loadTask()
-        print("pretrained: \(reader.directory) (\(run.family.arch), step \(reader.manifest.step), \(reader.manifest.tokensSeen) tokens)")
+        print("pretrained: \(reader.directory) (\(run.family.arch.rawValue), step \(reader.manifest.step), \(reader.manifest.tokensSeen) tokens)")
         let K = train.labelNames.count
-        if run.family.arch == "bert" {
-            let body = try CheckpointModel.load(reader) { try BERT(config: run.bertConfig, maxBatch: 1, maxSeqLen: 1) }
+        switch opened.architecture {
+        case .bert:
+            let body = try opened.bert(batch: 1, seqLen: 1)
             var classifier = run.bertConfig
             classifier.nsp = false
             classifier.numLabels = K
             try compare(FineTuner<BERT>.self, config: classifier, pretrained: body, run: run, tokenizer: tokenizer, train: train, test: test)
-        } else {
-            let body = try CheckpointModel(reader: reader, config: run, batch: 1, seqLen: 1)
+        case .gpt:
+            let body = try opened.gpt(batch: 1, seqLen: 1)
             var classifier = run.gptConfig
             classifier.numLabels = K
-            try compare(FineTuner<GPT>.self, config: classifier, pretrained: body.model, run: run, tokenizer: tokenizer, train: train, test: test)
+            try compare(FineTuner<GPT>.self, config: classifier, pretrained: body, run: run, tokenizer: tokenizer, train: train, test: test)
         }
     }
 
@@ -113,7 +116,7 @@ struct BenchTransferCommand: ParsableCommand {
             try trainer.run()
             return trainer.model as! M
         }[0]
-        print("pretrained \(pretrainSteps) \(arch == "bert" ? "MLM" : "causal-LM") steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s, final loss \(pretrainLoss)")
+        print("pretrained \(pretrainSteps) \(run.objective == .mlm ? "MLM" : "causal-LM") steps in \(String(format: "%.0f", Date().timeIntervalSince(start))) s, final loss \(pretrainLoss)")
         return pretrained
     }
 

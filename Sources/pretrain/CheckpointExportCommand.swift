@@ -25,7 +25,10 @@ struct CheckpointExportCommand: ParsableCommand {
         guard format == "safetensors" else { throw CLIError("--format \(format) is not supported; use --format safetensors") }
         let reader = try openCheckpoint(directory)
         let config = try checkpointConfig(reader)
-        if config.family.arch == "bert" { return try exportBERT(reader, config: config) }
+        switch config.family.arch {
+        case .bert: return try exportBERT(reader, config: config)
+        case .gpt: break
+        }
         let model = config.gptConfig
         let layout = GPTLayout(config: model)
         do {
@@ -38,6 +41,8 @@ struct CheckpointExportCommand: ParsableCommand {
             let kind = model.numLabels > 0 ? " as GPT2ForSequenceClassification (\(model.numLabels) labels)" : ""
             print("exported step \(reader.manifest.step) of \(reader.directory) to \(out)\(kind): \(files.joined(separator: ", "))")
         } catch let e as CheckpointError {
+            throw CLIError(e.message, exitCode: 1)
+        } catch let e as ModelError {
             throw CLIError(e.message, exitCode: 1)
         }
     }

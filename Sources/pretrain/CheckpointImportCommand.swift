@@ -36,6 +36,8 @@ struct CheckpointImportCommand: ParsableCommand {
             print("train from it: pretrain train --config RUN.yaml --resume \(dir)  (with that model section)")
         } catch let e as CheckpointError {
             throw CLIError(e.message, exitCode: 1)
+        } catch let e as ModelError {
+            throw CLIError(e.message, exitCode: 1)
         }
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Kernels
 import Model
 import Support
+import Training
 
 /// `pretrain eval`: validation loss and perplexity of a checkpoint, on one process or under mpirun.
 struct EvalCommand: ParsableCommand {
@@ -49,9 +50,10 @@ struct EvalCommand: ParsableCommand {
         let n = threads ?? max(1, cores / max(1, comm.localSize))
         guard n >= 1 else { throw CLIError("--threads \(n) must be at least 1") }
         Parallel.setThreads(n)
-        let loaded = try CheckpointModel(path: checkpoint, batch: microBatch)
+        let loaded = try ModelCheckpoint.open(checkpoint)
+        let model = try loaded.gpt(batch: microBatch)
         let run = loaded.config
-        let B = loaded.model.acts.B, T = loaded.model.acts.T
+        let B = model.acts.B, T = model.acts.T
         let location = data ?? run.data.val
         guard !location.isEmpty else {
             throw CLIError("the checkpoint's run has no data.val; pass --data 'DIR/val_*.bin'")
@@ -69,7 +71,6 @@ struct EvalCommand: ParsableCommand {
             throw CLIError("\(location) holds \(loader.sequencesPerEpoch) sequences of \(T + 1) tokens, fewer than \(comm.size) rank(s) × micro-batch \(B); lower --micro-batch or use more data")
         }
         let count = min(rounds, batches ?? rounds)
-        let model = loaded.model
         var sum = 0.0, tokens = 0.0
         for _ in 0..<count {
             try loader.next()

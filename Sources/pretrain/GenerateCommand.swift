@@ -4,6 +4,7 @@ import Foundation
 import Kernels
 import Model
 import Support
+import Training
 
 /// `pretrain generate`: continue a prompt with a trained checkpoint, streaming tokens as they come.
 struct GenerateCommand: ParsableCommand {
@@ -37,8 +38,9 @@ struct GenerateCommand: ParsableCommand {
         guard maxNewTokens >= 0 else { throw CLIError("--max-new-tokens \(maxNewTokens) must be ≥ 0") }
         guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
         Parallel.setThreads(threads)
-        let loaded = try CheckpointModel(path: checkpoint, batch: 1, seqLen: 1)
-        let config = loaded.model.config
+        let loaded = try ModelCheckpoint.open(checkpoint)
+        let model = try loaded.gpt(batch: 1, seqLen: 1)
+        let config = model.config
         var sampler: TokenSampler
         do {
             sampler = try TokenSampler(temperature: temperature, topK: topK, seed: seed, vocabularySize: config.vocabSize)
@@ -52,7 +54,7 @@ struct GenerateCommand: ParsableCommand {
             ids = [eot]
         }
         let inference: GPTInference
-        do { inference = try GPTInference(model: loaded.model) } catch let error as ModelError { throw CLIError(error.message) }
+        do { inference = try GPTInference(model: model) } catch let error as ModelError { throw CLIError(error.message) }
         let capacity = inference.cache.capacity
         if ids.count >= capacity {
             FileHandle.standardError.write(Data("warning: the prompt has \(ids.count) tokens; only its last \(capacity / 2) fit with room to continue (model.max_seq_len \(config.maxSeqLen))\n".utf8))

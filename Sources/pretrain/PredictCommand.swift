@@ -5,6 +5,7 @@ import DataPipeline
 import Foundation
 import Kernels
 import Model
+import Training
 import Support
 
 /// `pretrain predict`: fill [MASK] tokens with a masked-LM checkpoint, or classify a text with a
@@ -38,9 +39,13 @@ struct PredictCommand: ParsableCommand {
         guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
         Parallel.setThreads(threads)
         // Open the config first to size the model to this text.
-        let (reader, run) = try CheckpointModel.open(path: checkpoint)
-        guard run.family.arch == "bert" else { return try classifyGPT(reader: reader, run: run) }
-        let (tok, specials) = try CheckpointBERT.tokenizerOf(reader: reader, config: run, explicit: tokenizer)
+        let opened = try ModelCheckpoint.open(checkpoint)
+        let reader = opened.reader, run = opened.config
+        switch opened.architecture {
+        case .gpt: return try classifyGPT(opened)
+        case .bert: break
+        }
+        let (tok, specials) = try opened.bertTokenizer(explicit: tokenizer)
         var ids = [specials.cls] + tok.encode(text)
         if ids.count + 1 > run.model.maxSeqLen {
             FileHandle.standardError.write(Data("warning: the text has \(ids.count - 1) tokens; only the first \(run.model.maxSeqLen - 2) fit (model.max_seq_len \(run.model.maxSeqLen))\n".utf8))
@@ -56,8 +61,7 @@ struct PredictCommand: ParsableCommand {
         }
         let masks = ids.indices.filter { ids[$0] == specials.mask }
         if task == "fill-mask", masks.isEmpty { throw CLIError("the text has no [MASK] token; write [MASK] where a word should be predicted") }
-        let loaded = try CheckpointBERT(path: reader.directory, batch: 1, seqLen: ids.count) { _ in "" }
-        let model = loaded.model
+        let model = try opened.bert(batch: 1, seqLen: ids.count)
         do {
             try model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, B: 1, T: ids.count)
         } catch let error as ModelError {
@@ -79,14 +83,15 @@ struct PredictCommand: ParsableCommand {
     }
 
     /// `--task classify` with a fine-tuned GPT: the text's tokens (no specials), classified on the last.
-    private func classifyGPT(reader: CheckpointReader, run: RunConfig) throws {
+    private func classifyGPT(_ opened: ModelCheckpoint) throws {
+        let reader = opened.reader, run = opened.config
         guard task == "classify" else {
             throw CLIError("\(reader.directory) is a GPT checkpoint (model.arch gpt); fill-mask needs a BERT masked-LM checkpoint — use `pretrain generate` to continue text with a GPT")
         }
         guard run.family.numLabels > 0 else {
             throw CLIError("\(reader.directory) is a GPT language model with no classifier head; fine-tune it first (pretrain finetune --task classify), or use `pretrain generate`")
         }
-        let tok = try CheckpointModel.tokenizer(explicit: tokenizer, reader: reader, config: run)
+        let tok = try opened.tokenizer(explicit: tokenizer)
         var ids = tok.encode(text)
         let T = min(run.training.seqLen, run.model.maxSeqLen)
         if ids.count > T {
@@ -94,7 +99,7 @@ struct PredictCommand: ParsableCommand {
             ids = Array(ids.prefix(T))
         }
         if ids.isEmpty { ids = [0] }  // as fine-tuning reads an empty text: the padding token alone
-        let model = try CheckpointModel(reader: reader, config: run, batch: 1, seqLen: ids.count, allowClassifier: true).model
+        let model = try opened.gpt(batch: 1, seqLen: ids.count, allowClassifier: true)
         do {
             try model.forward(tokens: ids, lengths: [ids.count], labels: nil, B: 1, T: ids.count)
         } catch let error as ModelError {

@@ -43,7 +43,7 @@ struct ScalingWorker {
         c.data.tokenizer = ""
         c.data.shuffle = true
         c.optimizer.lr = 1e-4
-        c.schedule.kind = "constant"
+        c.schedule.kind = .constant
         c.training.steps = warmup + steps
         c.training.microBatch = preset.batch
         c.training.seqLen = preset.seqLen
@@ -51,7 +51,7 @@ struct ScalingWorker {
         c.training.evalInterval = 0
         c.training.checksumInterval = 0
         c.training.zero1 = zero1
-        c.training.gradCompression = compression.rawValue
+        c.training.gradCompression = compression == .bf16 ? .bf16 : .none
         c.logging.runDir = NSTemporaryDirectory() + "pretrain-bench-scaling"
         return c
     }

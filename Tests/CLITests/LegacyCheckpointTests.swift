@@ -55,6 +55,24 @@ final class LegacyCheckpointTests: XCTestCase {
 
     func testOldBERTCheckpointResumesToTheSameLosses() throws { try assertResumesToTheOldNumbers("bert") }
 
+    /// A checkpoint of one family resumed into a config of the other is named as such, in one line,
+    /// and the checkpoint is left as it was.
+    func testACheckpointOfAnotherFamilySaysWhichFamilies() throws {
+        for (checkpointArch, configArch) in [("gpt", "bert"), ("bert", "gpt")] {
+            let dir = try scratch(configArch)
+            let source = Self.fixtures + "/\(checkpointArch)/step-00000004"
+            let before = try FileManager.default.contentsOfDirectory(atPath: source).sorted()
+            let run = try pretrain(in: dir, ["train", "--config", "run.yaml", "--quiet", "--resume", source])
+            XCTAssertNotEqual(run.status, 0, run.output)
+            let errors = run.lines.filter { $0.hasPrefix("error: ") }
+            XCTAssertEqual(errors.count, 1, run.output)
+            let family = checkpointArch.uppercased()
+            XCTAssertTrue(errors.first?.contains("is a \(family) checkpoint; the config's model.arch is \(configArch)") ?? false, run.output)
+            XCTAssertFalse(run.output.contains("damaged"), run.output)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: source).sorted(), before)
+        }
+    }
+
     func testOldGPTCheckpointEvaluatesToTheSameLoss() throws {
         let dir = try scratch("gpt")
         let run = try pretrain(in: dir, ["eval", "--checkpoint", "runs/gpt/checkpoints/step-00000004", "--data", "data/val_*.bin", "--threads", "1"])

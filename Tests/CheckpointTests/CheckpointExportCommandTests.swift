@@ -14,7 +14,7 @@ final class CheckpointExportCommandTests: XCTestCase {
         let dir = try CheckpointFixtures.temporaryDirectory("bert-export")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = RunConfig()
-        config.family.arch = "bert"
+        config.family.arch = .bert
         config.model = GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)
         let model = try BERT(config: config.bertConfig, maxBatch: 1, maxSeqLen: 16)
         model.initializeWeights(seed: 5)

@@ -142,7 +142,7 @@ final class CheckpointingTests: XCTestCase {
         let added = AddedToken.defaultSpecials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
         try Tokenizer(tokens: bytes, merges: [], addedTokens: added).save(to: dir + "/tokenizer.json")
         var config = CheckpointFixtures.config(data: dir, steps: 8, model: GPTConfig(vocabSize: 261, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32))
-        config.family.arch = "bert"
+        config.family.arch = .bert
         config.family.nsp = true
         config.model.residualDropout = 0.1
         config.model.attentionDropout = 0.1

@@ -148,14 +148,14 @@ final class ConfigLoaderTests: XCTestCase {
     func testBERTFamilyKeysBuildTheModelConfig() throws {
         var n: [String] = []
         let c = try load("model:\n  arch: bert\n  norm: pre\n  nsp: true\n  intermediate_size: 96\n  d_model: 32\n  n_head: 4\n  residual_dropout: 0.1\n  attention_dropout: 0.05\ntraining:\n  mask_rate: 0.2\n", notices: &n)
-        XCTAssertEqual(c.objective, "mlm", "auto follows the architecture")
+        XCTAssertEqual(c.objective, .mlm, "auto follows the architecture")
         XCTAssertEqual(c.family.maskRate, 0.2)
         let b = c.bertConfig
         XCTAssertEqual([b.dModel, b.nHead, b.intermediateSize, b.typeVocabSize], [32, 4, 96, 2])
         XCTAssertEqual(b.norm, .pre)
         XCTAssertTrue(b.nsp)
         XCTAssertEqual([b.hiddenDropout, b.attentionDropout], [0.1, 0.05], "residual_dropout is BERT's hidden dropout")
-        XCTAssertEqual(try load("", notices: &n).objective, "clm")
+        XCTAssertEqual(try load("", notices: &n).objective, .clm)
         var back = RunConfig()
         try ConfigLoader.apply(yaml: ConfigLoader.render(c), file: "resolved.yaml", to: &back)
         XCTAssertEqual(back, c, "the family keys render and load back")

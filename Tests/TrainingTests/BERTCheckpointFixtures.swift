@@ -18,11 +18,11 @@ enum BERTCheckpointFixtures {
 
     /// The pretraining directory: the fixture corpus, `tokenizer.json` (bytes + specials 256–260),
     /// `bert.yaml` and the checkpoint root `ckpt` (10 MLM steps).
-    static let pretrained: Result<String, Error> = Result { try pretrain(arch: "bert") }
+    static let pretrained: Result<String, Error> = Result { try pretrain(arch: .bert) }
 
     /// Writes the fixture corpus, the byte tokenizer and `ARCH.yaml` (a 2-layer, d_model 32 model of
     /// `arch`) into a fresh directory and runs `pretrain train` for 10 steps into its `ckpt`.
-    static func pretrain(arch: String) throws -> String {
+    static func pretrain(arch: Architecture) throws -> String {
         let dir = try TrainingFixtures.corpus()
         directories.append(dir)
         atexit { for dir in BERTCheckpointFixtures.directories { try? FileManager.default.removeItem(atPath: dir) } }
@@ -36,8 +36,8 @@ enum BERTCheckpointFixtures {
         c.data.tokenizer = dir + "/tokenizer.json"
         c.checkpoint.dir = dir + "/ckpt"
         c.logging.runDir = dir + "/run"
-        try ConfigLoader.render(c).write(toFile: dir + "/\(arch).yaml", atomically: true, encoding: .utf8)
-        let run = try ProcessRunner.pretrain(["train", "--config", dir + "/\(arch).yaml", "--quiet", "--set", "threads_per_process=1"])
+        try ConfigLoader.render(c).write(toFile: dir + "/\(arch.rawValue).yaml", atomically: true, encoding: .utf8)
+        let run = try ProcessRunner.pretrain(["train", "--config", dir + "/\(arch.rawValue).yaml", "--quiet", "--set", "threads_per_process=1"])
         guard run.status == 0 else { throw Failure(message: "pretrain train failed: \(run.output)") }
         return dir
     }

@@ -201,7 +201,7 @@ final class FinetuneCommandTests: XCTestCase {
         // The saved classifier, loaded in-test: its config names the labels, score.weight is (3, C), and its
         // argmax on each test text's last token gives the printed accuracy.
         let ft = try GPTCheckpointFixtures.load(work + "/ft", seqLen: 16)
-        XCTAssertEqual(ft.config.family.arch, "gpt")
+        XCTAssertEqual(ft.config.family.arch, .gpt)
         XCTAssertEqual(ft.config.family.numLabels, 3)
         XCTAssertEqual(ft.config.family.labelNames, "digits,early,late", "names sorted when not given")
         let shapes = Dictionary(uniqueKeysWithValues: ft.reader.manifest.tensors.map { ($0.name, $0.shape) })

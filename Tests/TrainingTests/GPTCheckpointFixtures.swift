@@ -11,7 +11,7 @@ import XCTest
 enum GPTCheckpointFixtures {
     /// The pretraining directory: the fixture corpus, `tokenizer.json` (bytes + specials 256–260),
     /// `gpt.yaml` and the checkpoint root `ckpt` (10 causal-LM steps).
-    static let pretrained: Result<String, Error> = Result { try BERTCheckpointFixtures.pretrain(arch: "gpt") }
+    static let pretrained: Result<String, Error> = Result { try BERTCheckpointFixtures.pretrain(arch: .gpt) }
 
     /// A GPT checkpoint loaded in-test, independently of the CLI: its manifest's config, a `GPT` of that
     /// config (num_labels included) for (1, T) holding its parameters, and its tokenizer.

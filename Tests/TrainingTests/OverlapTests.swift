@@ -23,7 +23,7 @@ final class OverlapTests: XCTestCase {
                                              model: GPTConfig(vocabSize: 64, maxSeqLen: 128, nLayer: 8, nHead: 4, dModel: 192))
         config.training.bucketMB = 1
         config.training.checksumInterval = 0
-        config.schedule.kind = "constant"
+        config.schedule.kind = .constant
         var options = TrainerOptions()
         options.overlapCommunication = overlap
         let rounds = 7

@@ -69,7 +69,7 @@ final class TrainCommandTests: XCTestCase {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = try writeConfig(dir)
-        let bf16 = try writeConfig(dir) { $0.training.gradCompression = "bf16" }
+        let bf16 = try writeConfig(dir) { $0.training.gradCompression = .bf16 }
         let oneDir = dir + "/one", twoDir = dir + "/bf16-2", fourDir = dir + "/bf16-4"
         for (ranks, config, runDir) in [(1, file, oneDir), (2, bf16, twoDir), (4, bf16, fourDir)] {
             let run = try train(ranks, config, runDir)

@@ -133,7 +133,7 @@ final class TrainerTests: XCTestCase {
         var worstLoss = 0.0
         for (ranks, accumulation) in [(2, 2), (4, 1)] {
             var config = TrainingFixtures.config(data: dir, processes: ranks, microBatch: 2, accumulation: accumulation)
-            config.training.gradCompression = "bf16"
+            config.training.gradCompression = .bf16
             let compressed = try train(config, ranks: ranks)
             XCTAssertEqual(compressed.losses.count, 20)
             for (i, (a, b)) in zip(compressed.losses, one.losses).enumerated() {
@@ -159,7 +159,7 @@ final class TrainerTests: XCTestCase {
         // The plain run sends the token-embedding table whole, in bfloat16 like everything else
         // (deferred, its lookup rows would travel in Float).
         var plain = TrainingFixtures.config(data: dir, processes: 2, microBatch: 2, accumulation: 2)
-        plain.training.gradCompression = "bf16"
+        plain.training.gradCompression = .bf16
         var zero = plain
         zero.training.zero1 = true
         var whole = TrainerOptions()

@@ -36,7 +36,7 @@ enum TrainingFixtures {
         c.data.tokenizer = ""
         c.data.shuffle = true
         c.optimizer.lr = 3e-3
-        c.schedule.kind = "cosine"
+        c.schedule.kind = .cosine
         c.schedule.warmupSteps = 3
         c.training.steps = steps
         c.training.microBatch = microBatch

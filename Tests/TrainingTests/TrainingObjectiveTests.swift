@@ -19,7 +19,7 @@ final class TrainingObjectiveTests: XCTestCase {
         try Tokenizer(tokens: bytes, merges: [], addedTokens: added).save(to: path)
         var c = TrainingFixtures.config(data: dir, processes: processes, microBatch: 2, accumulation: accumulation,
                                         model: GPTConfig(vocabSize: 261, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32))
-        c.family.arch = "bert"
+        c.family.arch = .bert
         c.family.nsp = nsp
         c.model.layerNormEps = 1e-5
         if nsp {  // the NSP runs also exercise BERT's dropout, seeded per (step, micro-batch, rank)

@@ -1,4 +1,3 @@
-import Checkpoint
 import Foundation
 import Model
 import XCTest
@@ -7,6 +6,13 @@ import Support
 /// Export writes GPT-2's names, shapes and config keys; importing an export gives back the exact
 /// parameters; non-GPT-2 models and mismatched files are refused.
 final class HuggingFaceGPT2Tests: XCTestCase {
+    /// A fresh temporary directory.
+    static func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "gpt2-hf-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     func testExportHasGPT2NamesShapesAndConfigAndImportIsBitwise() throws {
         var model = GPTConfig(vocabSize: 50, maxSeqLen: 12, nLayer: 2, nHead: 2, dModel: 8)
         model.layerNormEps = 1e-5
@@ -14,7 +20,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         let params = FlatBuffer(count: layout.count)
         var rng = SplitMix64(seed: 3)
         for i in 0..<layout.count { params.pointer[i] = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBFFF_FFFF) }
-        let out = try CheckpointFixtures.temporaryDirectory("hf")
+        let out = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let tokenizer = out + "/source-tokenizer.json"
         let tokenizerText = "{\"added_tokens\":[{\"id\":7,\"content\":\"<|endoftext|>\"}],\"model\":{}}"
@@ -65,7 +71,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         }
         XCTAssertThrowsError(try HuggingFaceGPT2.load(directory: "/nonexistent")) { XCTAssertTrue("\($0)".contains("config.json"), "\($0)") }
         // config.json says 3 layers, the weights hold 2: the missing tensor is named.
-        let out = try CheckpointFixtures.temporaryDirectory("hf-bad")
+        let out = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let two = GPTConfig(vocabSize: 50, maxSeqLen: 12, nLayer: 2, nHead: 2, dModel: 8)
         let p2 = FlatBuffer(count: GPTLayout(config: two).count)

@@ -1,5 +1,4 @@
 import Foundation
-import Model
 
 /// Conversion between checkpoints and Hugging Face GPT-2 directories (`model.safetensors` +
 /// `config.json` + `tokenizer.json`), as `transformers`' `GPT2LMHeadModel` saves and loads them; a
@@ -16,7 +15,7 @@ public enum HuggingFaceGPT2 {
     /// which is our last token unless a text itself ends with that id.
     public static func configJSON(_ model: GPTConfig, bosToken: Int? = nil, eosToken: Int? = nil, labelNames: [String] = []) throws -> [String: Any] {
         guard model.positions == .learned, model.causal else {
-            throw CheckpointError("only causal models with learned positions are GPT-2 models; this one has \(model.positions.rawValue) positions\(model.causal ? "" : " and bidirectional attention")")
+            throw ModelError("only causal models with learned positions are GPT-2 models; this one has \(model.positions.rawValue) positions\(model.causal ? "" : " and bidirectional attention")")
         }
         var json: [String: Any] = [
             "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
@@ -52,7 +51,7 @@ public enum HuggingFaceGPT2 {
         let endOfText = tokenizer.flatMap(Self.endOfTextID)
         let json = try configJSON(model, bosToken: endOfText, eosToken: endOfText, labelNames: labelNames)
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
-            throw CheckpointError("cannot create \(out): \(error.localizedDescription)")
+            throw ModelError("cannot create \(out): \(error.localizedDescription)")
         }
         let raw = UnsafeRawBufferPointer(params)
         let tensors = layout.tensors.map { t in
@@ -71,11 +70,9 @@ public enum HuggingFaceGPT2 {
             }
             return files
         } catch let e as ModelError {
-            throw CheckpointError(e.message)
-        } catch let e as CheckpointError {
             throw e
         } catch {
-            throw CheckpointError("cannot write \(out): \(error.localizedDescription)")
+            throw ModelError("cannot write \(out): \(error.localizedDescription)")
         }
     }
 
@@ -92,44 +89,44 @@ public enum HuggingFaceGPT2 {
     public static func load(directory dir: String) throws -> (model: GPTConfig, params: FlatBuffer) {
         let configPath = dir + "/config.json"
         guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw CheckpointError("\(configPath): no such file; give a Hugging Face GPT-2 directory (config.json + model.safetensors)")
+            throw ModelError("\(configPath): no such file; give a Hugging Face GPT-2 directory (config.json + model.safetensors)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw CheckpointError("\(configPath) is not a JSON object")
+            throw ModelError("\(configPath) is not a JSON object")
         }
         if let type = json["model_type"] as? String, type != "gpt2" {
-            throw CheckpointError("\(configPath): model_type is \(type); only gpt2 can be imported")
+            throw ModelError("\(configPath): model_type is \(type); only gpt2 can be imported")
         }
         func int(_ key: String, _ fallback: String? = nil) throws -> Int {
             if let v = json[key] as? Int { return v }
             if let fallback, let v = json[fallback] as? Int { return v }
-            throw CheckpointError("\(configPath): \(key) is missing or not an integer")
+            throw ModelError("\(configPath): \(key) is missing or not an integer")
         }
         var model = GPTConfig(vocabSize: try int("vocab_size"), maxSeqLen: try int("n_positions", "n_ctx"),
                               nLayer: try int("n_layer"), nHead: try int("n_head"), dModel: try int("n_embd"))
         if let eps = json["layer_norm_epsilon"] as? Double { model.layerNormEps = Float(eps) }
         if let inner = json["n_inner"] as? Int, inner != 4 * model.dModel {
-            throw CheckpointError("\(configPath): n_inner \(inner) is not 4 × n_embd; this model's MLP is always 4 × d_model wide")
+            throw ModelError("\(configPath): n_inner \(inner) is not 4 × n_embd; this model's MLP is always 4 × d_model wide")
         }
         if let act = json["activation_function"] as? String, act != "gelu_new", act != "gelu_pytorch_tanh" {
-            throw CheckpointError("\(configPath): activation_function \(act); this model computes gelu_new (tanh approximation) only")
+            throw ModelError("\(configPath): activation_function \(act); this model computes gelu_new (tanh approximation) only")
         }
-        do { try model.validate() } catch let e as ModelError { throw CheckpointError("\(configPath): \(e.message)") }
+        do { try model.validate() } catch let e as ModelError { throw ModelError("\(configPath): \(e.message)") }
         let file = dir + "/model.safetensors"
         let st: SafeTensors
-        do { st = try SafeTensors(path: file) } catch let e as ModelError { throw CheckpointError(e.message) }
+        st = try SafeTensors(path: file)
         let layout = GPTLayout(config: model)
         let params = FlatBuffer(count: layout.count)
         for t in layout.tensors {
             let short = t.name.hasPrefix("transformer.") ? String(t.name.dropFirst("transformer.".count)) : t.name
             guard let name = [t.name, short].first(where: { st.entries[$0] != nil }) else {
-                throw CheckpointError("\(file) has no tensor \(t.name) (nor \(short)); it does not match config.json")
+                throw ModelError("\(file) has no tensor \(t.name) (nor \(short)); it does not match config.json")
             }
             let entry = st.entries[name]!
             guard entry.shape == t.shape else {
-                throw CheckpointError("\(file): \(name) has shape \(entry.shape), config.json implies \(t.shape)")
+                throw ModelError("\(file): \(name) has shape \(entry.shape), config.json implies \(t.shape)")
             }
-            do { try st.read(name, into: params.pointer + t.offset, count: t.count) } catch let e as ModelError { throw CheckpointError(e.message) }
+            try st.read(name, into: params.pointer + t.offset, count: t.count)
         }
         return (model, params)
     }

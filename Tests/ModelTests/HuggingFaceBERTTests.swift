@@ -2,9 +2,9 @@ import Foundation
 import Model
 import XCTest
 
-/// BERT+HuggingFace.swift: export writes the HF parameter set and config, import reads it back
+/// HuggingFaceBERT.swift: export writes the HF parameter set and config, import reads it back
 /// bitwise, and configs or weights that do not fit are one-line errors.
-final class BERTHuggingFaceTests: XCTestCase {
+final class HuggingFaceBERTTests: XCTestCase {
     func temporaryDirectory() -> String { NSTemporaryDirectory() + "bert-hf-\(UUID().uuidString)" }
 
     func testExportHoldsHuggingFaceTensorsAndImportsBackBitwise() throws {

@@ -1,0 +1,42 @@
+import Model
+
+/// A config value chosen from a fixed list of names: the YAML text is the raw value.
+public protocol ConfigChoice: RawRepresentable, CaseIterable, Sendable where RawValue == String {}
+
+extension Architecture: ConfigChoice {}
+extension GPTConfig.Positions: ConfigChoice {}
+
+extension RunConfig {
+    /// `training.objective`: what one step predicts; `auto` follows `model.arch`.
+    public enum ObjectiveSetting: String, ConfigChoice {
+        case auto, clm, mlm
+    }
+
+    /// The objective a run trains, after `auto` is resolved.
+    public enum Objective: String, Sendable {
+        /// Next-token prediction (causal LM), GPT's.
+        case clm
+        /// Masked-token prediction, BERT's.
+        case mlm
+    }
+
+    /// `model.norm`: where the LayerNorms sit; `auto` is each family's own (GPT pre, BERT post).
+    public enum NormSetting: String, ConfigChoice {
+        case auto, post, pre
+    }
+
+    /// `schedule.kind`: the learning-rate schedule.
+    public enum ScheduleKind: String, ConfigChoice {
+        /// Linear warmup, then cosine decay to `min_lr_ratio` × lr.
+        case cosine
+        /// The same lr every step.
+        case constant
+        /// Vaswani et al.'s d_model^-0.5 · min(step^-0.5, step · warmup^-1.5).
+        case noam
+    }
+
+    /// `training.grad_compression`: the dtype gradients travel in.
+    public enum GradCompression: String, ConfigChoice {
+        case none, bf16
+    }
+}

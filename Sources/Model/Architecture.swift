@@ -1,0 +1,13 @@
+/// The model families the project trains, as `model.arch` names them.
+///
+/// Parsing the config is the only place a family is named by a string; everything after it switches
+/// over this enum (and `Training`'s family registry maps each case to its implementation).
+public enum Architecture: String, CaseIterable, Codable, Sendable {
+    /// GPT-2-style decoder, trained as a causal LM.
+    case gpt
+    /// BERT encoder, trained as a masked LM (optionally with next-sentence prediction).
+    case bert
+
+    /// The family's name in messages ("GPT", "BERT").
+    public var displayName: String { rawValue.uppercased() }
+}

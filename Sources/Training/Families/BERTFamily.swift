@@ -1,0 +1,89 @@
+import Config
+import DataPipeline
+import Model
+
+/// BERT: an encoder trained on dynamically masked inputs (mlm, optionally with next-sentence
+/// prediction); fine-tuned as a classifier on the pooled [CLS].
+public enum BERTFamily: ModelFamily {
+    public static let architecture = Architecture.bert
+
+    public static func parameterTable(_ config: RunConfig) -> any ParameterTable { BERTLayout(config: config.bertConfig) }
+
+    /// The masker takes the [CLS] [SEP] [MASK] [PAD] ids from the run's tokenizer.
+    public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
+        guard config.family.numLabels == 0 else {
+            throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains the masked-LM heads; fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
+        }
+        let path = config.data.tokenizer
+        guard !path.isEmpty else {
+            throw TrainingError("data.tokenizer is empty; a BERT run reads the [CLS] [SEP] [MASK] [PAD] ids from it — set it to the tokenizer.json written by `pretrain data prepare`")
+        }
+        let t = config.training, seed = UInt64(t.seed)
+        do {
+            let specials = try BERTSpecialTokens(tokenizer: Tokenizer.load(from: path))
+            let masker = try MLMMasker(microBatch: t.microBatch, sequenceLength: t.seqLen, vocabularySize: config.model.vocabSize,
+                                       specials: specials, seed: seed, nextSentence: config.family.nsp)
+            masker.maskRate = config.family.maskRate
+            let model = try BERT(config: config.bertConfig, maxBatch: t.microBatch, maxSeqLen: t.seqLen)
+            model.initializeWeights(seed: seed)
+            return MaskedLMObjective(model, masker: masker)
+        } catch let e as ModelError {
+            throw TrainingError(e.message)
+        } catch let e as DataError {
+            throw TrainingError("\(e)")
+        }
+    }
+
+    /// The content of `[CLS] A [SEP]` (T − 2, or T − 3 with NSP).
+    public static func loaderSequenceLength(_ config: RunConfig) -> Int {
+        MLMMasker.contentLength(sequenceLength: config.training.seqLen, nextSentence: config.family.nsp)
+    }
+
+    /// 6N + 12·L·C·T, where the tied decoder (V·C) runs only on the chosen rows, a
+    /// `training.mask_rate` share of tokens.
+    public static func flopsPerToken(_ config: RunConfig, parameters: Int) -> Double {
+        let m = config.model
+        let attention = 12.0 * Double(m.nLayer * m.dModel * config.training.seqLen)
+        let decoder = Double(m.vocabSize * m.dModel)
+        return 6.0 * (Double(parameters) - decoder + decoder * config.family.maskRate) + attention
+    }
+
+    public static let minimumClassifierSequenceLength = 3
+
+    public static func fineTune(_ run: FineTuneRun, checkpoint: ModelCheckpoint, labels: Int) throws -> FineTuneRun.Result {
+        var config = checkpoint.config.bertConfig
+        config.nsp = false
+        config.numLabels = labels
+        let body = try checkpoint.bert(batch: 1, seqLen: 1)
+        return try run.tune(FineTuner<BERT>.self, config: config, body: body)
+    }
+}
+
+/// Masked-token prediction: each row of the loader becomes `[CLS] A [SEP]` (and B with NSP) with
+/// masks keyed by the row's index in the global data stream (see `MLMMasker`), so N ranks equal 1
+/// rank and a resumed run repeats an uninterrupted one.
+final class MaskedLMObjective: PretrainingObjective {
+    let bert: BERT
+    let masker: MLMMasker
+    var model: any LanguageModel { bert }
+    var training: Bool {
+        get { bert.training }
+        set { bert.training = newValue }
+    }
+
+    init(_ bert: BERT, masker: MLMMasker) {
+        self.bert = bert
+        self.masker = masker
+    }
+
+    func forward(_ loader: DistributedDataLoader, dropoutSeed: UInt64) throws -> Float {
+        bert.dropoutSeed = dropoutSeed
+        // The stream index of this rank's first row: `next()` has already advanced past the round.
+        let first = loader.position.sequencesRead - loader.worldSize * loader.microBatch + loader.rank * loader.microBatch
+        masker.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: UInt64(first))
+        return try bert.forward(tokens: masker.tokens.baseAddress!, segments: masker.segments.baseAddress!,
+                                attentionMask: masker.attentionMask.baseAddress!, targets: masker.targets.baseAddress!,
+                                sequenceLabels: masker.nextSentence ? masker.nextSentenceLabels.baseAddress! : nil,
+                                B: masker.microBatch, T: masker.sequenceLength)
+    }
+}
