@@ -3,6 +3,7 @@ import Checkpoint
 import Config
 import Foundation
 import Model
+import Training
 
 /// `pretrain checkpoint export DIR --format safetensors --out OUT`: a Hugging Face GPT-2 directory.
 struct CheckpointExportCommand: ParsableCommand {
@@ -24,46 +25,10 @@ struct CheckpointExportCommand: ParsableCommand {
     func run() throws {
         guard format == "safetensors" else { throw CLIError("--format \(format) is not supported; use --format safetensors") }
         let reader = try openCheckpoint(directory)
-        let config = try checkpointConfig(reader)
-        switch config.family.arch {
-        case .bert: return try exportBERT(reader, config: config)
-        case .gpt: break
-        }
-        let model = config.gptConfig
-        let layout = GPTLayout(config: model)
-        do {
-            try reader.manifest.checkMatches(layout, directory: reader.directory)
-            let params = FlatBuffer(count: layout.count)
-            try reader.readParameters(into: params.buffer)
-            let names = config.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            let files = try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: model,
-                                                   tokenizer: reader.tokenizerPath, to: out, labelNames: names)
-            let kind = model.numLabels > 0 ? " as GPT2ForSequenceClassification (\(model.numLabels) labels)" : ""
-            print("exported step \(reader.manifest.step) of \(reader.directory) to \(out)\(kind): \(files.joined(separator: ", "))")
-        } catch let e as CheckpointError {
-            throw CLIError(e.message, exitCode: 1)
-        } catch let e as ModelError {
-            throw CLIError(e.message, exitCode: 1)
-        }
-    }
-
-    /// A BERT checkpoint as `BertForMaskedLM` (or `BertForPreTraining`) plus its tokenizer.
-    private func exportBERT(_ reader: CheckpointReader, config: RunConfig) throws {
-        do {
-            let model = try BERT(config: config.bertConfig, maxBatch: 1, maxSeqLen: 1)
-            try reader.manifest.checkMatches(model.layout, directory: reader.directory)
-            try reader.readParameters(into: model.params.buffer)
-            try model.exportHuggingFace(to: out)
-            if let tokenizer = reader.tokenizerPath {
-                let target = out + "/tokenizer.json"
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.copyItem(atPath: tokenizer, toPath: target)
-            }
-            print("exported step \(reader.manifest.step) of \(reader.directory) to \(out) as Hugging Face BERT")
-        } catch let e as CheckpointError {
-            throw CLIError(e.message, exitCode: 1)
-        } catch let e as ModelError {
-            throw CLIError(e.message, exitCode: 1)
-        }
+        let checkpoint: ModelCheckpoint
+        do { checkpoint = try ModelCheckpoint(reader: reader) } catch let e as TrainingError { throw CLIError(e.message, exitCode: 1) }
+        let written: String
+        do { written = try checkpoint.family.exportHuggingFace(checkpoint, to: out) } catch let e as TrainingError { throw CLIError(e.message, exitCode: 1) }
+        print("exported step \(reader.manifest.step) of \(reader.directory) to \(out)\(written)")
     }
 }

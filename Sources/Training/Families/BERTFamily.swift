@@ -1,4 +1,6 @@
+import Checkpoint
 import Config
+import Foundation
 import DataPipeline
 import Model
 
@@ -56,6 +58,58 @@ public enum BERTFamily: ModelFamily {
         config.numLabels = labels
         let body = try checkpoint.bert(batch: 1, seqLen: 1)
         return try run.tune(FineTuner<BERT>.self, config: config, body: body)
+    }
+
+    public static let huggingFaceModelTypes = ["bert"]
+
+    /// `BertForMaskedLM` (`BertForPreTraining` with NSP, `BertForSequenceClassification` for a
+    /// classifier) plus the checkpoint's tokenizer.
+    public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
+        let reader = checkpoint.reader
+        do {
+            let model = try BERT(config: checkpoint.config.bertConfig, maxBatch: 1, maxSeqLen: 1)
+            try reader.manifest.checkMatches(model.layout, directory: reader.directory)
+            try reader.readParameters(into: model.params.buffer)
+            try model.exportHuggingFace(to: out)
+            if let tokenizer = reader.tokenizerPath {
+                let target = out + "/tokenizer.json"
+                try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.copyItem(atPath: tokenizer, toPath: target)
+            }
+            return " as Hugging Face BERT"
+        } catch let e as CheckpointError {
+            throw TrainingError(e.message)
+        } catch let e as ModelError {
+            throw TrainingError(e.message)
+        }
+    }
+
+    /// The encoder and whichever heads the file holds (MLM, NSP or a classifier), post-LN.
+    public static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport {
+        do {
+            let bert = try BERT.huggingFaceConfig(directory: directory)
+            let model = try BERT(config: bert, maxBatch: 1, maxSeqLen: 1)
+            try model.importHuggingFace(from: directory)
+            var config = run
+            config.family.arch = .bert
+            config.family.norm = .post
+            config.family.nsp = bert.nsp
+            config.family.numLabels = bert.numLabels
+            config.family.intermediateSize = bert.intermediateSize
+            config.family.typeVocabSize = bert.typeVocabSize
+            config.family.objective = .auto
+            config.model.vocabSize = bert.vocabSize
+            config.model.maxSeqLen = bert.maxSeqLen
+            config.model.nLayer = bert.nLayer
+            config.model.nHead = bert.nHead
+            config.model.dModel = bert.dModel
+            config.model.layerNormEps = bert.layerNormEps
+            config.training.seqLen = min(config.training.seqLen, bert.maxSeqLen)
+            return HuggingFaceImport(config: config, table: model.layout, params: model.params,
+                                     summary: "vocab \(bert.vocabSize), n_layer \(bert.nLayer), n_head \(bert.nHead), d_model \(bert.dModel), max_seq_len \(bert.maxSeqLen)\(bert.nsp ? ", nsp" : "")\(bert.numLabels > 0 ? ", \(bert.numLabels) labels" : "")")
+        } catch let e as ModelError {
+            throw TrainingError(e.message)
+        }
     }
 }
 

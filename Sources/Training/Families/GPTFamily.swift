@@ -1,3 +1,4 @@
+import Checkpoint
 import Config
 import DataPipeline
 import Model
@@ -36,6 +37,39 @@ public enum GPTFamily: ModelFamily {
         config.numLabels = labels
         let body = try checkpoint.gpt(batch: 1, seqLen: 1, allowClassifier: true)
         return try run.tune(FineTuner<GPT>.self, config: config, body: body)
+    }
+
+    public static let huggingFaceModelTypes = ["gpt2"]
+
+    /// `GPT2LMHeadModel`, or `GPT2ForSequenceClassification` for a fine-tuned classifier.
+    public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
+        let config = checkpoint.config, model = config.gptConfig, reader = checkpoint.reader
+        let layout = GPTLayout(config: model)
+        do {
+            try reader.manifest.checkMatches(layout, directory: reader.directory)
+            let params = FlatBuffer(count: layout.count)
+            try reader.readParameters(into: params.buffer)
+            let names = config.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let files = try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: model,
+                                                   tokenizer: reader.tokenizerPath, to: out, labelNames: names)
+            let kind = model.numLabels > 0 ? " as GPT2ForSequenceClassification (\(model.numLabels) labels)" : ""
+            return "\(kind): \(files.joined(separator: ", "))"
+        } catch let e as CheckpointError {
+            throw TrainingError(e.message)
+        } catch let e as ModelError {
+            throw TrainingError(e.message)
+        }
+    }
+
+    public static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport {
+        let model: GPTConfig, params: FlatBuffer
+        do { (model, params) = try HuggingFaceGPT2.load(directory: directory) } catch let e as ModelError { throw TrainingError(e.message) }
+        var config = run
+        config.family.arch = .gpt
+        config.model = model
+        config.training.seqLen = min(config.training.seqLen, model.maxSeqLen)
+        return HuggingFaceImport(config: config, table: GPTLayout(config: model), params: params,
+                                 summary: "vocab \(model.vocabSize), n_layer \(model.nLayer), n_head \(model.nHead), d_model \(model.dModel), max_seq_len \(model.maxSeqLen)")
     }
 }
 

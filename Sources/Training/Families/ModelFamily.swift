@@ -32,6 +32,29 @@ public protocol ModelFamily {
     /// Fine-tunes a `labels`-way classifier whose body comes from `checkpoint` (the family's part of
     /// `FineTuneRun`).
     static func fineTune(_ run: FineTuneRun, checkpoint: ModelCheckpoint, labels: Int) throws -> FineTuneRun.Result
+
+    /// The `model_type` values of Hugging Face `config.json` files this family imports.
+    static var huggingFaceModelTypes: [String] { get }
+
+    /// Writes `checkpoint` as a Hugging Face directory (`model.safetensors`, `config.json`, tokenizer)
+    /// into `out`; returns what was written, for one line of output.
+    static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String
+
+    /// Reads a Hugging Face directory of this family: `run` with its model section set from
+    /// `config.json`, the parameter table, and the parameters in it.
+    static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport
+}
+
+/// A Hugging Face directory read into this project's terms (see `ModelFamily.importHuggingFace`).
+public struct HuggingFaceImport {
+    /// The run config with the imported model section.
+    public let config: RunConfig
+    /// The model's tensor table.
+    public let table: any ParameterTable
+    /// The parameters, in `table`'s layout.
+    public let params: FlatBuffer
+    /// The model's shape, for one line of output.
+    public let summary: String
 }
 
 /// The registry of model families: the only place an `Architecture` is mapped to its implementation.
@@ -49,6 +72,11 @@ public enum ModelFamilies {
 
     /// The implementation of `config`'s `model.arch`.
     public static func family(of config: RunConfig) -> any ModelFamily.Type { family(config.family.arch) }
+
+    /// The family that imports Hugging Face `model_type` `type`, or nil.
+    public static func family(huggingFaceModelType type: String) -> (any ModelFamily.Type)? {
+        all.first { $0.huggingFaceModelTypes.contains(type) }
+    }
 }
 
 /// What one micro-step of pretraining computes for a family: the model, and its loss on the loader's
