@@ -47,11 +47,7 @@ extension Trainer {
         guard comm.size > 1 else { return }
         let text = ConfigLoader.render(config)
         let hash = Array(text.utf8).withUnsafeBytes { Int64(bitPattern: fnv1a($0)) }
-        var all = [Int64](repeating: 0, count: comm.size)
-        try [hash].withUnsafeBufferPointer { mine in
-            try all.withUnsafeMutableBufferPointer { try comm.allgatherv(mine, into: $0, counts: [Int](repeating: 1, count: comm.size)) }
-        }
-        let differing = all.indices.filter { all[$0] != all[0] }
+        let differing = try ranksDiffering(from: hash, comm: comm)
         if !differing.isEmpty {
             throw TrainingError("ranks \(differing.map(String.init).joined(separator: ", ")) were started with a config different from rank 0's; start every rank with the same --config and --set flags")
         }
@@ -63,13 +59,18 @@ extension Trainer {
     static func verifySameParameters(_ params: FlatBuffer, comm: any Communicator, step: Int) throws {
         guard comm.size > 1 else { return }
         let hash = Int64(bitPattern: parameterHash(params.buffer))
+        let differing = try ranksDiffering(from: hash, comm: comm)
+        if !differing.isEmpty {
+            throw TrainingError("at step \(step) the parameters of ranks \(differing.map(String.init).joined(separator: ", ")) differ from rank 0's; the replicas diverged (a rank-dependent computation or a faulty node)")
+        }
+    }
+
+    /// The ranks whose `hash` differs from rank 0's: every rank's 8 bytes are all-gathered.
+    private static func ranksDiffering(from hash: Int64, comm: any Communicator) throws -> [Int] {
         var all = [Int64](repeating: 0, count: comm.size)
         try [hash].withUnsafeBufferPointer { mine in
             try all.withUnsafeMutableBufferPointer { try comm.allgatherv(mine, into: $0, counts: [Int](repeating: 1, count: comm.size)) }
         }
-        let differing = all.indices.filter { all[$0] != all[0] }
-        if !differing.isEmpty {
-            throw TrainingError("at step \(step) the parameters of ranks \(differing.map(String.init).joined(separator: ", ")) differ from rank 0's; the replicas diverged (a rank-dependent computation or a faulty node)")
-        }
+        return all.indices.filter { all[$0] != all[0] }
     }
 }

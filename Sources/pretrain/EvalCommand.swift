@@ -29,19 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Sequences per rank per round (default: the run's training.micro_batch).") var microBatch: Int?
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
 
-    func run() throws {
-        let launcherRank = MPILibrary.launcherLayout?.rank ?? 0
-        let comm: MPICommunicator
-        do { comm = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
-        do {
-            try evaluate(comm: comm)
-            try comm.shutdown()
-        } catch {
-            try? comm.shutdown()
-            if launcherRank == 0 { throw error }
-            throw ExitCode(2)
-        }
-    }
+    func run() throws { try runUnderMPI(evaluate) }
 
     func evaluate(comm: any Communicator) throws {
         if let batches, batches < 1 { throw CLIError("--batches \(batches) must be at least 1") }

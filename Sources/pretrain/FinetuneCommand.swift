@@ -41,19 +41,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
-    func run() throws {
-        let launcherRank = MPILibrary.launcherLayout?.rank ?? 0
-        let comm: MPICommunicator
-        do { comm = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
-        do {
-            try finetune(comm: comm)
-            try comm.shutdown()
-        } catch {
-            try? comm.shutdown()
-            if launcherRank == 0 { throw error }
-            throw ExitCode(2)
-        }
-    }
+    func run() throws { try runUnderMPI(finetune) }
 
     func finetune(comm: any Communicator) throws {
         guard task == "classify" else { throw CLIError("--task \(task) is not a fine-tuning task; use --task classify") }

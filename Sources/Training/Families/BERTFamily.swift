@@ -13,9 +13,7 @@ public enum BERTFamily: ModelFamily {
 
     /// The masker takes the [CLS] [SEP] [MASK] [PAD] ids from the run's tokenizer.
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
-        guard config.family.numLabels == 0 else {
-            throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains the masked-LM heads; fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
-        }
+        try checkPretrainingHeads(config, "the masked-LM heads")
         let path = config.data.tokenizer
         guard !path.isEmpty else {
             throw TrainingError("data.tokenizer is empty; a BERT run reads the [CLS] [SEP] [MASK] [PAD] ids from it — set it to the tokenizer.json written by `pretrain data prepare`")

@@ -10,9 +10,7 @@ public enum GPTFamily: ModelFamily {
     public static func parameterTable(_ config: RunConfig) -> any ParameterTable { GPTLayout(config: config.gptConfig) }
 
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
-        guard config.family.numLabels == 0 else {
-            throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains a GPT language model; fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
-        }
+        try checkPretrainingHeads(config, "a GPT language model")
         let t = config.training
         let model: GPT
         do { model = try GPT(config: config.model, maxBatch: t.microBatch, maxSeqLen: t.seqLen) } catch let e as ModelError {

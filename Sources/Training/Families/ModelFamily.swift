@@ -57,6 +57,16 @@ public struct HuggingFaceImport {
     public let summary: String
 }
 
+extension ModelFamily {
+    /// `pretrain train` trains the pretraining heads: a config with a classifier head is refused in one
+    /// line pointing at `pretrain finetune`.
+    static func checkPretrainingHeads(_ config: RunConfig, _ what: String) throws {
+        guard config.family.numLabels == 0 else {
+            throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains \(what); fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
+        }
+    }
+}
+
 /// The registry of model families: the only place an `Architecture` is mapped to its implementation.
 public enum ModelFamilies {
     /// Every family, in `Architecture` order.
