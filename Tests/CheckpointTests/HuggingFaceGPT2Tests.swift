@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Model
+import TestSupport
 import XCTest
 import Support
 
