@@ -51,12 +51,6 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
     /// An empty record of `kind`; set the fields of that kind.
     public init(kind: Kind) { self.kind = kind }
 
-    /// `value` as printed with `format` and read back (so a file holds the digits that matter), or
-    /// nil (null) when it is not finite.
-    public static func number(_ value: Double, _ format: String) -> Double? {
-        value.isFinite ? Double(String(format: format, value)) : nil
-    }
-
     enum CodingKeys: String, CodingKey {
         case rank, step, loss, lr, gradNorm = "grad_norm", tokensPerSecond = "tokens_per_s", mfu, stepMs = "step_ms", computeMs = "compute_ms"
         case commMs = "comm_ms", exposedCommMs = "exposed_comm_ms", gradSyncMs = "grad_sync_ms", gradSyncBytes = "grad_sync_bytes"
@@ -130,10 +124,10 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
         if kind == .other { try c.encodeIfPresent(value, forKey: key) } else { try c.encode(value, forKey: key) }
     }
 
-    /// The record as one line of JSON (no newline).
+    /// The record as one line of JSON (no newline), its numbers `rounded()`.
     public func jsonLine() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        return String(decoding: try encoder.encode(rounded()), as: UTF8.self)
     }
 }

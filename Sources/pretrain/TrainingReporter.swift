@@ -37,8 +37,6 @@ final class TrainingReporter {
     private var lastDraw: UInt64 = 0
     private var barShown = false
 
-    static let csvColumns = "rank,step,loss,lr,grad_norm,tokens_per_s,mfu,step_ms,compute_ms,comm_ms,exposed_comm_ms,grad_sync_ms,grad_sync_bytes,skipped,val_loss,val_perplexity,elapsed_s"
-
     /// `PRETRAIN_PROGRESS=bar` or `lines` forces the console style (`pretrain launch` sets `bar` when
     /// its own output is a terminal, since the ranks then write through its pipe).
     static let progressVariable = "PRETRAIN_PROGRESS"
@@ -84,7 +82,7 @@ final class TrainingReporter {
         let keepJSON = appending && fm.fileExists(atPath: base + ".jsonl")
         let keepCSV = appending && fm.fileExists(atPath: base + ".csv")
         guard keepJSON || fm.createFile(atPath: base + ".jsonl", contents: nil),
-              keepCSV || fm.createFile(atPath: base + ".csv", contents: Data((Self.csvColumns + "\n").utf8)) else {
+              keepCSV || fm.createFile(atPath: base + ".csv", contents: Data((MetricsRecord.csvHeader + "\n").utf8)) else {
             throw CLIError("cannot write \(base).jsonl; check that logging.run_dir is writable")
         }
         jsonl = FileHandle(forWritingAtPath: base + ".jsonl")
@@ -108,17 +106,11 @@ final class TrainingReporter {
             stepsSeen += 1
             let t = elapsed
             var record = MetricsRecord(kind: .step)
-            (record.rank, record.step, record.gradSyncBytes, record.skipped) = (rank, m.step, m.gradientSyncBytes, m.skipped)
-            (record.loss, record.lr, record.gradNorm) = (Self.number(Double(m.loss), "%.6f"), Self.number(Double(m.lr), "%.6g"), Self.number(m.gradNorm, "%.6g"))
-            (record.tokensPerSecond, record.mfu, record.elapsedS) = (Self.number(m.tokensPerSecond, "%.1f"), Self.number(m.mfu, "%.4f"), Self.number(t, "%.3f"))
+            (record.rank, record.step, record.gradSyncBytes, record.skipped, record.elapsedS) = (rank, m.step, m.gradientSyncBytes, m.skipped, t)
+            (record.loss, record.lr, record.gradNorm, record.tokensPerSecond, record.mfu) = (Double(m.loss), Double(m.lr), m.gradNorm, m.tokensPerSecond, m.mfu)
             (record.stepMs, record.computeMs, record.commMs, record.exposedCommMs, record.gradSyncMs) =
-                (Self.ms(m.stepSeconds), Self.ms(m.computeSeconds), Self.ms(m.commSeconds), Self.ms(m.exposedCommSeconds), Self.ms(m.gradientSyncSeconds))
-            write(record,
-                  csv: String(format: "%d,%d,%@,%@,%@,%.1f,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%@,,,%.3f",
-                              rank, m.step, Self.cell(Double(m.loss), "%.6f"), Self.cell(Double(m.lr), "%.6g"), Self.cell(m.gradNorm, "%.6g"),
-                              m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
-                              m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
-                              m.skipped ? "true" : "false", t))
+                (m.stepSeconds * 1000, m.computeSeconds * 1000, m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000)
+            write(record, csv: true)
             guard rank == 0, !quiet else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             if firstStep == nil { firstStep = (m.step, now) }
@@ -137,10 +129,8 @@ final class TrainingReporter {
         case let .eval(e):
             let t = elapsed
             var record = MetricsRecord(kind: .eval)
-            (record.rank, record.step, record.elapsedS) = (rank, e.step, Self.number(t, "%.3f"))
-            (record.valLoss, record.valPerplexity) = (Self.number(Double(e.loss), "%.6f"), Self.number(e.perplexity, "%.4f"))
-            write(record,
-                  csv: String(format: "%d,%d,,,,,,,,,,,,,%@,%@,%.3f", rank, e.step, Self.cell(Double(e.loss), "%.6f"), Self.cell(e.perplexity, "%.4f"), t))
+            (record.rank, record.step, record.valLoss, record.valPerplexity, record.elapsedS) = (rank, e.step, Double(e.loss), e.perplexity, t)
+            write(record, csv: true)
             if rank == 0, !quiet {
                 above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
             }
@@ -152,7 +142,7 @@ final class TrainingReporter {
         case let .checkpoint(c):
             var record = MetricsRecord(kind: .checkpoint)
             (record.checkpoint, record.step, record.path, record.storedBytes, record.rawBytes) = ("\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes)
-            (record.stallMs, record.writeMs, record.commitMs) = (Self.ms(c.stallSeconds), Self.ms(c.writeSeconds), Self.ms(c.commitSeconds))
+            (record.stallMs, record.writeMs, record.commitMs) = (c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000)
             write(record)
             guard rank == 0 else { return }
             switch c.kind {
@@ -226,18 +216,10 @@ final class TrainingReporter {
         fflush(stdout)
     }
 
-    /// A metrics-file number: `value` to the digits `format` prints, or nil (null) when not finite.
-    static func number(_ value: Double, _ format: String) -> Double? { MetricsRecord.number(value, format) }
-
-    /// Seconds as milliseconds to the microsecond, for the metrics file.
-    static func ms(_ seconds: Double) -> Double? { number(seconds * 1000, "%.3f") }
-
-    /// A CSV cell: the number, or empty when not finite.
-    static func cell(_ value: Double, _ format: String) -> String { value.isFinite ? String(format: format, value) : "" }
-
-    private func write(_ record: MetricsRecord, csv row: String? = nil) {
+    /// Appends `record` to the JSON lines file and, with `csv`, its row to the CSV twin.
+    private func write(_ record: MetricsRecord, csv: Bool = false) {
         // Every field is a plain number, string or null, which JSONEncoder always encodes.
         if let json = try? record.jsonLine() { jsonl?.write(Data((json + "\n").utf8)) }
-        if let row { csv?.write(Data((row + "\n").utf8)) }
+        if csv { self.csv?.write(Data((record.csvRow + "\n").utf8)) }
     }
 }

@@ -57,4 +57,18 @@ final class MetricsRecordTests: XCTestCase {
         (eval.rank, eval.step) = (0, 2)
         XCTAssertEqual(try eval.jsonLine(), #"{"elapsed_s":null,"rank":0,"step":2,"val_loss":null,"val_perplexity":null}"#)
     }
+
+    /// The CSV twin: the header and rows TrainingReporter printed by hand before `MetricsRecord`.
+    func testCSVHeaderAndRowsKeepTheirFormat() {
+        XCTAssertEqual(MetricsRecord.csvHeader, "rank,step,loss,lr,grad_norm,tokens_per_s,mfu,step_ms,compute_ms,comm_ms,exposed_comm_ms,grad_sync_ms,grad_sync_bytes,skipped,val_loss,val_perplexity,elapsed_s")
+        var step = MetricsRecord(kind: .step)
+        (step.rank, step.step, step.loss, step.lr, step.gradNorm, step.tokensPerSecond, step.mfu) = (0, 3, 5.1234567, 3e-4, .nan, 812.44, 0.40123)
+        (step.stepMs, step.computeMs, step.commMs, step.exposedCommMs, step.gradSyncMs) = (2520.1254, 2400, 0, 0, 0)
+        (step.gradSyncBytes, step.skipped, step.elapsedS) = (0, false, 7.6)
+        XCTAssertEqual(step.csvRow, String(format: "%d,%d,%.6f,%.6g,,%.1f,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,false,,,%.3f",
+                                           0, 3, 5.1234567, 3e-4, 812.44, 0.40123, 2520.1254, 2400.0, 0.0, 0.0, 0.0, 0, 7.6))
+        var eval = MetricsRecord(kind: .eval)
+        (eval.rank, eval.step, eval.valLoss, eval.valPerplexity, eval.elapsedS) = (1, 5, 4.9876543, 146.56789, 12.0031)
+        XCTAssertEqual(eval.csvRow, "1,5,,,,,,,,,,,,,4.987654,146.5679,12.003")
+    }
 }
