@@ -9,6 +9,7 @@
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
 //   DataPipeline              tokenizer, token shards, distributed loader
 //   Checkpoint, Config, Launch, Training
+//   Benchmarks                the `pretrain bench` workloads: settings in, results and table lines out
 //   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
 //   pretrain                  the command-line tool (one subcommand per file)
 import PackageDescription
@@ -56,10 +57,13 @@ let package = Package(
         .target(name: "Launch", dependencies: ["Config", "Support"], swiftSettings: mode),
         .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "DataPipeline"], swiftSettings: mode + fastMath),
         .target(name: "Plot", dependencies: ["Support"], swiftSettings: mode),
+        .target(name: "Benchmarks",
+                dependencies: ["Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training"],
+                swiftSettings: mode + fastMath),
         .executableTarget(
             name: "pretrain",
             dependencies: [
-                "Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training", "Launch", "Plot",
+                "Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training", "Launch", "Plot", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
@@ -69,10 +73,13 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: mode),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: mode),
+        .target(name: "TestSupport", dependencies: ["Support", "Model", "DataPipeline", "Config", "Checkpoint"],
+                path: "Tests/TestSupport", swiftSettings: mode),
         .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Config", "DataPipeline", "Distributed", "Model", "Checkpoint", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: mode),
+        .testTarget(name: "CLITests", dependencies: ["Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training",
+                                            "Benchmarks", "TestSupport"],
+                    exclude: ["Fixtures"], swiftSettings: mode),
         .testTarget(name: "PlotTests", dependencies: ["Plot"], swiftSettings: mode),
         .testTarget(name: "CheckpointTests", dependencies: ["Support", "Checkpoint", "CZstd", "Model", "DataPipeline", "Config", "Training", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "DataPipelineTests", dependencies: ["Support", "DataPipeline"],

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The records of a run's metrics file (JSON lines written by `pretrain train`), read leniently: a line
+/// The records of a run's metrics file (`MetricsRecord` JSON lines written by `pretrain train`), read leniently: a line
 /// that is not a complete JSON object (a run cut off mid-write, a file still being written) is skipped
 /// and reported in `skipped`, and everything complete is kept.
 ///
@@ -45,24 +45,25 @@ public struct MetricsLog: Sendable {
     public init(text: String) {
         var steps: [Int: Step] = [:], evals: [Int: Eval] = [:]
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let decoder = JSONDecoder()
         for (i, line) in lines.enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             let last = i == lines.count - 1
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
+            guard let record = try? decoder.decode(MetricsRecord.self, from: Data(trimmed.utf8)) else {
                 skipped.append((i + 1, last ? "incomplete last line (the run was cut off or is still writing it)" : "not a JSON object"))
                 continue
             }
-            if object["checkpoint"] != nil { continue }  // a checkpoint event, not a metric
-            guard let step = Self.int(object["step"]) else {
+            if record.kind == .checkpoint { continue }  // a checkpoint event, not a metric
+            guard let step = record.step else {
                 skipped.append((i + 1, "no \"step\""))
                 continue
             }
-            if let loss = Self.double(object["loss"]) {
-                steps[step] = Step(step: step, loss: loss, tokensPerSecond: Self.double(object["tokens_per_s"]), lr: Self.double(object["lr"]))
-            } else if let loss = Self.double(object["val_loss"]) {
+            if let loss = record.loss {
+                steps[step] = Step(step: step, loss: loss, tokensPerSecond: record.tokensPerSecond, lr: record.lr)
+            } else if let loss = record.valLoss {
                 evals[step] = Eval(step: step, loss: loss)
-            } else if object["loss"] != nil || object["val_loss"] != nil {
+            } else if record.kind != .other {
                 skipped.append((i + 1, "step \(step): the loss is not a finite number"))
             } else {
                 skipped.append((i + 1, "neither \"loss\" nor \"val_loss\""))
@@ -77,17 +78,5 @@ public struct MetricsLog: Sendable {
         guard !skipped.isEmpty else { return nil }
         let shown = skipped.prefix(3).map { "line \($0.line): \($0.reason)" }.joined(separator: "; ")
         return "skipped \(skipped.count) line(s) of the metrics file (\(shown)\(skipped.count > 3 ? "; …" : ""))"
-    }
-
-    private static func int(_ value: Any?) -> Int? {
-        if let n = value as? Int { return n }
-        if let d = value as? Double, d == d.rounded() { return Int(d) }
-        return nil
-    }
-
-    private static func double(_ value: Any?) -> Double? {
-        if let d = value as? Double { return d }
-        if let n = value as? Int { return Double(n) }
-        return nil
     }
 }

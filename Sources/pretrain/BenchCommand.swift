@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure throughput: allreduce, training step (GPT and BERT), scaling, tokenizer, checkpoints, generation, transfer.",
-        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchMLMCommand.self, BenchTransferCommand.self,
+        abstract: "Measure throughput: allreduce, training step (GPT and BERT), kernels, scaling, tokenizer, checkpoints, generation, transfer.",
+        subcommands: [BenchAllreduceCommand.self, BenchStepCommand.self, BenchMLMCommand.self, BenchKernelsCommand.self, BenchTransferCommand.self,
                       BenchScalingCommand.self, BenchTokenizerCommand.self, BenchCheckpointCommand.self, BenchGenerateCommand.self])
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Config
 import Foundation
+import Plot
 import Training
 
 /// Turns training events into console output (rank 0) and metrics files (every rank).
@@ -14,13 +15,9 @@ import Training
 /// pipes) one plain line every `interval` steps (and the first and last). `--quiet` prints only the
 /// final summary.
 ///
-/// Files, in `<run_dir>/metrics/`: `rank-NNNNN.jsonl`, one JSON object per line, and its CSV twin
-/// `rank-NNNNN.csv` (same numbers, one row per record, header first). A step record holds: rank,
-/// step, loss, lr, grad_norm, tokens_per_s, mfu, step_ms, compute_ms, comm_ms (transport busy
-/// time), exposed_comm_ms (what the step waited for), grad_sync_ms and grad_sync_bytes (the gradient
-/// synchronisation alone), skipped, elapsed_s (since the run started). An eval record holds rank,
-/// step, val_loss, val_perplexity, elapsed_s. A checkpoint record (JSON only) holds checkpoint (saved,
-/// resumed, …), step, path, stored_bytes, raw_bytes, stall_ms, write_ms, commit_ms. A number that is not finite is written as null (JSON)
+/// Files, in `<run_dir>/metrics/`: `rank-NNNNN.jsonl`, one `MetricsRecord` per line (step, eval and
+/// checkpoint records; see there for the keys), and its CSV twin `rank-NNNNN.csv` (the step and eval
+/// numbers, one row per record, header first). A number that is not finite is written as null (JSON)
 /// or empty (CSV).
 final class TrainingReporter {
     let config: RunConfig
@@ -39,8 +36,6 @@ final class TrainingReporter {
     private var stepsSeen = 0
     private var lastDraw: UInt64 = 0
     private var barShown = false
-
-    static let csvColumns = "rank,step,loss,lr,grad_norm,tokens_per_s,mfu,step_ms,compute_ms,comm_ms,exposed_comm_ms,grad_sync_ms,grad_sync_bytes,skipped,val_loss,val_perplexity,elapsed_s"
 
     /// `PRETRAIN_PROGRESS=bar` or `lines` forces the console style (`pretrain launch` sets `bar` when
     /// its own output is a terminal, since the ranks then write through its pipe).
@@ -87,7 +82,7 @@ final class TrainingReporter {
         let keepJSON = appending && fm.fileExists(atPath: base + ".jsonl")
         let keepCSV = appending && fm.fileExists(atPath: base + ".csv")
         guard keepJSON || fm.createFile(atPath: base + ".jsonl", contents: nil),
-              keepCSV || fm.createFile(atPath: base + ".csv", contents: Data((Self.csvColumns + "\n").utf8)) else {
+              keepCSV || fm.createFile(atPath: base + ".csv", contents: Data((MetricsRecord.csvHeader + "\n").utf8)) else {
             throw CLIError("cannot write \(base).jsonl; check that logging.run_dir is writable")
         }
         jsonl = FileHandle(forWritingAtPath: base + ".jsonl")
@@ -110,16 +105,12 @@ final class TrainingReporter {
         case let .step(m):
             stepsSeen += 1
             let t = elapsed
-            write(json: String(format: "{\"rank\":%d,\"step\":%d,\"loss\":%@,\"lr\":%@,\"grad_norm\":%@,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"step_ms\":%.3f,\"compute_ms\":%.3f,\"comm_ms\":%.3f,\"exposed_comm_ms\":%.3f,\"grad_sync_ms\":%.3f,\"grad_sync_bytes\":%d,\"skipped\":%@,\"elapsed_s\":%.3f}",
-                               rank, m.step, Self.number(Double(m.loss), "%.6f"), Self.number(Double(m.lr), "%.6g"), Self.number(m.gradNorm, "%.6g"),
-                               m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
-                               m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
-                               m.skipped ? "true" : "false", t),
-                  csv: String(format: "%d,%d,%@,%@,%@,%.1f,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%@,,,%.3f",
-                              rank, m.step, Self.cell(Double(m.loss), "%.6f"), Self.cell(Double(m.lr), "%.6g"), Self.cell(m.gradNorm, "%.6g"),
-                              m.tokensPerSecond, m.mfu, m.stepSeconds * 1000, m.computeSeconds * 1000,
-                              m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000, m.gradientSyncBytes,
-                              m.skipped ? "true" : "false", t))
+            var record = MetricsRecord(kind: .step)
+            (record.rank, record.step, record.gradSyncBytes, record.skipped, record.elapsedS) = (rank, m.step, m.gradientSyncBytes, m.skipped, t)
+            (record.loss, record.lr, record.gradNorm, record.tokensPerSecond, record.mfu) = (Double(m.loss), Double(m.lr), m.gradNorm, m.tokensPerSecond, m.mfu)
+            (record.stepMs, record.computeMs, record.commMs, record.exposedCommMs, record.gradSyncMs) =
+                (m.stepSeconds * 1000, m.computeSeconds * 1000, m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000)
+            write(record, csv: true)
             guard rank == 0, !quiet else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             if firstStep == nil { firstStep = (m.step, now) }
@@ -137,9 +128,9 @@ final class TrainingReporter {
             }
         case let .eval(e):
             let t = elapsed
-            write(json: String(format: "{\"rank\":%d,\"step\":%d,\"val_loss\":%@,\"val_perplexity\":%@,\"elapsed_s\":%.3f}",
-                               rank, e.step, Self.number(Double(e.loss), "%.6f"), Self.number(e.perplexity, "%.4f"), t),
-                  csv: String(format: "%d,%d,,,,,,,,,,,,,%@,%@,%.3f", rank, e.step, Self.cell(Double(e.loss), "%.6f"), Self.cell(e.perplexity, "%.4f"), t))
+            var record = MetricsRecord(kind: .eval)
+            (record.rank, record.step, record.valLoss, record.valPerplexity, record.elapsedS) = (rank, e.step, Double(e.loss), e.perplexity, t)
+            write(record, csv: true)
             if rank == 0, !quiet {
                 above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
             }
@@ -149,8 +140,10 @@ final class TrainingReporter {
                 FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
             }
         case let .checkpoint(c):
-            write(json: String(format: "{\"checkpoint\":\"%@\",\"step\":%d,\"path\":\"%@\",\"stored_bytes\":%d,\"raw_bytes\":%d,\"stall_ms\":%.3f,\"write_ms\":%.3f,\"commit_ms\":%.3f}",
-                               "\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes, c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000))
+            var record = MetricsRecord(kind: .checkpoint)
+            (record.checkpoint, record.step, record.path, record.storedBytes, record.rawBytes) = ("\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes)
+            (record.stallMs, record.writeMs, record.commitMs) = (c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000)
+            write(record)
             guard rank == 0 else { return }
             switch c.kind {
             case .saved:
@@ -223,14 +216,10 @@ final class TrainingReporter {
         fflush(stdout)
     }
 
-    /// A JSON number, or null when not finite.
-    static func number(_ value: Double, _ format: String) -> String { value.isFinite ? String(format: format, value) : "null" }
-
-    /// A CSV cell: the number, or empty when not finite.
-    static func cell(_ value: Double, _ format: String) -> String { value.isFinite ? String(format: format, value) : "" }
-
-    private func write(json: String, csv row: String? = nil) {
-        jsonl?.write(Data((json + "\n").utf8))
-        if let row { csv?.write(Data((row + "\n").utf8)) }
+    /// Appends `record` to the JSON lines file and, with `csv`, its row to the CSV twin.
+    private func write(_ record: MetricsRecord, csv: Bool = false) {
+        // Every field is a plain number, string or null, which JSONEncoder always encodes.
+        if let json = try? record.jsonLine() { jsonl?.write(Data((json + "\n").utf8)) }
+        if csv { self.csv?.write(Data((record.csvRow + "\n").utf8)) }
     }
 }

@@ -1,5 +1,6 @@
 import Config
 import Launch
+import TestSupport
 import XCTest
 
 final class ConfigWizardTests: XCTestCase {

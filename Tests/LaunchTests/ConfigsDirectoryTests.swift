@@ -1,5 +1,6 @@
 import Config
 import Launch
+import TestSupport
 import XCTest
 
 /// The shipped configs/ files and cluster/hostfile.example: they load, say what they are, and have the

@@ -1,5 +1,6 @@
 import Foundation
 import Launch
+import TestSupport
 import XCTest
 
 /// Real child processes (small shell scripts); signals are sent to this test process, whose handlers

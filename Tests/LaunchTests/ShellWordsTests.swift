@@ -1,4 +1,5 @@
 import Launch
+import TestSupport
 import XCTest
 
 final class ShellWordsTests: XCTestCase {

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Model
 import Training
+import TestSupport
 import XCTest
 
 /// The overlap really overlaps: with a communicator slowed down in proportion to the bytes it moves

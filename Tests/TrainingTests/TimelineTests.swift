@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Model
 import Training
+import TestSupport
 import XCTest
 
 /// The Chrome trace written with `logging.timeline: true`: valid JSON, the documented event names, and

@@ -3,6 +3,7 @@ import Distributed
 import Foundation
 import Model
 import Training
+import TestSupport
 import XCTest
 
 /// The data-parallel loop: N ranks equal 1 rank, accumulation sends nothing early, ZeRO-1, bad input.

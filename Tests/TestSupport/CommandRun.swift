@@ -1,19 +1,19 @@
 import Foundation
 
 /// A process started by a test, with stdout and stderr captured separately and a way to signal it.
-final class CommandRun {
+public final class CommandRun {
     /// How a finished process ended and what it wrote.
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
+    public struct Result {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
         /// Whether it had to be killed at the timeout.
-        let timedOut: Bool
+        public let timedOut: Bool
         /// stderr's non-empty lines.
-        var errorLines: [String] { stderr.split(separator: "\n").map(String.init) }
+        public var errorLines: [String] { stderr.split(separator: "\n").map(String.init) }
     }
 
-    let process = Process()
+    public let process = Process()
     private let outPipe = Pipe(), errPipe = Pipe()
     private let readers = DispatchGroup()
     private let lock = NSLock()
@@ -21,7 +21,7 @@ final class CommandRun {
 
     /// Starts `executable arguments` with the test's environment plus `environment` (a value of "" removes
     /// the variable), in `directory`, with `input` on stdin (or /dev/null).
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
          input: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -49,10 +49,10 @@ final class CommandRun {
     }
 
     /// Sends `signal` to the process.
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
     /// Waits up to `timeout` seconds (then kills it) and returns the result.
-    func wait(timeout: TimeInterval = 120) -> Result {
+    public func wait(timeout: TimeInterval = 120) -> Result {
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
         while process.isRunning {
@@ -68,13 +68,13 @@ final class CommandRun {
     }
 
     /// Runs to completion.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
                     input: String? = nil, timeout: TimeInterval = 120) throws -> Result {
         try CommandRun(executable, arguments, environment: environment, directory: directory, input: input).wait(timeout: timeout)
     }
 
     /// Polls `condition` every 50 ms for up to `timeout` seconds; true when it held.
-    static func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    public static func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if condition() { return true }

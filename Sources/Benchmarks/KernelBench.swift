@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Support
 
 // Micro-benchmark of every kernel at one model's shapes (defaults: bench-m, GPT-2 124M at T = 256).

@@ -3,21 +3,20 @@ import DataPipeline
 import Foundation
 import Model
 import Checkpoint
-import TestSupport
 import Support
 
 /// Data, configs and runs shared by the checkpoint tests: a tiny learnable corpus, a small GPT, and
 /// `pretrain train` under mpirun writing metrics and checkpoints into a temporary directory.
-enum CheckpointFixtures {
+public enum CheckpointFixtures {
     /// A fresh temporary directory.
-    static func temporaryDirectory(_ label: String) throws -> String {
+    public static func temporaryDirectory(_ label: String) throws -> String {
         let dir = NSTemporaryDirectory() + "ckpt-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
 
     /// Writes a token shard of structured "words" (the loss can fall) into `dir`.
-    static func corpus(in dir: String, vocab: Int = 64, count: Int = 20_000, seed: UInt64 = 11) throws {
+    public static func corpus(in dir: String, vocab: Int = 64, count: Int = 20_000, seed: UInt64 = 11) throws {
         var rng = SplitMix64(seed: seed)
         var tokens: [Int32] = []
         while tokens.count < count {
@@ -30,7 +29,7 @@ enum CheckpointFixtures {
     }
 
     /// A small model's run over `dir`'s corpus: global batch 8 on any number of ranks (≤ 4).
-    static func config(data dir: String, steps: Int = 20, model: GPTConfig = GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)) -> RunConfig {
+    public static func config(data dir: String, steps: Int = 20, model: GPTConfig = GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)) -> RunConfig {
         var c = RunConfig()
         c.launch.numProcesses = 1
         c.model = model
@@ -51,21 +50,21 @@ enum CheckpointFixtures {
     }
 
     /// Writes `config` as YAML into `dir`; returns the file.
-    static func write(_ config: RunConfig, in dir: String) throws -> String {
+    public static func write(_ config: RunConfig, in dir: String) throws -> String {
         let file = dir + "/run-\(UUID().uuidString.prefix(8)).yaml"
         try ConfigLoader.render(config).write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
     /// `mpirun -n ranks pretrain train --config file` with metrics and checkpoints under `runDir`.
-    static func train(_ ranks: Int, _ file: String, runDir: String, _ extra: [String] = [], timeout: TimeInterval = 120) throws -> ProcessRunner.Run {
+    public static func train(_ ranks: Int, _ file: String, runDir: String, _ extra: [String] = [], timeout: TimeInterval = 120) throws -> ProcessRunner.Run {
         try ProcessRunner.mpirun(ranks, ["train", "--config", file, "--set", "num_processes=\(ranks)", "--set", "logging.run_dir=\(runDir)",
                                          "--quiet"] + extra, timeout: timeout)
     }
 
     /// Rank 0's losses by step from a run directory's metrics (a resumed run appends nothing of the
     /// earlier steps: its file starts at the step after the checkpoint).
-    static func losses(_ runDir: String) throws -> [Int: Double] {
+    public static func losses(_ runDir: String) throws -> [Int: Double] {
         let text = try String(contentsOfFile: runDir + "/metrics/rank-00000.jsonl", encoding: .utf8)
         var result: [Int: Double] = [:]
         for line in text.split(separator: "\n") {
@@ -77,7 +76,7 @@ enum CheckpointFixtures {
 
     /// The exact float32 loss values as written (%.6f) cannot prove bit equality; the checkpoint
     /// buffers can. Reads every buffer of a checkpoint written with world size `ranks`.
-    static func buffers(_ path: String) throws -> (params: [Float], m: [Float], v: [Float], step: Int) {
+    public static func buffers(_ path: String) throws -> (params: [Float], m: [Float], v: [Float], step: Int) {
         let reader = try CheckpointReader(path: path)
         let n = reader.manifest.parameterCount
         var p = [Float](repeating: 0, count: n), m = p, v = p
@@ -94,5 +93,5 @@ enum CheckpointFixtures {
     }
 
     /// Bit patterns, for bitwise comparison with a readable failure.
-    static func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+    public static func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
 }

@@ -5,16 +5,16 @@ import Glibc
 
 /// Machine-wide CPU time (from /proc/stat) next to this process's children's CPU time, so that a
 /// benchmark can tell how much of the machine other processes used while it ran.
-struct CPUUsage {
+public struct CPUUsage: Sendable {
     /// Busy seconds of all CPUs since boot.
-    var busy: Double
+    public var busy: Double
     /// User + system seconds of this process's waited-for children.
-    var children: Double
+    public var children: Double
     /// Monotonic seconds.
-    var time: Double
+    public var time: Double
 
     /// Now.
-    static func sample() -> CPUUsage {
+    public static func sample() -> CPUUsage {
         var usage = rusage()
         getrusage(RUSAGE_CHILDREN.rawValue, &usage)
         let children = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
@@ -25,7 +25,7 @@ struct CPUUsage {
 
     /// Cores' worth of CPU that processes other than this one's children used between `start` and
     /// this sample (0 when /proc is unavailable).
-    func foreignCores(since start: CPUUsage) -> Double {
+    public func foreignCores(since start: CPUUsage) -> Double {
         let wall = time - start.time
         guard wall > 0, busy > 0 else { return 0 }
         return max(0, (busy - start.busy) - (children - start.children)) / wall
@@ -33,7 +33,7 @@ struct CPUUsage {
 
     /// Waits until other processes use less than `threshold` cores over a 2-second window, for at
     /// most `limit` seconds (then goes on, saying so on standard error).
-    static func waitUntilIdle(below threshold: Double, atMost limit: Double) {
+    public static func waitUntilIdle(below threshold: Double, atMost limit: Double) {
         let start = DispatchTime.now().uptimeNanoseconds
         var announced = false
         while true {

@@ -1,20 +1,20 @@
 import Foundation
 
 /// Files, processes and small training runs shared by the launch tests.
-enum LaunchFixtures {
-    /// The repository root (this file is Tests/LaunchTests/LaunchFixtures.swift).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+public enum LaunchFixtures {
+    /// The repository root (this file is Tests/TestSupport/LaunchFixtures.swift).
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
     /// Where this test process keeps its temporary directories; removed when the process exits.
-    static let temporaryRoot: String = {
+    public static let temporaryRoot: String = {
         let root = NSTemporaryDirectory() + "launch-tests-\(getpid())"
         atexit { try? FileManager.default.removeItem(atPath: LaunchFixtures.temporaryRoot) }
         return root
     }()
 
     /// A fresh temporary directory (under `temporaryRoot`, so none outlives the test process).
-    static func temporaryDirectory(_ label: String) throws -> String {
+    public static func temporaryDirectory(_ label: String) throws -> String {
         let dir = temporaryRoot + "/launch-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
@@ -22,7 +22,7 @@ enum LaunchFixtures {
 
     /// Writes `text` to `dir/name` and returns the path.
     @discardableResult
-    static func write(_ text: String, to dir: String, _ name: String, executable: Bool = false) throws -> String {
+    public static func write(_ text: String, to dir: String, _ name: String, executable: Bool = false) throws -> String {
         let path = dir + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
@@ -31,7 +31,7 @@ enum LaunchFixtures {
 
     /// Writes an llm.c token shard (header of 256 little-endian int32: magic 20240520, version 1,
     /// count; then uint16 tokens) holding a learnable stream below `vocab`: runs of consecutive tokens.
-    static func writeShard(to dir: String, vocab: Int = 64, count: Int = 16_384) throws {
+    public static func writeShard(to dir: String, vocab: Int = 64, count: Int = 16_384) throws {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {  // xorshift64*: any fixed sequence will do
             state ^= state >> 12; state ^= state << 25; state ^= state >> 27
@@ -54,7 +54,7 @@ enum LaunchFixtures {
 
     /// A small training config over `dataDir`'s shard that logs to `runDir`; `extra` is appended at the
     /// top level (launch keys).
-    static func trainingConfig(dataDir: String, runDir: String, steps: Int, processes: Int = 2, extra: String = "") -> String {
+    public static func trainingConfig(dataDir: String, runDir: String, steps: Int, processes: Int = 2, extra: String = "") -> String {
         """
         distributed_type: MULTI_CPU
         num_processes: \(processes)
@@ -88,7 +88,7 @@ enum LaunchFixtures {
     }
 
     /// The `loss` of every step in `runDir/metrics/rank-00000.jsonl`, by step.
-    static func losses(runDir: String, rank: Int = 0) throws -> [Int: Double] {
+    public static func losses(runDir: String, rank: Int = 0) throws -> [Int: Double] {
         let path = runDir + String(format: "/metrics/rank-%05d.jsonl", rank)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         var result: [Int: Double] = [:]

@@ -8,7 +8,7 @@ import Training
 /// mpirun. It trains the preset model with the real `Trainer` on random tokens, then times a raw
 /// `MPI_Allreduce` of the same number of gradient bytes in the same processes, gathers every rank's
 /// numbers and prints one `SCALING {json}` line on rank 0.
-struct ScalingWorker {
+public struct ScalingWorker {
     /// What to run (passed by the driver on the command line).
     var preset: BenchPreset
     var data: String
@@ -30,6 +30,14 @@ struct ScalingWorker {
     /// Barrier (untimed) before every step, so the ranks start each step together even without sync.
     var alignSteps = false
     var label: String
+
+    public init(preset: BenchPreset, data: String, steps: Int, warmup: Int, threads: Int, overlap: Bool?, synchronize: Bool, zero1: Bool,
+                compression: GradientCompression, deferTokenEmbedding: Bool?, paired: Bool, pairedRaw: Bool, alignSteps: Bool, label: String) {
+        (self.preset, self.data, self.steps, self.warmup, self.threads, self.overlap, self.synchronize, self.zero1) =
+            (preset, data, steps, warmup, threads, overlap, synchronize, zero1)
+        (self.compression, self.deferTokenEmbedding, self.paired, self.pairedRaw, self.alignSteps, self.label) =
+            (compression, deferTokenEmbedding, paired, pairedRaw, alignSteps, label)
+    }
 
     /// The run config: the preset's shapes, one micro-batch per rank per step, constant learning rate,
     /// no evaluation, no checksum (benchmarks time steps, not checks).
@@ -56,9 +64,10 @@ struct ScalingWorker {
         return c
     }
 
-    func run() throws {
+    /// Trains and measures in this rank; rank 0 prints the `SCALING {json}` line.
+    public func run() throws {
         let comm: MPICommunicator
-        do { comm = try MPICommunicator() } catch { throw CLIError("cannot start MPI: \(error)") }
+        do { comm = try MPICommunicator() } catch { throw BenchmarkError("cannot start MPI: \(error)") }
         defer { try? comm.shutdown() }
         var options = TrainerOptions()
         options.threads = threads
@@ -68,7 +77,7 @@ struct ScalingWorker {
         options.deferTokenEmbedding = deferTokenEmbedding
         let trainer: Trainer
         do { trainer = try Trainer(config: config(ranks: comm.size), comm: comm, options: options) } catch let e as TrainingError {
-            throw CLIError(e.message)
+            throw BenchmarkError(e.message)
         }
         let schedule = zero1 ? "ZeRO-1 reduce-scatter after backward" : (trainer.overlapsCommunication ? "overlap" : "after-backward")
         if paired { return try runPaired(trainer, comm: comm, schedule: schedule) }
@@ -86,10 +95,10 @@ struct ScalingWorker {
 
         // Per rank: median step, exposed, comm, gradient sync; tokens/s; peak RSS; then gather.
         let mine: [Double] = [
-            Self.median(metrics.map(\.stepSeconds)), Self.median(metrics.map(\.exposedCommSeconds)),
-            Self.median(metrics.map(\.commSeconds)), Self.median(metrics.map(\.gradientSyncSeconds)),
-            Double(preset.batch * preset.seqLen) / Self.median(metrics.map(\.stepSeconds)),
-            Double(MemoryStats.peakResidentBytes()), Self.median(metrics.map(\.mfu)), Double(metrics.last?.loss ?? .nan),
+            Statistics.median(metrics.map(\.stepSeconds)), Statistics.median(metrics.map(\.exposedCommSeconds)),
+            Statistics.median(metrics.map(\.commSeconds)), Statistics.median(metrics.map(\.gradientSyncSeconds)),
+            Double(preset.batch * preset.seqLen) / Statistics.median(metrics.map(\.stepSeconds)),
+            Double(MemoryStats.peakResidentBytes()), Statistics.median(metrics.map(\.mfu)), Double(metrics.last?.loss ?? .nan),
             commCPU,
         ]
         let fields = mine.count
@@ -109,7 +118,7 @@ struct ScalingWorker {
             "comm_ms": column(2).map { $0 * 1000 }, "grad_sync_ms": column(3).map { $0 * 1000 },
             "tokens_per_s": column(4).reduce(0, +), "peak_rss_mb": column(5).map { $0 / 1_048_576 },
             "mfu": column(6).reduce(0, +) / n, "loss": column(7)[0], "grad_bytes": gradientBytes,
-            "loadavg": Self.loadAverage(), "comm_thread_cpu_ms": column(8).map { $0 * 1000 },
+            "loadavg": Statistics.loadAverage(), "comm_thread_cpu_ms": column(8).map { $0 * 1000 },
         ]
         if syncSeconds > 0, gradientBytes > 0 {
             json["sync_busbw_gbs"] = Double(gradientBytes) / syncSeconds * busFactor / 1e9
@@ -171,12 +180,12 @@ struct ScalingWorker {
         var json: [String: Any] = [
             "label": label, "preset": preset.rawValue, "ranks": comm.size, "threads": threads, "schedule": schedule,
             "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "paired": true,
-            "steps": steps, "warmup": warmup, "tokens_per_s": Self.median(syncRates), "no_sync_tokens_per_s": Self.median(aloneRates),
-            "pair_ratios": ratios, "pair_ratio_median": Self.median(ratios), "loadavg": Self.loadAverage(),
+            "steps": steps, "warmup": warmup, "tokens_per_s": Statistics.median(syncRates), "no_sync_tokens_per_s": Statistics.median(aloneRates),
+            "pair_ratios": ratios, "pair_ratio_median": Statistics.median(ratios), "loadavg": Statistics.loadAverage(),
         ]
         if !busRatios.isEmpty {
             json["pair_busbw_ratios"] = busRatios
-            json["pair_busbw_ratio_median"] = Self.median(busRatios)
+            json["pair_busbw_ratio_median"] = Statistics.median(busRatios)
         }
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print("SCALING " + String(decoding: data, as: UTF8.self))
@@ -198,18 +207,6 @@ struct ScalingWorker {
             if i > 0 { times.append(MPICommunicator.wallTime() - start) }
         }
         try comm.allreduce(&times, op: .max)
-        return Self.median(times)
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let s = values.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
-    /// The 1-, 5- and 15-minute load averages.
-    static func loadAverage() -> [Double] {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return [] }
-        return text.split(separator: " ").prefix(3).compactMap { Double($0) }
+        return Statistics.median(times)
     }
 }

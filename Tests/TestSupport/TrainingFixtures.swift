@@ -6,9 +6,9 @@ import Support
 
 /// A tiny corpus and config for training tests: a token stream with structure (so the loss falls),
 /// written as an llm.c shard, and a small model.
-enum TrainingFixtures {
+public enum TrainingFixtures {
     /// Writes a shard of `count` tokens below `vocab` into a fresh directory; returns the directory.
-    static func corpus(vocab: Int = 64, count: Int = 20_000, seed: UInt64 = 5) throws -> String {
+    public static func corpus(vocab: Int = 64, count: Int = 20_000, seed: UInt64 = 5) throws -> String {
         let dir = NSTemporaryDirectory() + "train-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var rng = SplitMix64(seed: seed)
@@ -26,7 +26,7 @@ enum TrainingFixtures {
     }
 
     /// A small GPT config over `dir`'s shards with the given batch geometry.
-    static func config(data dir: String, processes: Int, microBatch: Int, accumulation: Int, steps: Int = 20,
+    public static func config(data dir: String, processes: Int, microBatch: Int, accumulation: Int, steps: Int = 20,
                        model: GPTConfig = GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)) -> RunConfig {
         var c = RunConfig()
         c.launch.numProcesses = processes

@@ -1,0 +1,71 @@
+import Foundation
+import Kernels
+import Model
+import Support
+
+/// Training-step throughput of one process on a benchmark preset: GPT forward + backward + AdamW.
+public enum StepBenchmark {
+    /// What was measured.
+    public struct Result {
+        public var settings: StepBenchmarkSettings
+        /// Parameters of the preset model.
+        public var parameters: Int
+        /// Floats of the model's activations.
+        public var activationFloats: Int
+        /// sgemm's measured peak at the same thread count, GFLOP/s.
+        public var peakGFLOPS: Double
+        public var steps: TimedSteps
+        public var tokensPerSecond: Double
+        /// Model FLOPs utilisation: 6·N + 12·L·d·T FLOPs per token against `peakGFLOPS`.
+        public var mfu: Double
+        /// Peak resident set size, bytes.
+        public var peakRSS: Int
+    }
+
+    /// Builds the preset model and times its steps on random tokens.
+    public static func run(_ settings: StepBenchmarkSettings) throws -> Result {
+        let p = settings.preset
+        Parallel.setThreads(settings.threads)
+        let peak = BLASRuntime.measurePeakGFLOPS()
+        let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
+        model.initializeWeights(seed: 1337)
+        let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        var rng = SplitMix64(seed: 42)
+        let n = p.batch * p.seqLen
+        let tokens = (0..<n).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
+        let targets = (0..<n).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
+        let timed = try TimedSteps.run(model: model, optimizer: optimizer, warmup: settings.warmup, steps: settings.steps) {
+            try tokens.withUnsafeBufferPointer { x in
+                try targets.withUnsafeBufferPointer { y in
+                    try model.forward(tokens: x.baseAddress!, targets: y.baseAddress!, B: p.batch, T: p.seqLen)
+                }
+            }
+        }
+        let tokensPerSecond = Double(n) / timed.median
+        let flopsPerToken = 6.0 * Double(model.layout.count) + 12.0 * Double(p.config.nLayer * p.config.dModel * p.seqLen)
+        return Result(settings: settings, parameters: model.layout.count, activationFloats: model.acts.floatCount, peakGFLOPS: peak,
+                      steps: timed, tokensPerSecond: tokensPerSecond, mfu: tokensPerSecond * flopsPerToken / (peak * 1e9),
+                      peakRSS: MemoryStats.peakResidentBytes())
+    }
+}
+
+extension StepBenchmark.Result {
+    /// The result as one JSON object on one line.
+    public var jsonLine: String {
+        let fields = ["\"preset\":\"\(settings.preset.rawValue)\"", "\"threads\":\(settings.threads)", "\"tokens_per_s\":\(Int(tokensPerSecond))",
+                      "\"ms_per_step\":\(String(format: "%.1f", steps.median * 1000))", "\"mfu\":\(String(format: "%.3f", mfu))",
+                      "\"peak_gflops\":\(Int(peakGFLOPS))", "\"peak_rss_mb\":\(peakRSS / 1_048_576)", "\"loss\":\(steps.loss)"]
+        return "{" + (fields + steps.shareFields).joined(separator: ",") + "}"
+    }
+
+    /// The result as the table `pretrain bench step` prints.
+    public var tableLines: [String] {
+        let p = settings.preset
+        let accounted = Double(parameters) * 16 + Double(activationFloats) * 4
+        return ["preset \(p.rawValue): \(parameters) parameters, B=\(p.batch) T=\(p.seqLen), \(settings.threads) thread(s), BLAS core \(BLASRuntime.coreName)"]
+            + steps.headLines(peakGFLOPS: peakGFLOPS, steps: settings.steps, tokensPerSecond: tokensPerSecond, mfu: mfu)
+            + steps.profileLines
+            + ["peak RSS        \(peakRSS / 1_048_576) MiB (params+grads+moments \(Int(Double(parameters) * 16 / 1_048_576)) MiB + activations \(activationFloats * 4 / 1_048_576) MiB = \(Int(accounted / 1_048_576)) MiB accounted)",
+               "final loss      \(steps.loss)"]
+    }
+}

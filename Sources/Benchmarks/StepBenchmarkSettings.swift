@@ -1,0 +1,20 @@
+/// The flags `bench step` and `bench mlm` share, checked once.
+public struct StepBenchmarkSettings: Sendable {
+    public var preset: BenchPreset
+    /// Threads for BLAS and the project's loops.
+    public var threads: Int
+    /// Timed steps (the median is reported).
+    public var steps: Int
+    /// Untimed warm-up steps.
+    public var warmup: Int
+
+    /// Checks the values, throwing the command line's one-line messages.
+    public init(preset: String, threads: Int, steps: Int, warmup: Int) throws {
+        self.preset = try BenchPreset.named(preset)
+        guard threads >= 1 else { throw BenchmarkError("--threads \(threads) must be at least 1") }
+        guard steps >= 1, warmup >= 0 else { throw BenchmarkError("--steps must be ≥ 1 and --warmup ≥ 0") }
+        self.threads = threads
+        self.steps = steps
+        self.warmup = warmup
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Benchmarks
+import Foundation
+
+/// The flags `pretrain bench step` and `pretrain bench mlm` share.
+struct StepBenchOptions: ParsableArguments {
+    @Option(help: "Model preset: s or m.") var preset: String = "s"
+    @Option(help: "Threads for BLAS and the project's loops.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Timed steps (the median is reported).") var steps: Int = 10
+    @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
+
+    /// The checked settings (one-line errors for bad values).
+    func settings() throws -> StepBenchmarkSettings {
+        try StepBenchmarkSettings(preset: preset, threads: threads, steps: steps, warmup: warmup)
+    }
+}
