@@ -62,8 +62,9 @@ let package = Package(
             ],
             swiftSettings: mode + fastMath),
 
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: mode),
-        .testTarget(name: "ModelTests", dependencies: ["Model"],
+        .target(name: "KernelsTestSupport", dependencies: ["Kernels"], path: "Tests/KernelsTestSupport", swiftSettings: mode),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "KernelsTestSupport"], swiftSettings: mode),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "KernelsTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
