@@ -6,8 +6,10 @@ import Kernels
 ///
 /// Shapes: B batch, T time, C channels, I feed-forward width, V vocab, P position rows, L layers,
 /// NH heads, N = B·T, M = rows that reach the MLM head. Parameters use `BERTLayout` (Hugging Face BERT
-/// names and `nn.Linear` (out, in) weights, applied with `Linear.forwardTransposed`). Attention is
-/// bidirectional with a key-padding mask; GELU is the exact erf form; post-LN as BERT or pre-LN.
+/// names and `nn.Linear` (out, in) weights). The encoder is embeddings (word + position + segment,
+/// LayerNorm), a loop over the shared `TransformerBlock` with BERT's options (`BERTConfig.blockConfig`:
+/// bidirectional attention with key padding, exact-erf GELU, post-LN as BERT or pre-LN with a final
+/// LayerNorm), then the heads.
 ///
 /// With targets the MLM head (dense → GELU → LayerNorm → tied decoder + bias) runs only on the M rows
 /// whose target is not `ignoreIndex` (the masked positions), which skips most of the (N, V) product;
@@ -49,16 +51,16 @@ public final class BERT {
     private let tokens: UnsafeMutablePointer<Int32>     // (B,T)
     private let segments: UnsafeMutablePointer<Int32>   // (B,T)
     private let keep: UnsafeMutablePointer<UInt8>       // (B,T) 1 = real token, 0 = padding
-    private let rows: UnsafeMutablePointer<Int>         // (M) the flat row of each head row
-    private let rowTargets: UnsafeMutablePointer<Int32> // (M)
-    private let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
-    private var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
+    let rows: UnsafeMutablePointer<Int>         // (M) the flat row of each head row
+    let rowTargets: UnsafeMutablePointer<Int32> // (M)
+    let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
+    var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
     private var hasTargets = false
     /// The block inputs of the last forward (batch, padding, dropout), reused by backward to undo
     /// exactly what forward did.
     private var step = BlockStep(B: 1, T: 1)
     /// Whether the last forward applied dropout.
-    private var droppedInForward: Bool { step.dropping }
+    var droppedInForward: Bool { step.dropping }
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
     public init(config: BERTConfig, maxBatch: Int, maxSeqLen: Int) throws {
@@ -110,7 +112,7 @@ public final class BERT {
     /// of labels for a classifier); after a forward with sequence labels they hold probabilities.
     public var sequenceLogits: UnsafeMutablePointer<Float> { acts.pointer(.sequenceLogits) }
 
-    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
+    @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// The input of block `l`: the embeddings for l = 0, else block l − 1's output (l = L: the encoder's).
     private func blockInput(_ l: Int) -> UnsafePointer<Float> {
@@ -235,37 +237,6 @@ public final class BERT {
         }
     }
 
-    /// transform = gelu(headIn·Wᵀ + b); headLN = LN(transform); logits = headLN·wordᵀ + decoder bias.
-    private func headForward(_ headIn: UnsafePointer<Float>, M: Int) {
-        let C = config.dModel, V = config.vocabSize, p = params.pointer
-        let transform = acts.pointer(.transform), gelu = acts.pointer(.transformGelu), hln = acts.pointer(.headLN)
-        timed(.matmul) { Linear.forwardTransposed(out: transform, inp: headIn, weight: p + layout.transformWeight, bias: p + layout.transformBias, N: M, IC: C, OC: C) }
-        timed(.other) {
-            GELU.forward(out: gelu, inp: transform, count: M * C, kind: .erf)
-            LayerNorm.forward(out: hln, mean: acts.pointer(.headMean), rstd: acts.pointer(.headRstd), inp: gelu,
-                              weight: p + layout.transformLNWeight, bias: p + layout.transformLNBias, N: M, C: C, eps: config.layerNormEps)
-        }
-        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: hln, weight: p + layout.wordEmbeddings, bias: p + layout.decoderBias, N: M, IC: C, OC: V) }
-    }
-
-    /// Hidden dropout on the pooled [CLS] of a classifier in this forward (0 when not training or NSP).
-    private var classifierDropout: Float { training && config.numLabels > 0 ? config.hiddenDropout : 0 }
-
-    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); sequenceLogits = dropout(pooled)·Wsᵀ + bs (B, K).
-    private func poolerForward(hidden: UnsafePointer<Float>, B: Int, T: Int) {
-        let C = config.dModel, p = params.pointer
-        let cls = acts.pointer(.cls), pre = acts.pointer(.pooledPre), pooled = acts.pointer(.pooled)
-        for b in 0..<B { (cls + b * C).update(from: hidden + b * T * C, count: C) }
-        Linear.forwardTransposed(out: pre, inp: cls, weight: p + layout.poolerWeight!, bias: p + layout.poolerBias!, N: B, IC: C, OC: C)
-        for i in 0..<(B * C) { pooled[i] = Foundation.tanh(pre[i]) }
-        // A classifier sees the pooled output through hidden dropout (into `pre`, no longer needed).
-        let headIn = classifierDropout > 0 ? pre : pooled
-        if classifierDropout > 0 {
-            Dropout.forward(out: pre, mask: acts.pooledMask, inp: pooled, count: B * C, p: classifierDropout, seed: dropoutSeed &+ 0x2000)
-        }
-        Linear.forwardTransposed(out: sequenceLogits, inp: headIn, weight: p + layout.sequenceWeight!, bias: p + layout.sequenceBias!,
-                                 N: B, IC: C, OC: config.sequenceLabels)
-    }
 
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
     ///
@@ -278,34 +249,8 @@ public final class BERT {
         let C = config.dModel, V = config.vocabSize
         let p = params.pointer, gr = grads.pointer
         var d = acts.pointer(.dResidual), e = acts.pointer(.dLN)
-        let dA = acts.pointer(.dHeadA), dB = acts.pointer(.dHeadB)
         timed(.other) { VectorMath.zero(d, count: N * C) }
-        let M = headRows
-        if mlmCount > 0 {
-            timed(.loss) {
-                CrossEntropy.backward(dlogits: logits, probs: logits, targets: rowTargets, scale: lossScale / Float(mlmCount), N: M, V: V,
-                                      ignoreIndex: config.ignoreIndex)
-            }
-            timed(.other) { VectorMath.zero(dA, count: M * C) }
-            timed(.matmul) {
-                Linear.backwardTransposed(dinp: dA, dweight: gr + layout.wordEmbeddings, dbias: gr + layout.decoderBias, dout: logits,
-                                          inp: acts.pointer(.headLN), weight: p + layout.wordEmbeddings, N: M, IC: C, OC: V)
-            }
-            timed(.other) {
-                VectorMath.zero(dB, count: M * C)
-                LayerNorm.backward(dinp: dB, dweight: gr + layout.transformLNWeight, dbias: gr + layout.transformLNBias, dout: dA,
-                                   inp: acts.pointer(.transformGelu), weight: p + layout.transformLNWeight,
-                                   mean: acts.pointer(.headMean), rstd: acts.pointer(.headRstd), N: M, C: C)
-                VectorMath.zero(dA, count: M * C)
-                GELU.backward(dinp: dA, inp: acts.pointer(.transform), dout: dB, count: M * C, kind: .erf)
-                VectorMath.zero(dB, count: M * C)
-            }
-            timed(.matmul) {
-                Linear.backwardTransposed(dinp: dB, dweight: gr + layout.transformWeight, dbias: gr + layout.transformBias, dout: dA,
-                                          inp: acts.pointer(.headIn), weight: p + layout.transformWeight, N: M, IC: C, OC: C)
-            }
-            timed(.other) { for m in 0..<M { VectorMath.add(d + rows[m] * C, dB + m * C, count: C) } }
-        }
+        if mlmCount > 0 { mlmHeadBackward(into: d, lossScale: lossScale) }
         if sequenceCount > 0 { timed(.other) { poolerBackward(into: d, lossScale: lossScale, B: B, T: T) } }
         if let fw = layout.finalLNWeight, let fb = layout.finalLNBias {
             timed(.other) {
@@ -338,27 +283,4 @@ public final class BERT {
         onReady?(layout.embeddingRange)
     }
 
-    /// Sequence head (NSP or classifier) and pooler backward; adds d(hidden[b, 0]) into `dHidden` (B·T, C).
-    private func poolerBackward(into dHidden: UnsafeMutablePointer<Float>, lossScale: Float, B: Int, T: Int) {
-        let C = config.dModel, p = params.pointer, gr = grads.pointer
-        let dA = acts.pointer(.dHeadA), dB = acts.pointer(.dHeadB), dCls = acts.pointer(.dCls), pooled = acts.pointer(.pooled)
-        let p0: Float = droppedInForward && config.numLabels > 0 ? config.hiddenDropout : 0
-        let K = config.sequenceLabels
-        CrossEntropy.backward(dlogits: sequenceLogits, probs: sequenceLogits, targets: sequenceTargets, scale: lossScale / Float(sequenceCount),
-                              N: B, V: K, ignoreIndex: config.ignoreIndex)
-        VectorMath.zero(dA, count: B * C)
-        Linear.backwardTransposed(dinp: dA, dweight: gr + layout.sequenceWeight!, dbias: gr + layout.sequenceBias!, dout: sequenceLogits,
-                                  inp: p0 > 0 ? acts.pointer(.pooledPre) : pooled, weight: p + layout.sequenceWeight!, N: B, IC: C, OC: K)
-        var dPooled = dA, dPre = dB
-        if p0 > 0 {
-            VectorMath.zero(dB, count: B * C)
-            Dropout.backward(dinp: dB, dout: dA, mask: acts.pooledMask, count: B * C, p: p0)
-            dPooled = dB; dPre = dA
-        }
-        for i in 0..<(B * C) { dPre[i] = dPooled[i] * (1 - pooled[i] * pooled[i]) }
-        VectorMath.zero(dCls, count: B * C)
-        Linear.backwardTransposed(dinp: dCls, dweight: gr + layout.poolerWeight!, dbias: gr + layout.poolerBias!, dout: dPre,
-                                  inp: acts.pointer(.cls), weight: p + layout.poolerWeight!, N: B, IC: C, OC: C)
-        for b in 0..<B { VectorMath.add(dHidden + b * T * C, dCls + b * C, count: C) }
-    }
 }

@@ -6,9 +6,12 @@ import Kernels
 /// K labels, N = B·T. With `GPTConfig.numLabels` K = 0 it is a language model (the LM head tied to
 /// the token embedding, `forward(tokens:targets:B:T:)`); with K > 0 a sequence classifier (a (K, C)
 /// `score` head on the last real token, `forward(tokens:lengths:labels:B:T:)` in GPT+Classifier.swift).
-/// Both heads feed one shared body backward. Parameters and gradients are `FlatBuffer`s laid out by
-/// `GPTLayout`; activations and scratch are allocated once for the largest (B, T) (see
-/// `GPTActivations`), so a step allocates nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
+/// The body is embeddings (wte + wpe, or a sinusoidal table), a loop over the shared
+/// `TransformerBlock` with GPT-2's options (`GPTConfig.blockConfig`: pre-LN, causal, GELU-tanh,
+/// Conv1D weights) and the final LayerNorm; both heads feed it backward. Parameters and gradients are
+/// `FlatBuffer`s laid out by `GPTLayout` (which gives the block its tensors by role); activations and
+/// scratch are allocated once for the largest (B, T) (see `GPTActivations`), so a step allocates
+/// nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
 /// each parameter range as soon as its gradient is final, so communication can overlap with it.
 public final class GPT {
     /// The model's shape and options.
