@@ -36,7 +36,7 @@ final class TransformerBlockTests: XCTestCase {
 
     /// Runs one layer of `config` on random weights and inputs and compares its backward with central
     /// differences (h = 1e-3 on Float, |analytic − numeric| ≤ 2e-3 + 0.02·|numeric|) of every parameter,
-    /// both inputs and the position bias.
+    /// both inputs and the position bias; then checks that padded positions do not reach real rows.
     func checkBlock(_ config: BlockConfig, _ roles: [(BlockRole, Int)], B: Int, T: Int, Tk: Int, keyPadding: [UInt8]?,
                     encoderPadding: [UInt8]?, positionBias: Bool, dropping: Bool = false) throws {
         var pairs: [(BlockRole, Int)] = [], count = 0
@@ -86,6 +86,18 @@ final class TransformerBlockTests: XCTestCase {
             check("input", x.pointer, dInput, N * C)
             check("encoder", enc.pointer, dEnc.pointer, B * Tk * C)
             if positionBias { check("position bias", bias.pointer, dBias.pointer, config.NH * T * T) }
+
+            // Padding is inert: changing padded positions of either sequence leaves every real row's output
+            // bit for bit (padded keys get probability 0; padded query rows only produce their own rows).
+            let real = (0..<N).filter { keyPadding?[$0] ?? 1 != 0 }
+            func realRows() -> [Float] {
+                let out = block.forward(layer: 0, input: x.pointer, params: params.pointer, step: step, profile: nil)
+                return real.flatMap { n in (0..<C).map { out[n * C + $0] } }
+            }
+            let before = realRows()
+            for n in 0..<N where keyPadding?[n] == 0 { for c in 0..<C { x.pointer[n * C + c] += 3 } }
+            for n in 0..<(B * Tk) where encoderPadding?[n] == 0 { for c in 0..<C { enc.pointer[n * C + c] -= 2 } }
+            XCTAssertEqual(realRows(), before, "real rows do not see padded positions")
         }
     }
 }

@@ -11,8 +11,12 @@ extension TransformerBlock {
     /// the layer's parameters are added at `g` (same slice layout as `w`), of the position bias and the
     /// other sequence into the step's `dPositionBias` and `dEncoder`. Returns which of `d`, `e` holds
     /// d(x) on exit (the other is free scratch).
-    public func backward(layer l: Int, input x: UnsafePointer<Float>, params w: UnsafePointer<Float>,
-                         grads g: UnsafeMutablePointer<Float>, d: UnsafeMutablePointer<Float>, e: UnsafeMutablePointer<Float>,
+    public func backward(layer l: Int,
+                         input x: UnsafePointer<Float> /* (B,T,C) */,
+                         params w: UnsafePointer<Float> /* the layer's slice */,
+                         grads g: UnsafeMutablePointer<Float> /* the layer's slice, += */,
+                         d: UnsafeMutablePointer<Float> /* (B,T,C) d(output) */,
+                         e: UnsafeMutablePointer<Float> /* (B,T,C) scratch */,
                          step: BlockStep, profile: StepProfile?) -> (d: UnsafeMutablePointer<Float>, e: UnsafeMutablePointer<Float>) {
         var d = d, e = e
         let beforeFFN: UnsafePointer<Float> = config.crossAttention ? UnsafePointer(output(.cross, l)) : UnsafePointer(output(.attention, l))
@@ -65,8 +69,9 @@ extension TransformerBlock {
     }
 
     /// Self-attention backward: proj, attention (and the position bias), qkv.
-    private func attentionBackward(_ l: Int, _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>,
-                                   _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
+    private func attentionBackward(_ l: Int, _ dout: UnsafePointer<Float> /* (B,T,C) */, _ inp: UnsafePointer<Float> /* (B,T,C) */,
+                                   _ dinp: UnsafeMutablePointer<Float> /* (B,T,C) += */, _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                                   _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, N = B * T, C = config.C, D = config.D
         let dAttY = acts.pointer(.dAttY), dQKV = acts.pointer(.dQKV)
         let qkv = acts.pointer(.qkv, layer: l)
@@ -87,8 +92,9 @@ extension TransformerBlock {
     }
 
     /// Cross-attention backward: proj, attention, q (into `dinp`) and kv (into the step's dEncoder).
-    private func crossBackward(_ l: Int, _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>,
-                               _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
+    private func crossBackward(_ l: Int, _ dout: UnsafePointer<Float> /* (B,T,C) */, _ inp: UnsafePointer<Float> /* (B,T,C) */,
+                               _ dinp: UnsafeMutablePointer<Float> /* (B,T,C) += */, _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                               _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, Tk = step.Tk, N = B * T, C = config.C, D = config.D
         let dY = acts.pointer(.dAttY), dQ = acts.pointer(.dCrossQ), dKV = acts.pointer(.dCrossKV)
         let q = acts.pointer(.crossQ, layer: l), kv = acts.pointer(.crossKV, layer: l)
@@ -111,8 +117,9 @@ extension TransformerBlock {
     }
 
     /// Feed-forward backward: out, the activation (or the gate), in (and lin).
-    private func ffnBackward(_ l: Int, _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ dinp: UnsafeMutablePointer<Float>,
-                             _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
+    private func ffnBackward(_ l: Int, _ dout: UnsafePointer<Float> /* (B,T,C) */, _ inp: UnsafePointer<Float> /* (B,T,C) */,
+                             _ dinp: UnsafeMutablePointer<Float> /* (B,T,C) += */, _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>,
+                             _ step: BlockStep, _ profile: StepProfile?) {
         let N = step.B * step.T, C = config.C, I = config.I
         let dAct = acts.pointer(.dFchAct), dFch = acts.pointer(.dFch), dLin = acts.pointer(.dFchLinear)
         let fch = acts.pointer(.fch, layer: l), lin = acts.pointer(.fchLinear, layer: l)
@@ -138,7 +145,8 @@ extension TransformerBlock {
 
     /// Accumulates dinp, dW and (when the table has the bias) db of `linear`.
     @inline(__always)
-    func linearBackward(dinp: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+    func linearBackward(dinp: UnsafeMutablePointer<Float>? /* (N,IC) += */, dout: UnsafePointer<Float> /* (N,OC) */,
+                        inp: UnsafePointer<Float> /* (N,IC) */,
                         _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ weight: BlockRole, _ bias: BlockRole,
                         N: Int, IC: Int, OC: Int) {
         let offset = table[weight]!, db = table[bias].map { g + $0 }
@@ -151,7 +159,8 @@ extension TransformerBlock {
     }
 
     /// Accumulates dinp (+=) and the norm's weight (and bias) gradients for norm_s of layer l.
-    func normBackward(_ s: Sublayer, _ l: Int, dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+    func normBackward(_ s: Sublayer, _ l: Int, dinp: UnsafeMutablePointer<Float> /* (N,C) += */, dout: UnsafePointer<Float> /* (N,C) */,
+                      inp: UnsafePointer<Float> /* (N,C) */,
                       _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, N: Int) {
         let weight = table[s.normWeight]!, rstd = acts.pointer(s.rstd, layer: l)
         switch config.norm {

@@ -71,15 +71,19 @@ public struct TransformerBlock {
     enum Sublayer: Int {
         case attention, cross, ffn
 
-        var normWeight: BlockRole { [.norm1Weight, .crossNormWeight, .norm2Weight][rawValue] }
-        var normBias: BlockRole { [.norm1Bias, .crossNormBias, .norm2Bias][rawValue] }
-        var norm: BlockActivations.Region { [.attnNorm, .crossNorm, .ffnNorm][rawValue] }
-        var mean: BlockActivations.Region { [.attnMean, .crossMean, .ffnMean][rawValue] }
-        var rstd: BlockActivations.Region { [.attnRstd, .crossRstd, .ffnRstd][rawValue] }
-        var residual: BlockActivations.Region { [.attnResidual, .crossResidual, .ffnResidual][rawValue] }
+        var normWeight: BlockRole { switch self { case .attention: .norm1Weight; case .cross: .crossNormWeight; case .ffn: .norm2Weight } }
+        var normBias: BlockRole { switch self { case .attention: .norm1Bias; case .cross: .crossNormBias; case .ffn: .norm2Bias } }
+        var norm: BlockActivations.Region { switch self { case .attention: .attnNorm; case .cross: .crossNorm; case .ffn: .ffnNorm } }
+        var mean: BlockActivations.Region { switch self { case .attention: .attnMean; case .cross: .crossMean; case .ffn: .ffnMean } }
+        var rstd: BlockActivations.Region { switch self { case .attention: .attnRstd; case .cross: .crossRstd; case .ffn: .ffnRstd } }
+        var residual: BlockActivations.Region {
+            switch self { case .attention: .attnResidual; case .cross: .crossResidual; case .ffn: .ffnResidual }
+        }
 
         /// The seed offset of this sublayer's residual dropout in layer l.
-        func seed(_ l: Int) -> UInt64 { UInt64([2 + 2 * l, 0x3000 + l, 3 + 2 * l][rawValue]) }
+        func seed(_ l: Int) -> UInt64 {
+            switch self { case .attention: UInt64(2 + 2 * l); case .cross: UInt64(0x3000 + l); case .ffn: UInt64(3 + 2 * l) }
+        }
     }
 
     /// The output of sublayer `s` of layer `l` (B, T, C): its residual sum (pre-norm) or norm (post-norm).
@@ -98,8 +102,10 @@ public struct TransformerBlock {
 
     /// Runs layer `l` on `x` (B, T, C) with the layer's parameters at `w`; returns its output (B, T, C).
     @discardableResult
-    public func forward(layer l: Int, input x: UnsafePointer<Float>, params w: UnsafePointer<Float>, step: BlockStep,
-                        profile: StepProfile?) -> UnsafePointer<Float> {
+    public func forward(layer l: Int,
+                        input x: UnsafePointer<Float> /* (B,T,C) */,
+                        params w: UnsafePointer<Float> /* the layer's slice of the flat buffer */,
+                        step: BlockStep, profile: StepProfile?) -> UnsafePointer<Float> /* (B,T,C) */ {
         precondition(step.B >= 1 && step.B <= acts.B && step.T >= 1 && step.T <= acts.T, "batch exceeds the block's buffers")
         var h = sublayerForward(.attention, l, x, w, step, profile) { inp, out in attentionForward(l, inp, out, w, step, profile) }
         if config.crossAttention {
@@ -110,7 +116,7 @@ public struct TransformerBlock {
     }
 
     /// One residual sublayer: `branch(inp, out)` writes f(inp) (B, T, C) into `out`, the residual region.
-    private func sublayerForward(_ s: Sublayer, _ l: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ step: BlockStep,
+    private func sublayerForward(_ s: Sublayer, _ l: Int, _ x: UnsafePointer<Float> /* (B,T,C) */, _ w: UnsafePointer<Float>, _ step: BlockStep,
                                  _ profile: StepProfile?,
                                  branch: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
         let N = step.B * step.T, C = config.C, pre = config.placement == .pre
@@ -129,7 +135,7 @@ public struct TransformerBlock {
     }
 
     /// out (B,T,C) = proj(attention(qkv(inp))): self-attention, causal / padded / plain, optional bias.
-    private func attentionForward(_ l: Int, _ inp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+    private func attentionForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                                   _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, N = B * T, C = config.C, D = config.D
         let qkv = acts.pointer(.qkv, layer: l), atty = acts.pointer(.atty, layer: l)
@@ -148,7 +154,7 @@ public struct TransformerBlock {
 
     /// out (B,T,C) = proj(attention(q(inp), kv(encoder))): queries from this sequence, keys and values
     /// from the other (B, Tk, C), with its key padding.
-    private func crossForward(_ l: Int, _ inp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+    private func crossForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                               _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, Tk = step.Tk, N = B * T, C = config.C, D = config.D
         let q = acts.pointer(.crossQ, layer: l), kv = acts.pointer(.crossKV, layer: l), y = acts.pointer(.crossY, layer: l)
@@ -167,7 +173,7 @@ public struct TransformerBlock {
     }
 
     /// out (B,T,C) = ffnOut(act(ffnIn(inp))), or with a gate ffnOut(gelu(ffnIn(inp)) ⊙ ffnLinear(inp)).
-    private func ffnForward(_ l: Int, _ inp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+    private func ffnForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                             _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let N = step.B * step.T, C = config.C, I = config.I
         let fch = acts.pointer(.fch, layer: l), act = acts.pointer(.fchAct, layer: l), lin = acts.pointer(.fchLinear, layer: l)
@@ -187,7 +193,7 @@ public struct TransformerBlock {
 
     /// out (N,OC) = inp (N,IC) · W + b in the family's weight orientation; b only when the table has it.
     @inline(__always)
-    func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ weight: BlockRole,
+    func linear(out: UnsafeMutablePointer<Float> /* (N,OC) */, inp: UnsafePointer<Float> /* (N,IC) */, _ w: UnsafePointer<Float>, _ weight: BlockRole,
                 _ bias: BlockRole, N: Int, IC: Int, OC: Int) {
         let W = w + table[weight]!, b = table[bias].map { w + $0 }
         switch config.orientation {
@@ -197,7 +203,7 @@ public struct TransformerBlock {
     }
 
     /// norm_s (N,C) of `inp` with the sublayer's weights, saving its statistics.
-    func normForward(_ s: Sublayer, _ l: Int, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+    func normForward(_ s: Sublayer, _ l: Int, out: UnsafeMutablePointer<Float> /* (N,C) */, inp: UnsafePointer<Float> /* (N,C) */,
                      _ w: UnsafePointer<Float>, N: Int) {
         let weight = w + table[s.normWeight]!, rstd = acts.pointer(s.rstd, layer: l)
         switch config.norm {
