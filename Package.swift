@@ -4,12 +4,13 @@
 // Targets, imports pointing downward only:
 //   CMPI, CBLAS, CZstd        C system-library shims, one per library
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
-//   Model                     config, flat parameter layout, GPT forward/backward, AdamW, safetensors
+//   Model                     config, flat parameter layout, the transformer block, GPT and BERT, AdamW, safetensors
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
 //   DataPipeline              tokenizer, token shards, distributed loader
 //   Checkpoint, Config, Launch, Training
 //   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
 //   pretrain                  the command-line tool (one subcommand per file)
+//   KernelsTestSupport        Double-precision references of the kernels, for tests only
 import PackageDescription
 import Foundation
 

@@ -246,7 +246,7 @@ public final class BERT {
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
         precondition(hasTargets, "backward needs a forward with targets first")
         let B = lastB, T = lastT, N = B * T
-        let C = config.dModel, V = config.vocabSize
+        let C = config.dModel
         let p = params.pointer, gr = grads.pointer
         var d = acts.pointer(.dResidual), e = acts.pointer(.dLN)
         timed(.other) { VectorMath.zero(d, count: N * C) }
