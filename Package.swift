@@ -5,13 +5,14 @@
 //   CMPI, CBLAS, CZstd        C system-library shims, one per library
 //   Support                   the shared small pieces: SplitMix64, parallel-for, atomic file write, UserFacingError
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
-//   Model                     config, flat parameter layout, GPT forward/backward, AdamW, safetensors
+//   Model                     config, flat parameter layout, the transformer block, GPT and BERT, AdamW, safetensors
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
 //   DataPipeline              tokenizer, token shards, distributed loader
 //   Checkpoint, Config, Launch, Training
 //   Benchmarks                the `pretrain bench` workloads: settings in, results and table lines out
 //   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
 //   pretrain                  the command-line tool (one subcommand per file)
+//   KernelsTestSupport        Double-precision references of the kernels, for tests only
 import PackageDescription
 import Foundation
 
@@ -68,8 +69,9 @@ let package = Package(
             ],
             swiftSettings: mode + fastMath),
 
-        .testTarget(name: "KernelsTests", dependencies: ["Support", "Kernels"], swiftSettings: mode),
-        .testTarget(name: "ModelTests", dependencies: ["Support", "Model"],
+        .target(name: "KernelsTestSupport", dependencies: ["Kernels"], path: "Tests/KernelsTestSupport", swiftSettings: mode),
+        .testTarget(name: "KernelsTests", dependencies: ["Support", "Kernels", "KernelsTestSupport"], swiftSettings: mode),
+        .testTarget(name: "ModelTests", dependencies: ["Support", "Model", "Kernels", "KernelsTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: mode),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),

@@ -1,22 +1,30 @@
 import Foundation
 import Support
 
-// Multi-head scaled dot-product attention over a fused qkv buffer.
+// Multi-head scaled dot-product attention: queries of one sequence against keys/values of another
+// (or the same) sequence.
 //
 // Shapes:
-//   B batch, T time, C channels, NH heads, hs = C/NH head size
-//   qkv, dqkv (B,T,3C): q | k | v side by side along the last dim; head h of q is columns
-//                       [h·hs, (h+1)·hs), of k [C + h·hs, ...), of v [2C + h·hs, ...) (HF GPT-2 c_attn)
-//   out, dout (B,T,C): head h in columns [h·hs, (h+1)·hs)
-//   att (B,NH,T,T): softmax probabilities (0 where masked), saved for backward
-//   scratch (B,NH,T,T): dscores in backward
-//   keyPadding (B,T) bytes, optional: 0 = that key is padding and never attended
-//   dropped (B,NH,T,T), optional: P∘M/(1−p), the attention weights after dropout (M from Dropout's
-//           counter-based stream at index pair·T·T + i·T + j), used for P·V; `att` keeps P itself
+//   B batch, Tq query positions, Tk key/value positions, NH heads, hs head size, D = NH·hs
+//   (D may differ from the model width C, as T5's d_kv does)
+//   q, dq (B,Tq,ldq): head h of query row i is q[b, i, h·hs ..< (h+1)·hs]; row stride ldq ≥ D
+//   k, dk (B,Tk,ldk) and v, dv (B,Tk,ldv): likewise, with their own row strides
+//     (GPT/BERT's fused qkv (B,T,3C) is q = qkv, k = qkv + C, v = qkv + 2C, all with stride 3C: no copies)
+//   out, dout (B,Tq,D): head h in columns [h·hs, (h+1)·hs)
+//   att (B,NH,Tq,Tk): softmax probabilities (0 where masked), saved for backward
+//   scratch (B,NH,Tq,Tk): dscores in backward
+//   keyPadding (B,Tk) bytes, optional: 0 = that key is padding and never attended
+//   bias, dbias (NH,Tq,Tk), optional: an additive score bias per head shared across the batch
+//     (T5's relative position bias); backward accumulates its gradient, summed over the batch
+//   dropped (B,NH,Tq,Tk), optional: P∘M/(1−p), the attention weights after dropout (M from Dropout's
+//           counter-based stream at index pair·Tq·Tk + i·Tk + j), used for P·V; `att` keeps P itself
 //
-// Per (b,h), with Q, K, V the (T,hs) strided views into qkv (row stride 3C, no copies):
-//   S = Q·Kᵀ/√hs (masked: j > i when causal, padded keys), P = softmax_rows(S), out = P·V
-// Backward: dP = dout·Vᵀ, dV += Pᵀ·dout, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dQ += dS·K/√hs, dK += dSᵀ·Q/√hs
+// Per (b,h), with Q (Tq,hs), K, V (Tk,hs) the strided views (no copies):
+//   S = scale·Q·Kᵀ + bias (scale 1/√hs by default; T5 uses 1), masked where a key is padding and,
+//   when causal, where j > i + (Tk − Tq) (query i is the last Tq of Tk positions: the usual lower
+//   triangle for Tq = Tk, and "new tokens against a cache" for Tq < Tk), P = softmax_rows(S), out = P·V
+// Backward: dP = dout·Vᵀ, dV += Pᵀ·dout, dS = P ⊙ (dP − rowsum(P ⊙ dP)), dbias += Σ_b dS,
+//   dQ += scale·dS·K, dK += scale·dSᵀ·Q
 // With attention dropout, out = D·V for D = P∘M/(1−p): dV += Dᵀ·dout and dP = (dout·Vᵀ)∘M/(1−p), where
 // M is read back as D ≠ 0 (a kept probability is never 0 except where the key is masked, and there
 // dS = P·(…) = 0 anyway).
@@ -24,62 +32,71 @@ import Support
 // A row whose keys are all masked (possible only with key padding) gets all-zero probabilities and a
 // zero output (PyTorch would produce NaN there).
 
-/// Multi-head scaled dot-product attention, causal or bidirectional, with optional key padding.
+/// Multi-head scaled dot-product attention, self or cross, causal or bidirectional, with optional key
+/// padding, additive per-head bias and attention dropout.
 ///
 /// Work is parallel across the B·NH (batch, head) pairs with OpenBLAS single-threaded inside: each pair's
-/// T×T block stays in its core's L2. Causal attention is computed in blocks of `rowBlock` query rows
+/// Tq×Tk block stays in its core's L2. Causal attention is computed in blocks of `rowBlock` query rows
 /// that only multiply the key columns they can see, which skips most of the masked upper triangle.
 public enum Attention {
     /// Query rows per block in causal attention (tuned with KernelBench: 64 at T = 256).
     public nonisolated(unsafe) static var rowBlock = 64
 
-    /// out = softmax(mask(Q·Kᵀ/√hs))·V per head; saves the probabilities in `att`.
-    public static func forward(out: UnsafeMutablePointer<Float> /* (B,T,C) */,
-                               att: UnsafeMutablePointer<Float> /* (B,NH,T,T) */,
-                               qkv: UnsafePointer<Float> /* (B,T,3C) */,
-                               B: Int, T: Int, C: Int, NH: Int, causal: Bool,
-                               keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */,
+    /// out = softmax(mask(scale·Q·Kᵀ + bias))·V per head; saves the probabilities in `att`.
+    public static func forward(out: UnsafeMutablePointer<Float> /* (B,Tq,NH·hs) */,
+                               att: UnsafeMutablePointer<Float> /* (B,NH,Tq,Tk) */,
+                               q: UnsafePointer<Float> /* (B,Tq,ldq) */, ldq: Int,
+                               k: UnsafePointer<Float> /* (B,Tk,ldk) */, ldk: Int,
+                               v: UnsafePointer<Float> /* (B,Tk,ldv) */, ldv: Int,
+                               B: Int, Tq: Int, Tk: Int, NH: Int, hs: Int, scale: Float? = nil, causal: Bool,
+                               keyPadding: UnsafePointer<UInt8>? = nil /* (B,Tk) */,
+                               bias: UnsafePointer<Float>? = nil /* (NH,Tq,Tk) */,
                                dropout: Float = 0, seed: UInt64 = 0,
-                               dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,T,T) */) {
-        precondition(B >= 0 && T > 0 && NH > 0 && C % NH == 0, "bad attention shape")
+                               dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,Tq,Tk) */) {
+        let D = NH * hs
+        precondition(B >= 0 && Tq > 0 && Tk > 0 && NH > 0 && hs > 0 && ldq >= D && ldk >= D && ldv >= D, "bad attention shape")
+        precondition(!causal || Tk >= Tq, "causal attention needs Tk ≥ Tq")
         precondition(dropout == 0 || dropped != nil, "attention dropout needs the `dropped` buffer")
-        let hs = C / NH, C3 = 3 * C
-        let scale = 1 / Float(hs).squareRoot()
-        let block = causal ? max(1, rowBlock) : T
+        let scale = scale ?? 1 / Float(hs).squareRoot()
+        let block = causal ? max(1, rowBlock) : Tq, shift = Tk - Tq
         let drop = dropout > 0 ? dropped : nil
         let threshold = Dropout.threshold(dropout), keys = Dropout.keys(seed)
         let keepScale: Float = dropout < 1 ? 1 / (1 - dropout) : 0
         // sgemm with beta = 0 first clears C in a separate slow pass (OpenBLAS's beta kernel was 15% of
         // this kernel's time): clear with memset instead and let sgemm accumulate (beta = 1).
-        VectorMath.zero(out, count: B * T * C)
+        VectorMath.zero(out, count: B * Tq * D)
         GEMM.withSingleThreadedBLAS {
             Parallel.chunks(B * NH) { pairs in
                 for pair in pairs {
                     let b = pair / NH, h = pair % NH
-                    let q = qkv + b * T * C3 + h * hs, k = q + C, v = q + 2 * C
-                    let a = att + pair * T * T
-                    let o = out + b * T * C + h * hs
-                    let pad = keyPadding.map { $0 + b * T }
+                    let qh = q + b * Tq * ldq + h * hs, kh = k + b * Tk * ldk + h * hs, vh = v + b * Tk * ldv + h * hs
+                    let a = att + pair * Tq * Tk
+                    let o = out + b * Tq * D + h * hs
+                    let pad = keyPadding.map { $0 + b * Tk }
+                    let bh = bias.map { $0 + h * Tq * Tk }
                     var i0 = 0
-                    while i0 < T {
-                        let i1 = min(T, i0 + block), cols = causal ? i1 : T
-                        (a + i0 * T).update(repeating: 0, count: (i1 - i0) * T)
+                    while i0 < Tq {
+                        let i1 = min(Tq, i0 + block), cols = causal ? i1 + shift : Tk
+                        (a + i0 * Tk).update(repeating: 0, count: (i1 - i0) * Tk)
                         GEMM.serial(transA: false, transB: true, M: i1 - i0, N: cols, K: hs, alpha: scale,
-                                    A: q + i0 * C3, lda: C3, B: k, ldb: C3, beta: 1, C: a + i0 * T, ldc: T)
-                        for i in i0..<i1 { softmaxRow(a + i * T, valid: causal ? i + 1 : T, T: T, pad: pad) }
+                                    A: qh + i0 * ldq, lda: ldq, B: kh, ldb: ldk, beta: 1, C: a + i0 * Tk, ldc: Tk)
+                        if let bh {
+                            for i in i0..<i1 { VectorMath.accumulate(a + i * Tk, bh + i * Tk, count: cols) }
+                        }
+                        for i in i0..<i1 { softmaxRow(a + i * Tk, valid: causal ? i + 1 + shift : Tk, T: Tk, pad: pad) }
                         var weights = UnsafePointer(a)
                         if let drop {
-                            let d = drop + pair * T * T
+                            let d = drop + pair * Tq * Tk
                             for i in i0..<i1 {
-                                for j in 0..<T {
-                                    let index = UInt64(pair * T * T + i * T + j)
-                                    d[i * T + j] = j < cols && Dropout.keeps(index: index, threshold: threshold, keys) ? a[i * T + j] * keepScale : 0
+                                for j in 0..<Tk {
+                                    let index = UInt64(pair * Tq * Tk + i * Tk + j)
+                                    d[i * Tk + j] = j < cols && Dropout.keeps(index: index, threshold: threshold, keys) ? a[i * Tk + j] * keepScale : 0
                                 }
                             }
                             weights = UnsafePointer(d)
                         }
                         GEMM.serial(transA: false, transB: false, M: i1 - i0, N: hs, K: cols, alpha: 1,
-                                    A: weights + i0 * T, lda: T, B: v, ldb: C3, beta: 1, C: o + i0 * C, ldc: C)
+                                    A: weights + i0 * Tk, lda: Tk, B: vh, ldb: ldv, beta: 1, C: o + i0 * D, ldc: D)
                         i0 = i1
                     }
                 }
@@ -87,58 +104,103 @@ public enum Attention {
         }
     }
 
-    /// Accumulates dqkv (+=) from dout, using the probabilities saved by forward. `scratch` receives dS.
-    public static func backward(dqkv: UnsafeMutablePointer<Float> /* (B,T,3C) += */,
-                                scratch: UnsafeMutablePointer<Float> /* (B,NH,T,T) dscores */,
-                                dout: UnsafePointer<Float> /* (B,T,C) */,
-                                qkv: UnsafePointer<Float> /* (B,T,3C) */,
-                                att: UnsafePointer<Float> /* (B,NH,T,T) */,
-                                B: Int, T: Int, C: Int, NH: Int, causal: Bool,
-                                keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */,
-                                dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,T,T) */) {
-        precondition(B >= 0 && T > 0 && NH > 0 && C % NH == 0, "bad attention shape")
+    /// Accumulates dq, dk, dv (+=) and, with a bias, dbias (+=) from dout, using the probabilities
+    /// saved by forward. `scratch` receives dS. The gradients use the strides of q, k, v.
+    public static func backward(dq: UnsafeMutablePointer<Float> /* (B,Tq,ldq) += */,
+                                dk: UnsafeMutablePointer<Float> /* (B,Tk,ldk) += */,
+                                dv: UnsafeMutablePointer<Float> /* (B,Tk,ldv) += */,
+                                dbias: UnsafeMutablePointer<Float>? = nil /* (NH,Tq,Tk) += */,
+                                scratch: UnsafeMutablePointer<Float> /* (B,NH,Tq,Tk) dscores */,
+                                dout: UnsafePointer<Float> /* (B,Tq,NH·hs) */,
+                                q: UnsafePointer<Float> /* (B,Tq,ldq) */, ldq: Int,
+                                k: UnsafePointer<Float> /* (B,Tk,ldk) */, ldk: Int,
+                                v: UnsafePointer<Float> /* (B,Tk,ldv) */, ldv: Int,
+                                att: UnsafePointer<Float> /* (B,NH,Tq,Tk) */,
+                                B: Int, Tq: Int, Tk: Int, NH: Int, hs: Int, scale: Float? = nil, causal: Bool,
+                                dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,Tq,Tk) */) {
+        let D = NH * hs
+        precondition(B >= 0 && Tq > 0 && Tk > 0 && NH > 0 && hs > 0 && ldq >= D && ldk >= D && ldv >= D, "bad attention shape")
+        precondition(!causal || Tk >= Tq, "causal attention needs Tk ≥ Tq")
         precondition(dropout == 0 || dropped != nil, "attention dropout needs the `dropped` buffer of forward")
-        let hs = C / NH, C3 = 3 * C
-        let scale = 1 / Float(hs).squareRoot()
-        let block = causal ? max(1, rowBlock) : T
+        let scale = scale ?? 1 / Float(hs).squareRoot()
+        let block = causal ? max(1, rowBlock) : Tq, shift = Tk - Tq
         let drop = dropout > 0 ? dropped : nil
         let keepScale: Float = dropout < 1 ? 1 / (1 - dropout) : 0
         GEMM.withSingleThreadedBLAS {
             Parallel.chunks(B * NH) { pairs in
                 for pair in pairs {
                     let b = pair / NH, h = pair % NH
-                    let q = qkv + b * T * C3 + h * hs, k = q + C, v = q + 2 * C
-                    let dq = dqkv + b * T * C3 + h * hs, dk = dq + C, dv = dq + 2 * C
-                    let a = att + pair * T * T, ds = scratch + pair * T * T
-                    let g = dout + b * T * C + h * hs
+                    let qh = q + b * Tq * ldq + h * hs, kh = k + b * Tk * ldk + h * hs, vh = v + b * Tk * ldv + h * hs
+                    let dqh = dq + b * Tq * ldq + h * hs, dkh = dk + b * Tk * ldk + h * hs, dvh = dv + b * Tk * ldv + h * hs
+                    let a = att + pair * Tq * Tk, ds = scratch + pair * Tq * Tk
+                    let g = dout + b * Tq * D + h * hs
                     var i0 = 0
-                    while i0 < T {
-                        let i1 = min(T, i0 + block), cols = causal ? i1 : T, rows = i1 - i0
+                    while i0 < Tq {
+                        let i1 = min(Tq, i0 + block), cols = causal ? i1 + shift : Tk, rows = i1 - i0
                         // dP = dout·Vᵀ for this row block (cleared by memset, see forward).
-                        for i in i0..<i1 { (ds + i * T).update(repeating: 0, count: cols) }
+                        for i in i0..<i1 { (ds + i * Tk).update(repeating: 0, count: cols) }
                         GEMM.serial(transA: false, transB: true, M: rows, N: cols, K: hs, alpha: 1,
-                                    A: g + i0 * C, lda: C, B: v, ldb: C3, beta: 1, C: ds + i0 * T, ldc: T)
+                                    A: g + i0 * D, lda: D, B: vh, ldb: ldv, beta: 1, C: ds + i0 * Tk, ldc: Tk)
                         // dV[0..<cols] += W[i0..<i1, 0..<cols]ᵀ · dout[i0..<i1], W = P or its dropped form.
-                        let weights = drop.map { $0 + pair * T * T } ?? a
+                        let weights = drop.map { $0 + pair * Tq * Tk } ?? a
                         GEMM.serial(transA: true, transB: false, M: cols, N: hs, K: rows, alpha: 1,
-                                    A: weights + i0 * T, lda: T, B: g + i0 * C, ldb: C, beta: 1, C: dv, ldc: C3)
+                                    A: weights + i0 * Tk, lda: Tk, B: g + i0 * D, ldb: D, beta: 1, C: dvh, ldc: ldv)
                         if drop != nil {
                             for i in i0..<i1 {
-                                for j in 0..<cols { ds[i * T + j] = weights[i * T + j] != 0 ? ds[i * T + j] * keepScale : 0 }
+                                for j in 0..<cols { ds[i * Tk + j] = weights[i * Tk + j] != 0 ? ds[i * Tk + j] * keepScale : 0 }
                             }
                         }
                         for i in i0..<i1 {
-                            softmaxBackwardRow(ds + i * T, a + i * T, valid: causal ? i + 1 : T, cols: cols)
+                            softmaxBackwardRow(ds + i * Tk, a + i * Tk, valid: causal ? i + 1 + shift : Tk, cols: cols)
                         }
                         GEMM.serial(transA: false, transB: false, M: rows, N: hs, K: cols, alpha: scale,
-                                    A: ds + i0 * T, lda: T, B: k, ldb: C3, beta: 1, C: dq + i0 * C3, ldc: C3)
+                                    A: ds + i0 * Tk, lda: Tk, B: kh, ldb: ldk, beta: 1, C: dqh + i0 * ldq, ldc: ldq)
                         GEMM.serial(transA: true, transB: false, M: cols, N: hs, K: rows, alpha: scale,
-                                    A: ds + i0 * T, lda: T, B: q + i0 * C3, ldb: C3, beta: 1, C: dk, ldc: C3)
+                                    A: ds + i0 * Tk, lda: Tk, B: qh + i0 * ldq, ldb: ldq, beta: 1, C: dkh, ldc: ldk)
                         i0 = i1
                     }
                 }
             }
         }
+        // dbias[h, i, j] += Σ_b dS[b, h, i, j]: parallel over (h, i) rows, so no two threads share a row;
+        // only the columns a row can see were written for it (the rest of a causal row is stale).
+        if let dbias {
+            Parallel.chunks(NH * Tq, minChunk: 8) { rows in
+                for row in rows {
+                    let h = row / Tq, i = row % Tq, valid = causal ? i + 1 + shift : Tk
+                    for b in 0..<B { VectorMath.accumulate(dbias + row * Tk, scratch + ((b * NH + h) * Tq + i) * Tk, count: valid) }
+                }
+            }
+        }
+    }
+
+    /// `forward` over a fused qkv buffer (B,T,3C) with hs = C/NH (GPT's c_attn, BERT's q|k|v).
+    public static func forward(out: UnsafeMutablePointer<Float> /* (B,T,C) */,
+                               att: UnsafeMutablePointer<Float> /* (B,NH,T,T) */,
+                               qkv: UnsafePointer<Float> /* (B,T,3C) */,
+                               B: Int, T: Int, C: Int, NH: Int, causal: Bool,
+                               keyPadding: UnsafePointer<UInt8>? = nil /* (B,T) */,
+                               dropout: Float = 0, seed: UInt64 = 0,
+                               dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,T,T) */) {
+        precondition(NH > 0 && C % NH == 0, "bad attention shape")
+        forward(out: out, att: att, q: qkv, ldq: 3 * C, k: qkv + C, ldk: 3 * C, v: qkv + 2 * C, ldv: 3 * C,
+                B: B, Tq: T, Tk: T, NH: NH, hs: C / NH, causal: causal, keyPadding: keyPadding,
+                dropout: dropout, seed: seed, dropped: dropped)
+    }
+
+    /// `backward` over a fused qkv buffer: accumulates dqkv (B,T,3C) (+=).
+    public static func backward(dqkv: UnsafeMutablePointer<Float> /* (B,T,3C) += */,
+                                scratch: UnsafeMutablePointer<Float> /* (B,NH,T,T) dscores */,
+                                dout: UnsafePointer<Float> /* (B,T,C) */,
+                                qkv: UnsafePointer<Float> /* (B,T,3C) */,
+                                att: UnsafePointer<Float> /* (B,NH,T,T) */,
+                                B: Int, T: Int, C: Int, NH: Int, causal: Bool,
+                                keyPadding: UnsafePointer<UInt8>? = nil /* (B,T), unused: att holds the mask */,
+                                dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,T,T) */) {
+        precondition(NH > 0 && C % NH == 0, "bad attention shape")
+        backward(dq: dqkv, dk: dqkv + C, dv: dqkv + 2 * C, scratch: scratch, dout: dout,
+                 q: qkv, ldq: 3 * C, k: qkv + C, ldk: 3 * C, v: qkv + 2 * C, ldv: 3 * C, att: att,
+                 B: B, Tq: T, Tk: T, NH: NH, hs: C / NH, causal: causal, dropout: dropout, dropped: dropped)
     }
 
     /// In-place masked softmax of one row of scores: columns < `valid` whose key is not padding take
@@ -207,89 +269,5 @@ public enum Attention {
         for k in end..<max(end, valid) { ds[k] = p[k] * (ds[k] - dot) }
         let zeroFrom = max(end, valid)
         if zeroFrom < cols { (ds + zeroFrom).update(repeating: 0, count: cols - zeroFrom) }
-    }
-}
-
-/// Double-precision reference for `Attention`: plain loops over (b, h, i, j), llm.c style.
-public enum AttentionReference {
-    /// Returns out (B,T,C) and the probabilities att (B,NH,T,T).
-    /// With `dropout` > 0 the output uses P∘M/(1−p), M from `Dropout.keeps(seed:index:p:)` at index
-    /// pair·T·T + i·T + j; `att` is P itself.
-    public static func forward(qkv: [Double], B: Int, T: Int, C: Int, NH: Int, causal: Bool, keyPadding: [UInt8]? = nil,
-                               dropout: Float = 0, seed: UInt64 = 0)
-        -> (out: [Double], att: [Double]) {
-        let hs = C / NH, C3 = 3 * C
-        let scale = 1 / Double(hs).squareRoot()
-        var out = [Double](repeating: 0, count: B * T * C)
-        var att = [Double](repeating: 0, count: B * NH * T * T)
-        for b in 0..<B {
-            for h in 0..<NH {
-                for i in 0..<T {
-                    let arow = ((b * NH + h) * T + i) * T
-                    var scores = [Double?](repeating: nil, count: T)
-                    for j in 0..<T {
-                        if causal && j > i { continue }
-                        if let kp = keyPadding, kp[b * T + j] == 0 { continue }
-                        var s = 0.0
-                        for d in 0..<hs { s += qkv[(b * T + i) * C3 + h * hs + d] * qkv[(b * T + j) * C3 + C + h * hs + d] }
-                        scores[j] = s * scale
-                    }
-                    let present = scores.compactMap { $0 }
-                    guard let mx = present.max() else { continue }   // all masked: zeros
-                    var sum = 0.0
-                    for j in 0..<T { if let s = scores[j] { sum += Foundation.exp(s - mx) } }
-                    for j in 0..<T { if let s = scores[j] { att[arow + j] = Foundation.exp(s - mx) / sum } }
-                    for d in 0..<hs {
-                        var o = 0.0
-                        for j in 0..<T { o += att[arow + j] * keep(dropout, seed, arow + j) * qkv[(b * T + j) * C3 + 2 * C + h * hs + d] }
-                        out[(b * T + i) * C + h * hs + d] = o
-                    }
-                }
-            }
-        }
-        return (out, att)
-    }
-
-    /// Returns dqkv (B,T,3C) for the given dout (recomputes the probabilities).
-    public static func backward(dout: [Double], qkv: [Double], B: Int, T: Int, C: Int, NH: Int, causal: Bool,
-                                keyPadding: [UInt8]? = nil, dropout: Float = 0, seed: UInt64 = 0) -> [Double] {
-        let hs = C / NH, C3 = 3 * C
-        let scale = 1 / Double(hs).squareRoot()
-        let att = forward(qkv: qkv, B: B, T: T, C: C, NH: NH, causal: causal, keyPadding: keyPadding).att
-        var dqkv = [Double](repeating: 0, count: B * T * C3)
-        for b in 0..<B {
-            for h in 0..<NH {
-                for i in 0..<T {
-                    let arow = ((b * NH + h) * T + i) * T
-                    // dP[j] = dout_i · v_j, and dv_j += P[i,j]·dout_i
-                    var dp = [Double](repeating: 0, count: T)
-                    for j in 0..<T {
-                        for d in 0..<hs {
-                            let g = dout[(b * T + i) * C + h * hs + d]
-                            let m = keep(dropout, seed, arow + j)
-                            dp[j] += g * qkv[(b * T + j) * C3 + 2 * C + h * hs + d] * m
-                            dqkv[(b * T + j) * C3 + 2 * C + h * hs + d] += att[arow + j] * m * g
-                        }
-                    }
-                    var dot = 0.0
-                    for j in 0..<T { dot += att[arow + j] * dp[j] }
-                    for j in 0..<T {
-                        let ds = att[arow + j] * (dp[j] - dot) * scale
-                        if ds == 0 { continue }
-                        for d in 0..<hs {
-                            dqkv[(b * T + i) * C3 + h * hs + d] += ds * qkv[(b * T + j) * C3 + C + h * hs + d]
-                            dqkv[(b * T + j) * C3 + C + h * hs + d] += ds * qkv[(b * T + i) * C3 + h * hs + d]
-                        }
-                    }
-                }
-            }
-        }
-        return dqkv
-    }
-
-    /// The dropout factor of attention weight `index`: 0 if dropped, 1/(1 − p) if kept, 1 without dropout.
-    static func keep(_ p: Float, _ seed: UInt64, _ index: Int) -> Double {
-        guard p > 0 else { return 1 }
-        return Dropout.keeps(seed: seed, index: UInt64(index), p: p) ? 1 / (1 - Double(p)) : 0
     }
 }

@@ -7,8 +7,10 @@ import Support
 ///
 /// Shapes: B batch, T time, C channels, I feed-forward width, V vocab, P position rows, L layers,
 /// NH heads, N = B·T, M = rows that reach the MLM head. Parameters use `BERTLayout` (Hugging Face BERT
-/// names and `nn.Linear` (out, in) weights, applied with `Linear.forwardTransposed`). Attention is
-/// bidirectional with a key-padding mask; GELU is the exact erf form; post-LN as BERT or pre-LN.
+/// names and `nn.Linear` (out, in) weights). The encoder is embeddings (word + position + segment,
+/// LayerNorm), a loop over the shared `TransformerBlock` with BERT's options (`BERTConfig.blockConfig`:
+/// bidirectional attention with key padding, exact-erf GELU, post-LN as BERT or pre-LN with a final
+/// LayerNorm), then the heads.
 ///
 /// With targets the MLM head (dense → GELU → LayerNorm → tied decoder + bias) runs only on the M rows
 /// whose target is not `ignoreIndex` (the masked positions), which skips most of the (N, V) product;
@@ -31,6 +33,8 @@ public final class BERT {
     public let grads: FlatBuffer
     /// Activations and backward scratch for batches up to (maxBatch, maxSeqLen).
     public let acts: BERTActivations
+    /// The transformer block every layer runs (BERT's options, BERT's tensor names).
+    let block: TransformerBlock
     /// When set, forward and backward add their per-kernel times to it.
     public var profile: StepProfile?
     /// When set, the Chrome-trace recorder (`logging.timeline`); BERT records whole steps only, not per layer.
@@ -48,13 +52,16 @@ public final class BERT {
     private let tokens: UnsafeMutablePointer<Int32>     // (B,T)
     private let segments: UnsafeMutablePointer<Int32>   // (B,T)
     private let keep: UnsafeMutablePointer<UInt8>       // (B,T) 1 = real token, 0 = padding
-    private let rows: UnsafeMutablePointer<Int>         // (M) the flat row of each head row
-    private let rowTargets: UnsafeMutablePointer<Int32> // (M)
-    private let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
-    private var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
-    private var padded = false, hasTargets = false
-    /// Whether the last forward applied dropout (backward must undo exactly what forward did).
-    private var droppedInForward = false
+    let rows: UnsafeMutablePointer<Int>         // (M) the flat row of each head row
+    let rowTargets: UnsafeMutablePointer<Int32> // (M)
+    let sequenceTargets: UnsafeMutablePointer<Int32> // (B)
+    var lastB = 0, lastT = 0, mlmCount = 0, sequenceCount = 0
+    private var hasTargets = false
+    /// The block inputs of the last forward (batch, padding, dropout), reused by backward to undo
+    /// exactly what forward did.
+    private var step = BlockStep(B: 1, T: 1)
+    /// Whether the last forward applied dropout.
+    var droppedInForward: Bool { step.dropping }
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
     public init(config: BERTConfig, maxBatch: Int, maxSeqLen: Int) throws {
@@ -65,6 +72,7 @@ public final class BERT {
         params = FlatBuffer(count: layout.count)
         grads = FlatBuffer(count: layout.count)
         acts = BERTActivations(config: config, B: maxBatch, T: maxSeqLen)
+        block = TransformerBlock(config: config.blockConfig, table: layout.blockTable, acts: acts.blocks)
         let N = maxBatch * maxSeqLen
         tokens = .allocate(capacity: N); tokens.initialize(repeating: 0, count: N)
         segments = .allocate(capacity: N); segments.initialize(repeating: 0, count: N)
@@ -105,19 +113,11 @@ public final class BERT {
     /// of labels for a classifier); after a forward with sequence labels they hold probabilities.
     public var sequenceLogits: UnsafeMutablePointer<Float> { acts.pointer(.sequenceLogits) }
 
-    @inline(__always) private func w(_ l: Int, _ t: BERTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
-        params.pointer + layout.offset(layer: l, t)
-    }
+    @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
-    @inline(__always) private func g(_ l: Int, _ t: BERTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
-        grads.pointer + layout.offset(layer: l, t)
-    }
-
-    @inline(__always) private func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
-
-    /// The output of block `l` (the next block's input).
-    private func blockOutput(_ l: Int) -> UnsafeMutablePointer<Float> {
-        config.norm == .post ? acts.pointer(.ln2, layer: l) : acts.pointer(.residual3, layer: l)
+    /// The input of block `l`: the embeddings for l = 0, else block l − 1's output (l = L: the encoder's).
+    private func blockInput(_ l: Int) -> UnsafePointer<Float> {
+        UnsafePointer(l == 0 ? acts.pointer(.encoded) : block.output(layer: l - 1))
     }
 
     /// Runs the encoder on `tokens` (B, T) with `segments` (B, T; nil = all segment 0) and
@@ -133,18 +133,18 @@ public final class BERT {
                         attentionMask mask: UnsafePointer<UInt8>?, targets target: UnsafePointer<Int32>?,
                         sequenceLabels: UnsafePointer<Int32>? = nil, B: Int, T: Int) throws -> Float {
         precondition(B >= 1 && B <= acts.B && T >= 1 && T <= acts.T, "batch (\(B), \(T)) exceeds the allocated (\(acts.B), \(acts.T))")
-        let C = config.dModel, NH = config.nHead, V = config.vocabSize, I = config.intermediateSize, N = B * T
+        let C = config.dModel, V = config.vocabSize, N = B * T
         try check(input, seg, target, sequenceLabels, B: B, T: T)
         tokens.update(from: input, count: N)
         if let seg { segments.update(from: seg, count: N) } else { segments.update(repeating: 0, count: N) }
-        padded = false
+        var padded = false
         if let mask {
             for i in 0..<N { keep[i] = mask[i] == 0 ? 0 : 1; if mask[i] == 0 { padded = true } }
         } else {
             keep.update(repeating: 1, count: N)
         }
-        let pad: UnsafePointer<UInt8>? = padded ? UnsafePointer(keep) : nil
         lastB = B; lastT = T
+        step = BlockStep(B: B, T: T, keyPadding: padded ? UnsafePointer(keep) : nil, dropping: training, dropoutSeed: dropoutSeed)
         let p = params.pointer
         let embedded = acts.pointer(.embedded), encoded = acts.pointer(.encoded)
         timed(.other) {
@@ -153,54 +153,13 @@ public final class BERT {
             LayerNorm.forward(out: encoded, mean: acts.pointer(.embMean), rstd: acts.pointer(.embRstd), inp: embedded,
                               weight: p + layout.embLNWeight, bias: p + layout.embLNBias, N: N, C: C, eps: config.layerNormEps)
         }
-        droppedInForward = training
-        let hidden: Float = training ? config.hiddenDropout : 0, attP: Float = training ? config.attentionDropout : 0
-        if hidden > 0 {
-            timed(.other) { Dropout.forward(out: encoded, mask: acts.mask(0), inp: encoded, count: N * C, p: hidden, seed: dropoutSeed &+ 1) }
+        if training, config.hiddenDropout > 0 {
+            timed(.other) { Dropout.forward(out: encoded, mask: acts.embeddingMask, inp: encoded, count: N * C, p: config.hiddenDropout, seed: dropoutSeed &+ 1) }
         }
-        var x = encoded
-        let post = config.norm == .post
+        // x = block_l(x) for each layer, then (pre-LN) the final LayerNorm
+        var x = UnsafePointer(encoded)
         for l in 0..<config.nLayer {
-            let ln1 = acts.pointer(.ln1, layer: l), qkv = acts.pointer(.qkv, layer: l)
-            let atty = acts.pointer(.atty, layer: l), att = acts.pointer(.att, layer: l)
-            let res2 = acts.pointer(.residual2, layer: l), ln2 = acts.pointer(.ln2, layer: l)
-            let fch = acts.pointer(.fch, layer: l), fchGelu = acts.pointer(.fchGelu, layer: l)
-            let res3 = acts.pointer(.residual3, layer: l)
-            func norm1(_ inp: UnsafePointer<Float>) {
-                LayerNorm.forward(out: ln1, mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l),
-                                  inp: inp, weight: w(l, .attnLNWeight), bias: w(l, .attnLNBias), N: N, C: C, eps: config.layerNormEps)
-            }
-            func norm2(_ inp: UnsafePointer<Float>) {
-                LayerNorm.forward(out: ln2, mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l),
-                                  inp: inp, weight: w(l, .outLNWeight), bias: w(l, .outLNBias), N: N, C: C, eps: config.layerNormEps)
-            }
-            if !post { timed(.other) { norm1(x) } }
-            let attIn = post ? x : ln1
-            timed(.matmul) { Linear.forwardTransposed(out: qkv, inp: attIn, weight: w(l, .queryWeight), bias: w(l, .queryBias), N: N, IC: C, OC: 3 * C) }
-            timed(.attention) {
-                Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad,
-                                  dropout: attP, seed: dropoutSeed &+ UInt64(0x1000 + l), dropped: attP > 0 ? acts.pointer(.attDropped, layer: l) : nil)
-            }
-            timed(.matmul) { Linear.forwardTransposed(out: res2, inp: atty, weight: w(l, .attnOutWeight), bias: w(l, .attnOutBias), N: N, IC: C, OC: C) }
-            timed(.other) {
-                if hidden > 0 {
-                    Dropout.forward(out: res2, mask: acts.mask(1 + 2 * l), inp: res2, count: N * C, p: hidden, seed: dropoutSeed &+ UInt64(2 + 2 * l))
-                }
-                Residual.forward(out: res2, a: x, b: res2, count: N * C)
-                if post { norm1(res2) } else { norm2(res2) }
-            }
-            let ffnIn = post ? ln1 : ln2
-            timed(.matmul) { Linear.forwardTransposed(out: fch, inp: ffnIn, weight: w(l, .interWeight), bias: w(l, .interBias), N: N, IC: C, OC: I) }
-            timed(.other) { GELU.forward(out: fchGelu, inp: fch, count: N * I, kind: .erf) }
-            timed(.matmul) { Linear.forwardTransposed(out: res3, inp: fchGelu, weight: w(l, .outWeight), bias: w(l, .outBias), N: N, IC: I, OC: C) }
-            timed(.other) {
-                if hidden > 0 {
-                    Dropout.forward(out: res3, mask: acts.mask(2 + 2 * l), inp: res3, count: N * C, p: hidden, seed: dropoutSeed &+ UInt64(3 + 2 * l))
-                }
-                Residual.forward(out: res3, a: post ? ln1 : res2, b: res3, count: N * C)
-                if post { norm2(res3) }
-            }
-            x = blockOutput(l)
+            x = block.forward(layer: l, input: x, params: p + layout.blockStart(l), step: step, profile: profile)
         }
         if let fw = layout.finalLNWeight, let fb = layout.finalLNBias {
             let lnf = acts.pointer(.lnf)
@@ -208,7 +167,7 @@ public final class BERT {
                 LayerNorm.forward(out: lnf, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: x,
                                   weight: p + fw, bias: p + fb, N: N, C: C, eps: config.layerNormEps)
             }
-            x = lnf
+            x = UnsafePointer(lnf)
         }
         if config.sequenceLabels > 0 { timed(.other) { poolerForward(hidden: x, B: B, T: T) } }
         // MLM head on the rows with a target (or all rows).
@@ -279,37 +238,6 @@ public final class BERT {
         }
     }
 
-    /// transform = gelu(headIn·Wᵀ + b); headLN = LN(transform); logits = headLN·wordᵀ + decoder bias.
-    private func headForward(_ headIn: UnsafePointer<Float>, M: Int) {
-        let C = config.dModel, V = config.vocabSize, p = params.pointer
-        let transform = acts.pointer(.transform), gelu = acts.pointer(.transformGelu), hln = acts.pointer(.headLN)
-        timed(.matmul) { Linear.forwardTransposed(out: transform, inp: headIn, weight: p + layout.transformWeight, bias: p + layout.transformBias, N: M, IC: C, OC: C) }
-        timed(.other) {
-            GELU.forward(out: gelu, inp: transform, count: M * C, kind: .erf)
-            LayerNorm.forward(out: hln, mean: acts.pointer(.headMean), rstd: acts.pointer(.headRstd), inp: gelu,
-                              weight: p + layout.transformLNWeight, bias: p + layout.transformLNBias, N: M, C: C, eps: config.layerNormEps)
-        }
-        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: hln, weight: p + layout.wordEmbeddings, bias: p + layout.decoderBias, N: M, IC: C, OC: V) }
-    }
-
-    /// Hidden dropout on the pooled [CLS] of a classifier in this forward (0 when not training or NSP).
-    private var classifierDropout: Float { training && config.numLabels > 0 ? config.hiddenDropout : 0 }
-
-    /// cls = hidden[b, 0]; pooled = tanh(cls·Wᵀ + b); sequenceLogits = dropout(pooled)·Wsᵀ + bs (B, K).
-    private func poolerForward(hidden: UnsafePointer<Float>, B: Int, T: Int) {
-        let C = config.dModel, p = params.pointer
-        let cls = acts.pointer(.cls), pre = acts.pointer(.pooledPre), pooled = acts.pointer(.pooled)
-        for b in 0..<B { (cls + b * C).update(from: hidden + b * T * C, count: C) }
-        Linear.forwardTransposed(out: pre, inp: cls, weight: p + layout.poolerWeight!, bias: p + layout.poolerBias!, N: B, IC: C, OC: C)
-        for i in 0..<(B * C) { pooled[i] = Foundation.tanh(pre[i]) }
-        // A classifier sees the pooled output through hidden dropout (into `pre`, no longer needed).
-        let headIn = classifierDropout > 0 ? pre : pooled
-        if classifierDropout > 0 {
-            Dropout.forward(out: pre, mask: acts.pooledMask, inp: pooled, count: B * C, p: classifierDropout, seed: dropoutSeed &+ 0x2000)
-        }
-        Linear.forwardTransposed(out: sequenceLogits, inp: headIn, weight: p + layout.sequenceWeight!, bias: p + layout.sequenceBias!,
-                                 N: B, IC: C, OC: config.sequenceLabels)
-    }
 
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
     ///
@@ -319,133 +247,34 @@ public final class BERT {
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
         precondition(hasTargets, "backward needs a forward with targets first")
         let B = lastB, T = lastT, N = B * T
-        let C = config.dModel, NH = config.nHead, V = config.vocabSize, I = config.intermediateSize
+        let C = config.dModel
         let p = params.pointer, gr = grads.pointer
         var d = acts.pointer(.dResidual), e = acts.pointer(.dLN)
-        let dA = acts.pointer(.dHeadA), dB = acts.pointer(.dHeadB)
         timed(.other) { VectorMath.zero(d, count: N * C) }
-        let M = headRows
-        if mlmCount > 0 {
-            timed(.loss) {
-                CrossEntropy.backward(dlogits: logits, probs: logits, targets: rowTargets, scale: lossScale / Float(mlmCount), N: M, V: V,
-                                      ignoreIndex: config.ignoreIndex)
-            }
-            timed(.other) { VectorMath.zero(dA, count: M * C) }
-            timed(.matmul) {
-                Linear.backwardTransposed(dinp: dA, dweight: gr + layout.wordEmbeddings, dbias: gr + layout.decoderBias, dout: logits,
-                                          inp: acts.pointer(.headLN), weight: p + layout.wordEmbeddings, N: M, IC: C, OC: V)
-            }
-            timed(.other) {
-                VectorMath.zero(dB, count: M * C)
-                LayerNorm.backward(dinp: dB, dweight: gr + layout.transformLNWeight, dbias: gr + layout.transformLNBias, dout: dA,
-                                   inp: acts.pointer(.transformGelu), weight: p + layout.transformLNWeight,
-                                   mean: acts.pointer(.headMean), rstd: acts.pointer(.headRstd), N: M, C: C)
-                VectorMath.zero(dA, count: M * C)
-                GELU.backward(dinp: dA, inp: acts.pointer(.transform), dout: dB, count: M * C, kind: .erf)
-                VectorMath.zero(dB, count: M * C)
-            }
-            timed(.matmul) {
-                Linear.backwardTransposed(dinp: dB, dweight: gr + layout.transformWeight, dbias: gr + layout.transformBias, dout: dA,
-                                          inp: acts.pointer(.headIn), weight: p + layout.transformWeight, N: M, IC: C, OC: C)
-            }
-            timed(.other) { for m in 0..<M { VectorMath.add(d + rows[m] * C, dB + m * C, count: C) } }
-        }
+        if mlmCount > 0 { mlmHeadBackward(into: d, lossScale: lossScale) }
         if sequenceCount > 0 { timed(.other) { poolerBackward(into: d, lossScale: lossScale, B: B, T: T) } }
-        let last = config.nLayer > 0 ? blockOutput(config.nLayer - 1) : acts.pointer(.encoded)
         if let fw = layout.finalLNWeight, let fb = layout.finalLNBias {
             timed(.other) {
                 VectorMath.zero(e, count: N * C)
-                LayerNorm.backward(dinp: e, dweight: gr + fw, dbias: gr + fb, dout: d, inp: last, weight: p + fw,
+                LayerNorm.backward(dinp: e, dweight: gr + fw, dbias: gr + fb, dout: d, inp: blockInput(config.nLayer), weight: p + fw,
                                    mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
             }
             swap(&d, &e)
         }
         onReady?(layout.headRange)
-        let pad: UnsafePointer<UInt8>? = padded ? UnsafePointer(keep) : nil
-        let hidden: Float = droppedInForward ? config.hiddenDropout : 0, attP: Float = droppedInForward ? config.attentionDropout : 0
-        let dBranch = acts.pointer(.dBranch)
-        /// The gradient of a dropped branch: `dout` through mask `use`, or `dout` itself without dropout.
-        func branch(_ dout: UnsafeMutablePointer<Float>, _ use: Int) -> UnsafePointer<Float> {
-            guard hidden > 0 else { return UnsafePointer(dout) }
-            VectorMath.zero(dBranch, count: N * C)
-            Dropout.backward(dinp: dBranch, dout: dout, mask: acts.mask(use), count: N * C, p: hidden)
-            return UnsafePointer(dBranch)
-        }
-        let dQKV = acts.pointer(.dQKV), dAttY = acts.pointer(.dAttY), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
-            let x = l == 0 ? acts.pointer(.encoded) : blockOutput(l - 1)
-            let ln1 = acts.pointer(.ln1, layer: l), ln2 = acts.pointer(.ln2, layer: l)
-            let res2 = acts.pointer(.residual2, layer: l), res3 = acts.pointer(.residual3, layer: l)
-            func norm1Backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>) {
-                LayerNorm.backward(dinp: dinp, dweight: g(l, .attnLNWeight), dbias: g(l, .attnLNBias), dout: dout, inp: inp, weight: w(l, .attnLNWeight),
-                                   mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l), N: N, C: C)
-            }
-            func norm2Backward(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>) {
-                LayerNorm.backward(dinp: dinp, dweight: g(l, .outLNWeight), dbias: g(l, .outLNBias), dout: dout, inp: inp, weight: w(l, .outLNWeight),
-                                   mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l), N: N, C: C)
-            }
-            // Feed-forward sublayer. Post-LN: d = d(ln2) → e = d(res3); pre-LN: d = d(res3).
-            var dRes3 = d
-            if config.norm == .post {
-                timed(.other) { VectorMath.zero(e, count: N * C); norm2Backward(dinp: e, dout: d, inp: res3) }
-                dRes3 = e
-            }
-            let ffnIn = config.norm == .post ? ln1 : ln2
-            var dFFN = UnsafePointer(dRes3)
-            timed(.other) { VectorMath.zero(dFchGelu, count: N * I); dFFN = branch(dRes3, 2 + 2 * l) }
-            timed(.matmul) {
-                Linear.backwardTransposed(dinp: dFchGelu, dweight: g(l, .outWeight), dbias: g(l, .outBias), dout: dFFN,
-                                          inp: acts.pointer(.fchGelu, layer: l), weight: w(l, .outWeight), N: N, IC: I, OC: C)
-            }
-            timed(.other) {
-                VectorMath.zero(dFch, count: N * I)
-                GELU.backward(dinp: dFch, inp: acts.pointer(.fch, layer: l), dout: dFchGelu, count: N * I, kind: .erf)
-            }
-            if config.norm == .post {
-                // e = d(res3) is also the residual part of d(ln1): accumulate the FFN input gradient onto it.
-                timed(.matmul) {
-                    Linear.backwardTransposed(dinp: e, dweight: g(l, .interWeight), dbias: g(l, .interBias), dout: dFch,
-                                              inp: ffnIn, weight: w(l, .interWeight), N: N, IC: C, OC: I)
-                }
-                timed(.other) { VectorMath.zero(d, count: N * C); norm1Backward(dinp: d, dout: e, inp: res2) }
-            } else {
-                timed(.other) { VectorMath.zero(e, count: N * C) }
-                timed(.matmul) {
-                    Linear.backwardTransposed(dinp: e, dweight: g(l, .interWeight), dbias: g(l, .interBias), dout: dFch,
-                                              inp: ffnIn, weight: w(l, .interWeight), N: N, IC: C, OC: I)
-                }
-                timed(.other) { norm2Backward(dinp: d, dout: e, inp: res2) }
-            }
-            // Attention sublayer: d = d(res2) = d(x) so far = d(attention output).
-            var dAttOut = UnsafePointer(d)
-            timed(.other) { VectorMath.zero(dAttY, count: N * C); dAttOut = branch(d, 1 + 2 * l) }
-            timed(.matmul) {
-                Linear.backwardTransposed(dinp: dAttY, dweight: g(l, .attnOutWeight), dbias: g(l, .attnOutBias), dout: dAttOut,
-                                          inp: acts.pointer(.atty, layer: l), weight: w(l, .attnOutWeight), N: N, IC: C, OC: C)
-            }
-            timed(.other) { VectorMath.zero(dQKV, count: N * 3 * C) }
-            timed(.attention) {
-                Attention.backward(dqkv: dQKV, scratch: acts.pointer(.dAttScratch), dout: dAttY, qkv: acts.pointer(.qkv, layer: l),
-                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: false, keyPadding: pad,
-                                   dropout: attP, dropped: attP > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil)
-            }
-            if config.norm == .post {
-                timed(.matmul) {
-                    Linear.backwardTransposed(dinp: d, dweight: g(l, .queryWeight), dbias: g(l, .queryBias), dout: dQKV,
-                                              inp: x, weight: w(l, .queryWeight), N: N, IC: C, OC: 3 * C)
-                }
-            } else {
-                timed(.other) { VectorMath.zero(e, count: N * C) }
-                timed(.matmul) {
-                    Linear.backwardTransposed(dinp: e, dweight: g(l, .queryWeight), dbias: g(l, .queryBias), dout: dQKV,
-                                              inp: ln1, weight: w(l, .queryWeight), N: N, IC: C, OC: 3 * C)
-                }
-                timed(.other) { norm1Backward(dinp: d, dout: e, inp: x) }
-            }
+            let start = layout.blockStart(l)
+            (d, e) = block.backward(layer: l, input: blockInput(l), params: p + start, grads: gr + start, d: d, e: e, step: step, profile: profile)
             onReady?(layout.blockRange(l))
         }
         timed(.other) {
-            let dEncoded = branch(d, 0)
+            var dEncoded = UnsafePointer(d)
+            if droppedInForward, config.hiddenDropout > 0 {
+                let dBranch = acts.pointer(.dBranch)
+                VectorMath.zero(dBranch, count: N * C)
+                Dropout.backward(dinp: dBranch, dout: d, mask: acts.embeddingMask, count: N * C, p: config.hiddenDropout)
+                dEncoded = UnsafePointer(dBranch)
+            }
             VectorMath.zero(e, count: N * C)
             LayerNorm.backward(dinp: e, dweight: gr + layout.embLNWeight, dbias: gr + layout.embLNBias, dout: dEncoded, inp: acts.pointer(.embedded),
                                weight: p + layout.embLNWeight, mean: acts.pointer(.embMean), rstd: acts.pointer(.embRstd), N: N, C: C)
@@ -455,27 +284,4 @@ public final class BERT {
         onReady?(layout.embeddingRange)
     }
 
-    /// Sequence head (NSP or classifier) and pooler backward; adds d(hidden[b, 0]) into `dHidden` (B·T, C).
-    private func poolerBackward(into dHidden: UnsafeMutablePointer<Float>, lossScale: Float, B: Int, T: Int) {
-        let C = config.dModel, p = params.pointer, gr = grads.pointer
-        let dA = acts.pointer(.dHeadA), dB = acts.pointer(.dHeadB), dCls = acts.pointer(.dCls), pooled = acts.pointer(.pooled)
-        let p0: Float = droppedInForward && config.numLabels > 0 ? config.hiddenDropout : 0
-        let K = config.sequenceLabels
-        CrossEntropy.backward(dlogits: sequenceLogits, probs: sequenceLogits, targets: sequenceTargets, scale: lossScale / Float(sequenceCount),
-                              N: B, V: K, ignoreIndex: config.ignoreIndex)
-        VectorMath.zero(dA, count: B * C)
-        Linear.backwardTransposed(dinp: dA, dweight: gr + layout.sequenceWeight!, dbias: gr + layout.sequenceBias!, dout: sequenceLogits,
-                                  inp: p0 > 0 ? acts.pointer(.pooledPre) : pooled, weight: p + layout.sequenceWeight!, N: B, IC: C, OC: K)
-        var dPooled = dA, dPre = dB
-        if p0 > 0 {
-            VectorMath.zero(dB, count: B * C)
-            Dropout.backward(dinp: dB, dout: dA, mask: acts.pooledMask, count: B * C, p: p0)
-            dPooled = dB; dPre = dA
-        }
-        for i in 0..<(B * C) { dPre[i] = dPooled[i] * (1 - pooled[i] * pooled[i]) }
-        VectorMath.zero(dCls, count: B * C)
-        Linear.backwardTransposed(dinp: dCls, dweight: gr + layout.poolerWeight!, dbias: gr + layout.poolerBias!, dout: dPre,
-                                  inp: acts.pointer(.cls), weight: p + layout.poolerWeight!, N: B, IC: C, OC: C)
-        for b in 0..<B { VectorMath.add(dHidden + b * T * C, dCls + b * C, count: C) }
-    }
 }

@@ -1,49 +1,25 @@
 /// Forward activations and backward scratch of `BERT` for batches up to (B, T), allocated once.
 ///
-/// Shapes: B batch, T time, C channels, I feed-forward width, V vocab, NH heads, L layers, N = B·T.
-/// Head regions hold up to N rows: the MLM head runs only on the rows that carry a target (the gathered
-/// masked positions) when there are targets, on all N rows otherwise. Backward scratch is shared by all
-/// layers, as in `GPTActivations`.
+/// Shapes: B batch, T time, C channels, V vocab, K sequence labels, N = B·T. The blocks' activations
+/// and shared backward scratch are `blocks` (see `BlockActivations`); this class holds the rest:
+/// embeddings, the final LayerNorm (pre-LN), the heads and the two (B, T, C) gradient buffers the
+/// block loop passes down. Head regions hold up to N rows: the MLM head runs only on the rows that
+/// carry a target (the gathered masked positions) when there are targets, on all N rows otherwise.
 public final class BERTActivations {
-    /// Per-layer saved activations, in storage order.
-    ///
-    /// Post-LN: res2 = x + attn(x), ln1 = LN(res2), res3 = ln1 + ffn(ln1), ln2 = LN(res3) (the output).
-    /// Pre-LN: ln1 = LN(x), res2 = x + attn(ln1), ln2 = LN(res2), res3 = res2 + ffn(ln2) (the output).
-    public enum Layer: Int, CaseIterable {
-        case ln1, ln1Mean, ln1Rstd, qkv, atty, att, residual2
-        case ln2, ln2Mean, ln2Rstd, fch, fchGelu, residual3
-        /// The attention weights after dropout; allocated only when attention dropout is on.
-        case attDropped
-
-        func count(B: Int, T: Int, C: Int, I: Int, NH: Int, attentionDropout: Bool) -> Int {
-            switch self {
-            case .attDropped: attentionDropout ? B * NH * T * T : 0
-            case .ln1Mean, .ln1Rstd, .ln2Mean, .ln2Rstd: B * T
-            case .qkv: B * T * 3 * C
-            case .att: B * NH * T * T
-            case .fch, .fchGelu: B * T * I
-            default: B * T * C
-            }
-        }
-    }
-
     /// Regions outside the blocks: embeddings, heads and backward scratch.
     public enum Global: Int, CaseIterable {
         case embedded, encoded, embMean, embRstd, lnf, lnfMean, lnfRstd
         case headIn, transform, transformGelu, headLN, headMean, headRstd, logits, losses
         case cls, pooledPre, pooled, sequenceLogits, sequenceLosses
-        case dResidual, dLN, dQKV, dAttY, dAttScratch, dFch, dFchGelu, dHeadA, dHeadB, dCls, dBranch
+        case dResidual, dLN, dHeadA, dHeadB, dCls, dBranch
 
-        func count(B: Int, T: Int, C: Int, I: Int, NH: Int, V: Int, K: Int) -> Int {
+        func count(B: Int, T: Int, C: Int, V: Int, K: Int) -> Int {
             switch self {
             case .embMean, .embRstd, .lnfMean, .lnfRstd, .headMean, .headRstd, .losses: B * T
             case .logits: B * T * V
             case .cls, .pooledPre, .pooled, .dCls: B * C
             case .sequenceLogits: B * max(2, K)
             case .sequenceLosses: B
-            case .dQKV: B * T * 3 * C
-            case .dAttScratch: B * NH * T * T
-            case .dFch, .dFchGelu: B * T * I
             default: B * T * C
             }
         }
@@ -51,65 +27,57 @@ public final class BERTActivations {
 
     /// The largest batch and sequence length these buffers hold.
     public let B: Int, T: Int
+    /// Every block's saved activations and the backward scratch they share.
+    public let blocks: BlockActivations
     let storage: FlatBuffer
-    private let layerOffsets: [Int]
-    private let layerStride: Int
     private let globalOffsets: [Int]
+    /// Hidden-dropout keep-masks of the embeddings (B, T, C) and of the pooled [CLS] (B, C) after them;
+    /// one byte when dropout is off.
+    private let masks: UnsafeMutablePointer<UInt8>
+    private let maskStride: Int
 
     /// Allocates everything a (B, T) forward and backward of `config` needs.
     public init(config: BERTConfig, B: Int, T: Int) {
         self.B = B; self.T = T
-        let C = config.dModel, I = config.intermediateSize, NH = config.nHead, V = config.vocabSize
-        var offsets: [Int] = []
-        var running = 0
-        for region in Layer.allCases {
-            offsets.append(running)
-            running += GPTActivations.align(region.count(B: B, T: T, C: C, I: I, NH: NH, attentionDropout: config.attentionDropout > 0))
-        }
-        layerOffsets = offsets
-        layerStride = running
-        var globals: [Int] = []
-        running *= config.nLayer
+        let C = config.dModel
+        blocks = BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
+        var globals: [Int] = [], running = 0
         for region in Global.allCases {
             globals.append(running)
-            running += GPTActivations.align(region.count(B: B, T: T, C: C, I: I, NH: NH, V: V, K: config.sequenceLabels))
+            running += BlockActivations.align(region.count(B: B, T: T, C: C, V: config.vocabSize, K: config.sequenceLabels))
         }
         globalOffsets = globals
         storage = FlatBuffer(count: running)
         maskStride = config.hiddenDropout > 0 ? B * T * C : 0
-        let maskCount = max(1, maskStride * (1 + 2 * config.nLayer) + (config.hiddenDropout > 0 ? B * C : 0))
+        let maskCount = max(1, maskStride + (config.hiddenDropout > 0 ? B * C : 0))
         masks = .allocate(capacity: maskCount)
         masks.initialize(repeating: 1, count: maskCount)
-        uses = 1 + 2 * config.nLayer
     }
 
     deinit { masks.deallocate() }
 
-    /// Hidden-dropout keep-masks: one (B, T, C) byte block per use (0 = embeddings, 1 + 2l = attention
-    /// output of block l, 2 + 2l = feed-forward output), then (B, C) for the pooled [CLS].
-    let masks: UnsafeMutablePointer<UInt8>
-    let maskStride: Int
-    private let uses: Int
-
-    /// The keep-mask of a hidden-dropout use (see `masks`).
-    @inline(__always)
-    func mask(_ use: Int) -> UnsafeMutablePointer<UInt8> { masks + use * maskStride }
+    /// The keep-mask of the embeddings' hidden dropout.
+    var embeddingMask: UnsafeMutablePointer<UInt8> { masks }
 
     /// The keep-mask of the pooled [CLS] dropout.
-    var pooledMask: UnsafeMutablePointer<UInt8> { masks + uses * maskStride }
+    var pooledMask: UnsafeMutablePointer<UInt8> { masks + maskStride }
 
-    /// Floats allocated for activations and scratch.
-    public var floatCount: Int { storage.count }
+    /// Floats allocated for activations and scratch, blocks included.
+    public var floatCount: Int { storage.count + blocks.floatCount }
 
-    /// Start of a per-layer region.
-    @inline(__always)
-    public func pointer(_ region: Layer, layer: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer + layer * layerStride + layerOffsets[region.rawValue]
-    }
-
-    /// Start of a global region.
+    /// Start of a region outside the blocks.
     @inline(__always)
     public func pointer(_ region: Global) -> UnsafeMutablePointer<Float> {
         storage.pointer + globalOffsets[region.rawValue]
+    }
+}
+
+extension BERTConfig {
+    /// BERT's block: post-LN (or pre-LN), bidirectional self-attention with key padding, GELU-erf
+    /// feed-forward of width I, `nn.Linear` (out, in) weights with biases, hidden and attention dropout.
+    public var blockConfig: BlockConfig {
+        BlockConfig(C: dModel, NH: nHead, I: intermediateSize, placement: norm == .post ? .post : .pre, norm: .layerNorm,
+                    eps: layerNormEps, selfAttention: .padding, feedForward: .gelu(.erf), orientation: .outIn,
+                    residualDropout: hiddenDropout, attentionDropout: attentionDropout)
     }
 }

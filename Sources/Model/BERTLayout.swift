@@ -41,6 +41,26 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
             }
         }
 
+        /// What the tensor is to `TransformerBlock`; nil for key and value, which are part of the fused
+        /// (3C, C) qkv weight (bias) that starts at the query's.
+        public var role: BlockRole? {
+            switch self {
+            case .queryWeight: .qkvWeight
+            case .queryBias: .qkvBias
+            case .keyWeight, .valueWeight, .keyBias, .valueBias: nil
+            case .attnOutWeight: .attnOutWeight
+            case .attnOutBias: .attnOutBias
+            case .attnLNWeight: .norm1Weight
+            case .attnLNBias: .norm1Bias
+            case .interWeight: .ffnInWeight
+            case .interBias: .ffnInBias
+            case .outWeight: .ffnOutWeight
+            case .outBias: .ffnOutBias
+            case .outLNWeight: .norm2Weight
+            case .outLNBias: .norm2Bias
+            }
+        }
+
         /// The (HF) shape for width C and feed-forward width I.
         public func shape(C: Int, I: Int) -> [Int] {
             switch self {
@@ -68,7 +88,7 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     /// which has none; see `BERTConfig.hasMLMHead`).
     public let transformWeight: Int, transformBias: Int, transformLNWeight: Int, transformLNBias: Int, decoderBias: Int
     /// Offset of each block's first tensor and each tensor's offset within a block.
-    let blockStart: [Int]
+    let blockStarts: [Int]
     let blockOffsets: [Int]
     /// Elements in one block.
     public let blockCount: Int
@@ -102,7 +122,7 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
             starts.append(offset)
             for t in BlockTensor.allCases { _ = add("bert.encoder.layer.\(l).\(t.hfSuffix)", t.shape(C: C, I: I)) }
         }
-        blockStart = starts
+        blockStarts = starts
         headStart = offset
         if config.norm == .pre {
             finalLNWeight = add("bert.encoder.LayerNorm.weight", [C])
@@ -145,10 +165,19 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
 
     /// Offset of `tensor` in block `layer`.
     @inline(__always)
-    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStart[layer] + blockOffsets[tensor.rawValue] }
+    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStarts[layer] + blockOffsets[tensor.rawValue] }
+
+    /// The block's tensors by role, offsets within a block (for `TransformerBlock`).
+    public var blockTable: BlockTable {
+        BlockTable(BlockTensor.allCases.compactMap { t in t.role.map { ($0, blockOffsets[t.rawValue]) } })
+    }
+
+    /// Offset of block `layer`'s first tensor.
+    @inline(__always)
+    public func blockStart(_ layer: Int) -> Int { blockStarts[layer] }
 
     /// The flat range holding all of block `layer`.
-    public func blockRange(_ layer: Int) -> Range<Int> { blockStart[layer]..<(blockStart[layer] + blockCount) }
+    public func blockRange(_ layer: Int) -> Range<Int> { blockStarts[layer]..<(blockStarts[layer] + blockCount) }
 
     /// The embedding tables and their LayerNorm (the low end of the buffer).
     public var embeddingRange: Range<Int> { 0..<(embLNBias + (embLNBias - embLNWeight)) }

@@ -7,9 +7,12 @@ import Support
 /// K labels, N = B·T. With `GPTConfig.numLabels` K = 0 it is a language model (the LM head tied to
 /// the token embedding, `forward(tokens:targets:B:T:)`); with K > 0 a sequence classifier (a (K, C)
 /// `score` head on the last real token, `forward(tokens:lengths:labels:B:T:)` in GPT+Classifier.swift).
-/// Both heads feed one shared body backward. Parameters and gradients are `FlatBuffer`s laid out by
-/// `GPTLayout`; activations and scratch are allocated once for the largest (B, T) (see
-/// `GPTActivations`), so a step allocates nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
+/// The body is embeddings (wte + wpe, or a sinusoidal table), a loop over the shared
+/// `TransformerBlock` with GPT-2's options (`GPTConfig.blockConfig`: pre-LN, causal, GELU-tanh,
+/// Conv1D weights) and the final LayerNorm; both heads feed it backward. Parameters and gradients are
+/// `FlatBuffer`s laid out by `GPTLayout` (which gives the block its tensors by role); activations and
+/// scratch are allocated once for the largest (B, T) (see `GPTActivations`), so a step allocates
+/// nothing. Backward accumulates into `grads` (call `zeroGrad()` between optimizer steps) and reports
 /// each parameter range as soon as its gradient is final, so communication can overlap with it.
 public final class GPT {
     /// The model's shape and options.
@@ -22,6 +25,8 @@ public final class GPT {
     public let grads: FlatBuffer
     /// Activations and backward scratch for batches up to (maxBatch, maxSeqLen).
     public let acts: GPTActivations
+    /// The transformer block every layer runs (GPT-2's options, GPT-2's tensor names).
+    let block: TransformerBlock
     /// Dropout is applied only while training (and only when configured).
     public var training = true
     /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
@@ -44,8 +49,9 @@ public final class GPT {
     var lastB = 0, lastT = 0
     var lastCount = 0
     var lossHead: Head?
-    /// Whether the last forward applied dropout (backward must undo exactly what forward did).
-    private var droppedInForward = false
+    /// The block inputs of the last forward (batch, dropout), reused by backward to undo exactly what
+    /// forward did.
+    private var step = BlockStep(B: 1, T: 1)
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
     public init(config: GPTConfig, maxBatch: Int, maxSeqLen: Int) throws {
@@ -56,6 +62,7 @@ public final class GPT {
         params = FlatBuffer(count: layout.count)
         grads = FlatBuffer(count: layout.count)
         acts = GPTActivations(config: config, B: maxBatch, T: maxSeqLen)
+        block = TransformerBlock(config: config.blockConfig, table: layout.blockTable, acts: acts.blocks)
         if config.positions == .sinusoidal {
             let table = FlatBuffer(count: config.maxSeqLen * config.dModel)
             Embedding.sinusoidalTable(into: table.pointer, P: config.maxSeqLen, C: config.dModel)
@@ -104,14 +111,6 @@ public final class GPT {
     /// probabilities, and after backward the logit gradients. Empty for a classifier.
     public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
 
-    @inline(__always) private func w(_ l: Int, _ t: GPTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
-        params.pointer + layout.offset(layer: l, t)
-    }
-
-    @inline(__always) private func g(_ l: Int, _ t: GPTLayout.BlockTensor) -> UnsafeMutablePointer<Float> {
-        grads.pointer + layout.offset(layer: l, t)
-    }
-
     @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// Runs the model on `tokens` (B, T). With `targets` (B, T) it returns the mean cross-entropy over
@@ -149,64 +148,32 @@ public final class GPT {
     /// (B, T, C) result); returns the timeline mark where the head's span starts. Shared by both heads.
     func forwardBody(tokens input: UnsafePointer<Int32>, B: Int, T: Int) throws -> UInt64 {
         precondition(B >= 1 && B <= acts.B && T >= 1 && T <= acts.T, "batch (\(B), \(T)) exceeds the allocated (\(acts.B), \(acts.T))")
-        let C = config.dModel, NH = config.nHead, V = config.vocabSize, N = B * T
+        let C = config.dModel, V = config.vocabSize, N = B * T
         for i in 0..<N where input[i] < 0 || Int(input[i]) >= V {
             throw ModelError("token id \(input[i]) at position \(i) is outside model.vocab_size \(V); the data's tokenizer does not fit the model — set model.vocab_size to at least the tokenizer's vocabulary")
         }
         tokens.update(from: input, count: N)
         lastB = B; lastT = T
+        step = BlockStep(B: B, T: T, dropping: training, dropoutSeed: dropoutSeed)
+        // x = wte[tokens] + wpe[positions], dropped
         let wte = params.pointer + layout.wte
         let wpe = layout.wpe.map { params.pointer + $0 } ?? positionTable!.pointer
         let enc = acts.pointer(.encoded)
         var mark = timeline != nil ? Timeline.now() : 0
         timed(.other) { Embedding.forward(out: enc, tokens: tokens, wte: wte, wpe: wpe, B: B, T: T, C: C) }
-        let dropping = training
-        droppedInForward = dropping
-        if dropping, config.embeddingDropout > 0 {
-            timed(.other) { Dropout.forward(out: enc, mask: acts.mask(0), inp: enc, count: N * C, p: config.embeddingDropout, seed: dropoutSeed &+ 1) }
+        if training, config.embeddingDropout > 0 {
+            timed(.other) { Dropout.forward(out: enc, mask: acts.embeddingMask, inp: enc, count: N * C, p: config.embeddingDropout, seed: dropoutSeed &+ 1) }
         }
-        var residual = enc
         if let timeline { timeline.record(.forwardEmbedding, start: mark); mark = Timeline.now() }
+        // x = block_l(x) for each layer
+        var x = UnsafePointer(enc)
         for l in 0..<config.nLayer {
-            let ln1 = acts.pointer(.ln1, layer: l), qkv = acts.pointer(.qkv, layer: l)
-            let atty = acts.pointer(.atty, layer: l), att = acts.pointer(.att, layer: l)
-            let attProj = acts.pointer(.attProj, layer: l), res2 = acts.pointer(.residual2, layer: l)
-            let ln2 = acts.pointer(.ln2, layer: l), fch = acts.pointer(.fch, layer: l)
-            let fchGelu = acts.pointer(.fchGelu, layer: l), fcProj = acts.pointer(.fcProj, layer: l)
-            let res3 = acts.pointer(.residual3, layer: l)
-            timed(.other) {
-                LayerNorm.forward(out: ln1, mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l),
-                                  inp: residual, weight: w(l, .ln1Weight), bias: w(l, .ln1Bias), N: N, C: C, eps: config.layerNormEps)
-            }
-            timed(.matmul) { Linear.forward(out: qkv, inp: ln1, weight: w(l, .qkvWeight), bias: w(l, .qkvBias), N: N, IC: C, OC: 3 * C) }
-            timed(.attention) {
-                let p = dropping ? config.attentionDropout : 0
-                Attention.forward(out: atty, att: att, qkv: qkv, B: B, T: T, C: C, NH: NH, causal: config.causal,
-                                  dropout: p, seed: dropoutSeed &+ UInt64(0x1000 + l), dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil)
-            }
-            timed(.matmul) { Linear.forward(out: attProj, inp: atty, weight: w(l, .attnProjWeight), bias: w(l, .attnProjBias), N: N, IC: C, OC: C) }
-            timed(.other) {
-                if dropping, config.residualDropout > 0 {
-                    Dropout.forward(out: attProj, mask: acts.mask(1 + 2 * l), inp: attProj, count: N * C, p: config.residualDropout, seed: dropoutSeed &+ UInt64(2 + 2 * l))
-                }
-                Residual.forward(out: res2, a: residual, b: attProj, count: N * C)
-                LayerNorm.forward(out: ln2, mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l),
-                                  inp: res2, weight: w(l, .ln2Weight), bias: w(l, .ln2Bias), N: N, C: C, eps: config.layerNormEps)
-            }
-            timed(.matmul) { Linear.forward(out: fch, inp: ln2, weight: w(l, .fcWeight), bias: w(l, .fcBias), N: N, IC: C, OC: 4 * C) }
-            timed(.other) { GELU.forward(out: fchGelu, inp: fch, count: N * 4 * C) }
-            timed(.matmul) { Linear.forward(out: fcProj, inp: fchGelu, weight: w(l, .fcProjWeight), bias: w(l, .fcProjBias), N: N, IC: 4 * C, OC: C) }
-            timed(.other) {
-                if dropping, config.residualDropout > 0 {
-                    Dropout.forward(out: fcProj, mask: acts.mask(2 + 2 * l), inp: fcProj, count: N * C, p: config.residualDropout, seed: dropoutSeed &+ UInt64(3 + 2 * l))
-                }
-                Residual.forward(out: res3, a: res2, b: fcProj, count: N * C)
-            }
-            residual = res3
+            x = block.forward(layer: l, input: x, params: params.pointer + layout.blockStart(l), step: step, profile: profile)
             if let timeline { timeline.record(.forwardLayer, index: l, start: mark); mark = Timeline.now() }
         }
+        // lnf = ln_f(x)
         timed(.other) {
-            LayerNorm.forward(out: acts.pointer(.lnf), mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: residual,
+            LayerNorm.forward(out: acts.pointer(.lnf), mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), inp: x,
                               weight: params.pointer + layout.lnfWeight, bias: params.pointer + layout.lnfBias, N: N, C: C, eps: config.layerNormEps)
         }
         return mark
@@ -264,88 +231,31 @@ public final class GPT {
     /// only when not deferring it). Returns dEncoded (B, T, C), the gradient at the embeddings' output.
     private func bodyBackward(start: UInt64, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> UnsafePointer<Float> {
         let B = lastB, T = lastT, N = B * T
-        let C = config.dModel, NH = config.nHead, V = config.vocabSize
-        let dres = acts.pointer(.dResidual), dln = acts.pointer(.dLN)
+        let C = config.dModel, V = config.vocabSize
+        var d = acts.pointer(.dResidual), e = acts.pointer(.dLN)
         var mark = start
-        let last = config.nLayer > 0 ? acts.pointer(.residual3, layer: config.nLayer - 1) : acts.pointer(.encoded)
+        func input(_ l: Int) -> UnsafePointer<Float> { UnsafePointer(l == 0 ? acts.pointer(.encoded) : block.output(layer: l - 1)) }
         timed(.other) {
-            VectorMath.zero(dres, count: N * C)
-            LayerNorm.backward(dinp: dres, dweight: grads.pointer + layout.lnfWeight, dbias: grads.pointer + layout.lnfBias, dout: dln,
-                               inp: last, weight: params.pointer + layout.lnfWeight, mean: acts.pointer(.lnfMean), rstd: acts.pointer(.lnfRstd), N: N, C: C)
+            VectorMath.zero(d, count: N * C)
+            LayerNorm.backward(dinp: d, dweight: grads.pointer + layout.lnfWeight, dbias: grads.pointer + layout.lnfBias, dout: e,
+                               inp: input(config.nLayer), weight: params.pointer + layout.lnfWeight, mean: acts.pointer(.lnfMean),
+                               rstd: acts.pointer(.lnfRstd), N: N, C: C)
         }
         if let timeline { timeline.record(.backwardHead, start: mark, range: layout.headRange); mark = Timeline.now() }
         onReady?(layout.headRange)
-        let dropping = droppedInForward && config.residualDropout > 0
-        let attentionDropout = droppedInForward ? config.attentionDropout : 0
-        let dBranch = acts.pointer(.dBranch), dFch = acts.pointer(.dFch), dFchGelu = acts.pointer(.dFchGelu)
-        let dAttY = acts.pointer(.dAttY), dQKV = acts.pointer(.dQKV)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
-            let input = l == 0 ? acts.pointer(.encoded) : acts.pointer(.residual3, layer: l - 1)
-            // MLP branch: residual3 = residual2 + dropout(fcProj(gelu(fc(ln2(residual2)))))
-            var branch = UnsafePointer(dres)
-            if dropping {
-                timed(.other) {
-                    VectorMath.zero(dBranch, count: N * C)
-                    Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(2 + 2 * l), count: N * C, p: config.residualDropout)
-                }
-                branch = UnsafePointer(dBranch)
-            }
-            timed(.other) { VectorMath.zero(dFchGelu, count: N * 4 * C) }
-            timed(.matmul) {
-                Linear.backward(dinp: dFchGelu, dweight: g(l, .fcProjWeight), dbias: g(l, .fcProjBias), dout: branch,
-                                inp: acts.pointer(.fchGelu, layer: l), weight: w(l, .fcProjWeight), N: N, IC: 4 * C, OC: C)
-            }
-            timed(.other) {
-                VectorMath.zero(dFch, count: N * 4 * C)
-                GELU.backward(dinp: dFch, inp: acts.pointer(.fch, layer: l), dout: dFchGelu, count: N * 4 * C)
-                VectorMath.zero(dln, count: N * C)
-            }
-            timed(.matmul) {
-                Linear.backward(dinp: dln, dweight: g(l, .fcWeight), dbias: g(l, .fcBias), dout: dFch,
-                                inp: acts.pointer(.ln2, layer: l), weight: w(l, .fcWeight), N: N, IC: C, OC: 4 * C)
-            }
-            timed(.other) {
-                LayerNorm.backward(dinp: dres, dweight: g(l, .ln2Weight), dbias: g(l, .ln2Bias), dout: dln, inp: acts.pointer(.residual2, layer: l),
-                                   weight: w(l, .ln2Weight), mean: acts.pointer(.ln2Mean, layer: l), rstd: acts.pointer(.ln2Rstd, layer: l), N: N, C: C)
-            }
-            // Attention branch: residual2 = input + dropout(attProj(attention(qkv(ln1(input)))))
-            branch = UnsafePointer(dres)
-            if dropping {
-                timed(.other) {
-                    VectorMath.zero(dBranch, count: N * C)
-                    Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(1 + 2 * l), count: N * C, p: config.residualDropout)
-                }
-                branch = UnsafePointer(dBranch)
-            }
-            timed(.other) { VectorMath.zero(dAttY, count: N * C) }
-            timed(.matmul) {
-                Linear.backward(dinp: dAttY, dweight: g(l, .attnProjWeight), dbias: g(l, .attnProjBias), dout: branch,
-                                inp: acts.pointer(.atty, layer: l), weight: w(l, .attnProjWeight), N: N, IC: C, OC: C)
-            }
-            timed(.other) { VectorMath.zero(dQKV, count: N * 3 * C) }
-            timed(.attention) {
-                Attention.backward(dqkv: dQKV, scratch: acts.pointer(.dAttScratch), dout: dAttY, qkv: acts.pointer(.qkv, layer: l),
-                                   att: acts.pointer(.att, layer: l), B: B, T: T, C: C, NH: NH, causal: config.causal,
-                                   dropout: attentionDropout,
-                                   dropped: attentionDropout > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil)
-            }
-            timed(.other) { VectorMath.zero(dln, count: N * C) }
-            timed(.matmul) {
-                Linear.backward(dinp: dln, dweight: g(l, .qkvWeight), dbias: g(l, .qkvBias), dout: dQKV,
-                                inp: acts.pointer(.ln1, layer: l), weight: w(l, .qkvWeight), N: N, IC: C, OC: 3 * C)
-            }
-            timed(.other) {
-                LayerNorm.backward(dinp: dres, dweight: g(l, .ln1Weight), dbias: g(l, .ln1Bias), dout: dln, inp: input,
-                                   weight: w(l, .ln1Weight), mean: acts.pointer(.ln1Mean, layer: l), rstd: acts.pointer(.ln1Rstd, layer: l), N: N, C: C)
-            }
+            let start = layout.blockStart(l)
+            (d, e) = block.backward(layer: l, input: input(l), params: params.pointer + start, grads: grads.pointer + start,
+                                    d: d, e: e, step: step, profile: profile)
             if let timeline { timeline.record(.backwardLayer, index: l, start: mark, range: layout.blockRange(l)); mark = Timeline.now() }
             onReady?(layout.blockRange(l))
         }
-        var dEncoded = UnsafePointer(dres)
-        if droppedInForward, config.embeddingDropout > 0 {
+        var dEncoded = UnsafePointer(d)
+        if step.dropping, config.embeddingDropout > 0 {
+            let dBranch = acts.pointer(.dBranch)
             timed(.other) {
                 VectorMath.zero(dBranch, count: N * C)
-                Dropout.backward(dinp: dBranch, dout: dres, mask: acts.mask(0), count: N * C, p: config.embeddingDropout)
+                Dropout.backward(dinp: dBranch, dout: d, mask: acts.embeddingMask, count: N * C, p: config.embeddingDropout)
             }
             dEncoded = UnsafePointer(dBranch)
         }

@@ -8,9 +8,8 @@ import Support
 ///
 /// Shapes: C channels, NH heads, hs = C/NH, V vocab, P = `cache.capacity` positions, n new tokens
 /// per `append` (n ≤ P − cache.count). Reads the weights of a `GPT`'s flat parameter buffer (same
-/// `GPTLayout`, no copy) and reuses the training kernels (LayerNorm, Linear, GELU, Embedding);
-/// only attention is its own: a query row against the cached keys 0…p, computed as the training
-/// kernel computes it (scaled dot products, max-subtracted softmax, probability-weighted values), so
+/// `GPTLayout`, no copy) and reuses the training kernels (LayerNorm, Linear, GELU, Embedding, and
+/// `Attention` with Tq = the new rows and Tk = the cached positions, reading the cache in place), so
 /// the logits equal a full forward's at every position up to float rounding. Dropout is never applied
 /// (inference). Buffers are allocated once, for P positions.
 public final class GPTInference {
@@ -51,7 +50,7 @@ public final class GPTInference {
         } else {
             positionTable = nil
         }
-        let sizes = [P * C, P * C, P * 3 * C, P * C, P * C, P * 4 * C, P * 4 * C, 2 * P, NH * P, V]
+        let sizes = [P * C, P * C, P * 3 * C, P * C, P * C, P * 4 * C, P * 4 * C, 2 * P, NH * min(P, Self.rowChunk) * P, V]
         work = FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
@@ -61,6 +60,9 @@ public final class GPTInference {
         ids = .allocate(capacity: P)
         ids.initialize(repeating: 0, count: P)
     }
+
+    /// New rows attended per `Attention` call: bounds its (NH, rows, Tk) probability scratch.
+    static let rowChunk = 64
 
     /// Inference over a `GPT`'s current weights (shared, not copied).
     public convenience init(model: GPT, capacity: Int? = nil) throws {
@@ -88,7 +90,7 @@ public final class GPTInference {
     @discardableResult
     public func append(_ tokens: UnsafeBufferPointer<Int32>) throws -> UnsafeBufferPointer<Float> {
         let n = tokens.count, start = cache.count
-        let C = config.dModel, NH = config.nHead, V = config.vocabSize, hs = C / NH
+        let C = config.dModel, NH = config.nHead, V = config.vocabSize
         guard n >= 1 else { return logits }
         guard start + n <= cache.capacity else {
             throw ModelError("the sequence would reach \(start + n) positions, more than the \(cache.capacity) this model can attend to (model.max_seq_len); use a shorter prompt or fewer new tokens")
@@ -101,7 +103,6 @@ public final class GPTInference {
         let wpe = layout.wpe.map { params.pointer + $0 } ?? positionTable!.pointer
         Embedding.forward(out: x, tokens: ids, wte: wte, wpe: wpe + start * C, B: 1, T: n, C: C)
         let mean = stats, rstd = stats + n, eps = config.layerNormEps
-        let scale = 1 / Float(hs).squareRoot()
         for l in 0..<config.nLayer {
             LayerNorm.forward(out: ln, mean: mean, rstd: rstd, inp: x, weight: w(l, .ln1Weight), bias: w(l, .ln1Bias), N: n, C: C, eps: eps)
             Linear.forward(out: qkv, inp: ln, weight: w(l, .qkvWeight), bias: w(l, .qkvBias), N: n, IC: C, OC: 3 * C)
@@ -110,7 +111,14 @@ public final class GPTInference {
                 (keys + (start + i) * C).update(from: qkv + i * 3 * C + C, count: C)
                 (values + (start + i) * C).update(from: qkv + i * 3 * C + 2 * C, count: C)
             }
-            attend(keys: keys, values: values, start: start, n: n, C: C, NH: NH, hs: hs, scale: scale)
+            // atty = causal attention of the n new rows against cached positions 0 ..< start + n.
+            var i0 = 0
+            while i0 < n {
+                let rows = min(Self.rowChunk, n - i0)
+                Attention.forward(out: atty + i0 * C, att: scores, q: qkv + i0 * 3 * C, ldq: 3 * C, k: keys, ldk: C, v: values, ldv: C,
+                                  B: 1, Tq: rows, Tk: start + i0 + rows, NH: NH, hs: C / NH, causal: true)
+                i0 += rows
+            }
             Linear.forward(out: proj, inp: atty, weight: w(l, .attnProjWeight), bias: w(l, .attnProjBias), N: n, IC: C, OC: C)
             Residual.forward(out: x, a: x, b: proj, count: n * C)
             LayerNorm.forward(out: ln, mean: mean, rstd: rstd, inp: x, weight: w(l, .ln2Weight), bias: w(l, .ln2Bias), N: n, C: C, eps: eps)
@@ -126,39 +134,5 @@ public final class GPTInference {
         Linear.forwardTransposed(out: lastLogits, inp: ln, weight: wte, N: 1, IC: C, OC: V)
         cache.count = start + n
         return logits
-    }
-
-    /// atty[i] = softmax(q_i·K[0…p]ᵀ/√hs)·V[0…p] per head, for the new rows i (p = start + i).
-    private func attend(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, start: Int, n: Int, C: Int, NH: Int, hs: Int, scale: Float) {
-        let P = cache.capacity
-        let qkv = UnsafePointer(self.qkv), atty = self.atty, scores = self.scores
-        Parallel.chunks(NH) { heads in
-            for h in heads {
-                let s = scores + h * P
-                for i in 0..<n {
-                    let q = qkv + i * 3 * C + h * hs
-                    let visible = start + i + 1
-                    var mx = -Float.infinity
-                    for j in 0..<visible {
-                        let k = keys + j * C + h * hs
-                        var dot: Float = 0
-                        for d in 0..<hs { dot += q[d] * k[d] }
-                        let v = dot * scale
-                        s[j] = v
-                        if v > mx { mx = v }
-                    }
-                    var sum: Float = 0
-                    for j in 0..<visible { let e = Foundation.exp(s[j] - mx); s[j] = e; sum += e }
-                    let inv = 1 / sum
-                    let o = atty + i * C + h * hs
-                    o.update(repeating: 0, count: hs)
-                    for j in 0..<visible {
-                        let p = s[j] * inv
-                        let v = values + j * C + h * hs
-                        for d in 0..<hs { o[d] += p * v[d] }
-                    }
-                }
-            }
-        }
     }
 }

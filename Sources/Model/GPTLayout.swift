@@ -29,6 +29,24 @@ public struct GPTLayout: ParameterTable, Sendable, Equatable {
             }
         }
 
+        /// What the tensor is to `TransformerBlock`.
+        public var role: BlockRole {
+            switch self {
+            case .ln1Weight: .norm1Weight
+            case .ln1Bias: .norm1Bias
+            case .qkvWeight: .qkvWeight
+            case .qkvBias: .qkvBias
+            case .attnProjWeight: .attnOutWeight
+            case .attnProjBias: .attnOutBias
+            case .ln2Weight: .norm2Weight
+            case .ln2Bias: .norm2Bias
+            case .fcWeight: .ffnInWeight
+            case .fcBias: .ffnInBias
+            case .fcProjWeight: .ffnOutWeight
+            case .fcProjBias: .ffnOutBias
+            }
+        }
+
         /// The shape for model width C.
         public func shape(_ C: Int) -> [Int] {
             switch self {
@@ -52,7 +70,7 @@ public struct GPTLayout: ParameterTable, Sendable, Equatable {
     /// Offset of the classifier head `score.weight` (K, C), present when `GPTConfig.numLabels` K > 0.
     public let score: Int?
     /// Offset of each block's first tensor and each tensor's offset within a block.
-    let blockStart: [Int]
+    let blockStarts: [Int]
     let blockOffsets: [Int]
     /// Elements in one block.
     public let blockCount: Int
@@ -81,7 +99,7 @@ public struct GPTLayout: ParameterTable, Sendable, Equatable {
             starts.append(offset)
             for t in BlockTensor.allCases { _ = add("transformer.h.\(l).\(t.hfSuffix)", t.shape(C)) }
         }
-        blockStart = starts
+        blockStarts = starts
         lnfWeight = add("transformer.ln_f.weight", [C])
         lnfBias = add("transformer.ln_f.bias", [C])
         score = config.numLabels > 0 ? add("score.weight", [config.numLabels, C]) : nil
@@ -97,11 +115,18 @@ public struct GPTLayout: ParameterTable, Sendable, Equatable {
 
     /// Offset of `tensor` in block `layer`.
     @inline(__always)
-    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStart[layer] + blockOffsets[tensor.rawValue] }
+    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStarts[layer] + blockOffsets[tensor.rawValue] }
+
+    /// The block's tensors by role, offsets within a block (for `TransformerBlock`).
+    public var blockTable: BlockTable { BlockTable(BlockTensor.allCases.map { ($0.role, blockOffsets[$0.rawValue]) }) }
+
+    /// Offset of block `layer`'s first tensor.
+    @inline(__always)
+    public func blockStart(_ layer: Int) -> Int { blockStarts[layer] }
 
     /// The final LayerNorm and the classifier head when there is one: the range backward finishes first.
     public var headRange: Range<Int> { lnfWeight..<count }
 
     /// The flat range holding all of block `layer`.
-    public func blockRange(_ layer: Int) -> Range<Int> { blockStart[layer]..<(blockStart[layer] + blockCount) }
+    public func blockRange(_ layer: Int) -> Range<Int> { blockStarts[layer]..<(blockStarts[layer] + blockCount) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import KernelsTestSupport
 import XCTest
 
 final class EmbeddingTests: KernelTestCase {

@@ -1,4 +1,5 @@
 import Kernels
+import KernelsTestSupport
 import XCTest
 
 final class ResidualTests: KernelTestCase {

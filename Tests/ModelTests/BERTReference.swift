@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import KernelsTestSupport
 import Model
 
 /// A Double-precision BERT loss written from the kernels' Double references and the tensors' Hugging
