@@ -8,9 +8,12 @@
 //   Model                     config, flat parameter layout, the transformer block, GPT and BERT, AdamW, safetensors
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
 //   DataPipeline              tokenizer, token shards, distributed loader
-//   Checkpoint, Config, Launch, Training
+//   Checkpoint                sharded zstd checkpoints
+//   Config                    the YAML run config
+//   Training                  the only target that wires the others: Trainer, model families, checkpoint loading
+//   Launch                    `pretrain launch`: mpirun/srun plans and supervision
 //   Benchmarks                the `pretrain bench` workloads: settings in, results and table lines out
-//   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
+//   Plot                      the metrics record and its SVG loss / throughput plot (Support only)
 //   pretrain                  the command-line tool (one subcommand per file)
 //   KernelsTestSupport        Double-precision references of the kernels, for tests only
 import PackageDescription
