@@ -58,10 +58,11 @@ public struct CheckpointEvaluation {
 
     /// The evaluation loop: `rounds` batches of `loader` through `model`, each batch's mean loss weighted
     /// by its target tokens (those not `ignoreIndex`), summed over the ranks of `comm` (collective).
-    /// Returns the mean loss per token (0 without tokens) and the token count.
+    /// `model` must hold the loader's micro-batch and sequence length. Returns the mean loss per token
+    /// (0 without tokens) and the token count.
     public static func evaluate(_ model: GPT, loader: DistributedDataLoader, rounds: Int, ignoreIndex: Int32,
                                 comm: any Communicator) throws -> (loss: Double, tokens: Double) {
-        let B = loader.inputs.count / max(1, model.acts.T), T = model.acts.T
+        let B = loader.microBatch, T = loader.sequenceLength
         var sum = 0.0, tokens = 0.0
         for _ in 0..<rounds {
             try loader.next()
