@@ -36,6 +36,13 @@ public struct CommSelfTest {
         var note: String?
     }
 
+    /// Runs the suite (as `run(on:)`) with rank `corruptingRank` lying: after every real allreduce it
+    /// adds 1 to the result's first element, so the suite must report failures on exactly that rank.
+    /// Only for testing the self-test (`pretrain selftest comm --corrupt-rank`).
+    public func run(on comm: any Communicator, corruptingRank: Int?) throws -> [CommCheckResult] {
+        try run(on: corruptingRank == comm.rank ? CorruptingCommunicator(comm) : comm)
+    }
+
     /// Runs every check on `comm` (collective) and returns the results, identical on every rank.
     /// Throws only if combining the outcomes across ranks fails; a failing check is a result.
     public func run(on comm: any Communicator) throws -> [CommCheckResult] {
@@ -311,6 +318,57 @@ public struct CommSelfTest {
             return CommCheckResult(name: names[c], passed: failed.isEmpty, failedRanks: failed,
                                    localDetail: locals[c].failure, note: locals[c].note,
                                    digest: combined, seconds: slowest[c])
+        }
+    }
+}
+
+/// A communicator that lies: after every real allreduce it adds 1 to the result's first element.
+/// Only for `run(on:corruptingRank:)`, which proves that the self-test notices wrong results.
+private final class CorruptingCommunicator: Communicator {
+    let base: any Communicator
+    init(_ base: any Communicator) { self.base = base }
+    var rank: Int { base.rank }
+    var size: Int { base.size }
+    var localRank: Int { base.localRank }
+    var localSize: Int { base.localSize }
+    var backendName: String { base.backendName }
+    func barrier() throws { try base.barrier() }
+    func broadcast<T: CommScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
+        try base.broadcast(buffer, root: root)
+    }
+    func allreduce<T: CommScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
+        try base.allreduce(buffer, op: op)
+        corrupt(buffer)
+    }
+    func allreduceAsync<T: CommScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) -> CommRequest {
+        // Completed before returning, so the corruption happens before the caller can look.
+        let request = base.allreduceAsync(buffer, op: op)
+        do { try request.wait() } catch { return request }
+        corrupt(buffer)
+        return CommRequest.completed()
+    }
+    func allgatherv<T: CommScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                   counts: [Int]) throws {
+        try base.allgatherv(send, into: receive, counts: counts)
+    }
+    func reduceScatter<T: CommScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
+                                      counts: [Int], op: ReduceOp) throws {
+        try base.reduceScatter(send, into: receive, counts: counts, op: op)
+    }
+    func shutdown() throws { try base.shutdown() }
+
+    private func corrupt<T: CommScalar>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        guard buffer.count > 0 else { return }
+        let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
+        switch T.commDataType {
+        case .float32: raw.assumingMemoryBound(to: Float.self).pointee += 1
+        case .float64: raw.assumingMemoryBound(to: Double.self).pointee += 1
+        case .int32: raw.assumingMemoryBound(to: Int32.self).pointee &+= 1
+        case .int64: raw.assumingMemoryBound(to: Int64.self).pointee &+= 1
+        case .uint8: raw.assumingMemoryBound(to: UInt8.self).pointee &+= 1
+        case .uint16: raw.assumingMemoryBound(to: UInt16.self).pointee &+= 1
+        case .uint64: raw.assumingMemoryBound(to: UInt64.self).pointee &+= 1
+        case .bfloat16: raw.assumingMemoryBound(to: UInt16.self).pointee ^= 0x0080  // flips the exponent's lowest bit
         }
     }
 }

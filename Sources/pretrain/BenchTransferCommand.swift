@@ -1,9 +1,6 @@
 import ArgumentParser
 import Benchmarks
-import Config
-import DataPipeline
 import Foundation
-import Model
 import Support
 import Training
 
@@ -39,14 +36,7 @@ struct BenchTransferCommand: ParsableCommand {
         let settings = try TransferBenchmark.Settings(arch: arch, pretrainSteps: pretrainSteps, finetuneSteps: finetuneSteps, lr: lr,
                                                       microBatch: microBatch, threads: threads, seeds: seeds)
         if let checkpoint { return try runFromCheckpoint(checkpoint, settings) }
-        let run: RunConfig
-        do {
-            run = try ConfigLoader.load(path: config, overrides: ["model.arch=\(arch)", "training.objective=\(settings.arch == .bert ? "mlm" : "clm")", "num_processes=1",
-                                                                  "training.steps=\(pretrainSteps)", "training.global_batch=0",
-                                                                  "training.gradient_accumulation_steps=1", "data.val="] + overrides)
-        } catch let e as ConfigError { throw CLIError(e.message) }
-        let tokenizer: Tokenizer
-        do { tokenizer = try Tokenizer.load(from: run.data.tokenizer) } catch let e as DataError { throw CLIError("\(e)") }
+        let (run, tokenizer) = try TransferBenchmark.pretrainingRun(config: config, overrides: overrides, settings)
         let (train, test) = try TransferBenchmark.loadTask(task)
         Parallel.setThreads(threads)
         let body = try TransferBenchmark.pretrain(settings, run: run) { print($0) }
@@ -57,18 +47,11 @@ struct BenchTransferCommand: ParsableCommand {
     private func runFromCheckpoint(_ path: String, _ settings: TransferBenchmark.Settings) throws {
         let opened = try ModelCheckpoint.open(path)
         let reader = opened.reader, run = opened.config
-        guard run.family.numLabels == 0 else {
-            throw CLIError("\(reader.directory) is already a classifier (model.num_labels \(run.family.numLabels)); give a pretrained language-model checkpoint")
-        }
+        let body = try TransferBenchmark.body(of: opened)
         Parallel.setThreads(threads)
         let tokenizer = try opened.tokenizer()
         let (train, test) = try TransferBenchmark.loadTask(task)
         print("pretrained: \(reader.directory) (\(run.family.arch.rawValue), step \(reader.manifest.step), \(reader.manifest.tokensSeen) tokens)")
-        let body: TransferBenchmark.Body
-        switch opened.architecture {
-        case .bert: body = .bert(try opened.bert(batch: 1, seqLen: 1))
-        case .gpt: body = .gpt(try opened.gpt(batch: 1, seqLen: 1))
-        }
         _ = try TransferBenchmark.compare(body, settings, run: run, tokenizer: tokenizer, train: train, test: test) { print($0) }
     }
 }

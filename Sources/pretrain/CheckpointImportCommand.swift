@@ -1,8 +1,6 @@
 import ArgumentParser
-import Checkpoint
 import Config
 import Foundation
-import Model
 import Training
 
 /// `pretrain checkpoint import HF_DIR --out ROOT`: a step-0 checkpoint from a Hugging Face directory.
@@ -23,33 +21,8 @@ struct CheckpointImportCommand: ParsableCommand {
 
     func run() throws {
         let run = try config.map { try loadConfig($0, []) } ?? RunConfig()
-        let family = try Self.family(of: source)
-        let imported: HuggingFaceImport
-        do { imported = try family.importHuggingFace(source, into: run) } catch let e as TrainingError { throw CLIError(e.message, exitCode: 1) }
-        var options = LocalCheckpoint.Options()
-        options.config = ConfigLoader.render(imported.config)
-        let tokenizer = source + "/tokenizer.json"
-        options.tokenizer = FileManager.default.fileExists(atPath: tokenizer) ? tokenizer : nil
-        let dir: String
-        do {
-            dir = try LocalCheckpoint.save(root: out, step: 0, layout: imported.table, params: imported.params, m: nil, v: nil, options: options)
-        } catch let e as CheckpointError {
-            throw CLIError(e.message, exitCode: 1)
-        }
+        let (imported, dir) = try HuggingFaceCheckpointImport.run(source: source, root: out, run: run)
         print("imported \(source) (\(imported.params.count) parameters; \(imported.summary)) into \(dir)")
         print("train from it: pretrain train --config RUN.yaml --resume \(dir)  (with that model section)")
-    }
-
-    /// The family config.json's model_type names; GPT-2's reader reports a directory without one.
-    static func family(of source: String) throws -> any ModelFamily.Type {
-        let path = source + "/config.json"
-        guard let data = FileManager.default.contents(atPath: path),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let type = json["model_type"] as? String else { return GPTFamily.self }
-        guard let family = ModelFamilies.family(huggingFaceModelType: type) else {
-            let known = ModelFamilies.all.flatMap { $0.huggingFaceModelTypes }.joined(separator: ", ")
-            throw CLIError("\(path): model_type is \(type); pretrain imports \(known) — convert the model to one of those, or train from scratch", exitCode: 1)
-        }
-        return family
     }
 }

@@ -1,9 +1,6 @@
 import ArgumentParser
-import DataPipeline
 import Distributed
 import Foundation
-import Kernels
-import Model
 import Support
 import Training
 
@@ -39,40 +36,11 @@ struct EvalCommand: ParsableCommand {
         guard n >= 1 else { throw CLIError("--threads \(n) must be at least 1") }
         Parallel.setThreads(n)
         let loaded = try ModelCheckpoint.open(checkpoint)
-        let model = try loaded.gpt(batch: microBatch)
-        let run = loaded.config
-        let B = model.acts.B, T = model.acts.T
-        let location = data ?? run.data.val
-        guard !location.isEmpty else {
-            throw CLIError("the checkpoint's run has no data.val; pass --data 'DIR/val_*.bin'")
-        }
-        let loader: DistributedDataLoader
-        do {
-            loader = try DistributedDataLoader(location: location, split: "val", microBatch: B,
-                                               sequenceLength: T, rank: comm.rank, worldSize: comm.size, shuffle: false, seed: 0,
-                                               modelVocabularySize: run.model.vocabSize)
-        } catch let error as DataError {
-            throw CLIError("\(error)")
-        }
-        let rounds = loader.sequencesPerEpoch / (comm.size * B)
-        guard rounds >= 1 else {
-            throw CLIError("\(location) holds \(loader.sequencesPerEpoch) sequences of \(T + 1) tokens, fewer than \(comm.size) rank(s) × micro-batch \(B); lower --micro-batch or use more data")
-        }
-        let count = min(rounds, batches ?? rounds)
-        var sum = 0.0, tokens = 0.0
-        for _ in 0..<count {
-            try loader.next()
-            let mean = try model.forward(tokens: loader.inputs.baseAddress!, targets: loader.targets.baseAddress!, B: B, T: T)
-            let valid = loader.targets.reduce(0) { $0 + ($1 == run.model.ignoreIndex ? 0 : 1) }
-            if valid > 0 { sum += Double(mean) * Double(valid); tokens += Double(valid) }
-        }
-        var totals = [sum, tokens]
-        if comm.size > 1 { try comm.allreduce(&totals, op: .sum) }
-        guard totals[1] > 0 else { throw CLIError("\(location): no target tokens to evaluate") }
-        let loss = totals[0] / totals[1]
+        let result = try CheckpointEvaluation.run(loaded, data: data, rounds: batches, microBatch: microBatch, comm: comm)
         if comm.rank == 0 {
             print(String(format: "val loss %.6f | perplexity %.4f | %d tokens in %d round(s) × %d rank(s) × %d sequences of %d | checkpoint step %d (%@)",
-                         loss, exp(loss), Int(totals[1]), count, comm.size, B, T, loaded.reader.manifest.step, loaded.reader.directory))
+                         result.loss, result.perplexity, result.tokens, result.rounds, result.ranks, result.microBatch,
+                         result.sequenceLength, loaded.reader.manifest.step, loaded.reader.directory))
         }
     }
 }

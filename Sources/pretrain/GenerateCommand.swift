@@ -1,7 +1,5 @@
 import ArgumentParser
-import DataPipeline
 import Foundation
-import Kernels
 import Model
 import Support
 import Training
@@ -40,87 +38,25 @@ struct GenerateCommand: ParsableCommand {
         Parallel.setThreads(threads)
         let loaded = try ModelCheckpoint.open(checkpoint)
         let model = try loaded.gpt(batch: 1, seqLen: 1)
-        let config = model.config
         var sampler: TokenSampler
         do {
-            sampler = try TokenSampler(temperature: temperature, topK: topK, seed: seed, vocabularySize: config.vocabSize)
+            sampler = try TokenSampler(temperature: temperature, topK: topK, seed: seed, vocabularySize: model.config.vocabSize)
         } catch let error as ModelError {
             throw CLIError("--" + error.message)  // "top-k …" / "temperature …": name the flag
         }
         let tok = try loaded.tokenizer(explicit: tokenizer)
-        var ids = tok.encode(prompt)
-        if ids.isEmpty {
-            guard let eot = tok.endOfText else { throw CLIError("the tokenizer has no <|endoftext|> token to start from; give a --prompt") }
-            ids = [eot]
+        let generator = try TextGenerator(model: model, tokenizer: tok, prompt: prompt) { warning in
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
-        let inference: GPTInference
-        do { inference = try GPTInference(model: model) } catch let error as ModelError { throw CLIError(error.message) }
-        let capacity = inference.cache.capacity
-        if ids.count >= capacity {
-            FileHandle.standardError.write(Data("warning: the prompt has \(ids.count) tokens; only its last \(capacity / 2) fit with room to continue (model.max_seq_len \(config.maxSeqLen))\n".utf8))
-            ids = Array(ids.suffix(capacity / 2))
-        }
-        var stream = UTF8Stream()
         if !quiet { print(prompt, terminator: ""); fflush(stdout) }
-        let start = DispatchTime.now().uptimeNanoseconds
-        var context = ids
-        var logits = try ids.withUnsafeBufferPointer { try inference.append($0) }
-        var produced = 0
-        while produced < maxNewTokens {
-            let next = sampler.pick(logits)
-            produced += 1
-            if next == tok.endOfText, stopAtEot { break }
-            let text = next == tok.endOfText ? stream.push(Array("\n\n".utf8)) : stream.push(tok.bytes(of: next))
+        let (produced, seconds) = try generator.generate(maxNewTokens: maxNewTokens, sampler: &sampler, stopAtEndOfText: stopAtEot) { text in
             if !text.isEmpty { print(text, terminator: ""); fflush(stdout) }
-            context.append(next)
-            if produced == maxNewTokens { break }
-            if inference.position == capacity {
-                // Full: keep the newer half of the context and re-read it.
-                context = Array(context.suffix(capacity / 2))
-                inference.reset()
-                logits = try context.withUnsafeBufferPointer { try inference.append($0) }
-            } else {
-                logits = try [next].withUnsafeBufferPointer { try inference.append($0) }
-            }
         }
-        print(stream.flush())
+        print("")
         fflush(stdout)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if !quiet {
             FileHandle.standardError.write(Data(String(format: "[%d tokens in %.2f s: %.1f tokens/s, %d prompt tokens, checkpoint step %d]\n",
-                                                       produced, seconds, Double(produced) / max(seconds, 1e-9), ids.count, loaded.reader.manifest.step).utf8))
+                                                       produced, seconds, Double(produced) / max(seconds, 1e-9), generator.promptTokens.count, loaded.reader.manifest.step).utf8))
         }
-    }
-}
-
-/// Turns a stream of byte chunks (one token's bytes at a time) into text, holding back a UTF-8
-/// sequence that a token boundary split until its last byte arrives.
-struct UTF8Stream {
-    private var pending: [UInt8] = []
-
-    /// Adds bytes; returns the text that is now complete.
-    mutating func push(_ bytes: [UInt8]) -> String {
-        pending += bytes
-        let complete = Self.completePrefix(pending)
-        let text = String(decoding: pending[..<complete], as: UTF8.self)
-        pending.removeFirst(complete)
-        return text
-    }
-
-    /// Whatever is left (an incomplete sequence comes out as U+FFFD).
-    mutating func flush() -> String {
-        defer { pending.removeAll() }
-        return String(decoding: pending, as: UTF8.self)
-    }
-
-    /// Length of the longest prefix that does not end inside a multi-byte sequence.
-    static func completePrefix(_ bytes: [UInt8]) -> Int {
-        var i = bytes.count - 1
-        var back = 0
-        while i >= 0, back < 4, bytes[i] & 0xC0 == 0x80 { i -= 1; back += 1 }
-        guard i >= 0 else { return bytes.count }
-        let lead = bytes[i]
-        let needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
-        return bytes.count - i >= needed ? bytes.count : i
     }
 }

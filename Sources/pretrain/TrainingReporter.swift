@@ -5,20 +5,17 @@ import Darwin
 #endif
 import Config
 import Foundation
-import Plot
 import Training
 
-/// Turns training events into console output (rank 0) and metrics files (every rank).
+/// Turns training events into console output (rank 0) and, through `MetricsFileWriter`, metrics files
+/// (every rank).
 ///
 /// Console: on a terminal (see `outputIsTerminal`) a progress bar redrawn in place — step/total,
 /// loss, tokens/s, MFU, ETA — with eval results and warnings printed above it; otherwise (CI, Slurm,
 /// pipes) one plain line every `interval` steps (and the first and last). `--quiet` prints only the
 /// final summary.
 ///
-/// Files, in `<run_dir>/metrics/`: `rank-NNNNN.jsonl`, one `MetricsRecord` per line (step, eval and
-/// checkpoint records; see there for the keys), and its CSV twin `rank-NNNNN.csv` (the step and eval
-/// numbers, one row per record, header first). A number that is not finite is written as null (JSON)
-/// or empty (CSV).
+/// Files: `<run_dir>/metrics/rank-NNNNN.jsonl` and its CSV twin (see `MetricsFileWriter`).
 final class TrainingReporter {
     let config: RunConfig
     let rank: Int
@@ -26,8 +23,7 @@ final class TrainingReporter {
     let quiet: Bool
     /// Whether rank 0 draws a progress bar (standard output is a terminal).
     let interactive: Bool
-    private var jsonl: FileHandle?
-    private var csv: FileHandle?
+    private var metrics: MetricsFileWriter?
     private var totalSteps: Int { config.training.steps }
     private let start = DispatchTime.now().uptimeNanoseconds
     /// Where the ETA is measured from: the first step this process saw (a resumed run starts late).
@@ -65,35 +61,16 @@ final class TrainingReporter {
         self.interactive = interactive
     }
 
-    /// Creates the run directory and this rank's metrics files (JSON lines and CSV).
-    /// Creates the run directory and this rank's metrics files. A resumed run (`appending`) adds to
-    /// the files of the run it continues, so the steps before the checkpoint keep their records (a
-    /// step logged again after the checkpoint supersedes the earlier record: `pretrain plot` keeps the
-    /// last one); a new run starts them afresh.
+    /// Creates the run directory and this rank's metrics files; a resumed run (`appending`) adds to
+    /// the files of the run it continues.
     func open(appending: Bool = false) throws {
-        let dir = config.logging.runDir + "/metrics"
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw CLIError("cannot create \(dir): \(error.localizedDescription); check logging.run_dir")
-        }
-        let base = dir + String(format: "/rank-%05d", rank)
-        let fm = FileManager.default
-        let keepJSON = appending && fm.fileExists(atPath: base + ".jsonl")
-        let keepCSV = appending && fm.fileExists(atPath: base + ".csv")
-        guard keepJSON || fm.createFile(atPath: base + ".jsonl", contents: nil),
-              keepCSV || fm.createFile(atPath: base + ".csv", contents: Data((MetricsRecord.csvHeader + "\n").utf8)) else {
-            throw CLIError("cannot write \(base).jsonl; check that logging.run_dir is writable")
-        }
-        jsonl = FileHandle(forWritingAtPath: base + ".jsonl")
-        csv = FileHandle(forWritingAtPath: base + ".csv")
-        jsonl?.seekToEndOfFile()
-        csv?.seekToEndOfFile()
+        metrics = try MetricsFileWriter(directory: config.logging.runDir + "/metrics", rank: rank, appending: appending)
     }
 
     private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     func handle(_ event: TrainingEvent) {
+        metrics?.write(event, elapsed: elapsed)
         switch event {
         case let .started(info):
             guard rank == 0, !quiet else { return }
@@ -104,13 +81,6 @@ final class TrainingReporter {
             fflush(stdout)
         case let .step(m):
             stepsSeen += 1
-            let t = elapsed
-            var record = MetricsRecord(kind: .step)
-            (record.rank, record.step, record.gradSyncBytes, record.skipped, record.elapsedS) = (rank, m.step, m.gradientSyncBytes, m.skipped, t)
-            (record.loss, record.lr, record.gradNorm, record.tokensPerSecond, record.mfu) = (Double(m.loss), Double(m.lr), m.gradNorm, m.tokensPerSecond, m.mfu)
-            (record.stepMs, record.computeMs, record.commMs, record.exposedCommMs, record.gradSyncMs) =
-                (m.stepSeconds * 1000, m.computeSeconds * 1000, m.commSeconds * 1000, m.exposedCommSeconds * 1000, m.gradientSyncSeconds * 1000)
-            write(record, csv: true)
             guard rank == 0, !quiet else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             if firstStep == nil { firstStep = (m.step, now) }
@@ -127,10 +97,6 @@ final class TrainingReporter {
                 fflush(stdout)
             }
         case let .eval(e):
-            let t = elapsed
-            var record = MetricsRecord(kind: .eval)
-            (record.rank, record.step, record.valLoss, record.valPerplexity, record.elapsedS) = (rank, e.step, Double(e.loss), e.perplexity, t)
-            write(record, csv: true)
             if rank == 0, !quiet {
                 above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
             }
@@ -140,10 +106,6 @@ final class TrainingReporter {
                 FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
             }
         case let .checkpoint(c):
-            var record = MetricsRecord(kind: .checkpoint)
-            (record.checkpoint, record.step, record.path, record.storedBytes, record.rawBytes) = ("\(c.kind)", c.step, c.path, c.storedBytes, c.rawBytes)
-            (record.stallMs, record.writeMs, record.commitMs) = (c.stallSeconds * 1000, c.writeSeconds * 1000, c.commitSeconds * 1000)
-            write(record)
             guard rank == 0 else { return }
             switch c.kind {
             case .saved:
@@ -214,12 +176,5 @@ final class TrainingReporter {
         clearBar()
         print(line)
         fflush(stdout)
-    }
-
-    /// Appends `record` to the JSON lines file and, with `csv`, its row to the CSV twin.
-    private func write(_ record: MetricsRecord, csv: Bool = false) {
-        // Every field is a plain number, string or null, which JSONEncoder always encodes.
-        if let json = try? record.jsonLine() { jsonl?.write(Data((json + "\n").utf8)) }
-        if csv { self.csv?.write(Data((record.csvRow + "\n").utf8)) }
     }
 }

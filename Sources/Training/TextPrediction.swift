@@ -1,0 +1,7 @@
+/// What `TextPredictor.predict` found: the candidates of every [MASK], or a label.
+public enum TextPrediction {
+    /// fill-mask: one entry per [MASK], in text order.
+    case masks([MaskPrediction])
+    /// classify: the label probabilities.
+    case label(LabelPrediction)
+}
