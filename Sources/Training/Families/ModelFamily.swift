@@ -45,18 +45,6 @@ public protocol ModelFamily {
     static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport
 }
 
-/// A Hugging Face directory read into this project's terms (see `ModelFamily.importHuggingFace`).
-public struct HuggingFaceImport {
-    /// The run config with the imported model section.
-    public let config: RunConfig
-    /// The model's tensor table.
-    public let table: any ParameterTable
-    /// The parameters, in `table`'s layout.
-    public let params: FlatBuffer
-    /// The model's shape, for one line of output.
-    public let summary: String
-}
-
 extension ModelFamily {
     /// `pretrain train` trains the pretraining heads: a config with a classifier head is refused in one
     /// line pointing at `pretrain finetune`.
@@ -65,38 +53,4 @@ extension ModelFamily {
             throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains \(what); fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
         }
     }
-}
-
-/// The registry of model families: the only place an `Architecture` is mapped to its implementation.
-public enum ModelFamilies {
-    /// Every family, in `Architecture` order.
-    public static let all: [any ModelFamily.Type] = Architecture.allCases.map(family)
-
-    /// The implementation of `architecture`.
-    public static func family(_ architecture: Architecture) -> any ModelFamily.Type {
-        switch architecture {
-        case .gpt: GPTFamily.self
-        case .bert: BERTFamily.self
-        }
-    }
-
-    /// The implementation of `config`'s `model.arch`.
-    public static func family(of config: RunConfig) -> any ModelFamily.Type { family(config.family.arch) }
-
-    /// The family that imports Hugging Face `model_type` `type`, or nil.
-    public static func family(huggingFaceModelType type: String) -> (any ModelFamily.Type)? {
-        all.first { $0.huggingFaceModelTypes.contains(type) }
-    }
-}
-
-/// What one micro-step of pretraining computes for a family: the model, and its loss on the loader's
-/// current micro-batch.
-public protocol PretrainingObjective: AnyObject {
-    /// The model being trained.
-    var model: any LanguageModel { get }
-    /// Dropout is applied while training.
-    var training: Bool { get set }
-    /// Forward on the loader's current micro-batch (after its `next()`); returns the loss.
-    /// `dropoutSeed` seeds the family's dropout masks for this (step, micro-batch, rank).
-    func forward(_ loader: DistributedDataLoader, dropoutSeed: UInt64) throws -> Float
 }
