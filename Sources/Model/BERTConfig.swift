@@ -48,11 +48,8 @@ public struct BERTConfig: ModelShape, Codable, Equatable, Sendable {
 
     /// A config with the given shape, I = 4·C, and defaults elsewhere.
     public init(vocabSize: Int, maxSeqLen: Int, nLayer: Int, nHead: Int, dModel: Int) {
-        self.vocabSize = vocabSize
-        self.maxSeqLen = maxSeqLen
-        self.nLayer = nLayer
-        self.nHead = nHead
-        self.dModel = dModel
+        self.init()
+        setShape(vocabSize: vocabSize, maxSeqLen: maxSeqLen, nLayer: nLayer, nHead: nHead, dModel: dModel)
         intermediateSize = 4 * dModel
     }
 

@@ -45,11 +45,8 @@ public struct GPTConfig: ModelShape, Codable, Equatable, Sendable {
 
     /// A config with the given shape and defaults elsewhere.
     public init(vocabSize: Int, maxSeqLen: Int, nLayer: Int, nHead: Int, dModel: Int) {
-        self.vocabSize = vocabSize
-        self.maxSeqLen = maxSeqLen
-        self.nLayer = nLayer
-        self.nHead = nHead
-        self.dModel = dModel
+        self.init()
+        setShape(vocabSize: vocabSize, maxSeqLen: maxSeqLen, nLayer: nLayer, nHead: nHead, dModel: dModel)
     }
 
     /// Checks every field; throws a `ModelError` naming the first bad one and the fix.

@@ -6,15 +6,15 @@
 /// order it names its fields.
 public protocol ModelShape {
     /// V: vocabulary size.
-    var vocabSize: Int { get }
+    var vocabSize: Int { get set }
     /// P: the longest sequence the model accepts.
-    var maxSeqLen: Int { get }
+    var maxSeqLen: Int { get set }
     /// L: number of blocks.
-    var nLayer: Int { get }
+    var nLayer: Int { get set }
     /// NH: attention heads per block; must divide `dModel`.
-    var nHead: Int { get }
+    var nHead: Int { get set }
     /// C: model width.
-    var dModel: Int { get }
+    var dModel: Int { get set }
     /// LayerNorm epsilon.
     var layerNormEps: Float { get }
 }
@@ -22,6 +22,15 @@ public protocol ModelShape {
 extension ModelShape {
     /// Head size hs = C / NH.
     public var headSize: Int { dModel / nHead }
+
+    /// Sets the five shape fields at once (what the families' shape initialisers share).
+    mutating func setShape(vocabSize: Int, maxSeqLen: Int, nLayer: Int, nHead: Int, dModel: Int) {
+        self.vocabSize = vocabSize
+        self.maxSeqLen = maxSeqLen
+        self.nLayer = nLayer
+        self.nHead = nHead
+        self.dModel = dModel
+    }
 
     /// Throws a `ModelError` naming the first of `sizes` (`model.` key, value) that is below 1.
     func checkPositive(_ sizes: KeyValuePairs<String, Int>) throws {
