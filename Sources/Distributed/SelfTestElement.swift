@@ -11,46 +11,44 @@ protocol SelfTestElement: CommScalar, Comparable {
     static func reference(_ op: ReduceOp, ranks: Int, _ element: (Int) -> Self) -> Self
 }
 
-extension SelfTestElement where Self: BinaryFloatingPoint {
-    /// Floating-point inputs are integers with |x| ≤ 1000, so every partial sum of up to 8,000 ranks is
-    /// an integer below 2^24 and therefore exact: accumulating in `Self` in any order yields exactly
-    /// the mathematical sum, the one value every correct allreduce must produce.
+extension SelfTestElement where Self: AdditiveArithmetic {
+    /// The reduction under `op` of `element(0) … element(ranks-1)`, folded in rank order: the sum by
+    /// `add`, the average as `average(sum, ranks)`, and the running maximum and minimum.
     @inline(__always)
-    static func reference(_ op: ReduceOp, ranks: Int, _ element: (Int) -> Self) -> Self {
-        var sum: Self = 0
+    static func fold(_ op: ReduceOp, ranks: Int, _ element: (Int) -> Self, add: (Self, Self) -> Self,
+                     average: (Self, Int) -> Self) -> Self {
+        var sum = Self.zero
         var best = element(0), least = best
         for r in 0..<ranks {
             let x = element(r)
-            sum += x
+            sum = add(sum, x)
             if x > best { best = x }
             if x < least { least = x }
         }
         switch op {
         case .sum: return sum
-        case .average: return sum / Self(ranks)
+        case .average: return average(sum, ranks)
         case .max: return best
         case .min: return least
         }
     }
 }
 
-extension SelfTestElement where Self: FixedWidthInteger {
+extension SelfTestElement where Self: BinaryFloatingPoint {
+    /// Floating-point inputs are integers with |x| ≤ 1000, so every partial sum of up to 8,000 ranks is
+    /// an integer below 2^24 and therefore exact: accumulating in `Self` in any order yields exactly
+    /// the mathematical sum, the one value every correct allreduce must produce.
     @inline(__always)
     static func reference(_ op: ReduceOp, ranks: Int, _ element: (Int) -> Self) -> Self {
-        var sum: Self = 0
-        var best = element(0), least = best
-        for r in 0..<ranks {
-            let x = element(r)
-            sum = sum &+ x
-            if x > best { best = x }
-            if x < least { least = x }
-        }
-        switch op {
-        case .sum: return sum
-        case .average: preconditionFailure("integer average is not defined")
-        case .max: return best
-        case .min: return least
-        }
+        fold(op, ranks: ranks, element, add: +, average: { $0 / Self($1) })
+    }
+}
+
+extension SelfTestElement where Self: FixedWidthInteger {
+    /// Integers wrap on overflow, as the communicators' sums do; an integer average is not defined.
+    @inline(__always)
+    static func reference(_ op: ReduceOp, ranks: Int, _ element: (Int) -> Self) -> Self {
+        fold(op, ranks: ranks, element, add: &+, average: { _, _ in preconditionFailure("integer average is not defined") })
     }
 }
 

@@ -12,9 +12,7 @@ public enum ReLU {
     /// out = max(inp, 0). `out` may alias `inp`.
     public static func forward(out: UnsafeMutablePointer<Float> /* (count) */,
                                inp: UnsafePointer<Float> /* (count) */, count: Int) {
-        precondition(count >= 0, "negative count")
-        Parallel.chunks((count + 15) / 16, minChunk: 2048) { range in
-            let lo = range.lowerBound * 16, hi = min(count, range.upperBound * 16)
+        Parallel.elementBlocks(count) { lo, hi in
             for i in lo..<hi { out[i] = inp[i] > 0 ? inp[i] : 0 }
         }
     }
@@ -23,9 +21,7 @@ public enum ReLU {
     public static func backward(dinp: UnsafeMutablePointer<Float> /* (count) += */,
                                 inp: UnsafePointer<Float> /* (count) */,
                                 dout: UnsafePointer<Float> /* (count) */, count: Int) {
-        precondition(count >= 0, "negative count")
-        Parallel.chunks((count + 15) / 16, minChunk: 2048) { range in
-            let lo = range.lowerBound * 16, hi = min(count, range.upperBound * 16)
+        Parallel.elementBlocks(count) { lo, hi in
             for i in lo..<hi where inp[i] > 0 { dinp[i] += dout[i] }
         }
     }
@@ -38,9 +34,7 @@ public enum GatedGELU {
                                gate: UnsafePointer<Float> /* (count) */,
                                linear: UnsafePointer<Float> /* (count) */,
                                count: Int, kind: GELU.Kind = .tanh) {
-        precondition(count >= 0, "negative count")
-        Parallel.chunks((count + 15) / 16, minChunk: 2048) { range in
-            let lo = range.lowerBound * 16, hi = min(count, range.upperBound * 16)
+        Parallel.elementBlocks(count) { lo, hi in
             var i = lo
             while i + 16 <= hi { out.store16(i, GELU.value(gate.load16(i), kind) * linear.load16(i)); i += 16 }
             if i < hi {
@@ -57,9 +51,7 @@ public enum GatedGELU {
                                 linear: UnsafePointer<Float> /* (count) */,
                                 dout: UnsafePointer<Float> /* (count) */,
                                 count: Int, kind: GELU.Kind = .tanh) {
-        precondition(count >= 0, "negative count")
-        Parallel.chunks((count + 15) / 16, minChunk: 2048) { range in
-            let lo = range.lowerBound * 16, hi = min(count, range.upperBound * 16)
+        Parallel.elementBlocks(count) { lo, hi in
             var i = lo
             while i < hi {
                 let n = min(16, hi - i)

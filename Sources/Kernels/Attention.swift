@@ -53,15 +53,11 @@ public enum Attention {
                                bias: UnsafePointer<Float>? = nil /* (NH,Tq,Tk) */,
                                dropout: Float = 0, seed: UInt64 = 0,
                                dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,Tq,Tk) */) {
-        let D = NH * hs
-        precondition(B >= 0 && Tq > 0 && Tk > 0 && NH > 0 && hs > 0 && ldq >= D && ldk >= D && ldv >= D, "bad attention shape")
-        precondition(!causal || Tk >= Tq, "causal attention needs Tk ≥ Tq")
-        precondition(dropout == 0 || dropped != nil, "attention dropout needs the `dropped` buffer")
-        let scale = scale ?? 1 / Float(hs).squareRoot()
-        let block = causal ? max(1, rowBlock) : Tq, shift = Tk - Tq
+        let g = AttentionGeometry(B: B, Tq: Tq, Tk: Tk, NH: NH, hs: hs, ldq: ldq, ldk: ldk, ldv: ldv, scale: scale,
+                                  causal: causal, dropout: dropout, dropped: dropped != nil, droppedFrom: "")
+        let D = g.D, scale = g.scale, block = g.block, shift = g.shift, keepScale = g.keepScale
         let drop = dropout > 0 ? dropped : nil
         let threshold = Dropout.threshold(dropout), keys = Dropout.keys(seed)
-        let keepScale: Float = dropout < 1 ? 1 / (1 - dropout) : 0
         // sgemm with beta = 0 first clears C in a separate slow pass (OpenBLAS's beta kernel was 15% of
         // this kernel's time): clear with memset instead and let sgemm accumulate (beta = 1).
         VectorMath.zero(out, count: B * Tq * D)
@@ -118,14 +114,11 @@ public enum Attention {
                                 att: UnsafePointer<Float> /* (B,NH,Tq,Tk) */,
                                 B: Int, Tq: Int, Tk: Int, NH: Int, hs: Int, scale: Float? = nil, causal: Bool,
                                 dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,Tq,Tk) */) {
-        let D = NH * hs
-        precondition(B >= 0 && Tq > 0 && Tk > 0 && NH > 0 && hs > 0 && ldq >= D && ldk >= D && ldv >= D, "bad attention shape")
-        precondition(!causal || Tk >= Tq, "causal attention needs Tk ≥ Tq")
-        precondition(dropout == 0 || dropped != nil, "attention dropout needs the `dropped` buffer of forward")
-        let scale = scale ?? 1 / Float(hs).squareRoot()
-        let block = causal ? max(1, rowBlock) : Tq, shift = Tk - Tq
+        let geometry = AttentionGeometry(B: B, Tq: Tq, Tk: Tk, NH: NH, hs: hs, ldq: ldq, ldk: ldk, ldv: ldv, scale: scale,
+                                         causal: causal, dropout: dropout, dropped: dropped != nil, droppedFrom: " of forward")
+        let D = geometry.D, scale = geometry.scale, block = geometry.block, shift = geometry.shift
+        let keepScale = geometry.keepScale
         let drop = dropout > 0 ? dropped : nil
-        let keepScale: Float = dropout < 1 ? 1 / (1 - dropout) : 0
         GEMM.withSingleThreadedBLAS {
             Parallel.chunks(B * NH) { pairs in
                 for pair in pairs {

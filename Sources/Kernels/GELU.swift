@@ -27,9 +27,7 @@ public enum GELU {
     public static func forward(out: UnsafeMutablePointer<Float> /* (count) */,
                                inp: UnsafePointer<Float> /* (count) */,
                                count: Int, kind: Kind = .tanh) {
-        precondition(count >= 0, "negative count")
-        Parallel.chunks((count + 15) / 16, minChunk: 2048) { range in
-            let lo = range.lowerBound * 16, hi = min(count, range.upperBound * 16)
+        Parallel.elementBlocks(count) { lo, hi in
             var i = lo
             while i + 16 <= hi { out.store16(i, value(inp.load16(i), kind)); i += 16 }
             if i < hi { out.storePartial16(i, hi - i, value(inp.loadPartial16(i, hi - i), kind)) }
@@ -41,9 +39,7 @@ public enum GELU {
                                 inp: UnsafePointer<Float> /* (count) */,
                                 dout: UnsafePointer<Float> /* (count) */,
                                 count: Int, kind: Kind = .tanh) {
-        precondition(count >= 0, "negative count")
-        Parallel.chunks((count + 15) / 16, minChunk: 2048) { range in
-            let lo = range.lowerBound * 16, hi = min(count, range.upperBound * 16)
+        Parallel.elementBlocks(count) { lo, hi in
             var i = lo
             while i + 16 <= hi {
                 dinp.store16(i, dinp.load16(i).addingProduct(derivative(inp.load16(i), kind), dout.load16(i)))

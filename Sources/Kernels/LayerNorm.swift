@@ -107,9 +107,7 @@ public enum LayerNorm {
                 }
             }
         }
-        let blocks = (C + 15) / 16
-        Parallel.chunks(blocks, minChunk: 4) { range in
-            let lo = range.lowerBound * 16, hi = min(C, range.upperBound * 16)
+        Parallel.channelBlocks(C) { lo, hi in
             for n in 0..<N {
                 let x = inp + n * C, g = dout + n * C
                 let m = mean[n], r = rstd[n]

@@ -1,17 +1,27 @@
 import Support
 
-// Fully connected layer (matrix multiply plus bias) through OpenBLAS sgemm.
+// Fully connected layer (matrix multiply plus bias) through OpenBLAS sgemm, in either weight layout.
 //
 // Shapes:
 //   N rows (= B·T), IC input channels, OC output channels
 //   inp, dinp (N,IC)    out, dout (N,OC)    bias, dbias (OC)
 //   weight, dweight (IC,OC)  — Hugging Face GPT-2 `Conv1D` layout, row-major: out = inp·W + b
-//   transposed variants: weight (OC,IC) (e.g. the tied LM head wte (V,C)): out = inp·Wᵀ
+//   transposed variants: weight (OC,IC) — PyTorch `nn.Linear` (Hugging Face BERT) or the tied LM head
+//   wte (V,C): out = inp·Wᵀ + b
 //
-// Backward: dinp += dout·Wᵀ;  dW += inpᵀ·dout;  db += Σ_rows dout.
+// Backward (IC,OC): dinp += dout·Wᵀ;  dW += inpᵀ·dout;  db += Σ_rows dout.
+// Backward (OC,IC): dinp += dout·W;   dW += doutᵀ·inp;  db += Σ_rows dout.
+// Stacking k weights of (OC_i, IC) one after another gives one (Σ OC_i, IC) weight whose output holds
+// the k outputs side by side: BERT's query, key and value become one fused qkv product this way.
 
-/// A dense layer y = x·W + b, with the GPT-2 `Conv1D` weight layout and a transposed (tied) variant.
+/// A dense layer y = x·W + b, with the GPT-2 `Conv1D` (in, out) weight layout or the transposed
+/// `nn.Linear` (out, in) one.
 public enum Linear {
+    /// How a weight is stored: (IC,OC) as GPT-2's `Conv1D`, or (OC,IC) as `nn.Linear`.
+    enum WeightLayout {
+        case inOut, outIn
+    }
+
     /// out = inp·weight + bias (bias optional). The bias is written first and sgemm accumulates onto it
     /// (beta = 1), which costs nothing extra: OpenBLAS would otherwise zero `out` first.
     public static func forward(out: UnsafeMutablePointer<Float> /* (N,OC) */,
@@ -19,10 +29,7 @@ public enum Linear {
                                weight: UnsafePointer<Float> /* (IC,OC) */,
                                bias: UnsafePointer<Float>? /* (OC) */,
                                N: Int, IC: Int, OC: Int) {
-        precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
-        if let bias { fillRows(out, with: bias, N: N, width: OC) }
-        GEMM.sgemm(transA: false, transB: false, M: N, N: OC, K: IC, A: inp, lda: IC, B: weight, ldb: OC,
-                   beta: bias == nil ? 0 : 1, C: out, ldc: OC)
+        forward(.inOut, out: out, inp: inp, weight: weight, bias: bias, N: N, IC: IC, OC: OC)
     }
 
     /// Accumulates dinp += dout·weightᵀ, dweight += inpᵀ·dout, dbias += Σ_rows dout. Any of the three
@@ -34,44 +41,59 @@ public enum Linear {
                                 inp: UnsafePointer<Float> /* (N,IC) */,
                                 weight: UnsafePointer<Float> /* (IC,OC) */,
                                 N: Int, IC: Int, OC: Int) {
-        precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
-        if let dinp {
-            GEMM.sgemm(transA: false, transB: true, M: N, N: IC, K: OC, A: dout, lda: OC, B: weight, ldb: OC,
-                       beta: 1, C: dinp, ldc: IC)
-        }
-        if let dweight {
-            GEMM.sgemm(transA: true, transB: false, M: IC, N: OC, K: N, A: inp, lda: IC, B: dout, ldb: OC,
-                       beta: 1, C: dweight, ldc: OC)
-        }
-        if let dbias { columnSums(into: dbias, dout, N: N, width: OC) }
+        backward(.inOut, dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC)
     }
 
-    /// out = inp·weightᵀ with weight stored (OC,IC), no bias: the tied LM head (weight = wte (V,C)).
+    /// out = inp·weightᵀ + bias with weight stored (OC,IC) (`nn.Linear`, or the tied LM head with
+    /// weight = wte (V,C) and no bias). The bias is written first and sgemm accumulates onto it (beta = 1).
     public static func forwardTransposed(out: UnsafeMutablePointer<Float> /* (N,OC) */,
                                          inp: UnsafePointer<Float> /* (N,IC) */,
                                          weight: UnsafePointer<Float> /* (OC,IC) */,
+                                         bias: UnsafePointer<Float>? = nil /* (OC) */,
                                          N: Int, IC: Int, OC: Int) {
-        precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
-        GEMM.sgemm(transA: false, transB: true, M: N, N: OC, K: IC, A: inp, lda: IC, B: weight, ldb: IC,
-                   beta: 0, C: out, ldc: OC)
+        forward(.outIn, out: out, inp: inp, weight: weight, bias: bias, N: N, IC: IC, OC: OC)
     }
 
-    /// Accumulates dinp += dout·weight and dweight += doutᵀ·inp for `forwardTransposed`.
+    /// Accumulates dinp += dout·weight, dweight += doutᵀ·inp and dbias += Σ_rows dout for the (OC,IC)
+    /// layout of `forwardTransposed`. Any of the three outputs may be nil to skip it.
     public static func backwardTransposed(dinp: UnsafeMutablePointer<Float>? /* (N,IC) += */,
                                           dweight: UnsafeMutablePointer<Float>? /* (OC,IC) += */,
+                                          dbias: UnsafeMutablePointer<Float>? = nil /* (OC) += */,
                                           dout: UnsafePointer<Float> /* (N,OC) */,
                                           inp: UnsafePointer<Float> /* (N,IC) */,
                                           weight: UnsafePointer<Float> /* (OC,IC) */,
                                           N: Int, IC: Int, OC: Int) {
+        backward(.outIn, dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC)
+    }
+
+    /// The forward of either layout: one sgemm, onto the broadcast bias when there is one.
+    @inline(__always)
+    static func forward(_ layout: WeightLayout, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
+                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, IC: Int, OC: Int) {
+        precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
+        if let bias { fillRows(out, with: bias, N: N, width: OC) }
+        GEMM.sgemm(transA: false, transB: layout == .outIn, M: N, N: OC, K: IC, A: inp, lda: IC,
+                   B: weight, ldb: layout == .outIn ? IC : OC, beta: bias == nil ? 0 : 1, C: out, ldc: OC)
+    }
+
+    /// The backward of either layout. dinp multiplies dout by the weight (transposed for (IC,OC));
+    /// dweight is (first)ᵀ·(second) with the operands in the weight's own order: inp, dout for
+    /// (IC,OC) and dout, inp for (OC,IC).
+    @inline(__always)
+    static func backward(_ layout: WeightLayout, dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
+                         dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+                         weight: UnsafePointer<Float>, N: Int, IC: Int, OC: Int) {
         precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
         if let dinp {
-            GEMM.sgemm(transA: false, transB: false, M: N, N: IC, K: OC, A: dout, lda: OC, B: weight, ldb: IC,
-                       beta: 1, C: dinp, ldc: IC)
+            GEMM.sgemm(transA: false, transB: layout == .inOut, M: N, N: IC, K: OC, A: dout, lda: OC,
+                       B: weight, ldb: layout == .inOut ? OC : IC, beta: 1, C: dinp, ldc: IC)
         }
         if let dweight {
-            GEMM.sgemm(transA: true, transB: false, M: OC, N: IC, K: N, A: dout, lda: OC, B: inp, ldb: IC,
-                       beta: 1, C: dweight, ldc: IC)
+            let (rows, rowWidth, cols, colWidth) = layout == .inOut ? (inp, IC, dout, OC) : (dout, OC, inp, IC)
+            GEMM.sgemm(transA: true, transB: false, M: rowWidth, N: colWidth, K: N, A: rows, lda: rowWidth,
+                       B: cols, ldb: colWidth, beta: 1, C: dweight, ldc: colWidth)
         }
+        if let dbias { columnSums(into: dbias, dout, N: N, width: OC) }
     }
 
     /// Writes `row` (width) into each of the N rows of `dst` (N,width). Parallel over rows.
@@ -83,9 +105,7 @@ public enum Linear {
 
     /// sums[c] += Σ_n src[n,c]. Parallel over blocks of 16 columns, rows summed in order.
     static func columnSums(into sums: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, N: Int, width: Int) {
-        let blocks = (width + 15) / 16
-        Parallel.chunks(blocks, minChunk: 4) { range in
-            let lo = range.lowerBound * 16, hi = min(width, range.upperBound * 16)
+        Parallel.channelBlocks(width) { lo, hi in
             for n in 0..<N {
                 let row = src + n * width
                 var c = lo

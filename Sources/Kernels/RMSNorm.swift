@@ -67,9 +67,7 @@ public enum RMSNorm {
                 while c < C { dx[c] += (g[c] * weight[c] - x[c] * r * m) * r; c += 1 }
             }
         }
-        let blocks = (C + 15) / 16
-        Parallel.chunks(blocks, minChunk: 4) { range in
-            let lo = range.lowerBound * 16, hi = min(C, range.upperBound * 16)
+        Parallel.channelBlocks(C) { lo, hi in
             for n in 0..<N {
                 let x = inp + n * C, g = dout + n * C
                 let rv = SIMD16<Float>(repeating: rstd[n])

@@ -74,12 +74,12 @@ public final class BERT {
         acts = BERTActivations(config: config, B: maxBatch, T: maxSeqLen)
         block = TransformerBlock(config: config.blockConfig, table: layout.blockTable, acts: acts.blocks)
         let N = maxBatch * maxSeqLen
-        tokens = .allocate(capacity: N); tokens.initialize(repeating: 0, count: N)
-        segments = .allocate(capacity: N); segments.initialize(repeating: 0, count: N)
-        keep = .allocate(capacity: N); keep.initialize(repeating: 1, count: N)
-        rows = .allocate(capacity: N); rows.initialize(repeating: 0, count: N)
-        rowTargets = .allocate(capacity: N); rowTargets.initialize(repeating: 0, count: N)
-        sequenceTargets = .allocate(capacity: maxBatch); sequenceTargets.initialize(repeating: 0, count: maxBatch)
+        tokens = .allocate(filling: 0, count: N)
+        segments = .allocate(filling: 0, count: N)
+        keep = .allocate(filling: 1, count: N)
+        rows = .allocate(filling: 0, count: N)
+        rowTargets = .allocate(filling: 0, count: N)
+        sequenceTargets = .allocate(filling: 0, count: maxBatch)
     }
 
     deinit {

@@ -29,8 +29,8 @@ public final class BERTActivations {
     public let B: Int, T: Int
     /// Every block's saved activations and the backward scratch they share.
     public let blocks: BlockActivations
-    let storage: FlatBuffer
-    private let globalOffsets: [Int]
+    /// The regions outside the blocks.
+    let globals: RegionBuffer<Global>
     /// Hidden-dropout keep-masks of the embeddings (B, T, C) and of the pooled [CLS] (B, C) after them;
     /// one byte when dropout is off.
     private let masks: UnsafeMutablePointer<UInt8>
@@ -41,17 +41,9 @@ public final class BERTActivations {
         self.B = B; self.T = T
         let C = config.dModel
         blocks = BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
-        var globals: [Int] = [], running = 0
-        for region in Global.allCases {
-            globals.append(running)
-            running += BlockActivations.align(region.count(B: B, T: T, C: C, V: config.vocabSize, K: config.sequenceLabels))
-        }
-        globalOffsets = globals
-        storage = FlatBuffer(count: running)
+        globals = RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.sequenceLabels) }
         maskStride = config.hiddenDropout > 0 ? B * T * C : 0
-        let maskCount = max(1, maskStride + (config.hiddenDropout > 0 ? B * C : 0))
-        masks = .allocate(capacity: maskCount)
-        masks.initialize(repeating: 1, count: maskCount)
+        masks = .allocate(filling: 1, count: maskStride + (config.hiddenDropout > 0 ? B * C : 0))
     }
 
     deinit { masks.deallocate() }
@@ -63,13 +55,11 @@ public final class BERTActivations {
     var pooledMask: UnsafeMutablePointer<UInt8> { masks + maskStride }
 
     /// Floats allocated for activations and scratch, blocks included.
-    public var floatCount: Int { storage.count + blocks.floatCount }
+    public var floatCount: Int { globals.storage.count + blocks.floatCount }
 
     /// Start of a region outside the blocks.
     @inline(__always)
-    public func pointer(_ region: Global) -> UnsafeMutablePointer<Float> {
-        storage.pointer + globalOffsets[region.rawValue]
-    }
+    public func pointer(_ region: Global) -> UnsafeMutablePointer<Float> { globals.pointer(region) }
 }
 
 extension BERTConfig {

@@ -3,7 +3,7 @@
 /// Defaults are BERT-base's (Hugging Face `BertConfig`), GELU is always the exact erf form. `validate()`
 /// checks the whole config before anything is allocated and names the offending field and value. The
 /// YAML keys are those of `model.*` (`vocab_size`, `max_seq_len`, `n_layer`, …), as for GPT.
-public struct BERTConfig: Codable, Equatable, Sendable {
+public struct BERTConfig: ModelShape, Codable, Equatable, Sendable {
     /// Where the LayerNorms sit in each block.
     public enum Norm: String, Codable, Sendable, CaseIterable {
         /// BERT: x = LN(x + sublayer(x)) after each sublayer; no final LayerNorm.
@@ -48,11 +48,8 @@ public struct BERTConfig: Codable, Equatable, Sendable {
 
     /// A config with the given shape, I = 4·C, and defaults elsewhere.
     public init(vocabSize: Int, maxSeqLen: Int, nLayer: Int, nHead: Int, dModel: Int) {
-        self.vocabSize = vocabSize
-        self.maxSeqLen = maxSeqLen
-        self.nLayer = nLayer
-        self.nHead = nHead
-        self.dModel = dModel
+        self.init()
+        setShape(vocabSize: vocabSize, maxSeqLen: maxSeqLen, nLayer: nLayer, nHead: nHead, dModel: dModel)
         intermediateSize = 4 * dModel
     }
 
@@ -62,40 +59,16 @@ public struct BERTConfig: Codable, Equatable, Sendable {
     /// Whether the model has the masked-LM head (every model but a classifier).
     public var hasMLMHead: Bool { numLabels == 0 }
 
-    /// Head size hs = C / NH.
-    public var headSize: Int { dModel / nHead }
-
     /// Checks every field; throws a `ModelError` naming the first bad one and the fix.
     public func validate() throws {
-        func positive(_ value: Int, _ name: String) throws {
-            guard value > 0 else { throw ModelError("model.\(name) is \(value); it must be at least 1") }
-        }
-        try positive(vocabSize, "vocab_size")
-        try positive(maxSeqLen, "max_seq_len")
-        try positive(typeVocabSize, "type_vocab_size")
-        try positive(nLayer, "n_layer")
-        try positive(nHead, "n_head")
-        try positive(dModel, "d_model")
-        try positive(intermediateSize, "intermediate_size")
-        guard dModel % nHead == 0 else {
-            throw ModelError("model.d_model is \(dModel), not divisible by model.n_head \(nHead); pick d_model a multiple of n_head (e.g. \(nHead * max(1, dModel / nHead)))")
-        }
+        try checkPositive(["vocab_size": vocabSize, "max_seq_len": maxSeqLen, "type_vocab_size": typeVocabSize,
+                           "n_layer": nLayer, "n_head": nHead, "d_model": dModel, "intermediate_size": intermediateSize])
+        try checkHeadsDivideWidth()
         guard numLabels >= 0 else { throw ModelError("the number of labels is \(numLabels); it must be at least 1 for a classifier") }
         guard numLabels == 0 || !nsp else {
             throw ModelError("model.nsp and a classification head exclude each other; fine-tuning replaces the pretraining heads")
         }
-        for (name, p) in [("residual_dropout", hiddenDropout), ("attention_dropout", attentionDropout)] {
-            guard p >= 0, p < 1 else { throw ModelError("model.\(name) is \(p); it must be in [0, 1)") }
-        }
-        guard layerNormEps > 0 else { throw ModelError("model.layer_norm_eps is \(layerNormEps); it must be > 0") }
-    }
-
-    /// Checks that a (B, T) batch fits this model; throws naming the value and the limit.
-    public func validate(batch: Int, seqLen: Int) throws {
-        guard batch > 0 else { throw ModelError("training.micro_batch is \(batch); it must be at least 1") }
-        guard seqLen > 0 else { throw ModelError("training.seq_len is \(seqLen); it must be at least 1") }
-        guard seqLen <= maxSeqLen else {
-            throw ModelError("training.seq_len \(seqLen) is longer than model.max_seq_len \(maxSeqLen) (the position table); lower seq_len or raise max_seq_len")
-        }
+        try checkProbabilities(["residual_dropout": hiddenDropout, "attention_dropout": attentionDropout])
+        try checkLayerNormEps()
     }
 }

@@ -87,11 +87,8 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     /// The MLM head: transform dense, its LayerNorm, and the decoder's output bias (0 in a classifier,
     /// which has none; see `BERTConfig.hasMLMHead`).
     public let transformWeight: Int, transformBias: Int, transformLNWeight: Int, transformLNBias: Int, decoderBias: Int
-    /// Offset of each block's first tensor and each tensor's offset within a block.
-    let blockStarts: [Int]
-    let blockOffsets: [Int]
-    /// Elements in one block.
-    public let blockCount: Int
+    /// Where the blocks sit: each one's first element and each tensor's offset within a block.
+    let blocks: BlockPlacement
     /// Where the part after the blocks (final LN, pooler, heads) starts.
     public let headStart: Int
     private let index: [String: Int]
@@ -99,85 +96,70 @@ public struct BERTLayout: ParameterTable, Sendable, Equatable {
     /// Builds the table for a model config.
     public init(config: BERTConfig) {
         let C = config.dModel, I = config.intermediateSize, V = config.vocabSize
-        var tensors: [ParameterTensor] = []
-        var offset = 0
-        func add(_ name: String, _ shape: [Int]) -> Int {
-            let start = offset
-            tensors.append(ParameterTensor(name: name, shape: shape, offset: start))
-            offset += shape.reduce(1, *)
-            return start
+        var table = ParameterTableBuilder()
+        wordEmbeddings = table.add("bert.embeddings.word_embeddings.weight", [V, C])
+        positionEmbeddings = table.add("bert.embeddings.position_embeddings.weight", [config.maxSeqLen, C])
+        tokenTypeEmbeddings = table.add("bert.embeddings.token_type_embeddings.weight", [config.typeVocabSize, C])
+        embLNWeight = table.add("bert.embeddings.LayerNorm.weight", [C])
+        embLNBias = table.add("bert.embeddings.LayerNorm.bias", [C])
+        let block = BlockTensor.allCases
+        blocks = table.addBlocks(layers: config.nLayer, shapes: block.map { $0.shape(C: C, I: I) }) { l, i in
+            "bert.encoder.layer.\(l).\(block[i].hfSuffix)"
         }
-        wordEmbeddings = add("bert.embeddings.word_embeddings.weight", [V, C])
-        positionEmbeddings = add("bert.embeddings.position_embeddings.weight", [config.maxSeqLen, C])
-        tokenTypeEmbeddings = add("bert.embeddings.token_type_embeddings.weight", [config.typeVocabSize, C])
-        embLNWeight = add("bert.embeddings.LayerNorm.weight", [C])
-        embLNBias = add("bert.embeddings.LayerNorm.bias", [C])
-        var inBlock: [Int] = []
-        var running = 0
-        for t in BlockTensor.allCases { inBlock.append(running); running += t.shape(C: C, I: I).reduce(1, *) }
-        blockOffsets = inBlock
-        blockCount = running
-        var starts: [Int] = []
-        for l in 0..<config.nLayer {
-            starts.append(offset)
-            for t in BlockTensor.allCases { _ = add("bert.encoder.layer.\(l).\(t.hfSuffix)", t.shape(C: C, I: I)) }
-        }
-        blockStarts = starts
-        headStart = offset
+        headStart = table.offset
         if config.norm == .pre {
-            finalLNWeight = add("bert.encoder.LayerNorm.weight", [C])
-            finalLNBias = add("bert.encoder.LayerNorm.bias", [C])
+            finalLNWeight = table.add("bert.encoder.LayerNorm.weight", [C])
+            finalLNBias = table.add("bert.encoder.LayerNorm.bias", [C])
         } else {
             finalLNWeight = nil; finalLNBias = nil
         }
         if config.sequenceLabels > 0 {
-            poolerWeight = add("bert.pooler.dense.weight", [C, C])
-            poolerBias = add("bert.pooler.dense.bias", [C])
+            poolerWeight = table.add("bert.pooler.dense.weight", [C, C])
+            poolerBias = table.add("bert.pooler.dense.bias", [C])
         } else {
             poolerWeight = nil; poolerBias = nil
         }
         if config.hasMLMHead {
-            transformWeight = add("cls.predictions.transform.dense.weight", [C, C])
-            transformBias = add("cls.predictions.transform.dense.bias", [C])
-            transformLNWeight = add("cls.predictions.transform.LayerNorm.weight", [C])
-            transformLNBias = add("cls.predictions.transform.LayerNorm.bias", [C])
-            decoderBias = add("cls.predictions.bias", [V])
+            transformWeight = table.add("cls.predictions.transform.dense.weight", [C, C])
+            transformBias = table.add("cls.predictions.transform.dense.bias", [C])
+            transformLNWeight = table.add("cls.predictions.transform.LayerNorm.weight", [C])
+            transformLNBias = table.add("cls.predictions.transform.LayerNorm.bias", [C])
+            decoderBias = table.add("cls.predictions.bias", [V])
         } else {
             transformWeight = 0; transformBias = 0; transformLNWeight = 0; transformLNBias = 0; decoderBias = 0
         }
         let K = config.sequenceLabels
         if K > 0 {
             let name = config.numLabels > 0 ? "classifier" : "cls.seq_relationship"
-            sequenceWeight = add(name + ".weight", [K, C])
-            sequenceBias = add(name + ".bias", [K])
+            sequenceWeight = table.add(name + ".weight", [K, C])
+            sequenceBias = table.add(name + ".bias", [K])
         } else {
             sequenceWeight = nil; sequenceBias = nil
         }
-        self.tensors = tensors
-        self.count = offset
-        var idx: [String: Int] = [:]
-        for (i, t) in tensors.enumerated() { idx[t.name] = i }
-        index = idx
+        (tensors, count, index) = table.finish()
     }
 
     /// The tensor with this name, or nil.
     public func tensor(named name: String) -> ParameterTensor? { index[name].map { tensors[$0] } }
 
+    /// Elements in one block.
+    public var blockCount: Int { blocks.count }
+
     /// Offset of `tensor` in block `layer`.
     @inline(__always)
-    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStarts[layer] + blockOffsets[tensor.rawValue] }
+    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blocks.starts[layer] + blocks.offsets[tensor.rawValue] }
 
     /// The block's tensors by role, offsets within a block (for `TransformerBlock`).
     public var blockTable: BlockTable {
-        BlockTable(BlockTensor.allCases.compactMap { t in t.role.map { ($0, blockOffsets[t.rawValue]) } })
+        BlockTable(BlockTensor.allCases.compactMap { t in t.role.map { ($0, blocks.offsets[t.rawValue]) } })
     }
 
     /// Offset of block `layer`'s first tensor.
     @inline(__always)
-    public func blockStart(_ layer: Int) -> Int { blockStarts[layer] }
+    public func blockStart(_ layer: Int) -> Int { blocks.starts[layer] }
 
     /// The flat range holding all of block `layer`.
-    public func blockRange(_ layer: Int) -> Range<Int> { blockStarts[layer]..<(blockStarts[layer] + blockCount) }
+    public func blockRange(_ layer: Int) -> Range<Int> { blocks.range(layer) }
 
     /// The embedding tables and their LayerNorm (the low end of the buffer).
     public var embeddingRange: Range<Int> { 0..<(embLNBias + (embLNBias - embLNWeight)) }

@@ -70,14 +70,10 @@ public final class GPT {
         } else {
             positionTable = nil
         }
-        tokens = .allocate(capacity: maxBatch * maxSeqLen)
-        tokens.initialize(repeating: 0, count: maxBatch * maxSeqLen)
-        targets = .allocate(capacity: maxBatch * maxSeqLen)
-        targets.initialize(repeating: 0, count: maxBatch * maxSeqLen)
-        labels = .allocate(capacity: maxBatch)
-        labels.initialize(repeating: 0, count: maxBatch)
-        classifiedRows = .allocate(capacity: maxBatch)
-        classifiedRows.initialize(repeating: 0, count: maxBatch)
+        tokens = .allocate(filling: 0, count: maxBatch * maxSeqLen)
+        targets = .allocate(filling: 0, count: maxBatch * maxSeqLen)
+        labels = .allocate(filling: 0, count: maxBatch)
+        classifiedRows = .allocate(filling: 0, count: maxBatch)
     }
 
     deinit {

@@ -31,8 +31,8 @@ public final class GPTActivations {
     public let B: Int, T: Int
     /// Every block's saved activations and the backward scratch they share.
     public let blocks: BlockActivations
-    let storage: FlatBuffer
-    private let globalOffsets: [Int]
+    /// The regions outside the blocks.
+    let globals: RegionBuffer<Global>
     /// The embedding-dropout keep-mask (B, T, C); one byte when dropout is off.
     let embeddingMask: UnsafeMutablePointer<UInt8>
 
@@ -41,28 +41,18 @@ public final class GPTActivations {
         self.B = B; self.T = T
         let C = config.dModel
         blocks = BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
-        var globals: [Int] = [], running = 0
-        for region in Global.allCases {
-            globals.append(running)
-            running += BlockActivations.align(region.count(B: B, T: T, C: C, V: config.vocabSize, K: config.numLabels))
-        }
-        globalOffsets = globals
-        storage = FlatBuffer(count: running)
-        let maskCount = config.embeddingDropout > 0 ? B * T * C : 1
-        embeddingMask = .allocate(capacity: maskCount)
-        embeddingMask.initialize(repeating: 1, count: maskCount)
+        globals = RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.numLabels) }
+        embeddingMask = .allocate(filling: 1, count: config.embeddingDropout > 0 ? B * T * C : 1)
     }
 
     deinit { embeddingMask.deallocate() }
 
     /// Floats allocated for activations and scratch, blocks included.
-    public var floatCount: Int { storage.count + blocks.floatCount }
+    public var floatCount: Int { globals.storage.count + blocks.floatCount }
 
     /// Start of a region outside the blocks.
     @inline(__always)
-    public func pointer(_ region: Global) -> UnsafeMutablePointer<Float> {
-        storage.pointer + globalOffsets[region.rawValue]
-    }
+    public func pointer(_ region: Global) -> UnsafeMutablePointer<Float> { globals.pointer(region) }
 }
 
 extension GPTConfig {

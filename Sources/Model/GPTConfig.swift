@@ -2,7 +2,7 @@
 ///
 /// Every field has the GPT-2 124M default. `validate()` checks the whole config before anything is
 /// allocated and names the offending field and value.
-public struct GPTConfig: Codable, Equatable, Sendable {
+public struct GPTConfig: ModelShape, Codable, Equatable, Sendable {
     /// How token positions enter the model.
     public enum Positions: String, Codable, Sendable, CaseIterable {
         /// A learned (P, C) table, as GPT-2.
@@ -45,49 +45,21 @@ public struct GPTConfig: Codable, Equatable, Sendable {
 
     /// A config with the given shape and defaults elsewhere.
     public init(vocabSize: Int, maxSeqLen: Int, nLayer: Int, nHead: Int, dModel: Int) {
-        self.vocabSize = vocabSize
-        self.maxSeqLen = maxSeqLen
-        self.nLayer = nLayer
-        self.nHead = nHead
-        self.dModel = dModel
+        self.init()
+        setShape(vocabSize: vocabSize, maxSeqLen: maxSeqLen, nLayer: nLayer, nHead: nHead, dModel: dModel)
     }
-
-    /// Head size hs = C / NH.
-    public var headSize: Int { dModel / nHead }
 
     /// Checks every field; throws a `ModelError` naming the first bad one and the fix.
     public func validate() throws {
-        func positive(_ value: Int, _ name: String) throws {
-            guard value > 0 else { throw ModelError("model.\(name) is \(value); it must be at least 1") }
-        }
-        try positive(vocabSize, "vocab_size")
-        try positive(maxSeqLen, "max_seq_len")
-        try positive(nLayer, "n_layer")
-        try positive(nHead, "n_head")
-        try positive(dModel, "d_model")
-        guard dModel % nHead == 0 else {
-            throw ModelError("model.d_model is \(dModel), not divisible by model.n_head \(nHead); pick d_model a multiple of n_head (e.g. \(nHead * max(1, dModel / nHead)))")
-        }
+        try checkPositive(["vocab_size": vocabSize, "max_seq_len": maxSeqLen, "n_layer": nLayer, "n_head": nHead,
+                           "d_model": dModel])
+        try checkHeadsDivideWidth()
         if positions == .sinusoidal, dModel % 2 != 0 {
             throw ModelError("model.d_model is \(dModel); sinusoidal positions need an even d_model")
         }
-        for (name, p) in [("embedding_dropout", embeddingDropout), ("residual_dropout", residualDropout),
-                          ("attention_dropout", attentionDropout)] {
-            guard p >= 0, p < 1 else { throw ModelError("model.\(name) is \(p); it must be in [0, 1)") }
-        }
-        guard labelSmoothing >= 0, labelSmoothing < 1 else {
-            throw ModelError("model.label_smoothing is \(labelSmoothing); it must be in [0, 1)")
-        }
+        try checkProbabilities(["embedding_dropout": embeddingDropout, "residual_dropout": residualDropout,
+                                "attention_dropout": attentionDropout, "label_smoothing": labelSmoothing])
         guard numLabels >= 0 else { throw ModelError("model.num_labels is \(numLabels); it must be 0 (a language model) or the number of labels") }
-        guard layerNormEps > 0 else { throw ModelError("model.layer_norm_eps is \(layerNormEps); it must be > 0") }
-    }
-
-    /// Checks that a (B, T) batch fits this model; throws naming the value and the limit.
-    public func validate(batch: Int, seqLen: Int) throws {
-        guard batch > 0 else { throw ModelError("training.micro_batch is \(batch); it must be at least 1") }
-        guard seqLen > 0 else { throw ModelError("training.seq_len is \(seqLen); it must be at least 1") }
-        guard seqLen <= maxSeqLen else {
-            throw ModelError("training.seq_len \(seqLen) is longer than model.max_seq_len \(maxSeqLen) (the position table); lower seq_len or raise max_seq_len")
-        }
+        try checkLayerNormEps()
     }
 }

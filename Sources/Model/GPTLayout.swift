@@ -69,64 +69,46 @@ public struct GPTLayout: ParameterTable, Sendable, Equatable {
     public let wte: Int, wpe: Int?, lnfWeight: Int, lnfBias: Int
     /// Offset of the classifier head `score.weight` (K, C), present when `GPTConfig.numLabels` K > 0.
     public let score: Int?
-    /// Offset of each block's first tensor and each tensor's offset within a block.
-    let blockStarts: [Int]
-    let blockOffsets: [Int]
-    /// Elements in one block.
-    public let blockCount: Int
+    /// Where the blocks sit: each one's first element and each tensor's offset within a block.
+    let blocks: BlockPlacement
     private let index: [String: Int]
 
     /// Builds the table for a model config.
     public init(config: GPTConfig) {
         let C = config.dModel
-        var tensors: [ParameterTensor] = []
-        var offset = 0
-        func add(_ name: String, _ shape: [Int]) -> Int {
-            let start = offset
-            tensors.append(ParameterTensor(name: name, shape: shape, offset: start))
-            offset += shape.reduce(1, *)
-            return start
+        var table = ParameterTableBuilder()
+        wte = table.add("transformer.wte.weight", [config.vocabSize, C])
+        wpe = config.positions == .learned ? table.add("transformer.wpe.weight", [config.maxSeqLen, C]) : nil
+        let block = BlockTensor.allCases
+        blocks = table.addBlocks(layers: config.nLayer, shapes: block.map { $0.shape(C) }) { l, i in
+            "transformer.h.\(l).\(block[i].hfSuffix)"
         }
-        wte = add("transformer.wte.weight", [config.vocabSize, C])
-        wpe = config.positions == .learned ? add("transformer.wpe.weight", [config.maxSeqLen, C]) : nil
-        var inBlock: [Int] = []
-        var running = 0
-        for t in BlockTensor.allCases { inBlock.append(running); running += t.shape(C).reduce(1, *) }
-        blockOffsets = inBlock
-        blockCount = running
-        var starts: [Int] = []
-        for l in 0..<config.nLayer {
-            starts.append(offset)
-            for t in BlockTensor.allCases { _ = add("transformer.h.\(l).\(t.hfSuffix)", t.shape(C)) }
-        }
-        blockStarts = starts
-        lnfWeight = add("transformer.ln_f.weight", [C])
-        lnfBias = add("transformer.ln_f.bias", [C])
-        score = config.numLabels > 0 ? add("score.weight", [config.numLabels, C]) : nil
-        self.tensors = tensors
-        self.count = offset
-        var idx: [String: Int] = [:]
-        for (i, t) in tensors.enumerated() { idx[t.name] = i }
-        index = idx
+        lnfWeight = table.add("transformer.ln_f.weight", [C])
+        lnfBias = table.add("transformer.ln_f.bias", [C])
+        score = config.numLabels > 0 ? table.add("score.weight", [config.numLabels, C]) : nil
+        (tensors, count, index) = table.finish()
     }
 
     /// The tensor with this name, or nil.
     public func tensor(named name: String) -> ParameterTensor? { index[name].map { tensors[$0] } }
 
+    /// Elements in one block.
+    public var blockCount: Int { blocks.count }
+
     /// Offset of `tensor` in block `layer`.
     @inline(__always)
-    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blockStarts[layer] + blockOffsets[tensor.rawValue] }
+    public func offset(layer: Int, _ tensor: BlockTensor) -> Int { blocks.starts[layer] + blocks.offsets[tensor.rawValue] }
 
     /// The block's tensors by role, offsets within a block (for `TransformerBlock`).
-    public var blockTable: BlockTable { BlockTable(BlockTensor.allCases.map { ($0.role, blockOffsets[$0.rawValue]) }) }
+    public var blockTable: BlockTable { BlockTable(BlockTensor.allCases.map { ($0.role, blocks.offsets[$0.rawValue]) }) }
 
     /// Offset of block `layer`'s first tensor.
     @inline(__always)
-    public func blockStart(_ layer: Int) -> Int { blockStarts[layer] }
+    public func blockStart(_ layer: Int) -> Int { blocks.starts[layer] }
 
     /// The final LayerNorm and the classifier head when there is one: the range backward finishes first.
     public var headRange: Range<Int> { lnfWeight..<count }
 
     /// The flat range holding all of block `layer`.
-    public func blockRange(_ layer: Int) -> Range<Int> { blockStarts[layer]..<(blockStarts[layer] + blockCount) }
+    public func blockRange(_ layer: Int) -> Range<Int> { blocks.range(layer) }
 }

@@ -88,7 +88,7 @@ final class LinearTests: KernelTestCase {
         }
     }
 
-    /// `nn.Linear` layout with a bias (Linear+OutIn.swift): forward = reference product + bias, backward
+    /// `nn.Linear` layout with a bias (`Linear.forwardTransposed`): forward = reference product + bias, backward
     /// accumulates the reference dinp/dweight and the column sums of dout into dbias.
     func testTransposedWithBiasMatchesReference() {
         var rng = TestRNG(seed: 43)
