@@ -63,7 +63,7 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
         case let .notBPE(path, type):
             return "\(path): tokenizer model is \(type), not BPE; pass a byte-level BPE tokenizer.json (GPT-2 style) or train one with --vocab-size"
         case let .unsupportedTokenizer(path, feature):
-            return "\(path): unsupported tokenizer feature: \(feature); only GPT-2-style byte-level BPE is supported, train one with --vocab-size instead"
+            return "\(path): unsupported tokenizer feature: \(feature); use a byte-level BPE (GPT-2), WordPiece (BERT) or Unigram (T5) tokenizer.json without it, or train one with --vocab-size instead"
         case let .missingSpecialTokens(path, missing):
             return "\(path): tokenizer has no \(missing.joined(separator: ", ")) special token\(missing.count == 1 ? "" : "s"), which a BERT (masked-LM) run needs; prepare the data with --vocab-size N (trained tokenizers reserve [PAD] [MASK] [CLS] [SEP]) or add them to the tokenizer's added_tokens"
         case let .malformedTokenizer(path, problem):

@@ -1,0 +1,159 @@
+/// A tokenizer as Hugging Face `tokenizers` defines it in `tokenizer.json`: WordPiece (BERT),
+/// Unigram (SentencePiece, as T5 uses it) or byte-level BPE, with its normalizer, pre-tokenizer,
+/// post-processor and decoder. Immutable; `encode` and `decode` are safe from any thread.
+///
+/// The pipeline, as the Python library's: split out added tokens (leftmost-longest literal
+/// matches), normalize each remaining segment, pre-tokenize it into words, run the model on each
+/// word, then (with special tokens) let the post-processor add `[CLS]`/`[SEP]`, `</s>` and the
+/// like. BPE files go through `Tokenizer` unchanged (byte-level, no normalizer).
+///
+/// Load one with `HuggingFaceTokenizer.load(from:)`; train a WordPiece one with `WordPieceTrainer`.
+public final class HuggingFaceTokenizer: @unchecked Sendable {
+    /// The model inside.
+    enum Model {
+        case bpe(Tokenizer)
+        case wordPiece(WordPieceModel)
+        case unigram(UnigramModel)
+    }
+
+    /// The model type as `tokenizer.json` names it: `BPE`, `WordPiece` or `Unigram`.
+    public let modelType: String
+    /// One past the largest id (added tokens included).
+    public let vocabularySize: Int
+    /// Tokens matched literally before normalization, in file order.
+    public let addedTokens: [AddedToken]
+    /// Where this tokenizer came from, for error messages.
+    public let sourcePath: String
+
+    let model: Model
+    let normalizer: TextNormalizer?
+    let preTokenizer: PreTokenizerStep?
+    let postProcessor: PostProcessor
+    let decoder: TokenDecoderStep?
+    let tokens: [String]  // text of every id ("" when unused)
+    let idsByText: [String: Int32]
+    let specialIds: Set<Int32>
+    let addedByLength: [(bytes: [UInt8], token: AddedToken)]  // longest first
+
+    init(modelType: String, model: Model, tokens: [String], addedTokens: [AddedToken], normalizer: TextNormalizer?,
+         preTokenizer: PreTokenizerStep?, postProcessor: PostProcessor, decoder: TokenDecoderStep?, sourcePath: String)
+    {
+        self.modelType = modelType
+        self.model = model
+        var table = tokens
+        for added in addedTokens where added.id >= 0 {
+            if Int(added.id) >= table.count { table += [String](repeating: "", count: Int(added.id) + 1 - table.count) }
+            table[Int(added.id)] = added.content
+        }
+        self.tokens = table
+        vocabularySize = table.count
+        var byText: [String: Int32] = [:]
+        for (id, token) in table.enumerated() where !token.isEmpty && byText[token] == nil { byText[token] = Int32(id) }
+        idsByText = byText
+        self.addedTokens = addedTokens
+        specialIds = Set(addedTokens.filter(\.special).map(\.id))
+        addedByLength = addedTokens.filter { !$0.content.isEmpty }.map { (Array($0.content.utf8), $0) }
+            .sorted { $0.bytes.count > $1.bytes.count }
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.postProcessor = postProcessor
+        self.decoder = decoder
+        self.sourcePath = sourcePath
+    }
+
+    /// The id of a token (model vocabulary or added token) by its text.
+    public func id(of token: String) -> Int32? { idsByText[token] }
+
+    /// The text of a token id (nil when unused or out of range).
+    public func token(of id: Int32) -> String? {
+        guard id >= 0, Int(id) < tokens.count, !tokens[Int(id)].isEmpty else { return nil }
+        return tokens[Int(id)]
+    }
+
+    /// Whether `id` is a special added token (skipped by `decode` by default).
+    public func isSpecial(_ id: Int32) -> Bool { specialIds.contains(id) }
+
+    /// The ids of `text`, as the Python library's `encode(text, add_special_tokens=…).ids`.
+    public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int32] {
+        postProcessor.process(encodeSequence(text, matchAdded: true), nil, addSpecialTokens: addSpecialTokens).ids
+    }
+
+    /// The ids of a pair, as `encode(a, b, add_special_tokens=…).ids` (BERT: `[CLS] A [SEP] B [SEP]`).
+    public func encode(_ text: String, pair: String, addSpecialTokens: Bool = true) -> [Int32] {
+        encodeWithTypes(text, pair: pair, addSpecialTokens: addSpecialTokens).ids
+    }
+
+    /// Ids and type (segment) ids of a sequence or a pair, as the Python library's `type_ids`.
+    public func encodeWithTypes(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> (ids: [Int32], typeIds: [Int32]) {
+        let a = encodeSequence(text, matchAdded: true)
+        let b = pair.map { encodeSequence($0, matchAdded: true) }
+        return postProcessor.process(a, b, addSpecialTokens: addSpecialTokens)
+    }
+
+    /// The ids of `text` with added-token text treated as ordinary text and no special tokens
+    /// (how `pretrain data prepare` encodes corpus text).
+    public func encodeOrdinary(_ text: String) -> [Int32] {
+        encodeSequence(text, matchAdded: false)
+    }
+
+    /// The text of `ids`, as the Python library's `decode(ids, skip_special_tokens=…)`.
+    public func decode(_ ids: [Int32], skipSpecialTokens: Bool = true) -> String {
+        if case let .bpe(bpe) = model {
+            return bpe.decodeText(skipSpecialTokens ? ids.filter { !specialIds.contains($0) } : ids)
+        }
+        let pieces = ids.filter { !(skipSpecialTokens && specialIds.contains($0)) }.compactMap { token(of: $0) }
+        guard let decoder else { return pieces.joined(separator: " ") }
+        return decoder.apply(pieces).joined()
+    }
+
+    /// Added tokens split out, then each other segment normalized, pre-tokenized and modelled.
+    func encodeSequence(_ text: String, matchAdded: Bool) -> [Int32] {
+        if case let .bpe(bpe) = model {
+            return matchAdded ? bpe.encode(text) : bpe.encodeOrdinary(bytes: Array(text.utf8))
+        }
+        var out: [Int32] = []
+        let bytes = Array(text.utf8)
+        var segmentStart = 0
+        var i = 0
+        func flush(_ end: Int) {
+            if end > segmentStart {
+                encodeSegment(String(decoding: bytes[segmentStart..<end], as: UTF8.self), atStart: segmentStart == 0, into: &out)
+            }
+        }
+        if matchAdded, !addedByLength.isEmpty {
+            while i < bytes.count {
+                guard let match = addedByLength.first(where: { i + $0.bytes.count <= bytes.count && bytes[i..<(i + $0.bytes.count)].elementsEqual($0.bytes) })
+                else {
+                    i += 1
+                    continue
+                }
+                var start = i
+                var end = i + match.bytes.count
+                if match.token.lstrip { while start > segmentStart, Self.isSpaceByte(bytes[start - 1]) { start -= 1 } }
+                if match.token.rstrip { while end < bytes.count, Self.isSpaceByte(bytes[end]) { end += 1 } }
+                flush(start)
+                out.append(match.token.id)
+                segmentStart = end
+                i = end
+            }
+        }
+        flush(bytes.count)
+        return out
+    }
+
+    private static func isSpaceByte(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+
+    private func encodeSegment(_ segment: String, atStart: Bool, into out: inout [Int32]) {
+        let normalized = normalizer?.apply(segment) ?? segment
+        let scalars = Array(normalized.unicodeScalars)
+        guard !scalars.isEmpty else { return }
+        let words = preTokenizer?.split(scalars, atStart: atStart) ?? [scalars]
+        for word in words {
+            switch model {
+            case let .wordPiece(wordPiece): wordPiece.tokenize(word, into: &out)
+            case let .unigram(unigram): unigram.tokenize(word, into: &out)
+            case .bpe: break
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import DataPipeline
+import Foundation
+import XCTest
+
+/// WordPiece and Unigram `tokenizer.json` files made by the Python `tokenizers` library give its
+/// ids (without and with special tokens, pairs) and its decoded text (fixtures:
+/// Fixtures/hf-tokenizers/make_hf_tokenizers.py).
+final class HuggingFaceTokenizerTests: XCTestCase {
+    private func cases(_ name: String) throws -> [[String: Any]] {
+        let data = try Foundation.Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hf-tokenizers/cases.json")))
+        let all = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return try XCTUnwrap(all[name] as? [[String: Any]])
+    }
+
+    private func ids(_ value: Any?) -> [Int32] { (value as? [NSNumber] ?? []).map { Int32($0.intValue) } }
+
+    private func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/" + name))
+        var checked = 0
+        for entry in try cases(name) {
+            let text = try XCTUnwrap(entry["text"] as? String)
+            if let pair = entry["pair"] as? String {
+                XCTAssertEqual(tokenizer.encode(text, pair: pair, addSpecialTokens: false), ids(entry["ids"]), "\(name) pair \(text.debugDescription) \(pair.debugDescription)", file: file, line: line)
+                XCTAssertEqual(tokenizer.encode(text, pair: pair), ids(entry["special"]), "\(name) pair+special \(text.debugDescription)", file: file, line: line)
+            } else {
+                XCTAssertEqual(tokenizer.encode(text, addSpecialTokens: false), ids(entry["ids"]), "\(name) \(text.debugDescription)", file: file, line: line)
+                XCTAssertEqual(tokenizer.encode(text), ids(entry["special"]), "\(name) special \(text.debugDescription)", file: file, line: line)
+                XCTAssertEqual(tokenizer.decode(ids(entry["special"])), entry["decoded"] as? String, "\(name) decode \(text.debugDescription)", file: file, line: line)
+                XCTAssertEqual(tokenizer.decode(ids(entry["special"]), skipSpecialTokens: false), entry["decoded_all"] as? String,
+                               "\(name) decode all \(text.debugDescription)", file: file, line: line)
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 40, file: file, line: line)
+    }
+
+    func testWordPieceUncasedMatchesHuggingFace() throws { try check("wordpiece.json") }
+    func testWordPieceCasedWithBertProcessingMatchesHuggingFace() throws { try check("wordpiece-cased.json") }
+    func testUnigramWithByteFallbackMatchesHuggingFace() throws { try check("unigram.json") }
+    func testUnigramPrependFirstWithRobertaProcessingMatchesHuggingFace() throws { try check("unigram-first.json") }
+
+    func testBertTypeIdsMarkTheSecondSegment() throws {
+        let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/wordpiece.json"))
+        let (ids, types) = tokenizer.encodeWithTypes("the city", pair: "one")
+        XCTAssertEqual(ids.first, tokenizer.id(of: "[CLS]"))
+        XCTAssertEqual(ids.last, tokenizer.id(of: "[SEP]"))
+        XCTAssertEqual(types, [0, 0, 0, 0, 1, 1])
+    }
+
+    func testUnsupportedPartsAreOneLineNamingThem() throws {
+        let directory = try makeTemporaryDirectory("hftok")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let base = try XCTUnwrap(JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hf-tokenizers/wordpiece.json")))) as? [String: Any])
+        let variants: [(String, Any, String)] = [
+            ("model", ["type": "WordLevel", "vocab": [:], "unk_token": "[UNK]"], "model WordLevel"),
+            ("normalizer", ["type": "Precompiled", "precompiled_charsmap": ""], "normalizer Precompiled"),
+            ("pre_tokenizer", ["type": "UnicodeScripts"], "pre_tokenizer UnicodeScripts"),
+            ("post_processor", ["type": "Mystery"], "post_processor Mystery"),
+            ("decoder", ["type": "CTC"], "decoder CTC"),
+        ]
+        for (key, value, expected) in variants {
+            var root = base
+            root[key] = value
+            let path = directory + "/\(key).json"
+            try JSONSerialization.data(withJSONObject: root).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try HuggingFaceTokenizer.load(from: path)) { error in
+                XCTAssertTrue(error is DataError)
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+                XCTAssertFalse("\(error)".contains("\n"))
+            }
+        }
+    }
+
+    func testBPEFilesStillLoadThroughTheByteLevelTokenizer() throws {
+        let path = Fixtures.path("hf-trained/tokenizer.json")
+        let bpe = try Tokenizer.load(from: path)
+        let wrapped = try HuggingFaceTokenizer.load(from: path)
+        XCTAssertEqual(wrapped.modelType, "BPE")
+        for text in ["Hello world", "héllo <|endoftext|> 中文"] {
+            XCTAssertEqual(wrapped.encode(text, addSpecialTokens: false), bpe.encode(text))
+            XCTAssertEqual(wrapped.decode(bpe.encode(text), skipSpecialTokens: false), text)
+        }
+    }
+}
