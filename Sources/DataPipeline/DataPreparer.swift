@@ -35,7 +35,8 @@ public final class DataPreparer {
     /// Prepares the directory, or finds it up to date; returns its manifest and which happened.
     public func run() throws -> (manifest: PrepareManifest, upToDate: Bool) {
         try settings.validate()
-        let corpus = try TextCorpus(inputs: settings.inputs, documentSeparator: settings.documentSeparator)
+        let corpus = try TextCorpus(inputs: settings.inputs, documentSeparator: settings.documentSeparator, textField: settings.field,
+                                    skipBadLines: settings.skipBadLines ?? false, lineDocuments: settings.lineDocuments ?? false)
         let directory = settings.outputDirectory.hasSuffix("/") && settings.outputDirectory.count > 1
             ? String(settings.outputDirectory.dropLast()) : settings.outputDirectory
         let fingerprints = corpus.files.map { PrepareManifest.Fingerprint(path: $0) }
@@ -62,7 +63,9 @@ public final class DataPreparer {
         let wide = tokenizer.vocabularySize > 65_536
         let train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
         let val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
+        let skippedBefore = corpus.skippedLines
         let counts = try encode(corpus, tokenizer: tokenizer, endOfText: endOfText, train: train, val: val)
+        let skipped = corpus.skippedLines - skippedBefore
         try train.finish()
         try val.finish()
 
@@ -73,7 +76,8 @@ public final class DataPreparer {
         let manifest = PrepareManifest(
             format: PrepareManifest.currentFormat, settings: settings, inputs: fingerprints, tokenizerSource: tokenizerSource,
             outputs: outputs, trainTokens: train.totalTokens, valTokens: val.totalTokens, documents: counts.documents,
-            valDocuments: counts.valDocuments, vocabularySize: tokenizer.vocabularySize, wideTokens: wide)
+            valDocuments: counts.valDocuments, vocabularySize: tokenizer.vocabularySize, wideTokens: wide,
+            skippedLines: skipped > 0 ? skipped : nil)
         try commit(manifest, from: staging, to: directory)
         return (manifest, false)
     }
@@ -83,15 +87,13 @@ public final class DataPreparer {
         let trainer = try BPETrainer(vocabularySize: settings.vocabularySize!, minFrequency: Int64(settings.minFrequency), threads: threads)
         let counters = (0..<threads).map { _ in WordCounter() }
         let bar = ProgressBar(label: "count", total: corpus.totalBytes, enabled: showProgress)
-        var seen = 0
-        try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch in
+        try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch, done in
             let units = batch.filter { !settings.isValidation(document: $0.document) }
             let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
             Parallel.run(threads) { worker in
                 for unit in units[bounds[worker]..<bounds[worker + 1]] { counters[worker].add(unit.bytes) }
             }
-            seen += batch.reduce(0) { $0 + $1.bytes.count }
-            bar.update(seen)
+            bar.update(done)
         }
         for other in counters.dropFirst() { counters[0].merge(other) }
         bar.finish("\(counters[0].uniqueWords) distinct pre-tokens")
@@ -116,10 +118,9 @@ public final class DataPreparer {
     {
         let workers = (0..<threads).map { _ in Worker(tokenizer) }
         let bar = ProgressBar(label: "encode", total: corpus.totalBytes, enabled: showProgress)
-        var seen = 0
         var documents = 0
         var valDocuments = 0
-        try corpus.forEachBatch(batchBytes: (2 << 20) * threads) { units in
+        try corpus.forEachBatch(batchBytes: (2 << 20) * threads) { units, done in
             let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
             Parallel.run(threads) { w in
                 let worker = workers[w]
@@ -146,8 +147,7 @@ public final class DataPreparer {
                     }
                 }
             }
-            seen += units.reduce(0) { $0 + $1.bytes.count }
-            bar.update(seen)
+            bar.update(done)
         }
         bar.finish("\(train.totalTokens + val.totalTokens) tokens")
         return (documents, valDocuments)

@@ -18,7 +18,7 @@ struct DataPrepareCommand: ParsableCommand {
           pretrain data prepare --input /usr/share/games/fortunes --document-separator % --vocab-size 4096 --out data/fortunes
         """)
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Text files or directories (walked recursively; binary files, symlinks and hidden files skipped).", valueName: "path"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Text, .jsonl/.json, .csv/.tsv or .parquet files (any but Parquet may be .gz/.zst), or directories of them (walked recursively; other binary files, symlinks and hidden files skipped).", valueName: "path"))
     var input: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Output directory.", valueName: "dir"))
@@ -39,6 +39,18 @@ struct DataPrepareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A line that separates documents inside a file ('%' for fortune files, '' for blank lines); default: one document per file.", valueName: "line"))
     var documentSeparator: String?
 
+    @Option(name: .long, help: ArgumentHelp("The JSON field or CSV/TSV/Parquet column holding the text.", valueName: "name"))
+    var textField: String = "text"
+
+    @Flag(name: .long, help: "Skip JSON lines that are not JSON or lack the text field (they are counted) instead of stopping.")
+    var skipBadLines = false
+
+    @Flag(name: .long, help: "Each line of a text file is one document.")
+    var lineDocuments = false
+
+    @Option(name: .long, help: ArgumentHelp("Tokenizer model to train or load: bpe (byte-level, GPT) or wordpiece (BERT).", valueName: "model"))
+    var tokenizerModel: String = "bpe"
+
     @Option(name: .long, help: ArgumentHelp("Tokenizer training: merge only pairs seen at least this often.", valueName: "n"))
     var minFrequency: Int = 2
 
@@ -52,10 +64,14 @@ struct DataPrepareCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let settings = PrepareSettings(
+        var settings = PrepareSettings(
             inputs: input, outputDirectory: out, vocabularySize: vocabSize, tokenizerPath: tokenizer,
             valFraction: valFraction, shardTokens: shardTokens, documentSeparator: documentSeparator,
             minFrequency: minFrequency)
+        settings.textField = textField == "text" ? nil : textField
+        settings.skipBadLines = skipBadLines ? true : nil
+        settings.lineDocuments = lineDocuments ? true : nil
+        settings.tokenizerModel = tokenizerModel == "bpe" ? nil : tokenizerModel
         let threadCount = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let start = Date()
         let result: (manifest: PrepareManifest, upToDate: Bool)
@@ -75,6 +91,9 @@ struct DataPrepareCommand: ParsableCommand {
         print("wrote \(out)/tokenizer.json: vocabulary \(m.vocabularySize)")
         print("wrote \(trainShards) train shard(s), \(m.trainTokens) tokens; \(valShards) val shard(s), \(m.valTokens) tokens (\(width))")
         print(String(format: "%d documents (%d val) from %d files in %.1f s", m.documents, m.valDocuments, m.inputs.count, Date().timeIntervalSince(start)))
+        if let skipped = m.skippedLines {
+            print("skipped \(skipped) bad JSON line\(skipped == 1 ? "" : "s") (--skip-bad-lines)")
+        }
         if m.valTokens == 0, valFraction > 0 {
             FileHandle.standardError.write(Foundation.Data("warning: no document went to the val split (only \(m.documents) documents); pass --document-separator to split files into documents\n".utf8))
         }
