@@ -39,6 +39,9 @@ final class HuggingFaceTokenizerTests: XCTestCase {
     func testUnigramWithByteFallbackMatchesHuggingFace() throws { try check("unigram.json") }
     func testUnigramPrependFirstWithRobertaProcessingMatchesHuggingFace() throws { try check("unigram-first.json") }
 
+    func testT5LayoutWithPrecompiledCharsmapMatchesHuggingFace() throws { try check("t5.json") }
+    func testT5ConverterLayoutMatchesHuggingFace() throws { try check("t5-converter.json") }
+
     func testBertTypeIdsMarkTheSecondSegment() throws {
         let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/wordpiece.json"))
         let (ids, types) = tokenizer.encodeWithTypes("the city", pair: "one")
@@ -53,7 +56,7 @@ final class HuggingFaceTokenizerTests: XCTestCase {
         let base = try XCTUnwrap(JSONSerialization.jsonObject(with: Foundation.Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hf-tokenizers/wordpiece.json")))) as? [String: Any])
         let variants: [(String, Any, String)] = [
             ("model", ["type": "WordLevel", "vocab": [:], "unk_token": "[UNK]"], "model WordLevel"),
-            ("normalizer", ["type": "Precompiled", "precompiled_charsmap": ""], "normalizer Precompiled"),
+            ("normalizer", ["type": "ByteLevel"], "normalizer ByteLevel"),
             ("pre_tokenizer", ["type": "UnicodeScripts"], "pre_tokenizer UnicodeScripts"),
             ("post_processor", ["type": "Mystery"], "post_processor Mystery"),
             ("decoder", ["type": "CTC"], "decoder CTC"),

@@ -5,7 +5,7 @@ import Foundation
 /// Supported: `BertNormalizer` (clean_text, handle_chinese_chars, strip_accents — null follows
 /// lowercase — and lowercase, in that order), `Lowercase`, `NFC`, `NFD`, `NFKC`, `NFKD`,
 /// `StripAccents` (drops nonspacing marks), `Strip`, `Replace` (a string or a regex pattern),
-/// `Prepend`, `Nmt` and `Sequence`. SentencePiece's `Precompiled` charsmap is not.
+/// `Prepend`, `Nmt`, SentencePiece's `Precompiled` charsmap (T5) and `Sequence`.
 indirect enum TextNormalizer {
     case bert(cleanText: Bool, chineseChars: Bool, stripAccents: Bool, lowercase: Bool)
     case lowercase
@@ -15,6 +15,7 @@ indirect enum TextNormalizer {
     case replace(pattern: String, isRegex: NSRegularExpression?, content: String)
     case prepend(String)
     case nmt
+    case precompiled(PrecompiledCharsMap)
     case sequence([TextNormalizer])
 
     /// Parses a `normalizer` object; throws naming an unsupported type.
@@ -39,6 +40,12 @@ indirect enum TextNormalizer {
             return .strip(left: object["strip_left"] as? Bool ?? true, right: object["strip_right"] as? Bool ?? true)
         case "Prepend": return .prepend(object["prepend"] as? String ?? "")
         case "Nmt": return .nmt
+        case "Precompiled":
+            guard let text = object["precompiled_charsmap"] as? String else { return nil }  // null: no rules
+            guard let map = PrecompiledCharsMap(base64: text) else {
+                throw DataError.malformedTokenizer(path: path, problem: "Precompiled normalizer's precompiled_charsmap is not a valid charsmap")
+            }
+            return .precompiled(map)
         case "Replace":
             let pattern = object["pattern"] as? [String: Any]
             let content = object["content"] as? String ?? ""
@@ -124,6 +131,8 @@ indirect enum TextNormalizer {
                 }
             }
             return String(out)
+        case let .precompiled(map):
+            return map.apply(text)
         case let .sequence(steps):
             return steps.reduce(text) { $1.apply($0) }
         }

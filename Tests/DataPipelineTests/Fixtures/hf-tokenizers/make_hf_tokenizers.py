@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Makes the WordPiece and Unigram fixtures with the Python `tokenizers` library (the reference).
 
-    pip install tokenizers==0.23.3
+    pip install tokenizers==0.23.3 sentencepiece==0.2.3 protobuf
     python3 Tests/DataPipelineTests/Fixtures/hf-tokenizers/make_hf_tokenizers.py
 
-Outputs (committed; the Swift tests never need Python):
+HF's trainers are not deterministic (hash-map order), so a rerun rewrites every file; cases.json
+always matches the files written with it. Outputs (committed; the Swift tests never need Python):
   corpus.txt                 the small training corpus (generated from a fixed seed)
   wordpiece.json             WordPiece trained by WordPieceTrainer (BERT uncased normalizer,
                              BertPreTokenizer, TemplateProcessing [CLS] $A [SEP] / $B:1 [SEP]:1)
@@ -14,15 +15,26 @@ Outputs (committed; the Swift tests never need Python):
                              Metaspace always, TemplateProcessing $A </s> / $A </s> $B </s>)
   unigram-first.json         the same vocabulary, Metaspace prepend_scheme first, no normalizer,
                              RobertaProcessing <s> </s>
+  t5.json                    T5's tokenizer.json layout (as on the Hub for t5-small) around a
+                             SentencePiece Unigram trained on corpus.txt by the sentencepiece
+                             library (vocab 300, nmt_nfkc): Precompiled charsmap normalizer,
+                             WhitespaceSplit + Metaspace(add_prefix_space), $A </s> template
+  t5-converter.json          the same model as transformers' SpmConverter writes it today:
+                             Precompiled + Strip(right) + Replace(" {2,}" -> "▁"), Metaspace
   cases.json                 for each file above: per text the ids without and with special tokens,
                              pair ids, and the decoded text
   wordpiece-trainer.json     the vocabulary WordPieceTrainer learns from corpus.txt (vocab 300,
                              min_frequency 2, specials [PAD] [UNK] [CLS] [SEP] [MASK]), from
                              several runs (HF numbers the ## alphabet in hash order, see notes)
 """
+import base64
 import json
 import os
 import random
+import tempfile
+
+import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
@@ -97,6 +109,43 @@ def bert_tokenizer(lowercase=True):
     return tok
 
 
+def t5_tokenizers(corpus_path):
+    """A SentencePiece Unigram model in T5's two tokenizer.json layouts (legacy Hub, converter)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "spm")
+        spm.SentencePieceTrainer.train(input=corpus_path, model_prefix=prefix, vocab_size=300, model_type="unigram",
+                                       pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=1.0,
+                                       num_threads=1, minloglevel=2)
+        proto = sentencepiece_model_pb2.ModelProto()
+        with open(prefix + ".model", "rb") as f:
+            proto.ParseFromString(f.read())
+    charsmap = base64.b64encode(proto.normalizer_spec.precompiled_charsmap).decode()
+    vocab = [[p.piece, p.score] for p in proto.pieces]
+    added = [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+             for i, c in enumerate(["<pad>", "</s>", "<unk>"])]
+    template = {"type": "TemplateProcessing",
+                "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                         {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                "special_tokens": {"</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]}}}
+    legacy = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+              "normalizer": {"type": "Precompiled", "precompiled_charsmap": charsmap},
+              "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                  {"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True}]},
+              "post_processor": template,
+              "decoder": {"type": "Metaspace", "replacement": "▁", "add_prefix_space": True},
+              "model": {"type": "Unigram", "unk_id": 2, "vocab": vocab}}
+    converter = json.loads(json.dumps(legacy))
+    converter["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Precompiled", "precompiled_charsmap": charsmap},
+        {"type": "Strip", "strip_left": False, "strip_right": True},
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "▁"}]}
+    converter["pre_tokenizer"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+    converter["decoder"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+    converter["model"]["byte_fallback"] = False
+    return legacy, converter
+
+
 def main():
     lines = corpus()
     path = os.path.join(HERE, "corpus.txt")
@@ -146,9 +195,15 @@ def main():
     first_tok = Tokenizer.from_str(json.dumps(first))
     first_tok.save(os.path.join(HERE, "unigram-first.json"))
 
+    t5, t5_converter = t5_tokenizers(path)
+    with open(os.path.join(HERE, "t5.json"), "w", encoding="utf-8") as f:
+        json.dump(t5, f, ensure_ascii=False, indent=1)
+    with open(os.path.join(HERE, "t5-converter.json"), "w", encoding="utf-8") as f:
+        json.dump(t5_converter, f, ensure_ascii=False, indent=1)
+
     all_cases = {}
     for name, tok in [("wordpiece.json", wp), ("wordpiece-cased.json", cased_tok), ("unigram.json", uni),
-                      ("unigram-first.json", first_tok)]:
+                      ("unigram-first.json", first_tok), ("t5.json", None), ("t5-converter.json", None)]:
         all_cases[name] = cases(Tokenizer.from_file(os.path.join(HERE, name)))
     with open(os.path.join(HERE, "cases.json"), "w", encoding="utf-8") as f:
         json.dump(all_cases, f, ensure_ascii=False, indent=0)
