@@ -69,7 +69,7 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
         case let .unsupportedShardVersion(path, version):
             return "\(path): shard version \(version) is not supported (1 = uint16 tokens, 2 = uint32 tokens); re-create it with `pretrain data prepare`"
         case let .notBPE(path, type):
-            return "\(path): tokenizer model is \(type), not BPE; pass a byte-level BPE tokenizer.json (GPT-2 style) or train one with --vocab-size"
+            return "\(path): tokenizer model is \(type), not BPE; pass a byte-level BPE tokenizer.json (GPT-2 style), train one with --vocab-size, or for WordPiece give `pretrain data prepare` --tokenizer-model wordpiece"
         case let .unsupportedTokenizer(path, feature):
             return "\(path): unsupported tokenizer feature: \(feature); use a byte-level BPE (GPT-2), WordPiece (BERT) or Unigram (T5) tokenizer.json without it, or train one with --vocab-size instead"
         case let .missingSpecialTokens(path, missing):

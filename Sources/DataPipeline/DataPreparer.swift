@@ -60,7 +60,7 @@ public final class DataPreparer {
         let wide: Bool
         let train: ShardWriter, val: ShardWriter
         let counts: (documents: Int, valDocuments: Int)
-        let skippedBefore = corpus.skippedLines
+        var skippedBefore = 0  // bad lines are met by every pass; count those of the encoding pass
         if settings.isWordPiece {
             let tokenizer = try wordPieceTokenizer(corpus, staging: staging)
             guard let separator = tokenizer.id(of: "[SEP]") else {
@@ -70,6 +70,7 @@ public final class DataPreparer {
             wide = vocabularySize > 65_536
             train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
             val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
+            skippedBefore = corpus.skippedLines
             counts = try encode(corpus, separator: separator, train: train, val: val) {
                 { bytes, out in out += tokenizer.encodeOrdinary(String(decoding: bytes, as: UTF8.self)) }
             }
@@ -83,6 +84,7 @@ public final class DataPreparer {
             wide = vocabularySize > 65_536
             train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
             val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
+            skippedBefore = corpus.skippedLines
             counts = try encode(corpus, separator: endOfText, train: train, val: val) {
                 let encoder = tokenizer.makeEncoder()
                 return { bytes, out in encoder.encodeOrdinary(bytes, into: &out) }

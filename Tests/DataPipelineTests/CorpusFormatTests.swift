@@ -126,11 +126,21 @@ final class CorpusFormatTests: XCTestCase {
         let (manifest, _) = try DataPreparer(settings: settings, threads: 1, showProgress: false).run()
         XCTAssertEqual(manifest.skippedLines, 2)
         XCTAssertEqual(manifest.documents, 2)
+        settings.tokenizerPath = nil  // trained: the counting pass meets the bad lines too
+        settings.vocabularySize = 300
+        settings.outputDirectory = root + "/trained"
+        XCTAssertEqual(try DataPreparer(settings: settings, threads: 1, showProgress: false).run().manifest.skippedLines, 2)
     }
 
     func testCSVWithoutTheColumnListsTheColumns() throws {
         assertOneLine(try self.documents([Fixtures.path("corpora/texts.csv")], textField: "body"), contains: ["no column \"body\"", "id, text", "--text-field"])
         assertOneLine(try self.documents([Fixtures.path("corpora/parquet/none-plain-v1.parquet")], textField: "body"), contains: ["no column \"body\"", "id, text"])
+    }
+
+    func testCSVWithAnUnclosedQuoteNamesTheRecordLine() throws {
+        let path = root + "/open.csv"
+        try Foundation.Data("id,text\n1,fine\n2,\"never\nclosed\n".utf8).write(to: URL(fileURLWithPath: path))
+        assertOneLine(try self.documents([path]), contains: [path + ":3", "quoted field"])
     }
 
     func testBadParquetFilesNameTheProblem() throws {

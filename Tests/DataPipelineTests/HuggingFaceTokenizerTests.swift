@@ -48,6 +48,11 @@ final class HuggingFaceTokenizerTests: XCTestCase {
         XCTAssertEqual(ids.first, tokenizer.id(of: "[CLS]"))
         XCTAssertEqual(ids.last, tokenizer.id(of: "[SEP]"))
         XCTAssertEqual(types, [0, 0, 0, 0, 1, 1])
+        let specials = try BERTSpecialTokens(tokenizer: tokenizer)
+        XCTAssertEqual([specials.cls, specials.sep, specials.mask, specials.pad],
+                       ["[CLS]", "[SEP]", "[MASK]", "[PAD]"].map { tokenizer.id(of: $0)! })
+        XCTAssertEqual(specials.others, [tokenizer.id(of: "[UNK]")!])
+        XCTAssertEqual(tokenizer.decode(tokenizer.encode("The café, isn't it?")), "the cafe, isn ' t it?")  // HF's own output: its cleanup runs per token
     }
 
     func testUnsupportedPartsAreOneLineNamingThem() throws {

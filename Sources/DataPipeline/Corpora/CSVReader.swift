@@ -21,6 +21,8 @@ struct CSVReader {
         var recordHasContent = false
         var pendingCR = false
         var headerNames: [String] = []
+        var line = 1
+        var recordLine = 1
 
         func endField() throws {
             if header {
@@ -49,6 +51,8 @@ struct CSVReader {
 
         while let chunk = try reader.next() {
             for byte in chunk {
+                if byte == 0x0A { line += 1 }
+                if !quoted, !recordHasContent, field.isEmpty, fieldNumber == 0 { recordLine = line }
                 if quoted {
                     if quoteSeen {
                         quoteSeen = false
@@ -90,7 +94,7 @@ struct CSVReader {
             }
         }
         if quoteSeen { quoted = false }
-        if quoted { throw DataError.badLine(path: path, line: 0, problem: "the file ends inside a quoted field") }
+        if quoted { throw DataError.badLine(path: path, line: recordLine, problem: "the record starting here ends inside a quoted field (a missing closing quote)") }
         try endRecord()
         if header { throw DataError.missingColumn(path: path, column: column, available: []) }
     }

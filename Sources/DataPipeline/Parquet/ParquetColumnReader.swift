@@ -134,7 +134,7 @@ struct ParquetColumnReader {
                 try dictionary[Int(index)].withUnsafeBufferPointer { try body($0) }
             }
         default:
-            throw fail("encoding \(Self.encodingNames[encoding] ?? String(encoding)) is not supported (PLAIN and dictionary encodings are); write the file with use_dictionary or column_encoding PLAIN")
+            throw fail("encoding \(Self.encodingNames[encoding] ?? String(encoding)) is not supported (PLAIN and dictionary encodings are)")
         }
     }
 }
