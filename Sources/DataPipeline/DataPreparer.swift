@@ -72,7 +72,8 @@ public final class DataPreparer {
             val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
             skippedBefore = corpus.skippedLines
             counts = try encode(corpus, separator: separator, train: train, val: val) {
-                { bytes, out in out += tokenizer.encodeOrdinary(String(decoding: bytes, as: UTF8.self)) }
+                let encoder = HuggingFaceEncoder(tokenizer)
+                return { bytes, out in encoder.encodeOrdinary(bytes, into: &out) }
             }
         } else {
             let tokenizer = try settings.tokenizerPath.map { try Tokenizer.load(from: $0) } ?? trainTokenizer(corpus)

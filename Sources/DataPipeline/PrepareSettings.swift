@@ -8,7 +8,8 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
     public var inputs: [String]
     /// Where `tokenizer.json`, the shards and `prepare.json` go.
     public var outputDirectory: String
-    /// Train a tokenizer of this many tokens (256 bytes + merges + 5 special tokens)…
+    /// Train a tokenizer of this many tokens (BPE: 256 bytes + merges + 5 special tokens;
+    /// WordPiece: 5 special tokens + alphabet + merges)…
     public var vocabularySize: Int?
     /// …or load this `tokenizer.json` (or GPT-2 `vocab.json` with `merges.txt` beside it).
     public var tokenizerPath: String?

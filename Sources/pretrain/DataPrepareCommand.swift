@@ -6,7 +6,7 @@ import Foundation
 struct DataPrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Train (or load) a byte-level BPE tokenizer and write train/val token shards.",
+        abstract: "Train (or load) a byte-level BPE or WordPiece tokenizer and write train/val token shards.",
         discussion: """
         Writes DIR/tokenizer.json (Hugging Face format), DIR/train_NNNNNN.bin and DIR/val_NNNNNN.bin \
         (llm.c's format: 1024-byte header of 256 int32 — magic 20240520, version 1 for uint16 tokens or \
@@ -24,7 +24,7 @@ struct DataPrepareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("Train a tokenizer with this many tokens (256 bytes + merges + 5 special tokens).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Train a tokenizer with this many tokens (BPE: 256 bytes + merges + 5 special tokens; WordPiece: specials + alphabet + merges).", valueName: "n"))
     var vocabSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Use this tokenizer.json (or GPT-2 vocab.json with merges.txt beside it) instead of training.", valueName: "file"))

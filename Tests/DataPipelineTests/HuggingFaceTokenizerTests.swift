@@ -17,6 +17,7 @@ final class HuggingFaceTokenizerTests: XCTestCase {
     private func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/" + name))
         var checked = 0
+        let encoder = HuggingFaceEncoder(tokenizer)
         for entry in try cases(name) {
             let text = try XCTUnwrap(entry["text"] as? String)
             if let pair = entry["pair"] as? String {
@@ -28,6 +29,13 @@ final class HuggingFaceTokenizerTests: XCTestCase {
                 XCTAssertEqual(tokenizer.decode(ids(entry["special"])), entry["decoded"] as? String, "\(name) decode \(text.debugDescription)", file: file, line: line)
                 XCTAssertEqual(tokenizer.decode(ids(entry["special"]), skipSpecialTokens: false), entry["decoded_all"] as? String,
                                "\(name) decode all \(text.debugDescription)", file: file, line: line)
+            }
+            if entry["pair"] == nil {
+                var cached: [Int32] = []
+                let bytes = Array(text.utf8)
+                bytes.withUnsafeBufferPointer { encoder.encodeOrdinary($0, into: &cached) }
+                bytes.withUnsafeBufferPointer { encoder.encodeOrdinary($0, into: &cached) }  // the second time from the cache
+                XCTAssertEqual(cached, tokenizer.encodeOrdinary(text) + tokenizer.encodeOrdinary(text), "\(name) cached \(text.debugDescription)", file: file, line: line)
             }
             checked += 1
         }

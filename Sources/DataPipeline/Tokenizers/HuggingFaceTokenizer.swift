@@ -143,16 +143,27 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
 
     private static func isSpaceByte(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
 
-    private func encodeSegment(_ segment: String, atStart: Bool, into out: inout [Int32]) {
+    /// Normalizes, pre-tokenizes and models one segment without added tokens; `cache` (one per
+    /// thread) remembers the ids of words already seen.
+    func encodeSegment(_ segment: String, atStart: Bool, into out: inout [Int32], cache: HuggingFaceEncoder? = nil) {
         let normalized = normalizer?.apply(segment) ?? segment
         let scalars = Array(normalized.unicodeScalars)
         guard !scalars.isEmpty else { return }
         let words = preTokenizer?.split(scalars, atStart: atStart) ?? [scalars]
         for word in words {
+            if let cache, let ids = cache.words[word] {
+                out += ids
+                continue
+            }
+            let mark = out.count
             switch model {
             case let .wordPiece(wordPiece): wordPiece.tokenize(word, into: &out)
             case let .unigram(unigram): unigram.tokenize(word, into: &out)
             case .bpe: break
+            }
+            if let cache, word.count <= 64 {
+                if cache.words.count >= 1 << 20 { cache.words.removeAll(keepingCapacity: true) }
+                cache.words[word] = Array(out[mark...])
             }
         }
     }

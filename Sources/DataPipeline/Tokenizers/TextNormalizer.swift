@@ -87,7 +87,10 @@ indirect enum TextNormalizer {
                 }
             }
             var result = String(out)
-            if stripAccents { result = TextNormalizer.stripAccents.apply(result.decomposedStringWithCanonicalMapping) }
+            // ASCII has nothing to decompose and no marks: skip the (slow) NFD pass for it.
+            if stripAccents, result.utf8.contains(where: { $0 >= 0x80 }) {
+                result = TextNormalizer.stripAccents.apply(result.decomposedStringWithCanonicalMapping)
+            }
             if lowercase { result = TextNormalizer.lowercase.apply(result) }
             return result
         case .lowercase:
