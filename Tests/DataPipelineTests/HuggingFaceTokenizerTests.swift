@@ -6,19 +6,19 @@ import XCTest
 /// ids (without and with special tokens, pairs) and its decoded text (fixtures:
 /// Fixtures/hf-tokenizers/make_hf_tokenizers.py).
 final class HuggingFaceTokenizerTests: XCTestCase {
-    private func cases(_ name: String) throws -> [[String: Any]] {
-        let data = try Foundation.Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hf-tokenizers/cases.json")))
+    private func cases(_ name: String, in file: String = "cases.json") throws -> [[String: Any]] {
+        let data = try Foundation.Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hf-tokenizers/" + file)))
         let all = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         return try XCTUnwrap(all[name] as? [[String: Any]])
     }
 
     private func ids(_ value: Any?) -> [Int32] { (value as? [NSNumber] ?? []).map { Int32($0.intValue) } }
 
-    private func check(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(_ name: String, cases casesFile: String = "cases.json", minimum: Int = 40, file: StaticString = #filePath, line: UInt = #line) throws {
         let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/" + name))
         var checked = 0
         let encoder = HuggingFaceEncoder(tokenizer)
-        for entry in try cases(name) {
+        for entry in try cases(name, in: casesFile) {
             let text = try XCTUnwrap(entry["text"] as? String)
             if let pair = entry["pair"] as? String {
                 XCTAssertEqual(tokenizer.encode(text, pair: pair, addSpecialTokens: false), ids(entry["ids"]), "\(name) pair \(text.debugDescription) \(pair.debugDescription)", file: file, line: line)
@@ -39,7 +39,7 @@ final class HuggingFaceTokenizerTests: XCTestCase {
             }
             checked += 1
         }
-        XCTAssertGreaterThan(checked, 40, file: file, line: line)
+        XCTAssertGreaterThan(checked, minimum, file: file, line: line)
     }
 
     func testWordPieceUncasedMatchesHuggingFace() throws { try check("wordpiece.json") }
@@ -49,6 +49,17 @@ final class HuggingFaceTokenizerTests: XCTestCase {
 
     func testT5LayoutWithPrecompiledCharsmapMatchesHuggingFace() throws { try check("t5.json") }
     func testT5ConverterLayoutMatchesHuggingFace() throws { try check("t5-converter.json") }
+
+    func testTruncationAndPaddingOfTheFileApplyAsInHuggingFace() throws {
+        try check("wordpiece-limits.json", cases: "limits-cases.json", minimum: 8)
+        try check("wordpiece-limits-left.json", cases: "limits-cases.json", minimum: 8)
+        let limited = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/wordpiece-limits.json"))
+        XCTAssertEqual(limited.truncationLength, 16)
+        XCTAssertEqual(limited.paddingLength, 20)
+        let long = String(repeating: "the city ", count: 30)
+        XCTAssertEqual(limited.encode(long).count, 20)
+        XCTAssertEqual(limited.withoutTruncationAndPadding().encode(long).count, 62)
+    }
 
     func testBertTypeIdsMarkTheSecondSegment() throws {
         let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/wordpiece.json"))

@@ -30,13 +30,15 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
     let preTokenizer: PreTokenizerStep?
     let postProcessor: PostProcessor
     let decoder: TokenDecoderStep?
+    let limits: EncodingLimits
     let tokens: [String]  // text of every id ("" when unused)
     let idsByText: [String: Int32]
     let specialIds: Set<Int32>
     let addedByLength: [(bytes: [UInt8], token: AddedToken)]  // longest first
 
     init(modelType: String, model: Model, tokens: [String], addedTokens: [AddedToken], normalizer: TextNormalizer?,
-         preTokenizer: PreTokenizerStep?, postProcessor: PostProcessor, decoder: TokenDecoderStep?, sourcePath: String)
+         preTokenizer: PreTokenizerStep?, postProcessor: PostProcessor, decoder: TokenDecoderStep?, sourcePath: String,
+         limits: EncodingLimits = EncodingLimits())
     {
         self.modelType = modelType
         self.model = model
@@ -59,6 +61,19 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
         self.postProcessor = postProcessor
         self.decoder = decoder
         self.sourcePath = sourcePath
+        self.limits = limits
+    }
+
+    /// The file's `truncation` max_length, which `encode` applies (nil: none).
+    public var truncationLength: Int? { limits.truncation?.maxLength }
+    /// The file's fixed `padding` length, which `encode` applies (nil: none or batch-longest).
+    public var paddingLength: Int? { limits.padding?.fixed }
+
+    /// The same tokenizer without the file's truncation and padding (`encode` then returns
+    /// every id, unpadded).
+    public func withoutTruncationAndPadding() -> HuggingFaceTokenizer {
+        HuggingFaceTokenizer(modelType: modelType, model: model, tokens: tokens, addedTokens: addedTokens, normalizer: normalizer,
+                             preTokenizer: preTokenizer, postProcessor: postProcessor, decoder: decoder, sourcePath: sourcePath)
     }
 
     /// The id of a token (model vocabulary or added token) by its text.
@@ -70,12 +85,20 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
         return tokens[Int(id)]
     }
 
+    /// Throws when the model's embedding table (`modelVocabularySize` rows) cannot hold every id.
+    public func checkFits(modelVocabularySize: Int) throws {
+        if vocabularySize > modelVocabularySize {
+            throw DataError.vocabularyTooLarge(path: sourcePath, tokenizerSize: vocabularySize, modelSize: modelVocabularySize)
+        }
+    }
+
     /// Whether `id` is a special added token (skipped by `decode` by default).
     public func isSpecial(_ id: Int32) -> Bool { specialIds.contains(id) }
 
-    /// The ids of `text`, as the Python library's `encode(text, add_special_tokens=…).ids`.
+    /// The ids of `text`, as the Python library's `encode(text, add_special_tokens=…).ids`
+    /// (with the file's truncation and padding, if any).
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int32] {
-        postProcessor.process(encodeSequence(text, matchAdded: true), nil, addSpecialTokens: addSpecialTokens).ids
+        encodeWithTypes(text, addSpecialTokens: addSpecialTokens).ids
     }
 
     /// The ids of a pair, as `encode(a, b, add_special_tokens=…).ids` (BERT: `[CLS] A [SEP] B [SEP]`).
@@ -85,9 +108,12 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
 
     /// Ids and type (segment) ids of a sequence or a pair, as the Python library's `type_ids`.
     public func encodeWithTypes(_ text: String, pair: String? = nil, addSpecialTokens: Bool = true) -> (ids: [Int32], typeIds: [Int32]) {
-        let a = encodeSequence(text, matchAdded: true)
-        let b = pair.map { encodeSequence($0, matchAdded: true) }
-        return postProcessor.process(a, b, addSpecialTokens: addSpecialTokens)
+        var a = encodeSequence(text, matchAdded: true)
+        var b = pair.map { encodeSequence($0, matchAdded: true) }
+        limits.truncate(&a, &b, added: addSpecialTokens ? postProcessor.addedCount(pair: b != nil) : 0)
+        var (ids, types) = postProcessor.process(a, b, addSpecialTokens: addSpecialTokens)
+        limits.pad(&ids, &types)
+        return (ids, types)
     }
 
     /// The ids of `text` with added-token text treated as ordinary text and no special tokens

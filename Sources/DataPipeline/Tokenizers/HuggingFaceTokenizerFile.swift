@@ -75,7 +75,7 @@ extension HuggingFaceTokenizer {
         let tokens = (0..<bpe.vocabularySize).map { ByteLevel.encode(bpe.bytes(of: Int32($0))) }
         return HuggingFaceTokenizer(modelType: "BPE", model: .bpe(bpe), tokens: tokens, addedTokens: bpe.addedTokens, normalizer: nil,
                                     preTokenizer: nil, postProcessor: try PostProcessor.parse(root["post_processor"], path: path),
-                                    decoder: nil, sourcePath: path)
+                                    decoder: nil, sourcePath: path, limits: try EncodingLimits.parse(root, path: path))
     }
 
     private static func assemble(_ type: String, _ model: Model, tokens: [String], added: [AddedToken], root: [String: Any],
@@ -86,7 +86,8 @@ extension HuggingFaceTokenizer {
             normalizer: try TextNormalizer.parse(root["normalizer"], path: path),
             preTokenizer: try PreTokenizerStep.parse(root["pre_tokenizer"], path: path),
             postProcessor: try PostProcessor.parse(root["post_processor"], path: path),
-            decoder: try TokenDecoderStep.parse(root["decoder"], path: path), sourcePath: path)
+            decoder: try TokenDecoderStep.parse(root["decoder"], path: path), sourcePath: path,
+            limits: try EncodingLimits.parse(root, path: path))
     }
 
     static func addedTokens(_ root: [String: Any], path: String) throws -> [AddedToken] {

@@ -72,6 +72,11 @@ indirect enum PostProcessor {
         }
     }
 
+    /// How many special tokens `process` adds to one sequence or a pair.
+    func addedCount(pair: Bool) -> Int {
+        process([], pair ? [] : nil, addSpecialTokens: true).ids.count
+    }
+
     /// The final ids and type ids of sequence `a` (and `b`), with or without special tokens.
     func process(_ a: [Int32], _ b: [Int32]?, addSpecialTokens: Bool) -> (ids: [Int32], typeIds: [Int32]) {
         switch self {
