@@ -147,6 +147,8 @@ final class CorpusFormatTests: XCTestCase {
         let cases: [(String, [String])] = [
             ("truncated.parquet", ["truncated"]),
             ("encrypted.parquet", ["encrypted"]),
+            ("encrypted-footer.parquet", ["footer is encrypted"]),
+            ("encrypted-columns.parquet", ["columns are encrypted"]),
             ("delta.parquet", ["DELTA_LENGTH_BYTE_ARRAY"]),
             ("brotli.parquet", ["BROTLI"]),
             ("ints.parquet", ["INT64", "not BYTE_ARRAY"]),

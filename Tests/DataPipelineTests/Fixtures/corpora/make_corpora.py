@@ -15,6 +15,8 @@ Outputs (committed; the Swift tests never need Python):
   parts/part-0.parquet, part-1.parquet   the documents split over two files
   bad/truncated.parquet         a good file cut short
   bad/encrypted.parquet         a good file whose tail magic is PARE (an encrypted footer's)
+  bad/encrypted-footer.parquet  written by pyarrow's modular encryption (encrypted footer, PARE)
+  bad/encrypted-columns.parquet the same with a plaintext footer and an encrypted text column
   bad/delta.parquet             DELTA_LENGTH_BYTE_ARRAY encoding (unsupported)
   bad/brotli.parquet            BROTLI codec (unsupported)
   bad/ints.parquet              a text column of int64
@@ -25,8 +27,12 @@ import io
 import json
 import os
 
+import base64
+from datetime import timedelta
+
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyarrow.parquet.encryption as pe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,6 +49,29 @@ def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
+
+
+class InMemoryKms(pe.KmsClient):
+    """A toy KMS for the fixtures: keys are "wrapped" by base64 only."""
+
+    def __init__(self, config):
+        pe.KmsClient.__init__(self)
+
+    def wrap_key(self, key_bytes, master_key_identifier):
+        return base64.b64encode(key_bytes)
+
+    def unwrap_key(self, wrapped_key, master_key_identifier):
+        return base64.b64decode(wrapped_key)
+
+
+def write_encrypted(table, path, plaintext_footer):
+    factory = pe.CryptoFactory(lambda config: InMemoryKms(config))
+    config = pe.EncryptionConfiguration(footer_key="footer", column_keys={"col": ["text"]}, plaintext_footer=plaintext_footer,
+                                        double_wrapping=False, cache_lifetime=timedelta(minutes=1))
+    kms = pe.KmsConnectionConfig(custom_kms_conf={"footer": "0123456789012345", "col": "1234567890123450"})
+    properties = factory.file_encryption_properties(kms, config)
+    with pq.ParquetWriter(path, table.schema, encryption_properties=properties) as writer:
+        writer.write_table(table)
 
 
 def main():
@@ -80,6 +109,8 @@ def main():
     pq.write_table(table, os.path.join(HERE, "bad", "delta.parquet"), compression="none", use_dictionary=False,
                    column_encoding={"text": "DELTA_LENGTH_BYTE_ARRAY", "id": "PLAIN"})
     pq.write_table(table, os.path.join(HERE, "bad", "brotli.parquet"), compression="brotli")
+    write_encrypted(table, os.path.join(HERE, "bad", "encrypted-footer.parquet"), plaintext_footer=False)
+    write_encrypted(table, os.path.join(HERE, "bad", "encrypted-columns.parquet"), plaintext_footer=True)
     pq.write_table(pa.table({"text": pa.array(range(5), pa.int64())}), os.path.join(HERE, "bad", "ints.parquet"))
 
 
