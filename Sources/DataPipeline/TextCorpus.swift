@@ -144,11 +144,43 @@ public struct TextCorpus {
             if bytes.contains(where: { !($0 == 0x20 || (0x09...0x0D).contains($0)) }) { try body(OwnedBytes(bytes)) }
         }
         switch CorpusFormat(path: path) {
-        case .text:
+        case .text where !lineDocuments && documentSeparator == nil:
+            // One document per file: it has to be whole in memory anyway.
             let all = try ChunkReader(path: path).readAll()
-            try all.withUnsafeBufferPointer { buffer in
-                for range in documentRanges(buffer) { try emit(UnsafeBufferPointer(rebasing: buffer[range])) }
+            try all.withUnsafeBufferPointer { try emit($0) }
+        case .text:
+            // Streamed line by line, with the same documents as `documentRanges` gives.
+            let separator = documentSeparator.map { Array($0.utf8) }
+            var document: [UInt8] = []
+            func line(_ bytes: ArraySlice<UInt8>) throws {  // one line, with its "\n" when it has one
+                let hasNewline = bytes.last == 0x0A
+                if lineDocuments {
+                    try bytes.dropLast(hasNewline ? 1 : 0).withUnsafeBufferPointer { try emit($0) }
+                    return
+                }
+                var content = bytes.dropLast(hasNewline ? 1 : 0)
+                if content.last == 0x0D { content = content.dropLast() }
+                let isSeparator = separator!.isEmpty ? content.allSatisfy { $0 == 0x20 || $0 == 0x09 } : content.elementsEqual(separator!)
+                if isSeparator {
+                    try document.withUnsafeBufferPointer { try emit($0) }
+                    document.removeAll(keepingCapacity: true)
+                } else {
+                    document += bytes
+                }
             }
+            let reader = try ChunkReader(path: path)
+            var carry: [UInt8] = []
+            while let chunk = try reader.next() {
+                carry += chunk
+                var start = 0
+                while let newline = carry[start...].firstIndex(of: 0x0A) {
+                    try line(carry[start...newline])
+                    start = newline + 1
+                }
+                carry.removeSubrange(0..<start)
+            }
+            if !carry.isEmpty { try line(carry[...]) }
+            try document.withUnsafeBufferPointer { try emit($0) }
         case .jsonLines:
             skipped.value += try JSONLinesReader(path: path, field: textField, skipBadLines: skipBadLines).read { text in
                 try text.withUnsafeBufferPointer { try emit($0) }

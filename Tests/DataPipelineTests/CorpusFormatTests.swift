@@ -88,12 +88,49 @@ final class CorpusFormatTests: XCTestCase {
         XCTAssertEqual(try documents([path], lineDocuments: true), ["one", "two words", "three"])
         XCTAssertEqual(try documents([path]), ["one\n\ntwo words\n  \nthree\n"])
         let gz = root + "/lines.txt.gz"
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
-        gzip.arguments = ["-c", "gzip -c '\(path)' > '\(gz)'"]
-        try gzip.run()
-        gzip.waitUntilExit()
+        try shell("gzip -c '\(path)' > '\(gz)'")
         XCTAssertEqual(try documents([gz], lineDocuments: true), ["one", "two words", "three"])
+        XCTAssertEqual(try documents([gz]), ["one\n\ntwo words\n  \nthree\n"])
+    }
+
+    /// Compressed text is split while streaming; the documents must equal the plain file's.
+    func testCompressedTextWithSeparatorsGivesThePlainDocuments() throws {
+        let fortunes = "first\r\n%\r\nsecond line\nmore\n%\n%\n\n  \n%\nlast without newline"
+        let path = root + "/f.txt"
+        try Foundation.Data(fortunes.utf8).write(to: URL(fileURLWithPath: path))
+        let zst = root + "/f.txt.zst"
+        try shell("zstd -q -c '\(path)' > '\(zst)' 2>/dev/null || rm -f '\(zst)'")  // the zstd tool is optional
+        let hasZstd = FileManager.default.fileExists(atPath: zst)
+        let gz = root + "/f.txt.gz"
+        try shell("gzip -c '\(path)' > '\(gz)'")
+        for separator in ["%", ""] {
+            for lines in [false, true] {
+                let corpus = { (input: String) throws -> [String] in
+                    let c = try TextCorpus(inputs: [input], documentSeparator: separator, unitBytes: 64, lineDocuments: lines)
+                    var out: [String] = []
+                    try c.forEachBatch(batchBytes: 10) { units in
+                        for unit in units {
+                            if unit.startsDocument { out.append("") }
+                            out[out.count - 1] += String(decoding: unit.bytes, as: UTF8.self)
+                        }
+                    }
+                    return out
+                }
+                let plain = try corpus(path)
+                XCTAssertFalse(plain.isEmpty)
+                XCTAssertEqual(try corpus(gz), plain, "separator \(separator.debugDescription) lines \(lines)")
+                if hasZstd { XCTAssertEqual(try corpus(zst), plain, "zstd separator \(separator.debugDescription)") }
+            }
+        }
+    }
+
+    /// Runs a shell command line (gzip and zstd make the compressed inputs).
+    private func shell(_ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try process.run()
+        process.waitUntilExit()
     }
 
     private func assertOneLine(_ expression: @autoclosure () throws -> Any, contains parts: [String], file: StaticString = #filePath, line: UInt = #line) {
