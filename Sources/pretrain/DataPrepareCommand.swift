@@ -11,7 +11,7 @@ struct DataPrepareCommand: ParsableCommand {
         Writes DIR/tokenizer.json (Hugging Face format), DIR/train_NNNNNN.bin and DIR/val_NNNNNN.bin \
         (llm.c's format: 1024-byte header of 256 int32 — magic 20240520, version 1 for uint16 tokens or \
         2 for uint32 when the vocabulary exceeds 65,535, token count — then the tokens; <|endoftext|> \
-        before every document) and DIR/prepare.json, written last. Running again with the same \
+        before every document, [SEP] with --tokenizer-model wordpiece) and DIR/prepare.json, written last. Running again with the same \
         arguments over unchanged files does nothing (pass --force to redo).
 
         Example (the default corpus, Debian's fortunes, as `make pretrain` runs it):

@@ -4,7 +4,8 @@
 /// scalar no piece starts with counts as the unknown piece with score (lowest score − 10); runs
 /// of unknown scalars are fused into one unknown piece (`fuse_unk`). A piece missing from the
 /// vocabulary becomes its UTF-8 bytes as `<0xNN>` pieces when `byte_fallback` is set and they
-/// all exist, otherwise the unknown id. Ties keep the shorter, earlier candidate, as the Rust
+/// all exist, otherwise the unknown id (a model without one drops the piece, where the Python
+/// library raises an error). Ties keep the shorter, earlier candidate, as the Rust
 /// library's trie walk does.
 struct UnigramModel {
     /// Piece text by id.
@@ -101,7 +102,8 @@ struct UnigramModel {
                 for byte in bytes { out.append(byteIds[Int(byte)]) }
                 continue
             }
-            out.append(unknown ?? id)
+            // No unk_id: the Python library raises; dropping the piece keeps every id valid.
+            if let unknown { out.append(unknown) } else if id >= 0 { out.append(id) }
         }
     }
 }
