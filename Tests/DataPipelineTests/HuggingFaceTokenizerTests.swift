@@ -61,6 +61,11 @@ final class HuggingFaceTokenizerTests: XCTestCase {
         XCTAssertEqual(limited.withoutTruncationAndPadding().encode(long).count, 62)
     }
 
+    func testAddedTokensNormalizedOrNotStrippingAndSpecialMatchAsInHuggingFace() throws {
+        try check("wordpiece-added.json", cases: "added-cases.json", minimum: 10)
+        try check("unigram-added.json", cases: "added-cases.json", minimum: 10)
+    }
+
     func testBertTypeIdsMarkTheSecondSegment() throws {
         let tokenizer = try HuggingFaceTokenizer.load(from: Fixtures.path("hf-tokenizers/wordpiece.json"))
         let (ids, types) = tokenizer.encodeWithTypes("the city", pair: "one")

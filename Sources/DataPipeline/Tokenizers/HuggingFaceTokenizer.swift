@@ -34,7 +34,8 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
     let tokens: [String]  // text of every id ("" when unused)
     let idsByText: [String: Int32]
     let specialIds: Set<Int32>
-    let addedByLength: [(bytes: [UInt8], token: AddedToken)]  // longest first
+    let addedByLength: [(bytes: [UInt8], token: AddedToken)]  // matched on raw text, longest first
+    let normalizedAdded: [(bytes: [UInt8], token: AddedToken)]  // `normalized` ones, matched after normalizing
 
     init(modelType: String, model: Model, tokens: [String], addedTokens: [AddedToken], normalizer: TextNormalizer?,
          preTokenizer: PreTokenizerStep?, postProcessor: PostProcessor, decoder: TokenDecoderStep?, sourcePath: String,
@@ -45,17 +46,22 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
         var table = tokens
         for added in addedTokens where added.id >= 0 {
             if Int(added.id) >= table.count { table += [String](repeating: "", count: Int(added.id) + 1 - table.count) }
-            table[Int(added.id)] = added.content
+            // A `normalized` token's text is its normalized content, as the Python library's id_to_token gives.
+            table[Int(added.id)] = added.normalized ? (normalizer?.apply(added.content) ?? added.content) : added.content
         }
         self.tokens = table
         vocabularySize = table.count
         var byText: [String: Int32] = [:]
         for (id, token) in table.enumerated() where !token.isEmpty && byText[token] == nil { byText[token] = Int32(id) }
+        for added in addedTokens where added.id >= 0 && byText[added.content] == nil { byText[added.content] = added.id }
         idsByText = byText
         self.addedTokens = addedTokens
         specialIds = Set(addedTokens.filter(\.special).map(\.id))
-        addedByLength = addedTokens.filter { !$0.content.isEmpty }.map { (Array($0.content.utf8), $0) }
-            .sorted { $0.bytes.count > $1.bytes.count }
+        addedByLength = addedTokens.filter { !$0.content.isEmpty && !($0.normalized && normalizer != nil) }
+            .map { (Array($0.content.utf8), $0) }.sorted { $0.bytes.count > $1.bytes.count }
+        normalizedAdded = addedTokens.filter { !$0.content.isEmpty && $0.normalized && normalizer != nil }
+            .map { (Array((normalizer?.apply($0.content) ?? $0.content).utf8), $0) }.filter { !$0.0.isEmpty }
+            .sorted { $0.0.count > $1.0.count }
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.postProcessor = postProcessor
@@ -139,40 +145,70 @@ public final class HuggingFaceTokenizer: @unchecked Sendable {
         }
         var out: [Int32] = []
         let bytes = Array(text.utf8)
+        Self.split(bytes, on: matchAdded ? addedByLength : []) { piece in
+            switch piece {
+            case let .token(id): out.append(id)
+            case let .text(range):
+                encodeSegment(String(decoding: bytes[range], as: UTF8.self), atStart: range.lowerBound == 0, into: &out,
+                              matchNormalized: matchAdded)
+            }
+        }
+        return out
+    }
+
+    /// A piece of text between added tokens, or an added token.
+    enum AddedSplit {
+        case text(Range<Int>)
+        case token(Int32)
+    }
+
+    /// Splits `bytes` at the leftmost-longest matches of `patterns` (longest first), with each
+    /// token's lstrip/rstrip taking the whitespace beside it.
+    static func split(_ bytes: [UInt8], on patterns: [(bytes: [UInt8], token: AddedToken)], _ body: (AddedSplit) -> Void) {
         var segmentStart = 0
         var i = 0
-        func flush(_ end: Int) {
-            if end > segmentStart {
-                encodeSegment(String(decoding: bytes[segmentStart..<end], as: UTF8.self), atStart: segmentStart == 0, into: &out)
+        while !patterns.isEmpty, i < bytes.count {
+            guard let match = patterns.first(where: { i + $0.bytes.count <= bytes.count && bytes[i..<(i + $0.bytes.count)].elementsEqual($0.bytes) })
+            else {
+                i += 1
+                continue
             }
+            var start = i
+            var end = i + match.bytes.count
+            if match.token.lstrip { while start > segmentStart, isSpaceByte(bytes[start - 1]) { start -= 1 } }
+            if match.token.rstrip { while end < bytes.count, isSpaceByte(bytes[end]) { end += 1 } }
+            if start > segmentStart { body(.text(segmentStart..<start)) }
+            body(.token(match.token.id))
+            segmentStart = end
+            i = end
         }
-        if matchAdded, !addedByLength.isEmpty {
-            while i < bytes.count {
-                guard let match = addedByLength.first(where: { i + $0.bytes.count <= bytes.count && bytes[i..<(i + $0.bytes.count)].elementsEqual($0.bytes) })
-                else {
-                    i += 1
-                    continue
-                }
-                var start = i
-                var end = i + match.bytes.count
-                if match.token.lstrip { while start > segmentStart, Self.isSpaceByte(bytes[start - 1]) { start -= 1 } }
-                if match.token.rstrip { while end < bytes.count, Self.isSpaceByte(bytes[end]) { end += 1 } }
-                flush(start)
-                out.append(match.token.id)
-                segmentStart = end
-                i = end
-            }
-        }
-        flush(bytes.count)
-        return out
+        if bytes.count > segmentStart { body(.text(segmentStart..<bytes.count)) }
     }
 
     private static func isSpaceByte(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
 
     /// Normalizes, pre-tokenizes and models one segment without added tokens; `cache` (one per
     /// thread) remembers the ids of words already seen.
-    func encodeSegment(_ segment: String, atStart: Bool, into out: inout [Int32], cache: HuggingFaceEncoder? = nil) {
+    func encodeSegment(_ segment: String, atStart: Bool, into out: inout [Int32], cache: HuggingFaceEncoder? = nil,
+                       matchNormalized: Bool = false) {
         let normalized = normalizer?.apply(segment) ?? segment
+        if matchNormalized, !normalizedAdded.isEmpty {
+            // Added tokens marked `normalized` match the normalized text (their content normalized too).
+            let bytes = Array(normalized.utf8)
+            Self.split(bytes, on: normalizedAdded) { piece in
+                switch piece {
+                case let .token(id): out.append(id)
+                case let .text(range):
+                    encodeWords(String(decoding: bytes[range], as: UTF8.self), atStart: atStart && range.lowerBound == 0, into: &out, cache: cache)
+                }
+            }
+            return
+        }
+        encodeWords(normalized, atStart: atStart, into: &out, cache: cache)
+    }
+
+    /// Pre-tokenizes normalized text and runs the model on each word.
+    private func encodeWords(_ normalized: String, atStart: Bool, into out: inout [Int32], cache: HuggingFaceEncoder?) {
         let scalars = Array(normalized.unicodeScalars)
         guard !scalars.isEmpty else { return }
         let words = preTokenizer?.split(scalars, atStart: atStart) ?? [scalars]
