@@ -8,7 +8,7 @@
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
 //   Model                     config, flat parameter layout, GPT forward/backward, AdamW, safetensors
 //   Distributed               Communicator protocol (MPI + in-process), gradient allreducer
-//   DataPipeline              tokenizers, corpora (text, JSON lines, CSV, Parquet), token shards, loader
+//   DataPipeline              tokenizer, token shards, distributed loader
 //   Checkpoint, Config, Launch, Training
 //   Plot                      metrics JSON lines → SVG loss / throughput plot (no dependencies)
 //   pretrain                  the command-line tool (one subcommand per file)
