@@ -2,7 +2,8 @@
 // swift-pretrain: data-parallel transformer pretraining in Swift, on CPUs, across MPI processes.
 //
 // Targets, imports pointing downward only:
-//   CMPI, CBLAS, CZstd        C system-library shims, one per library
+//   CMPI, CBLAS, CZstd,       C system-library shims, one per library
+//   CSnappy, CZlib
 //   Support                   the shared small pieces: SplitMix64, parallel-for, atomic file write, UserFacingError
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
 //   Model                     config, flat parameter layout, the transformer block, GPT and BERT, AdamW, safetensors
@@ -50,12 +51,16 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy",
+                       providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "Support", swiftSettings: mode + fastMath),
         .target(name: "Kernels", dependencies: ["CBLAS", "Support"], swiftSettings: mode + fastMath),
         .target(name: "Model", dependencies: ["Kernels", "Support"], swiftSettings: mode + fastMath),
         .target(name: "Distributed", dependencies: ["CMPI", "Support"], swiftSettings: mode + fastMath),
-        .target(name: "DataPipeline", dependencies: ["Support"], swiftSettings: mode + fastMath),
+        .target(name: "DataPipeline", dependencies: ["Support", "CZstd", "CSnappy", "CZlib"], swiftSettings: mode + fastMath),
         .target(name: "Config", dependencies: ["Model", "Support", "Yams"], swiftSettings: mode),
         .target(name: "Training", dependencies: ["Model", "Distributed", "DataPipeline", "Config", "Kernels", "Checkpoint", "Plot"], swiftSettings: mode + fastMath),
         .target(name: "Launch", dependencies: ["Config", "Support"], swiftSettings: mode),

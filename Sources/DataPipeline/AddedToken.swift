@@ -1,8 +1,9 @@
 /// A token matched literally in text before pre-tokenization, such as `<|endoftext|>`.
 ///
 /// Mirrors an entry of `added_tokens` in a Hugging Face `tokenizer.json`. `lstrip`/`rstrip` make
-/// the match swallow whitespace on that side, as in the Python library; `singleWord` and
-/// `normalized` are kept for the file but do not change matching here (no normalizer is supported).
+/// the match swallow whitespace on that side, as in the Python library. `normalized` tokens are
+/// matched in the normalized text by `HuggingFaceTokenizer` (the byte-level `Tokenizer` has no
+/// normalizer); `singleWord` is kept for the file but does not change matching.
 public struct AddedToken: Equatable, Sendable {
     /// GPT-2's document separator, the token `pretrain data prepare` puts before every document.
     public static let endOfText = "<|endoftext|>"
@@ -29,7 +30,7 @@ public struct AddedToken: Equatable, Sendable {
     public var rstrip: Bool
     /// Stored for round-tripping `tokenizer.json`; matching ignores it.
     public var singleWord: Bool
-    /// Stored for round-tripping `tokenizer.json`; no normalizer is supported, so it has no effect.
+    /// Whether the token is matched in normalized text (`HuggingFaceTokenizer` with a normalizer).
     public var normalized: Bool
 
     /// A special token with the Python library's defaults (no stripping, not normalized).

@@ -23,13 +23,22 @@ public struct BERTSpecialTokens: Equatable, Sendable {
     /// Looks the four tokens up among the tokenizer's added tokens; throws
     /// `DataError.missingSpecialTokens` naming the tokenizer file and every missing one.
     public init(tokenizer: Tokenizer) throws {
+        try self.init(addedTokens: tokenizer.addedTokens, path: tokenizer.sourcePath)
+    }
+
+    /// The same lookup in a Hugging Face tokenizer (WordPiece, Unigram or BPE `tokenizer.json`).
+    public init(tokenizer: HuggingFaceTokenizer) throws {
+        try self.init(addedTokens: tokenizer.addedTokens, path: tokenizer.sourcePath)
+    }
+
+    private init(addedTokens: [AddedToken], path: String) throws {
         let names = [AddedToken.cls, AddedToken.sep, AddedToken.mask, AddedToken.pad]
-        let ids = names.map { tokenizer.id(ofAdded: $0) }
+        let ids = names.map { name in addedTokens.first { $0.content == name }?.id }
         let missing = zip(names, ids).filter { $0.1 == nil }.map(\.0)
-        guard missing.isEmpty else { throw DataError.missingSpecialTokens(path: tokenizer.sourcePath, missing: missing) }
+        guard missing.isEmpty else { throw DataError.missingSpecialTokens(path: path, missing: missing) }
         self.init(cls: ids[0]!, sep: ids[1]!, mask: ids[2]!, pad: ids[3]!)
         let four = Set(ids.compactMap { $0 })
-        others = tokenizer.addedTokens.filter { $0.special && !four.contains($0.id) }.map(\.id)
+        others = addedTokens.filter { $0.special && !four.contains($0.id) }.map(\.id)
     }
 
     /// Every special id: the four and `others`.

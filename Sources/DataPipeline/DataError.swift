@@ -44,6 +44,14 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
     case invalidSetting(name: String, problem: String)
     /// The operating system refused a read or write.
     case io(path: String, problem: String)
+    /// A JSON line that is not JSON or lacks the text field (line counts from 1).
+    case badLine(path: String, line: Int, problem: String)
+    /// A CSV/TSV file or Parquet file without the named text column.
+    case missingColumn(path: String, column: String, available: [String])
+    /// A Parquet file that is truncated, encrypted or uses what this reader does not support.
+    case badParquet(path: String, problem: String)
+    /// A compression library call failed on a file's bytes (the call and its code are named).
+    case decompression(path: String, call: String, code: Int)
 
     /// The one-line message: the file or flag at fault, what is wrong, and the fix.
     public var description: String {
@@ -61,9 +69,9 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
         case let .unsupportedShardVersion(path, version):
             return "\(path): shard version \(version) is not supported (1 = uint16 tokens, 2 = uint32 tokens); re-create it with `pretrain data prepare`"
         case let .notBPE(path, type):
-            return "\(path): tokenizer model is \(type), not BPE; pass a byte-level BPE tokenizer.json (GPT-2 style) or train one with --vocab-size"
+            return "\(path): tokenizer model is \(type), not BPE; pass a byte-level BPE tokenizer.json (GPT-2 style), train one with --vocab-size, or for WordPiece give `pretrain data prepare` --tokenizer-model wordpiece"
         case let .unsupportedTokenizer(path, feature):
-            return "\(path): unsupported tokenizer feature: \(feature); only GPT-2-style byte-level BPE is supported, train one with --vocab-size instead"
+            return "\(path): unsupported tokenizer feature: \(feature); use a byte-level BPE (GPT-2), WordPiece (BERT) or Unigram (T5) tokenizer.json without it, or train one with --vocab-size instead"
         case let .missingSpecialTokens(path, missing):
             return "\(path): tokenizer has no \(missing.joined(separator: ", ")) special token\(missing.count == 1 ? "" : "s"), which a BERT (masked-LM) run needs; prepare the data with --vocab-size N (trained tokenizers reserve [PAD] [MASK] [CLS] [SEP]) or add them to the tokenizer's added_tokens"
         case let .malformedTokenizer(path, problem):
@@ -84,6 +92,15 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
             return "\(name): \(problem)"
         case let .io(path, problem):
             return "\(path): \(problem); check the path and its permissions"
+        case let .badLine(path, line, problem):
+            return "\(path):\(line): \(problem); fix the line or pass --skip-bad-lines to skip such lines (they are counted)"
+        case let .missingColumn(path, column, available):
+            let shown = available.prefix(12).joined(separator: ", ") + (available.count > 12 ? ", …" : "")
+            return "\(path): no column \"\(column)\" (columns: \(shown)); pass --text-field with one of them"
+        case let .badParquet(path, problem):
+            return "\(path): cannot read this Parquet file: \(problem); rewrite it with pyarrow (pq.write_table) using PLAIN or dictionary encoding and no encryption"
+        case let .decompression(path, call, code):
+            return "\(path): \(call) failed with code \(code): the compressed data is corrupt or truncated; fetch or compress the file again"
         }
     }
 }

@@ -10,8 +10,9 @@ import Support
 ///
 /// Steps: find the text (`TextCorpus`); unless the manifest shows the same settings over
 /// unchanged inputs, train a tokenizer on the train documents (pre-tokens counted on all threads)
-/// or load the given one; encode every document on all threads, `<|endoftext|>` before each, and
-/// write train and val shards in corpus order. Everything is written into a hidden staging
+/// or load the given one — byte-level BPE, or with `tokenizerModel` `wordpiece` a BERT WordPiece
+/// (`WordPieceTrainer`); encode every document on all threads, `<|endoftext|>` (WordPiece:
+/// `[SEP]`) before each, and write train and val shards in corpus order. Everything is written into a hidden staging
 /// directory first and moved into place at the end, the manifest last, so an interrupted run never
 /// leaves a directory that looks complete. Output depends only on the inputs and settings.
 public final class DataPreparer {
@@ -35,7 +36,8 @@ public final class DataPreparer {
     /// Prepares the directory, or finds it up to date; returns its manifest and which happened.
     public func run() throws -> (manifest: PrepareManifest, upToDate: Bool) {
         try settings.validate()
-        let corpus = try TextCorpus(inputs: settings.inputs, documentSeparator: settings.documentSeparator)
+        let corpus = try TextCorpus(inputs: settings.inputs, documentSeparator: settings.documentSeparator, textField: settings.field,
+                                    skipBadLines: settings.skipBadLines ?? false, lineDocuments: settings.lineDocuments ?? false)
         let directory = settings.outputDirectory.hasSuffix("/") && settings.outputDirectory.count > 1
             ? String(settings.outputDirectory.dropLast()) : settings.outputDirectory
         let fingerprints = corpus.files.map { PrepareManifest.Fingerprint(path: $0) }
@@ -54,15 +56,42 @@ public final class DataPreparer {
         try FileIO.makeDirectories(staging)
         defer { Self.removeTree(staging) }
 
-        let tokenizer = try settings.tokenizerPath.map { try Tokenizer.load(from: $0) } ?? trainTokenizer(corpus)
-        guard let endOfText = tokenizer.endOfText else {
-            throw DataError.unsupportedTokenizer(path: tokenizer.sourcePath, feature: "no <|endoftext|> added token (documents are separated by it); add it as a special token")
+        let vocabularySize: Int
+        let wide: Bool
+        let train: ShardWriter, val: ShardWriter
+        let counts: (documents: Int, valDocuments: Int)
+        var skippedBefore = 0  // bad lines are met by every pass; count those of the encoding pass
+        if settings.isWordPiece {
+            let tokenizer = try wordPieceTokenizer(corpus, staging: staging)
+            guard let separator = tokenizer.id(of: "[SEP]") else {
+                throw DataError.missingSpecialTokens(path: tokenizer.sourcePath, missing: ["[SEP]"])
+            }
+            vocabularySize = tokenizer.vocabularySize
+            wide = vocabularySize > 65_536
+            train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
+            val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
+            skippedBefore = corpus.skippedLines
+            counts = try encode(corpus, separator: separator, train: train, val: val) {
+                let encoder = HuggingFaceEncoder(tokenizer)
+                return { bytes, out in encoder.encodeOrdinary(bytes, into: &out) }
+            }
+        } else {
+            let tokenizer = try settings.tokenizerPath.map { try Tokenizer.load(from: $0) } ?? trainTokenizer(corpus)
+            guard let endOfText = tokenizer.endOfText else {
+                throw DataError.unsupportedTokenizer(path: tokenizer.sourcePath, feature: "no <|endoftext|> added token (documents are separated by it); add it as a special token")
+            }
+            try tokenizer.save(to: staging + "/tokenizer.json")
+            vocabularySize = tokenizer.vocabularySize
+            wide = vocabularySize > 65_536
+            train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
+            val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
+            skippedBefore = corpus.skippedLines
+            counts = try encode(corpus, separator: endOfText, train: train, val: val) {
+                let encoder = tokenizer.makeEncoder()
+                return { bytes, out in encoder.encodeOrdinary(bytes, into: &out) }
+            }
         }
-        try tokenizer.save(to: staging + "/tokenizer.json")
-        let wide = tokenizer.vocabularySize > 65_536
-        let train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
-        let val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
-        let counts = try encode(corpus, tokenizer: tokenizer, endOfText: endOfText, train: train, val: val)
+        let skipped = corpus.skippedLines - skippedBefore
         try train.finish()
         try val.finish()
 
@@ -73,7 +102,8 @@ public final class DataPreparer {
         let manifest = PrepareManifest(
             format: PrepareManifest.currentFormat, settings: settings, inputs: fingerprints, tokenizerSource: tokenizerSource,
             outputs: outputs, trainTokens: train.totalTokens, valTokens: val.totalTokens, documents: counts.documents,
-            valDocuments: counts.valDocuments, vocabularySize: tokenizer.vocabularySize, wideTokens: wide)
+            valDocuments: counts.valDocuments, vocabularySize: vocabularySize, wideTokens: wide,
+            skippedLines: skipped > 0 ? skipped : nil)
         try commit(manifest, from: staging, to: directory)
         return (manifest, false)
     }
@@ -83,15 +113,13 @@ public final class DataPreparer {
         let trainer = try BPETrainer(vocabularySize: settings.vocabularySize!, minFrequency: Int64(settings.minFrequency), threads: threads)
         let counters = (0..<threads).map { _ in WordCounter() }
         let bar = ProgressBar(label: "count", total: corpus.totalBytes, enabled: showProgress)
-        var seen = 0
-        try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch in
+        try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch, done in
             let units = batch.filter { !settings.isValidation(document: $0.document) }
             let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
             Parallel.run(threads) { worker in
                 for unit in units[bounds[worker]..<bounds[worker + 1]] { counters[worker].add(unit.bytes) }
             }
-            seen += batch.reduce(0) { $0 + $1.bytes.count }
-            bar.update(seen)
+            bar.update(done)
         }
         for other in counters.dropFirst() { counters[0].merge(other) }
         bar.finish("\(counters[0].uniqueWords) distinct pre-tokens")
@@ -102,32 +130,72 @@ public final class DataPreparer {
         return tokenizer
     }
 
-    /// Per-thread encoder and output of one batch.
-    private final class Worker {
-        let encoder: TokenEncoder
-        var tokens: [Int32] = []
-        var ends: [Int] = []
-        init(_ tokenizer: Tokenizer) { encoder = tokenizer.makeEncoder() }
+    /// Loads the given WordPiece tokenizer.json, or counts the train documents' words on all
+    /// threads and trains one; either way writes it to `staging/tokenizer.json`.
+    private func wordPieceTokenizer(_ corpus: TextCorpus, staging: String) throws -> HuggingFaceTokenizer {
+        let path = staging + "/tokenizer.json"
+        if let source = settings.tokenizerPath {
+            let tokenizer = try HuggingFaceTokenizer.load(from: source)
+            guard tokenizer.modelType == "WordPiece" else {
+                throw DataError.invalidSetting(name: "--tokenizer-model wordpiece", problem: "\(source) is a \(tokenizer.modelType) tokenizer; pass a WordPiece tokenizer.json or drop --tokenizer-model")
+            }
+            try FileIO.writeAtomically(try FileIO.readAll(source), to: path)
+            return tokenizer
+        }
+        var counts = [[String: Int64]](repeating: [:], count: threads)
+        let bar = ProgressBar(label: "count", total: corpus.totalBytes, enabled: showProgress)
+        try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch, done in
+            let units = batch.filter { !settings.isValidation(document: $0.document) }
+            let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
+            counts.withUnsafeMutableBufferPointer { counts in
+                Parallel.run(threads) { worker in
+                    for unit in units[bounds[worker]..<bounds[worker + 1]] {
+                        WordPieceTrainer.addWords(of: String(decoding: unit.bytes, as: UTF8.self), to: &counts[worker])
+                    }
+                }
+            }
+            bar.update(done)
+        }
+        var words = counts[0]
+        for other in counts.dropFirst() { words.merge(other, uniquingKeysWith: +) }
+        bar.finish("\(words.count) distinct words")
+        let trainer = WordPieceTrainer(vocabularySize: settings.vocabularySize!, minFrequency: Int64(settings.minFrequency))
+        let mergeBar = ProgressBar(label: "merges", total: trainer.vocabularySize, unit: "merges", enabled: showProgress)
+        let vocabulary = trainer.train(wordCounts: words) { mergeBar.update($0) }
+        mergeBar.finish("vocabulary \(vocabulary.count)")
+        try FileIO.writeAtomically(Array(BertTokenizerFile.jsonText(vocabulary: vocabulary).utf8), to: path)
+        return try HuggingFaceTokenizer.load(from: path)
     }
 
-    /// Encodes every unit on all threads and appends the tokens to the split's writer in order.
-    private func encode(_ corpus: TextCorpus, tokenizer: Tokenizer, endOfText: Int32, train: ShardWriter, val: ShardWriter) throws
-        -> (documents: Int, valDocuments: Int)
+    /// Appends the ids of one unit's bytes; one per thread.
+    typealias UnitEncoder = (UnsafeBufferPointer<UInt8>, inout [Int32]) -> Void
+
+    /// Per-thread encoder and output of one batch.
+    private final class Worker {
+        let encode: UnitEncoder
+        var tokens: [Int32] = []
+        var ends: [Int] = []
+        init(_ encode: @escaping UnitEncoder) { self.encode = encode }
+    }
+
+    /// Encodes every unit on all threads (`separator` before each document) and appends the
+    /// tokens to the split's writer in order.
+    private func encode(_ corpus: TextCorpus, separator: Int32, train: ShardWriter, val: ShardWriter,
+                        makeEncoder: () -> UnitEncoder) throws -> (documents: Int, valDocuments: Int)
     {
-        let workers = (0..<threads).map { _ in Worker(tokenizer) }
+        let workers = (0..<threads).map { _ in Worker(makeEncoder()) }
         let bar = ProgressBar(label: "encode", total: corpus.totalBytes, enabled: showProgress)
-        var seen = 0
         var documents = 0
         var valDocuments = 0
-        try corpus.forEachBatch(batchBytes: (2 << 20) * threads) { units in
+        try corpus.forEachBatch(batchBytes: (2 << 20) * threads) { units, done in
             let bounds = Parallel.balancedBounds(weights: units.map(\.bytes.count), parts: threads)
             Parallel.run(threads) { w in
                 let worker = workers[w]
                 worker.tokens.removeAll(keepingCapacity: true)
                 worker.ends.removeAll(keepingCapacity: true)
                 for unit in units[bounds[w]..<bounds[w + 1]] {
-                    if unit.startsDocument { worker.tokens.append(endOfText) }
-                    worker.encoder.encodeOrdinary(unit.bytes, into: &worker.tokens)
+                    if unit.startsDocument { worker.tokens.append(separator) }
+                    worker.encode(unit.bytes, &worker.tokens)
                     worker.ends.append(worker.tokens.count)
                 }
             }
@@ -146,8 +214,7 @@ public final class DataPreparer {
                     }
                 }
             }
-            seen += units.reduce(0) { $0 + $1.bytes.count }
-            bar.update(seen)
+            bar.update(done)
         }
         bar.finish("\(train.totalTokens + val.totalTokens) tokens")
         return (documents, valDocuments)

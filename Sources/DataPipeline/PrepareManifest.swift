@@ -63,6 +63,8 @@ public struct PrepareManifest: Codable, Equatable, Sendable {
     public var vocabularySize: Int
     /// Whether shards hold uint32 tokens (version 2) instead of uint16 (version 1).
     public var wideTokens: Bool
+    /// Bad JSON lines skipped (`--skip-bad-lines`); nil when none.
+    public var skippedLines: Int? = nil
 
     /// Whether every output still exists with its recorded size in `directory`.
     public func outputsIntact(in directory: String) -> Bool {

@@ -8,7 +8,8 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
     public var inputs: [String]
     /// Where `tokenizer.json`, the shards and `prepare.json` go.
     public var outputDirectory: String
-    /// Train a tokenizer of this many tokens (256 bytes + merges + 5 special tokens)…
+    /// Train a tokenizer of this many tokens (BPE: 256 bytes + merges + 5 special tokens;
+    /// WordPiece: 5 special tokens + alphabet + merges)…
     public var vocabularySize: Int?
     /// …or load this `tokenizer.json` (or GPT-2 `vocab.json` with `merges.txt` beside it).
     public var tokenizerPath: String?
@@ -21,6 +22,19 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
     public var documentSeparator: String?
     /// Tokenizer training: a pair must occur this often to be merged.
     public var minFrequency: Int
+    /// The JSON field or CSV/Parquet column holding the text (nil: `text`).
+    public var textField: String?
+    /// Skip (and count) JSON lines that are not JSON or lack the field, instead of stopping.
+    public var skipBadLines: Bool?
+    /// Each line of a text file is one document.
+    public var lineDocuments: Bool?
+    /// The tokenizer model to train or load: nil or `bpe` (byte-level BPE), or `wordpiece`.
+    public var tokenizerModel: String?
+
+    /// The text field, defaulted.
+    public var field: String { textField ?? "text" }
+    /// Whether a WordPiece tokenizer is trained or loaded.
+    public var isWordPiece: Bool { tokenizerModel == "wordpiece" }
 
     /// Settings with llm.c-like defaults: 5% validation, 100 M tokens per shard.
     public init(inputs: [String], outputDirectory: String, vocabularySize: Int? = nil, tokenizerPath: String? = nil,
@@ -59,6 +73,12 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
         }
         guard minFrequency >= 1 else {
             throw DataError.invalidSetting(name: "--min-frequency", problem: "must be at least 1, got \(minFrequency)")
+        }
+        if let model = tokenizerModel, model != "bpe", model != "wordpiece" {
+            throw DataError.invalidSetting(name: "--tokenizer-model", problem: "\(model) is not a tokenizer model; pass bpe (byte-level BPE, the default) or wordpiece (BERT)")
+        }
+        if let field = textField, field.isEmpty {
+            throw DataError.invalidSetting(name: "--text-field", problem: "pass the name of the field or column holding the text, e.g. --text-field text")
         }
         guard !outputDirectory.isEmpty else {
             throw DataError.invalidSetting(name: "--out", problem: "pass the output directory, e.g. --out data/fortunes")

@@ -108,16 +108,7 @@ extension Tokenizer {
                 throw DataError.malformedTokenizer(path: path, problem: "merge \(index) is neither \"a b\" nor [\"a\", \"b\"]")
             }
         }
-        var added: [AddedToken] = []
-        for entry in root["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let id = (entry["id"] as? NSNumber)?.intValue, let content = entry["content"] as? String else {
-                throw DataError.malformedTokenizer(path: path, problem: "an added_tokens entry lacks id or content")
-            }
-            added.append(AddedToken(
-                id: Int32(id), content: content, special: entry["special"] as? Bool ?? false,
-                lstrip: entry["lstrip"] as? Bool ?? false, rstrip: entry["rstrip"] as? Bool ?? false,
-                singleWord: entry["single_word"] as? Bool ?? false, normalized: entry["normalized"] as? Bool ?? false))
-        }
+        let added = try HuggingFaceTokenizer.addedTokens(root, path: path)
         return try build(vocab: vocab, merges: pairs, added: added, addPrefixSpace: addPrefixSpace,
                          ignoreMerges: model["ignore_merges"] as? Bool ?? false, path: path)
     }

@@ -6,25 +6,25 @@ import Foundation
 struct DataPrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Train (or load) a byte-level BPE tokenizer and write train/val token shards.",
+        abstract: "Train (or load) a byte-level BPE or WordPiece tokenizer and write train/val token shards.",
         discussion: """
         Writes DIR/tokenizer.json (Hugging Face format), DIR/train_NNNNNN.bin and DIR/val_NNNNNN.bin \
         (llm.c's format: 1024-byte header of 256 int32 — magic 20240520, version 1 for uint16 tokens or \
         2 for uint32 when the vocabulary exceeds 65,535, token count — then the tokens; <|endoftext|> \
-        before every document) and DIR/prepare.json, written last. Running again with the same \
+        before every document, [SEP] with --tokenizer-model wordpiece) and DIR/prepare.json, written last. Running again with the same \
         arguments over unchanged files does nothing (pass --force to redo).
 
         Example (the default corpus, Debian's fortunes, as `make pretrain` runs it):
           pretrain data prepare --input /usr/share/games/fortunes --document-separator % --vocab-size 4096 --out data/fortunes
         """)
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Text files or directories (walked recursively; binary files, symlinks and hidden files skipped).", valueName: "path"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Text, .jsonl/.json, .csv/.tsv or .parquet files (any but Parquet may be .gz/.zst), or directories of them (walked recursively; other binary files, symlinks and hidden files skipped).", valueName: "path"))
     var input: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("Train a tokenizer with this many tokens (256 bytes + merges + 5 special tokens).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Train a tokenizer with this many tokens (BPE: 256 bytes + merges + 5 special tokens; WordPiece: specials + alphabet + merges).", valueName: "n"))
     var vocabSize: Int?
 
     @Option(name: .long, help: ArgumentHelp("Use this tokenizer.json (or GPT-2 vocab.json with merges.txt beside it) instead of training.", valueName: "file"))
@@ -39,6 +39,18 @@ struct DataPrepareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A line that separates documents inside a file ('%' for fortune files, '' for blank lines); default: one document per file.", valueName: "line"))
     var documentSeparator: String?
 
+    @Option(name: .long, help: ArgumentHelp("The JSON field or CSV/TSV/Parquet column holding the text.", valueName: "name"))
+    var textField: String = "text"
+
+    @Flag(name: .long, help: "Skip JSON lines that are not JSON or lack the text field (they are counted) instead of stopping.")
+    var skipBadLines = false
+
+    @Flag(name: .long, help: "Each line of a text file is one document.")
+    var lineDocuments = false
+
+    @Option(name: .long, help: ArgumentHelp("Tokenizer model to train or load: bpe (byte-level, GPT) or wordpiece (BERT).", valueName: "model"))
+    var tokenizerModel: String = "bpe"
+
     @Option(name: .long, help: ArgumentHelp("Tokenizer training: merge only pairs seen at least this often.", valueName: "n"))
     var minFrequency: Int = 2
 
@@ -52,10 +64,14 @@ struct DataPrepareCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let settings = PrepareSettings(
+        var settings = PrepareSettings(
             inputs: input, outputDirectory: out, vocabularySize: vocabSize, tokenizerPath: tokenizer,
             valFraction: valFraction, shardTokens: shardTokens, documentSeparator: documentSeparator,
             minFrequency: minFrequency)
+        settings.textField = textField == "text" ? nil : textField
+        settings.skipBadLines = skipBadLines ? true : nil
+        settings.lineDocuments = lineDocuments ? true : nil
+        settings.tokenizerModel = tokenizerModel == "bpe" ? nil : tokenizerModel
         let threadCount = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let start = Date()
         let result: (manifest: PrepareManifest, upToDate: Bool)
@@ -75,6 +91,9 @@ struct DataPrepareCommand: ParsableCommand {
         print("wrote \(out)/tokenizer.json: vocabulary \(m.vocabularySize)")
         print("wrote \(trainShards) train shard(s), \(m.trainTokens) tokens; \(valShards) val shard(s), \(m.valTokens) tokens (\(width))")
         print(String(format: "%d documents (%d val) from %d files in %.1f s", m.documents, m.valDocuments, m.inputs.count, Date().timeIntervalSince(start)))
+        if let skipped = m.skippedLines {
+            print("skipped \(skipped) bad JSON line\(skipped == 1 ? "" : "s") (--skip-bad-lines)")
+        }
         if m.valTokens == 0, valFraction > 0 {
             FileHandle.standardError.write(Foundation.Data("warning: no document went to the val split (only \(m.documents) documents); pass --document-separator to split files into documents\n".utf8))
         }

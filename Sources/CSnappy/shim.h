@@ -1,0 +1,5 @@
+// libsnappy's C API (Parquet's SNAPPY pages).
+#ifndef CSNAPPY_SHIM_H
+#define CSNAPPY_SHIM_H
+#include <snappy-c.h>
+#endif

@@ -1,0 +1,35 @@
+/// The `tokenizer.json` of a BERT (uncased) WordPiece tokenizer, as the Python library writes it
+/// for `bert-base-uncased`: the five special tokens as added tokens, BertNormalizer,
+/// BertPreTokenizer, `[CLS] $A [SEP]` / `[CLS] $A [SEP] $B:1 [SEP]:1` TemplateProcessing, the
+/// WordPiece decoder, and the vocabulary in id order (stable bytes for the same vocabulary).
+enum BertTokenizerFile {
+    /// The file text for `vocabulary` (token text by id), which must hold the BERT specials.
+    static func jsonText(vocabulary: [String], specials: [String] = WordPieceTrainer.bertSpecials) -> String {
+        let ids = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
+        for (index, special) in specials.enumerated() {
+            out += index == 0 ? "\n" : ",\n"
+            out += "    {\"id\": \(ids[special] ?? index), \"content\": \(JSONText.quote(special)), \"single_word\": false, "
+            out += "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
+        }
+        out += "\n  ],\n"
+        out += "  \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": true},\n"
+        out += "  \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},\n"
+        let cls = ids["[CLS]"] ?? 2, sep = ids["[SEP]"] ?? 3
+        out += "  \"post_processor\": {\"type\": \"TemplateProcessing\", "
+        out += "\"single\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}], "
+        out += "\"pair\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}, "
+        out += "{\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 1}}], "
+        out += "\"special_tokens\": {\"[CLS]\": {\"id\": \"[CLS]\", \"ids\": [\(cls)], \"tokens\": [\"[CLS]\"]}, "
+        out += "\"[SEP]\": {\"id\": \"[SEP]\", \"ids\": [\(sep)], \"tokens\": [\"[SEP]\"]}}},\n"
+        out += "  \"decoder\": {\"type\": \"WordPiece\", \"prefix\": \"##\", \"cleanup\": true},\n"
+        out += "  \"model\": {\n    \"type\": \"WordPiece\",\n    \"unk_token\": \"[UNK]\",\n"
+        out += "    \"continuing_subword_prefix\": \"##\",\n    \"max_input_chars_per_word\": 100,\n    \"vocab\": {"
+        for (id, token) in vocabulary.enumerated() {
+            out += id == 0 ? "\n" : ",\n"
+            out += "      \(JSONText.quote(token)): \(id)"
+        }
+        out += "\n    }\n  }\n}\n"
+        return out
+    }
+}
