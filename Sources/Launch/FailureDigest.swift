@@ -16,6 +16,11 @@ public struct FailureDigest: Sendable {
     public private(set) var errors: [String] = []
     /// Messages by rank, first ones first.
     public private(set) var rankMessages: [Int: [String]] = [:]
+    /// The step of the checkpoint the job saved after a preemption signal, from rank 0's
+    /// `preempted: checkpoint saved at step N in DIR; …` (printed once the checkpoint is complete).
+    public private(set) var preemptedStep: Int?
+    /// Where that checkpoint went (the checkpoint root).
+    public private(set) var preemptedPath: String?
     private var pendingProcessRank: Int?
     private static let keep = 5
 
@@ -24,6 +29,16 @@ public struct FailureDigest: Sendable {
     /// Takes one line of output (stdout or stderr, without the newline).
     public mutating func consume(_ rawLine: String) {
         let line = rawLine.trimmingCharacters(in: .whitespaces)
+        if let rest = line.strippingPrefix("preempted: checkpoint saved at step ") {
+            let digits = rest.prefix { $0.isNumber }
+            if let step = Int(digits) {
+                preemptedStep = step
+                if let path = rest.dropFirst(digits.count).strippingPrefix(" in ") {
+                    preemptedPath = String(path.prefix { $0 != ";" })
+                }
+            }
+            return
+        }
         if let rest = line.strippingPrefix("Process name:"), let rank = Self.lastNumber(in: rest) {
             pendingProcessRank = rank
             return
@@ -93,7 +108,7 @@ public struct FailureDigest: Sendable {
     }
 }
 
-extension String {
+extension StringProtocol {
     /// The rest of the string after `prefix`, or nil when it does not start with it.
     fileprivate func strippingPrefix(_ prefix: String) -> String? {
         hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil

@@ -27,7 +27,11 @@ struct TrainCommand: ParsableCommand {
         steps and at the end. `--resume auto` continues from the newest complete checkpoint there (or
         starts fresh when there is none); `--resume DIR` from a given one, on any number of ranks.
         SIGTERM or SIGUSR1 (on any rank) makes the run save a checkpoint at the next step boundary and
-        exit with status 75 (cluster/slurm.sbatch requeues on it); a second signal exits at once.
+        exit with status 75 (cluster/slurm.sbatch requeues on it); so does SIGINT (Ctrl-C): the status
+        says "saved, run me again" whichever signal it was. A second signal exits at once (128 + signal).
+        Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`, `scancel --signal=USR1`):
+        mpirun passes it to every rank and returns 75, while its own SIGTERM/SIGINT is OpenMPI's abort
+        (status 1, ranks killed 1 s later); `pretrain launch` turns SIGTERM/SIGINT into SIGUSR1 for you.
         """)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String

@@ -50,4 +50,14 @@ final class FailureDigestTests: XCTestCase {
         XCTAssertNil(d.summary(status: 0))
         XCTAssertEqual(FailureDigest().summary(status: 143), "the job failed (exit status 143); stopped by signal 15")
     }
+
+    func testRankZerosPreemptionLineGivesTheSavedStepAndPlace() {
+        let d = digest("""
+        step 41 | loss 3.2
+        preempted: checkpoint saved at step 42 in /runs/a b/checkpoints; exiting with status 75 so that the job is requeued (resume with --resume auto)
+        """)
+        XCTAssertEqual(d.preemptedStep, 42)
+        XCTAssertEqual(d.preemptedPath, "/runs/a b/checkpoints")
+        XCTAssertNil(digest("checkpoint: saved /r/step-00000042").preemptedStep)
+    }
 }
