@@ -32,6 +32,8 @@ struct TrainCommand: ParsableCommand {
         Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`, `scancel --signal=USR1`):
         mpirun passes it to every rank and returns 75, while its own SIGTERM/SIGINT is OpenMPI's abort
         (status 1, ranks killed 1 s later); `pretrain launch` turns SIGTERM/SIGINT into SIGUSR1 for you.
+        Before the first step every rank checks that data.tokenizer exists and fits the model
+        (data.tokenizer: '' trains without one) and that logging.run_dir and checkpoint.dir are writable.
         """)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
@@ -69,6 +71,8 @@ struct TrainCommand: ParsableCommand {
         let reporter = TrainingReporter(config: resolved, rank: rank, interval: logInterval ?? resolved.logging.interval, quiet: quiet)
         var setupDone = false
         do {
+            // Before anything is written or computed, on every rank: the tokenizer, and the directories.
+            try StartupChecks.run(resolved, comm: mpi)
             // Before anything is written: a fresh run must not replace an earlier run's files.
             if resume == nil { try Self.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
             try reporter.open(appending: resume != nil)
@@ -82,6 +86,11 @@ struct TrainCommand: ParsableCommand {
             if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus) }
         } catch let code as ExitCode {
             throw code
+        } catch let failure as StartupChecks.Failure {
+            // One rank (the lowest that found a problem) speaks before MPI_Finalize; all exit.
+            if failure.report { FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8)) }
+            try? mpi.shutdown()
+            throw ExitCode(2)
         } catch {
             let message = (error as? TrainingError)?.message ?? "\(error)"
             if !setupDone {
