@@ -89,7 +89,7 @@ final class LaunchCommandTests: XCTestCase {
         try assertOneLineError(["--config", dir + "/missing.yaml"],
                                contains: "missing.yaml: no such config file; write one with `pretrain config --defaults --out")
         try assertOneLineError(["--config", try variant("bad.yaml", "model:\n  n_layer: [1, 2\n")], contains: "bad.yaml: invalid YAML: line ")
-        try assertOneLineError(["--config", try variant("unknown.yaml", base + "training:\n  step: 3\n")],
+        try assertOneLineError(["--config", try variant("unknown.yaml", base.replacingOccurrences(of: "training:\n", with: "training:\n  step: 3\n"))],
                                contains: "unknown key `training.step`; did you mean `training.steps`?")
         try assertOneLineError(["--config", try variant("type.yaml", base.replacingOccurrences(of: "n_layer: 2", with: "n_layer: two"))],
                                contains: "model.n_layer is 'two'; expected integer in 1…∞")
