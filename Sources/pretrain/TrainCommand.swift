@@ -33,7 +33,10 @@ struct TrainCommand: ParsableCommand {
         mpirun passes it to every rank and returns 75, while its own SIGTERM/SIGINT is OpenMPI's abort
         (status 1, ranks killed 1 s later); `pretrain launch` turns SIGTERM/SIGINT into SIGUSR1 for you.
         Before the first step every rank checks that data.tokenizer exists and fits the model
-        (data.tokenizer: '' trains without one) and that logging.run_dir and checkpoint.dir are writable.
+        (data.tokenizer: '' trains without one) and that logging.run_dir and checkpoint.dir are writable,
+        and plans the memory a rank will hold (parameters, gradients, AdamW moments, activations,
+        checkpoint staging) against what the host offers (MemAvailable and the cgroup limit, shared by the
+        ranks on the host): a run that cannot fit is refused in one line naming the levers.
         """)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
@@ -73,9 +76,12 @@ struct TrainCommand: ParsableCommand {
         do {
             // Before anything is written or computed, on every rank: the tokenizer, and the directories.
             try StartupChecks.run(resolved, comm: mpi)
+            // Before the model is allocated: refuse in one line what cannot fit (never an allocation crash).
+            let memory = try MemoryPlan.checked(resolved, comm: mpi)
             // Before anything is written: a fresh run must not replace an earlier run's files.
             if resume == nil { try Self.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
             try reporter.open(appending: resume != nil)
+            if rank == 0, !quiet { print(memory.plan.summary(budget: memory.budget)) }
             let comm = try Self.watched(mpi, config: resolved)
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
             if let resume { try trainer.resume(from: resume) }
