@@ -175,7 +175,13 @@ public final class WatchdogCommunicator: Communicator, @unchecked Sendable {
         let beats = (0..<size).map { r in
             HeartbeatFile.read(directory: heartbeat.directory, rank: r, jobToken: heartbeat.jobToken)
         }
-        return StallReport.diagnose(rank: rank, stalled: record, waitedSeconds: waited, heartbeats: beats)
+        var trouble: [Int: String] = [:]
+        for r in 0..<size where r != rank {
+            guard let writer = HeartbeatFile.writer(directory: heartbeat.directory, rank: r, jobToken: heartbeat.jobToken),
+                  writer.host == HeartbeatFile.hostToken, writer.pid > 0 else { continue }
+            trouble[r] = HeartbeatFile.trouble(pid: writer.pid)
+        }
+        return StallReport.diagnose(rank: rank, stalled: record, waitedSeconds: waited, heartbeats: beats, trouble: trouble)
     }
 
     /// One round of the watchdog thread: prunes completed collectives, reports the oldest open one if

@@ -16,6 +16,9 @@ public struct FailureDigest: Sendable {
     public private(set) var errors: [String] = []
     /// Messages by rank, first ones first.
     public private(set) var rankMessages: [Int: [String]] = [:]
+    /// The rank that ended the job with MPI_Abort (a watchdog report, a mid-run error), if one did:
+    /// its own message is the cause; what other ranks say while the job is torn down is not.
+    public private(set) var abortingRank: Int?
     /// The step of the checkpoint the job saved after a preemption signal, from rank 0's
     /// `preempted: checkpoint saved at step N in DIR; …` (printed once the checkpoint is complete).
     public private(set) var preemptedStep: Int?
@@ -48,6 +51,10 @@ public struct FailureDigest: Sendable {
             pendingProcessRank = nil
             return
         }
+        if let rest = line.strippingPrefix("MPI_ABORT was invoked on rank ") {
+            if abortingRank == nil { abortingRank = Int(rest.prefix { $0.isNumber }) }
+            return
+        }
         if line.hasPrefix("mpirun noticed that process rank "), failedRank == nil {
             let words = line.split(separator: " ")
             if let index = words.firstIndex(of: "rank"), index + 1 < words.count, let rank = Int(words[index + 1]) {
@@ -75,7 +82,9 @@ public struct FailureDigest: Sendable {
         guard status != 0 else { return nil }
         var parts = ["the job failed (exit status \(status))"]
         let others = rankMessages.sorted { $0.key < $1.key }
-        if let rank = failedRank {
+        if let rank = abortingRank, let own = rankMessages[rank]?.first {
+            parts.append("rank \(rank) ended the job: \(own)")
+        } else if let rank = failedRank {
             var what = "rank \(rank)"
             if let code = failedExitCode { what += " exited with status \(code)" } else if let signal = failedSignal { what += " was killed by signal \(signal)" }
             if let own = rankMessages[rank]?.first {

@@ -227,6 +227,29 @@ final class LaunchCommandTests: XCTestCase {
         try assertPreempted(job.wait(timeout: 90), runDir: runDir, signal: "SIGINT")
     }
 
+    /// One rank stopped with SIGSTOP: the watchdog names it every time (its heartbeat alone may show it
+    /// inside the collective), nothing blames the transport, and launch's summary repeats the cause.
+    func testAStoppedRankIsNamedByTheWatchdogAndLaunchRepeatsIt() throws {
+        let (_, job) = try tinyJob(["--set", "training.watchdog_seconds=3"], name: "stop")
+        let ranks = ProcessState.descendants(of: job.process.processIdentifier).filter { ProcessState.commandLine($0).hasPrefix(pretrain + " train") }
+        let rank1 = try XCTUnwrap(ranks.first { pid in
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environ.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
+        }, "ranks: \(ranks)")
+        let start = Date()
+        kill(rank1, SIGSTOP)
+        defer { kill(rank1, SIGKILL) }
+        let run = job.wait(timeout: 60)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 25, "ended by the watchdog, not the test's timeout")
+        XCTAssertNotEqual(run.status, 0)
+        let stopped = "rank 1 is stopped (pid \(rank1), state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it"
+        let own = run.errorLines.first { $0.hasPrefix("error: rank 0: collective") } ?? ""
+        XCTAssertTrue(own.contains(stopped), run.stderr)
+        let last = run.errorLines.last ?? ""
+        XCTAssertTrue(last.hasPrefix("error: the job failed (exit status \(run.status)); rank 0 ended the job: collective") && last.contains(stopped), run.stderr)
+        XCTAssertFalse(run.stderr.contains("PRETRAIN_SINGLE_NODE_ALLREDUCE"), run.stderr)
+    }
+
     /// `configs/tiny.yaml` made small (fixture shard, tiny model, no tokenizer, endless steps), launched
     /// and trained until rank 0 has logged a step.
     func tinyJob(_ extra: [String], name: String) throws -> (runDir: String, job: CommandRun) {
