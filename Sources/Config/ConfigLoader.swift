@@ -111,6 +111,9 @@ public enum ConfigLoader {
         var path = String(override[..<eq]).trimmingCharacters(in: .whitespaces)
         let value = String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
         if let alias = ConfigSchema.aliases[path] { path = alias }
+        if ConfigSchema.byPath[path] == nil, let first = ConfigSchema.keys.first(where: { $0.path.hasPrefix(path + ".") }) {
+            throw ConfigError("--set \(override): \(path) is a section, not a key; set one of its keys, e.g. --set \(first.path)=VALUE (`pretrain config --explain` lists them)")
+        }
         guard let key = ConfigSchema.byPath[path] else { throw unknownKey(path, origin: "--set") }
         let unquoted = (value.hasPrefix("'") && value.hasSuffix("'") || value.hasPrefix("\"") && value.hasSuffix("\"")) && value.count >= 2
             ? String(value.dropFirst().dropLast()) : value

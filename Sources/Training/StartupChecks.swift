@@ -6,6 +6,7 @@ import Foundation
 /// What every rank checks before the first step, so that a problem is one line at the start instead of
 /// a failure after `checkpoint.every` steps of work (or never, as a checkpoint without its tokenizer):
 ///
+/// - data.train (and data.val when set) name files that exist, or a glob that matches some;
 /// - the tokenizer named by `data.tokenizer` exists and fits the model (`data.tokenizer: ''` means
 ///   none: the checkpoints then carry no tokenizer.json);
 /// - `logging.run_dir` and the checkpoint root can be created and written: a probe file is created
@@ -36,8 +37,24 @@ public enum StartupChecks {
 
     /// The first problem on this rank, or nil.
     public static func firstProblem(_ config: RunConfig, rank: Int) -> String? {
-        tokenizerProblem(config) ?? writableProblem(config.logging.runDir, key: "logging.run_dir", rank: rank)
+        dataProblem(config.data.train, key: "data.train") ?? (config.data.val.isEmpty ? nil : dataProblem(config.data.val, key: "data.val"))
+            ?? tokenizerProblem(config) ?? writableProblem(config.logging.runDir, key: "logging.run_dir", rank: rank)
             ?? writableProblem(Trainer.checkpointRoot(config), key: config.checkpoint.dir.isEmpty ? "logging.run_dir" : "checkpoint.dir", rank: rank)
+    }
+
+    /// The token shards `location` names (a file, a directory, or a glob) exist: a glob matches at
+    /// least one file, a plain path exists. The loader checks the shards themselves.
+    static func dataProblem(_ location: String, key: String) -> String? {
+        let fix = "write shards with `pretrain data prepare --out DIR` (or `make data`) and set \(key) to them, e.g. DIR/\(key == "data.val" ? "val" : "train")_*.bin"
+        guard !location.isEmpty else { return "\(key) is empty; \(fix)" }
+        if location.contains(where: { "*?[".contains($0) }) {
+            var matches = glob_t()
+            defer { globfree(&matches) }
+            guard glob(location, 0, nil, &matches) == 0, matches.gl_pathc > 0 else { return "\(key) \(location) matches no files; \(fix)" }
+            return nil
+        }
+        guard FileManager.default.fileExists(atPath: location) else { return "\(key) \(location): no such file or directory; \(fix)" }
+        return nil
     }
 
     /// The tokenizer exists, loads, and its vocabulary fits `model.vocab_size`.

@@ -68,4 +68,15 @@ final class StartupChecksTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: runDir).filter { $0.hasPrefix(".pretrain-write-check") }
         XCTAssertEqual(leftovers, [], "the probe files are removed")
     }
+
+    /// A glob that matches nothing, or a path that does not exist, names the key (issue 22, point 8).
+    func testMissingTrainingDataNamesTheKey() throws {
+        let runDir = dir + "/run"
+        let glob = try train(["data.train=\(dir)/nothing/train_*.bin", "logging.run_dir=\(runDir)"])
+        assertOneLine(glob, "data.train \(dir)/nothing/train_*.bin matches no files; write shards with `pretrain data prepare --out DIR` "
+                      + "(or `make data`) and set data.train to them, e.g. DIR/train_*.bin", runDir: runDir)
+        let path = try train(["data.val=\(dir)/val.bin", "logging.run_dir=\(runDir)"])
+        assertOneLine(path, "data.val \(dir)/val.bin: no such file or directory; write shards with `pretrain data prepare --out DIR` "
+                      + "(or `make data`) and set data.val to them, e.g. DIR/val_*.bin", runDir: runDir)
+    }
 }

@@ -240,4 +240,8 @@ final class ConfigLoaderTests: XCTestCase {
             XCTAssertEqual("\($0)", "\(NSTemporaryDirectory()) is a directory; give the config's YAML file (e.g. configs/tiny.yaml)")
         }
     }
+
+    func testSettingASectionSaysToSetOneOfItsKeys() {
+        XCTAssertEqual(error("", overrides: ["model=3"]), "--set model=3: model is a section, not a key; set one of its keys, e.g. --set model.arch=VALUE (`pretrain config --explain` lists them)")
+    }
 }
