@@ -200,10 +200,12 @@ public struct MemoryPlan: Sendable, Equatable {
     public func check(against budget: Budget, config: RunConfig, ranks: Int) throws {
         guard let room = budget.perRank, added > room else { return }
         let t = config.training
-        var levers = ["lower training.micro_batch (\(t.microBatch); activations scale with it)",
-                      "training.seq_len (\(t.seqLen))"]
-        if ranks > 1, !t.zero1 { levers.append("set training.zero1: true (moments ÷ \(ranks))") }
-        levers.append("a smaller model (model.n_layer \(config.model.nLayer), model.d_model \(config.model.dModel))")
+        let batch = ["lower training.micro_batch (\(t.microBatch); activations scale with it)", "training.seq_len (\(t.seqLen))"]
+        var model: [String] = []
+        if ranks > 1, !t.zero1 { model.append("set training.zero1: true (moments ÷ \(ranks))") }
+        model.append("a smaller model (model.n_layer \(config.model.nLayer), model.d_model \(config.model.dModel))")
+        // The levers of the bigger part first.
+        var levers = activations >= parameters + gradients + moments + checkpoint ? batch + model : model + batch
         if budget.localRanks > 1 { levers.append("fewer ranks per host") }
         throw TrainingError("not enough memory: each rank needs \(Self.gib(added)) more (\(breakdown)) but can use \(Self.gib(room)) "
                             + "(\(budget.source)); " + levers.joined(separator: ", "), exitCode: 2)

@@ -74,6 +74,21 @@ final class MemoryPlanTests: XCTestCase {
                 XCTAssertTrue(text.contains(lever), "\(lever) missing: \(text)")
             }
         }
+        // The levers of the bigger part come first: here the model's state, with a long batch the activations.
+        func order(_ config: RunConfig) -> Bool? {
+            let plan = MemoryPlan(config: config, ranks: 2, baseline: 0)
+            do { try plan.check(against: budget, config: config, ranks: 2); return nil } catch {
+                let text = "\(error)"
+                guard let zero = text.range(of: "training.zero1"), let batch = text.range(of: "training.micro_batch") else { return nil }
+                return batch.lowerBound < zero.lowerBound
+            }
+        }
+        XCTAssertLessThan(plan.activations, plan.parameters + plan.gradients + plan.moments + plan.checkpoint)
+        XCTAssertEqual(order(config), false)
+        var long = config
+        long.training.microBatch = 512
+        XCTAssertGreaterThan(MemoryPlan(config: long, ranks: 2, baseline: 0).activations, plan.parameters + plan.gradients + plan.moments + plan.checkpoint)
+        XCTAssertEqual(order(long), true)
         XCTAssertNoThrow(try plan.check(against: MemoryPlan.Budget(memAvailable: 64 << 30, cgroupRoom: nil, cgroupLimit: nil, localRanks: 2),
                                         config: config, ranks: 2))
     }
