@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Model
 import Support
+import Training
 
 /// Training-step throughput of one process on a benchmark preset: GPT forward + backward + AdamW.
 public enum StepBenchmark {
@@ -20,6 +21,8 @@ public enum StepBenchmark {
         public var mfu: Double
         /// Peak resident set size, bytes.
         public var peakRSS: Int
+        /// What `MemoryPlan` predicted for it before the model was allocated, bytes.
+        public var plannedRSS: Int
     }
 
     /// Builds the preset model and times its steps on random tokens.
@@ -27,6 +30,7 @@ public enum StepBenchmark {
         let p = settings.preset
         Parallel.setThreads(settings.threads)
         let peak = BLASRuntime.measurePeakGFLOPS()
+        let plan = MemoryPlan(gpt: p.config, B: p.batch, T: p.seqLen, baseline: MemoryPlan.residentBytes())
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
         let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
@@ -45,7 +49,7 @@ public enum StepBenchmark {
         let flopsPerToken = 6.0 * Double(model.layout.count) + 12.0 * Double(p.config.nLayer * p.config.dModel * p.seqLen)
         return Result(settings: settings, parameters: model.layout.count, activationFloats: model.acts.floatCount, peakGFLOPS: peak,
                       steps: timed, tokensPerSecond: tokensPerSecond, mfu: tokensPerSecond * flopsPerToken / (peak * 1e9),
-                      peakRSS: MemoryStats.peakResidentBytes())
+                      peakRSS: MemoryStats.peakResidentBytes(), plannedRSS: plan.total)
     }
 }
 
@@ -54,7 +58,7 @@ extension StepBenchmark.Result {
     public var jsonLine: String {
         let fields = ["\"preset\":\"\(settings.preset.rawValue)\"", "\"threads\":\(settings.threads)", "\"tokens_per_s\":\(Int(tokensPerSecond))",
                       "\"ms_per_step\":\(String(format: "%.1f", steps.median * 1000))", "\"mfu\":\(String(format: "%.3f", mfu))",
-                      "\"peak_gflops\":\(Int(peakGFLOPS))", "\"peak_rss_mb\":\(peakRSS / 1_048_576)", "\"loss\":\(steps.loss)"]
+                      "\"peak_gflops\":\(Int(peakGFLOPS))", "\"peak_rss_mb\":\(peakRSS / 1_048_576)", "\"planned_rss_mb\":\(plannedRSS / 1_048_576)", "\"loss\":\(steps.loss)"]
         return "{" + (fields + steps.shareFields).joined(separator: ",") + "}"
     }
 
@@ -66,6 +70,7 @@ extension StepBenchmark.Result {
             + steps.headLines(peakGFLOPS: peakGFLOPS, steps: settings.steps, tokensPerSecond: tokensPerSecond, mfu: mfu)
             + steps.profileLines
             + ["peak RSS        \(peakRSS / 1_048_576) MiB (params+grads+moments \(Int(Double(parameters) * 16 / 1_048_576)) MiB + activations \(activationFloats * 4 / 1_048_576) MiB = \(Int(accounted / 1_048_576)) MiB accounted)",
+               String(format: "memory plan     %d MiB (%+.1f%% against peak RSS)", plannedRSS / 1_048_576, 100 * (Double(plannedRSS) / Double(max(1, peakRSS)) - 1)),
                "final loss      \(steps.loss)"]
     }
 }

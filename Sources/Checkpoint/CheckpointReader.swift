@@ -40,6 +40,12 @@ public struct CheckpointReader {
         }
         directory = dir
         manifest = try Self.loadManifest(dir + "/manifest.json")
+        // A manifest copied or edited into another step's directory would resume at the wrong step.
+        let name = (dir as NSString).lastPathComponent
+        if name.hasPrefix("step-"), let named = Int(name.dropFirst(5)), named != manifest.step {
+            throw CheckpointError("\(dir)/manifest.json says step \(manifest.step) but its directory is \(name): the manifest belongs to another "
+                                  + "checkpoint or was edited; use an older checkpoint")
+        }
     }
 
     static func loadManifest(_ file: String) throws -> CheckpointManifest {
@@ -107,7 +113,22 @@ public struct CheckpointReader {
     @discardableResult
     public func verify() throws -> [CheckpointManifest.Shard] {
         for shard in manifest.shards { try decode(shard, copies: []) }
+        try verifyTokenizer()
         return manifest.shards
+    }
+
+    /// The tokenizer.json the manifest records (by checksum) is there and unchanged.
+    public func verifyTokenizer() throws {
+        guard let expected = manifest.tokenizerHash else { return }
+        let path = directory + "/tokenizer.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError("\(path): missing, but the manifest records one (\(expected)); copy the run's tokenizer back or use an older checkpoint")
+        }
+        let actual = CheckpointManifest.checksumString(data.withUnsafeBytes { XXH64.hash($0) })
+        guard actual == expected else {
+            throw CheckpointError("\(path) has checksum \(actual) but the manifest says \(expected): the file was changed or is corrupt; "
+                                  + "restore the run's tokenizer.json or use an older checkpoint")
+        }
     }
 
     /// Decodes one shard, copying `copies` (sorted by stream offset) out of it, and checks it.

@@ -13,11 +13,20 @@ public enum ConfigLoader {
     public static func load(path: String?, overrides: [String] = [], notice: (String) -> Void = { _ in }) throws -> RunConfig {
         var config = RunConfig()
         if let path {
-            guard FileManager.default.fileExists(atPath: path) else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ConfigError("\(path): no such config file; write one with `pretrain config --defaults --out \(path)` or check the path")
+            }
+            if isDirectory.boolValue {
+                throw ConfigError("\(path) is a directory; give the config's YAML file (e.g. configs/tiny.yaml)")
             }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ConfigError("\(path): cannot be read as UTF-8 text")
+            }
+            // An empty file (or one of comments only) would silently train the built-in defaults.
+            if isBlank(text) {
+                throw ConfigError("\(path): the config is empty; give it keys (`pretrain config --defaults --out \(path)` writes every key "
+                                  + "with its default, configs/tiny.yaml is a small run)")
             }
             try apply(yaml: text, file: path, to: &config, notice: notice)
         }
@@ -39,17 +48,40 @@ public enum ConfigLoader {
         try walk(mapping, prefix: "", file: file, into: &config, notice: notice)
     }
 
+    /// Whether `text` holds no YAML content: only blank lines and comments.
+    static func isBlank(_ text: String) -> Bool {
+        text.split(whereSeparator: \.isNewline).allSatisfy { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed == "---" || trimmed == "..."
+        }
+    }
+
     private static func walk(_ mapping: Node.Mapping, prefix: String, file: String, into config: inout RunConfig, notice: (String) -> Void) throws {
+        var seen: [String: Mark?] = [:]
         for (keyNode, value) in mapping {
             guard let name = keyNode.string else { throw ConfigError("\(file)\(at(keyNode.mark)): keys must be strings") }
             var path = prefix.isEmpty ? name : prefix + "." + name
             if let alias = ConfigSchema.aliases[path] { path = alias }
+            // YAML keeps every occurrence of a key; taking the last one would silently drop the others.
+            if let first = seen[path] {
+                let what = ConfigSchema.byPath[path] == nil && ConfigSchema.keys.contains(where: { $0.path.hasPrefix(path + ".") })
+                    ? "section `\(path)` appears twice (first at line \(first?.line ?? 0)); merge the two into one"
+                    : "key `\(path)` appears twice (first at line \(first?.line ?? 0)); keep one of the two lines"
+                throw ConfigError("\(file)\(at(keyNode.mark)): \(what)")
+            }
+            seen[path] = keyNode.mark
             if ConfigSchema.acceleratePassThrough.contains(path) || path.hasPrefix("tpu_") {
                 notice("notice: \(file): \(path) has no meaning for CPU training here; ignored")
                 continue
             }
             if let key = ConfigSchema.byPath[path] {
-                if value.null != nil && value.scalar?.style != .singleQuoted && value.scalar?.style != .doubleQuoted { continue }
+                if value.null != nil && value.scalar?.style != .singleQuoted && value.scalar?.style != .doubleQuoted {
+                    // `accelerate config` writes `null` for launch keys it leaves unset: the default.
+                    if prefix.isEmpty, value.scalar?.string.isEmpty == false { continue }
+                    let empty = key.field.isText ? " ('' for an empty \(key.field.typeName))" : ""
+                    throw ConfigError("\(file)\(at(keyNode.mark)): \(path) has no value; give one (\(key.field.typeName))\(empty) "
+                                      + "or remove the line to use the default (\(key.render(RunConfig())))")
+                }
                 guard let scalar = value.scalar else {
                     throw ConfigError("\(file)\(at(value.mark)): \(path) must be a single value (\(key.field.typeName)), not a list or mapping")
                 }
@@ -59,7 +91,9 @@ public enum ConfigLoader {
             let isSection = ConfigSchema.keys.contains { $0.path.hasPrefix(path + ".") }
             if isSection {
                 guard let nested = value.mapping else {
-                    if value.null != nil { continue }
+                    if value.null != nil && value.scalar?.style != .singleQuoted && value.scalar?.style != .doubleQuoted {
+                        throw ConfigError("\(file)\(at(keyNode.mark)): section `\(path)` is empty; indent its keys under it, or remove the line")
+                    }
                     throw ConfigError("\(file)\(at(value.mark)): \(path) is a section; give it keys, e.g. \(path):\n  \(ConfigSchema.keys.first { $0.path.hasPrefix(path + ".") }!.path.split(separator: ".").last!): …")
                 }
                 try walk(nested, prefix: path, file: file, into: &config, notice: notice)
@@ -77,6 +111,9 @@ public enum ConfigLoader {
         var path = String(override[..<eq]).trimmingCharacters(in: .whitespaces)
         let value = String(override[override.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
         if let alias = ConfigSchema.aliases[path] { path = alias }
+        if ConfigSchema.byPath[path] == nil, let first = ConfigSchema.keys.first(where: { $0.path.hasPrefix(path + ".") }) {
+            throw ConfigError("--set \(override): \(path) is a section, not a key; set one of its keys, e.g. --set \(first.path)=VALUE (`pretrain config --explain` lists them)")
+        }
         guard let key = ConfigSchema.byPath[path] else { throw unknownKey(path, origin: "--set") }
         let unquoted = (value.hasPrefix("'") && value.hasSuffix("'") || value.hasPrefix("\"") && value.hasSuffix("\"")) && value.count >= 2
             ? String(value.dropFirst().dropLast()) : value

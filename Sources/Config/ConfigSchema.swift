@@ -31,6 +31,12 @@ public enum ConfigSchema {
                     set: { config, name in if let value = E(rawValue: name) { config[keyPath: kp] = value } })
         }
 
+        /// Whether the value is text (a string key), where '' is a value of its own.
+        var isText: Bool {
+            if case .string = self { return true }
+            return false
+        }
+
         var typeName: String {
             switch self {
             case let .int(_, r): "integer in \(r.lowerBound)…\(r.upperBound == Int.max ? "∞" : "\(r.upperBound)")"
@@ -155,7 +161,13 @@ extension ConfigSchema.Key {
         switch field {
         case let .int(kp, range):
             let cleaned = text.replacingOccurrences(of: "_", with: "")
-            guard let v = Int(cleaned) ?? Double(cleaned).flatMap({ $0 == $0.rounded() && abs($0) < 9e15 ? Int($0) : nil }) else { throw bad() }
+            guard let v = Int(cleaned) else {
+                // 1e3 or 1000.0: a float where an integer belongs; say how to write it.
+                if let d = Double(cleaned), d.isFinite, d == d.rounded(), abs(d) < 9e15 {
+                    throw bad("; write it as the integer \(Int(d))")
+                }
+                throw bad()
+            }
             guard range.contains(v) else { throw bad() }
             config[keyPath: kp] = v
         case let .float(kp, range):

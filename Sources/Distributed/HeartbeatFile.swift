@@ -54,6 +54,7 @@ public final class HeartbeatFile {
             raw.storeBytes(of: jobToken.littleEndian, toByteOffset: 8, as: UInt64.self)
             raw.storeBytes(of: UInt64(rank).littleEndian, toByteOffset: 16, as: UInt64.self)
             raw.storeBytes(of: UInt64(getpid()).littleEndian, toByteOffset: 24, as: UInt64.self)
+            raw.storeBytes(of: Self.hostToken.littleEndian, toByteOffset: 32, as: UInt64.self)
         }
         _ = header.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
     }
@@ -61,6 +62,46 @@ public final class HeartbeatFile {
     deinit {
         close(descriptor)
         entry.deallocate()
+    }
+
+    /// A token naming this host (FNV-1a of its name): a pid in another rank's header means a process
+    /// here only when the tokens agree.
+    public static let hostToken: UInt64 = {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in String(cString: name).utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return h
+    }()
+
+    /// The process id and host token `rank`'s file was written by (this job's only); nil when there is
+    /// no such file.
+    public static func writer(directory: String, rank: Int, jobToken: UInt64) -> (pid: pid_t, host: UInt64)? {
+        let fd = open(path(directory: directory, rank: rank), O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 40)
+        guard header.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 40, 0) }) == 40 else { return nil }
+        return header.withUnsafeBytes { raw in
+            guard UInt64(littleEndian: raw.load(fromByteOffset: 0, as: UInt64.self)) == magic,
+                  UInt64(littleEndian: raw.load(fromByteOffset: 8, as: UInt64.self)) == jobToken else { return nil }
+            return (pid_t(truncatingIfNeeded: UInt64(littleEndian: raw.load(fromByteOffset: 24, as: UInt64.self))),
+                    UInt64(littleEndian: raw.load(fromByteOffset: 32, as: UInt64.self)))
+        }
+    }
+
+    /// What is wrong with the process of `pid` on this host, if anything a stall report should say:
+    /// stopped (state T/t: SIGSTOP, Ctrl-Z or a debugger) or gone (no process, or a zombie).
+    public static func trouble(pid: pid_t) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return "has exited (pid \(pid) is gone)" }
+        // The state follows the parenthesised command name, which may itself hold spaces or parentheses.
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        switch state {
+        case "T", "t": return "is stopped (pid \(pid), state \(state!): SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it"
+        case "Z", "X": return "has exited (pid \(pid) is a zombie)"
+        default: return nil
+        }
     }
 
     /// The file of `rank` in `directory`.

@@ -219,7 +219,13 @@ final class SingleNodeAllreduce {
         while done < bytes {
             let n = call(pids[q], local + done, remote + UInt64(done), bytes - done)
             guard n > 0 else {
-                let reason = n < 0 ? String(cString: strerror(errno)) : "nothing was copied"
+                let code = n < 0 ? errno : 0
+                let reason = n < 0 ? String(cString: strerror(code)) : "nothing was copied"
+                // A peer that is gone (the job is ending, or it died) is not the transport's fault.
+                if code == ESRCH {
+                    throw CommunicatorError.unsupported(
+                        operation: name, message: "rank \(rank) could not reach rank \(q)'s gradients: rank \(q)'s process is gone (\(reason))")
+                }
                 throw CommunicatorError.unsupported(
                     operation: name,
                     message: "rank \(rank) could not reach rank \(q)'s gradients (\(reason)); "

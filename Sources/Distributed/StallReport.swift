@@ -25,10 +25,18 @@ public struct StallReport: Error, Sendable, CustomStringConvertible {
 
     /// Compares every rank's heartbeat (`heartbeats[r]`, oldest record first, nil where there is none)
     /// with the stalled collective. `now` is the wall clock (seconds since 1970) used for "… s ago".
+    /// `trouble[r]` says what is wrong with rank r's process when this host can see it (stopped,
+    /// exited): such a rank is named first, whatever its heartbeat says, since a rank stopped inside
+    /// the collective has "entered" it too.
     public static func diagnose(rank: Int, stalled: CollectiveRecord, waitedSeconds: Double,
-                                heartbeats: [[CollectiveRecord]?], now: Double = Date().timeIntervalSince1970) -> StallReport {
+                                heartbeats: [[CollectiveRecord]?], trouble: [Int: String] = [:],
+                                now: Double = Date().timeIntervalSince1970) -> StallReport {
         var report = StallReport(rank: rank, stalled: stalled, waitedSeconds: waitedSeconds, notArrived: [], diverged: [], details: [])
-        for (other, records) in heartbeats.enumerated() where other != rank {
+        for (other, what) in trouble.sorted(by: { $0.key < $1.key }) where other != rank {
+            report.notArrived.append(other)
+            report.details.append("rank \(other) \(what)")
+        }
+        for (other, records) in heartbeats.enumerated() where other != rank && trouble[other] == nil {
             guard let records else {
                 report.notArrived.append(other)
                 report.details.append("rank \(other) has no heartbeat (it never started, or cannot write the run directory)")

@@ -44,6 +44,8 @@ public final class WatchdogCommunicator: Communicator, @unchecked Sendable {
     private var open: [Open] = []
     private var head = 0
     private var stopped = false
+    /// When the watchdog thread's current wait should end at the latest (uptime ns; 0: not waiting).
+    private var wakeBy: UInt64 = 0
 
     /// Wraps `base`; `heartbeat` must be this rank's file in a directory every rank can read.
     public init(wrapping base: any Communicator, timeout: TimeInterval, heartbeat: HeartbeatFile,
@@ -175,7 +177,13 @@ public final class WatchdogCommunicator: Communicator, @unchecked Sendable {
         let beats = (0..<size).map { r in
             HeartbeatFile.read(directory: heartbeat.directory, rank: r, jobToken: heartbeat.jobToken)
         }
-        return StallReport.diagnose(rank: rank, stalled: record, waitedSeconds: waited, heartbeats: beats)
+        var trouble: [Int: String] = [:]
+        for r in 0..<size where r != rank {
+            guard let writer = HeartbeatFile.writer(directory: heartbeat.directory, rank: r, jobToken: heartbeat.jobToken),
+                  writer.host == HeartbeatFile.hostToken, writer.pid > 0 else { continue }
+            trouble[r] = HeartbeatFile.trouble(pid: writer.pid)
+        }
+        return StallReport.diagnose(rank: rank, stalled: record, waitedSeconds: waited, heartbeats: beats, trouble: trouble)
     }
 
     /// One round of the watchdog thread: prunes completed collectives, reports the oldest open one if
@@ -189,15 +197,26 @@ public final class WatchdogCommunicator: Communicator, @unchecked Sendable {
         }
         pruneLocked()
         let now = DispatchTime.now().uptimeNanoseconds
+        // Woken far later than asked: this process did not run (SIGSTOP, then SIGCONT; a suspended
+        // host). That time is not the collectives' to blame: a rank resumed while the job is being
+        // torn down must not report its peers as stuck.
+        if wakeBy > 0, now > wakeBy + 2_000_000_000 {
+            let gap = now - wakeBy
+            for i in head..<open.count { open[i].issued += gap }
+        }
         guard head < open.count else {
-            _ = condition.wait(until: Date(timeIntervalSinceNow: min(1, timeout)))
+            let wait = min(1, timeout)
+            wakeBy = now + UInt64(wait * 1e9)
+            _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
             condition.unlock()
             return true
         }
         let oldest = open[head]
         let deadline = oldest.issued + UInt64(timeout * 1e9)
         if now < deadline {
-            _ = condition.wait(until: Date(timeIntervalSinceNow: min(1, Double(deadline - now) / 1e9)))
+            let wait = min(1, Double(deadline - now) / 1e9)
+            wakeBy = now + UInt64(wait * 1e9)
+            _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
             condition.unlock()
             return true
         }

@@ -16,6 +16,14 @@ public struct FailureDigest: Sendable {
     public private(set) var errors: [String] = []
     /// Messages by rank, first ones first.
     public private(set) var rankMessages: [Int: [String]] = [:]
+    /// The rank that ended the job with MPI_Abort (a watchdog report, a mid-run error), if one did:
+    /// its own message is the cause; what other ranks say while the job is torn down is not.
+    public private(set) var abortingRank: Int?
+    /// The step of the checkpoint the job saved after a preemption signal, from rank 0's
+    /// `preempted: checkpoint saved at step N in DIR; …` (printed once the checkpoint is complete).
+    public private(set) var preemptedStep: Int?
+    /// Where that checkpoint went (the checkpoint root).
+    public private(set) var preemptedPath: String?
     private var pendingProcessRank: Int?
     private static let keep = 5
 
@@ -24,6 +32,16 @@ public struct FailureDigest: Sendable {
     /// Takes one line of output (stdout or stderr, without the newline).
     public mutating func consume(_ rawLine: String) {
         let line = rawLine.trimmingCharacters(in: .whitespaces)
+        if let rest = line.strippingPrefix("preempted: checkpoint saved at step ") {
+            let digits = rest.prefix { $0.isNumber }
+            if let step = Int(digits) {
+                preemptedStep = step
+                if let path = rest.dropFirst(digits.count).strippingPrefix(" in ") {
+                    preemptedPath = String(path.prefix { $0 != ";" })
+                }
+            }
+            return
+        }
         if let rest = line.strippingPrefix("Process name:"), let rank = Self.lastNumber(in: rest) {
             pendingProcessRank = rank
             return
@@ -31,6 +49,10 @@ public struct FailureDigest: Sendable {
         if let rest = line.strippingPrefix("Exit code:"), let rank = pendingProcessRank {
             if failedRank == nil { failedRank = rank; failedExitCode = Int(rest.trimmingCharacters(in: .whitespaces)) }
             pendingProcessRank = nil
+            return
+        }
+        if let rest = line.strippingPrefix("MPI_ABORT was invoked on rank ") {
+            if abortingRank == nil { abortingRank = Int(rest.prefix { $0.isNumber }) }
             return
         }
         if line.hasPrefix("mpirun noticed that process rank "), failedRank == nil {
@@ -60,7 +82,9 @@ public struct FailureDigest: Sendable {
         guard status != 0 else { return nil }
         var parts = ["the job failed (exit status \(status))"]
         let others = rankMessages.sorted { $0.key < $1.key }
-        if let rank = failedRank {
+        if let rank = abortingRank, let own = rankMessages[rank]?.first {
+            parts.append("rank \(rank) ended the job: \(own)")
+        } else if let rank = failedRank {
             var what = "rank \(rank)"
             if let code = failedExitCode { what += " exited with status \(code)" } else if let signal = failedSignal { what += " was killed by signal \(signal)" }
             if let own = rankMessages[rank]?.first {
@@ -93,7 +117,7 @@ public struct FailureDigest: Sendable {
     }
 }
 
-extension String {
+extension StringProtocol {
     /// The rest of the string after `prefix`, or nil when it does not start with it.
     fileprivate func strippingPrefix(_ prefix: String) -> String? {
         hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil

@@ -11,6 +11,10 @@ import Glibc
 ///   mpirun never stops on terminal input.
 /// - SIGUSR1 is forwarded and nothing else happens (mpirun passes it on to every rank: the signal
 ///   Slurm's `--signal=USR1@…` sends before preemption).
+/// - SIGINT and SIGTERM reach the child as `stopSignal` (default: themselves). `pretrain launch` passes
+///   SIGUSR1 for mpirun and srun: mpirun answers its own SIGINT/SIGTERM by aborting the job (exit
+///   status 1, SIGKILL to the ranks 1 s after their SIGTERM), but passes SIGUSR1 on to every rank, which
+///   then saves a checkpoint and exits with the preemption status, which mpirun returns.
 /// - After the first SIGINT or SIGTERM the child has `graceSeconds` to end; then it and every process
 ///   below it (mpirun's ranks live in process groups of their own) get SIGKILL. A second SIGINT or
 ///   SIGTERM kills at once.
@@ -36,6 +40,7 @@ public final class JobSupervisor {
     let environment: [String: String]
     let graceSeconds: Double
     let echo: Bool
+    let stopSignal: Int32?
     private let lock = NSLock()
     private var digest = FailureDigest()
     private var forwarded: [Int32] = []
@@ -44,13 +49,16 @@ public final class JobSupervisor {
     private var exited = false
     private var stopping = false
 
-    /// `executable arguments` with exactly `environment`; `echo` passes output to this process's own.
-    public init(executable: String, arguments: [String], environment: [String: String], graceSeconds: Double, echo: Bool = true) {
+    /// `executable arguments` with exactly `environment`; `echo` passes output to this process's own;
+    /// `stopSignal` is what a SIGINT or SIGTERM is delivered to the child as (nil: the signal itself).
+    public init(executable: String, arguments: [String], environment: [String: String], graceSeconds: Double, echo: Bool = true,
+                stopSignal: Int32? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.graceSeconds = graceSeconds
         self.echo = echo
+        self.stopSignal = stopSignal
     }
 
     /// Starts the child, supervises it until it ends and returns how it ended.
@@ -165,7 +173,7 @@ public final class JobSupervisor {
             killTree(of: pid, includingRoot: true)
             return
         }
-        kill(pid, signal)
+        kill(pid, stopSignal ?? signal)
         DispatchQueue.global().asyncAfter(deadline: .now() + graceSeconds) { [self] in
             guard !lock.withLock({ exited }) else { return }
             FileHandle.standardError.write(Data("pretrain launch: the job did not stop within \(graceSeconds) s of the signal; killing it\n".utf8))

@@ -1,8 +1,9 @@
 import Foundation
 
-/// Records SIGTERM and SIGUSR1 for the training loop: the first one sets a flag that the ranks agree
-/// on at the next step boundary (the run then saves a checkpoint and exits with status 75); a second
-/// one ends the process at once with status 128 + signal, as if the signal had not been caught.
+/// Records SIGTERM, SIGUSR1 and SIGINT (Ctrl-C) for the training loop: the first one sets a flag that
+/// the ranks agree on at the next step boundary (the run then saves a checkpoint and exits with status
+/// 75, whichever of the three it was: the status means "saved; run me again"); a second one ends the
+/// process at once with status 128 + signal, as if the signal had not been caught.
 public enum PreemptionFlag {
     /// The exit status of a run that saved a checkpoint after a preemption signal and wants to be
     /// started again (EX_TEMPFAIL). `cluster/slurm.sbatch` requeues the job on it.
@@ -18,7 +19,7 @@ public enum PreemptionFlag {
     /// Installs the handlers (idempotent).
     public static func install() {
         _ = storage  // initialise before any handler can run
-        for sig in [SIGTERM, SIGUSR1] {
+        for sig in [SIGTERM, SIGUSR1, SIGINT] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
                 let flag = PreemptionFlag.storage

@@ -6,7 +6,7 @@ import Foundation
 struct CheckpointVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every shard of a checkpoint (size, zstd frames, XXH64 checksum); exit 1 naming the bad file.")
+        abstract: "Check every shard of a checkpoint (size, zstd frames, XXH64 checksum), its tokenizer.json checksum and its step; exit 1 naming the bad file.")
 
     @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
 

@@ -3,6 +3,7 @@ import Config
 import Distributed
 import Foundation
 import Launch
+import Training
 
 /// `pretrain launch`: starts every rank of a run (mpirun, srun inside Slurm, or one process) and
 /// supervises the job until it ends.
@@ -16,8 +17,13 @@ struct LaunchCommand: ParsableCommand {
           num_machines + mpirun_config.mpirun_hostfile              other machines (`host slots=N` lines)
           distributed_type: NO                                       one process, no mpirun
         Inside a Slurm allocation (sbatch/salloc) the allocation's tasks and nodes are used.
-        SIGINT, SIGTERM and SIGUSR1 are forwarded to the job; after SIGINT/SIGTERM it has --grace-period
-        seconds to stop before it is killed. The exit status is the job's.
+        SIGINT (Ctrl-C), SIGTERM and SIGUSR1 are forwarded to the job; after SIGINT/SIGTERM it has
+        --grace-period seconds to stop before it is killed (a second SIGINT/SIGTERM kills at once). Each
+        rank then saves a checkpoint at the next step boundary and the job exits with status 75, the
+        preemption status (cluster/slurm.sbatch requeues on it; `--resume auto` continues), whichever of
+        the three signals it was, Ctrl-C included: the status says "saved, run me again". mpirun and
+        srun get SIGUSR1 for all three (mpirun's own SIGINT/SIGTERM would abort the job with status 1).
+        Otherwise the exit status is the job's.
 
         Examples:
           pretrain launch --config configs/tiny.yaml
@@ -78,17 +84,36 @@ struct LaunchCommand: ParsableCommand {
         // The ranks' output reaches the terminal through this process: tell rank 0 it may draw a bar.
         if isatty(1) != 0, childEnvironment[TrainingReporter.progressVariable] == nil { childEnvironment[TrainingReporter.progressVariable] = "bar" }
         let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
-                                       environment: childEnvironment, graceSeconds: gracePeriod)
+                                       environment: childEnvironment, graceSeconds: gracePeriod,
+                                       stopSignal: plan.kind == .direct ? nil : SIGUSR1)
         let outcome: JobSupervisor.Outcome
         do { outcome = try supervisor.run() } catch let error as LaunchError { throw CLIError(error.message) }
-        if let stop = outcome.forwardedSignals.first(where: { $0 != SIGUSR1 }), outcome.status != 0 {
-            let name = stop == SIGINT ? "SIGINT" : "SIGTERM"
-            throw CLIError("the job stopped after \(name)\(outcome.killed ? " (killed)" : "") with exit status \(outcome.status)",
+        let stop = outcome.forwardedSignals.first(where: { $0 != SIGUSR1 }) ?? outcome.forwardedSignals.first
+        if outcome.status != 0, let step = outcome.digest.preemptedStep {
+            // Rank 0 reports the preemption checkpoint once every rank's part of it is written: the job
+            // ends with the preemption status, whatever status mpirun chose on its way out.
+            let after = stop.map { " after \(Self.signalName($0))" } ?? ""
+            let place = outcome.digest.preemptedPath.map { " in \($0)" } ?? ""
+            FileHandle.standardError.write(Data(("pretrain launch: the job stopped\(after) with its checkpoint saved at step \(step)\(place); "
+                + "exit status \(PreemptionFlag.exitStatus) (requeue it, or continue with --resume auto)\n").utf8))
+            throw ExitCode(PreemptionFlag.exitStatus)
+        }
+        if let stop, stop != SIGUSR1, outcome.status != 0 {
+            throw CLIError("the job stopped after \(Self.signalName(stop))\(outcome.killed ? " (killed)" : "") with exit status \(outcome.status)",
                            exitCode: outcome.status)
         }
         if let summary = outcome.digest.summary(status: outcome.status) {
             throw CLIError(summary, exitCode: outcome.status)
         }
         if outcome.status != 0 { throw ExitCode(outcome.status) }
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGUSR1: return "SIGUSR1"
+        default: return "signal \(signal)"
+        }
     }
 }

@@ -27,7 +27,16 @@ struct TrainCommand: ParsableCommand {
         steps and at the end. `--resume auto` continues from the newest complete checkpoint there (or
         starts fresh when there is none); `--resume DIR` from a given one, on any number of ranks.
         SIGTERM or SIGUSR1 (on any rank) makes the run save a checkpoint at the next step boundary and
-        exit with status 75 (cluster/slurm.sbatch requeues on it); a second signal exits at once.
+        exit with status 75 (cluster/slurm.sbatch requeues on it); so does SIGINT (Ctrl-C): the status
+        says "saved, run me again" whichever signal it was. A second signal exits at once (128 + signal).
+        Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`, `scancel --signal=USR1`):
+        mpirun passes it to every rank and returns 75, while its own SIGTERM/SIGINT is OpenMPI's abort
+        (status 1, ranks killed 1 s later); `pretrain launch` turns SIGTERM/SIGINT into SIGUSR1 for you.
+        Before the first step every rank checks that data.tokenizer exists and fits the model
+        (data.tokenizer: '' trains without one) and that logging.run_dir and checkpoint.dir are writable,
+        and plans the memory a rank will hold (parameters, gradients, AdamW moments, activations,
+        checkpoint staging) against what the host offers (MemAvailable and the cgroup limit, shared by the
+        ranks on the host): a run that cannot fit is refused in one line naming the levers.
         """)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
@@ -65,9 +74,14 @@ struct TrainCommand: ParsableCommand {
         let reporter = TrainingReporter(config: resolved, rank: rank, interval: logInterval ?? resolved.logging.interval, quiet: quiet)
         var setupDone = false
         do {
+            // Before anything is written or computed, on every rank: the tokenizer, and the directories.
+            try StartupChecks.run(resolved, comm: mpi)
+            // Before the model is allocated: refuse in one line what cannot fit (never an allocation crash).
+            let memory = try MemoryPlan.checked(resolved, comm: mpi)
             // Before anything is written: a fresh run must not replace an earlier run's files.
             if resume == nil { try Self.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
             try reporter.open(appending: resume != nil)
+            if rank == 0, !quiet { print(memory.plan.summary(budget: memory.budget)) }
             let comm = try Self.watched(mpi, config: resolved)
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
             if let resume { try trainer.resume(from: resume) }
@@ -78,6 +92,11 @@ struct TrainCommand: ParsableCommand {
             if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus) }
         } catch let code as ExitCode {
             throw code
+        } catch let failure as StartupChecks.Failure {
+            // One rank (the lowest that found a problem) speaks before MPI_Finalize; all exit.
+            if failure.report { FileHandle.standardError.write(Data("error: \(failure.message)\n".utf8)) }
+            try? mpi.shutdown()
+            throw ExitCode(2)
         } catch {
             let message = (error as? TrainingError)?.message ?? "\(error)"
             if !setupDone {

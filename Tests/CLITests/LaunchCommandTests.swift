@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import TestSupport
 import XCTest
@@ -88,7 +89,7 @@ final class LaunchCommandTests: XCTestCase {
         try assertOneLineError(["--config", dir + "/missing.yaml"],
                                contains: "missing.yaml: no such config file; write one with `pretrain config --defaults --out")
         try assertOneLineError(["--config", try variant("bad.yaml", "model:\n  n_layer: [1, 2\n")], contains: "bad.yaml: invalid YAML: line ")
-        try assertOneLineError(["--config", try variant("unknown.yaml", base + "training:\n  step: 3\n")],
+        try assertOneLineError(["--config", try variant("unknown.yaml", base.replacingOccurrences(of: "training:\n", with: "training:\n  step: 3\n"))],
                                contains: "unknown key `training.step`; did you mean `training.steps`?")
         try assertOneLineError(["--config", try variant("type.yaml", base.replacingOccurrences(of: "n_layer: 2", with: "n_layer: two"))],
                                contains: "model.n_layer is 'two'; expected integer in 1…∞")
@@ -152,12 +153,15 @@ final class LaunchCommandTests: XCTestCase {
 
     // MARK: - Signals
 
-    /// A stand-in for mpirun that records the signals it gets.
-    func fakeMpirun(ignoringTERM: Bool) throws -> String {
+    /// A stand-in for mpirun that records the signals it gets; unless `ignoringStop`, it ends (status 7,
+    /// not the preemption status) at its second SIGUSR1, or at a SIGTERM.
+    func fakeMpirun(ignoringStop: Bool) throws -> String {
         try LaunchFixtures.write("""
             #!/bin/sh
-            \(ignoringTERM ? "trap '' TERM" : "trap 'echo TERM >> \(dir)/signals; kill -9 $(cat \(dir)/rank); exit 143' TERM")
-            trap 'echo USR1 >> \(dir)/signals' USR1
+            stop() { kill -9 $(cat \(dir)/rank); exit 7; }
+            \(ignoringStop ? "trap '' TERM" : "trap 'echo TERM >> \(dir)/signals; stop' TERM")
+            \(ignoringStop ? "trap 'echo USR1 >> \(dir)/signals' USR1"
+                          : "trap 'echo USR1 >> \(dir)/signals; [ $(wc -l < \(dir)/signals) -ge 2 ] && stop' USR1")
             setsid sh -c 'echo $$ > \(dir)/rank; trap "" TERM; exec sleep 120' &
             while [ ! -s \(dir)/rank ]; do sleep 0.02; done
             printf '%s\\n' "$*" > \(dir)/arguments
@@ -167,9 +171,11 @@ final class LaunchCommandTests: XCTestCase {
 
     func file(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? "" }
 
-    func testUSR1AndTERMReachTheJobAndTheStatusIsTheJobs() throws {
+    /// mpirun aborts on its own SIGTERM (status 1, ranks killed 1 s later): a SIGTERM reaches it as the
+    /// SIGUSR1 it passes on to every rank.
+    func testUSR1AndTERMReachMpirunAsUSR1AndTheStatusIsTheJobs() throws {
         let (config, _) = try trainingConfig(steps: 3)
-        let mpirun = try fakeMpirun(ignoringTERM: false)
+        let mpirun = try fakeMpirun(ignoringStop: false)
         let job = try CommandRun(pretrain, ["launch", "--config", config, "--mpirun", mpirun], environment: cleanEnvironment())
         XCTAssertTrue(CommandRun.waitUntil(timeout: 30) { !file("arguments").isEmpty })
         XCTAssertTrue(file("arguments").hasPrefix("-n 2 --bind-to none"), file("arguments"))
@@ -177,9 +183,9 @@ final class LaunchCommandTests: XCTestCase {
         XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { file("signals") == "USR1\n" }, file("signals"))
         job.signal(SIGTERM)
         let run = job.wait(timeout: 30)
-        XCTAssertEqual(file("signals"), "USR1\nTERM\n")
-        XCTAssertEqual(run.status, 143)
-        XCTAssertEqual(run.errorLines.last, "error: the job stopped after SIGTERM with exit status 143")
+        XCTAssertEqual(file("signals"), "USR1\nUSR1\n")
+        XCTAssertEqual(run.status, 7)
+        XCTAssertEqual(run.errorLines.last, "error: the job stopped after SIGTERM with exit status 7")
         if let rank = pid_t(file("rank").trimmingCharacters(in: .whitespacesAndNewlines)) {
             XCTAssertTrue(CommandRun.waitUntil(timeout: 5) { ProcessState.isGone(rank) }, "rank stand-in \(rank) survived")
         }
@@ -187,7 +193,7 @@ final class LaunchCommandTests: XCTestCase {
 
     func testAJobThatIgnoresTERMIsKilledAfterTheGracePeriod() throws {
         let (config, _) = try trainingConfig(steps: 3)
-        let mpirun = try fakeMpirun(ignoringTERM: true)
+        let mpirun = try fakeMpirun(ignoringStop: true)
         let job = try CommandRun(pretrain, ["launch", "--config", config, "--mpirun", mpirun, "--grace-period", "1"], environment: cleanEnvironment())
         XCTAssertTrue(CommandRun.waitUntil(timeout: 30) { !file("arguments").isEmpty })
         let rank = try XCTUnwrap(pid_t(file("rank").trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -201,18 +207,92 @@ final class LaunchCommandTests: XCTestCase {
         XCTAssertTrue(CommandRun.waitUntil(timeout: 5) { ProcessState.isGone(rank) }, "rank stand-in \(rank) survived")
     }
 
-    func testSIGTERMStopsARealMPIJobAndItsRanks() throws {
-        let (config, runDir) = try trainingConfig(steps: 100_000)
-        let job = try CommandRun(pretrain, ["launch", "--config", config, "--grace-period", "20"], environment: cleanEnvironment())
-        let metrics = runDir + "/metrics/rank-00001.jsonl"
-        XCTAssertTrue(CommandRun.waitUntil(timeout: 60) { ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").contains("\"loss\"") })
+    /// The issue's command: `pretrain launch --config configs/tiny.yaml … & sleep; kill -TERM $!; wait $!`
+    /// (here with a small model and the fixture shard): every rank saves at the next step boundary and
+    /// the launch ends with the preemption status 75, saying so once, with no error line.
+    func testSIGTERMToLaunchSavesOnEveryRankAndExitsWith75() throws {
+        let (runDir, job) = try tinyJob(["--grace-period", "60"], name: "term")
         let ranks = ProcessState.descendants(of: job.process.processIdentifier).filter { ProcessState.commandLine($0).hasPrefix(pretrain + " train") }
         XCTAssertEqual(ranks.count, 2, "ranks: \(ranks)")
         job.signal(SIGTERM)
-        let run = job.wait(timeout: 60)
-        XCTAssertFalse(run.timedOut)
-        XCTAssertNotEqual(run.status, 0)
-        XCTAssertTrue(run.errorLines.last?.hasPrefix("error: the job stopped after SIGTERM") ?? false, run.stderr)
+        let run = job.wait(timeout: 90)
+        try assertPreempted(run, runDir: runDir, signal: "SIGTERM")
         for rank in ranks { XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { ProcessState.isGone(rank) }, "rank \(rank) survived") }
+    }
+
+    /// Ctrl-C: the same save, and the same status 75 (the checkpoint is there to continue from).
+    func testCtrlCToAOneProcessLaunchSavesAndExitsWith75() throws {
+        let (runDir, job) = try tinyJob(["--set", "distributed_type=NO", "--set", "num_processes=1"], name: "int")
+        job.signal(SIGINT)
+        try assertPreempted(job.wait(timeout: 90), runDir: runDir, signal: "SIGINT")
+    }
+
+    /// One rank stopped with SIGSTOP: the watchdog names it every time (its heartbeat alone may show it
+    /// inside the collective), nothing blames the transport, and launch's summary repeats the cause.
+    func testAStoppedRankIsNamedByTheWatchdogAndLaunchRepeatsIt() throws {
+        let (_, job) = try tinyJob(["--set", "training.watchdog_seconds=3"], name: "stop")
+        let ranks = ProcessState.descendants(of: job.process.processIdentifier).filter { ProcessState.commandLine($0).hasPrefix(pretrain + " train") }
+        let rank1 = try XCTUnwrap(ranks.first { pid in
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environ.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
+        }, "ranks: \(ranks)")
+        let start = Date()
+        kill(rank1, SIGSTOP)
+        defer { kill(rank1, SIGKILL) }
+        let run = job.wait(timeout: 60)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 25, "ended by the watchdog, not the test's timeout")
+        XCTAssertNotEqual(run.status, 0)
+        let stopped = "rank 1 is stopped (pid \(rank1), state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it"
+        let own = run.errorLines.first { $0.hasPrefix("error: rank 0: collective") } ?? ""
+        XCTAssertTrue(own.contains(stopped), run.stderr)
+        let last = run.errorLines.last ?? ""
+        XCTAssertTrue(last.hasPrefix("error: the job failed (exit status \(run.status)); rank 0 ended the job: collective") && last.contains(stopped), run.stderr)
+        XCTAssertFalse(run.stderr.contains("PRETRAIN_SINGLE_NODE_ALLREDUCE"), run.stderr)
+    }
+
+    /// `configs/tiny.yaml` made small (fixture shard, tiny model, no tokenizer, endless steps), launched
+    /// and trained until rank 0 has logged a step.
+    func tinyJob(_ extra: [String], name: String) throws -> (runDir: String, job: CommandRun) {
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: data)
+        let runDir = dir + "/tiny-" + name
+        let settings = ["data.train=\(data)/train_*.bin", "data.val=", "data.tokenizer=", "model.vocab_size=64", "model.max_seq_len=16",
+                        "model.n_layer=2", "model.n_head=2", "model.d_model=32", "training.seq_len=16", "training.micro_batch=4",
+                        "training.global_batch=8", "training.steps=100000", "training.eval_interval=0", "threads_per_process=1",
+                        "logging.run_dir=\(runDir)", "logging.interval=1", "checkpoint.dir=\(runDir)/checkpoints"]
+        let job = try CommandRun(pretrain, ["launch", "--config", "configs/tiny.yaml"] + settings.flatMap { ["--set", $0] } + extra,
+                                 environment: cleanEnvironment(), directory: LaunchFixtures.repositoryRoot)
+        let metrics = runDir + "/metrics/rank-00000.jsonl"
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 60) { ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").contains("\"loss\"") })
+        return (runDir, job)
+    }
+
+    /// Status 75, rank 0's line and the launcher's line naming the step of the newest complete
+    /// checkpoint on disk, and no error line.
+    func assertPreempted(_ run: CommandRun.Result, runDir: String, signal: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertFalse(run.timedOut, file: file, line: line)
+        XCTAssertEqual(run.status, 75, run.stderr, file: file, line: line)
+        let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr, file: file, line: line)
+        XCTAssertNoThrow(try CheckpointReader(path: saved.path).verify(), file: file, line: line)
+        XCTAssertTrue(run.stderr.contains("preempted: checkpoint saved at step \(saved.step) in "), run.stderr, file: file, line: line)
+        XCTAssertEqual(run.errorLines.last, "pretrain launch: the job stopped after \(signal) with its checkpoint saved at step \(saved.step) "
+                       + "in \(runDir)/checkpoints; exit status 75 (requeue it, or continue with --resume auto)", file: file, line: line)
+        XCTAssertFalse(run.errorLines.contains { $0.hasPrefix("error:") }, run.stderr, file: file, line: line)
+    }
+
+    /// A plain mpirun job: SIGUSR1 to mpirun reaches every rank, which save and exit 75, and mpirun
+    /// returns 75. (mpirun's own SIGTERM is OpenMPI's abort, status 1: preempt it with SIGUSR1.)
+    func testSIGUSR1ToAPlainMpirunJobSavesAndExitsWith75() throws {
+        let (config, runDir) = try trainingConfig(steps: 100_000)
+        let job = try CommandRun("/usr/bin/env", ["mpirun", "-n", "2"] + ProcessRunner.mpirunFlags + [pretrain, "train", "--config", config],
+                                 environment: cleanEnvironment())
+        let metrics = runDir + "/metrics/rank-00000.jsonl"
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 60) { ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").contains("\"loss\"") })
+        job.signal(SIGUSR1)
+        let run = job.wait(timeout: 90)
+        XCTAssertEqual(run.status, 75, run.stderr)
+        let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr)
+        XCTAssertTrue(run.stderr.contains("preempted: checkpoint saved at step \(saved.step) in "), run.stderr)
     }
 }

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import TestSupport
 import XCTest
@@ -84,5 +85,80 @@ final class SlurmBatchScriptTests: XCTestCase {
         let survivors = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
             .filter { ProcessState.commandLine($0).contains(slurmDir) }
         XCTAssertEqual(survivors, [], "daemons still running")
+    }
+
+    /// `scancel --batch --signal=USR1` (what Slurm's `--signal=B:USR1@120` sends before a time limit or
+    /// preemption): the script forwards it to `pretrain launch`, every rank saves and the job ends with
+    /// 75, the script requeues it, and the second start resumes and finishes with parameters and AdamW
+    /// moments bitwise equal to an uninterrupted job's, and the same loss at every step.
+    func testScancelUSR1RequeuesAndTheResumedJobMatchesAnUninterruptedOne() throws {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin"
+        for tool in ["slurmctld", "slurmd", "sbatch", "scontrol", "scancel", "munged"]
+        where !path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }) {
+            return XCTFail("\(tool) is not installed: install Slurm with `apt-get install slurm-wlm munge` (make test does)")
+        }
+        guard getuid() == 0 else { return XCTFail("the local Slurm cluster needs root; run the tests as root") }
+        let pretrain = try ProcessRunner.pretrainBinary()
+        let root = LaunchFixtures.repositoryRoot
+        let dir = try LaunchFixtures.temporaryDirectory("slurm-usr1")
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: data)
+        // A model big enough that 300 steps take seconds: the signal lands mid-run.
+        let steps = 300
+        let config = LaunchFixtures.trainingConfig(dataDir: data, runDir: dir + "/run-ref", steps: steps)
+            .replacingOccurrences(of: "  max_seq_len: 16", with: "  max_seq_len: 64").replacingOccurrences(of: "  seq_len: 16", with: "  seq_len: 64")
+            .replacingOccurrences(of: "  n_layer: 2", with: "  n_layer: 4").replacingOccurrences(of: "  d_model: 32", with: "  d_model: 128")
+        try LaunchFixtures.write(config, to: dir, "run.yaml")
+        let driver = try LaunchFixtures.write("""
+            #!/bin/bash
+            set -u
+            cd \(dir)
+            options=$(\(pretrain) launch --config run.yaml --sbatch-options) || exit 10
+            PRETRAIN=\(pretrain) sbatch --wait -o ref.out $options \(root)/cluster/slurm.sbatch run.yaml
+            echo "reference job status $?"
+            job=$(PRETRAIN=\(pretrain) sbatch --parsable -o pre.out $options \(root)/cluster/slurm.sbatch run.yaml --set logging.run_dir=\(dir)/run-pre)
+            for _ in $(seq 600); do grep -q '"step": *20[,}]' run-pre/metrics/rank-00000.jsonl 2>/dev/null && break; sleep 0.05; done
+            scancel --batch --signal=USR1 "$job"
+            echo "signalled"
+            last=""
+            for _ in $(seq 900); do
+              info=$(scontrol show job "$job")
+              state=$(echo "$info" | grep -oE 'JobState=[A-Z_]* Reason=[^ ]*|Restarts=[0-9]*' | tr -s '[:space:]' ' ')
+              [ "$state" != "$last" ] && echo "state: $state" && last=$state
+              case "$info" in *JobState=COMPLETED*Restarts=1*|*JobState=FAILED*|*JobState=CANCELLED*) break ;; esac
+              case "$info" in *JobState=PENDING*Restarts=1*) scontrol update jobid="$job" StartTime=now ;; esac
+              sleep 0.2
+            done
+            echo "preempted job $(scontrol show job "$job" | grep -o 'JobState=[A-Z]*') $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
+            """, to: dir, "driver.sh", executable: true)
+
+        let run = try CommandRun.run(root + "/cluster/ci/slurm-local.sh", [driver], environment: ["PATH": path], timeout: 240)
+        let out = (try? String(contentsOfFile: dir + "/pre.out", encoding: .utf8)) ?? ""
+        let log = run.stdout + run.stderr + "\n--- pre.out without step lines ---\n"
+            + out.split(separator: "\n").filter { !$0.hasPrefix("step ") }.joined(separator: "\n")
+        XCTAssertFalse(run.timedOut, log)
+        XCTAssertEqual(run.status, 0, log)
+        XCTAssertTrue(run.stdout.contains("reference job status 0\n"), log)
+        XCTAssertTrue(run.stdout.contains("preempted job JobState=COMPLETED Restarts=1"), log)
+
+        // The first start saved at step N and asked to be run again; the second resumed at N.
+        let saved = try XCTUnwrap(out.split(separator: "\n").first { $0.hasPrefix("preempted: checkpoint saved at step ") }, log)
+        let step = try XCTUnwrap(Int(saved.dropFirst("preempted: checkpoint saved at step ".count).prefix { $0.isNumber }), log)
+        XCTAssertLessThan(step, steps, "the signal came before the end")
+        XCTAssertTrue(out.contains("pretrain launch: the job stopped after SIGUSR1 with its checkpoint saved at step \(step) in "), log)
+        XCTAssertTrue(out.contains("the run saved a checkpoint and asked to continue (exit 75); requeueing job"), log)
+        XCTAssertTrue(out.contains("checkpoint: resumed from \(dir)/run-pre/checkpoints/\(CheckpointStore.name(step: step)) at step \(step)"), log)
+
+        let reference = try CheckpointFixtures.buffers(dir + "/run-ref/checkpoints")
+        let resumed = try CheckpointFixtures.buffers(dir + "/run-pre/checkpoints")
+        XCTAssertEqual(resumed.step, steps)
+        XCTAssertEqual(reference.step, steps)
+        XCTAssertTrue(CheckpointFixtures.bits(resumed.params) == CheckpointFixtures.bits(reference.params), "parameters bitwise")
+        XCTAssertTrue(CheckpointFixtures.bits(resumed.m) == CheckpointFixtures.bits(reference.m), "AdamW m bitwise")
+        XCTAssertTrue(CheckpointFixtures.bits(resumed.v) == CheckpointFixtures.bits(reference.v), "AdamW v bitwise")
+        let a = try LaunchFixtures.losses(runDir: dir + "/run-ref"), b = try LaunchFixtures.losses(runDir: dir + "/run-pre")
+        XCTAssertEqual(b.keys.sorted(), Array(1...steps), "every step's loss was logged once")
+        XCTAssertTrue(a == b, "the same loss at every step")
     }
 }

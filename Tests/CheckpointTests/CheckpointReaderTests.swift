@@ -133,6 +133,40 @@ final class CheckpointReaderTests: XCTestCase {
         }
     }
 
+    /// `verify` checks the tokenizer.json the manifest records (its xxh64) and that the manifest's step
+    /// is its directory's: both used to pass (issue 22, point 7).
+    func testVerifyChecksTheTokenizerAndTheStepAgainstTheDirectoryName() throws {
+        let pretrain = try ProcessRunner.pretrainBinary()
+        let layout = GPTLayout(config: model)
+        let root = try CheckpointFixtures.temporaryDirectory("verify")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try #"{"model": {"vocab": {}}}"#.write(toFile: root + "/source-tokenizer.json", atomically: true, encoding: .utf8)
+        var options = LocalCheckpoint.Options()
+        options.tokenizer = root + "/source-tokenizer.json"
+        let dir = try LocalCheckpoint.save(root: root + "/ckpt", step: 3, layout: layout, params: random(layout.count, seed: 7),
+                                           m: random(layout.count, seed: 8), v: random(layout.count, seed: 9), options: options)
+        XCTAssertEqual(try ProcessRunner.execute(pretrain, ["checkpoint", "verify", dir]).status, 0)
+
+        let tokenizer = dir + "/tokenizer.json"
+        let original = try Data(contentsOf: URL(fileURLWithPath: tokenizer))
+        try #"{"model": {"vocab": {"a": 0}}}"#.write(toFile: tokenizer, atomically: true, encoding: .utf8)
+        let changed = try ProcessRunner.execute(pretrain, ["checkpoint", "verify", dir])
+        XCTAssertEqual(changed.status, 1, changed.output)
+        XCTAssertEqual(changed.lines.count, 1, changed.output)
+        XCTAssertTrue(changed.output.hasPrefix("error: \(tokenizer) has checksum xxh64:"), changed.output)
+        XCTAssertTrue(changed.output.contains("but the manifest says \(try CheckpointReader(path: dir).manifest.tokenizerHash ?? "?")"), changed.output)
+        try original.write(to: URL(fileURLWithPath: tokenizer))
+
+        let manifest = dir + "/manifest.json"
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: manifest))) as? [String: Any])
+        object["step"] = 999
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: manifest))
+        let moved = try ProcessRunner.execute(pretrain, ["checkpoint", "verify", dir])
+        XCTAssertEqual(moved.status, 1, moved.output)
+        XCTAssertEqual(moved.lines, ["error: \(manifest) says step 999 but its directory is step-00000003: the manifest belongs to another "
+                                     + "checkpoint or was edited; use an older checkpoint"])
+    }
+
     func testMissingDirectoryNoManifestNewerFormatAndWrongModelAreOneLineErrors() throws {
         XCTAssertThrowsError(try CheckpointReader(path: "/nonexistent/ckpt")) { XCTAssertTrue("\($0)".contains("no such checkpoint directory"), "\($0)") }
         let empty = try CheckpointFixtures.temporaryDirectory("empty")

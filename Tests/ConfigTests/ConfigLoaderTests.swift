@@ -184,4 +184,64 @@ final class ConfigLoaderTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("pretrain config --defaults --out /nonexistent/run.yaml"), "\($0)")
         }
     }
+
+    // MARK: - Strict: what used to be accepted silently (issue 22, point 6)
+
+    /// The file's own loader (not `apply(yaml:)`, which also serves in-memory text).
+    func fileError(_ text: String) -> String {
+        let path = NSTemporaryDirectory() + "strict-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            _ = try ConfigLoader.load(path: path)
+            return ""
+        } catch { return "\(error)".replacingOccurrences(of: path, with: "run.yaml") }
+    }
+
+    func testAnEmptyConfigFileIsAnError() {
+        let expected = "run.yaml: the config is empty; give it keys (`pretrain config --defaults --out run.yaml` writes every key "
+            + "with its default, configs/tiny.yaml is a small run)"
+        XCTAssertEqual(fileError(""), expected)
+        XCTAssertEqual(fileError("# only a comment\n\n---\n"), expected)
+        XCTAssertEqual(fileError("training:\n  steps: 5\n"), "", "a file with keys loads")
+    }
+
+    func testADuplicateKeyOrSectionNamesBothLines() {
+        XCTAssertEqual(error("training:\n  steps: 5\n  micro_batch: 2\n  steps: 7\n"),
+                       "run.yaml:4:3: key `training.steps` appears twice (first at line 2); keep one of the two lines")
+        XCTAssertEqual(error("model:\n  n_layer: 2\ntraining:\n  steps: 5\nmodel:\n  d_model: 64\n"),
+                       "run.yaml:5:1: section `model` appears twice (first at line 1); merge the two into one")
+        XCTAssertEqual(error("num_processes: 2\nnum_processes: 4\n"),
+                       "run.yaml:2:1: key `num_processes` appears twice (first at line 1); keep one of the two lines")
+    }
+
+    func testAKeyWithNoValueIsAnError() {
+        XCTAssertEqual(error("training:\n  steps:\n"),
+                       "run.yaml:2:3: training.steps has no value; give one (integer in 1…∞) or remove the line to use the default (\(RunConfig().training.steps))")
+        XCTAssertEqual(error("data:\n  tokenizer: null\n"),
+                       "run.yaml:2:3: data.tokenizer has no value; give one (string) ('' for an empty string) or remove the line to use the default (\(RunConfig().data.tokenizer))")
+        XCTAssertEqual(error("model:\ntraining:\n  steps: 5\n"), "run.yaml:1:1: section `model` is empty; indent its keys under it, or remove the line")
+        var n: [String] = []
+        XCTAssertEqual(try load("data:\n  tokenizer: ''\n", notices: &n).data.tokenizer, "", "'' is a value")
+    }
+
+    func testAFloatForAnIntegerIsAnErrorWithTheIntegerToWrite() {
+        XCTAssertEqual(error("training:\n  steps: 1e3\n"),
+                       "run.yaml:2:10: training.steps is '1e3'; expected integer in 1…∞; write it as the integer 1000")
+        XCTAssertEqual(error("", overrides: ["training.steps=1000.0"]),
+                       "--set: training.steps is '1000.0'; expected integer in 1…∞; write it as the integer 1000")
+        XCTAssertEqual(error("training:\n  steps: 2.5\n"), "run.yaml:2:10: training.steps is '2.5'; expected integer in 1…∞")
+        var n: [String] = []
+        XCTAssertEqual(try load("training:\n  steps: 1_000\n", notices: &n).training.steps, 1000, "underscores group digits")
+    }
+
+    func testADirectoryGivenAsTheConfigSaysSo() {
+        XCTAssertThrowsError(try ConfigLoader.load(path: NSTemporaryDirectory())) {
+            XCTAssertEqual("\($0)", "\(NSTemporaryDirectory()) is a directory; give the config's YAML file (e.g. configs/tiny.yaml)")
+        }
+    }
+
+    func testSettingASectionSaysToSetOneOfItsKeys() {
+        XCTAssertEqual(error("", overrides: ["model=3"]), "--set model=3: model is a section, not a key; set one of its keys, e.g. --set model.arch=VALUE (`pretrain config --explain` lists them)")
+    }
 }

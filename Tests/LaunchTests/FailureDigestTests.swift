@@ -50,4 +50,32 @@ final class FailureDigestTests: XCTestCase {
         XCTAssertNil(d.summary(status: 0))
         XCTAssertEqual(FailureDigest().summary(status: 143), "the job failed (exit status 143); stopped by signal 15")
     }
+
+    func testRankZerosPreemptionLineGivesTheSavedStepAndPlace() {
+        let d = digest("""
+        step 41 | loss 3.2
+        preempted: checkpoint saved at step 42 in /runs/a b/checkpoints; exiting with status 75 so that the job is requeued (resume with --resume auto)
+        """)
+        XCTAssertEqual(d.preemptedStep, 42)
+        XCTAssertEqual(d.preemptedPath, "/runs/a b/checkpoints")
+        XCTAssertNil(digest("checkpoint: saved /r/step-00000042").preemptedStep)
+    }
+
+    /// The rank that called MPI_Abort (here the watchdog's) is the cause; the other rank's complaint
+    /// while the job is torn down is not, although mpirun reports it as the first to fail.
+    func testTheRankThatAbortedIsTheCauseNotTheTeardown() {
+        let d = digest("""
+        error: rank 0: collective #88 allreduce(float32 × 1) has not completed on rank 0 after 20.0 s: rank 1 is stopped (pid 7, state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it; ending the job (training.watchdog_seconds is 20)
+        --------------------------------------------------------------------------
+        MPI_ABORT was invoked on rank 0 in communicator MPI_COMM_WORLD
+        with errorcode 4.
+        --------------------------------------------------------------------------
+        error: rank 1: rank 1 could not reach rank 0's gradients: rank 0's process is gone (No such process)
+        mpirun noticed that process rank 1 with PID 4711 on node n2 exited on signal 9 (Killed).
+        """)
+        XCTAssertEqual(d.abortingRank, 0)
+        XCTAssertEqual(d.summary(status: 4), "the job failed (exit status 4); rank 0 ended the job: collective #88 allreduce(float32 × 1) has not "
+                       + "completed on rank 0 after 20.0 s: rank 1 is stopped (pid 7, state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it; "
+                       + "ending the job (training.watchdog_seconds is 20)")
+    }
 }

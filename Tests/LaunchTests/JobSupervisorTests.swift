@@ -83,6 +83,25 @@ final class JobSupervisorTests: XCTestCase {
         XCTAssertTrue(CommandRun.waitUntil(timeout: 5) { ProcessState.isGone(grandchild) }, "the job's grandchild \(grandchild) survived")
     }
 
+    /// With `stopSignal: SIGUSR1` (mpirun, srun) a SIGINT or SIGTERM reaches the child as SIGUSR1;
+    /// the outcome still records what arrived.
+    func testAStopSignalIsDeliveredAsTheChosenSignal() throws {
+        let supervisor = JobSupervisor(executable: "/bin/sh", arguments: ["-c", """
+            trap 'echo USR1 >> "$D/log"; exit 75' USR1
+            trap 'echo TERM >> "$D/log"; exit 143' TERM
+            touch "$D/ready"
+            while :; do sleep 0.05; done
+            """], environment: ["D": dir, "PATH": "/usr/bin:/bin"], graceSeconds: 30, echo: false, stopSignal: SIGUSR1)
+        let wait = start(supervisor)
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        kill(getpid(), SIGTERM)
+        let outcome = try XCTUnwrap(wait())
+        XCTAssertEqual(file("log"), "USR1\n")
+        XCTAssertEqual(outcome.status, 75)
+        XCTAssertEqual(outcome.forwardedSignals, [SIGTERM])
+        XCTAssertFalse(outcome.killed)
+    }
+
     func testASecondTERMKillsAtOnce() throws {
         let wait = start(supervise("""
             trap '' TERM INT

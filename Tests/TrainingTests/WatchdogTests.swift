@@ -36,6 +36,43 @@ final class WatchdogTests: XCTestCase {
         XCTAssertTrue(everyone.message.contains("every rank has entered it"), everyone.message)
     }
 
+    /// A rank stopped inside the collective has "entered" it too: its process state names it, and the
+    /// report no longer blames the transport (issue 22, point 4).
+    func testAStoppedOrExitedRankIsNamedEvenWhenItEnteredTheCollective() throws {
+        let stalled = record(7, .allreduce, .float32, 1, at: 110)
+        let report = StallReport.diagnose(rank: 0, stalled: stalled, waitedSeconds: 20, heartbeats: [[stalled], [stalled], [stalled]],
+                                          trouble: [2: "is stopped (pid 42, state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it"], now: 112)
+        XCTAssertEqual(report.blamed, [2])
+        XCTAssertEqual(report.message, "collective #7 allreduce(float32 × 1) has not completed on rank 0 after 20.0 s: "
+                       + "rank 2 is stopped (pid 42, state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it")
+
+        // The process states themselves, read from /proc for a real child.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["30"]
+        try child.run()
+        let pid = child.processIdentifier
+        XCTAssertNil(HeartbeatFile.trouble(pid: pid), "a sleeping process is fine")
+        kill(pid, SIGSTOP)
+        var stopped: String?
+        for _ in 0..<200 where stopped == nil { usleep(10_000); stopped = HeartbeatFile.trouble(pid: pid) }
+        XCTAssertEqual(stopped, "is stopped (pid \(pid), state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it")
+        kill(pid, SIGKILL)
+        child.waitUntilExit()
+        XCTAssertEqual(HeartbeatFile.trouble(pid: pid), "has exited (pid \(pid) is gone)")
+    }
+
+    func testHeartbeatHeaderNamesTheWritingProcessAndHost() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try HeartbeatFile(directory: dir, rank: 3, jobToken: 99)
+        let writer = try XCTUnwrap(HeartbeatFile.writer(directory: dir, rank: 3, jobToken: 99))
+        XCTAssertEqual(writer.pid, getpid())
+        XCTAssertEqual(writer.host, HeartbeatFile.hostToken)
+        XCTAssertNil(HeartbeatFile.writer(directory: dir, rank: 3, jobToken: 98), "another job's file")
+        _ = file
+    }
+
     func testHeartbeatFilesRoundTripAndIgnoreOtherJobs() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,0 +1,53 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// A run too big for memory is one line before anything large is allocated (it used to be "Fatal
+/// error: failed to allocate …" with a backtrace, or a silent march to the OOM killer), and the plan
+/// matches the peak RSS `pretrain bench step` measures.
+final class MemoryPlanCommandTests: XCTestCase {
+    /// `mpirun -n 2 pretrain train --config configs/tiny.yaml --set …` as the issue ran it.
+    func tiny(_ settings: [String]) throws -> ProcessRunner.Run {
+        let config = LaunchFixtures.repositoryRoot + "/configs/tiny.yaml"
+        let dir = try LaunchFixtures.temporaryDirectory("memory")
+        try LaunchFixtures.writeShard(to: dir)
+        let base = ["data.train=\(dir)/train_*.bin", "data.val=", "data.tokenizer=", "logging.run_dir=\(dir)/run"]
+        return try ProcessRunner.mpirun(2, ["train", "--config", config] + (base + settings).flatMap { ["--set", $0] })
+    }
+
+    func assertRefused(_ run: ProcessRunner.Run, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(run.status, 2, run.output, file: file, line: line)
+        let errors = run.lines.filter { $0.hasPrefix("error:") }
+        XCTAssertEqual(errors.count, 1, run.output, file: file, line: line)
+        XCTAssertTrue(errors.first?.hasPrefix("error: not enough memory: each rank needs ") ?? false, run.output, file: file, line: line)
+        for text in mentions { XCTAssertTrue(errors.first?.contains(text) ?? false, "\(text) missing: \(run.output)", file: file, line: line) }
+        XCTAssertFalse(run.output.contains("Fatal error") || run.output.contains("failed to allocate"), run.output, file: file, line: line)
+    }
+
+    func testAModelTooBigForMemoryIsOneLine() throws {
+        // 200 layers of d_model 8192: 161 G parameters, 2.4 TiB with gradients and moments.
+        let run = try tiny(["model.n_layer=200", "model.d_model=8192"])
+        assertRefused(run, mentions: ["model.n_layer 200, model.d_model 8192", "training.zero1: true", "MemAvailable"])
+    }
+
+    func testAMicroBatchTooBigForMemoryIsOneLine() throws {
+        // 12000 × 64 tokens of a 4096-token vocabulary: 12.6 GB of logits per rank alone.
+        let available = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("MemAvailable:") }.flatMap { Int($0.split(separator: " ")[1]) }.map { $0 * 1024 } ?? 0
+        try XCTSkipIf(available > 2 * 12_582_912_000, "this host could hold it")
+        let run = try tiny(["training.micro_batch=12000", "training.global_batch=24000"])
+        assertRefused(run, mentions: ["lower training.micro_batch (12000"])
+    }
+
+    /// bench-s (one process, full AdamW): the plan made before allocating is within 10 % of the peak
+    /// RSS measured after the steps.
+    func testThePlanMatchesBenchSPeakRSSWithinTenPercent() throws {
+        let run = try ProcessRunner.pretrain(["bench", "step", "--preset", "s", "--steps", "1", "--warmup", "1", "--threads", "1", "--json"], timeout: 300)
+        XCTAssertEqual(run.status, 0, run.output)
+        let line = try XCTUnwrap(run.lines.last { $0.hasPrefix("{") }, run.output)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let peak = try XCTUnwrap(object["peak_rss_mb"] as? Int), planned = try XCTUnwrap(object["planned_rss_mb"] as? Int)
+        XCTAssertGreaterThan(peak, 500, "bench-s holds ~0.7 GB: \(line)")
+        XCTAssertLessThan(abs(Double(planned) / Double(peak) - 1), 0.10, "planned \(planned) MiB, peak RSS \(peak) MiB")
+    }
+}
