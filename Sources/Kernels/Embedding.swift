@@ -29,6 +29,21 @@ public enum Embedding {
         }
     }
 
+    /// out[n,:] = wte[tokens[n],:] for N rows: token embeddings without positions (T5's shared table).
+    public static func lookup(out: UnsafeMutablePointer<Float> /* (N,C) */,
+                              tokens: UnsafePointer<Int32> /* (N) */,
+                              wte: UnsafePointer<Float> /* (V,C) */,
+                              N: Int, C: Int, V: Int = Int(Int32.max)) {
+        precondition(N >= 0 && C > 0, "bad embedding shape")
+        Parallel.chunks(N, minChunk: 64) { rows in
+            for n in rows {
+                let tok = Int(tokens[n])
+                precondition(tok >= 0 && tok < V, "token id out of range")
+                (out + n * C).update(from: wte + tok * C, count: C)
+            }
+        }
+    }
+
     /// dwte[tokens[b,t],:] += dout[b,t,:] and dwpe[t,:] += dout[b,t,:] (accumulates).
     ///
     /// Parallel over blocks of channels, so repeated tokens never race; the order of additions into

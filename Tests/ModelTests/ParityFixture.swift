@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import XCTest
 
 /// The Hugging Face GPT-2 reference in Fixtures/gpt2-parity.safetensors, loaded into a model.
 struct ParityFixture {
@@ -63,4 +64,19 @@ func centralDifference(_ p: UnsafeMutablePointer<Float>, h: Float, _ f: () throw
     let down = try f()
     p.pointee = saved
     return (up - down) / Double(2 * h)
+}
+
+/// The dropout checks every family's gradient test starts with: runs `loss` (training mode), then
+/// `backward`; asserts that the same seed repeats the loss and that leaving training mode changes it.
+/// Returns the training-mode loss.
+@discardableResult
+func assertSeededDropout(_ loss: () throws -> Double, backward: () -> Void, setTraining: (Bool) -> Void,
+                         file: StaticString = #filePath, line: UInt = #line) throws -> Double {
+    let base = try loss()
+    backward()
+    XCTAssertEqual(try loss(), base, "the same seed gives the same masks", file: file, line: line)
+    setTraining(false)
+    XCTAssertNotEqual(try loss(), base, "dropout changes the loss while training", file: file, line: line)
+    setTraining(true)
+    return base
 }

@@ -89,6 +89,14 @@ public final class BlockActivations {
         masks.initialize(repeating: 1, count: maskCount)
     }
 
+    /// Floats (activations and scratch) and mask bytes that `init(config:layers:B:T:Tk:)` allocates,
+    /// computed without allocating (memory plans).
+    public static func size(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) -> (floats: Int, maskBytes: Int) {
+        let perLayer = Region.allCases.reduce(0) { $0 + align($1.count(config, B: B, T: T, Tk: Tk)) }
+        let scratch = Scratch.allCases.reduce(0) { $0 + align($1.count(config, B: B, T: T, Tk: Tk)) }
+        return (layers * perLayer + scratch, max(1, (config.residualDropout > 0 ? B * T * config.C : 0) * 3 * layers))
+    }
+
     deinit { masks.deallocate() }
 
     /// Rounds a count up to 16 Floats so every region starts 64-byte aligned.

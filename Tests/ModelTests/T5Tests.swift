@@ -1,0 +1,186 @@
+import Foundation
+import Kernels
+import Model
+import Support
+import XCTest
+
+/// T5 forward/backward against Hugging Face `T5ForConditionalGeneration` in PyTorch (ReLU with tied
+/// embeddings, gated GELU untied with a deeper decoder; source padding and ignored targets), its
+/// relative position buckets against HF's function, and dropout gradients against finite differences.
+final class T5Tests: XCTestCase {
+    let bound = 1e-4
+
+    /// A fixture of make_t5_parity.py: the config, inputs and HF's outputs.
+    struct Fixture {
+        let file: SafeTensors
+        let config: T5Config
+        let B: Int, S: Int, T: Int
+        let ids: [Int32], mask: [UInt8], labels: [Int32], decoderInput: [Int32]
+
+        init(_ name: String) throws {
+            file = try SafeTensors(path: try fixturePath(name))
+            let meta = try JSONSerialization.jsonObject(with: Data(file.metadata["config"]!.utf8)) as! [String: Any]
+            var c = T5Config()
+            c.vocabSize = meta["vocab_size"] as! Int
+            c.dModel = meta["d_model"] as! Int
+            c.dKV = meta["d_kv"] as! Int
+            c.dFF = meta["d_ff"] as! Int
+            c.numHeads = meta["num_heads"] as! Int
+            c.numLayers = meta["num_layers"] as! Int
+            c.numDecoderLayers = meta["num_decoder_layers"] as! Int
+            c.relativeAttentionNumBuckets = meta["relative_attention_num_buckets"] as! Int
+            c.relativeAttentionMaxDistance = meta["relative_attention_max_distance"] as! Int
+            c.feedForward = T5Config.FeedForward(rawValue: meta["feed_forward_proj"] as! String)!
+            c.tieWordEmbeddings = meta["tie_word_embeddings"] as! Bool
+            c.layerNormEps = Float(meta["layer_norm_epsilon"] as! Double)
+            config = c
+            B = meta["batch"] as! Int
+            S = meta["source"] as! Int
+            T = meta["target"] as! Int
+            ids = try file.int32s("input_ids")
+            mask = try file.int32s("attention_mask").map { UInt8($0) }
+            labels = try file.int32s("labels")
+            decoderInput = try file.int32s("decoder_input_ids")
+        }
+
+        func makeModel() throws -> T5 {
+            let model = try T5(config: config, maxBatch: B, maxSource: S, maxTarget: T)
+            for t in model.layout.tensors { try file.read(t.name, into: model.params.pointer + t.offset, count: t.count) }
+            return model
+        }
+    }
+
+    static func fixturePath(_ name: String) throws -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures") else {
+            throw ModelError("Fixtures/\(name).safetensors missing from the test bundle")
+        }
+        return url.path
+    }
+
+    func testReLUTiedMatchesHuggingFace() throws { try assertParity("t5-relu-tied-parity") }
+
+    func testGatedGELUUntiedMatchesHuggingFace() throws { try assertParity("t5-gated-untied-parity") }
+
+    /// Logits, loss and every gradient at 1 and 2 threads; decoder inputs made by `shiftRight` equal HF's.
+    private func assertParity(_ name: String) throws {
+        for threads in [1, 2] {
+            Parallel.setThreads(threads)
+            defer { Parallel.setThreads(1) }
+            let fx = try Fixture(name)
+            XCTAssertEqual(Set(fx.file.names.filter { !$0.hasPrefix("grad.") && $0.contains(".weight") }),
+                           Set(T5Layout(config: fx.config).tensors.map(\.name)), "the layout holds exactly HF's parameters")
+            XCTAssertTrue(fx.mask.contains(0) && fx.labels.contains(-100), "the fixture exercises padding and ignored targets")
+            let model = try fx.makeModel()
+            var shifted = [Int32](repeating: 0, count: fx.B * fx.T)
+            model.shiftRight(fx.labels, into: &shifted, B: fx.B, T: fx.T)
+            XCTAssertEqual(shifted, fx.decoderInput, "shiftRight is HF's _shift_right")
+            try model.forward(source: fx.ids, sourceMask: fx.mask, decoderInput: shifted, targets: nil, B: fx.B, S: fx.S, T: fx.T)
+            let logits = try fx.file.floats("logits")
+            XCTAssertLessThanOrEqual(relativeError(model.logits, logits), bound, "\(name) logits (threads \(threads))")
+            let loss = try model.forward(source: fx.ids, sourceMask: fx.mask, decoderInput: shifted, targets: fx.labels,
+                                         B: fx.B, S: fx.S, T: fx.T)
+            let expected = try fx.file.floats("loss")[0]
+            XCTAssertEqual(Double(loss), Double(expected), accuracy: Double(abs(expected)) * bound, "\(name) loss (threads \(threads))")
+            model.zeroGrad()
+            var ready: [Range<Int>] = []
+            model.backward(lossScale: 1) { ready.append($0) }
+            XCTAssertEqual(ready.map(\.count).reduce(0, +), model.layout.count, "every parameter is reported ready once")
+            XCTAssertEqual(ready.map(\.lowerBound), ready.map(\.lowerBound).sorted(by: >), "ranges are reported from the high end down")
+            for t in model.layout.tensors {
+                let err = relativeError(model.grads.pointer + t.offset, try fx.file.floats("grad." + t.name))
+                XCTAssertLessThanOrEqual(err, bound, "\(name) gradient of \(t.name) (threads \(threads)): relative error \(err)")
+            }
+        }
+    }
+
+    /// The buckets of every relative position −300…300, bidirectional and causal, for T5's defaults
+    /// (32 buckets, distance 128) and the fixtures' (8, 16), equal HF's `_relative_position_bucket`.
+    func testRelativePositionBucketsMatchHuggingFace() throws {
+        let file = try SafeTensors(path: try Self.fixturePath("t5-buckets"))
+        let relative = try file.int32s("relative_position")
+        for (nb, md) in [(32, 128), (8, 16)] {
+            for bidirectional in [true, false] {
+                let expected = try file.int32s("\(bidirectional ? "bi" : "causal").\(nb).\(md)")
+                let got = relative.map { Int32(RelativePositionBias.bucket(Int($0), bidirectional: bidirectional, numBuckets: nb, maxDistance: md)) }
+                XCTAssertEqual(got, expected, "\(bidirectional ? "bidirectional" : "causal") \(nb) buckets, distance \(md)")
+            }
+        }
+    }
+
+    /// A bias block for queries starting at `queryStart` (a decoder step against its cache) is the
+    /// matching rows of the full block, and backward scatters exactly what forward gathered.
+    func testPositionBiasWithQueryOffsetIsRowsOfTheFullBlock() {
+        let NH = 3, T = 7, nb = 8, md = 16
+        let table = (0..<(nb * NH)).map { Float($0) * 0.25 - 2 }
+        var full = [Float](repeating: 0, count: NH * T * T), rows = [Float](repeating: 0, count: NH * 2 * T)
+        RelativePositionBias.forward(bias: &full, table: table, NH: NH, Tq: T, Tk: T, bidirectional: false, numBuckets: nb, maxDistance: md)
+        RelativePositionBias.forward(bias: &rows, table: table, NH: NH, Tq: 2, Tk: T, queryStart: 4, bidirectional: false,
+                                     numBuckets: nb, maxDistance: md)
+        for h in 0..<NH {
+            XCTAssertEqual(Array(rows[(h * 2 * T)..<((h + 1) * 2 * T)]), Array(full[((h * T + 4) * T)..<((h * T + 6) * T)]))
+        }
+        // <dtable, table> = <dbias, bias> for any dbias: backward is forward's adjoint.
+        var rng = SplitMix64(seed: 3)
+        let dbias = (0..<(NH * T * T)).map { _ in Float(rng.uniform() - 0.5) }
+        var dtable = [Float](repeating: 0, count: nb * NH)
+        RelativePositionBias.backward(dtable: &dtable, dbias: dbias, NH: NH, Tq: T, Tk: T, bidirectional: true, numBuckets: nb, maxDistance: md)
+        RelativePositionBias.forward(bias: &full, table: table, NH: NH, Tq: T, Tk: T, bidirectional: true, numBuckets: nb, maxDistance: md)
+        let lhs = zip(dtable, table).map { Double($0) * Double($1) }.reduce(0, +)
+        let rhs = zip(dbias, full).map { Double($0) * Double($1) }.reduce(0, +)
+        XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * abs(rhs))
+    }
+
+    /// With dropout on (embeddings, sublayers, attention probabilities, final norms), the gradient of the
+    /// loss (masks fixed by the seed) matches central differences of the model itself, tied and untied.
+    func testDropoutGradientsMatchFiniteDifferences() throws {
+        for gated in [false, true] {
+            var config = T5Config()
+            config.vocabSize = 20; config.dModel = 8; config.dKV = 3; config.numHeads = 2; config.dFF = 12
+            config.numLayers = 2; config.numDecoderLayers = 1
+            config.relativeAttentionNumBuckets = 6; config.relativeAttentionMaxDistance = 8
+            config.feedForward = gated ? .gatedGELU : .relu
+            config.tieWordEmbeddings = !gated
+            config.dropoutRate = 0.1
+            let B = 2, S = 6, T = 5
+            let model = try T5(config: config, maxBatch: B, maxSource: S, maxTarget: T)
+            model.initializeWeights(seed: 5)
+            model.dropoutSeed = 77
+            var rng = SplitMix64(seed: 9)
+            let source = (0..<(B * S)).map { _ in Int32(2 + rng.next() % 18) }
+            let mask: [UInt8] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+            let labels: [Int32] = (0..<(B * T)).map { $0 == 9 ? -100 : Int32(2 + rng.next() % 18) }
+            var decoderInput = [Int32](repeating: 0, count: B * T)
+            model.shiftRight(labels, into: &decoderInput, B: B, T: T)
+            func loss() throws -> Double {
+                Double(try model.forward(source: source, sourceMask: mask, decoderInput: decoderInput, targets: labels, B: B, S: S, T: T))
+            }
+            try assertSeededDropout(loss, backward: { model.zeroGrad(); model.backward() }, setTraining: { model.training = $0 })
+            let h: Float = 1e-2
+            // Every tensor gets samples (the position-bias tables included).
+            for t in model.layout.tensors {
+                for _ in 0..<2 {
+                    let i = t.offset + Int(rng.next() % UInt64(t.count))
+                    let numeric = try centralDifference(model.params.pointer + i, h: h, loss)
+                    XCTAssertEqual(Double(model.grads.pointer[i]), numeric, accuracy: 2e-3 + 0.02 * abs(numeric), "gated \(gated): \(t.name)")
+                }
+            }
+        }
+    }
+
+    func testBadIdsAreOneLineNamingTheValue() throws {
+        var config = T5Config()
+        config.vocabSize = 10; config.dModel = 8; config.dKV = 4; config.numHeads = 2; config.dFF = 8
+        config.numLayers = 1; config.numDecoderLayers = 1
+        let model = try T5(config: config, maxBatch: 1, maxSource: 2, maxTarget: 2)
+        XCTAssertThrowsError(try model.forward(source: [1, 12], sourceMask: nil, decoderInput: [0, 1], targets: nil, B: 1, S: 2, T: 2)) {
+            XCTAssertTrue("\($0)".contains("source token id 12"), "\($0)")
+        }
+        XCTAssertThrowsError(try model.forward(source: [1, 2], sourceMask: nil, decoderInput: [0, 1], targets: [3, 10], B: 1, S: 2, T: 2)) {
+            XCTAssertTrue("\($0)".contains("target 10"), "\($0)")
+        }
+        config.dKV = 0
+        XCTAssertThrowsError(try T5(config: config, maxBatch: 1, maxSource: 1, maxTarget: 1)) {
+            XCTAssertEqual("\($0)", "model.d_kv is 0; it must be at least 1")
+        }
+    }
+}
