@@ -25,6 +25,7 @@ extension TransferBenchmark {
         switch checkpoint.architecture {
         case .bert: return .bert(try checkpoint.bert(batch: 1, seqLen: 1))
         case .gpt: return .gpt(try checkpoint.gpt(batch: 1, seqLen: 1))
+        case .t5: throw BenchmarkError("\(checkpoint.directory) is a T5 checkpoint; the transfer benchmark fine-tunes BERT or GPT classifiers")
         }
     }
 }

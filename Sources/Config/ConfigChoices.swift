@@ -5,11 +5,13 @@ public protocol ConfigChoice: RawRepresentable, CaseIterable, Sendable where Raw
 
 extension Architecture: ConfigChoice {}
 extension GPTConfig.Positions: ConfigChoice {}
+extension T5Config.FeedForward: ConfigChoice {}
 
 extension RunConfig {
     /// `training.objective`: what one step predicts; `auto` follows `model.arch`.
     public enum ObjectiveSetting: String, ConfigChoice {
         case auto, clm, mlm
+        case spanCorruption = "span_corruption"
     }
 
     /// The objective a run trains, after `auto` is resolved.
@@ -18,6 +20,8 @@ extension RunConfig {
         case clm
         /// Masked-token prediction, BERT's.
         case mlm
+        /// T5's span corruption: dropped spans predicted by the decoder.
+        case spanCorruption = "span_corruption"
     }
 
     /// `model.norm`: where the LayerNorms sit; `auto` is each family's own (GPT pre, BERT post).

@@ -137,7 +137,10 @@ public enum ConfigLoader {
 
     /// Cross-field checks that no single key can make.
     public static func validate(_ config: RunConfig, origin: String) throws {
-        do { try config.model.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        // T5 checks its own shape (its head size d_kv need not divide d_model).
+        if config.family.arch != .t5 {
+            do { try config.model.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        }
         try validateFamily(config, origin: origin)
         let t = config.training
         if t.seqLen > config.model.maxSeqLen {
@@ -157,6 +160,10 @@ public enum ConfigLoader {
             throw ConfigError("\(origin): training.objective mlm needs model.arch bert (a GPT decoder is trained with clm); set model.arch: bert or training.objective: clm")
         case (.bert, .clm):
             throw ConfigError("\(origin): training.objective clm needs model.arch gpt (a BERT encoder sees both sides, so next-token prediction is trivial); set training.objective: mlm or model.arch: gpt")
+        case (.gpt, .spanCorruption), (.bert, .spanCorruption):
+            throw ConfigError("\(origin): training.objective span_corruption needs model.arch t5 (an encoder-decoder); set model.arch: t5 or training.objective: auto")
+        case (.t5, .clm), (.t5, .mlm):
+            throw ConfigError("\(origin): training.objective \(config.objective.rawValue) does not train model.arch t5, which learns span corruption; set training.objective: span_corruption (or auto)")
         default: break
         }
         if f.arch == .gpt {
@@ -165,6 +172,7 @@ public enum ConfigLoader {
             }
             return
         }
+        if f.arch == .t5 { return try validateT5(config, origin: origin) }
         if m.embeddingDropout > 0 {
             throw ConfigError("\(origin): model.embedding_dropout is not used by model.arch bert (its hidden dropout, model.residual_dropout, also covers the embeddings); set it to 0")
         }
@@ -179,6 +187,23 @@ public enum ConfigLoader {
         }
         if f.nsp, config.training.microBatch < 2 {
             throw ConfigError("\(origin): model.nsp draws random B segments from other rows of the micro-batch; set training.micro_batch to at least 2")
+        }
+    }
+
+    /// T5: one dropout rate (`model.dropout_rate`), relative positions, pre-norm RMS blocks.
+    static func validateT5(_ config: RunConfig, origin: String) throws {
+        let f = config.family, m = config.model
+        let unsupported: [(String, Bool)] = [
+            ("model.nsp", f.nsp), ("model.norm", f.norm != .auto), ("model.positions sinusoidal", m.positions != .learned),
+            ("model.embedding_dropout", m.embeddingDropout > 0), ("model.attention_dropout", m.attentionDropout > 0),
+            ("model.label_smoothing", m.labelSmoothing > 0), ("model.num_labels", f.numLabels > 0),
+        ]
+        for (key, set) in unsupported where set {
+            throw ConfigError("\(origin): \(key) does not apply to model.arch t5 (pre-norm RMS blocks, relative positions, one dropout rate model.dropout_rate everywhere); remove it")
+        }
+        do { try config.t5Config.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        if config.training.seqLen < 4 {
+            throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold a kept token, a sentinel and EOS; use at least 4")
         }
     }
 

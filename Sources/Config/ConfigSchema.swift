@@ -66,7 +66,7 @@ public enum ConfigSchema {
         Key(path: "mpirun_config.mpirun_hostfile", help: "hostfile for multi-machine runs (mpirun --hostfile)", field: .string(\.launch.mpirunHostfile)),
         Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
         // Model.
-        Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .option(\.family.arch)),
+        Key(path: "model.arch", help: "gpt (decoder, causal LM), bert (encoder, masked LM) or t5 (encoder-decoder, span corruption)", field: .option(\.family.arch)),
         Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
         Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
         Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
@@ -80,8 +80,14 @@ public enum ConfigSchema {
         Key(path: "model.layer_norm_eps", help: "LayerNorm epsilon", field: .float(\.model.layerNormEps, 1e-12...1)),
         Key(path: "model.norm", help: "auto, post (BERT: LayerNorm after each residual add) or pre (LayerNorm first; GPT is always pre)", field: .option(\.family.norm)),
         Key(path: "model.nsp", help: "bert: add the pooler and the next-sentence-prediction objective", field: .bool(\.family.nsp)),
-        Key(path: "model.intermediate_size", help: "bert: feed-forward width I (0 = 4 × d_model)", field: .int(\.family.intermediateSize, 0...big)),
+        Key(path: "model.intermediate_size", help: "bert, t5 (d_ff): feed-forward width I (0 = 4 × d_model)", field: .int(\.family.intermediateSize, 0...big)),
         Key(path: "model.type_vocab_size", help: "bert: segment (token-type) embeddings", field: .int(\.family.typeVocabSize, 1...big)),
+        Key(path: "model.d_kv", help: "t5: size of each attention head (0 = d_model / n_head)", field: .int(\.family.dKV, 0...big)),
+        Key(path: "model.num_decoder_layers", help: "t5: decoder layers (0 = n_layer, the encoder's)", field: .int(\.family.numDecoderLayers, 0...big)),
+        Key(path: "model.relative_attention_num_buckets", help: "t5: buckets of the relative position bias", field: .int(\.family.relativeAttentionNumBuckets, 4...big)),
+        Key(path: "model.relative_attention_max_distance", help: "t5: distance from which positions share the last bucket", field: .int(\.family.relativeAttentionMaxDistance, 1...big)),
+        Key(path: "model.feed_forward_proj", help: "t5: relu (T5 v1.0) or gated-gelu (T5 v1.1, Flan-T5)", field: .option(\.family.feedForwardProj)),
+        Key(path: "model.tie_word_embeddings", help: "t5: the LM head is the shared embedding (decoder output scaled by d_model^-0.5)", field: .bool(\.family.tieWordEmbeddings)),
         Key(path: "model.num_labels", help: "K > 0 = a sequence classifier with K labels (bert: on the pooled [CLS]; gpt: on the last token; set by `pretrain finetune`; 0 = the pretraining heads)", field: .int(\.family.numLabels, 0...big)),
         Key(path: "model.label_names", help: "classifier: label names in id order, comma-separated (set by `pretrain finetune`)", field: .string(\.family.labelNames)),
         // Data.
@@ -102,8 +108,10 @@ public enum ConfigSchema {
         Key(path: "schedule.min_lr_ratio", help: "cosine floor as a fraction of optimizer.lr", field: .float(\.schedule.minLRRatio, 0...1)),
         Key(path: "schedule.noam_scale", help: "noam: multiplier of d_model^-0.5·min(step^-0.5, step·warmup^-1.5)", field: .float(\.schedule.noamScale, 0...1e6)),
         // Training.
-        Key(path: "training.objective", help: "auto, clm (next-token, gpt) or mlm (masked tokens, bert); auto follows model.arch", field: .option(\.family.objective)),
+        Key(path: "training.objective", help: "auto, clm (next-token, gpt), mlm (masked tokens, bert) or span_corruption (t5); auto follows model.arch", field: .option(\.family.objective)),
         Key(path: "training.mask_rate", help: "mlm: share of non-special tokens chosen per sequence (80 % [MASK], 10 % random, 10 % kept)", field: .double(\.family.maskRate, 0.001...0.999)),
+        Key(path: "training.noise_density", help: "span_corruption: share of tokens dropped", field: .double(\.family.noiseDensity, 0.001...0.999)),
+        Key(path: "training.mean_noise_span_length", help: "span_corruption: mean length of a dropped span", field: .double(\.family.meanNoiseSpanLength, 1...1e6)),
         Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
         Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
         Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),
@@ -138,6 +146,11 @@ public enum ConfigSchema {
     public static let aliases: [String: String] = [
         "num_cpu_threads_per_process": "threads_per_process",
         "training.gradient_accumulation": "training.gradient_accumulation_steps",
+        // T5Config's names for the shared keys.
+        "model.num_layers": "model.n_layer",
+        "model.num_heads": "model.n_head",
+        "model.d_ff": "model.intermediate_size",
+        "model.dropout_rate": "model.residual_dropout",
     ]
 
     /// The sections (first path component of nested keys).

@@ -93,6 +93,17 @@ public struct RunConfig: Equatable, Sendable {
         public var numLabels = 0
         /// The classifier's label names, comma-separated, in id order ('' = the ids).
         public var labelNames = ""
+        /// T5 (`model.*` keys named as Hugging Face's `T5Config`): head size (0 = d_model / n_head),
+        /// decoder layers (0 = n_layer), the relative position buckets, the feed-forward, tied embeddings.
+        public var dKV = 0
+        public var numDecoderLayers = 0
+        public var relativeAttentionNumBuckets = 32
+        public var relativeAttentionMaxDistance = 128
+        public var feedForwardProj = T5Config.FeedForward.relu
+        public var tieWordEmbeddings = true
+        /// Span corruption: share of tokens dropped and mean length of a dropped span.
+        public var noiseDensity = 0.15
+        public var meanNoiseSpanLength = 3.0
     }
 
     public var launch = Launch()
@@ -122,6 +133,28 @@ public struct RunConfig: Equatable, Sendable {
         return c
     }
 
+    /// The T5 model this config describes (`model.*` shape keys plus the family keys; `model.n_layer`
+    /// is num_layers, `model.intermediate_size` d_ff (0 = 4 × d_model), `model.residual_dropout`
+    /// dropout_rate); meaningful when `family.arch` is t5. Pad and EOS ids keep T5's 0 and 1 until the
+    /// tokenizer sets them.
+    public var t5Config: T5Config {
+        var c = T5Config()
+        c.vocabSize = model.vocabSize
+        c.dModel = model.dModel
+        c.numHeads = model.nHead
+        c.dKV = family.dKV > 0 ? family.dKV : model.dModel / max(1, model.nHead)
+        c.dFF = family.intermediateSize > 0 ? family.intermediateSize : 4 * model.dModel
+        c.numLayers = model.nLayer
+        c.numDecoderLayers = family.numDecoderLayers > 0 ? family.numDecoderLayers : model.nLayer
+        c.relativeAttentionNumBuckets = family.relativeAttentionNumBuckets
+        c.relativeAttentionMaxDistance = family.relativeAttentionMaxDistance
+        c.feedForward = family.feedForwardProj
+        c.tieWordEmbeddings = family.tieWordEmbeddings
+        c.layerNormEps = model.layerNormEps
+        c.dropoutRate = model.residualDropout
+        return c
+    }
+
     /// The GPT model this config describes: the `model.*` keys plus `model.num_labels` (K > 0: a
     /// fine-tuned sequence classifier, as `pretrain finetune` writes it). Meaningful when `family.arch` is gpt.
     public var gptConfig: GPTConfig {
@@ -130,15 +163,17 @@ public struct RunConfig: Equatable, Sendable {
         return c
     }
 
-    /// The training objective after `auto`: clm for gpt, mlm for bert.
+    /// The training objective after `auto`: clm for gpt, mlm for bert, span corruption for t5.
     public var objective: Objective {
         switch family.objective {
         case .clm: .clm
         case .mlm: .mlm
+        case .spanCorruption: .spanCorruption
         case .auto:
             switch family.arch {
             case .gpt: .clm
             case .bert: .mlm
+            case .t5: .spanCorruption
             }
         }
     }

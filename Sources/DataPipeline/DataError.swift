@@ -26,6 +26,8 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
     case unsupportedTokenizer(path: String, feature: String)
     /// A tokenizer lacks special tokens the run needs (BERT: [CLS], [SEP], [MASK], [PAD]).
     case missingSpecialTokens(path: String, missing: [String])
+    /// The tokenizer lacks what T5's span corruption needs (padding, end of sequence, sentinels).
+    case missingT5Tokens(path: String, missing: [String])
     /// A tokenizer file cannot be parsed or is internally inconsistent.
     case malformedTokenizer(path: String, problem: String)
     /// The requested vocabulary is too small to hold the 256 bytes plus the special tokens.
@@ -74,6 +76,8 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
             return "\(path): unsupported tokenizer feature: \(feature); use a byte-level BPE (GPT-2), WordPiece (BERT) or Unigram (T5) tokenizer.json without it, or train one with --vocab-size instead"
         case let .missingSpecialTokens(path, missing):
             return "\(path): tokenizer has no \(missing.joined(separator: ", ")) special token\(missing.count == 1 ? "" : "s"), which a BERT (masked-LM) run needs; prepare the data with --vocab-size N (trained tokenizers reserve [PAD] [MASK] [CLS] [SEP]) or add them to the tokenizer's added_tokens"
+        case let .missingT5Tokens(path, missing):
+            return "\(path): tokenizer has no \(missing.joined(separator: ", ")), which T5 span corruption needs; prepare the data with --vocab-size N --extra-ids 100 (or use a T5 tokenizer.json)"
         case let .malformedTokenizer(path, problem):
             return "\(path): malformed tokenizer: \(problem); re-save it with the Python tokenizers library or train one with --vocab-size"
         case let .vocabularyTooSmall(requested, minimum):

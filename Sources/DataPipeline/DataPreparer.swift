@@ -110,7 +110,8 @@ public final class DataPreparer {
 
     /// Counts pre-tokens of the train documents on all threads, then learns the merges.
     private func trainTokenizer(_ corpus: TextCorpus) throws -> Tokenizer {
-        let trainer = try BPETrainer(vocabularySize: settings.vocabularySize!, minFrequency: Int64(settings.minFrequency), threads: threads)
+        let trainer = try BPETrainer(vocabularySize: settings.vocabularySize!, specialTokens: settings.specialTokens,
+                                     minFrequency: Int64(settings.minFrequency), threads: threads)
         let counters = (0..<threads).map { _ in WordCounter() }
         let bar = ProgressBar(label: "count", total: corpus.totalBytes, enabled: showProgress)
         try corpus.forEachBatch(batchBytes: (4 << 20) * threads) { batch, done in

@@ -30,6 +30,9 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
     public var lineDocuments: Bool?
     /// The tokenizer model to train or load: nil or `bpe` (byte-level BPE), or `wordpiece`.
     public var tokenizerModel: String?
+    /// T5 sentinels `<extra_id_0>`… reserved in a trained BPE tokenizer, counted in its vocabulary and
+    /// placed last with `<extra_id_0>` highest, as T5's (nil: none).
+    public var extraIds: Int?
 
     /// The text field, defaulted.
     public var field: String { textField ?? "text" }
@@ -60,7 +63,7 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
         case (.some, .some):
             throw DataError.invalidSetting(name: "--vocab-size/--tokenizer", problem: "pass only one: --vocab-size trains a new tokenizer, --tokenizer loads one")
         case let (.some(size), nil):
-            let minimum = 256 + AddedToken.defaultSpecials.count
+            let minimum = 256 + specialTokens.count
             if size < minimum { throw DataError.vocabularyTooSmall(requested: size, minimum: minimum) }
         default:
             break
@@ -77,6 +80,14 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
         if let model = tokenizerModel, model != "bpe", model != "wordpiece" {
             throw DataError.invalidSetting(name: "--tokenizer-model", problem: "\(model) is not a tokenizer model; pass bpe (byte-level BPE, the default) or wordpiece (BERT)")
         }
+        if let extra = extraIds, extra != 0 {
+            guard extra > 0, extra <= 1000 else {
+                throw DataError.invalidSetting(name: "--extra-ids", problem: "must be between 0 and 1000, got \(extra)")
+            }
+            guard vocabularySize != nil, !isWordPiece else {
+                throw DataError.invalidSetting(name: "--extra-ids", problem: "reserves T5 sentinels in a trained BPE tokenizer; pass it with --vocab-size (and without --tokenizer-model wordpiece)")
+            }
+        }
         if let field = textField, field.isEmpty {
             throw DataError.invalidSetting(name: "--text-field", problem: "pass the name of the field or column holding the text, e.g. --text-field text")
         }
@@ -84,6 +95,10 @@ public struct PrepareSettings: Codable, Equatable, Sendable {
             throw DataError.invalidSetting(name: "--out", problem: "pass the output directory, e.g. --out data/fortunes")
         }
     }
+
+    /// The special tokens a trained BPE tokenizer reserves: the defaults, then the sentinels from
+    /// `<extra_id_N−1>` down to `<extra_id_0>`.
+    public var specialTokens: [String] { AddedToken.defaultSpecials + T5SpecialTokens.sentinelNames(extraIds ?? 0).reversed() }
 
     /// Whether document `index` (in corpus order) belongs to the validation split.
     public func isValidation(document index: Int) -> Bool {

@@ -7,7 +7,9 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
     case gpt
     /// BERT encoder, trained as a masked LM (optionally with next-sentence prediction).
     case bert
+    /// T5 encoder-decoder, trained with span corruption.
+    case t5
 
-    /// The family's name in messages ("GPT", "BERT").
+    /// The family's name in messages ("GPT", "BERT", "T5").
     public var displayName: String { rawValue.uppercased() }
 }

@@ -16,6 +16,8 @@ public protocol LanguageModel: AnyObject {
     var profile: StepProfile? { get set }
     /// When set, the timeline recorder forward and backward write their spans to.
     var timeline: Timeline? { get set }
+    /// Dropout applies only while this is set (and only where configured).
+    var training: Bool { get set }
     /// Sets every gradient to zero.
     func zeroGrad()
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`, reporting each range as

@@ -1,4 +1,5 @@
 import Config
+import DataPipeline
 import Distributed
 import Foundation
 import Model
@@ -71,6 +72,10 @@ public struct MemoryPlan: Sendable, Equatable {
         switch config.family.arch {
         case .gpt: return gptActivationBytes(config.model, B: t.microBatch, T: t.seqLen)
         case .bert: return bertActivationBytes(config.bertConfig, B: t.microBatch, T: t.seqLen)
+        case .t5:
+            let f = config.family
+            let T = SpanCorruption.lengths(inputsLength: t.seqLen, noiseDensity: f.noiseDensity, meanSpanLength: f.meanNoiseSpanLength).targets
+            return T5Activations.bytes(config: config.t5Config, B: t.microBatch, S: t.seqLen, T: T)
         }
     }
 

@@ -34,6 +34,7 @@ public struct TextPredictor {
         switch checkpoint.architecture {
         case .gpt: return try classifyGPT(text, task: task, warn: warn)
         case .bert: break
+        case .t5: throw TrainingError("\(checkpoint.directory) is a T5 checkpoint; predict fills masks (BERT) or classifies (fine-tuned BERT or GPT) — text-to-text prediction with T5 is not available yet", exitCode: 2)
         }
         let run = checkpoint.config, directory = checkpoint.directory
         let (tok, specials) = try checkpoint.bertTokenizer(explicit: tokenizerPath)

@@ -57,6 +57,9 @@ struct DataPrepareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Threads for counting and encoding (default: all cores).", valueName: "n"))
     var threads: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Reserve T5's sentinels <extra_id_0>… in the trained tokenizer (span corruption).", valueName: "n"))
+    var extraIds = 0
+
     @Flag(name: .long, help: "Prepare again even when the directory is up to date.")
     var force = false
 
@@ -72,6 +75,7 @@ struct DataPrepareCommand: ParsableCommand {
         settings.skipBadLines = skipBadLines ? true : nil
         settings.lineDocuments = lineDocuments ? true : nil
         settings.tokenizerModel = tokenizerModel == "bpe" ? nil : tokenizerModel
+        settings.extraIds = extraIds == 0 ? nil : extraIds
         let threadCount = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let start = Date()
         let result: (manifest: PrepareManifest, upToDate: Bool)

@@ -156,4 +156,22 @@ final class DataPreparerTests: XCTestCase {
         let none = PrepareSettings(inputs: ["x"], outputDirectory: "y", vocabularySize: 300, valFraction: 0)
         XCTAssertFalse((0..<100).contains { none.isValidation(document: $0) })
     }
+
+    /// `--extra-ids 4` reserves T5's sentinels inside the vocabulary, `<extra_id_0>` last as T5's, and
+    /// span corruption finds them with pad and EOS; with a loaded tokenizer it is refused in one line.
+    func testExtraIdsReserveT5Sentinels() throws {
+        var t5 = settings("t5")
+        t5.extraIds = 4
+        let manifest = try DataPreparer(settings: t5, threads: 1, showProgress: false).run().manifest
+        XCTAssertEqual(manifest.vocabularySize, 300)
+        let tokenizer = try Tokenizer.load(from: root + "/t5/tokenizer.json")
+        let specials = try T5SpecialTokens(tokenizer: tokenizer)
+        XCTAssertEqual(specials.sentinels, [299, 298, 297, 296])
+        XCTAssertEqual(tokenizer.addedTokens.first { $0.id == specials.pad }?.content, AddedToken.pad)
+        XCTAssertEqual(tokenizer.addedTokens.first { $0.id == specials.eos }?.content, AddedToken.endOfText)
+        var loaded = settings("t5-loaded", vocabularySize: nil, tokenizer: root + "/t5/tokenizer.json")
+        loaded.extraIds = 4
+        XCTAssertThrowsError(try loaded.validate()) { XCTAssertTrue("\($0)".contains("--extra-ids"), "\($0)") }
+    }
 }
+

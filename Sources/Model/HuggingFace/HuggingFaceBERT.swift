@@ -30,19 +30,7 @@ extension BERT {
     /// Writes `model.safetensors` and `config.json` into `directory` (created if needed), so
     /// `BertForMaskedLM.from_pretrained(directory)` loads this model.
     public func exportHuggingFace(to directory: String, padTokenID: Int = 0) throws {
-        let json = try JSONSerialization.data(withJSONObject: huggingFaceConfig(padTokenID: padTokenID), options: [.prettyPrinted, .sortedKeys])
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw ModelError("\(directory): cannot create the export directory (\(error.localizedDescription))")
-        }
-        let raw = UnsafeRawPointer(params.pointer)
-        let outputs = layout.tensors.map {
-            SafeTensors.Output(name: $0.name, dtype: .f32, shape: $0.shape,
-                               bytes: UnsafeRawBufferPointer(start: raw + $0.offset * 4, count: $0.count * 4))
-        }
-        try SafeTensors.write(outputs, metadata: ["format": "pt"], to: directory + "/model.safetensors")
-        do { try json.write(to: URL(fileURLWithPath: directory + "/config.json"), options: .atomic) } catch {
-            throw ModelError("\(directory)/config.json: cannot write (\(error.localizedDescription))")
-        }
+        try HuggingFaceFiles.write(layout, params: params.pointer, config: huggingFaceConfig(padTokenID: padTokenID), to: directory)
     }
 
     /// The model config a Hugging Face BERT directory describes (NSP when its weights hold the pooler
@@ -84,16 +72,7 @@ extension BERT {
     /// Loads every parameter of this model from a Hugging Face BERT directory's `model.safetensors`
     /// (F32, F16, BF16 or F64); throws naming the first missing or misshapen tensor.
     public func importHuggingFace(from directory: String) throws {
-        let weights = try SafeTensors(path: directory + "/model.safetensors")
-        for t in layout.tensors {
-            guard let e = weights.entries[t.name] else {
-                throw ModelError("\(weights.path): no tensor '\(t.name)'; the checkpoint does not fit this model (model.nsp or model.norm differ?)")
-            }
-            guard e.shape == t.shape else {
-                throw ModelError("\(weights.path): tensor '\(t.name)' has shape \(e.shape), the model expects \(t.shape); the configs differ")
-            }
-            try weights.read(t.name, into: params.pointer + t.offset, count: t.count)
-        }
+        try HuggingFaceFiles.read(layout, into: params.pointer, from: directory, hint: "model.nsp or model.norm differ?")
     }
 
     /// Fine-tuning start: loads the encoder body (`bert.embeddings.*`, `bert.encoder.*`, all required)

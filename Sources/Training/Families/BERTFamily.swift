@@ -118,10 +118,6 @@ final class MaskedLMObjective: PretrainingObjective {
     let bert: BERT
     let masker: MLMMasker
     var model: any LanguageModel { bert }
-    var training: Bool {
-        get { bert.training }
-        set { bert.training = newValue }
-    }
 
     init(_ bert: BERT, masker: MLMMasker) {
         self.bert = bert
@@ -130,9 +126,7 @@ final class MaskedLMObjective: PretrainingObjective {
 
     func forward(_ loader: DistributedDataLoader, dropoutSeed: UInt64) throws -> Float {
         bert.dropoutSeed = dropoutSeed
-        // The stream index of this rank's first row: `next()` has already advanced past the round.
-        let first = loader.position.sequencesRead - loader.worldSize * loader.microBatch + loader.rank * loader.microBatch
-        masker.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: UInt64(first))
+        masker.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: loader.firstRowOfRank)
         return try bert.forward(tokens: masker.tokens.baseAddress!, segments: masker.segments.baseAddress!,
                                 attentionMask: masker.attentionMask.baseAddress!, targets: masker.targets.baseAddress!,
                                 sequenceLabels: masker.nextSentence ? masker.nextSentenceLabels.baseAddress! : nil,

@@ -75,10 +75,6 @@ public enum GPTFamily: ModelFamily {
 final class CausalLMObjective: PretrainingObjective {
     let gpt: GPT
     var model: any LanguageModel { gpt }
-    var training: Bool {
-        get { gpt.training }
-        set { gpt.training = newValue }
-    }
 
     init(_ gpt: GPT) { self.gpt = gpt }
 

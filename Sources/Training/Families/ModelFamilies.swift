@@ -11,6 +11,7 @@ public enum ModelFamilies {
         switch architecture {
         case .gpt: GPTFamily.self
         case .bert: BERTFamily.self
+        case .t5: T5Family.self
         }
     }
 

@@ -1,0 +1,43 @@
+import Config
+import Distributed
+import Model
+import Training
+import XCTest
+
+/// One in-process run of `config` on `ranks` ranks (resumed from `resumeFrom` when given): rank 0's
+/// step losses and final parameters, after checking every rank holds rank 0's parameters bitwise.
+func trainInProcess(_ config: RunConfig, ranks: Int, options: TrainerOptions = TrainerOptions(), resumeFrom: String? = nil,
+                    file: StaticString = #filePath, line: UInt = #line) throws -> (losses: [Float], params: [Float]) {
+    let results = try InProcessGroup.run(size: ranks) { comm -> ([Float], [Float]) in
+        var losses: [Float] = []
+        let trainer = try Trainer(config: config, comm: comm, threads: 1, options: options) { event in
+            if case let .step(m) = event { losses.append(m.loss) }
+        }
+        if let resumeFrom { _ = try trainer.resume(from: resumeFrom) }
+        try trainer.run()
+        return (losses, trainer.model.params.toArray())
+    }
+    for r in 1..<ranks { XCTAssertEqual(results[r].1, results[0].1, "rank \(r) holds rank 0's parameters, bitwise", file: file, line: line) }
+    return results[0]
+}
+
+/// `many`'s losses and final parameters equal `one`'s to 1e-5 relative (N ranks against 1 rank).
+func assertSameRun(_ many: (losses: [Float], params: [Float]), _ one: (losses: [Float], params: [Float]), _ tag: String,
+                   file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(many.losses.count, one.losses.count, tag, file: file, line: line)
+    for (i, (a, b)) in zip(many.losses, one.losses).enumerated() {
+        XCTAssertEqual(Double(a), Double(b), accuracy: 1e-5 * Double(abs(b)), "\(tag), step \(i + 1) loss", file: file, line: line)
+    }
+    var worst = 0.0, scale = 0.0
+    for (a, b) in zip(many.params, one.params) { worst = max(worst, Double(abs(a - b))); scale = max(scale, Double(abs(b))) }
+    XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(tag): final parameters", file: file, line: line)
+}
+
+/// Building a trainer for `config` fails with one line containing `expected`.
+func assertTrainerRefuses(_ config: RunConfig, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertThrowsError(try InProcessGroup.run(size: 1) { comm in _ = try Trainer(config: config, comm: comm, threads: 1) }) { error in
+        let text = "\(error)"
+        XCTAssertTrue(text.contains(expected), text, file: file, line: line)
+        XCTAssertFalse(text.contains("\n"), text, file: file, line: line)
+    }
+}

@@ -1,0 +1,99 @@
+import Config
+import DataPipeline
+import Distributed
+import Foundation
+import Model
+import TestSupport
+import Training
+import XCTest
+
+/// T5 span-corruption pretraining through the data-parallel loop: 1, 2 and 4 ranks (and ZeRO-1) give the
+/// losses and parameters of 1 rank with dropout on, the loss falls, a resumed run repeats an
+/// uninterrupted one bit for bit, and a tokenizer without sentinels is a one-line error.
+final class T5TrainingTests: XCTestCase {
+    /// A T5 config over the fixture corpus (ids < 64) with a byte-level tokenizer whose specials
+    /// ([PAD], <|endoftext|>, …, then `extraIds` sentinels) follow the 256 bytes.
+    func t5Config(data dir: String, processes: Int, accumulation: Int, extraIds: Int = 8) throws -> RunConfig {
+        let bytes = (0..<256).map { [UInt8($0)] as [UInt8]? }
+        let specials = AddedToken.defaultSpecials + T5SpecialTokens.sentinelNames(extraIds).reversed()
+        let added = specials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
+        let path = dir + "/tokenizer.json"
+        try Tokenizer(tokens: bytes, merges: [], addedTokens: added).save(to: path)
+        var c = TrainingFixtures.config(data: dir, processes: processes, microBatch: 2, accumulation: accumulation,
+                                        model: GPTConfig(vocabSize: 256 + specials.count, maxSeqLen: 32, nLayer: 2, nHead: 2, dModel: 32))
+        c.family.arch = .t5
+        c.family.dKV = 12
+        c.family.numDecoderLayers = 1
+        c.family.relativeAttentionNumBuckets = 8
+        c.family.relativeAttentionMaxDistance = 16
+        c.family.feedForwardProj = .gatedGELU
+        c.family.tieWordEmbeddings = false
+        c.training.seqLen = 24
+        c.model.layerNormEps = 1e-6
+        c.model.residualDropout = 0.1
+        c.data.tokenizer = path
+        try ConfigLoader.validate(c, origin: "test")
+        return c
+    }
+
+    func testSpanCorruptionNRanksEqualOneRank() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let one = try trainInProcess(t5Config(data: dir, processes: 1, accumulation: 4), ranks: 1)
+        XCTAssertEqual(one.losses.count, 20)
+        XCTAssertTrue(try InProcessGroup.run(size: 1) { try Trainer(config: self.t5Config(data: dir, processes: 1, accumulation: 1), comm: $0, threads: 1).model is T5 }[0])
+        XCTAssertTrue(one.losses.allSatisfy(\.isFinite), "\(one.losses)")
+        let head = one.losses.prefix(3).reduce(0, +) / 3, tail = one.losses.suffix(3).reduce(0, +) / 3
+        XCTAssertLessThan(tail, head - 0.5, "the loss falls: \(head) → \(tail)")
+        for (ranks, accumulation, zero1) in [(2, 2, false), (4, 1, false), (2, 2, true)] {
+            var config = try t5Config(data: dir, processes: ranks, accumulation: accumulation)
+            config.training.zero1 = zero1
+            assertSameRun(try trainInProcess(config, ranks: ranks), one, "\(ranks) ranks (ZeRO-1 \(zero1))")
+        }
+    }
+
+    /// Resuming from the step-4 checkpoint of a 2-rank ZeRO-1 run repeats steps 5…8 of the uninterrupted
+    /// run bit for bit (corruption keyed by the stream index, dropout by step, micro-batch and rank).
+    func testResumeIsBitIdenticalToAnUninterruptedRun() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = try t5Config(data: dir, processes: 2, accumulation: 2)
+        config.training.steps = 8
+        config.training.zero1 = true
+        config.checkpoint.every = 4
+        config.checkpoint.dir = dir + "/a"
+        var options = TrainerOptions()
+        options.checkpoints = true
+        let straight = try trainInProcess(config, ranks: 2, options: options)
+        try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/a/step-00000004", toPath: dir + "/b/step-00000004")
+        config.checkpoint.dir = dir + "/b"
+        let resumed = try trainInProcess(config, ranks: 2, options: options, resumeFrom: "auto")
+        XCTAssertEqual(resumed.losses, Array(straight.losses[4...]), "steps 5…8")
+        XCTAssertEqual(resumed.params.map(\.bitPattern), straight.params.map(\.bitPattern), "parameters bitwise")
+    }
+
+    func testTokenizerWithoutSentinelsIsOneLine() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try t5Config(data: dir, processes: 1, accumulation: 1, extraIds: 0)
+        assertTrainerRefuses(config, "tokenizer.json: tokenizer has no <extra_id_0>…, which T5 span corruption needs")
+    }
+
+    /// The objective and the architecture must agree, and BERT/GPT-only keys are refused for t5.
+    func testMismatchedObjectiveAndKeysAreOneLine() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = try t5Config(data: dir, processes: 1, accumulation: 1)
+        config.family.objective = .clm
+        XCTAssertThrowsError(try ConfigLoader.validate(config, origin: "run.yaml")) {
+            XCTAssertEqual("\($0)", "run.yaml: training.objective clm does not train model.arch t5, which learns span corruption; set training.objective: span_corruption (or auto)")
+        }
+        config.family.objective = .auto
+        config.model.attentionDropout = 0.1
+        XCTAssertThrowsError(try ConfigLoader.validate(config, origin: "run.yaml")) { XCTAssertTrue("\($0)".contains("model.attention_dropout does not apply to model.arch t5")) }
+        var gpt = TrainingFixtures.config(data: dir, processes: 1, microBatch: 2, accumulation: 1)
+        gpt.family.objective = .spanCorruption
+        XCTAssertThrowsError(try ConfigLoader.validate(gpt, origin: "run.yaml")) { XCTAssertTrue("\($0)".contains("span_corruption needs model.arch t5")) }
+    }
+}
