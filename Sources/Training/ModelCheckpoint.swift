@@ -95,6 +95,20 @@ public struct ModelCheckpoint {
         return model
     }
 
+    /// The T5 of this checkpoint for batches up to (batch, source, target), dropout off; pad and EOS ids
+    /// from its tokenizer when it has T5's (else T5's 0 and 1).
+    public func t5(batch: Int, source: Int, target: Int, needs: String = "this command needs", hint: String = "give a T5 checkpoint") throws -> T5 {
+        try require(.t5, needs: needs, hint: hint)
+        var t5Config = config.t5Config
+        if let specials = try? T5SpecialTokens(tokenizer: tokenizer()) {
+            t5Config.padTokenId = specials.pad
+            t5Config.eosTokenId = specials.eos
+        }
+        let model = try load { [t5Config] in try T5(config: t5Config, maxBatch: batch, maxSource: source, maxTarget: target) }
+        model.training = false
+        return model
+    }
+
     /// The tokenizer: `explicit` if given, else the checkpoint's own, else the run's data.tokenizer;
     /// checked against the model's vocabulary.
     public func tokenizer(explicit: String? = nil) throws -> Tokenizer {

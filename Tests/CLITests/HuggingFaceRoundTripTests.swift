@@ -47,11 +47,11 @@ final class HuggingFaceRoundTripTests: XCTestCase {
 
     func testAModelTypeNoFamilyImportsIsOneLine() throws {
         let dir = try temporaryDirectory()
-        try "{\"model_type\": \"t5\"}".write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        try "{\"model_type\": \"llama\"}".write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
         let run = try ProcessRunner.pretrain(["checkpoint", "import", dir, "--out", dir + "/imported"])
         XCTAssertNotEqual(run.status, 0)
         XCTAssertEqual(run.lines.count, 1, run.output)
-        XCTAssertTrue(run.output.contains("model_type is t5; pretrain imports gpt2, bert"), run.output)
+        XCTAssertTrue(run.output.contains("model_type is llama; pretrain imports gpt2, bert, t5"), run.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/imported"))
     }
 }

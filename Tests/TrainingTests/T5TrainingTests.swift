@@ -96,4 +96,39 @@ final class T5TrainingTests: XCTestCase {
         gpt.family.objective = .spanCorruption
         XCTAssertThrowsError(try ConfigLoader.validate(gpt, origin: "run.yaml")) { XCTAssertTrue("\($0)".contains("span_corruption needs model.arch t5")) }
     }
+
+    /// `checkpoint import` of a Hugging Face T5 directory (model_type t5) makes a step-0 T5 checkpoint
+    /// with its weights and tokenizer; `checkpoint export` of it writes the same tensors back, bitwise;
+    /// the checkpoint refuses GPT use in one line.
+    func testHuggingFaceImportThenExportIsBitwise() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tokenizer = try t5Config(data: dir, processes: 1, accumulation: 1).data.tokenizer
+        var c = T5Config()
+        c.vocabSize = 272; c.dModel = 16; c.dKV = 6; c.numHeads = 2; c.dFF = 24; c.numLayers = 2; c.numDecoderLayers = 1
+        c.feedForward = .gatedGELU; c.tieWordEmbeddings = false; c.dropoutRate = 0.1
+        c.padTokenId = 257; c.eosTokenId = 256   // [PAD] and <|endoftext|> of the test tokenizer
+        let original = try T5(config: c, maxBatch: 1, maxSource: 1, maxTarget: 1)
+        original.initializeWeights(seed: 21)
+        try original.exportHuggingFace(to: dir + "/hf")
+        try FileManager.default.copyItem(atPath: tokenizer, toPath: dir + "/hf/tokenizer.json")
+
+        let (imported, step0) = try HuggingFaceCheckpointImport.run(source: dir + "/hf", root: dir + "/ckpt", run: RunConfig())
+        try ConfigLoader.validate(imported.config, origin: "imported")
+        let checkpoint = try ModelCheckpoint.open(step0)
+        XCTAssertEqual(checkpoint.architecture, .t5)
+        let loaded = try checkpoint.t5(batch: 1, source: 1, target: 1)
+        XCTAssertEqual(loaded.config, c, "config.json, tokenizer ids and dropout_rate survive the checkpoint")
+        XCTAssertEqual(loaded.params.toArray().map(\.bitPattern), original.params.toArray().map(\.bitPattern))
+
+        _ = try T5Family.exportHuggingFace(checkpoint, to: dir + "/out")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/tokenizer.json"))
+        let back = try T5(config: try T5.huggingFaceConfig(directory: dir + "/out"), maxBatch: 1, maxSource: 1, maxTarget: 1)
+        try back.importHuggingFace(from: dir + "/out")
+        XCTAssertEqual(back.params.toArray().map(\.bitPattern), original.params.toArray().map(\.bitPattern))
+        XCTAssertThrowsError(try checkpoint.gpt()) {
+            XCTAssertTrue("\($0)".contains("is a T5 checkpoint (model.arch t5); generate and eval need a GPT (causal LM) checkpoint"), "\($0)")
+        }
+    }
 }
+

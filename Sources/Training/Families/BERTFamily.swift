@@ -69,11 +69,7 @@ public enum BERTFamily: ModelFamily {
             try reader.manifest.checkMatches(model.layout, directory: reader.directory)
             try reader.readParameters(into: model.params.buffer)
             try model.exportHuggingFace(to: out)
-            if let tokenizer = reader.tokenizerPath {
-                let target = out + "/tokenizer.json"
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.copyItem(atPath: tokenizer, toPath: target)
-            }
+            _ = try copyTokenizer(of: checkpoint, to: out)
             return " as Hugging Face BERT"
         } catch let e as CheckpointError {
             throw TrainingError(e.message)

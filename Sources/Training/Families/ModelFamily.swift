@@ -1,3 +1,4 @@
+import Foundation
 import Config
 import DataPipeline
 import Model
@@ -46,6 +47,18 @@ public protocol ModelFamily {
 }
 
 extension ModelFamily {
+    /// Copies the checkpoint's tokenizer.json (when it has one) into the export directory `out`;
+    /// returns what to add to the export's one-line summary.
+    static func copyTokenizer(of checkpoint: ModelCheckpoint, to out: String) throws -> String {
+        guard let tokenizer = checkpoint.reader.tokenizerPath else { return "" }
+        let target = out + "/tokenizer.json"
+        try? FileManager.default.removeItem(atPath: target)
+        do { try FileManager.default.copyItem(atPath: tokenizer, toPath: target) } catch {
+            throw TrainingError("\(target): cannot copy the tokenizer (\(error.localizedDescription))")
+        }
+        return ", tokenizer.json"
+    }
+
     /// `pretrain train` trains the pretraining heads: a config with a classifier head is refused in one
     /// line pointing at `pretrain finetune`.
     static func checkPretrainingHeads(_ config: RunConfig, _ what: String) throws {

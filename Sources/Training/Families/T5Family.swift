@@ -3,7 +3,8 @@ import Config
 import DataPipeline
 import Model
 
-/// T5: an encoder-decoder trained with span corruption (`training.objective: span_corruption`).
+/// T5: an encoder-decoder trained with span corruption (`training.objective: span_corruption`),
+/// exported to and imported from Hugging Face `T5ForConditionalGeneration` directories.
 ///
 /// `training.seq_len` is the encoder's input length S (T5's `inputs_length`); each row reads the L raw
 /// tokens whose corruption fills S exactly (Hugging Face's `compute_input_and_target_lengths`), and
@@ -71,17 +72,48 @@ public enum T5Family: ModelFamily {
         throw TrainingError("\(checkpoint.directory) is a T5 checkpoint; `pretrain finetune` trains classifiers on BERT or GPT checkpoints, and T5 learns labels as target text (seq2seq fine-tuning is not available yet)", exitCode: 2)
     }
 
-    /// Not yet: no Hugging Face T5 import.
-    public static let huggingFaceModelTypes: [String] = []
+    public static let huggingFaceModelTypes = ["t5"]
 
-    /// Refused in one line until the T5 export exists.
+    /// `T5ForConditionalGeneration` (`model.safetensors`, `config.json`) plus the checkpoint's tokenizer.
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
-        throw TrainingError("\(checkpoint.directory) is a T5 checkpoint; exporting T5 to Hugging Face is not available yet", exitCode: 2)
+        let model = try checkpoint.t5(batch: 1, source: 1, target: 1)
+        do { try model.exportHuggingFace(to: out) } catch let e as ModelError { throw TrainingError(e.message) }
+        return try copyTokenizer(of: checkpoint, to: out) + " as Hugging Face T5ForConditionalGeneration"
     }
 
-    /// Unreachable while `huggingFaceModelTypes` is empty; refused in one line.
+    /// The model section from `config.json` (`model.n_layer` = num_layers, `model.intermediate_size` =
+    /// d_ff, `model.residual_dropout` = dropout_rate, …).
     public static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport {
-        throw TrainingError("\(directory): importing Hugging Face T5 is not available yet", exitCode: 2)
+        do {
+            let t5 = try T5.huggingFaceConfig(directory: directory)
+            let model = try T5(config: t5, maxBatch: 1, maxSource: 1, maxTarget: 1)
+            try model.importHuggingFace(from: directory)
+            var config = run
+            config.family.arch = .t5
+            config.family.objective = .auto
+            config.family.norm = .auto
+            config.family.nsp = false
+            config.family.numLabels = 0
+            config.family.intermediateSize = t5.dFF
+            config.family.dKV = t5.dKV
+            config.family.numDecoderLayers = t5.numDecoderLayers
+            config.family.relativeAttentionNumBuckets = t5.relativeAttentionNumBuckets
+            config.family.relativeAttentionMaxDistance = t5.relativeAttentionMaxDistance
+            config.family.feedForwardProj = t5.feedForward
+            config.family.tieWordEmbeddings = t5.tieWordEmbeddings
+            config.model.vocabSize = t5.vocabSize
+            config.model.dModel = t5.dModel
+            config.model.nHead = t5.numHeads
+            config.model.nLayer = t5.numLayers
+            config.model.layerNormEps = t5.layerNormEps
+            config.model.residualDropout = t5.dropoutRate
+            config.model.attentionDropout = 0
+            config.model.embeddingDropout = 0
+            return HuggingFaceImport(config: config, table: model.layout, params: model.params,
+                                     summary: "vocab \(t5.vocabSize), d_model \(t5.dModel), d_kv \(t5.dKV), d_ff \(t5.dFF), \(t5.numLayers)+\(t5.numDecoderLayers) layers, \(t5.numHeads) heads, \(t5.feedForward.rawValue)\(t5.tieWordEmbeddings ? ", tied" : "")")
+        } catch let e as ModelError {
+            throw TrainingError(e.message)
+        }
     }
 }
 

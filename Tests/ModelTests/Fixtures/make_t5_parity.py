@@ -10,6 +10,7 @@
 # every parameter under its HF name (shared.weight once: encoder/decoder.embed_tokens are tied to it, and
 # lm_head.weight too when tie_word_embeddings); logits F32 (B, T, V); loss F32 (1); grad.<name> for every
 # parameter. Metadata `config`: the T5Config fields used, plus batch, source and target lengths.
+# t5-hf-relu-tied/ and t5-hf-gated-untied/: the two models as save_pretrained writes them (float32).
 # Fixture 1: ReLU (T5 v1.0), tied embeddings (decoder output scaled by d_model^-0.5), equal depths.
 # Fixture 2: gated-gelu (T5 v1.1, gelu_new), its own lm_head and no output scaling, 2 encoder and 3 decoder layers.
 # Both: d_kv·heads ≠ d_model, padding in the encoder input and ignored labels at the end of one target.
@@ -59,6 +60,8 @@ def write(name, cfg):
         res['grad.' + n] = p.grad.detach().float()
     meta = {'config': json.dumps({**cfg, 'batch': B, 'source': S, 'target': T})}
     save_file({k: v.contiguous() for k, v in res.items()}, os.path.join(here, name), metadata=meta)
+    # The same model as Hugging Face saves it (float32), for the import tests.
+    model.float().save_pretrained(os.path.join(here, 't5-hf-' + name[len('t5-'):-len('-parity.safetensors')]))
     print(name, sorted(n for n in res if not n.startswith('grad.')))
 
 base = dict(vocab_size=40, d_model=16, d_kv=5, num_heads=3, d_ff=24, relative_attention_num_buckets=8,
