@@ -5,5 +5,5 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Prepare training data: train or load a tokenizer, write token shards.",
-        subcommands: [DataPrepareCommand.self, DataFortunesTaskCommand.self])
+        subcommands: [DataPrepareCommand.self, DataFortunesTaskCommand.self, DataGettextTaskCommand.self])
 }
