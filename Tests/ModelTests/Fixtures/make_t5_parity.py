@@ -10,6 +10,7 @@
 # every parameter under its HF name (shared.weight once: encoder/decoder.embed_tokens are tied to it, and
 # lm_head.weight too when tie_word_embeddings); logits F32 (B, T, V); loss F32 (1); grad.<name> for every
 # parameter. Metadata `config`: the T5Config fields used, plus batch, source and target lengths.
+# t5-relu-tied-generate.safetensors: HF's greedy generate (12 new tokens at most) on the two sources.
 # t5-hf-relu-tied/ and t5-hf-gated-untied/: the two models as save_pretrained writes them (float32).
 # Fixture 1: ReLU (T5 v1.0), tied embeddings (decoder output scaled by d_model^-0.5), equal depths.
 # Fixture 2: gated-gelu (T5 v1.1, gelu_new), its own lm_head and no output scaling, 2 encoder and 3 decoder layers.
@@ -60,6 +61,16 @@ def write(name, cfg):
         res['grad.' + n] = p.grad.detach().float()
     meta = {'config': json.dumps({**cfg, 'batch': B, 'source': S, 'target': T})}
     save_file({k: v.contiguous() for k, v in res.items()}, os.path.join(here, name), metadata=meta)
+    if cfg['num_layers'] == cfg['num_decoder_layers']:  # generate's cache wants equal depths (transformers 5.24)
+        gen = {}
+        with torch.no_grad():
+            model.eval()
+            for b, length in [(0, S), (1, 8)]:
+                source = ids[b:b + 1, :length]
+                out = model.generate(input_ids=source, max_new_tokens=12, do_sample=False, num_beams=1)
+                gen[f'source.{b}'] = source[0].int()
+                gen[f'generated.{b}'] = out[0, 1:].int()   # without the start token
+        save_file({k: v.contiguous() for k, v in gen.items()}, os.path.join(here, name.replace('parity', 'generate')))
     # The same model as Hugging Face saves it (float32), for the import tests.
     model.float().save_pretrained(os.path.join(here, 't5-hf-' + name[len('t5-'):-len('-parity.safetensors')]))
     print(name, sorted(n for n in res if not n.startswith('grad.')))
