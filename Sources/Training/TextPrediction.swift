@@ -4,4 +4,6 @@ public enum TextPrediction {
     case masks([MaskPrediction])
     /// classify: the label probabilities.
     case label(LabelPrediction)
+    /// text2text-generation, translation, summarization: the generated text and its ids (EOS dropped).
+    case text(String, ids: [Int32])
 }

@@ -15,12 +15,20 @@ public struct TextPredictor {
         case fillMask = "fill-mask"
         /// The label of the whole text (a fine-tuned classifier).
         case classify
+        /// Generated text (T5), under Hugging Face pipeline's three names; all decode greedily.
+        case text2text = "text2text-generation", translation, summarization
+
+        /// Whether the task generates text.
+        public var generates: Bool { self == .text2text || self == .translation || self == .summarization }
     }
 
     /// The checkpoint predicting.
     public let checkpoint: ModelCheckpoint
     /// A tokenizer.json to use instead of the checkpoint's.
     public let tokenizerPath: String?
+
+    /// Generation: new tokens at most (EOS ends earlier).
+    public var maxNewTokens = 64
 
     /// A predictor over `checkpoint`, with `tokenizer` instead of the checkpoint's own if given.
     public init(checkpoint: ModelCheckpoint, tokenizer: String? = nil) {
@@ -31,10 +39,15 @@ public struct TextPredictor {
     /// Runs `task` on `text` (fill-mask: `topK` candidates per [MASK]); `warn` hears that the text was
     /// truncated (one line, without a "warning:" prefix).
     public func predict(_ text: String, task: Task, topK: Int, warn: (String) -> Void = { _ in }) throws -> TextPrediction {
+        guard task.generates == (checkpoint.architecture == .t5) else {
+            throw TrainingError(task.generates
+                ? "\(checkpoint.directory) is a \(checkpoint.architecture.displayName) checkpoint; --task \(task.rawValue) generates text with a T5 checkpoint — use fill-mask or classify here"
+                : "\(checkpoint.directory) is a T5 checkpoint; it generates text (--task text2text-generation, translation or summarization), it does not \(task.rawValue)", exitCode: 2)
+        }
         switch checkpoint.architecture {
         case .gpt: return try classifyGPT(text, task: task, warn: warn)
         case .bert: break
-        case .t5: throw TrainingError("\(checkpoint.directory) is a T5 checkpoint; predict fills masks (BERT) or classifies (fine-tuned BERT or GPT) — text-to-text prediction with T5 is not available yet", exitCode: 2)
+        case .t5: return try generateT5(text)
         }
         let run = checkpoint.config, directory = checkpoint.directory
         let (tok, specials) = try checkpoint.bertTokenizer(explicit: tokenizerPath)

@@ -22,18 +22,20 @@ struct PredictCommand: ParsableCommand {
         """)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
-    @Option(help: "fill-mask or classify.") var task: String
+    @Option(help: "fill-mask, classify, or (T5) text2text-generation, translation, summarization.") var task: String
     @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String
     @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
+    @Option(help: "T5: new tokens at most (greedy decoding).") var maxNewTokens: Int = 64
     @Option(help: "Compute threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
     func run() throws {
-        guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask or classify") }
+        guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask, classify, text2text-generation, translation or summarization") }
         guard topK >= 1 else { throw CLIError("--top-k \(topK) must be at least 1") }
         guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
         Parallel.setThreads(threads)
-        let predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
+        var predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
+        predictor.maxNewTokens = maxNewTokens
         let prediction = try predictor.predict(text, task: kind, topK: topK) { warning in
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
@@ -44,6 +46,8 @@ struct PredictCommand: ParsableCommand {
                     print("[MASK]\(masks.count > 1 ? "#\(n + 1)" : "") \(rank + 1): \(Self.escape(candidate.text))\t\(String(format: "%.6f", candidate.probability))\tid \(candidate.id)")
                 }
             }
+        case let .text(text, _):
+            print(text)
         case let .label(label):
             print("label: \(label.names[label.best])\t\(String(format: "%.6f", label.probabilities[label.best]))\tid \(label.best)")
             for (name, p) in zip(label.names, label.probabilities) { print("  \(name)\t\(String(format: "%.6f", p))") }

@@ -130,5 +130,33 @@ final class T5TrainingTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("is a T5 checkpoint (model.arch t5); generate and eval need a GPT (causal LM) checkpoint"), "\($0)")
         }
     }
+
+    /// `predict --task translation` on a trained T5 checkpoint: the text's tokens and EOS, greedy with the
+    /// caches, decoded; the same ids as `T5Inference` on the checkpoint's model. Other tasks and other
+    /// families are one line.
+    func testPredictGeneratesWithTheCheckpoint() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = try t5Config(data: dir, processes: 1, accumulation: 1)
+        config.training.steps = 3
+        config.checkpoint.dir = dir + "/ckpt"
+        var options = TrainerOptions()
+        options.checkpoints = true
+        _ = try trainInProcess(config, ranks: 1, options: options)
+        let checkpoint = try ModelCheckpoint.open(dir + "/ckpt")
+        var predictor = TextPredictor(checkpoint: checkpoint)
+        predictor.maxNewTokens = 7
+        guard case let .text(text, ids) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }
+        let tokenizer = try checkpoint.tokenizer()
+        let source = tokenizer.encode("hello") + [256]   // <|endoftext|> is the EOS
+        var expected = try T5Inference(model: checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7).greedy(source: source, maxNewTokens: 7)
+        if expected.last == 256 { expected.removeLast() }
+        XCTAssertEqual(ids, expected)
+        XCTAssertFalse(ids.isEmpty)
+        XCTAssertEqual(text, tokenizer.decodeText(ids))
+        XCTAssertThrowsError(try predictor.predict("hello", task: .fillMask, topK: 1)) {
+            XCTAssertTrue("\($0)".contains("is a T5 checkpoint; it generates text"), "\($0)")
+        }
+    }
 }
 
