@@ -17,13 +17,20 @@ final class ConfigsDirectoryTests: XCTestCase {
 
     func testEveryShippedConfigLoadsAndIsCommented() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: root + "/configs").filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(names, ["bench-m.yaml", "bench-s.yaml", "gpt2-124m.yaml", "tiny.yaml"])
+        XCTAssertEqual(names, ["bench-m.yaml", "bench-s.yaml", "gpt2-124m.yaml", "t5-tiny.yaml", "tiny.yaml"])
         for name in names {
             _ = try load(name)
             let text = try String(contentsOfFile: root + "/configs/" + name, encoding: .utf8)
             XCTAssertTrue(text.hasPrefix("# "), name)
             XCTAssertGreaterThanOrEqual(text.split(separator: "\n").filter { $0.contains("#") }.count, 8, name)
         }
+    }
+
+    func testT5ConfigIsASpanCorruptionRun() throws {
+        let c = try load("t5-tiny.yaml")
+        XCTAssertEqual(c.family.arch, .t5)
+        XCTAssertEqual(c.objective, .spanCorruption)
+        XCTAssertEqual([c.t5Config.numLayers, c.t5Config.numDecoderLayers, c.t5Config.dModel, c.t5Config.dKV, c.t5Config.dFF], [4, 4, 128, 32, 512])
     }
 
     func testBenchConfigsHaveTheBenchmarkShapes() throws {
