@@ -9,6 +9,17 @@ public enum PreemptionFlag {
     /// started again (EX_TEMPFAIL). `cluster/slurm.sbatch` requeues the job on it.
     public static let exitStatus: Int32 = 75
 
+    /// The exit status of a run that saved its checkpoint after `signal`: 130 (128 + SIGINT, the
+    /// shell's status for Ctrl-C) after an interactive Ctrl-C, which nothing should run again by
+    /// itself; `exitStatus` (75) after SIGTERM or SIGUSR1, a scheduler's preemption, which asks for a
+    /// requeue.
+    public static func exitStatus(after signal: Int32) -> Int32 { signal == SIGINT ? 128 + SIGINT : exitStatus }
+
+    /// The signal's name as `kill -l` prints it after "SIG" (SIGINT, SIGTERM, SIGUSR1, or the number).
+    public static func name(_ signal: Int32) -> String {
+        [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGUSR1: "SIGUSR1", SIGHUP: "SIGHUP", SIGKILL: "SIGKILL"][signal] ?? "signal \(signal)"
+    }
+
     /// The signal received (0: none). Written by the handler, read once per step.
     nonisolated(unsafe) static let storage: UnsafeMutablePointer<Int32> = {
         let p = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
