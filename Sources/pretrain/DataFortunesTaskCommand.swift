@@ -15,7 +15,7 @@ struct DataFortunesTaskCommand: ParsableCommand {
         Example: pretrain data fortunes-task --categories computers,science,love,food --out data/fortunes-task
                  pretrain data prepare --input data/fortunes-task/corpus.txt --document-separator % \\
                      --vocab-size 4096 --out data/fortunes-pretrain
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Directory of fortune files.") var fortunes: String = "/usr/share/games/fortunes"
     @Option(help: "Comma-separated fortune files; each is one label.") var categories: String = "computers,science,love,food"

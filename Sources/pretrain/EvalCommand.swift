@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
         gives the same loss over the same rounds. By default every complete round of the split is
         evaluated; --batches N stops after N rounds. The loss is the mean cross-entropy per target token
         (nats); perplexity = exp(loss).
-        """)
+        """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "Token shards to evaluate on (default: the run's data.val).") var data: String?

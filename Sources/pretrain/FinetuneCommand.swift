@@ -27,7 +27,7 @@ struct FinetuneCommand: ParsableCommand {
         OUT/metrics/rank-00000.jsonl, which `pretrain plot OUT` draws. Checkpoints
         are saved every --save-every steps, at the end, and on Ctrl-C (exit status 130) or
         SIGTERM/SIGUSR1 (75); --resume continues the newest one bitwise.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "A BERT or GPT step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "The fine-tuning task (classify).") var task: String = "classify"

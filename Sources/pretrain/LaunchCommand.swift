@@ -31,7 +31,7 @@ struct LaunchCommand: ParsableCommand {
           pretrain launch --config configs/tiny.yaml --resume auto     (continue from the newest checkpoint)
           pretrain launch --config run.yaml -- selftest comm        (another subcommand on every rank)
           sbatch $(pretrain launch --config run.yaml --sbatch-options) cluster/slurm.sbatch run.yaml
-        """)
+        """.helpParagraphs)
 
     @Option(help: "The run's YAML config.") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []

@@ -14,7 +14,7 @@ struct PlotCommand: ParsableCommand {
         the end of a run. Example:
           pretrain plot runs/tiny            → runs/tiny/plot.svg, runs/tiny/plot.png
           pretrain plot runs/tiny --out /tmp/tiny   → /tmp/tiny.svg, /tmp/tiny.png
-        """)
+        """.helpParagraphs)
 
     @Argument(help: "A run directory (logging.run_dir) or a metrics .jsonl file.") var runDir: String
     @Option(help: "Output path without extension (default: <run_dir>/plot).") var out: String?

@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
         and plans the memory a rank will hold (parameters, gradients, AdamW moments, activations,
         checkpoint staging) against what the host offers (MemAvailable and the cgroup limit, shared by the
         ranks on the host): a run that cannot fit is refused in one line naming the levers.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
