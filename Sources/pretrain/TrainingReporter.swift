@@ -98,7 +98,7 @@ final class TrainingReporter {
             }
         case let .eval(e):
             if rank == 0, !quiet {
-                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
+                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f | %@", e.step, e.loss, e.perplexity, e.scope))
             }
         case let .warning(text):
             if rank == 0 {
