@@ -22,8 +22,7 @@ extension FineTuneRun.Event {
             return String(format: "loss %.4f (first %d steps) → %.4f (last %d) in %.1f s", first, window, last, window, seconds)
         case let .saved(directory, step, signal):
             guard signal != 0 else { return "saved \(directory)" }
-            return "stopped by \(PreemptionFlag.name(signal)): checkpoint saved at step \(step) in \(directory); "
-                + "continue with the same command and --resume (exit status \(PreemptionFlag.exitStatus(after: signal)))"
+            return PreemptionFlag.story(signal: signal, step: step, path: directory, resume: "the same command and --resume")
         case let .accuracy(accuracy, loss, examples, labels, baseline, majority):
             var line = String(format: "test accuracy %.4f (%d examples, %d labels; loss %.4f); majority-class baseline %.4f (always '%@')",
                               accuracy, examples, labels, loss, baseline, majority)

@@ -53,11 +53,10 @@ final class FineTuneWatch {
             metrics.write(record, csv: true)
         }
         if s.evalEvery > 0, step.step % s.evalEvery == 0 { try report(step.step, tuner: tuner) }
-        var flag = [Int(PreemptionFlag.signal)]
+        var flag = [PreemptionFlag.urgency]
         if comm.size > 1 { try flag.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
         if flag[0] != 0 {
-            // A rank that got no signal itself stops as the others do (SIGTERM: "run me again").
-            signal = PreemptionFlag.signal != 0 ? PreemptionFlag.signal : Int32(flag[0])
+            signal = PreemptionFlag.agreed(urgency: flag[0])
             if lastSavedStep != step.step { try save(tuner, signal: signal) }
             return false
         }

@@ -197,7 +197,7 @@ public final class Trainer {
         var last = StepMetrics(step: 0, loss: .nan, lr: 0, gradNorm: 0, tokensPerSecond: 0, mfu: 0, stepSeconds: 0,
                                computeSeconds: 0, commSeconds: 0, exposedCommSeconds: 0, skipped: false)
         var lastVal: Float?
-        var preempted = false
+        var preempted = false, stopSignal: Int32 = 0
         while step < config.training.steps {
             last = try trainStep()
             events(.step(last))
@@ -207,11 +207,12 @@ public final class Trainer {
                 lastVal = loss
                 events(.eval(EvalMetrics(step: step, loss: loss, scope: evalScope)))
             }
-            if try checkpointBoundary() { preempted = true; break }
+            stopSignal = try checkpointBoundary()
+            if stopSignal != 0 { preempted = true; break }
         }
         if !preempted { try finishCheckpoints() }
         let summary = RunSummary(steps: step, finalLoss: last.loss, finalValLoss: lastVal,
-                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted)
+                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted, signal: stopSignal)
         timeline?.close()
         events(.finished(summary))
         return summary

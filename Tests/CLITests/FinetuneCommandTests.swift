@@ -391,8 +391,10 @@ final class FinetuneCommandTests: XCTestCase {
             XCTAssertEqual(stopped.status, status, stopped.output)
             let saved = try XCTUnwrap(CheckpointStore(root: work + "/" + out).complete().last, stopped.output)
             XCTAssertLessThan(saved.step, 300)
-            XCTAssertTrue(stopped.output.contains("stopped by \(name): checkpoint saved at step \(saved.step) in \(saved.path); "
-                                                  + "continue with the same command and --resume (exit status \(status))"), stopped.output)
+            let story = signal == SIGINT
+                ? "interrupted by SIGINT: checkpoint saved at step \(saved.step) in \(saved.path); continue with the same command and --resume (exit status 130)"
+                : "preempted by SIGTERM: checkpoint saved at step \(saved.step) in \(saved.path); exit status 75 so that the job is requeued (continue with the same command and --resume)"
+            XCTAssertTrue(stopped.output.contains(story), stopped.output)
             XCTAssertFalse(stopped.output.contains("error"), stopped.output)
             XCTAssertEqual(try CheckpointFixtures.losses(work + "/" + out).keys.max(), saved.step, "no step after the saved one")
 
