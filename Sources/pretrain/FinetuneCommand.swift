@@ -49,16 +49,19 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Save a checkpoint (with the AdamW moments) every N steps; 0: only at the end.") var saveEvery = 100
     @Flag(help: "Continue from the newest checkpoint in --out (give the flags of that run).") var resume = false
 
-    func run() throws { try runUnderMPI(finetune) }
+    func run() throws {
+        var signal: Int32 = 0  // every rank ends with the status of the signal (runUnderMPI turns errors into 2 on ranks > 0)
+        try runUnderMPI { signal = try finetune(comm: $0) }
+        if signal != 0 { throw ExitCode(PreemptionFlag.exitStatus(after: signal)) }
+    }
 
-    func finetune(comm: any Communicator) throws {
+    func finetune(comm: any Communicator) throws -> Int32 {
         guard task == "classify" else { throw CLIError("--task \(task) is not a fine-tuning task; use --task classify") }
         var s = FineTuneRun.Settings()
         (s.checkpoint, s.data, s.test, s.labels, s.labelNames, s.freezeBody, s.steps) = (checkpoint, data, test, labels, labelNames, freezeBody, steps)
         (s.lr, s.weightDecay, s.microBatch, s.seqLen, s.seed, s.out, s.threads) = (lr, weightDecay, microBatch, seqLen, seed, out, threads)
         (s.tokenizer, s.evalEvery, s.saveEvery, s.resume) = (tokenizer, evalEvery, saveEvery, resume)
         PreemptionFlag.install()  // after MPI_Init, so that no handler of the MPI library replaces it
-        let result = try FineTuneRun(settings: s, comm: comm) { print($0.message) }.run()
-        if result.signal != 0 { throw ExitCode(PreemptionFlag.exitStatus(after: result.signal)) }
+        return try FineTuneRun(settings: s, comm: comm) { print($0.message) }.run().signal
     }
 }

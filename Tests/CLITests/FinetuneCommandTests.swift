@@ -352,11 +352,13 @@ final class FinetuneCommandTests: XCTestCase {
         XCTAssertTrue(plot.output.contains("plot: 12 step(s), 3 eval(s) → \(work)/ft/plot.svg"), plot.output)
     }
 
-    /// Starts `pretrain arguments`, sends `signal` once it has logged step 3, and waits for it.
-    func interrupt(_ arguments: [String], metrics: String, with signal: Int32) throws -> (status: Int32, output: String) {
+    /// Starts `pretrain arguments` (under mpirun with `ranks`), sends `signal` once it has logged step 3,
+    /// and waits for it.
+    func interrupt(_ arguments: [String], ranks: Int = 0, metrics: String, with signal: Int32) throws -> (status: Int32, output: String) {
         let process = Process(), pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: try ProcessRunner.pretrainBinary())
-        process.arguments = arguments
+        let pretrain = try ProcessRunner.pretrainBinary()
+        process.executableURL = URL(fileURLWithPath: ranks > 0 ? "/usr/bin/env" : pretrain)
+        process.arguments = ranks > 0 ? ["mpirun", "-n", "\(ranks)"] + ProcessRunner.mpirunFlags + [pretrain] + arguments : arguments
         (process.standardOutput, process.standardError) = (pipe, pipe)
         try process.run()
         let start = Date()
@@ -415,5 +417,31 @@ final class FinetuneCommandTests: XCTestCase {
         other[other.firstIndex(of: "2e-3")!] = "1e-3"
         try fails(other, "was fine-tuned with --lr 0.002, not 0.001; give the flags of that run")
         try fails(arguments("a"), "already holds checkpoints (\(work)/a/step-00000300); add --resume to continue that run")
+    }
+
+    /// Under mpirun, SIGUSR1 to mpirun (a scheduler's preemption) reaches both ranks, which stop after
+    /// the same step and save once; the job exits with 75 and `--resume` under mpirun finishes it
+    /// bitwise like an uninterrupted 2-rank run.
+    func testTwoRanksPreemptedUnderMPIExit75AndResumeBitwise() throws {
+        let dir = try BERTCheckpointFixtures.pretrained.get()
+        let work = try workDirectory(dir, "mpi-resume")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 40, seed: 1)
+        func arguments(_ out: String) -> [String] {
+            ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "300", "--lr", "2e-3",
+             "--micro-batch", "4", "--eval-every", "0", "--save-every", "0", "--out", work + "/" + out, "--threads", "1"]
+        }
+        let straight = try ProcessRunner.mpirun(2, arguments("a"))
+        XCTAssertEqual(straight.status, 0, straight.output)
+        let stopped = try interrupt(arguments("b"), ranks: 2, metrics: work + "/b", with: SIGUSR1)
+        XCTAssertEqual(stopped.status, 75, stopped.output)
+        let saved = try XCTUnwrap(CheckpointStore(root: work + "/b").complete().last, stopped.output)
+        XCTAssertTrue(stopped.output.contains("preempted by SIGUSR1: checkpoint saved at step \(saved.step) in \(saved.path); exit status 75"), stopped.output)
+        let resumed = try ProcessRunner.mpirun(2, arguments("b") + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        let a = try CheckpointFixtures.buffers(work + "/a"), b = try CheckpointFixtures.buffers(work + "/b")
+        XCTAssertEqual(b.step, 300)
+        XCTAssertEqual(CheckpointFixtures.bits(b.params), CheckpointFixtures.bits(a.params), "parameters bitwise")
+        XCTAssertEqual(CheckpointFixtures.bits(b.v), CheckpointFixtures.bits(a.v), "AdamW v bitwise")
     }
 }
