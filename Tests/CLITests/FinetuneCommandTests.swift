@@ -370,18 +370,24 @@ final class FinetuneCommandTests: XCTestCase {
         return (process.terminationStatus, output)
     }
 
+    /// A work directory with 40 task examples, and the arguments of a 300-step fine-tune of them into
+    /// `<work>/<out>` that saves and reports only at the end (the caller removes `work`).
+    func resumableRun(_ name: String, microBatch: Int) throws -> (work: String, arguments: (String) -> [String]) {
+        let dir = try BERTCheckpointFixtures.pretrained.get()
+        let work = try workDirectory(dir, name)
+        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 40, seed: 1)
+        return (work, { out in
+            ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "300", "--lr", "2e-3",
+             "--micro-batch", "\(microBatch)", "--eval-every", "0", "--save-every", "0", "--out", work + "/" + out, "--threads", "1"]
+        })
+    }
+
     /// Ctrl-C (SIGINT) saves a checkpoint and exits with 130, SIGTERM (a scheduler's preemption) with
     /// 75; `--resume` then finishes the run with every step's loss and the final parameters and AdamW
     /// moments bitwise those of an uninterrupted run. Resuming with other flags is one line.
     func testInterruptedThenResumedEqualsAnUninterruptedFineTuneBitwise() throws {
-        let dir = try BERTCheckpointFixtures.pretrained.get()
-        let work = try workDirectory(dir, "resume")
+        let (work, arguments) = try resumableRun("resume", microBatch: 8)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 40, seed: 1)
-        func arguments(_ out: String) -> [String] {
-            ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "300", "--lr", "2e-3",
-             "--micro-batch", "8", "--eval-every", "0", "--save-every", "0", "--out", work + "/" + out, "--threads", "1"]
-        }
         let straight = try ProcessRunner.pretrain(arguments("a"))
         XCTAssertEqual(straight.status, 0, straight.output)
         let a = try CheckpointFixtures.buffers(work + "/a"), lossesA = try CheckpointFixtures.losses(work + "/a")
@@ -423,14 +429,8 @@ final class FinetuneCommandTests: XCTestCase {
     /// the same step and save once; the job exits with 75 and `--resume` under mpirun finishes it
     /// bitwise like an uninterrupted 2-rank run.
     func testTwoRanksPreemptedUnderMPIExit75AndResumeBitwise() throws {
-        let dir = try BERTCheckpointFixtures.pretrained.get()
-        let work = try workDirectory(dir, "mpi-resume")
+        let (work, arguments) = try resumableRun("mpi-resume", microBatch: 4)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 40, seed: 1)
-        func arguments(_ out: String) -> [String] {
-            ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "300", "--lr", "2e-3",
-             "--micro-batch", "4", "--eval-every", "0", "--save-every", "0", "--out", work + "/" + out, "--threads", "1"]
-        }
         let straight = try ProcessRunner.mpirun(2, arguments("a"))
         XCTAssertEqual(straight.status, 0, straight.output)
         let stopped = try interrupt(arguments("b"), ranks: 2, metrics: work + "/b", with: SIGUSR1)
