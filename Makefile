@@ -8,7 +8,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/pretrain
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev pkg-config fortunes slurm-wlm munge iproute2
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev pkg-config fortunes slurm-wlm munge iproute2 librsvg2-bin
 
 .PHONY: pretrain test deps build clean help
 

@@ -123,6 +123,9 @@ public enum ConfigLoader {
     static func unknownKey(_ path: String, origin: String) -> ConfigError {
         let parts = path.split(separator: ".").map(String.init)
         let leaf = parts.last ?? path
+        if let key = ConfigSchema.huggingFaceNames[leaf], key != path {
+            return ConfigError("\(origin): unknown key `\(path)`; Hugging Face's `\(leaf)` is `\(key)` here")
+        }
         let parent = parts.dropLast().joined(separator: ".")
         // Candidates at the same level: top-level keys and section names, or the keys of the section.
         let level: [String] = parent.isEmpty

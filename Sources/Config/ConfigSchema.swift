@@ -142,6 +142,18 @@ public enum ConfigSchema {
         "training.gradient_accumulation": "training.gradient_accumulation_steps",
     ]
 
+    /// Hugging Face `TrainingArguments` / Accelerate names and the key that means the same here:
+    /// an unknown key whose last part is one of them is answered with that key (in any section).
+    public static let huggingFaceNames: [String: String] = [
+        "max_steps": "training.steps", "learning_rate": "optimizer.lr", "per_device_train_batch_size": "training.micro_batch",
+        "gradient_accumulation_steps": "training.gradient_accumulation_steps", "warmup_steps": "schedule.warmup_steps",
+        "weight_decay": "optimizer.weight_decay", "seed": "training.seed", "output_dir": "logging.run_dir",
+        "max_grad_norm": "optimizer.grad_clip", "adam_beta1": "optimizer.beta1", "adam_beta2": "optimizer.beta2",
+        "adam_epsilon": "optimizer.eps", "lr_scheduler_type": "schedule.kind", "logging_steps": "logging.interval",
+        "save_steps": "checkpoint.every", "save_total_limit": "checkpoint.keep_last", "max_seq_length": "training.seq_len",
+        "total_batch_size": "training.global_batch",
+    ]
+
     /// The sections (first path component of nested keys).
     public static var sections: Set<String> { Set(keys.compactMap { $0.path.contains(".") ? String($0.path.split(separator: ".")[0]) : nil }) }
 

@@ -14,7 +14,7 @@ struct ConfigCommand: ParsableCommand {
         pretrain config --explain                     every key with its type, default and meaning
         pretrain config --show --config run.yaml --set optimizer.lr=3e-4
                                                       the fully resolved config, validated
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Where to write the config.") var out: String = "run.yaml"
     @Flag(help: "Write the defaults without asking questions.") var defaults = false

@@ -98,7 +98,7 @@ final class TrainingReporter {
             }
         case let .eval(e):
             if rank == 0, !quiet {
-                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
+                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f | %@", e.step, e.loss, e.perplexity, e.scope))
             }
         case let .warning(text):
             if rank == 0 {
@@ -121,7 +121,7 @@ final class TrainingReporter {
                 FileHandle.standardError.write(Data("warning: \(c.message)\n".utf8))
             case .preempted:
                 clearBar()
-                FileHandle.standardError.write(Data("preempted: checkpoint saved at step \(c.step) in \(c.path); exiting with status \(PreemptionFlag.exitStatus) so that the job is requeued (resume with --resume auto)\n".utf8))
+                FileHandle.standardError.write(Data((PreemptionFlag.story(signal: c.signal, step: c.step, path: c.path, resume: "--resume auto") + "\n").utf8))
             }
         case let .finished(s):
             if rank == 0 {

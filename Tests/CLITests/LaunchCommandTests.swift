@@ -216,15 +216,21 @@ final class LaunchCommandTests: XCTestCase {
         XCTAssertEqual(ranks.count, 2, "ranks: \(ranks)")
         job.signal(SIGTERM)
         let run = job.wait(timeout: 90)
-        try assertPreempted(run, runDir: runDir, signal: "SIGTERM")
+        try assertPreempted(run, runDir: runDir, signal: "SIGTERM", rankSaid: "preempted by SIGUSR1", status: 75)
         for rank in ranks { XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { ProcessState.isGone(rank) }, "rank \(rank) survived") }
     }
 
-    /// Ctrl-C: the same save, and the same status 75 (the checkpoint is there to continue from).
-    func testCtrlCToAOneProcessLaunchSavesAndExitsWith75() throws {
+    /// Ctrl-C: the same save, and status 130 (an interrupt, which nothing requeues), said by the rank
+    /// and by launch alike; one process gets the SIGINT itself, mpirun's ranks get SIGUSR2 (mpirun's own
+    /// SIGINT would abort the job).
+    func testCtrlCToALaunchSavesAndExitsWith130() throws {
         let (runDir, job) = try tinyJob(["--set", "distributed_type=NO", "--set", "num_processes=1"], name: "int")
         job.signal(SIGINT)
-        try assertPreempted(job.wait(timeout: 90), runDir: runDir, signal: "SIGINT")
+        try assertPreempted(job.wait(timeout: 90), runDir: runDir, signal: "SIGINT", rankSaid: "interrupted by SIGINT", status: 130)
+        let (runDir2, job2) = try tinyJob(["--grace-period", "60"], name: "int2")
+        job2.signal(SIGINT)
+        try assertPreempted(job2.wait(timeout: 90), runDir: runDir2, signal: "SIGINT",
+                            rankSaid: "interrupted by SIGUSR2 (Ctrl-C passed on by pretrain launch)", status: 130)
     }
 
     /// One rank stopped with SIGSTOP: the watchdog names it every time (its heartbeat alone may show it
@@ -268,16 +274,19 @@ final class LaunchCommandTests: XCTestCase {
         return (runDir, job)
     }
 
-    /// Status 75, rank 0's line and the launcher's line naming the step of the newest complete
-    /// checkpoint on disk, and no error line.
-    func assertPreempted(_ run: CommandRun.Result, runDir: String, signal: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `status`, rank 0's line (`rankSaid`) and the launcher's line naming the step of the newest
+    /// complete checkpoint on disk and the same status, and no error line.
+    func assertPreempted(_ run: CommandRun.Result, runDir: String, signal: String, rankSaid: String, status: Int32,
+                         file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertFalse(run.timedOut, file: file, line: line)
-        XCTAssertEqual(run.status, 75, run.stderr, file: file, line: line)
+        XCTAssertEqual(run.status, status, run.stderr, file: file, line: line)
         let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr, file: file, line: line)
         XCTAssertNoThrow(try CheckpointReader(path: saved.path).verify(), file: file, line: line)
-        XCTAssertTrue(run.stderr.contains("preempted: checkpoint saved at step \(saved.step) in "), run.stderr, file: file, line: line)
+        let rank = status == 75 ? "exit status 75 so that the job is requeued (continue with --resume auto)" : "continue with --resume auto (exit status 130)"
+        XCTAssertTrue(run.stderr.contains("\(rankSaid): checkpoint saved at step \(saved.step) in \(runDir)/checkpoints; \(rank)"), run.stderr, file: file, line: line)
         XCTAssertEqual(run.errorLines.last, "pretrain launch: the job stopped after \(signal) with its checkpoint saved at step \(saved.step) "
-                       + "in \(runDir)/checkpoints; exit status 75 (requeue it, or continue with --resume auto)", file: file, line: line)
+                       + "in \(runDir)/checkpoints; exit status \(status) \(status == 75 ? "(requeue it, or continue with --resume auto)" : "(continue with --resume auto)")",
+                       file: file, line: line)
         XCTAssertFalse(run.errorLines.contains { $0.hasPrefix("error:") }, run.stderr, file: file, line: line)
     }
 
@@ -293,6 +302,6 @@ final class LaunchCommandTests: XCTestCase {
         let run = job.wait(timeout: 90)
         XCTAssertEqual(run.status, 75, run.stderr)
         let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr)
-        XCTAssertTrue(run.stderr.contains("preempted: checkpoint saved at step \(saved.step) in "), run.stderr)
+        XCTAssertTrue(run.stderr.contains("preempted by SIGUSR1: checkpoint saved at step \(saved.step) in "), run.stderr)
     }
 }

@@ -141,6 +141,21 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertTrue(e.contains("line 3"), e)
     }
 
+    /// The names Hugging Face and Accelerate users type, in --set and in a file, in the section they
+    /// guess or at the top: one line naming the key to use.
+    func testHuggingFaceNamesAreAnsweredWithTheKeyToUse() {
+        XCTAssertEqual(error("", overrides: ["training.max_steps=1"]), "--set: unknown key `training.max_steps`; Hugging Face's `max_steps` is `training.steps` here")
+        XCTAssertEqual(error("", overrides: ["optimizer.learning_rate=1e-3"]),
+                       "--set: unknown key `optimizer.learning_rate`; Hugging Face's `learning_rate` is `optimizer.lr` here")
+        let expected = ["max_steps": "training.steps", "learning_rate": "optimizer.lr", "per_device_train_batch_size": "training.micro_batch",
+                        "gradient_accumulation_steps": "training.gradient_accumulation_steps", "warmup_steps": "schedule.warmup_steps",
+                        "weight_decay": "optimizer.weight_decay", "seed": "training.seed", "output_dir": "logging.run_dir"]
+        for (name, key) in expected {
+            XCTAssertEqual(error("logging:\n  \(name): 1\n"), "run.yaml:2:3: unknown key `logging.\(name)`; Hugging Face's `\(name)` is `\(key)` here")
+            XCTAssertEqual(error("", overrides: ["\(name)=1"]), "--set: unknown key `\(name)`; Hugging Face's `\(name)` is `\(key)` here")
+        }
+    }
+
     func testOverridesAreTypedAndValidatedLikeTheFile() throws {
         var n: [String] = []
         let c = try load("", overrides: ["optimizer.lr=3e-4", "model.n_layer=8", "data.train='a b.bin'"], notices: &n)
