@@ -67,6 +67,7 @@ public enum ConfigSchema {
         Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
         // Model.
         Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .option(\.family.arch)),
+        Key(path: "model.preset", help: "a named size: \([ModelPreset.tiny, .small, .gpt2].map(\.summary).joined(separator: ", ")) sets vocab_size, max_seq_len, n_layer, n_head and d_model; keys given beside it win (none = each key's default, tiny's shape)", field: .option(\.modelPreset)),
         Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
         Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
         Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
