@@ -56,9 +56,10 @@ public struct RunTimeEstimate: Sendable {
         return Result(secondsPerStep: perStep, stepsLeft: left, totalSteps: totalSteps, line: line, warning: warning)
     }
 
-    /// Three significant digits: 0.142, 1.53, 27.6.
+    /// About three significant digits: 0.00041, 0.142, 1.53, 27.6, 130.
     static func format(_ seconds: Double) -> String {
-        seconds >= 100 ? "\(Int(seconds.rounded()))" : String(format: seconds >= 10 ? "%.1f" : seconds >= 1 ? "%.2f" : "%.3f", seconds)
+        if seconds >= 100 { return "\(Int(seconds.rounded()))" }
+        return String(format: seconds >= 10 ? "%.1f" : seconds >= 1 ? "%.2f" : seconds >= 0.01 ? "%.3f" : "%.2g", seconds)
     }
 
     /// "1h32m", "4m05s", "43s".

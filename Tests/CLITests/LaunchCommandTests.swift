@@ -257,19 +257,20 @@ final class LaunchCommandTests: XCTestCase {
     }
 
     /// A run that would take hours says so after its first steps: the estimate line (from steps 2-4)
-    /// and a warning that names the levers; here 100,000 steps of the small model, stopped after.
+    /// and a warning that names the levers; here a billion steps of the small model (over an hour at
+    /// any speed under 270,000 steps a second), stopped after step 5.
     func testALongRunPrintsItsEstimateAndAWarning() throws {
-        let (runDir, job) = try tinyJob([], name: "long")
+        let (runDir, job) = try tinyJob(["--set", "training.steps=1000000000"], name: "long")
         XCTAssertTrue(CommandRun.waitUntil(timeout: 60) {
             ((try? String(contentsOfFile: runDir + "/metrics/rank-00000.jsonl", encoding: .utf8)) ?? "").contains("\"step\":5,")
         })
         job.signal(SIGTERM)
         let run = job.wait(timeout: 90)
         let estimate = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("estimate: ") }, run.stdout)
-        XCTAssertTrue(estimate.contains(" s/step (steps 2-4), 100000 steps ≈ "), String(estimate))
+        XCTAssertTrue(estimate.contains(" s/step (steps 2-4), 1000000000 steps ≈ "), String(estimate))
         let warnings = run.errorLines.filter { $0.hasPrefix("warning: this run would take about ") }
         XCTAssertEqual(warnings.count, 1, run.stderr)
-        XCTAssertTrue(warnings.first?.hasSuffix("(100000 steps × \(estimate.split(separator: " ")[1]) s); for a quicker one lower "
+        XCTAssertTrue(warnings.first?.hasSuffix("(1000000000 steps × \(estimate.split(separator: " ")[1]) s); for a quicker one lower "
                       + "training.steps, or pick a smaller model (model.preset: tiny) or training.seq_len") ?? false, run.stderr)
     }
 

@@ -27,6 +27,12 @@ final class RunTimeEstimateTests: XCTestCase {
                        + "or pick a smaller model (model.preset: tiny) or training.seq_len")
     }
 
+    func testFastStepsKeepTheirDigits() {
+        var e = RunTimeEstimate(totalSteps: 1_000_000_000)
+        let result = (1...4).compactMap { e.record(step: $0, stepSeconds: 0.00041) }.first
+        XCTAssertEqual(result?.line, "estimate: 0.00041 s/step (steps 2-4), 1000000000 steps ≈ 113h53m (about 113h53m left)")
+    }
+
     func testARunShorterThanTheMeasurementGetsNoEstimate() {
         var e = RunTimeEstimate(totalSteps: 3)
         XCTAssertEqual((1...3).compactMap { e.record(step: $0, stepSeconds: 1) }.count, 0)
