@@ -69,6 +69,7 @@ public enum ConfigSchema {
         Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
         // Model.
         Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .option(\.family.arch)),
+        Key(path: "model.preset", help: "a named size: \([ModelPreset.tiny, .small, .gpt2].map(\.summary).joined(separator: ", ")) sets vocab_size, max_seq_len, n_layer, n_head and d_model; keys given beside it win (none = each key's default, tiny's shape)", field: .option(\.modelPreset)),
         Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
         Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
         Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
@@ -109,7 +110,7 @@ public enum ConfigSchema {
         Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
         Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
         Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),
-        Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks; 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
+        Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks, kept on any number of ranks (micro_batch is lowered to fit, with a notice); 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
         Key(path: "training.gradient_accumulation_steps", help: "micro-batches per rank per step (derived from global_batch when that is set)", field: .int(\.training.gradientAccumulationSteps, 1...big)),
         Key(path: "training.seed", help: "seed of weights, shuffling and dropout", field: .int(\.training.seed, 0...Int.max)),
         Key(path: "training.eval_interval", help: "evaluate every N steps (0 = only at the end)", field: .int(\.training.evalInterval, 0...big)),

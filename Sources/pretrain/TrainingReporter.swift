@@ -32,6 +32,8 @@ final class TrainingReporter {
     private var stepsSeen = 0
     private var lastDraw: UInt64 = 0
     private var barShown = false
+    /// Time per step and for the run, from the first steps (printed once; a warning past an hour).
+    private lazy var estimate = RunTimeEstimate(totalSteps: totalSteps)
 
     /// `PRETRAIN_PROGRESS=bar` or `lines` forces the console style (`pretrain launch` sets `bar` when
     /// its own output is a terminal, since the ranks then write through its pipe).
@@ -81,6 +83,10 @@ final class TrainingReporter {
             fflush(stdout)
         case let .step(m):
             stepsSeen += 1
+            if rank == 0, let e = estimate.record(step: m.step, stepSeconds: m.stepSeconds) {
+                if !quiet { above(e.line) }
+                if let warning = e.warning { handle(.warning(warning)) }
+            }
             guard rank == 0, !quiet else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             if firstStep == nil { firstStep = (m.step, now) }
@@ -141,14 +147,7 @@ final class TrainingReporter {
     private func eta(step: Int, now: UInt64) -> String {
         guard let first = firstStep, step > first.step else { return "?" }
         let perStep = Double(now - first.time) / 1e9 / Double(step - first.step)
-        return Self.duration(perStep * Double(max(0, totalSteps - step)))
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        return "\(s)s"
+        return RunTimeEstimate.duration(perStep * Double(max(0, totalSteps - step)))
     }
 
     private func redrawBar(_ m: StepMetrics, now: UInt64) {

@@ -93,8 +93,8 @@ final class LaunchCommandTests: XCTestCase {
                                contains: "unknown key `training.step`; did you mean `training.steps`?")
         try assertOneLineError(["--config", try variant("type.yaml", base.replacingOccurrences(of: "n_layer: 2", with: "n_layer: two"))],
                                contains: "model.n_layer is 'two'; expected integer in 1…2147483647")
-        try assertOneLineError(["--config", config, "--set", "training.global_batch=12"],
-                               contains: "training.global_batch 12 is not divisible by training.micro_batch 4 × 2 processes = 8")
+        try assertOneLineError(["--config", config, "--set", "training.global_batch=13"],
+                               contains: "training.global_batch 13 does not split evenly over 2 processes; use a multiple of 2 (e.g. 12 or 14)")
 
         let noHostfile = try variant("nohosts.yaml", base + "num_machines: 2\nmpirun_config:\n  mpirun_hostfile: \(dir)/hosts\n")
         try assertOneLineError(["--config", noHostfile], contains: "\(dir)/hosts: no such hostfile (mpirun_config.mpirun_hostfile); write one line per machine like `node1 slots=4`")
@@ -122,6 +122,42 @@ final class LaunchCommandTests: XCTestCase {
             XCTAssertEqual(losses.keys.sorted(), [1, 2, 3, 4], "rank \(rank)")
             XCTAssertTrue(losses.values.allSatisfy { $0.isFinite && $0 > 0 })
         }
+    }
+
+    /// `make pretrain` a second time with another logging.run_dir (configs/tiny.yaml as it is, with
+    /// `--resume auto`): the checkpoints follow the run directory, so the second run trains afresh in
+    /// its own directory and the first run's files stay byte for byte as they were.
+    func testASecondTinyRunWithAnotherRunDirLeavesTheFirstAlone() throws {
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: data)
+        func tiny(_ runDir: String) throws -> CommandRun.Result {
+            try launch(["--config", LaunchFixtures.repositoryRoot + "/configs/tiny.yaml", "--resume", "auto",
+                        "--set", "data.train=\(data)/train_*.bin", "--set", "data.val=", "--set", "data.tokenizer=",
+                        "--set", "training.steps=2", "--set", "logging.run_dir=\(runDir)"])
+        }
+        func files(_ root: String) throws -> [String: Data] {
+            let paths = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
+            var contents: [String: Data] = [:]
+            for path in paths where !path.hasPrefix("heartbeat") {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    contents[path] = try Data(contentsOf: URL(fileURLWithPath: root + "/" + path))
+                }
+            }
+            return contents
+        }
+        let first = dir + "/first", second = dir + "/second"
+        let one = try tiny(first)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let before = try files(first)
+        XCTAssertNotNil(before["checkpoints/step-00000002/manifest.json"], "\(before.keys.sorted())")
+        let two = try tiny(second)
+        XCTAssertEqual(two.status, 0, two.stderr)
+        XCTAssertTrue(two.stdout.contains("done: 2 steps"), two.stdout)
+        XCTAssertFalse(two.stdout.contains("resumed from"), two.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: second + "/checkpoints/step-00000002/manifest.json"), two.stdout)
+        XCTAssertEqual(try files(first), before, "the first run's files are untouched")
     }
 
     func testAFailingRankEndsTheJobWithThatRanksMessage() throws {
@@ -218,6 +254,24 @@ final class LaunchCommandTests: XCTestCase {
         let run = job.wait(timeout: 90)
         try assertPreempted(run, runDir: runDir, signal: "SIGTERM", rankSaid: "preempted by SIGUSR1", status: 75)
         for rank in ranks { XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { ProcessState.isGone(rank) }, "rank \(rank) survived") }
+    }
+
+    /// A run that would take hours says so after its first steps: the estimate line (from steps 2-4)
+    /// and a warning that names the levers; here a billion steps of the small model (over an hour at
+    /// any speed under 270,000 steps a second), stopped after step 5.
+    func testALongRunPrintsItsEstimateAndAWarning() throws {
+        let (runDir, job) = try tinyJob(["--set", "training.steps=1000000000"], name: "long")
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 60) {
+            ((try? String(contentsOfFile: runDir + "/metrics/rank-00000.jsonl", encoding: .utf8)) ?? "").contains("\"step\":5,")
+        })
+        job.signal(SIGTERM)
+        let run = job.wait(timeout: 90)
+        let estimate = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("estimate: ") }, run.stdout)
+        XCTAssertTrue(estimate.contains(" s/step (steps 2-4), 1000000000 steps ≈ "), String(estimate))
+        let warnings = run.errorLines.filter { $0.hasPrefix("warning: this run would take about ") }
+        XCTAssertEqual(warnings.count, 1, run.stderr)
+        XCTAssertTrue(warnings.first?.hasSuffix("(1000000000 steps × \(estimate.split(separator: " ")[1]) s); for a quicker one lower "
+                      + "training.steps, or pick a smaller model (model.preset: tiny) or training.seq_len") ?? false, run.stderr)
     }
 
     /// Ctrl-C: the same save, and status 130 (an interrupt, which nothing requeues), said by the rank

@@ -108,7 +108,7 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testInconsistentValuesSayWhich() {
         let e = error("num_processes: 3\ntraining:\n  micro_batch: 4\n  global_batch: 20\n")
-        XCTAssertTrue(e.contains("training.global_batch 20 is not divisible by training.micro_batch 4 × 3 processes = 12"), e)
+        XCTAssertTrue(e.contains("training.global_batch 20 does not split evenly over 3 processes; use a multiple of 3 (e.g. 18 or 21)"), e)
         let m = error("model:\n  d_model: 100\n  n_head: 3\n")
         XCTAssertTrue(m.contains("d_model is 100") && m.contains("n_head 3"), m)
         let s = error("model:\n  max_seq_len: 64\ntraining:\n  seq_len: 65\n")

@@ -80,6 +80,13 @@ public final class Trainer {
     /// config, builds the model with identical weights on every rank, and opens the data.
     public init(config: RunConfig, comm: any Communicator, threads: Int? = nil, measurePeak: Bool = false,
                 options: TrainerOptions = TrainerOptions(), events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+        // micro_batch follows the global batch on this many ranks (a notice says when it changed).
+        let resolved: (config: RunConfig, notice: String?)
+        do { resolved = try config.resolvingBatch(worldSize: comm.size) } catch let e as ConfigError {
+            throw TrainingError(e.message)
+        }
+        if let notice = resolved.notice { events(.warning(notice)) }
+        let config = resolved.config
         self.config = config
         self.comm = comm
         self.events = events
@@ -88,9 +95,7 @@ public final class Trainer {
         if measurePeak { options.measurePeak = true }
         self.options = options
         let world = comm.size
-        do { accumulationSteps = try ConfigLoader.accumulationSteps(config, worldSize: world) } catch let e as ConfigError {
-            throw TrainingError(e.message)
-        }
+        accumulationSteps = config.training.gradientAccumulationSteps
         switch config.training.gradCompression {
         case .none: compression = .none
         case .bf16: compression = .bf16
