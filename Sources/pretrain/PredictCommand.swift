@@ -19,21 +19,21 @@ struct PredictCommand: ParsableCommand {
         probability, then every label's probability ("label<TAB>p"); it needs a `pretrain finetune`
         checkpoint, BERT or GPT (model.arch gpt: the text's tokens as fine-tuning read them, truncated to
         its training.seq_len, classified on the last one). fill-mask is BERT's only.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "fill-mask, classify, or (T5) text2text-generation, translation, summarization.") var task: String
     @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String
     @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
     @Option(help: "T5: new tokens at most (greedy decoding).") var maxNewTokens: Int = 64
-    @Option(help: "Compute threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
     func run() throws {
         guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask, classify, text2text-generation, translation or summarization") }
         guard topK >= 1 else { throw CLIError("--top-k \(topK) must be at least 1") }
-        guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
-        Parallel.setThreads(threads)
+        guard threads ?? 1 >= 1 else { throw CLIError("--threads \(threads!) must be at least 1") }
+        Parallel.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         var predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
         predictor.maxNewTokens = maxNewTokens
         let prediction = try predictor.predict(text, task: kind, topK: topK) { warning in

@@ -26,18 +26,19 @@ struct TrainCommand: ParsableCommand {
         Checkpoints go to checkpoint.dir (default <logging.run_dir>/checkpoints): every checkpoint.every
         steps and at the end. `--resume auto` continues from the newest complete checkpoint there (or
         starts fresh when there is none); `--resume DIR` from a given one, on any number of ranks.
-        SIGTERM or SIGUSR1 (on any rank) makes the run save a checkpoint at the next step boundary and
-        exit with status 75 (cluster/slurm.sbatch requeues on it); so does SIGINT (Ctrl-C): the status
-        says "saved, run me again" whichever signal it was. A second signal exits at once (128 + signal).
-        Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`, `scancel --signal=USR1`):
-        mpirun passes it to every rank and returns 75, while its own SIGTERM/SIGINT is OpenMPI's abort
-        (status 1, ranks killed 1 s later); `pretrain launch` turns SIGTERM/SIGINT into SIGUSR1 for you.
+        SIGTERM or SIGUSR1 (on any rank; a scheduler's preemption) makes the run save a checkpoint at the
+        next step boundary and exit with status 75 (cluster/slurm.sbatch requeues on it). SIGINT (Ctrl-C)
+        or SIGUSR2 saves the same way and exits with 130, which nothing requeues. A second signal exits
+        at once (128 + signal). Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`,
+        `scancel --signal=USR1`) or interrupt with SIGUSR2: mpirun passes both to every rank, while its
+        own SIGTERM/SIGINT is OpenMPI's abort (status 1, ranks killed 1 s later); `pretrain launch`
+        turns SIGTERM into SIGUSR1 and Ctrl-C into SIGUSR2 for you.
         Before the first step every rank checks that data.tokenizer exists and fits the model
         (data.tokenizer: '' trains without one) and that logging.run_dir and checkpoint.dir are writable,
         and plans the memory a rank will hold (parameters, gradients, AdamW moments, activations,
         checkpoint staging) against what the host offers (MemAvailable and the cgroup limit, shared by the
         ranks on the host): a run that cannot fit is refused in one line naming the levers.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
@@ -79,17 +80,22 @@ struct TrainCommand: ParsableCommand {
             // Before the model is allocated: refuse in one line what cannot fit (never an allocation crash).
             let memory = try MemoryPlan.checked(resolved, comm: mpi)
             // Before anything is written: a fresh run must not replace an earlier run's files.
-            if resume == nil { try Self.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
+            if resume == nil { try StartupChecks.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
             try reporter.open(appending: resume != nil)
             if rank == 0, !quiet { print(memory.plan.summary(budget: memory.budget)) }
-            let comm = try Self.watched(mpi, config: resolved)
+            let comm = try Trainer.watched(mpi, config: resolved) { report in
+                let seconds = resolved.training.watchdogSeconds
+                FileHandle.standardError.write(Data(
+                    "error: rank \(report.rank): \(report.message); ending the job (training.watchdog_seconds is \(seconds))\n".utf8))
+                mpi.abort(exitCode: 4)
+            }
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
             if let resume { try trainer.resume(from: resume) }
             setupDone = true
             let summary = try trainer.run()
             try comm.shutdown()
             if rank == 0 { Self.plotAtEnd(resolved, quiet: quiet) }
-            if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus) }
+            if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus(after: summary.signal)) }
         } catch let code as ExitCode {
             throw code
         } catch let failure as StartupChecks.Failure {
@@ -123,17 +129,6 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// A fresh run would replace an earlier run's checkpoints step by step: refuse instead, on every
-    /// rank alike (any rank that sees one decides, so ranks without a shared filesystem agree too).
-    static func refuseToReplaceCheckpoints(in root: String, comm: any Communicator) throws {
-        let newest = CheckpointStore(root: root).complete().last
-        var seen: [Int32] = [newest == nil ? 0 : 1]
-        if comm.size > 1 { try seen.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
-        guard seen[0] == 1 else { return }
-        throw CLIError("\(root) already holds checkpoints of an earlier run (newest: \(newest?.path ?? "on another rank")); "
-                       + "continue it with --resume auto, or set checkpoint.dir (or logging.run_dir) to a new directory, or remove the old one")
-    }
-
     /// `overlap` → true, `after-backward` → false, `auto` → nil (`TrainerOptions.automaticOverlap(ranks:localRanks:threadsPerRank:cores:)`).
     static func parseGradSync(_ text: String) throws -> Bool? {
         switch text {
@@ -141,25 +136,6 @@ struct TrainCommand: ParsableCommand {
         case "after-backward": return false
         case "auto": return nil
         default: throw CLIError("--grad-sync \(text) is not auto, overlap or after-backward")
-        }
-    }
-
-    /// `mpi` behind a stall watchdog (several ranks), or `mpi` itself (one rank: nothing can stall).
-    /// A stall prints which ranks never arrived and ends the whole job with `MPI_Abort` (exit status 4).
-    static func watched(_ mpi: MPICommunicator, config: RunConfig) throws -> any Communicator {
-        guard mpi.size > 1 else { return mpi }
-        let directory = config.logging.runDir + "/heartbeat"
-        let heartbeat: HeartbeatFile
-        do {
-            heartbeat = try HeartbeatFile(directory: directory, rank: mpi.rank, jobToken: HeartbeatFile.launcherJobToken())
-        } catch {
-            throw TrainingError("cannot write \(directory): \(error.localizedDescription); check logging.run_dir")
-        }
-        let seconds = config.training.watchdogSeconds
-        return WatchdogCommunicator(wrapping: mpi, timeout: seconds, heartbeat: heartbeat) { report in
-            FileHandle.standardError.write(Data(
-                "error: rank \(report.rank): \(report.message); ending the job (training.watchdog_seconds is \(seconds))\n".utf8))
-            mpi.abort(exitCode: 4)
         }
     }
 }
