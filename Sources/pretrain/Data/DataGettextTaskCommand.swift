@@ -8,11 +8,8 @@ struct DataGettextTaskCommand: ParsableCommand {
         commandName: "gettext-task",
         abstract: "Build an English→LANG translation task from Debian's gettext catalogs (no download).",
         discussion: """
-        Reads /usr/share/locale/LANG/LC_MESSAGES/*.mo (msgid English, msgstr its translation) of the pinned
-        catalogs (apt, bash, coreutils, diffutils, dpkg, findutils, grep, libapt-pkg6.0, libc, make, sed, tar)
-        or --catalogs all, drops empty and identical pairs, and writes DIR/train.jsonl and DIR/test.jsonl
-        ({"source": …, "target": …} per line; split by a hash of the English) and DIR/catalogs.txt.
-        Example: pretrain data gettext-task --lang de --out data/gettext-de
+        Reads /usr/share/locale/LANG/LC_MESSAGES/*.mo of the pinned catalogs (essential packages; --catalogs all: \
+        every one) and writes DIR/train.jsonl, DIR/test.jsonl ({"source", "target"}) and DIR/catalogs.txt.
         """)
 
     @Option(help: "Target language (a directory under the locale root).") var lang: String
