@@ -113,6 +113,12 @@ public final class BERT {
     /// of labels for a classifier); after a forward with sequence labels they hold probabilities.
     public var sequenceLogits: UnsafeMutablePointer<Float> { acts.pointer(.sequenceLogits) }
 
+    /// The (B, T, C) encoder output of the last forward (Hugging Face's `last_hidden_state`; pre-LN:
+    /// after the final LayerNorm), rows in the batch's (B, T) order.
+    public var lastHiddenState: UnsafePointer<Float> {
+        layout.finalLNWeight != nil ? UnsafePointer(acts.pointer(.lnf)) : blockInput(config.nLayer)
+    }
+
     @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// The input of block `l`: the embeddings for l = 0, else block l − 1's output (l = L: the encoder's).

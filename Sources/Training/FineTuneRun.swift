@@ -58,7 +58,7 @@ public struct FineTuneRun {
     let events: (Event) -> Void
     // Resolved by `run()` before the family's part.
     var checkpoint: ModelCheckpoint!
-    var tokenizer: Tokenizer!
+    var tokenizer: HuggingFaceTokenizer!
     var optimizer = AdamWOptimizer.Settings()
     var T = 0
     var train: ClassificationDataset!

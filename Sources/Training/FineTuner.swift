@@ -17,7 +17,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     public let model: Classifier
     /// Sequences per step (B) and tokens per sequence (T).
     public let microBatch: Int, sequenceLength: Int
-    private let tokenizer: Tokenizer
+    private let tokenizer: HuggingFaceTokenizer
     private let input: Classifier.Input
     private let optimizer: AdamWOptimizer
     private let seed: UInt64
@@ -29,7 +29,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
 
     /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer` (for BERT it must have
     /// BERT's special tokens), initialised from `seed`; one-line `ModelError`/`DataError` otherwise.
-    public init(config: Classifier.Config, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
+    public init(config: Classifier.Config, tokenizer: HuggingFaceTokenizer, microBatch: Int, sequenceLength: Int,
                 settings: AdamWOptimizer.Settings, seed: UInt64, freezeBody: Bool = false) throws {
         (model, input) = try Classifier.makeClassifier(config: config, tokenizer: tokenizer, microBatch: microBatch,
                                                        sequenceLength: sequenceLength, seed: seed)
@@ -65,7 +65,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     /// runs the classifier, with labels when `withLabels`.
     private func forward(_ data: ClassificationDataset, _ indices: ArraySlice<Int>, withLabels: Bool) throws -> Float {
         for (b, i) in indices.enumerated() {
-            let ids = tokenizer.encode(data.texts[i]).prefix(width)
+            let ids = tokenizer.encode(data.texts[i], addSpecialTokens: false).prefix(width)
             let row = content + b * width
             for (k, id) in ids.enumerated() { row[k] = id }
             (row + ids.count).update(repeating: 0, count: width - ids.count)

@@ -1,7 +1,30 @@
-/// What `TextPredictor.predict` found: the candidates of every [MASK], or a label.
+import Foundation
+
+/// What `TextPredictor.predict` found: the candidates of every [MASK], a label, or feature vectors.
 public enum TextPrediction {
     /// fill-mask: one entry per [MASK], in text order.
     case masks([MaskPrediction])
     /// classify: the label probabilities.
     case label(LabelPrediction)
+    /// feature-extraction: one vector per token, or one pooled vector.
+    case features([[Float]], pooled: Bool)
+
+    /// The prediction as one line of JSON: fill-mask `[[{"token_str", "token", "score"}, …] per [MASK]]`,
+    /// classify `{"label", "score", "scores": {name: p}}`, feature-extraction the vectors (`[[…], …]`,
+    /// or `[…]` when pooled), as Hugging Face's pipelines name the fields.
+    public var json: String {
+        let object: Any
+        switch self {
+        case let .masks(masks):
+            object = masks.map { $0.candidates.map { ["token_str": $0.text, "token": $0.id, "score": $0.probability] as [String: Any] } }
+        case let .label(label):
+            object = ["label": label.names[label.best], "score": label.probabilities[label.best],
+                      "scores": Dictionary(zip(label.names, label.probabilities), uniquingKeysWith: { a, _ in a })] as [String: Any]
+        case let .features(rows, pooled):
+            let doubles = rows.map { $0.map(Double.init) }
+            object = pooled ? doubles[0] as Any : doubles as Any
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -105,7 +105,7 @@ public final class Trainer {
         let family = ModelFamilies.family(of: config)
         do {
             if !config.data.tokenizer.isEmpty, FileManager.default.fileExists(atPath: config.data.tokenizer) {
-                try Tokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
+                try HuggingFaceTokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
             }
             train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config),
                                               rank: comm.rank, worldSize: world, shuffle: config.data.shuffle, seed: UInt64(t.seed),

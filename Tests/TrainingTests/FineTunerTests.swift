@@ -11,9 +11,9 @@ import Support
 /// global batch, and bad setups are one-line errors.
 final class FineTunerTests: XCTestCase {
     /// A byte-level tokenizer whose ids 256–260 are the special tokens.
-    func tokenizer(_ specials: [String] = AddedToken.defaultSpecials) throws -> Tokenizer {
+    func tokenizer(_ specials: [String] = AddedToken.defaultSpecials) throws -> HuggingFaceTokenizer {
         let bytes = (0..<256).map { [UInt8($0)] as [UInt8]? }
-        return try Tokenizer(tokens: bytes, merges: [], addedTokens: specials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) })
+        return HuggingFaceTokenizer(byteLevel: try Tokenizer(tokens: bytes, merges: [], addedTokens: specials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }))
     }
 
     /// Texts of random letters from one of three alphabets; the label is the alphabet.
@@ -96,7 +96,7 @@ final class FineTunerTests: XCTestCase {
         let tokenizer = try BPETrainer(vocabularySize: 2048).train(documents: task.train.texts.map { Array($0.utf8) })
         var config = GPTConfig(vocabSize: 2048, maxSeqLen: 64, nLayer: 2, nHead: 2, dModel: 64)
         config.numLabels = 4
-        let tuner = try FineTuner<GPT>(config: config, tokenizer: tokenizer, microBatch: 16, sequenceLength: 64,
+        let tuner = try FineTuner<GPT>(config: config, tokenizer: HuggingFaceTokenizer(byteLevel: tokenizer), microBatch: 16, sequenceLength: 64,
                                        settings: AdamWOptimizer.Settings(), seed: 11)
         _ = try tuner.train(task.train, steps: 300, lr: 2e-3)
         let majority = Double(Dictionary(grouping: task.test.labels, by: { $0 }).values.map(\.count).max() ?? 0) / Double(task.test.texts.count)

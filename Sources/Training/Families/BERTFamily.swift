@@ -20,7 +20,7 @@ public enum BERTFamily: ModelFamily {
         }
         let t = config.training, seed = UInt64(t.seed)
         do {
-            let specials = try BERTSpecialTokens(tokenizer: Tokenizer.load(from: path))
+            let specials = try BERTSpecialTokens(tokenizer: HuggingFaceTokenizer.load(from: path))
             let masker = try MLMMasker(microBatch: t.microBatch, sequenceLength: t.seqLen, vocabularySize: config.model.vocabSize,
                                        specials: specials, seed: seed, nextSentence: config.family.nsp)
             masker.maskRate = config.family.maskRate
@@ -82,17 +82,20 @@ public enum BERTFamily: ModelFamily {
         }
     }
 
-    /// The encoder and whichever heads the file holds (MLM, NSP or a classifier), post-LN.
+    /// `BertModel` (a fresh MLM head), `BertForMaskedLM`, `BertForPreTraining` (NSP) or
+    /// `BertForSequenceClassification` (labels from id2label), sentence-transformers layouts included; post-LN.
     public static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport {
         do {
-            let bert = try BERT.huggingFaceConfig(directory: directory)
+            let source = try HuggingFaceBERTDirectory(path: directory)
+            let bert = source.config
             let model = try BERT(config: bert, maxBatch: 1, maxSeqLen: 1)
-            try model.importHuggingFace(from: directory)
+            let (fresh, unused) = try source.load(into: model, seed: UInt64(run.training.seed))
             var config = run
             config.family.arch = .bert
             config.family.norm = .post
             config.family.nsp = bert.nsp
             config.family.numLabels = bert.numLabels
+            config.family.labelNames = source.labelNames.contains { $0.contains(",") } ? "" : source.labelNames.joined(separator: ",")
             config.family.intermediateSize = bert.intermediateSize
             config.family.typeVocabSize = bert.typeVocabSize
             config.family.objective = .auto
@@ -103,8 +106,12 @@ public enum BERTFamily: ModelFamily {
             config.model.dModel = bert.dModel
             config.model.layerNormEps = bert.layerNormEps
             config.training.seqLen = min(config.training.seqLen, bert.maxSeqLen)
-            return HuggingFaceImport(config: config, table: model.layout, params: model.params,
-                                     summary: "vocab \(bert.vocabSize), n_layer \(bert.nLayer), n_head \(bert.nHead), d_model \(bert.dModel), max_seq_len \(bert.maxSeqLen)\(bert.nsp ? ", nsp" : "")\(bert.numLabels > 0 ? ", \(bert.numLabels) labels" : "")")
+            var imported = HuggingFaceImport(
+                config: config, table: model.layout, params: model.params,
+                summary: "\(source.architecture): vocab \(bert.vocabSize), n_layer \(bert.nLayer), n_head \(bert.nHead), d_model \(bert.dModel), max_seq_len \(bert.maxSeqLen)\(bert.nsp ? ", nsp" : "")\(bert.numLabels > 0 ? ", \(bert.numLabels) labels" : "")")
+            imported.fresh = fresh
+            imported.unused = unused
+            return imported
         } catch let e as ModelError {
             throw TrainingError(e.message)
         }
