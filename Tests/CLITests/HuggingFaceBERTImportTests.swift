@@ -1,3 +1,4 @@
+import DataPipeline
 import Foundation
 import Model
 import TestSupport
@@ -198,5 +199,34 @@ final class HuggingFaceBERTImportTests: XCTestCase {
         XCTAssertEqual(refused.lines.count, 1, refused.output)
         XCTAssertTrue(refused.output.contains("architectures is BertForQuestionAnswering; pretrain imports BertModel, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification"), refused.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/qa-out"))
+    }
+
+    /// Exports carry what pipelines need: label names as id2label/label2id, tokenizer_config.json and
+    /// special_tokens_map.json, and a tokenizer.json whose post-processor adds [CLS] … [SEP] (as HF's
+    /// ids), also for the project's byte-level BPE BERT, whose own tokenizer.json has none.
+    func testExportsCarryTheTokenizerFilesAndLabelNamesPipelinesNeed() throws {
+        let expected = try Expected(), dir = try temporaryDirectory()
+        let (classifier, _) = try importCheckpoint(Self.fixtures + "/bert-classify", dir + "/classify")
+        for (source, name) in [(classifier, "classify"), (LegacyCheckpointTests.fixtures + "/bert/step-00000004", "legacy")] {
+            let run = try ProcessRunner.pretrain(["checkpoint", "export", source, "--out", dir + "/hf-" + name])
+            XCTAssertEqual(run.status, 0, run.output)
+            XCTAssertTrue(run.output.contains("tokenizer.json, tokenizer_config.json, special_tokens_map.json"), run.output)
+            let out = dir + "/hf-" + name
+            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/tokenizer_config.json"))) as! [String: Any]
+            XCTAssertEqual(config["tokenizer_class"] as? String, "PreTrainedTokenizerFast")
+            XCTAssertEqual(config["mask_token"] as? String, "[MASK]")
+            let map = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/special_tokens_map.json"))) as! [String: String]
+            XCTAssertEqual(map["cls_token"], "[CLS]")
+            let tokenizer = try HuggingFaceTokenizer.load(from: out + "/tokenizer.json")
+            let specials = try BERTSpecialTokens(tokenizer: tokenizer)
+            let text = expected.texts[0]
+            XCTAssertEqual(tokenizer.encode(text), [specials.cls] + tokenizer.encode(text, addSpecialTokens: false) + [specials.sep], name)
+            if name == "classify" {
+                XCTAssertEqual(tokenizer.encode(text), expected.ids[0], "HF's ids, specials included")
+                let model = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/config.json"))) as! [String: Any]
+                XCTAssertEqual(model["id2label"] as? [String: String], ["0": "negative", "1": "neutral", "2": "positive"])
+                XCTAssertEqual(model["label2id"] as? [String: Int], ["negative": 0, "neutral": 1, "positive": 2])
+            }
+        }
     }
 }

@@ -60,25 +60,28 @@ public enum BERTFamily: ModelFamily {
 
     public static let huggingFaceModelTypes = ["bert"]
 
-    /// `BertForMaskedLM` (`BertForPreTraining` with NSP, `BertForSequenceClassification` for a
-    /// classifier) plus the checkpoint's tokenizer.
+    /// `BertForMaskedLM` (`BertForPreTraining` with NSP, `BertForSequenceClassification` with the
+    /// label names for a classifier) plus the tokenizer files pipelines need (`BERTTokenizerExport`).
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
-        let reader = checkpoint.reader
+        let reader = checkpoint.reader, config = checkpoint.config
         do {
-            let model = try BERT(config: checkpoint.config.bertConfig, maxBatch: 1, maxSeqLen: 1)
+            let model = try BERT(config: config.bertConfig, maxBatch: 1, maxSeqLen: 1)
             try reader.manifest.checkMatches(model.layout, directory: reader.directory)
             try reader.readParameters(into: model.params.buffer)
-            try model.exportHuggingFace(to: out)
+            let pad = try reader.tokenizerPath.map { try BERTSpecialTokens(tokenizer: HuggingFaceTokenizer.load(from: $0)).pad } ?? 0
+            let names = config.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            try model.exportHuggingFace(to: out, padTokenID: Int(pad), labelNames: names)
+            var files = ["model.safetensors", "config.json"]
             if let tokenizer = reader.tokenizerPath {
-                let target = out + "/tokenizer.json"
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.copyItem(atPath: tokenizer, toPath: target)
+                files += try BERTTokenizerExport.write(source: tokenizer, to: out, maxLength: config.model.maxSeqLen)
             }
-            return " as Hugging Face BERT"
+            return " as Hugging Face BERT: \(files.joined(separator: ", "))"
         } catch let e as CheckpointError {
             throw TrainingError(e.message)
         } catch let e as ModelError {
             throw TrainingError(e.message)
+        } catch let e as DataError {
+            throw TrainingError("\(e)")
         }
     }
 
