@@ -6,4 +6,6 @@ public struct ConfigError: UserFacingError, CustomStringConvertible, Equatable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+    /// Status 2: the config or the command line is wrong, as for any usage error.
+    public var exitCode: Int32 { 2 }
 }

@@ -7,6 +7,8 @@ import Support
 public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
     /// The one-line message (`description`).
     public var message: String { description }
+    /// Status 2: the input (a path, a file's content, a setting) is what needs fixing.
+    public var exitCode: Int32 { 2 }
 
     /// No `--input` paths were given at all.
     case noInput

@@ -56,22 +56,18 @@ public final class DataPreparer {
         try FileIO.makeDirectories(staging)
         defer { Self.removeTree(staging) }
 
+        // The tokenizer (trained or given, saved into staging), the id that separates documents, and
+        // a maker of per-thread encoders.
         let vocabularySize: Int
-        let wide: Bool
-        let train: ShardWriter, val: ShardWriter
-        let counts: (documents: Int, valDocuments: Int)
-        var skippedBefore = 0  // bad lines are met by every pass; count those of the encoding pass
+        let separator: Int32
+        let makeEncoder: () -> UnitEncoder
         if settings.isWordPiece {
             let tokenizer = try wordPieceTokenizer(corpus, staging: staging)
-            guard let separator = tokenizer.id(of: "[SEP]") else {
+            guard let sep = tokenizer.id(of: "[SEP]") else {
                 throw DataError.missingSpecialTokens(path: tokenizer.sourcePath, missing: ["[SEP]"])
             }
-            vocabularySize = tokenizer.vocabularySize
-            wide = vocabularySize > 65_536
-            train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
-            val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
-            skippedBefore = corpus.skippedLines
-            counts = try encode(corpus, separator: separator, train: train, val: val) {
+            (vocabularySize, separator) = (tokenizer.vocabularySize, sep)
+            makeEncoder = {
                 let encoder = HuggingFaceEncoder(tokenizer)
                 return { bytes, out in encoder.encodeOrdinary(bytes, into: &out) }
             }
@@ -81,16 +77,17 @@ public final class DataPreparer {
                 throw DataError.unsupportedTokenizer(path: tokenizer.sourcePath, feature: "no <|endoftext|> added token (documents are separated by it); add it as a special token")
             }
             try tokenizer.save(to: staging + "/tokenizer.json")
-            vocabularySize = tokenizer.vocabularySize
-            wide = vocabularySize > 65_536
-            train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
-            val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
-            skippedBefore = corpus.skippedLines
-            counts = try encode(corpus, separator: endOfText, train: train, val: val) {
+            (vocabularySize, separator) = (tokenizer.vocabularySize, endOfText)
+            makeEncoder = {
                 let encoder = tokenizer.makeEncoder()
                 return { bytes, out in encoder.encodeOrdinary(bytes, into: &out) }
             }
         }
+        let wide = vocabularySize > 65_536
+        let train = try ShardWriter(directory: staging, prefix: "train", shardTokens: settings.shardTokens, wideTokens: wide)
+        let val = try ShardWriter(directory: staging, prefix: "val", shardTokens: settings.shardTokens, wideTokens: wide)
+        let skippedBefore = corpus.skippedLines  // bad lines are met by every pass; count those of the encoding pass
+        let counts = try encode(corpus, separator: separator, train: train, val: val, makeEncoder: makeEncoder)
         let skipped = corpus.skippedLines - skippedBefore
         try train.finish()
         try val.finish()

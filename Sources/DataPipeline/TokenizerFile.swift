@@ -170,14 +170,7 @@ extension Tokenizer {
     /// The `tokenizer.json` text: the Python library's GPT-2 layout, vocab in id order, one entry
     /// per line (stable bytes for the same tokenizer, so prepared data is reproducible).
     public func jsonText() -> String {
-        var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
-        for (index, token) in addedTokens.enumerated() {
-            out += index == 0 ? "\n" : ",\n"
-            out += "    {\"id\": \(token.id), \"content\": \(JSONText.quote(token.content)), "
-            out += "\"single_word\": \(token.singleWord), \"lstrip\": \(token.lstrip), \"rstrip\": \(token.rstrip), "
-            out += "\"normalized\": \(token.normalized), \"special\": \(token.special)}"
-        }
-        out += addedTokens.isEmpty ? "],\n" : "\n  ],\n"
+        var out = AddedToken.tokenizerJSONHeader(addedTokens)
         out += "  \"normalizer\": null,\n"
         out += "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": true, \"use_regex\": true},\n"
         out += "  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, \"use_regex\": true},\n"

@@ -71,6 +71,9 @@ public struct FailureDigest: Sendable {
         if let rest = message.strippingPrefix("rank "), let colon = rest.firstIndex(of: ":"), let rank = Int(rest[..<colon]) {
             let text = rest[rest.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             if rankMessages[rank, default: []].count < Self.keep { rankMessages[rank, default: []].append(text) }
+            // The watchdog's report says it ends the job; under load mpirun may be gone before it
+            // prints its MPI_ABORT banner, so the report alone names the aborting rank.
+            if abortingRank == nil, text.contains("; ending the job") { abortingRank = rank }
             return
         }
         if isError, errors.count < Self.keep { errors.append(message) }

@@ -7,4 +7,6 @@ public struct LaunchError: UserFacingError, CustomStringConvertible, Equatable {
     public init(_ message: String) { self.message = message }
     /// The message, for printing.
     public var description: String { message }
+    /// Status 2: the config, the flags or the environment asked for something that cannot start.
+    public var exitCode: Int32 { 2 }
 }

@@ -6,4 +6,6 @@ public struct PlotError: UserFacingError, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+    /// Status 2: the run directory or the flags named something that cannot be plotted.
+    public var exitCode: Int32 { 2 }
 }

@@ -1,3 +1,4 @@
+import Checkpoint
 import Config
 import DataPipeline
 import Distributed
@@ -33,6 +34,18 @@ public enum StartupChecks {
         let speaker = comm.size - Int(found[0])
         let text = problem ?? ""
         throw Failure(message: speaker == 0 ? text : "rank \(speaker): \(text)", report: speaker == comm.rank)
+    }
+
+    /// A fresh run would replace an earlier run's checkpoints step by step: refuse instead, on every
+    /// rank alike (any rank that sees one decides, so ranks without a shared filesystem agree too).
+    public static func refuseToReplaceCheckpoints(in root: String, comm: any Communicator) throws {
+        let newest = CheckpointStore(root: root).complete().last
+        var seen: [Int32] = [newest == nil ? 0 : 1]
+        if comm.size > 1 { try seen.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
+        guard seen[0] == 1 else { return }
+        throw TrainingError("\(root) already holds checkpoints of an earlier run (newest: \(newest?.path ?? "on another rank")); "
+                            + "continue it with --resume auto, or set checkpoint.dir (or logging.run_dir) to a new directory, or remove the old one",
+                            exitCode: 2)
     }
 
     /// The first problem on this rank, or nil.

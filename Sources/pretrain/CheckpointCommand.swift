@@ -15,12 +15,7 @@ struct CheckpointCommand: ParsableCommand {
         subcommands: [CheckpointInspectCommand.self, CheckpointVerifyCommand.self, CheckpointExportCommand.self, CheckpointImportCommand.self])
 }
 
-/// Opens a checkpoint for a command; errors become one CLI line.
-func openCheckpoint(_ path: String) throws -> CheckpointReader {
-    do { return try CheckpointReader(path: path) } catch let e as CheckpointError { throw CLIError(e.message, exitCode: 1) }
-}
-
-/// The run config stored in a checkpoint's manifest.
+/// The run config stored in a checkpoint's manifest (a config error there is a damaged checkpoint: status 1).
 func checkpointConfig(_ reader: CheckpointReader) throws -> RunConfig {
     var config = RunConfig()
     do { try ConfigLoader.apply(yaml: reader.manifest.config, file: reader.directory + "/manifest.json", to: &config) } catch let e as ConfigError {

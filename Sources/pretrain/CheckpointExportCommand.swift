@@ -24,11 +24,9 @@ struct CheckpointExportCommand: ParsableCommand {
 
     func run() throws {
         guard format == "safetensors" else { throw CLIError("--format \(format) is not supported; use --format safetensors") }
-        let reader = try openCheckpoint(directory)
-        let checkpoint: ModelCheckpoint
-        do { checkpoint = try ModelCheckpoint(reader: reader) } catch let e as TrainingError { throw CLIError(e.message, exitCode: 1) }
-        let written: String
-        do { written = try checkpoint.family.exportHuggingFace(checkpoint, to: out) } catch let e as TrainingError { throw CLIError(e.message, exitCode: 1) }
+        let reader = try CheckpointReader(path: directory)
+        let checkpoint = try ModelCheckpoint(reader: reader)
+        let written = try checkpoint.family.exportHuggingFace(checkpoint, to: out)
         print("exported step \(reader.manifest.step) of \(reader.directory) to \(out)\(written)")
     }
 }

@@ -12,7 +12,7 @@ struct CheckpointInspectCommand: ParsableCommand {
     @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
 
     func run() throws {
-        let reader = try openCheckpoint(directory)
+        let reader = try CheckpointReader(path: directory)
         let m = reader.manifest
         let config = try checkpointConfig(reader)
         let mb = { (bytes: Int) in String(format: "%.2f MB", Double(bytes) / 1e6) }

@@ -11,10 +11,9 @@ struct CheckpointVerifyCommand: ParsableCommand {
     @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
 
     func run() throws {
-        let reader = try openCheckpoint(directory)
+        let reader = try CheckpointReader(path: directory)
         let start = Date()
-        let shards: [CheckpointManifest.Shard]
-        do { shards = try reader.verify() } catch let e as CheckpointError { throw CLIError(e.message, exitCode: 1) }
+        let shards = try reader.verify()
         let raw = shards.reduce(0) { $0 + $1.rawBytes }
         print(String(format: "ok: %@ — %d shard(s), %.1f MB verified in %.2f s", reader.directory, shards.count, Double(raw) / 1e6,
                      Date().timeIntervalSince(start)))

@@ -42,7 +42,7 @@ struct ConfigCommand: ParsableCommand {
                 throw CLIError("no terminal to ask questions on; use `pretrain config --defaults --out \(out)`")
             }
             let wizard = ConfigWizard(environment: .current(), input: { readLine() }, output: { print($0) })
-            do { resolved = try wizard.run(starting: resolved) } catch let error as LaunchError { throw CLIError(error.message) }
+            resolved = try wizard.run(starting: resolved)
         }
         let text = "# swift-pretrain run config, written by `pretrain config`; every key: `pretrain config --explain`\n"
             + "# Start it with `pretrain launch --config \(out)` (or `--dry-run` to see the mpirun command).\n"
@@ -54,13 +54,9 @@ struct ConfigCommand: ParsableCommand {
     }
 }
 
-/// Loads a config with overrides, turning config errors into one-line CLI errors and printing notices.
+/// Loads a config with overrides, printing its notices on standard error.
 func loadConfig(_ path: String?, _ overrides: [String]) throws -> RunConfig {
-    do {
-        return try ConfigLoader.load(path: path, overrides: overrides) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-    } catch let error as ConfigError {
-        throw CLIError(error.message)
-    }
+    try ConfigLoader.load(path: path, overrides: overrides) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 }
 
 /// `yaml` (as `ConfigLoader.render` writes it) with each key's help text as a trailing comment.

@@ -38,8 +38,6 @@ struct DataFortunesTaskCommand: ParsableCommand {
             }
             print("wrote \(out)/train.jsonl (\(task.train.texts.count)), \(out)/test.jsonl (\(task.test.texts.count)), \(out)/labels.txt")
             print("wrote \(out)/corpus.txt: the fortunes of every file in \(fortunes) but the \(corpus.excluded) test ones, for pretraining")
-        } catch let error as DataError {
-            throw CLIError("\(error)")
         } catch let error as CocoaError {
             throw CLIError("\(out): cannot write (\(error.localizedDescription)); check the directory")
         }

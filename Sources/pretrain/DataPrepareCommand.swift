@@ -74,12 +74,7 @@ struct DataPrepareCommand: ParsableCommand {
         settings.tokenizerModel = tokenizerModel == "bpe" ? nil : tokenizerModel
         let threadCount = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let start = Date()
-        let result: (manifest: PrepareManifest, upToDate: Bool)
-        do {
-            result = try DataPreparer(settings: settings, threads: threadCount, showProgress: !quiet, force: force).run()
-        } catch let error as DataError {
-            throw CLIError(error.description)
-        }
+        let result = try DataPreparer(settings: settings, threads: threadCount, showProgress: !quiet, force: force).run()
         let m = result.manifest
         let trainShards = m.outputs.keys.filter { $0.hasPrefix("train_") }.count
         let valShards = m.outputs.keys.filter { $0.hasPrefix("val_") }.count

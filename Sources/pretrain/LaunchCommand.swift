@@ -69,10 +69,7 @@ struct LaunchCommand: ParsableCommand {
             options.trainArguments = ["--resume", resume]
         }
         let environment = LaunchEnvironment.current()
-        let plan: LaunchPlan
-        do { plan = try LaunchPlanner.plan(config: resolved, options: options, environment: environment) } catch let error as LaunchError {
-            throw CLIError(error.message)
-        }
+        let plan = try LaunchPlanner.plan(config: resolved, options: options, environment: environment)
         for notice in plan.notices { FileHandle.standardError.write(Data((notice + "\n").utf8)) }
         if dryRun {
             print(plan.commandLine)
@@ -86,8 +83,7 @@ struct LaunchCommand: ParsableCommand {
         let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
                                        environment: childEnvironment, graceSeconds: gracePeriod,
                                        stopSignal: plan.kind == .direct ? nil : SIGUSR1)
-        let outcome: JobSupervisor.Outcome
-        do { outcome = try supervisor.run() } catch let error as LaunchError { throw CLIError(error.message) }
+        let outcome = try supervisor.run()
         let stop = outcome.forwardedSignals.first(where: { $0 != SIGUSR1 }) ?? outcome.forwardedSignals.first
         if outcome.status != 0, let step = outcome.digest.preemptedStep {
             // Rank 0 reports the preemption checkpoint once every rank's part of it is written: the job

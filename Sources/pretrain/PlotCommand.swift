@@ -21,11 +21,7 @@ struct PlotCommand: ParsableCommand {
     @Flag(help: "Write only the SVG, even when a converter is installed.") var noPNG = false
 
     func run() throws {
-        let result: RunPlotter.Result
-        do { result = try RunPlotter.plot(runDir, outBase: out, png: !noPNG) } catch let error as PlotError {
-            throw CLIError(error.message)
-        }
-        Self.report(result)
+        Self.report(try RunPlotter.plot(runDir, outBase: out, png: !noPNG))
     }
 
     /// Prints what a plot wrote (and skipped) in a line or two.

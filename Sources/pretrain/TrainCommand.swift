@@ -79,10 +79,15 @@ struct TrainCommand: ParsableCommand {
             // Before the model is allocated: refuse in one line what cannot fit (never an allocation crash).
             let memory = try MemoryPlan.checked(resolved, comm: mpi)
             // Before anything is written: a fresh run must not replace an earlier run's files.
-            if resume == nil { try Self.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
+            if resume == nil { try StartupChecks.refuseToReplaceCheckpoints(in: Trainer.checkpointRoot(resolved), comm: mpi) }
             try reporter.open(appending: resume != nil)
             if rank == 0, !quiet { print(memory.plan.summary(budget: memory.budget)) }
-            let comm = try Self.watched(mpi, config: resolved)
+            let comm = try Trainer.watched(mpi, config: resolved) { report in
+                let seconds = resolved.training.watchdogSeconds
+                FileHandle.standardError.write(Data(
+                    "error: rank \(report.rank): \(report.message); ending the job (training.watchdog_seconds is \(seconds))\n".utf8))
+                mpi.abort(exitCode: 4)
+            }
             let trainer = try Trainer(config: resolved, comm: comm, options: options, events: reporter.handle)
             if let resume { try trainer.resume(from: resume) }
             setupDone = true
@@ -123,17 +128,6 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// A fresh run would replace an earlier run's checkpoints step by step: refuse instead, on every
-    /// rank alike (any rank that sees one decides, so ranks without a shared filesystem agree too).
-    static func refuseToReplaceCheckpoints(in root: String, comm: any Communicator) throws {
-        let newest = CheckpointStore(root: root).complete().last
-        var seen: [Int32] = [newest == nil ? 0 : 1]
-        if comm.size > 1 { try seen.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
-        guard seen[0] == 1 else { return }
-        throw CLIError("\(root) already holds checkpoints of an earlier run (newest: \(newest?.path ?? "on another rank")); "
-                       + "continue it with --resume auto, or set checkpoint.dir (or logging.run_dir) to a new directory, or remove the old one")
-    }
-
     /// `overlap` → true, `after-backward` → false, `auto` → nil (`TrainerOptions.automaticOverlap(ranks:localRanks:threadsPerRank:cores:)`).
     static func parseGradSync(_ text: String) throws -> Bool? {
         switch text {
@@ -141,25 +135,6 @@ struct TrainCommand: ParsableCommand {
         case "after-backward": return false
         case "auto": return nil
         default: throw CLIError("--grad-sync \(text) is not auto, overlap or after-backward")
-        }
-    }
-
-    /// `mpi` behind a stall watchdog (several ranks), or `mpi` itself (one rank: nothing can stall).
-    /// A stall prints which ranks never arrived and ends the whole job with `MPI_Abort` (exit status 4).
-    static func watched(_ mpi: MPICommunicator, config: RunConfig) throws -> any Communicator {
-        guard mpi.size > 1 else { return mpi }
-        let directory = config.logging.runDir + "/heartbeat"
-        let heartbeat: HeartbeatFile
-        do {
-            heartbeat = try HeartbeatFile(directory: directory, rank: mpi.rank, jobToken: HeartbeatFile.launcherJobToken())
-        } catch {
-            throw TrainingError("cannot write \(directory): \(error.localizedDescription); check logging.run_dir")
-        }
-        let seconds = config.training.watchdogSeconds
-        return WatchdogCommunicator(wrapping: mpi, timeout: seconds, heartbeat: heartbeat) { report in
-            FileHandle.standardError.write(Data(
-                "error: rank \(report.rank): \(report.message); ending the job (training.watchdog_seconds is \(seconds))\n".utf8))
-            mpi.abort(exitCode: 4)
         }
     }
 }

@@ -36,6 +36,16 @@ final class FailureDigestTests: XCTestCase {
                        "the job failed (exit status 1); rank 0 exited with status 1: 24 communicator checks failed; rank 1: allreduce float32 sum n=7: element 0 of 7: expected -685.0, got -684.0")
     }
 
+    func testWatchdogReportNamesTheAbortingRankWithoutMPIsBanner() {
+        // Under load mpirun can be gone before it prints "MPI_ABORT was invoked on rank 0".
+        let d = digest("""
+        error: rank 0: collective #18 allreduce(int64 × 2) has not completed on rank 0 after 3.0 s: rank 1 is stopped (pid 7, state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it; ending the job (training.watchdog_seconds is 3.0)
+        error: rank 1: allreduce: connection reset by peer
+        """)
+        XCTAssertEqual(d.abortingRank, 0)
+        XCTAssertEqual(d.summary(status: 4), "the job failed (exit status 4); rank 0 ended the job: collective #18 allreduce(int64 × 2) has not completed on rank 0 after 3.0 s: rank 1 is stopped (pid 7, state T: SIGSTOP, Ctrl-Z or a debugger); SIGCONT resumes it; ending the job (training.watchdog_seconds is 3.0)")
+    }
+
     func testSignalReport() {
         let d = digest("mpirun noticed that process rank 3 with PID 4711 on node n2 exited on signal 9 (Killed).")
         XCTAssertEqual(d.failedRank, 3)

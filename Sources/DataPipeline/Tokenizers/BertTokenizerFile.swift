@@ -6,13 +6,7 @@ enum BertTokenizerFile {
     /// The file text for `vocabulary` (token text by id), which must hold the BERT specials.
     static func jsonText(vocabulary: [String], specials: [String] = WordPieceTrainer.bertSpecials) -> String {
         let ids = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
-        for (index, special) in specials.enumerated() {
-            out += index == 0 ? "\n" : ",\n"
-            out += "    {\"id\": \(ids[special] ?? index), \"content\": \(JSONText.quote(special)), \"single_word\": false, "
-            out += "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
-        }
-        out += "\n  ],\n"
+        var out = AddedToken.tokenizerJSONHeader(specials.enumerated().map { AddedToken(id: Int32(ids[$1] ?? $0), content: $1) })
         out += "  \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": true},\n"
         out += "  \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},\n"
         let cls = ids["[CLS]"] ?? 2, sep = ids["[SEP]"] ?? 3
