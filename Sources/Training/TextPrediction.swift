@@ -27,4 +27,27 @@ public enum TextPrediction {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
     }
+
+    /// The prediction as `pretrain predict` prints it: per [MASK] the candidates
+    /// ("[MASK] 1: token<TAB>p<TAB>id N", whitespace and control characters made visible), or the
+    /// label and every label's probability; features as `json`.
+    public var text: String {
+        switch self {
+        case let .masks(masks):
+            return masks.enumerated().flatMap { n, mask in
+                mask.candidates.enumerated().map { rank, candidate in
+                    "[MASK]\(masks.count > 1 ? "#\(n + 1)" : "") \(rank + 1): \(Self.visible(candidate.text))\t\(String(format: "%.6f", candidate.probability))\tid \(candidate.id)"
+                }
+            }.joined(separator: "\n")
+        case let .label(label):
+            return (["label: \(label.names[label.best])\t\(String(format: "%.6f", label.probabilities[label.best]))\tid \(label.best)"]
+                + zip(label.names, label.probabilities).map { "  \($0)\t\(String(format: "%.6f", $1))" }).joined(separator: "\n")
+        case .features: return json
+        }
+    }
+
+    /// A token's text with whitespace and control characters made visible.
+    static func visible(_ s: String) -> String {
+        s.unicodeScalars.map { $0 == " " ? "␣" : ($0.value < 0x20 || $0.value == 0x7F) ? String(format: "\\x%02x", $0.value) : String($0) }.joined()
+    }
 }

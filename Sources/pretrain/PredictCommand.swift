@@ -43,27 +43,7 @@ struct PredictCommand: ParsableCommand {
         predictor.normalize = normalize
         for text in texts {
             let prediction = try predictor.predict(text, task: kind, topK: topK) { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
-            if json || inputFile != nil || kind == .featureExtraction {
-                print(prediction.json)
-                continue
-            }
-            switch prediction {
-            case let .masks(masks):
-                for (n, mask) in masks.enumerated() {
-                    for (rank, candidate) in mask.candidates.enumerated() {
-                        print("[MASK]\(masks.count > 1 ? "#\(n + 1)" : "") \(rank + 1): \(Self.escape(candidate.text))\t\(String(format: "%.6f", candidate.probability))\tid \(candidate.id)")
-                    }
-                }
-            case let .label(label):
-                print("label: \(label.names[label.best])\t\(String(format: "%.6f", label.probabilities[label.best]))\tid \(label.best)")
-                for (name, p) in zip(label.names, label.probabilities) { print("  \(name)\t\(String(format: "%.6f", p))") }
-            case .features: break
-            }
+            print(json || inputFile != nil ? prediction.json : prediction.text)
         }
-    }
-
-    /// A token's text with whitespace and control characters made visible.
-    static func escape(_ s: String) -> String {
-        s.unicodeScalars.map { $0 == " " ? "␣" : ($0.value < 0x20 || $0.value == 0x7F) ? String(format: "\\x%02x", $0.value) : String($0) }.joined()
     }
 }
