@@ -139,6 +139,7 @@ public enum ConfigLoader {
     public static func validate(_ config: RunConfig, origin: String) throws {
         do { try config.model.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
         try validateFamily(config, origin: origin)
+        try checkSizes(config, origin: origin)
         let t = config.training
         if t.seqLen > config.model.maxSeqLen {
             throw ConfigError("\(origin): training.seq_len \(t.seqLen) is longer than model.max_seq_len \(config.model.maxSeqLen); lower seq_len or raise max_seq_len")

@@ -48,7 +48,9 @@ public enum ConfigSchema {
         }
     }
 
-    static let big = Int.max
+    /// The largest count any key takes: 2³¹ − 1, so that products of two counts (micro_batch × ranks,
+    /// steps × global_batch) cannot overflow; `checkSizes` bounds the larger products.
+    static let big = Int(Int32.max)
     /// Every key, in the order `--explain` and the resolved dump print them.
     public static let keys: [Key] = [
         // Launch: Hugging Face Accelerate's keys.
@@ -109,7 +111,7 @@ public enum ConfigSchema {
         Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),
         Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks; 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
         Key(path: "training.gradient_accumulation_steps", help: "micro-batches per rank per step (derived from global_batch when that is set)", field: .int(\.training.gradientAccumulationSteps, 1...big)),
-        Key(path: "training.seed", help: "seed of weights, shuffling and dropout", field: .int(\.training.seed, 0...big)),
+        Key(path: "training.seed", help: "seed of weights, shuffling and dropout", field: .int(\.training.seed, 0...Int.max)),
         Key(path: "training.eval_interval", help: "evaluate every N steps (0 = only at the end)", field: .int(\.training.evalInterval, 0...big)),
         Key(path: "training.eval_steps", help: "validation batches per evaluation", field: .int(\.training.evalSteps, 1...big)),
         Key(path: "training.bucket_mb", help: "gradient allreduce bucket size in MiB", field: .double(\.training.bucketMB, 0.001...65536)),

@@ -92,7 +92,7 @@ final class LaunchCommandTests: XCTestCase {
         try assertOneLineError(["--config", try variant("unknown.yaml", base.replacingOccurrences(of: "training:\n", with: "training:\n  step: 3\n"))],
                                contains: "unknown key `training.step`; did you mean `training.steps`?")
         try assertOneLineError(["--config", try variant("type.yaml", base.replacingOccurrences(of: "n_layer: 2", with: "n_layer: two"))],
-                               contains: "model.n_layer is 'two'; expected integer in 1…∞")
+                               contains: "model.n_layer is 'two'; expected integer in 1…2147483647")
         try assertOneLineError(["--config", config, "--set", "training.global_batch=12"],
                                contains: "training.global_batch 12 is not divisible by training.micro_batch 4 × 2 processes = 8")
 

@@ -115,6 +115,26 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertTrue(s.contains("training.seq_len 65") && s.contains("max_seq_len 64"), s)
     }
 
+    /// Sizes no machine has are one line naming the key, never an overflow trap or a crash while
+    /// allocating (issue: `--set training.micro_batch=4611686018427387904` trapped in the batch check).
+    func testSizesBeyondAnyMachineNameTheKeyInsteadOfOverflowing() throws {
+        let huge = error("", overrides: ["training.micro_batch=4611686018427387904"])
+        XCTAssertEqual(huge, "--set: training.micro_batch is '4611686018427387904'; expected integer in 1…2147483647")
+        let wide = error("model:\n  n_layer: 2\n  d_model: 65536\n  n_head: 64\n  vocab_size: 2000000000\n")
+        XCTAssertTrue(wide.hasPrefix("run.yaml: model.vocab_size 2000000000 makes a model that needs about "), wide)
+        XCTAssertTrue(wide.hasSuffix("PB of memory per rank, more than any machine has; lower model.vocab_size or model.d_model"), wide)
+        let deep = error("model:\n  n_layer: 2000000\n  d_model: 65536\n  n_head: 64\n")
+        XCTAssertTrue(deep.contains("model.d_model 65536 makes a model that needs about 2,270 PB of memory per rank") && deep.hasSuffix("lower model.d_model or model.n_layer"), deep)
+        let batch = error("model:\n  max_seq_len: 100000\ntraining:\n  micro_batch: 2000000000\n  seq_len: 100000\n")
+        XCTAssertTrue(batch.contains("training.micro_batch 2000000000 makes a model") && batch.hasSuffix("lower training.micro_batch or training.seq_len"), batch)
+        // Sizes a large machine does have still pass to the memory plan, which compares them with
+        // this machine: GPT-2 XL (1.5 B parameters) and a 200-layer d 8192 model (161 B, ~2.6 TB).
+        XCTAssertEqual(error("model:\n  n_layer: 48\n  d_model: 1600\n  n_head: 25\n"), "")
+        XCTAssertEqual(error("model:\n  n_layer: 200\n  d_model: 8192\n  n_head: 64\n"), "")
+        // Seeds keep the whole 64-bit range.
+        XCTAssertEqual(error("training:\n  seed: 9223372036854775807\n"), "")
+    }
+
     func testInvalidYAMLGivesLineAndColumn() {
         let e = error("model:\n  n_layer: 2\n   d_model: [\n")
         XCTAssertTrue(e.contains("invalid YAML"), e)
@@ -217,7 +237,7 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testAKeyWithNoValueIsAnError() {
         XCTAssertEqual(error("training:\n  steps:\n"),
-                       "run.yaml:2:3: training.steps has no value; give one (integer in 1…∞) or remove the line to use the default (\(RunConfig().training.steps))")
+                       "run.yaml:2:3: training.steps has no value; give one (integer in 1…2147483647) or remove the line to use the default (\(RunConfig().training.steps))")
         XCTAssertEqual(error("data:\n  tokenizer: null\n"),
                        "run.yaml:2:3: data.tokenizer has no value; give one (string) ('' for an empty string) or remove the line to use the default (\(RunConfig().data.tokenizer))")
         XCTAssertEqual(error("model:\ntraining:\n  steps: 5\n"), "run.yaml:1:1: section `model` is empty; indent its keys under it, or remove the line")
@@ -227,10 +247,10 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testAFloatForAnIntegerIsAnErrorWithTheIntegerToWrite() {
         XCTAssertEqual(error("training:\n  steps: 1e3\n"),
-                       "run.yaml:2:10: training.steps is '1e3'; expected integer in 1…∞; write it as the integer 1000")
+                       "run.yaml:2:10: training.steps is '1e3'; expected integer in 1…2147483647; write it as the integer 1000")
         XCTAssertEqual(error("", overrides: ["training.steps=1000.0"]),
-                       "--set: training.steps is '1000.0'; expected integer in 1…∞; write it as the integer 1000")
-        XCTAssertEqual(error("training:\n  steps: 2.5\n"), "run.yaml:2:10: training.steps is '2.5'; expected integer in 1…∞")
+                       "--set: training.steps is '1000.0'; expected integer in 1…2147483647; write it as the integer 1000")
+        XCTAssertEqual(error("training:\n  steps: 2.5\n"), "run.yaml:2:10: training.steps is '2.5'; expected integer in 1…2147483647")
         var n: [String] = []
         XCTAssertEqual(try load("training:\n  steps: 1_000\n", notices: &n).training.steps, 1000, "underscores group digits")
     }
