@@ -8,7 +8,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/pretrain
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev pkg-config fortunes slurm-wlm munge iproute2
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev pkg-config fortunes slurm-wlm munge iproute2 librsvg2-bin
 
 .PHONY: pretrain test deps build clean help
 
@@ -50,7 +50,7 @@ test: build
 # saves a checkpoint at the end and plots runs/tiny/plot.svg; then a sample from that checkpoint.
 FORTUNES := /usr/share/games/fortunes
 pretrain: build
-	$(BIN) data prepare --input $(FORTUNES) --document-separator % --vocab-size 4096 --out data/fortunes
+	$(BIN) data prepare --input $(FORTUNES) --document-separator % --vocab-size 2048 --out data/fortunes
 	$(BIN) launch --config configs/tiny.yaml --resume auto
 	@echo "--- a sample from the model just trained (pretrain generate --checkpoint runs/tiny/checkpoints) ---"
 	$(BIN) generate --checkpoint runs/tiny/checkpoints --prompt "The" --max-new-tokens 120 --temperature 0.8 --top-k 40 --seed 1 --no-stop-at-eot

@@ -15,6 +15,7 @@
 //   Launch                    `pretrain launch`: mpirun/srun plans and supervision
 //   Benchmarks                the `pretrain bench` workloads: settings in, results and table lines out
 //   Plot                      the metrics record and its SVG loss / throughput plot (Support only)
+//   BuildInfo                 the git commit and Swift version, written at build time by Plugins/BuildInfoPlugin
 //   pretrain                  the command-line tool (one subcommand per file)
 //   KernelsTestSupport        Double-precision references of the kernels, for tests only
 import PackageDescription
@@ -66,6 +67,8 @@ let package = Package(
         .target(name: "Launch", dependencies: ["Config", "Support"], swiftSettings: mode),
         .target(name: "Checkpoint", dependencies: ["CZstd", "Model", "DataPipeline"], swiftSettings: mode + fastMath),
         .target(name: "Plot", dependencies: ["Support"], swiftSettings: mode),
+        .target(name: "BuildInfo", swiftSettings: mode, plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         .target(name: "Benchmarks",
                 dependencies: ["Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training"],
                 swiftSettings: mode + fastMath),
@@ -73,7 +76,7 @@ let package = Package(
             name: "pretrain",
             dependencies: [
                 "Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training", "Launch", "Plot", "Benchmarks",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BuildInfo", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: mode + fastMath),
 

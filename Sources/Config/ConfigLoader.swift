@@ -45,7 +45,14 @@ public enum ConfigLoader {
         guard let mapping = root.mapping else {
             throw ConfigError("\(file)\(at(root.mark)): the top level must be a mapping of keys to values")
         }
-        try walk(mapping, prefix: "", file: file, into: &config, notice: notice)
+        var given: Set<String> = []
+        try walk(mapping, prefix: "", file: file, into: &config, given: &given, notice: notice)
+        // A preset fills the shape keys this document leaves out.
+        if given.contains("model.preset") {
+            for setting in config.modelPreset.shapeSettings where !given.contains(String(setting.prefix { $0 != "=" })) {
+                try apply(override: setting, to: &config)
+            }
+        }
     }
 
     /// Whether `text` holds no YAML content: only blank lines and comments.
@@ -56,7 +63,8 @@ public enum ConfigLoader {
         }
     }
 
-    private static func walk(_ mapping: Node.Mapping, prefix: String, file: String, into config: inout RunConfig, notice: (String) -> Void) throws {
+    private static func walk(_ mapping: Node.Mapping, prefix: String, file: String, into config: inout RunConfig, given: inout Set<String>,
+                             notice: (String) -> Void) throws {
         var seen: [String: Mark?] = [:]
         for (keyNode, value) in mapping {
             guard let name = keyNode.string else { throw ConfigError("\(file)\(at(keyNode.mark)): keys must be strings") }
@@ -86,6 +94,7 @@ public enum ConfigLoader {
                     throw ConfigError("\(file)\(at(value.mark)): \(path) must be a single value (\(key.field.typeName)), not a list or mapping")
                 }
                 try key.set(scalar.string, in: &config, origin: "\(file)\(at(value.mark))")
+                given.insert(path)
                 continue
             }
             let isSection = ConfigSchema.keys.contains { $0.path.hasPrefix(path + ".") }
@@ -96,14 +105,14 @@ public enum ConfigLoader {
                     }
                     throw ConfigError("\(file)\(at(value.mark)): \(path) is a section; give it keys, e.g. \(path):\n  \(ConfigSchema.keys.first { $0.path.hasPrefix(path + ".") }!.path.split(separator: ".").last!): …")
                 }
-                try walk(nested, prefix: path, file: file, into: &config, notice: notice)
+                try walk(nested, prefix: path, file: file, into: &config, given: &given, notice: notice)
                 continue
             }
             throw unknownKey(path, origin: "\(file)\(at(keyNode.mark))")
         }
     }
 
-    /// Applies one `--set key.path=value` override.
+    /// Applies one `--set key.path=value` override; `model.preset=NAME` also sets the preset's shape keys.
     public static func apply(override: String, to config: inout RunConfig) throws {
         guard let eq = override.firstIndex(of: "=") else {
             throw ConfigError("--set \(override): expected key=value, e.g. --set optimizer.lr=3e-4")
@@ -118,11 +127,15 @@ public enum ConfigLoader {
         let unquoted = (value.hasPrefix("'") && value.hasSuffix("'") || value.hasPrefix("\"") && value.hasSuffix("\"")) && value.count >= 2
             ? String(value.dropFirst().dropLast()) : value
         try key.set(unquoted, in: &config, origin: "--set")
+        if path == "model.preset" { config.model = config.modelPreset.apply(to: config.model) }
     }
 
     static func unknownKey(_ path: String, origin: String) -> ConfigError {
         let parts = path.split(separator: ".").map(String.init)
         let leaf = parts.last ?? path
+        if let key = ConfigSchema.huggingFaceNames[leaf], key != path {
+            return ConfigError("\(origin): unknown key `\(path)`; Hugging Face's `\(leaf)` is `\(key)` here")
+        }
         let parent = parts.dropLast().joined(separator: ".")
         // Candidates at the same level: top-level keys and section names, or the keys of the section.
         let level: [String] = parent.isEmpty
@@ -183,16 +196,10 @@ public enum ConfigLoader {
         }
     }
 
-    /// Micro-batches per rank per optimizer step for `worldSize` ranks: derived from
-    /// `training.global_batch` when that is set (it must divide evenly), else the configured value.
+    /// Micro-batches per rank per optimizer step for `worldSize` ranks, with the micro-batch
+    /// `BatchPlan` chooses (it lowers micro_batch where global_batch needs it).
     public static func accumulationSteps(_ config: RunConfig, worldSize: Int, origin: String = "config") throws -> Int {
-        let t = config.training
-        guard t.globalBatch > 0 else { return t.gradientAccumulationSteps }
-        let perStep = t.microBatch * worldSize
-        guard t.globalBatch % perStep == 0 else {
-            throw ConfigError("\(origin): training.global_batch \(t.globalBatch) is not divisible by training.micro_batch \(t.microBatch) × \(worldSize) processes = \(perStep); use a multiple of \(perStep) (e.g. \(max(1, t.globalBatch / perStep) * perStep))")
-        }
-        return t.globalBatch / perStep
+        try BatchPlan.resolve(config, worldSize: worldSize, origin: origin).accumulation
     }
 
     /// The fully resolved config as YAML (every key, defaults included), as printed at start and stored
@@ -220,6 +227,30 @@ public enum ConfigLoader {
             key.path.padding(toLength: width, withPad: " ", startingAt: 0)
                 + "  default \(key.render(defaults))  (\(key.field.typeName))\n" + String(repeating: " ", count: width + 2) + key.help
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// `yaml` (as `render` writes it) with each key's help text as a trailing comment.
+    public static func commented(_ yaml: String) -> String {
+        var section = ""
+        var lines: [String] = []
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            guard let colon = line.firstIndex(of: ":") else { lines.append(line); continue }
+            let indented = line.hasPrefix("  ")
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+            if !indented, line.hasSuffix(":") {
+                section = name
+                lines.append(line)
+                continue
+            }
+            if !indented { section = "" }
+            let path = section.isEmpty ? name : section + "." + name
+            if let help = ConfigSchema.byPath[path]?.help {
+                lines.append(line.padding(toLength: max(line.count, 40), withPad: " ", startingAt: 0) + "  # " + help)
+            } else {
+                lines.append(line)
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func at(_ mark: Mark?) -> String { mark.map { ":\($0.line):\($0.column)" } ?? "" }

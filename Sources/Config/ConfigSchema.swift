@@ -69,6 +69,7 @@ public enum ConfigSchema {
         Key(path: "debug", help: "extra checks and verbose launch output", field: .bool(\.launch.debug)),
         // Model.
         Key(path: "model.arch", help: "gpt (decoder, causal LM) or bert (encoder, masked LM)", field: .option(\.family.arch)),
+        Key(path: "model.preset", help: "a named size: \([ModelPreset.tiny, .small, .gpt2].map(\.summary).joined(separator: ", ")) sets vocab_size, max_seq_len, n_layer, n_head and d_model; keys given beside it win (none = each key's default, tiny's shape)", field: .option(\.modelPreset)),
         Key(path: "model.vocab_size", help: "V: vocabulary size (≥ the tokenizer's)", field: .int(\.model.vocabSize, 1...big)),
         Key(path: "model.max_seq_len", help: "P: rows of the position table (longest sequence)", field: .int(\.model.maxSeqLen, 1...big)),
         Key(path: "model.n_layer", help: "L: transformer blocks", field: .int(\.model.nLayer, 1...big)),
@@ -109,7 +110,7 @@ public enum ConfigSchema {
         Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
         Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
         Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),
-        Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks; 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
+        Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks, kept on any number of ranks (micro_batch is lowered to fit, with a notice); 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
         Key(path: "training.gradient_accumulation_steps", help: "micro-batches per rank per step (derived from global_batch when that is set)", field: .int(\.training.gradientAccumulationSteps, 1...big)),
         Key(path: "training.seed", help: "seed of weights, shuffling and dropout", field: .int(\.training.seed, 0...Int.max)),
         Key(path: "training.eval_interval", help: "evaluate every N steps (0 = only at the end)", field: .int(\.training.evalInterval, 0...big)),
@@ -140,6 +141,18 @@ public enum ConfigSchema {
     public static let aliases: [String: String] = [
         "num_cpu_threads_per_process": "threads_per_process",
         "training.gradient_accumulation": "training.gradient_accumulation_steps",
+    ]
+
+    /// Hugging Face `TrainingArguments` / Accelerate names and the key that means the same here:
+    /// an unknown key whose last part is one of them is answered with that key (in any section).
+    public static let huggingFaceNames: [String: String] = [
+        "max_steps": "training.steps", "learning_rate": "optimizer.lr", "per_device_train_batch_size": "training.micro_batch",
+        "gradient_accumulation_steps": "training.gradient_accumulation_steps", "warmup_steps": "schedule.warmup_steps",
+        "weight_decay": "optimizer.weight_decay", "seed": "training.seed", "output_dir": "logging.run_dir",
+        "max_grad_norm": "optimizer.grad_clip", "adam_beta1": "optimizer.beta1", "adam_beta2": "optimizer.beta2",
+        "adam_epsilon": "optimizer.eps", "lr_scheduler_type": "schedule.kind", "logging_steps": "logging.interval",
+        "save_steps": "checkpoint.every", "save_total_limit": "checkpoint.keep_last", "max_seq_length": "training.seq_len",
+        "total_batch_size": "training.global_batch",
     ]
 
     /// The sections (first path component of nested keys).

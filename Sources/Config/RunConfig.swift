@@ -96,7 +96,10 @@ public struct RunConfig: Equatable, Sendable {
     }
 
     public var launch = Launch()
-    public var model = GPTConfig()
+    /// `model.preset`: the named size the shape keys came from (`none`: each key's own default).
+    public var modelPreset = ModelPreset.none
+    /// The shape and options of the model; the defaults are the tiny preset's shape, a run of minutes.
+    public var model = ModelPreset.tiny.apply(to: GPTConfig())
     public var data = DataSection()
     public var schedule = Schedule()
     public var training = Training()

@@ -6,20 +6,8 @@ import Foundation
 /// again until the answer is valid.
 ///
 /// Input and output are functions, so the wizard runs the same on a terminal, on piped answers
-/// (`pretrain config --answers-from-stdin`) and in tests.
+/// (`pretrain config < answers.txt`) and in tests.
 public struct ConfigWizard {
-    /// Model shapes offered by name (the shapes of the files in configs/).
-    public static let presets: [(name: String, settings: [String])] = [
-        ("tiny", ["model.vocab_size=4096", "model.max_seq_len=128", "model.n_layer=4", "model.n_head=4", "model.d_model=128",
-                  "training.seq_len=64", "training.micro_batch=16"]),
-        ("bench-s", ["model.vocab_size=8192", "model.max_seq_len=256", "model.n_layer=6", "model.n_head=6", "model.d_model=384",
-                     "training.seq_len=256", "training.micro_batch=8"]),
-        ("bench-m", ["model.vocab_size=50257", "model.max_seq_len=1024", "model.n_layer=12", "model.n_head=12", "model.d_model=768",
-                     "training.seq_len=256", "training.micro_batch=4"]),
-        ("gpt2-124m", ["model.vocab_size=50257", "model.max_seq_len=1024", "model.n_layer=12", "model.n_head=12", "model.d_model=768",
-                       "training.seq_len=1024", "training.micro_batch=8"]),
-    ]
-
     let environment: LaunchEnvironment
     let input: () -> String?
     let output: (String) -> Void
@@ -67,11 +55,14 @@ public struct ConfigWizard {
         _ = try ask("Bind each process to its own cores (enable_cpu_affinity)? yes/no", c.launch.enableCPUAffinity ? "yes" : "no", key: "enable_cpu_affinity", &c)
         _ = try ask("Mixed precision? no/bf16", c.launch.mixedPrecision, key: "mixed_precision", &c)
 
-        let names = Self.presets.map(\.name) + ["custom"]
-        let preset = try choice("Model: \(names.joined(separator: ", "))?", names, "tiny")
-        if let settings = Self.presets.first(where: { $0.name == preset })?.settings {
-            for setting in settings { try ConfigLoader.apply(override: setting, to: &c) }
+        _ = try ask("Architecture: gpt (decoder, causal LM) or bert (encoder, masked LM)?", c.family.arch.rawValue, key: "model.arch", &c)
+        let sizes = ModelPreset.allCases.filter { $0 != .none }
+        let size = try choice("Model size: \(sizes.map(\.summary).joined(separator: ", ")) or custom?", sizes.map(\.rawValue) + ["custom"], "tiny")
+        if let preset = ModelPreset(rawValue: size) {
+            // tiny's settings are configs/tiny.yaml's; the questions below start from them.
+            for setting in ["model.preset=\(size)"] + preset.runSettings { try ConfigLoader.apply(override: setting, to: &c) }
         } else {
+            c.modelPreset = .none
             _ = try ask("Vocabulary size (≥ the tokenizer's)?", "\(c.model.vocabSize)", key: "model.vocab_size", &c)
             _ = try ask("Transformer layers?", "\(c.model.nLayer)", key: "model.n_layer", &c)
             // The shape's parts must fit together: ask the group again until they do.
@@ -90,6 +81,7 @@ public struct ConfigWizard {
         }
         _ = try ask("Training token shards (file, directory or glob)?", c.data.train, key: "data.train", &c)
         _ = try ask("Validation token shards (empty = none)?", c.data.val, key: "data.val", &c)
+        _ = try ask("Tokenizer (tokenizer.json from `pretrain data prepare`; '' = none)?", c.data.tokenizer, key: "data.tokenizer", &c)
         _ = try ask("Optimizer steps?", "\(c.training.steps)", key: "training.steps", &c)
         _ = try ask("Sequences per process per micro-step (micro_batch)?", "\(c.training.microBatch)", key: "training.micro_batch", &c)
         while true {
@@ -104,7 +96,6 @@ public struct ConfigWizard {
         }
         _ = try ask("Peak learning rate?", "\(c.optimizer.lr)", key: "optimizer.lr", &c)
         _ = try ask("Run directory (metrics, logs)?", c.logging.runDir, key: "logging.run_dir", &c)
-        c.checkpoint.dir = c.logging.runDir + "/checkpoints"
         do { try ConfigLoader.validate(c, origin: "answers") } catch let error as ConfigError {
             throw LaunchError(error.message)
         }

@@ -20,8 +20,11 @@ public struct FailureDigest: Sendable {
     /// its own message is the cause; what other ranks say while the job is torn down is not.
     public private(set) var abortingRank: Int?
     /// The step of the checkpoint the job saved after a preemption signal, from rank 0's
-    /// `preempted: checkpoint saved at step N in DIR; …` (printed once the checkpoint is complete).
+    /// `preempted by SIGTERM: checkpoint saved at step N in DIR; …` or `interrupted by SIGINT: …`
+    /// (printed once the checkpoint is complete; `preempted: …` before the signal was named).
     public private(set) var preemptedStep: Int?
+    /// Whether that line was an interrupt's (Ctrl-C: exit status 130) rather than a preemption's (75).
+    public private(set) var interrupted = false
     /// Where that checkpoint went (the checkpoint root).
     public private(set) var preemptedPath: String?
     private var pendingProcessRank: Int?
@@ -32,7 +35,10 @@ public struct FailureDigest: Sendable {
     /// Takes one line of output (stdout or stderr, without the newline).
     public mutating func consume(_ rawLine: String) {
         let line = rawLine.trimmingCharacters(in: .whitespaces)
-        if let rest = line.strippingPrefix("preempted: checkpoint saved at step ") {
+        if line.hasPrefix("preempted") || line.hasPrefix("interrupted by "),
+           let range = line.range(of: ": checkpoint saved at step "), !line[..<range.lowerBound].contains(":") {
+            let rest = line[range.upperBound...]
+            interrupted = line.hasPrefix("interrupted")
             let digits = rest.prefix { $0.isNumber }
             if let step = Int(digits) {
                 preemptedStep = step

@@ -11,10 +11,11 @@ import Glibc
 ///   mpirun never stops on terminal input.
 /// - SIGUSR1 is forwarded and nothing else happens (mpirun passes it on to every rank: the signal
 ///   Slurm's `--signal=USR1@…` sends before preemption).
-/// - SIGINT and SIGTERM reach the child as `stopSignal` (default: themselves). `pretrain launch` passes
-///   SIGUSR1 for mpirun and srun: mpirun answers its own SIGINT/SIGTERM by aborting the job (exit
-///   status 1, SIGKILL to the ranks 1 s after their SIGTERM), but passes SIGUSR1 on to every rank, which
-///   then saves a checkpoint and exits with the preemption status, which mpirun returns.
+/// - SIGTERM reaches the child as `stopSignal` and SIGINT as `interruptSignal` (default: themselves).
+///   `pretrain launch` passes SIGUSR1 and SIGUSR2 for mpirun and srun: mpirun answers its own
+///   SIGINT/SIGTERM by aborting the job (exit status 1, SIGKILL to the ranks 1 s after their SIGTERM),
+///   but passes SIGUSR1 and SIGUSR2 on to every rank, which then saves a checkpoint and exits with the
+///   preemption status 75 (SIGUSR1) or the interrupt status 130 (SIGUSR2, a Ctrl-C).
 /// - After the first SIGINT or SIGTERM the child has `graceSeconds` to end; then it and every process
 ///   below it (mpirun's ranks live in process groups of their own) get SIGKILL. A second SIGINT or
 ///   SIGTERM kills at once.
@@ -40,7 +41,7 @@ public final class JobSupervisor {
     let environment: [String: String]
     let graceSeconds: Double
     let echo: Bool
-    let stopSignal: Int32?
+    let stopSignal: Int32?, interruptSignal: Int32?
     private let lock = NSLock()
     private var digest = FailureDigest()
     private var forwarded: [Int32] = []
@@ -50,15 +51,17 @@ public final class JobSupervisor {
     private var stopping = false
 
     /// `executable arguments` with exactly `environment`; `echo` passes output to this process's own;
-    /// `stopSignal` is what a SIGINT or SIGTERM is delivered to the child as (nil: the signal itself).
+    /// `stopSignal` is what a SIGTERM is delivered to the child as, `interruptSignal` what a SIGINT is
+    /// (nil: `stopSignal`, or the signal itself).
     public init(executable: String, arguments: [String], environment: [String: String], graceSeconds: Double, echo: Bool = true,
-                stopSignal: Int32? = nil) {
+                stopSignal: Int32? = nil, interruptSignal: Int32? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.graceSeconds = graceSeconds
         self.echo = echo
         self.stopSignal = stopSignal
+        self.interruptSignal = interruptSignal
     }
 
     /// Starts the child, supervises it until it ends and returns how it ended.
@@ -173,7 +176,7 @@ public final class JobSupervisor {
             killTree(of: pid, includingRoot: true)
             return
         }
-        kill(pid, stopSignal ?? signal)
+        kill(pid, signal == SIGINT ? interruptSignal ?? stopSignal ?? signal : stopSignal ?? signal)
         DispatchQueue.global().asyncAfter(deadline: .now() + graceSeconds) { [self] in
             guard !lock.withLock({ exited }) else { return }
             FileHandle.standardError.write(Data("pretrain launch: the job did not stop within \(graceSeconds) s of the signal; killing it\n".utf8))

@@ -1,18 +1,20 @@
 import Foundation
 
-/// Draws a run's metrics as an SVG: training and validation loss against steps (top panel) and
-/// tokens per second against steps (bottom panel), with axes, ticks, a legend and a title.
+/// Draws a run's metrics as an SVG, four panels over a shared step axis: the loss (each step's training
+/// loss, thin, under its smoothed curve, and the validation loss), the learning rate, the gradient
+/// norm (before clipping) and tokens per second, with axes, ticks, legends and a title.
 ///
-/// Each series is one `<polyline>` with an `id` (`train-loss`, `val-loss`, `tokens-per-second`) and
-/// one point per record, so the file is easy to check by machine as well as by eye. Pure text: no
-/// fonts or libraries needed to write it; any browser or `rsvg-convert` renders it.
+/// Each series is one `<polyline>` with an `id` (`train-loss`, `train-loss-smoothed`, `val-loss`,
+/// `learning-rate`, `grad-norm`, `tokens-per-second`) and one point per record that has the value, so
+/// the file is easy to check by machine as well as by eye; a panel with no values says so. Pure text:
+/// no fonts or libraries needed to write it; any browser or `rsvg-convert` renders it.
 public struct LossPlot {
     /// The records drawn.
     public let log: MetricsLog
     /// The title line.
     public let title: String
     /// Picture size in pixels.
-    public var width = 960.0, height = 720.0
+    public var width = 960.0, height = 1040.0
 
     /// A plot of `log` under `title`.
     public init(log: MetricsLog, title: String) {
@@ -54,6 +56,7 @@ public struct LossPlot {
         if a >= 1e6 { return trim(String(format: "%.2f", v / 1e6)) + "M" }
         if a >= 1e4 { return trim(String(format: "%.1f", v / 1e3)) + "k" }
         if a >= 100 || a == 0 { return String(format: "%.0f", v) }
+        if a < 0.01 { return String(format: "%.0e", v) }  // learning rates: 3e-04
         return trim(String(format: "%.3f", v))
     }
 
@@ -69,20 +72,32 @@ public struct LossPlot {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
+    /// The training loss smoothed as TensorBoard does: an exponential moving average with weight
+    /// w = 1 − 1/span, span = n/20 steps clamped to 1…100, divided by 1 − wᵏ after k values so that the
+    /// start is not pulled towards zero. A constant series stays constant.
+    public static func smoothed(_ values: [Double]) -> [Double] {
+        let span = min(100, max(1, Double(values.count) / 20)), w = 1 - 1 / span
+        var average = 0.0, weight = 1.0
+        return values.map { v in
+            average = w * average + (1 - w) * v
+            weight *= w
+            return weight < 1 ? average / (1 - weight) : v
+        }
+    }
+
     /// The SVG document. Throws when there is not a single step record to draw.
     public func svg() throws -> String {
         guard !log.steps.isEmpty else {
             throw PlotError("the metrics hold no step records yet; plot after the run has logged a step")
         }
-        let left = 80.0, right = width - 30
-        let lossTop = 70.0, lossBottom = height * 0.58
-        let speedTop = lossBottom + 60, speedBottom = height - 50
+        let left = 90.0, right = width - 30
+        let lossTop = 70.0, lossBottom = height * 0.45
+        let small = (height - 50 - lossBottom - 3 * 45) / 3
+        let tops = (0..<3).map { lossBottom + 45 + Double($0) * (small + 45) }
         let allSteps = log.steps.map(\.step) + log.evals.map(\.step)
         let x = Axis(lo: Double(allSteps.min()!), hi: Double(allSteps.max()!), pixels: (left, right), count: 8, tight: true)
         let losses = log.steps.map(\.loss) + log.evals.map(\.loss)
         let y = Axis(lo: losses.min()!, hi: losses.max()!, pixels: (lossBottom, lossTop))
-        let speeds = log.steps.compactMap(\.tokensPerSecond)
-        let s = Axis(lo: 0, hi: speeds.max() ?? 1, pixels: (speedBottom, speedTop), count: 4, includeZero: true)
 
         var out = """
         <?xml version="1.0" encoding="UTF-8"?>
@@ -92,27 +107,37 @@ public struct LossPlot {
 
         """
         out += panel(x: x, y: y, top: lossTop, bottom: lossBottom, left: left, right: right, yLabel: "loss")
-        out += panel(x: x, y: s, top: speedTop, bottom: speedBottom, left: left, right: right, yLabel: "tokens/s")
         out += "<text x=\"\((left + right) / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">step</text>\n"
-
-        out += polyline(id: "train-loss", color: "#1f77b4", width: 1.8, points: log.steps.map { (x.map(Double($0.step)), y.map($0.loss)) })
+        let steps = log.steps.map { x.map(Double($0.step)) }
+        out += polyline(id: "train-loss", color: "#aec7e8", width: 1, points: zip(steps, log.steps.map { y.map($0.loss) }).map { ($0, $1) })
+        let smooth = Self.smoothed(log.steps.map(\.loss))
+        out += polyline(id: "train-loss-smoothed", color: "#1f77b4", width: 2.2, points: zip(steps, smooth.map(y.map)).map { ($0, $1) })
         if !log.evals.isEmpty {
             let points = log.evals.map { (x.map(Double($0.step)), y.map($0.loss)) }
             out += polyline(id: "val-loss", color: "#ff7f0e", width: 2.2, points: points)
             for p in points { out += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"#ff7f0e\"/>\n", p.0, p.1) }
         }
-        let speedRecords = log.steps.filter { $0.tokensPerSecond != nil }
-        if !speedRecords.isEmpty {
-            out += polyline(id: "tokens-per-second", color: "#2ca02c", width: 1.5,
-                            points: speedRecords.map { (x.map(Double($0.step)), s.map($0.tokensPerSecond!)) })
-        }
-        // Legend, top right of the loss panel.
-        var entries = [("train loss", "#1f77b4")]
+        var entries = [("train loss (each step)", "#aec7e8"), ("train loss (smoothed)", "#1f77b4")]
         if !log.evals.isEmpty { entries.append(("validation loss", "#ff7f0e")) }
         for (i, (name, color)) in entries.enumerated() {
-            let ly = lossTop + 18 + Double(i) * 20, lx = right - 170
+            let ly = lossTop + 18 + Double(i) * 20, lx = right - 210
             out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"3\"/>\n", lx, ly - 4, lx + 28, ly - 4, color)
             out += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 36, ly, name)
+        }
+        let series: [(id: String, label: String, color: String, value: KeyPath<MetricsLog.Step, Double?>)] = [
+            ("learning-rate", "learning rate", "#9467bd", \.lr), ("grad-norm", "grad norm", "#d62728", \.gradNorm),
+            ("tokens-per-second", "tokens/s", "#2ca02c", \.tokensPerSecond),
+        ]
+        for (i, s) in series.enumerated() {
+            let top = tops[i], bottom = top + small
+            let records = log.steps.compactMap { step in step[keyPath: s.value].map { (Double(step.step), $0) } }
+            let axis = Axis(lo: 0, hi: records.map(\.1).max() ?? 1, pixels: (bottom, top), count: 3, includeZero: true)
+            out += panel(x: x, y: axis, top: top, bottom: bottom, left: left, right: right, yLabel: s.label)
+            if records.isEmpty {
+                out += "<text x=\"\((left + right) / 2)\" y=\"\((top + bottom) / 2)\" text-anchor=\"middle\" fill=\"#888\">not in the metrics file</text>\n"
+            } else {
+                out += polyline(id: s.id, color: s.color, width: 1.5, points: records.map { (x.map($0.0), axis.map($0.1)) })
+            }
         }
         out += "</svg>\n"
         return out

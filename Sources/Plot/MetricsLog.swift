@@ -14,6 +14,7 @@ public struct MetricsLog: Sendable {
         public var loss: Double
         public var tokensPerSecond: Double?
         public var lr: Double?
+        public var gradNorm: Double?
     }
 
     /// One evaluation.
@@ -60,7 +61,7 @@ public struct MetricsLog: Sendable {
                 continue
             }
             if let loss = record.loss {
-                steps[step] = Step(step: step, loss: loss, tokensPerSecond: record.tokensPerSecond, lr: record.lr)
+                steps[step] = Step(step: step, loss: loss, tokensPerSecond: record.tokensPerSecond, lr: record.lr, gradNorm: record.gradNorm)
             } else if let loss = record.valLoss {
                 evals[step] = Eval(step: step, loss: loss)
             } else if record.kind != .other {

@@ -9,12 +9,13 @@ struct ConfigCommand: ParsableCommand {
         commandName: "config",
         abstract: "Write a run config (interactively or with defaults), explain every key, or print a resolved config.",
         discussion: """
-        pretrain config                               ask questions (like `accelerate config`), write the YAML
+        pretrain config                               ask questions (like `accelerate config`), write the YAML;
+                                                      answers may come on a pipe, one a line (Enter = default)
         pretrain config --defaults --out run.yaml     the same without questions (no terminal needed)
         pretrain config --explain                     every key with its type, default and meaning
         pretrain config --show --config run.yaml --set optimizer.lr=3e-4
                                                       the fully resolved config, validated
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Where to write the config.") var out: String = "run.yaml"
     @Flag(help: "Write the defaults without asking questions.") var defaults = false
@@ -23,8 +24,6 @@ struct ConfigCommand: ParsableCommand {
     @Option(help: "A config file to start from (with --show).") var config: String?
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
     @Flag(help: "Replace --out if it exists.") var force = false
-    /// Reads the answers from stdin even when it is not a terminal (one answer per line; for scripts and tests).
-    @Flag(help: .hidden) var answersFromStdin = false
 
     func run() throws {
         if explain { print(ConfigLoader.explain(), terminator: ""); return }
@@ -38,15 +37,12 @@ struct ConfigCommand: ParsableCommand {
             throw CLIError("\(out) exists; choose another --out or add --force to replace it")
         }
         if !defaults {
-            guard isatty(0) != 0 || answersFromStdin else {
-                throw CLIError("no terminal to ask questions on; use `pretrain config --defaults --out \(out)`")
-            }
             let wizard = ConfigWizard(environment: .current(), input: { readLine() }, output: { print($0) })
             resolved = try wizard.run(starting: resolved)
         }
         let text = "# swift-pretrain run config, written by `pretrain config`; every key: `pretrain config --explain`\n"
             + "# Start it with `pretrain launch --config \(out)` (or `--dry-run` to see the mpirun command).\n"
-            + commented(ConfigLoader.render(resolved))
+            + ConfigLoader.commented(ConfigLoader.render(resolved))
         do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
             throw CLIError("cannot write \(out): \(error.localizedDescription)")
         }
@@ -57,28 +53,4 @@ struct ConfigCommand: ParsableCommand {
 /// Loads a config with overrides, printing its notices on standard error.
 func loadConfig(_ path: String?, _ overrides: [String]) throws -> RunConfig {
     try ConfigLoader.load(path: path, overrides: overrides) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-}
-
-/// `yaml` (as `ConfigLoader.render` writes it) with each key's help text as a trailing comment.
-func commented(_ yaml: String) -> String {
-    var section = ""
-    var lines: [String] = []
-    for line in yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-        guard let colon = line.firstIndex(of: ":") else { lines.append(line); continue }
-        let indented = line.hasPrefix("  ")
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces)
-        if !indented, line.hasSuffix(":") {
-            section = name
-            lines.append(line)
-            continue
-        }
-        if !indented { section = "" }
-        let path = section.isEmpty ? name : section + "." + name
-        if let help = ConfigSchema.byPath[path]?.help {
-            lines.append(line.padding(toLength: max(line.count, 40), withPad: " ", startingAt: 0) + "  # " + help)
-        } else {
-            lines.append(line)
-        }
-    }
-    return lines.joined(separator: "\n")
 }

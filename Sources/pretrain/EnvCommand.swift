@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Checkpoint
 import Config
 import Distributed
@@ -14,7 +15,7 @@ struct EnvCommand: ParsableCommand {
         discussion: """
         With --config (and --set) it also prints the launch command and the fully resolved config:
           pretrain env --config configs/tiny.yaml
-        """)
+        """.helpParagraphs)
 
     @Option(help: "A run config to resolve and show (optional).") var config: String?
     @Option(name: .customLong("set"), help: "Override a key of --config, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
@@ -26,11 +27,8 @@ struct EnvCommand: ParsableCommand {
         let cpu = CPUInfo.host
         let info = ProcessInfo.processInfo
         var rows: [(String, String)] = []
-        #if compiler(>=6.3)
-        rows.append(("swift", "6.3 or newer"))
-        #elseif compiler(>=6.0)
-        rows.append(("swift", "6.x"))
-        #endif
+        rows.append(("pretrain", "\(BuildInfo.version), commit \(BuildInfo.commit)"))
+        rows.append(("swift", BuildInfo.swiftVersion))
         rows.append(("os", info.operatingSystemVersionString))
         rows.append(("cpu", "\(cpu.modelName), \(cpu.cores) cores"
             + (cpu.hasAVX512 ? ", AVX-512" : cpu.hasAVX2FMA ? ", AVX2+FMA" : "")))

@@ -17,8 +17,10 @@ struct EvalCommand: ParsableCommand {
         evaluates its slice of every round and the token-weighted sums are reduced, so any rank count
         gives the same loss over the same rounds. By default every complete round of the split is
         evaluated; --batches N stops after N rounds. The loss is the mean cross-entropy per target token
-        (nats); perplexity = exp(loss).
-        """)
+        (nats); perplexity = exp(loss). The evaluation during training reads only the first
+        training.eval_steps rounds, so its loss differs from this one; its line names the
+        `pretrain eval --batches N --micro-batch M` that repeats it.
+        """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "Token shards to evaluate on (default: the run's data.val).") var data: String?
@@ -38,9 +40,9 @@ struct EvalCommand: ParsableCommand {
         let loaded = try ModelCheckpoint.open(checkpoint)
         let result = try CheckpointEvaluation.run(loaded, data: data, rounds: batches, microBatch: microBatch, comm: comm)
         if comm.rank == 0 {
-            print(String(format: "val loss %.6f | perplexity %.4f | %d tokens in %d round(s) × %d rank(s) × %d sequences of %d | checkpoint step %d (%@)",
-                         result.loss, result.perplexity, result.tokens, result.rounds, result.ranks, result.microBatch,
-                         result.sequenceLength, loaded.reader.manifest.step, loaded.reader.directory))
+            print(String(format: "val loss %.6f | perplexity %.4f | %d tokens in %@ %d round(s) × %d rank(s) × %d sequences of %d of %@ | checkpoint step %d (%@)",
+                         result.loss, result.perplexity, result.tokens, batches == nil ? "all" : "the first", result.rounds, result.ranks, result.microBatch,
+                         result.sequenceLength, data ?? loaded.config.data.val, loaded.reader.manifest.step, loaded.reader.directory))
         }
     }
 }

@@ -22,7 +22,12 @@ struct FinetuneCommand: ParsableCommand {
         `pretrain predict --task classify` and `pretrain checkpoint export`. Under mpirun it is
         data-parallel: each rank takes its own micro-batch of every step (global batch = ranks ×
         --micro-batch) and the gradients are averaged; rank 0 prints, saves and evaluates.
-        """)
+        Every --eval-every steps it prints the training loss and, with --test, the test loss and
+        accuracy (the majority-class baseline is printed at the start and the end); every step goes to
+        OUT/metrics/rank-00000.jsonl, which `pretrain plot OUT` draws. Checkpoints
+        are saved every --save-every steps, at the end, and on Ctrl-C (exit status 130) or
+        SIGTERM/SIGUSR1 (75); --resume continues the newest one bitwise.
+        """.helpParagraphs)
 
     @Option(help: "A BERT or GPT step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "The fine-tuning task (classify).") var task: String = "classify"
@@ -40,40 +45,23 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Directory of the fine-tuned checkpoint (step-NNNNNNNN inside).") var out: String
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
+    @Option(help: "Report the training loss (and evaluate --test) every N steps; 0: only at the end.") var evalEvery = 100
+    @Option(help: "Save a checkpoint (with the AdamW moments) every N steps; 0: only at the end.") var saveEvery = 100
+    @Flag(help: "Continue from the newest checkpoint in --out (give the flags of that run).") var resume = false
 
-    func run() throws { try runUnderMPI(finetune) }
+    func run() throws {
+        var signal: Int32 = 0  // every rank ends with the status of the signal (runUnderMPI turns errors into 2 on ranks > 0)
+        try runUnderMPI { signal = try finetune(comm: $0) }
+        if signal != 0 { throw ExitCode(PreemptionFlag.exitStatus(after: signal)) }
+    }
 
-    func finetune(comm: any Communicator) throws {
+    func finetune(comm: any Communicator) throws -> Int32 {
         guard task == "classify" else { throw CLIError("--task \(task) is not a fine-tuning task; use --task classify") }
-        var settings = FineTuneRun.Settings()
-        settings.checkpoint = checkpoint
-        settings.data = data
-        settings.test = test
-        settings.labels = labels
-        settings.labelNames = labelNames
-        settings.freezeBody = freezeBody
-        settings.steps = steps
-        settings.lr = lr
-        settings.weightDecay = weightDecay
-        settings.microBatch = microBatch
-        settings.seqLen = seqLen
-        settings.seed = seed
-        settings.out = out
-        settings.threads = threads
-        settings.tokenizer = tokenizer
-        try FineTuneRun(settings: settings, comm: comm) { event in
-            switch event {
-            case let .loaded(directory, step, loaded, fresh, frozen):
-                print("loaded \(loaded) tensors from \(directory) (step \(step)); new head: \(fresh.isEmpty ? "none (the checkpoint already has this head)" : fresh.joined(separator: ", "))\(frozen ? " (body frozen)" : "")")
-            case let .training(steps, ranks, microBatch, tokens, examples, names):
-                print("training \(steps) steps × \(ranks) rank(s) × \(microBatch) examples of \(tokens) tokens on \(examples) examples, \(names.count) labels (\(names.joined(separator: ", ")))")
-            case let .trained(first, last, window, seconds):
-                print(String(format: "loss %.4f (first %d steps) → %.4f (last %d) in %.1f s", first, window, last, window, seconds))
-            case let .saved(directory):
-                print("saved \(directory)")
-            case let .accuracy(accuracy, examples, labels):
-                print(String(format: "test accuracy %.4f (%d examples, %d labels)", accuracy, examples, labels))
-            }
-        }.run()
+        var s = FineTuneRun.Settings()
+        (s.checkpoint, s.data, s.test, s.labels, s.labelNames, s.freezeBody, s.steps) = (checkpoint, data, test, labels, labelNames, freezeBody, steps)
+        (s.lr, s.weightDecay, s.microBatch, s.seqLen, s.seed, s.out, s.threads) = (lr, weightDecay, microBatch, seqLen, seed, out, threads)
+        (s.tokenizer, s.evalEvery, s.saveEvery, s.resume) = (tokenizer, evalEvery, saveEvery, resume)
+        PreemptionFlag.install()  // after MPI_Init, so that no handler of the MPI library replaces it
+        return try FineTuneRun(settings: s, comm: comm) { print($0.message) }.run().signal
     }
 }

@@ -18,7 +18,7 @@ struct GenerateCommand: ParsableCommand {
         encode. Temperature 0 or --top-k 1 is greedy (deterministic); otherwise --seed makes sampling
         repeatable. Generation stops at --max-new-tokens or at <|endoftext|> (unless --no-stop-at-eot). When the sequence reaches
         model.max_seq_len, the older half of the context is dropped and the rest re-read.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "Text to continue (empty: start from <|endoftext|>).") var prompt: String = ""
@@ -26,7 +26,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling temperature; 0 = greedy.") var temperature: Float = 0.8
     @Option(help: "Sample among the K most likely tokens; 0 = all, 1 = greedy.") var topK: Int = 40
     @Option(help: "Random seed of the sampler.") var seed: UInt64 = 1337
-    @Option(help: "Compute threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
     @Flag(help: "Do not print the prompt before the continuation, nor the speed line.") var quiet = false
     @Flag(inversion: .prefixedNo, help: "Stop at <|endoftext|> (--no-stop-at-eot: print a blank line there and go on).")
@@ -34,8 +34,8 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         guard maxNewTokens >= 0 else { throw CLIError("--max-new-tokens \(maxNewTokens) must be ≥ 0") }
-        guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
-        Parallel.setThreads(threads)
+        guard threads ?? 1 >= 1 else { throw CLIError("--threads \(threads!) must be at least 1") }
+        Parallel.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let loaded = try ModelCheckpoint.open(checkpoint)
         let model = try loaded.gpt(batch: 1, seqLen: 1)
         var sampler: TokenSampler

@@ -19,11 +19,11 @@ struct LaunchCommand: ParsableCommand {
         Inside a Slurm allocation (sbatch/salloc) the allocation's tasks and nodes are used.
         SIGINT (Ctrl-C), SIGTERM and SIGUSR1 are forwarded to the job; after SIGINT/SIGTERM it has
         --grace-period seconds to stop before it is killed (a second SIGINT/SIGTERM kills at once). Each
-        rank then saves a checkpoint at the next step boundary and the job exits with status 75, the
-        preemption status (cluster/slurm.sbatch requeues on it; `--resume auto` continues), whichever of
-        the three signals it was, Ctrl-C included: the status says "saved, run me again". mpirun and
-        srun get SIGUSR1 for all three (mpirun's own SIGINT/SIGTERM would abort the job with status 1).
-        Otherwise the exit status is the job's.
+        rank then saves a checkpoint at the next step boundary. After SIGTERM or SIGUSR1 (a scheduler's
+        preemption) the job exits with status 75 (cluster/slurm.sbatch requeues on it); after Ctrl-C
+        with 130, which nothing requeues; `--resume auto` continues either. mpirun and srun get SIGUSR1
+        for SIGTERM and SIGUSR2 for SIGINT (mpirun's own SIGINT/SIGTERM would abort the job with
+        status 1). Otherwise the exit status is the job's.
 
         Examples:
           pretrain launch --config configs/tiny.yaml
@@ -31,7 +31,7 @@ struct LaunchCommand: ParsableCommand {
           pretrain launch --config configs/tiny.yaml --resume auto     (continue from the newest checkpoint)
           pretrain launch --config run.yaml -- selftest comm        (another subcommand on every rank)
           sbatch $(pretrain launch --config run.yaml --sbatch-options) cluster/slurm.sbatch run.yaml
-        """)
+        """.helpParagraphs)
 
     @Option(help: "The run's YAML config.") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
@@ -82,17 +82,17 @@ struct LaunchCommand: ParsableCommand {
         if isatty(1) != 0, childEnvironment[TrainingReporter.progressVariable] == nil { childEnvironment[TrainingReporter.progressVariable] = "bar" }
         let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
                                        environment: childEnvironment, graceSeconds: gracePeriod,
-                                       stopSignal: plan.kind == .direct ? nil : SIGUSR1)
+                                       stopSignal: plan.kind == .direct ? nil : SIGUSR1, interruptSignal: plan.kind == .direct ? nil : SIGUSR2)
         let outcome = try supervisor.run()
         let stop = outcome.forwardedSignals.first(where: { $0 != SIGUSR1 }) ?? outcome.forwardedSignals.first
         if outcome.status != 0, let step = outcome.digest.preemptedStep {
             // Rank 0 reports the preemption checkpoint once every rank's part of it is written: the job
             // ends with the preemption status, whatever status mpirun chose on its way out.
-            let after = stop.map { " after \(Self.signalName($0))" } ?? ""
+            let after = stop.map { " after \(Self.signalName($0))" } ?? "", status = PreemptionFlag.exitStatus(after: stop ?? (outcome.digest.interrupted ? SIGINT : SIGTERM))
             let place = outcome.digest.preemptedPath.map { " in \($0)" } ?? ""
-            FileHandle.standardError.write(Data(("pretrain launch: the job stopped\(after) with its checkpoint saved at step \(step)\(place); "
-                + "exit status \(PreemptionFlag.exitStatus) (requeue it, or continue with --resume auto)\n").utf8))
-            throw ExitCode(PreemptionFlag.exitStatus)
+            FileHandle.standardError.write(Data(("pretrain launch: the job stopped\(after) with its checkpoint saved at step \(step)\(place); exit status \(status) "
+                + (status == PreemptionFlag.exitStatus ? "(requeue it, or continue with --resume auto)\n" : "(continue with --resume auto)\n")).utf8))
+            throw ExitCode(status)
         }
         if let stop, stop != SIGUSR1, outcome.status != 0 {
             throw CLIError("the job stopped after \(Self.signalName(stop))\(outcome.killed ? " (killed)" : "") with exit status \(outcome.status)",

@@ -2,19 +2,19 @@ import ArgumentParser
 import Foundation
 import Plot
 
-/// `pretrain plot RUN_DIR`: training and validation loss, and tokens/s, against steps, as an SVG (and
-/// a PNG when a converter is installed).
+/// `pretrain plot RUN_DIR`: loss (raw, smoothed, validation), learning rate, gradient norm and
+/// tokens/s against steps, as an SVG (and a PNG when a converter is installed).
 struct PlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
-        abstract: "Plot a run's loss and throughput to <run_dir>/plot.svg (and plot.png with rsvg-convert).",
+        abstract: "Plot a run's loss, learning rate, gradient norm and throughput to <run_dir>/plot.svg and plot.png.",
         discussion: """
         Reads rank 0's <run_dir>/metrics/rank-00000.jsonl (every complete line; a line cut short by a
         crash, or still being written, is skipped and reported). `pretrain train` runs it by itself at
         the end of a run. Example:
           pretrain plot runs/tiny            → runs/tiny/plot.svg, runs/tiny/plot.png
           pretrain plot runs/tiny --out /tmp/tiny   → /tmp/tiny.svg, /tmp/tiny.png
-        """)
+        """.helpParagraphs)
 
     @Argument(help: "A run directory (logging.run_dir) or a metrics .jsonl file.") var runDir: String
     @Option(help: "Output path without extension (default: <run_dir>/plot).") var out: String?

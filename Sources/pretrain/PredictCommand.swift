@@ -15,7 +15,7 @@ struct PredictCommand: ParsableCommand {
           pretrain predict --checkpoint runs/bert-classify --task classify "Computers are useless."
           pretrain predict --checkpoint minilm --task feature-extraction --pooling mean --normalize --input-file texts.jsonl
         BERT encodes the text as [CLS] text [SEP] (truncated to model.max_seq_len). fill-mask prints the top-k tokens of each [MASK] with their probabilities; classify (a `pretrain finetune` checkpoint, BERT or GPT) the label and every label's probability; feature-extraction (BERT) the last hidden state as JSON, or one vector with --pooling mean|cls. --json, and --input-file (one {"text": …} per line), print one JSON line per text, with Hugging Face pipelines' field names.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
     @Option(help: "fill-mask, classify or feature-extraction.") var task: String
@@ -26,18 +26,18 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "feature-extraction: scale each vector to unit L2 norm.") var normalize = false
     @Flag(help: "Print JSON (one line per text).") var json = false
     @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
-    @Option(help: "Compute threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
     func run() throws {
         guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask, classify or feature-extraction") }
         guard let pool = FeaturePooling(rawValue: pooling) else { throw CLIError("--pooling \(pooling) is not a pooling; use none, mean or cls") }
         guard topK >= 1 else { throw CLIError("--top-k \(topK) must be at least 1") }
-        guard threads >= 1 else { throw CLIError("--threads \(threads) must be at least 1") }
+        guard threads ?? 1 >= 1 else { throw CLIError("--threads \(threads!) must be at least 1") }
         let given = [text, input].compactMap { $0 }
         guard given.count + (inputFile == nil ? 0 : 1) == 1 else { throw CLIError("give the text once: as the argument, --input TEXT, or --input-file F.jsonl") }
         let texts = try inputFile.map { try TextPredictor.texts(inputFile: $0) } ?? given
-        Parallel.setThreads(threads)
+        Parallel.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
         predictor.pooling = pool
         predictor.normalize = normalize

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BuildInfo
 import Foundation
 import Support
 
@@ -10,7 +11,7 @@ struct Pretrain: ParsableCommand {
         discussion: """
         Start with `make pretrain` (installs, builds, trains the default model) and `make test`.
         Every subcommand has its own --help, e.g. `pretrain bench step --help`.
-        """,
+        """.helpParagraphs, version: "pretrain " + BuildInfo.summary,
         subcommands: [TrainCommand.self, LaunchCommand.self, ConfigCommand.self, EnvCommand.self, DataCommand.self, CheckpointCommand.self,
                       FinetuneCommand.self, PredictCommand.self, GenerateCommand.self, EvalCommand.self, PlotCommand.self, BenchCommand.self, SelfTestCommand.self])
 

@@ -14,7 +14,7 @@ struct SelfTestCommCommand: ParsableCommand {
         (with a digest of the results where they are bitwise deterministic) and `N passed, M failed`;
         other ranks print only their own failures. The exit status is 1 if any check failed.
         `--in-process N` runs the same suite on N threads of this process instead of MPI.
-        """)
+        """.helpParagraphs)
 
     @Option(name: .customLong("sizes"), parsing: .upToNextOption,
             help: "Element counts of the float32 allreduce checks (default: 0 1 7 1000003 16777216).")

@@ -26,18 +26,19 @@ struct TrainCommand: ParsableCommand {
         Checkpoints go to checkpoint.dir (default <logging.run_dir>/checkpoints): every checkpoint.every
         steps and at the end. `--resume auto` continues from the newest complete checkpoint there (or
         starts fresh when there is none); `--resume DIR` from a given one, on any number of ranks.
-        SIGTERM or SIGUSR1 (on any rank) makes the run save a checkpoint at the next step boundary and
-        exit with status 75 (cluster/slurm.sbatch requeues on it); so does SIGINT (Ctrl-C): the status
-        says "saved, run me again" whichever signal it was. A second signal exits at once (128 + signal).
-        Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`, `scancel --signal=USR1`):
-        mpirun passes it to every rank and returns 75, while its own SIGTERM/SIGINT is OpenMPI's abort
-        (status 1, ranks killed 1 s later); `pretrain launch` turns SIGTERM/SIGINT into SIGUSR1 for you.
+        SIGTERM or SIGUSR1 (on any rank; a scheduler's preemption) makes the run save a checkpoint at the
+        next step boundary and exit with status 75 (cluster/slurm.sbatch requeues on it). SIGINT (Ctrl-C)
+        or SIGUSR2 saves the same way and exits with 130, which nothing requeues. A second signal exits
+        at once (128 + signal). Under a plain mpirun, preempt with SIGUSR1 (`kill -USR1 <mpirun>`,
+        `scancel --signal=USR1`) or interrupt with SIGUSR2: mpirun passes both to every rank, while its
+        own SIGTERM/SIGINT is OpenMPI's abort (status 1, ranks killed 1 s later); `pretrain launch`
+        turns SIGTERM into SIGUSR1 and Ctrl-C into SIGUSR2 for you.
         Before the first step every rank checks that data.tokenizer exists and fits the model
         (data.tokenizer: '' trains without one) and that logging.run_dir and checkpoint.dir are writable,
         and plans the memory a rank will hold (parameters, gradients, AdamW moments, activations,
         checkpoint staging) against what the host offers (MemAvailable and the cgroup limit, shared by the
         ranks on the host): a run that cannot fit is refused in one line naming the levers.
-        """)
+        """.helpParagraphs)
 
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
@@ -94,7 +95,7 @@ struct TrainCommand: ParsableCommand {
             let summary = try trainer.run()
             try comm.shutdown()
             if rank == 0 { Self.plotAtEnd(resolved, quiet: quiet) }
-            if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus) }
+            if summary.preempted { throw ExitCode(PreemptionFlag.exitStatus(after: summary.signal)) }
         } catch let code as ExitCode {
             throw code
         } catch let failure as StartupChecks.Failure {

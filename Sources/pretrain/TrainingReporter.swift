@@ -32,6 +32,8 @@ final class TrainingReporter {
     private var stepsSeen = 0
     private var lastDraw: UInt64 = 0
     private var barShown = false
+    /// Time per step and for the run, from the first steps (printed once; a warning past an hour).
+    private lazy var estimate = RunTimeEstimate(totalSteps: totalSteps)
 
     /// `PRETRAIN_PROGRESS=bar` or `lines` forces the console style (`pretrain launch` sets `bar` when
     /// its own output is a terminal, since the ranks then write through its pipe).
@@ -81,6 +83,10 @@ final class TrainingReporter {
             fflush(stdout)
         case let .step(m):
             stepsSeen += 1
+            if rank == 0, let e = estimate.record(step: m.step, stepSeconds: m.stepSeconds) {
+                if !quiet { above(e.line) }
+                if let warning = e.warning { handle(.warning(warning)) }
+            }
             guard rank == 0, !quiet else { return }
             let now = DispatchTime.now().uptimeNanoseconds
             if firstStep == nil { firstStep = (m.step, now) }
@@ -98,7 +104,7 @@ final class TrainingReporter {
             }
         case let .eval(e):
             if rank == 0, !quiet {
-                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f", e.step, e.loss, e.perplexity))
+                above(String(format: "eval  %5d | val loss %.4f | perplexity %.2f | %@", e.step, e.loss, e.perplexity, e.scope))
             }
         case let .warning(text):
             if rank == 0 {
@@ -121,7 +127,7 @@ final class TrainingReporter {
                 FileHandle.standardError.write(Data("warning: \(c.message)\n".utf8))
             case .preempted:
                 clearBar()
-                FileHandle.standardError.write(Data("preempted: checkpoint saved at step \(c.step) in \(c.path); exiting with status \(PreemptionFlag.exitStatus) so that the job is requeued (resume with --resume auto)\n".utf8))
+                FileHandle.standardError.write(Data((PreemptionFlag.story(signal: c.signal, step: c.step, path: c.path, resume: "--resume auto") + "\n").utf8))
             }
         case let .finished(s):
             if rank == 0 {
@@ -141,14 +147,7 @@ final class TrainingReporter {
     private func eta(step: Int, now: UInt64) -> String {
         guard let first = firstStep, step > first.step else { return "?" }
         let perStep = Double(now - first.time) / 1e9 / Double(step - first.step)
-        return Self.duration(perStep * Double(max(0, totalSteps - step)))
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        return "\(s)s"
+        return RunTimeEstimate.duration(perStep * Double(max(0, totalSteps - step)))
     }
 
     private func redrawBar(_ m: StepMetrics, now: UInt64) {

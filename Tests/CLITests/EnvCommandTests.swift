@@ -28,4 +28,32 @@ final class EnvCommandTests: XCTestCase {
         let set = try CommandRun.run(pretrain, ["env", "--set", "optimizer.lr=1"])
         XCTAssertEqual(set.errorLines, ["error: --set needs --config FILE (the config to override)"])
     }
+
+    /// `--version` and `env` name the commit the binary was built from (a commit of this clone, as git
+    /// knows it; "unknown" only outside a clone) and the exact Swift version (`swift --version`).
+    func testVersionAndEnvNameTheCommitAndTheExactSwiftVersion() throws {
+        let pretrain = try ProcessRunner.pretrainBinary(), root = LaunchFixtures.repositoryRoot
+        let swift = try CommandRun.run("/usr/bin/env", ["swift", "--version"])
+        let swiftLine = try XCTUnwrap(swift.stdout.split(separator: "\n").first.map(String.init), swift.stderr)
+        XCTAssertTrue(swiftLine.hasPrefix("Swift version "), swiftLine)
+        let version = try CommandRun.run(pretrain, ["--version"])
+        XCTAssertEqual(version.status, 0, version.stderr)
+        let line = version.stdout.trimmingCharacters(in: .newlines)
+        let prefix = "pretrain 0.1.0 (commit "
+        XCTAssertTrue(line.hasPrefix(prefix) && line.hasSuffix(", \(swiftLine))"), line)
+        let commit = String(line.dropFirst(prefix.count).prefix { $0 != "," })
+        if FileManager.default.fileExists(atPath: root + "/.git") {
+            let hash = commit.hasSuffix("-dirty") ? String(commit.dropLast(6)) : commit
+            XCTAssertEqual(hash.count, 12, commit)
+            let known = try CommandRun.run("/usr/bin/env", ["git", "-C", root, "cat-file", "-t", hash])
+            XCTAssertEqual(known.stdout, "commit\n", "\(hash) is a commit of this clone: \(known.stderr)")
+        } else {
+            XCTAssertEqual(commit, "unknown")
+        }
+        let env = try CommandRun.run(pretrain, ["env"])
+        XCTAssertEqual(env.status, 0, env.stderr)
+        let rows = env.stdout.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) } }
+        XCTAssertTrue(rows.contains(["swift", swiftLine]), env.stdout)
+        XCTAssertTrue(rows.contains(["pretrain", "0.1.0, commit \(commit)"]), env.stdout)
+    }
 }

@@ -65,6 +65,35 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(try loss(one), sum / 4, accuracy: 1e-5 * sum / 4)
     }
 
+    /// The evaluation during training reads the first training.eval_steps rounds of data.val and says
+    /// so, naming the `pretrain eval` that repeats it: that command gives the same loss on the run's
+    /// checkpoint, while plain `pretrain eval` reads every round (another loss) and says that.
+    func testTrainingTimeEvalSaysWhatItReadsAndEvalRepeatsIt() throws {
+        let dir = try TrainingFixtures.corpus(count: 40 * 17 + 1)  // 40 sequences of 16 (+1)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = TrainingFixtures.config(data: dir, processes: 2, microBatch: 4, accumulation: 1, steps: 3)
+        (config.data.val, config.training.evalSteps, config.checkpoint.dir) = (dir + "/train_*.bin", 2, dir + "/ckpt")
+        var options = TrainerOptions()
+        options.checkpoints = true
+        let evals = try InProcessGroup.run(size: 2) { comm -> [EvalMetrics] in
+            var seen: [EvalMetrics] = []
+            let trainer = try Trainer(config: config, comm: comm, threads: 1, options: options) { if case let .eval(e) = $0 { seen.append(e) } }
+            try trainer.run()
+            return seen
+        }[0]
+        let last = try XCTUnwrap(evals.last)
+        XCTAssertEqual(last.step, 3)
+        XCTAssertEqual(last.scope, "first 2 × 8 sequences of data.val; `pretrain eval --batches 2 --micro-batch 8` repeats it")
+        let again = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/ckpt", "--batches", "2", "--micro-batch", "8", "--threads", "1"])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertEqual(try loss(again), Double(last.loss), accuracy: 1e-5 * Double(last.loss), again.output)
+        XCTAssertTrue(again.output.contains("in the first 2 round(s) × 1 rank(s) × 8 sequences of 16 of \(dir)/train_*.bin"), again.output)
+        let all = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/ckpt", "--micro-batch", "8", "--threads", "1"])
+        XCTAssertEqual(all.status, 0, all.output)
+        XCTAssertTrue(all.output.contains("in all 5 round(s) × 1 rank(s)"), all.output)
+        XCTAssertNotEqual(try loss(all), Double(last.loss), accuracy: 1e-4, "five rounds are not the first two")
+    }
+
     func testADirectoryThatIsNotACheckpointIsOneClearLine() throws {
         let dir = NSTemporaryDirectory() + "not-a-checkpoint-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

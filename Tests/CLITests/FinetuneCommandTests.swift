@@ -263,4 +263,185 @@ final class FinetuneCommandTests: XCTestCase {
         try fails(["eval", "--checkpoint", work + "/ft"], "is a fine-tuned GPT classifier (model.num_labels 3)")
         try fails(["predict", "--checkpoint", work + "/ft", "--task", "fill-mask", "a[MASK]"], "fill-mask needs a BERT checkpoint")
     }
+
+    // MARK: Watching and resuming
+
+    /// The labels of a task file, in line order.
+    func labels(_ file: String) throws -> [String] {
+        try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map { line in
+            try XCTUnwrap((JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["label"] as? String)
+        }
+    }
+
+    /// The eval records of `<dir>/metrics/rank-00000.jsonl`: step → (val_loss, val_accuracy).
+    func evals(_ dir: String) throws -> [Int: (loss: Double, accuracy: Double)] {
+        var result: [Int: (loss: Double, accuracy: Double)] = [:]
+        for line in try String(contentsOfFile: dir + "/metrics/rank-00000.jsonl", encoding: .utf8).split(separator: "\n") {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            if let loss = object["val_loss"] as? Double, let step = object["step"] as? Int {
+                result[step] = (loss, try XCTUnwrap(object["val_accuracy"] as? Double, "\(object)"))
+            }
+        }
+        return result
+    }
+
+    /// The numbers of a line, in order ("step 4/12: train loss 1.0986, …" → 4, 12, 1.0986, …).
+    func numbers(_ line: String) -> [Double] {
+        line.split { !"0123456789.".contains($0) }.compactMap { Double($0) }
+    }
+
+    /// Every 4 steps a line with the training loss since the last one and the test loss and accuracy;
+    /// the majority-class baseline, counted here from the files, at the start and the end; every step
+    /// and evaluation in <out>/metrics (the last evaluation recomputed here from the saved checkpoint),
+    /// which `pretrain plot` draws.
+    func testProgressLinesBaselineAndAMetricsFileThatPlotDraws() throws {
+        let dir = try BERTCheckpointFixtures.pretrained.get()
+        let work = try workDirectory(dir, "watch")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 64, seed: 1)
+        let test = try BERTCheckpointFixtures.task(work, name: "test.jsonl", count: 30, seed: 2)
+        let run = try ProcessRunner.pretrain(["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--test", test, "--labels", "3",
+                                              "--steps", "12", "--eval-every", "4", "--lr", "2e-3", "--out", work + "/ft", "--threads", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+
+        // The baseline: the training set's most frequent label (the first name in sorted order on a tie)
+        // and its share of the test set.
+        let trainLabels = try labels(train), testLabels = try labels(test)
+        let majority = Set(trainLabels).sorted().max { a, b in trainLabels.filter { $0 == a }.count < trainLabels.filter { $0 == b }.count }!
+        let share = Double(testLabels.filter { $0 == majority }.count) / Double(testLabels.count)
+        let baseline = String(format: "majority-class baseline: always answering '%@' scores %.4f on the test set", majority, share)
+        XCTAssertTrue(run.lines.contains(baseline), "\(baseline)\n\(run.output)")
+
+        // The metrics file: 12 steps, evaluations after steps 4, 8, 12; each progress line's numbers are
+        // the mean of its 4 steps' losses and that step's evaluation.
+        let losses = try CheckpointFixtures.losses(work + "/ft"), evaluations = try evals(work + "/ft")
+        XCTAssertEqual(losses.keys.sorted(), Array(1...12))
+        XCTAssertEqual(evaluations.keys.sorted(), [4, 8, 12])
+        for step in [4, 8, 12] {
+            let line = try XCTUnwrap(run.lines.first { $0.hasPrefix("step \(step)/12: train loss ") }, run.output)
+            let n = numbers(line), e = evaluations[step]!
+            XCTAssertEqual(n.count, 5, line)
+            XCTAssertEqual(n[2], ((step - 3)...step).map { losses[$0]! }.reduce(0, +) / 4, accuracy: 2e-4, line)
+            XCTAssertEqual(n[3], e.loss, accuracy: 1e-4, line)
+            XCTAssertEqual(n[4], e.accuracy, accuracy: 1e-4, line)
+        }
+        // The end: the last evaluation, beside the baseline, and recomputed from the saved checkpoint.
+        let end = try XCTUnwrap(run.lines.first { $0.hasPrefix("test accuracy ") }, run.output)
+        XCTAssertTrue(end.hasSuffix(String(format: "majority-class baseline %.4f (always '%@')", share, majority))
+                      || end.contains(String(format: "majority-class baseline %.4f (always '%@'): no better", share, majority)), end)
+        XCTAssertEqual(numbers(end)[0], evaluations[12]!.accuracy, accuracy: 1e-4, end)
+        let ft = try BERTCheckpointFixtures.load(work + "/ft", seqLen: 16)
+        var loss = 0.0
+        let names = ["digits", "early", "late"]
+        let recomputed = try accuracy(test) { text in
+            let ids = try BERTCheckpointFixtures.encode(text, ft.tokenizer)
+            try ft.model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, B: 1, T: ids.count)
+            return BERTCheckpointFixtures.softmax(ft.model.sequenceLogits, count: 3)
+        }
+        for (text, label) in zip(try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n"), testLabels) {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])
+            let ids = try BERTCheckpointFixtures.encode(object["text"]!, ft.tokenizer)
+            try ft.model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, B: 1, T: ids.count)
+            loss -= log(BERTCheckpointFixtures.softmax(ft.model.sequenceLogits, count: 3)[names.firstIndex(of: label)!])
+        }
+        XCTAssertEqual(evaluations[12]!.loss, loss / Double(testLabels.count), accuracy: 1e-4, "test loss recomputed from the checkpoint")
+        XCTAssertEqual(evaluations[12]!.accuracy, recomputed, accuracy: 1.5 / 30, "test accuracy recomputed from the checkpoint")
+
+        let plot = try ProcessRunner.pretrain(["plot", work + "/ft", "--no-png"])
+        XCTAssertEqual(plot.status, 0, plot.output)
+        XCTAssertTrue(plot.output.contains("plot: 12 step(s), 3 eval(s) → \(work)/ft/plot.svg"), plot.output)
+    }
+
+    /// Starts `pretrain arguments` (under mpirun with `ranks`), sends `signal` once it has logged step 3,
+    /// and waits for it.
+    func interrupt(_ arguments: [String], ranks: Int = 0, metrics: String, with signal: Int32) throws -> (status: Int32, output: String) {
+        let process = Process(), pipe = Pipe()
+        let pretrain = try ProcessRunner.pretrainBinary()
+        process.executableURL = URL(fileURLWithPath: ranks > 0 ? "/usr/bin/env" : pretrain)
+        process.arguments = ranks > 0 ? ["mpirun", "-n", "\(ranks)"] + ProcessRunner.mpirunFlags + [pretrain] + arguments : arguments
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        let start = Date()
+        while Date().timeIntervalSince(start) < 60, process.isRunning, (try? CheckpointFixtures.losses(metrics))?[3] == nil { usleep(5_000) }
+        XCTAssertTrue(process.isRunning, "the run ended before the signal; give it more steps")
+        kill(process.processIdentifier, signal)
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    /// A work directory with 40 task examples, and the arguments of a 300-step fine-tune of them into
+    /// `<work>/<out>` that saves and reports only at the end (the caller removes `work`).
+    func resumableRun(_ name: String, microBatch: Int) throws -> (work: String, arguments: (String) -> [String]) {
+        let dir = try BERTCheckpointFixtures.pretrained.get()
+        let work = try workDirectory(dir, name)
+        let train = try BERTCheckpointFixtures.task(work, name: "train.jsonl", count: 40, seed: 1)
+        return (work, { out in
+            ["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "300", "--lr", "2e-3",
+             "--micro-batch", "\(microBatch)", "--eval-every", "0", "--save-every", "0", "--out", work + "/" + out, "--threads", "1"]
+        })
+    }
+
+    /// Ctrl-C (SIGINT) saves a checkpoint and exits with 130, SIGTERM (a scheduler's preemption) with
+    /// 75; `--resume` then finishes the run with every step's loss and the final parameters and AdamW
+    /// moments bitwise those of an uninterrupted run. Resuming with other flags is one line.
+    func testInterruptedThenResumedEqualsAnUninterruptedFineTuneBitwise() throws {
+        let (work, arguments) = try resumableRun("resume", microBatch: 8)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let straight = try ProcessRunner.pretrain(arguments("a"))
+        XCTAssertEqual(straight.status, 0, straight.output)
+        let a = try CheckpointFixtures.buffers(work + "/a"), lossesA = try CheckpointFixtures.losses(work + "/a")
+        XCTAssertEqual(a.step, 300)
+
+        for (signal, status, name) in [(SIGINT, Int32(130), "SIGINT"), (SIGTERM, Int32(75), "SIGTERM")] {
+            let out = "b-\(name)"
+            let stopped = try interrupt(arguments(out), metrics: work + "/" + out, with: signal)
+            XCTAssertEqual(stopped.status, status, stopped.output)
+            let saved = try XCTUnwrap(CheckpointStore(root: work + "/" + out).complete().last, stopped.output)
+            XCTAssertLessThan(saved.step, 300)
+            let story = signal == SIGINT
+                ? "interrupted by SIGINT: checkpoint saved at step \(saved.step) in \(saved.path); continue with the same command and --resume (exit status 130)"
+                : "preempted by SIGTERM: checkpoint saved at step \(saved.step) in \(saved.path); exit status 75 so that the job is requeued (continue with the same command and --resume)"
+            XCTAssertTrue(stopped.output.contains(story), stopped.output)
+            XCTAssertFalse(stopped.output.contains("error"), stopped.output)
+            XCTAssertEqual(try CheckpointFixtures.losses(work + "/" + out).keys.max(), saved.step, "no step after the saved one")
+
+            let resumed = try ProcessRunner.pretrain(arguments(out) + ["--resume"])
+            XCTAssertEqual(resumed.status, 0, resumed.output)
+            XCTAssertTrue(resumed.output.contains("resumed from \(saved.path): continuing after step \(saved.step)"), resumed.output)
+            let b = try CheckpointFixtures.buffers(work + "/" + out)
+            XCTAssertEqual(b.step, 300)
+            XCTAssertEqual(CheckpointFixtures.bits(b.params), CheckpointFixtures.bits(a.params), "\(name): parameters bitwise")
+            XCTAssertEqual(CheckpointFixtures.bits(b.m), CheckpointFixtures.bits(a.m), "\(name): AdamW m bitwise")
+            XCTAssertEqual(CheckpointFixtures.bits(b.v), CheckpointFixtures.bits(a.v), "\(name): AdamW v bitwise")
+            XCTAssertEqual(try CheckpointFixtures.losses(work + "/" + out), lossesA, "\(name): every step's loss, before and after the resume")
+        }
+        // A finished run, other flags, or no --resume: one line each, nothing written.
+        try fails(arguments("a") + ["--resume"], "--resume: \(work)/a/step-00000300 already holds step 300 of --steps 300: that run is finished")
+        var other = arguments("b-SIGINT") + ["--resume"]
+        other[other.firstIndex(of: "300")!] = "400"
+        other[other.firstIndex(of: "2e-3")!] = "1e-3"
+        try fails(other, "was fine-tuned with --lr 0.002, not 0.001; give the flags of that run")
+        try fails(arguments("a"), "already holds checkpoints (\(work)/a/step-00000300); add --resume to continue that run")
+    }
+
+    /// Under mpirun, SIGUSR1 to mpirun (a scheduler's preemption) reaches both ranks, which stop after
+    /// the same step and save once; the job exits with 75 and `--resume` under mpirun finishes it
+    /// bitwise like an uninterrupted 2-rank run.
+    func testTwoRanksPreemptedUnderMPIExit75AndResumeBitwise() throws {
+        let (work, arguments) = try resumableRun("mpi-resume", microBatch: 4)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let straight = try ProcessRunner.mpirun(2, arguments("a"))
+        XCTAssertEqual(straight.status, 0, straight.output)
+        let stopped = try interrupt(arguments("b"), ranks: 2, metrics: work + "/b", with: SIGUSR1)
+        XCTAssertEqual(stopped.status, 75, stopped.output)
+        let saved = try XCTUnwrap(CheckpointStore(root: work + "/b").complete().last, stopped.output)
+        XCTAssertTrue(stopped.output.contains("preempted by SIGUSR1: checkpoint saved at step \(saved.step) in \(saved.path); exit status 75"), stopped.output)
+        let resumed = try ProcessRunner.mpirun(2, arguments("b") + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.output)
+        let a = try CheckpointFixtures.buffers(work + "/a"), b = try CheckpointFixtures.buffers(work + "/b")
+        XCTAssertEqual(b.step, 300)
+        XCTAssertEqual(CheckpointFixtures.bits(b.params), CheckpointFixtures.bits(a.params), "parameters bitwise")
+        XCTAssertEqual(CheckpointFixtures.bits(b.v), CheckpointFixtures.bits(a.v), "AdamW v bitwise")
+    }
 }

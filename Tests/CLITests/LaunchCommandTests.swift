@@ -93,8 +93,8 @@ final class LaunchCommandTests: XCTestCase {
                                contains: "unknown key `training.step`; did you mean `training.steps`?")
         try assertOneLineError(["--config", try variant("type.yaml", base.replacingOccurrences(of: "n_layer: 2", with: "n_layer: two"))],
                                contains: "model.n_layer is 'two'; expected integer in 1…2147483647")
-        try assertOneLineError(["--config", config, "--set", "training.global_batch=12"],
-                               contains: "training.global_batch 12 is not divisible by training.micro_batch 4 × 2 processes = 8")
+        try assertOneLineError(["--config", config, "--set", "training.global_batch=13"],
+                               contains: "training.global_batch 13 does not split evenly over 2 processes; use a multiple of 2 (e.g. 12 or 14)")
 
         let noHostfile = try variant("nohosts.yaml", base + "num_machines: 2\nmpirun_config:\n  mpirun_hostfile: \(dir)/hosts\n")
         try assertOneLineError(["--config", noHostfile], contains: "\(dir)/hosts: no such hostfile (mpirun_config.mpirun_hostfile); write one line per machine like `node1 slots=4`")
@@ -122,6 +122,42 @@ final class LaunchCommandTests: XCTestCase {
             XCTAssertEqual(losses.keys.sorted(), [1, 2, 3, 4], "rank \(rank)")
             XCTAssertTrue(losses.values.allSatisfy { $0.isFinite && $0 > 0 })
         }
+    }
+
+    /// `make pretrain` a second time with another logging.run_dir (configs/tiny.yaml as it is, with
+    /// `--resume auto`): the checkpoints follow the run directory, so the second run trains afresh in
+    /// its own directory and the first run's files stay byte for byte as they were.
+    func testASecondTinyRunWithAnotherRunDirLeavesTheFirstAlone() throws {
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: data)
+        func tiny(_ runDir: String) throws -> CommandRun.Result {
+            try launch(["--config", LaunchFixtures.repositoryRoot + "/configs/tiny.yaml", "--resume", "auto",
+                        "--set", "data.train=\(data)/train_*.bin", "--set", "data.val=", "--set", "data.tokenizer=",
+                        "--set", "training.steps=2", "--set", "logging.run_dir=\(runDir)"])
+        }
+        func files(_ root: String) throws -> [String: Data] {
+            let paths = FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String } ?? []
+            var contents: [String: Data] = [:]
+            for path in paths where !path.hasPrefix("heartbeat") {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    contents[path] = try Data(contentsOf: URL(fileURLWithPath: root + "/" + path))
+                }
+            }
+            return contents
+        }
+        let first = dir + "/first", second = dir + "/second"
+        let one = try tiny(first)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let before = try files(first)
+        XCTAssertNotNil(before["checkpoints/step-00000002/manifest.json"], "\(before.keys.sorted())")
+        let two = try tiny(second)
+        XCTAssertEqual(two.status, 0, two.stderr)
+        XCTAssertTrue(two.stdout.contains("done: 2 steps"), two.stdout)
+        XCTAssertFalse(two.stdout.contains("resumed from"), two.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: second + "/checkpoints/step-00000002/manifest.json"), two.stdout)
+        XCTAssertEqual(try files(first), before, "the first run's files are untouched")
     }
 
     func testAFailingRankEndsTheJobWithThatRanksMessage() throws {
@@ -216,15 +252,39 @@ final class LaunchCommandTests: XCTestCase {
         XCTAssertEqual(ranks.count, 2, "ranks: \(ranks)")
         job.signal(SIGTERM)
         let run = job.wait(timeout: 90)
-        try assertPreempted(run, runDir: runDir, signal: "SIGTERM")
+        try assertPreempted(run, runDir: runDir, signal: "SIGTERM", rankSaid: "preempted by SIGUSR1", status: 75)
         for rank in ranks { XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { ProcessState.isGone(rank) }, "rank \(rank) survived") }
     }
 
-    /// Ctrl-C: the same save, and the same status 75 (the checkpoint is there to continue from).
-    func testCtrlCToAOneProcessLaunchSavesAndExitsWith75() throws {
+    /// A run that would take hours says so after its first steps: the estimate line (from steps 2-4)
+    /// and a warning that names the levers; here a billion steps of the small model (over an hour at
+    /// any speed under 270,000 steps a second), stopped after step 5.
+    func testALongRunPrintsItsEstimateAndAWarning() throws {
+        let (runDir, job) = try tinyJob(["--set", "training.steps=1000000000"], name: "long")
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 60) {
+            ((try? String(contentsOfFile: runDir + "/metrics/rank-00000.jsonl", encoding: .utf8)) ?? "").contains("\"step\":5,")
+        })
+        job.signal(SIGTERM)
+        let run = job.wait(timeout: 90)
+        let estimate = try XCTUnwrap(run.stdout.split(separator: "\n").first { $0.hasPrefix("estimate: ") }, run.stdout)
+        XCTAssertTrue(estimate.contains(" s/step (steps 2-4), 1000000000 steps ≈ "), String(estimate))
+        let warnings = run.errorLines.filter { $0.hasPrefix("warning: this run would take about ") }
+        XCTAssertEqual(warnings.count, 1, run.stderr)
+        XCTAssertTrue(warnings.first?.hasSuffix("(1000000000 steps × \(estimate.split(separator: " ")[1]) s); for a quicker one lower "
+                      + "training.steps, or pick a smaller model (model.preset: tiny) or training.seq_len") ?? false, run.stderr)
+    }
+
+    /// Ctrl-C: the same save, and status 130 (an interrupt, which nothing requeues), said by the rank
+    /// and by launch alike; one process gets the SIGINT itself, mpirun's ranks get SIGUSR2 (mpirun's own
+    /// SIGINT would abort the job).
+    func testCtrlCToALaunchSavesAndExitsWith130() throws {
         let (runDir, job) = try tinyJob(["--set", "distributed_type=NO", "--set", "num_processes=1"], name: "int")
         job.signal(SIGINT)
-        try assertPreempted(job.wait(timeout: 90), runDir: runDir, signal: "SIGINT")
+        try assertPreempted(job.wait(timeout: 90), runDir: runDir, signal: "SIGINT", rankSaid: "interrupted by SIGINT", status: 130)
+        let (runDir2, job2) = try tinyJob(["--grace-period", "60"], name: "int2")
+        job2.signal(SIGINT)
+        try assertPreempted(job2.wait(timeout: 90), runDir: runDir2, signal: "SIGINT",
+                            rankSaid: "interrupted by SIGUSR2 (Ctrl-C passed on by pretrain launch)", status: 130)
     }
 
     /// One rank stopped with SIGSTOP: the watchdog names it every time (its heartbeat alone may show it
@@ -268,16 +328,19 @@ final class LaunchCommandTests: XCTestCase {
         return (runDir, job)
     }
 
-    /// Status 75, rank 0's line and the launcher's line naming the step of the newest complete
-    /// checkpoint on disk, and no error line.
-    func assertPreempted(_ run: CommandRun.Result, runDir: String, signal: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `status`, rank 0's line (`rankSaid`) and the launcher's line naming the step of the newest
+    /// complete checkpoint on disk and the same status, and no error line.
+    func assertPreempted(_ run: CommandRun.Result, runDir: String, signal: String, rankSaid: String, status: Int32,
+                         file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertFalse(run.timedOut, file: file, line: line)
-        XCTAssertEqual(run.status, 75, run.stderr, file: file, line: line)
+        XCTAssertEqual(run.status, status, run.stderr, file: file, line: line)
         let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr, file: file, line: line)
         XCTAssertNoThrow(try CheckpointReader(path: saved.path).verify(), file: file, line: line)
-        XCTAssertTrue(run.stderr.contains("preempted: checkpoint saved at step \(saved.step) in "), run.stderr, file: file, line: line)
+        let rank = status == 75 ? "exit status 75 so that the job is requeued (continue with --resume auto)" : "continue with --resume auto (exit status 130)"
+        XCTAssertTrue(run.stderr.contains("\(rankSaid): checkpoint saved at step \(saved.step) in \(runDir)/checkpoints; \(rank)"), run.stderr, file: file, line: line)
         XCTAssertEqual(run.errorLines.last, "pretrain launch: the job stopped after \(signal) with its checkpoint saved at step \(saved.step) "
-                       + "in \(runDir)/checkpoints; exit status 75 (requeue it, or continue with --resume auto)", file: file, line: line)
+                       + "in \(runDir)/checkpoints; exit status \(status) \(status == 75 ? "(requeue it, or continue with --resume auto)" : "(continue with --resume auto)")",
+                       file: file, line: line)
         XCTAssertFalse(run.errorLines.contains { $0.hasPrefix("error:") }, run.stderr, file: file, line: line)
     }
 
@@ -293,6 +356,6 @@ final class LaunchCommandTests: XCTestCase {
         let run = job.wait(timeout: 90)
         XCTAssertEqual(run.status, 75, run.stderr)
         let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr)
-        XCTAssertTrue(run.stderr.contains("preempted: checkpoint saved at step \(saved.step) in "), run.stderr)
+        XCTAssertTrue(run.stderr.contains("preempted by SIGUSR1: checkpoint saved at step \(saved.step) in "), run.stderr)
     }
 }

@@ -31,7 +31,7 @@ final class MemoryPlanCommandTests: XCTestCase {
     }
 
     func testAMicroBatchTooBigForMemoryIsOneLine() throws {
-        // 12000 × 64 tokens of a 4096-token vocabulary: 12.6 GB of logits per rank alone.
+        // 12000 × 128 tokens of a 2048-token vocabulary: 12.6 GB of logits per rank alone.
         let available = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("MemAvailable:") }.flatMap { Int($0.split(separator: " ")[1]) }.map { $0 * 1024 } ?? 0
         try XCTSkipIf(available > 2 * 12_582_912_000, "this host could hold it")

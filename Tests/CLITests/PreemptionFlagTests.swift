@@ -19,7 +19,7 @@ final class PreemptionFlagTests: XCTestCase {
         // Rank 1 receives SIGTERM (sent by itself) at the start of step 7.
         let preempted = try CheckpointFixtures.train(2, file, runDir: dir + "/b", ["--inject-fault", "sigterm@1:7"])
         XCTAssertEqual(preempted.status, 75, preempted.output)
-        XCTAssertTrue(preempted.output.contains("preempted: checkpoint saved at step 7"), preempted.output)
+        XCTAssertTrue(preempted.output.contains("preempted by SIGTERM: checkpoint saved at step 7"), preempted.output)
         let store = CheckpointStore(root: dir + "/b/checkpoints")
         XCTAssertEqual(store.complete().map(\.step), [7], "the preemption checkpoint, and no end-of-run one")
         XCTAssertNoThrow(try CheckpointReader(path: store.root).verify())

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import TestSupport
 import XCTest
 
@@ -56,6 +57,29 @@ final class PretrainTests: XCTestCase {
         }
         if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") && flags.contains("avx512dq") {
             XCTAssertTrue(line.contains("SkylakeX") || line.contains("Cooperlake") || line.contains("SapphireRapids"), line)
+        }
+    }
+
+    /// Paragraphs come out as one line each for ArgumentParser to wrap; examples, blank lines and the
+    /// lines after a colon keep their breaks.
+    func testHelpParagraphsJoinOnlyFlowingText() {
+        let text = "First line of a\nparagraph ends here.\n\nExample:\n  pretrain a \\\n      --b\nThen more\ntext: after\n- item"
+        XCTAssertEqual(text.helpParagraphs, "First line of a paragraph ends here.\n\nExample:\n  pretrain a \\\n      --b\nThen more text: after - item")
+    }
+
+    /// `--help` is wrapped once: at 80 columns no line is longer and no paragraph line is cut into a
+    /// long piece and a short one (a paragraph of `train --help` is one line at 1,000 columns); a
+    /// flag's default is said once.
+    func testHelpIsWrappedOnceAndSaysEachDefaultOnce() throws {
+        let wide = try CommandRun.run(try ProcessRunner.pretrainBinary(), ["train", "--help"], environment: ["COLUMNS": "1000"])
+        let paragraph = try XCTUnwrap(wide.stdout.split(separator: "\n").first { $0.hasPrefix("Rank 0 prints the resolved config") }, wide.stdout)
+        XCTAssertTrue(paragraph.contains("steps; every rank writes its numbers as JSON lines"), "one line: \(paragraph)")
+        let narrow = try CommandRun.run(try ProcessRunner.pretrainBinary(), ["train", "--help"], environment: ["COLUMNS": "80"])
+        XCTAssertTrue(narrow.stdout.split(separator: "\n").allSatisfy { $0.count <= 80 || $0.hasPrefix("USAGE: ") }, narrow.stdout)  // ArgumentParser never wraps USAGE
+        for command in ["generate", "predict"] {
+            let help = try CommandRun.run(try ProcessRunner.pretrainBinary(), [command, "--help"], environment: ["COLUMNS": "200"])
+            let threads = try XCTUnwrap(help.stdout.split(separator: "\n").first { $0.contains("--threads <threads>") && $0.contains("Compute threads") }, help.stdout)
+            XCTAssertEqual(threads.components(separatedBy: "default").count, 2, "default said once: \(threads)")
         }
     }
 }

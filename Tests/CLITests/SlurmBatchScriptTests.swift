@@ -143,8 +143,8 @@ final class SlurmBatchScriptTests: XCTestCase {
         XCTAssertTrue(run.stdout.contains("preempted job JobState=COMPLETED Restarts=1"), log)
 
         // The first start saved at step N and asked to be run again; the second resumed at N.
-        let saved = try XCTUnwrap(out.split(separator: "\n").first { $0.hasPrefix("preempted: checkpoint saved at step ") }, log)
-        let step = try XCTUnwrap(Int(saved.dropFirst("preempted: checkpoint saved at step ".count).prefix { $0.isNumber }), log)
+        let saved = try XCTUnwrap(out.split(separator: "\n").first { $0.hasPrefix("preempted by SIGUSR1: checkpoint saved at step ") }, log)
+        let step = try XCTUnwrap(Int(saved.dropFirst("preempted by SIGUSR1: checkpoint saved at step ".count).prefix { $0.isNumber }), log)
         XCTAssertLessThan(step, steps, "the signal came before the end")
         XCTAssertTrue(out.contains("pretrain launch: the job stopped after SIGUSR1 with its checkpoint saved at step \(step) in "), log)
         XCTAssertTrue(out.contains("the run saved a checkpoint and asked to continue (exit 75); requeueing job"), log)

@@ -108,7 +108,7 @@ final class ConfigLoaderTests: XCTestCase {
 
     func testInconsistentValuesSayWhich() {
         let e = error("num_processes: 3\ntraining:\n  micro_batch: 4\n  global_batch: 20\n")
-        XCTAssertTrue(e.contains("training.global_batch 20 is not divisible by training.micro_batch 4 × 3 processes = 12"), e)
+        XCTAssertTrue(e.contains("training.global_batch 20 does not split evenly over 3 processes; use a multiple of 3 (e.g. 18 or 21)"), e)
         let m = error("model:\n  d_model: 100\n  n_head: 3\n")
         XCTAssertTrue(m.contains("d_model is 100") && m.contains("n_head 3"), m)
         let s = error("model:\n  max_seq_len: 64\ntraining:\n  seq_len: 65\n")
@@ -139,6 +139,21 @@ final class ConfigLoaderTests: XCTestCase {
         let e = error("model:\n  n_layer: 2\n   d_model: [\n")
         XCTAssertTrue(e.contains("invalid YAML"), e)
         XCTAssertTrue(e.contains("line 3"), e)
+    }
+
+    /// The names Hugging Face and Accelerate users type, in --set and in a file, in the section they
+    /// guess or at the top: one line naming the key to use.
+    func testHuggingFaceNamesAreAnsweredWithTheKeyToUse() {
+        XCTAssertEqual(error("", overrides: ["training.max_steps=1"]), "--set: unknown key `training.max_steps`; Hugging Face's `max_steps` is `training.steps` here")
+        XCTAssertEqual(error("", overrides: ["optimizer.learning_rate=1e-3"]),
+                       "--set: unknown key `optimizer.learning_rate`; Hugging Face's `learning_rate` is `optimizer.lr` here")
+        let expected = ["max_steps": "training.steps", "learning_rate": "optimizer.lr", "per_device_train_batch_size": "training.micro_batch",
+                        "gradient_accumulation_steps": "training.gradient_accumulation_steps", "warmup_steps": "schedule.warmup_steps",
+                        "weight_decay": "optimizer.weight_decay", "seed": "training.seed", "output_dir": "logging.run_dir"]
+        for (name, key) in expected {
+            XCTAssertEqual(error("logging:\n  \(name): 1\n"), "run.yaml:2:3: unknown key `logging.\(name)`; Hugging Face's `\(name)` is `\(key)` here")
+            XCTAssertEqual(error("", overrides: ["\(name)=1"]), "--set: unknown key `\(name)`; Hugging Face's `\(name)` is `\(key)` here")
+        }
     }
 
     func testOverridesAreTypedAndValidatedLikeTheFile() throws {

@@ -37,6 +37,21 @@ final class FortuneTaskTests: XCTestCase {
         XCTAssertEqual(try ClassificationDataset.load(path: file, numLabels: 2, labelNames: task.test.labelNames), task.test)
     }
 
+    /// Categories given in any order get the ids `ClassificationDataset.load` (and so the fine-tuned
+    /// model) gives the names in the files: sorted. labels.txt lists `labelNames`, so line k is id k.
+    func testLabelIdsAreTheOrderFineTuningGivesTheNames() throws {
+        let dir = try makeFortunes()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let task = try FortuneTask.build(directory: dir, categories: ["love", "computers"], testFraction: 0.25)
+        XCTAssertEqual(task.train.labelNames, ["computers", "love"])
+        let file = dir + "/train.jsonl"
+        try FortuneTask.jsonLines(task.train).write(toFile: file, atomically: true, encoding: .utf8)
+        let loaded = try ClassificationDataset.load(path: file, numLabels: 2)  // no names given: as finetune reads it
+        XCTAssertEqual(loaded.labelNames, task.train.labelNames)
+        XCTAssertEqual(loaded.labels, task.train.labels)
+        for (text, label) in zip(loaded.texts, loaded.labels) { XCTAssertEqual(label, text.hasPrefix("Love") ? 1 : 0, text) }
+    }
+
     func testCorpusHoldsEveryFortuneButTheTestOnes() throws {
         let dir = try makeFortunes()
         defer { try? FileManager.default.removeItem(atPath: dir) }

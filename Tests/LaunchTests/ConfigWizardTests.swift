@@ -21,8 +21,8 @@ final class ConfigWizardTests: XCTestCase {
         }
     }
 
-    /// Enter for every question of a one-machine run with a preset model (14 questions).
-    let allDefaults = Array(repeating: "", count: 14)
+    /// Enter for every question of a one-machine run with a preset model (15 questions, one spare).
+    let allDefaults = Array(repeating: "", count: 16)
 
     func testEnterEverywhereTakesTheDetectedDefaults() throws {
         let (config, output, error) = try wizard(allDefaults, cores: 8)
@@ -32,9 +32,9 @@ final class ConfigWizardTests: XCTestCase {
         XCTAssertEqual(c.launch.numProcesses, 2, "8 cores: one rank per 4 cores")
         XCTAssertEqual(c.launch.distributedType, "MULTI_CPU")
         XCTAssertEqual(c.launch.threadsPerProcess, 0)
-        XCTAssertEqual([c.model.vocabSize, c.model.nLayer, c.model.nHead, c.model.dModel], [4096, 4, 4, 128], "the tiny preset")
-        XCTAssertEqual(c.training.seqLen, 64)
-        XCTAssertEqual(c.checkpoint.dir, c.logging.runDir + "/checkpoints")
+        XCTAssertEqual([c.model.vocabSize, c.model.nLayer, c.model.nHead, c.model.dModel], [2048, 4, 4, 128], "the tiny preset")
+        XCTAssertEqual(c.training.seqLen, 128)
+        XCTAssertEqual(c.checkpoint.dir, "", "checkpoints follow logging.run_dir")
         XCTAssertTrue(output[1].hasPrefix("This machine: 8 cores (8 physical); mpirun: /"), output[1])
         XCTAssertTrue(output.contains("How many processes (ranks) in total, over all machines? [2]"), "\(output)")
     }
@@ -65,7 +65,7 @@ final class ConfigWizardTests: XCTestCase {
 
     func testSeveralMachinesAskForTheHostfileAndScaleTheProcesses() throws {
         var answers = ["2", "/nonexistent/hosts"]
-        answers += Array(repeating: "", count: 13)
+        answers += Array(repeating: "", count: 15)
         let (config, output, error) = try wizard(answers, cores: 16)
         XCTAssertNil(error)
         XCTAssertEqual(config?.launch.mpirunHostfile, "/nonexistent/hosts")
@@ -74,25 +74,44 @@ final class ConfigWizardTests: XCTestCase {
     }
 
     func testAGlobalBatchThatDoesNotDivideIsAskedAgain() throws {
-        // machines, processes, threads, affinity, precision, model, train, val, steps, micro_batch, global_batch…
-        let answers = ["1", "2", "", "", "", "tiny", "", "", "", "8", "20", "32", "", ""]
+        // machines, processes, threads, affinity, precision, arch, size, train, val, tokenizer, steps, micro_batch, global_batch…
+        let answers = ["1", "2", "", "", "", "", "tiny", "", "", "", "", "8", "21", "32", "", ""]
         let (config, output, error) = try wizard(answers, cores: 2)
         XCTAssertNil(error)
         XCTAssertEqual(config?.training.globalBatch, 32)
         XCTAssertEqual(try config.map { try ConfigLoader.accumulationSteps($0, worldSize: 2) }, 2)
-        XCTAssertTrue(output.contains("  answer: training.global_batch 20 is not divisible by training.micro_batch 8 × 2 processes = 16; use a multiple of 16 (e.g. 16)"), "\(output)")
+        XCTAssertTrue(output.contains("  answer: training.global_batch 21 does not split evenly over 2 processes; use a multiple of 2 (e.g. 20 or 22)"), "\(output)")
     }
 
     func testCustomModelAsksForItsShapeAndPresetsAreSuggestedForTypos() throws {
-        // … model: a typo, then custom: vocab, layers, (width, heads, max_seq_len, seq_len) twice, then defaults.
-        let answers = ["1", "2", "", "", "", "bench-ss", "custom", "1000", "3", "96", "5", "64", "32", "96", "4", "64", "32"]
-            + Array(repeating: "", count: 7)
+        // … arch, size: a typo, then custom: vocab, layers, (width, heads, max_seq_len, seq_len) twice, then defaults.
+        let answers = ["1", "2", "", "", "", "", "smal", "custom", "1000", "3", "96", "5", "64", "32", "96", "4", "64", "32"]
+            + Array(repeating: "", count: 8)
         let (config, output, error) = try wizard(answers, cores: 2)
         XCTAssertNil(error)
-        XCTAssertTrue(output.contains("  'bench-ss' is not one of tiny, bench-s, bench-m, gpt2-124m, custom (did you mean bench-s?)"), "\(output)")
+        XCTAssertTrue(output.contains("  'smal' is not one of tiny, small, gpt2, custom (did you mean small?)"), "\(output)")
         XCTAssertTrue(output.contains("  answer: model.d_model is 96, not divisible by model.n_head 5; pick d_model a multiple of n_head (e.g. 95)"), "\(output)")
         let c = try XCTUnwrap(config)
         XCTAssertEqual([c.model.vocabSize, c.model.nLayer, c.model.dModel, c.model.nHead, c.model.maxSeqLen, c.training.seqLen], [1000, 3, 96, 4, 64, 32])
+    }
+
+    /// The wizard's tiny answer is configs/tiny.yaml's run: Enter everywhere on a 2-core machine gives
+    /// that file's model, data, optimizer, schedule and training sections.
+    func testTinyIsConfigsTinyYaml() throws {
+        let (config, output, error) = try wizard(allDefaults, cores: 2)
+        XCTAssertNil(error)
+        let c = try XCTUnwrap(config)
+        let file = try ConfigLoader.load(path: LaunchFixtures.repositoryRoot + "/configs/tiny.yaml")
+        XCTAssertEqual(c.modelPreset, .tiny)
+        XCTAssertEqual(c.model, file.model)
+        XCTAssertEqual(c.family, file.family)
+        XCTAssertEqual(c.data, file.data)
+        XCTAssertEqual(c.optimizer, file.optimizer)
+        XCTAssertEqual(c.schedule, file.schedule)
+        XCTAssertEqual(c.training, file.training)
+        XCTAssertEqual(c.launch.numProcesses, file.launch.numProcesses)
+        XCTAssertTrue(output.contains("Architecture: gpt (decoder, causal LM) or bert (encoder, masked LM)? [gpt]"), "\(output)")
+        XCTAssertTrue(output.contains { $0.hasPrefix("Tokenizer (tokenizer.json from `pretrain data prepare`; '' = none)? [data/fortunes/tokenizer.json]") }, "\(output)")
     }
 
     func testInputEndingEarlyIsAnError() throws {

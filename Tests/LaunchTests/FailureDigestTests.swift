@@ -69,6 +69,17 @@ final class FailureDigestTests: XCTestCase {
         XCTAssertEqual(d.preemptedStep, 42)
         XCTAssertEqual(d.preemptedPath, "/runs/a b/checkpoints")
         XCTAssertNil(digest("checkpoint: saved /r/step-00000042").preemptedStep)
+        XCTAssertFalse(d.interrupted)
+        // The lines that name the signal: a preemption (75) and a Ctrl-C passed on by launch (130).
+        let named = digest("preempted by SIGUSR1: checkpoint saved at step 7 in /r/c; exit status 75 so that the job is requeued (continue with --resume auto)")
+        XCTAssertEqual(named.preemptedStep, 7)
+        XCTAssertEqual(named.preemptedPath, "/r/c")
+        XCTAssertFalse(named.interrupted)
+        let interrupted = digest("interrupted by SIGUSR2 (Ctrl-C passed on by pretrain launch): checkpoint saved at step 9 in /r/c; continue with --resume auto (exit status 130)")
+        XCTAssertEqual(interrupted.preemptedStep, 9)
+        XCTAssertEqual(interrupted.preemptedPath, "/r/c")
+        XCTAssertTrue(interrupted.interrupted)
+        XCTAssertNil(digest("error: rank 0: preempted: checkpoint saved at step 3 in /r").preemptedStep, "only a line of its own")
     }
 
     /// The rank that called MPI_Abort (here the watchdog's) is the cause; the other rank's complaint

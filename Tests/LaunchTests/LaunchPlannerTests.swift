@@ -220,9 +220,9 @@ final class LaunchPlannerTests: XCTestCase {
     }
 
     func testSlurmTaskCountThatBreaksTheGlobalBatchIsAnError() throws {
-        let c = config { $0.training.globalBatch = 16; $0.training.microBatch = 8 }
+        let c = config { $0.training.globalBatch = 18; $0.training.microBatch = 8 }
         XCTAssertEqual(launchError(c, try machine(variables: slurm)),
-                       "run.yaml: training.global_batch 16 is not divisible by training.micro_batch 8 × 4 processes = 32; use a multiple of 32 (e.g. 32) (the Slurm allocation has 4 tasks; submit with `sbatch $(pretrain launch --config run.yaml --sbatch-options) …` to match the config)")
+                       "run.yaml: training.global_batch 18 does not split evenly over 4 processes; use a multiple of 4 (e.g. 16 or 20) (the Slurm allocation has 4 tasks; submit with `sbatch $(pretrain launch --config run.yaml --sbatch-options) …` to match the config)")
     }
 
     func testSrunStartsRanksWithPMIxInsideSlurm() throws {

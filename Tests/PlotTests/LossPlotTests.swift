@@ -45,6 +45,43 @@ final class LossPlotTests: XCTestCase {
         XCTAssertTrue(svg.contains("run &lt;tiny&gt; &amp; co"), "the title is escaped")
     }
 
+    /// The learning-rate and gradient-norm panels draw each step's value on axes from 0 to the largest
+    /// (a larger value is higher up); a panel without values says so.
+    func testLearningRateAndGradientNormPanels() throws {
+        var text = ""
+        for s in 1...30 { text += "{\"step\":\(s),\"loss\":\(4.0 - Double(s) / 10),\"lr\":\(3e-4 * Double(min(s, 10)) / 10),\"grad_norm\":\(Double(s % 7) + 0.5)}\n" }
+        let svg = try LossPlot(log: MetricsLog(text: text), title: "lr").svg()
+        let lr = try points(svg, id: "learning-rate"), grad = try points(svg, id: "grad-norm")
+        XCTAssertEqual(lr.count, 30)
+        XCTAssertEqual(grad.count, 30)
+        XCTAssertGreaterThan(lr[0].1, lr[9].1, "warm-up: the learning rate rises (y falls)")
+        XCTAssertEqual(lr[9].1, lr[29].1, accuracy: 1e-9, "then stays")
+        XCTAssertEqual(grad[5].1, grad.map(\.1).min()!, accuracy: 1e-9, "step 6 has the largest norm (6.5)")
+        XCTAssertEqual(grad[6].1, grad.map(\.1).max()!, accuracy: 1e-9, "step 7 the smallest (0.5)")
+        XCTAssertTrue(svg.contains("not in the metrics file"), "no tokens/s: the panel says so")
+        XCTAssertFalse(svg.contains("id=\"tokens-per-second\""))
+    }
+
+    /// The smoothed loss: the first value is the first loss, a constant stays constant, an alternating
+    /// series settles on its mean, and it is drawn with one point per step beside the raw one.
+    func testSmoothedLossFollowsTheRawOne() throws {
+        XCTAssertEqual(LossPlot.smoothed([5, 5, 5, 5]), [5, 5, 5, 5])
+        let alternating = (0..<400).map { $0 % 2 == 0 ? 1.0 : 3.0 }
+        let smooth = LossPlot.smoothed(alternating)
+        XCTAssertEqual(smooth[0], 1)
+        // span 400/20 = 20 steps: w = 0.95; the wobble left is (1 − w)/(1 + w) ≈ 0.026 of the ±1 swing.
+        for v in smooth.suffix(100) { XCTAssertEqual(v, 2, accuracy: 0.03) }
+        // Independently: the plain recurrence in Double, debiased.
+        var average = 0.0
+        for (k, v) in alternating.enumerated() {
+            average = 0.95 * average + 0.05 * v
+            XCTAssertEqual(smooth[k], average / (1 - pow(0.95, Double(k + 1))), accuracy: 1e-9)
+        }
+        let svg = try LossPlot(log: log(steps: 37, evalEvery: 10), title: "s").svg()
+        XCTAssertEqual(try points(svg, id: "train-loss-smoothed").count, 37)
+        XCTAssertEqual(try points(svg, id: "train-loss-smoothed")[0].1, try points(svg, id: "train-loss")[0].1, accuracy: 1e-6)
+    }
+
     func testNoStepsIsAClearError() {
         XCTAssertThrowsError(try LossPlot(log: MetricsLog(text: ""), title: "x").svg()) { error in
             XCTAssertTrue("\(error)".contains("no step records"), "\(error)")

@@ -292,8 +292,9 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = TrainingFixtures.config(data: dir, processes: 1, microBatch: 2, accumulation: 1)
         config.training.globalBatch = 5
-        XCTAssertThrowsError(try Trainer(config: config, comm: InProcessGroup(size: 1).communicator(rank: 0), threads: 1)) {
-            XCTAssertTrue("\($0)".contains("training.global_batch 5 is not divisible by training.micro_batch 2 × 1 processes"), "\($0)")
+        // The batch is checked before any collective, so rank 0 of 2 alone throws.
+        XCTAssertThrowsError(try Trainer(config: config, comm: InProcessGroup(size: 2).communicator(rank: 0), threads: 1)) {
+            XCTAssertTrue("\($0)".contains("training.global_batch 5 does not split evenly over 2 processes; use a multiple of 2 (e.g. 4 or 6)"), "\($0)")
         }
         config.training.globalBatch = 0
         config.training.microBatch = 16  // 200 tokens hold 12 sequences of 16

@@ -78,4 +78,16 @@ public struct ClassificationDataset: Equatable, Sendable {
         }
         return ClassificationDataset(texts: texts, labels: ids, labelNames: names)
     }
+
+    /// The most frequent label (the smallest id among equally frequent ones); 0 for no texts.
+    public var majorityLabel: Int32 {
+        var counts: [Int32: Int] = [:]
+        for label in labels { counts[label, default: 0] += 1 }
+        return counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? 0
+    }
+
+    /// The share of texts labelled `label`: the accuracy of always answering it.
+    public func share(of label: Int32) -> Double {
+        Double(labels.filter { $0 == label }.count) / Double(max(1, labels.count))
+    }
 }

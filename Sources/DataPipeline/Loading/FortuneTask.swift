@@ -7,8 +7,9 @@ import Support
 /// Each category file is split into fortunes at lines holding only `%`; whitespace is trimmed and
 /// empty fortunes dropped, as are texts that appear in more than one category (their label would be
 /// ambiguous). A fortune goes to the test split when a hash of (seed, text) falls below
-/// `testFraction`, so the split is deterministic and independent of file order. Labels are the
-/// category names in the order given.
+/// `testFraction`, so the split is deterministic and independent of file order. Label ids are the
+/// category names sorted, the order `ClassificationDataset.load` (and so `pretrain finetune`) gives
+/// names, so that id k means the same category in the files, in labels.txt and in the model.
 public enum FortuneTask {
     /// Builds the train and test splits from `directory`'s category files.
     public static func build(directory: String, categories: [String], testFraction: Double = 0.2, seed: UInt64 = 0) throws
@@ -19,6 +20,7 @@ public enum FortuneTask {
         guard testFraction > 0, testFraction < 1 else {
             throw DataError.invalidSetting(name: "--test-fraction", problem: "must be between 0 and 1, got \(testFraction)")
         }
+        let categories = categories.sorted()
         var seen: [String: Int] = [:]
         var fortunes: [(text: String, label: Int)] = []
         for (label, category) in categories.enumerated() {

@@ -10,7 +10,7 @@ public struct CheckpointReport: Sendable {
         case fresh
         /// `--resume auto` skipped an incomplete or corrupt checkpoint (see `message`).
         case skipped
-        /// A preemption signal arrived; the run saved and stops (exit status 75 in `pretrain train`).
+        /// A stop signal arrived (`signal`); the run saved and stops (`PreemptionFlag.exitStatus(after:)`).
         case preempted
     }
 
@@ -32,6 +32,8 @@ public struct CheckpointReport: Sendable {
     public var commitSeconds = 0.0
     /// Ranks that wrote the checkpoint (for `resumed`: ranks that saved it).
     public var worldSize = 0
+    /// For `preempted`: the signal the ranks agreed on.
+    public var signal: Int32 = 0
 
     public init(kind: Kind, step: Int, path: String) {
         self.kind = kind

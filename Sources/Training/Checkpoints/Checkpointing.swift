@@ -186,11 +186,12 @@ extension Trainer {
     }
 
     /// The step-boundary work of checkpointing: agree on preemption and on finished writes, commit,
-    /// start a periodic save. Returns true when the run must stop (preempted; the checkpoint is saved).
-    func checkpointBoundary() throws -> Bool {
-        guard options.checkpoints || checkpointSession != nil else { return false }
+    /// start a periodic save. Returns the signal the ranks agreed on when the run must stop (its
+    /// checkpoint saved), else 0.
+    func checkpointBoundary() throws -> Int32 {
+        guard options.checkpoints || checkpointSession != nil else { return 0 }
         let session = try self.session()
-        var flags = [Int(PreemptionFlag.signal != 0 ? 1 : 0), session.isWriting ? 1 : 0]
+        var flags = [PreemptionFlag.urgency, session.isWriting ? 1 : 0]
         if comm.size > 1 { try flags.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
         if session.pending != nil, flags[1] == 0 { try commitPendingSave() }
         if flags[0] != 0 {
@@ -199,12 +200,14 @@ extension Trainer {
                 try beginSave()
                 try commitPendingSave()
             }
-            emit(.checkpoint(CheckpointReport(kind: .preempted, step: step, path: checkpointRoot)))
-            return true
+            var report = CheckpointReport(kind: .preempted, step: step, path: checkpointRoot)
+            report.signal = PreemptionFlag.agreed(urgency: flags[0])
+            emit(.checkpoint(report))
+            return report.signal
         }
         let every = config.checkpoint.every
         if every > 0, step % every == 0, step < config.training.steps { try beginSave() }
-        return false
+        return 0
     }
 
     /// The end of `run()`: commits the pending save and saves the final state unless it is saved.

@@ -1,4 +1,5 @@
 import DataPipeline
+import Foundation
 import Distributed
 import Model
 import Support
@@ -25,7 +26,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     private let content: UnsafeMutablePointer<Int32>   // (B, W)
     private let lengths: UnsafeMutablePointer<Int>      // (B)
     private let labels: UnsafeMutablePointer<Int32>     // (B)
-    private var order: [Int] = [], cursor = 0, epoch = 0
+    private var order: [Int] = [], orderEpoch = 0
 
     /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer` (for BERT it must have
     /// BERT's special tokens), initialised from `seed`; one-line `ModelError`/`DataError` otherwise.
@@ -75,28 +76,56 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         return try model.classify(input, content: content, lengths: lengths, labels: withLabels ? labels : nil, B: microBatch, T: sequenceLength)
     }
 
-    /// Trains `steps` steps at learning rate `lr`; returns each step's loss (the mean over ranks).
-    /// With `comm` every rank must call this with the same data and steps.
-    public func train(_ data: ClassificationDataset, steps: Int, lr: Float, comm: (any Communicator)? = nil) throws -> [Float] {
+    /// One finished step, for `train`'s `onStep`.
+    public struct Step {
+        /// The step's number, 1-based over the whole run (a resumed run goes on counting).
+        public let step: Int
+        /// The loss (the mean over ranks) and the gradient norm before clipping.
+        public let loss: Float, gradNorm: Double
+    }
+
+    /// Steps trained so far: the next step starts at this index of the data order and dropout stream,
+    /// so that training on from a checkpoint (`resume(step:)`) repeats an uninterrupted run bitwise.
+    public private(set) var stepsDone = 0
+
+    /// The optimizer (its moments over `shard` and step count, for checkpoints).
+    public var adam: AdamWOptimizer { optimizer }
+
+    /// Continues after `step` steps: the parameters and the optimizer's moments must already hold that
+    /// step's values (a checkpoint's).
+    public func resume(step: Int) {
+        precondition(step >= 0, "a negative step")
+        stepsDone = step
+        optimizer.setStep(step)
+    }
+
+    /// Trains `steps` more steps at learning rate `lr`; returns each step's loss (the mean over ranks).
+    /// With `comm` every rank must call this with the same data and steps. `onStep` sees each finished
+    /// step and returns false to stop after it (every rank must answer the same).
+    ///
+    /// Step s (0-based over the run) reads slot s mod E of epoch s / E of the seeded order, where E is
+    /// the number of whole global batches (B × ranks) in the data; its dropout seed is a function of s.
+    public func train(_ data: ClassificationDataset, steps: Int, lr: Float, comm: (any Communicator)? = nil,
+                      onStep: ((Step) throws -> Bool)? = nil) throws -> [Float] {
         let ranks = comm?.size ?? 1, rank = comm?.rank ?? 0
         let global = microBatch * ranks
         guard data.texts.count >= global else {
             throw ModelError("the training set has \(data.texts.count) examples, fewer than one micro-batch of \(microBatch)\(ranks > 1 ? " on each of \(ranks) ranks" : ""); lower the micro-batch")
         }
+        let perEpoch = data.texts.count / global
         var losses: [Float] = []
         var reduced = [Float](repeating: 0, count: 1)
         model.training = true
-        for step in 0..<steps {
-            if order.isEmpty || cursor + global > order.count {
+        for step in stepsDone..<(stepsDone + steps) {
+            let epoch = step / perEpoch
+            if order.isEmpty || orderEpoch != epoch {
                 var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
                 order = Array(0..<data.texts.count).shuffled(using: &rng)
-                cursor = 0
-                epoch += 1
+                orderEpoch = epoch
             }
             model.dropoutSeed = seed &+ UInt64(step) &* 1_000_003 &+ UInt64(rank) &* 0x5851_F42D_4C95_7F2D
-            let first = cursor + rank * microBatch
+            let first = (step % perEpoch) * global + rank * microBatch
             var loss = try forward(data, order[first..<(first + microBatch)], withLabels: true)
-            cursor += global
             model.zeroGrad()
             model.backward(lossScale: 1, onReady: nil)
             if let comm, ranks > 1 {
@@ -112,18 +141,52 @@ public final class FineTuner<Classifier: SequenceClassifier> {
                 for i in 0..<model.grads.count { g[i] *= inverse }
                 loss = reduced[0] * inverse
             }
-            let clip = optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads))
-            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip)
+            let norm = AdamWOptimizer.gradNorm(model.grads)
+            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: norm))
             losses.append(loss)
+            stepsDone = step + 1
+            if let onStep, try !onStep(Step(step: step + 1, loss: loss, gradNorm: norm)) { break }
         }
         return losses
     }
 
     /// The predicted label of every text (argmax of the classifier), in order.
     public func predict(_ data: ClassificationDataset) throws -> [Int32] {
+        var predictions: [Int32] = []
+        try eachLogits(data) { _, row, K in
+            var best = 0
+            for k in 1..<K where row[k] > row[best] { best = k }
+            predictions.append(Int32(best))
+        }
+        return predictions
+    }
+
+    /// The share of texts whose predicted label is their label.
+    public func accuracy(_ data: ClassificationDataset) throws -> Double {
+        try evaluate(data).accuracy
+    }
+
+    /// Accuracy and mean cross-entropy (nats, from each text's logits in Double) over every text of
+    /// `data`, in eval mode (no dropout).
+    public func evaluate(_ data: ClassificationDataset) throws -> (accuracy: Double, loss: Double) {
+        var correct = 0, loss = 0.0
+        try eachLogits(data) { i, row, K in
+            var best = 0, top = Double(row[0])
+            for k in 1..<K where row[k] > row[best] { best = k; top = Double(row[k]) }
+            var sum = 0.0
+            for k in 0..<K { sum += Foundation.exp(Double(row[k]) - top) }
+            loss += top + Foundation.log(sum) - Double(row[Int(data.labels[i])])
+            if best == Int(data.labels[i]) { correct += 1 }
+        }
+        let n = Double(max(1, data.texts.count))
+        return (Double(correct) / n, loss / n)
+    }
+
+    /// Runs the classifier in eval mode over `data`, micro-batch by micro-batch, and hands each text's
+    /// index and (K) logits to `body`, in order.
+    private func eachLogits(_ data: ClassificationDataset, _ body: (Int, UnsafeMutablePointer<Float>, Int) -> Void) throws {
         model.training = false
         defer { model.training = true }
-        var predictions: [Int32] = []
         let K = model.numLabels
         var start = 0
         while start < data.texts.count {
@@ -131,20 +194,8 @@ public final class FineTuner<Classifier: SequenceClassifier> {
             // The last batch is filled up by repeating its first example; only the real rows count.
             let indices = Array(start..<end) + Array(repeating: start, count: microBatch - (end - start))
             _ = try forward(data, indices[...], withLabels: false)
-            for b in 0..<(end - start) {
-                let row = model.sequenceLogits + b * K
-                var best = 0
-                for k in 1..<K where row[k] > row[best] { best = k }
-                predictions.append(Int32(best))
-            }
+            for b in 0..<(end - start) { body(start + b, model.sequenceLogits + b * K, K) }
             start = end
         }
-        return predictions
-    }
-
-    /// The share of texts whose predicted label is their label.
-    public func accuracy(_ data: ClassificationDataset) throws -> Double {
-        let predicted = try predict(data)
-        return Double(zip(predicted, data.labels).filter { $0 == $1 }.count) / Double(max(1, data.texts.count))
     }
 }

@@ -64,7 +64,7 @@ public final class MetricsFileWriter {
     }
 
     /// Appends `record` to the JSON lines file and, with `csv`, its row to the CSV twin.
-    private func write(_ record: MetricsRecord, csv: Bool = false) {
+    public func write(_ record: MetricsRecord, csv: Bool = false) {
         // Every field is a plain number, string or null, which JSONEncoder always encodes.
         if let json = try? record.jsonLine() { jsonl?.write(Data((json + "\n").utf8)) }
         if csv { self.csv?.write(Data((record.csvRow + "\n").utf8)) }

@@ -8,6 +8,8 @@ public struct RunSummary: Sendable {
     public var finalValLoss: Float?
     /// Wall time of `run()`.
     public var seconds: Double
-    /// Whether a preemption signal stopped the run early (after saving a checkpoint).
+    /// Whether a signal stopped the run early (after saving a checkpoint).
     public var preempted = false
+    /// That signal as the ranks agreed on it (`PreemptionFlag.agreed`), or 0.
+    public var signal: Int32 = 0
 }

@@ -80,6 +80,13 @@ public final class Trainer {
     /// config, builds the model with identical weights on every rank, and opens the data.
     public init(config: RunConfig, comm: any Communicator, threads: Int? = nil, measurePeak: Bool = false,
                 options: TrainerOptions = TrainerOptions(), events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+        // micro_batch follows the global batch on this many ranks (a notice says when it changed).
+        let resolved: (config: RunConfig, notice: String?)
+        do { resolved = try config.resolvingBatch(worldSize: comm.size) } catch let e as ConfigError {
+            throw TrainingError(e.message)
+        }
+        if let notice = resolved.notice { events(.warning(notice)) }
+        let config = resolved.config
         self.config = config
         self.comm = comm
         self.events = events
@@ -88,9 +95,7 @@ public final class Trainer {
         if measurePeak { options.measurePeak = true }
         self.options = options
         let world = comm.size
-        do { accumulationSteps = try ConfigLoader.accumulationSteps(config, worldSize: world) } catch let e as ConfigError {
-            throw TrainingError(e.message)
-        }
+        accumulationSteps = config.training.gradientAccumulationSteps
         switch config.training.gradCompression {
         case .none: compression = .none
         case .bf16: compression = .bf16
@@ -197,7 +202,7 @@ public final class Trainer {
         var last = StepMetrics(step: 0, loss: .nan, lr: 0, gradNorm: 0, tokensPerSecond: 0, mfu: 0, stepSeconds: 0,
                                computeSeconds: 0, commSeconds: 0, exposedCommSeconds: 0, skipped: false)
         var lastVal: Float?
-        var preempted = false
+        var preempted = false, stopSignal: Int32 = 0
         while step < config.training.steps {
             last = try trainStep()
             events(.step(last))
@@ -205,13 +210,14 @@ public final class Trainer {
             if val != nil, (interval > 0 && step % interval == 0) || step == config.training.steps {
                 let loss = try evaluate()
                 lastVal = loss
-                events(.eval(EvalMetrics(step: step, loss: loss)))
+                events(.eval(EvalMetrics(step: step, loss: loss, scope: evalScope)))
             }
-            if try checkpointBoundary() { preempted = true; break }
+            stopSignal = try checkpointBoundary()
+            if stopSignal != 0 { preempted = true; break }
         }
         if !preempted { try finishCheckpoints() }
         let summary = RunSummary(steps: step, finalLoss: last.loss, finalValLoss: lastVal,
-                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted)
+                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, preempted: preempted, signal: stopSignal)
         timeline?.close()
         events(.finished(summary))
         return summary
@@ -312,6 +318,15 @@ public final class Trainer {
     /// The seed of the dropout masks of micro-batch `micro` of `step` on this rank.
     func dropoutSeed(step: Int, micro: Int) -> UInt64 {
         UInt64(config.training.seed) &* 0x9E37_79B9 &+ UInt64(step) &* 1_000_003 &+ UInt64(micro * comm.size + comm.rank) &* 7919
+    }
+
+    /// What `evaluate()` reads, for the eval line: the first training.eval_steps rounds of ranks ×
+    /// micro-batch sequences of data.val (in order, the same every time), and for a GPT the
+    /// `pretrain eval` that repeats it on a checkpoint (which by default reads every round instead).
+    var evalScope: String {
+        let rounds = config.training.evalSteps, sequences = config.training.microBatch * comm.size
+        let again = config.family.arch == .gpt ? "; `pretrain eval --batches \(rounds) --micro-batch \(sequences)` repeats it" : ""
+        return "first \(rounds) × \(sequences) sequences of data.val\(again)"
     }
 
     /// Mean loss over `training.eval_steps` validation batches, averaged over ranks.

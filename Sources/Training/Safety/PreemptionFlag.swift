@@ -1,13 +1,49 @@
 import Foundation
 
-/// Records SIGTERM, SIGUSR1 and SIGINT (Ctrl-C) for the training loop: the first one sets a flag that
-/// the ranks agree on at the next step boundary (the run then saves a checkpoint and exits with status
-/// 75, whichever of the three it was: the status means "saved; run me again"); a second one ends the
-/// process at once with status 128 + signal, as if the signal had not been caught.
+/// Records the signals that stop a training run at the next step boundary with a checkpoint saved:
+/// SIGTERM and SIGUSR1 (a scheduler's preemption: the run exits with status 75, "saved; requeue me")
+/// and SIGINT (Ctrl-C) and SIGUSR2 (the Ctrl-C that `pretrain launch` passes on through mpirun or
+/// srun): the run exits with status 130, as an interrupted program does, and nothing requeues it. The
+/// ranks agree at the step boundary; a preemption on any rank outranks an interrupt. A second signal
+/// ends the process at once with status 128 + signal, as if the signal had not been caught.
 public enum PreemptionFlag {
     /// The exit status of a run that saved a checkpoint after a preemption signal and wants to be
     /// started again (EX_TEMPFAIL). `cluster/slurm.sbatch` requeues the job on it.
     public static let exitStatus: Int32 = 75
+
+    /// Whether `signal` is an interactive interrupt (SIGINT, or SIGUSR2 from `pretrain launch`).
+    public static func isInterrupt(_ signal: Int32) -> Bool { signal == SIGINT || signal == SIGUSR2 }
+
+    /// The exit status of a run that saved its checkpoint after `signal`: 130 (128 + SIGINT, the
+    /// shell's status for Ctrl-C) after an interrupt, which nothing should run again by itself;
+    /// `exitStatus` (75) after SIGTERM or SIGUSR1, a scheduler's preemption, which asks for a requeue.
+    public static func exitStatus(after signal: Int32) -> Int32 { isInterrupt(signal) ? 128 + SIGINT : exitStatus }
+
+    /// What this rank has to say at a step boundary, for the ranks' max-agreement: 0 nothing, 1 an
+    /// interrupt, 2 a preemption (which wins: the job is to be requeued).
+    public static var urgency: Int { signal == 0 ? 0 : isInterrupt(signal) ? 1 : 2 }
+
+    /// The signal that stops the run after the ranks agreed on `urgency`: this rank's own when it is of
+    /// that kind, else SIGINT (1) or SIGTERM (2).
+    public static func agreed(urgency: Int) -> Int32 {
+        guard urgency > 0 else { return 0 }
+        if signal != 0, Self.urgency == urgency { return signal }
+        return urgency == 1 ? SIGINT : SIGTERM
+    }
+
+    /// The signal's name, e.g. "SIGINT", "SIGUSR2 (Ctrl-C passed on by pretrain launch)".
+    public static func name(_ signal: Int32) -> String {
+        [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2 (Ctrl-C passed on by pretrain launch)",
+         SIGHUP: "SIGHUP", SIGKILL: "SIGKILL"][signal] ?? "signal \(signal)"
+    }
+
+    /// The one line a run prints when it stopped after `signal` with its checkpoint of `step` in
+    /// `path`; `resume` says how to continue ("--resume auto").
+    public static func story(signal: Int32, step: Int, path: String, resume: String) -> String {
+        let saved = "checkpoint saved at step \(step) in \(path)"
+        if isInterrupt(signal) { return "interrupted by \(name(signal)): \(saved); continue with \(resume) (exit status \(exitStatus(after: signal)))" }
+        return "preempted by \(name(signal)): \(saved); exit status \(exitStatus) so that the job is requeued (continue with \(resume))"
+    }
 
     /// The signal received (0: none). Written by the handler, read once per step.
     nonisolated(unsafe) static let storage: UnsafeMutablePointer<Int32> = {
@@ -19,7 +55,7 @@ public enum PreemptionFlag {
     /// Installs the handlers (idempotent).
     public static func install() {
         _ = storage  // initialise before any handler can run
-        for sig in [SIGTERM, SIGUSR1, SIGINT] {
+        for sig in [SIGTERM, SIGUSR1, SIGINT, SIGUSR2] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
                 let flag = PreemptionFlag.storage

@@ -13,7 +13,7 @@ struct BenchAllreduceCommand: ParsableCommand {
         MPI tuning comes from the environment (OMPI_MCA_*); unset variables get `MPICommunicator.recommendedEnvironment` (PRETRAIN_MPI_DEFAULTS=0 turns that off). With --threads N > 0 an extra column times the async path while N threads of this rank run floating-point work, as a backward pass would during overlap. With --bucket-bytes B another column times the gradient path used after backward: `GradientAllreducer` reducing the buffer in blocking calls over buckets of B bytes.
 
         Example: mpirun -n 2 pretrain bench allreduce --min-bytes 4194304 --max-bytes 268435456 --bucket-bytes 26214400
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Smallest message in bytes (a multiple of 4).")
     var minBytes: Int = 4 << 10

@@ -12,7 +12,7 @@ struct BenchCheckpointCommand: ParsableCommand {
         The state is a preset model (m: GPT-2 124M shape, about 1.5 GB of float32 for parameters + AdamW m + v) after --train-steps real AdamW steps on random tokens (B 2, T 64), so the moments are those of an early run. One process stands for one rank of --ranks: it writes and reads that rank's share (an even 1/ranks of the three buffers) with one thread, as a rank's background writer does. The stall is the copy of that share into the staging buffer on the training thread.
 
         Example: pretrain bench checkpoint --preset m --ranks 2 --dir /tmp/ckpt-bench
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Model preset: s or m.") var preset: String = "m"
     @Option(help: "zstd levels for the ratio table (comma separated; negative = fast modes).") var levels: String = "-5,-3,-1,1,2,3"

@@ -11,7 +11,7 @@ struct BenchGenerateCommand: ParsableCommand {
         Random weights (speed does not depend on them). Both paths produce the same tokens (checked). Without the cache every new token runs the whole sequence again, as a model without inference support must; with it each token costs one position. Reports tokens/s (median of --repeats).
 
         Example: pretrain bench generate --preset m --threads 2 --prompt-tokens 16 --new-tokens 64
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Model preset: s or m (see `pretrain bench step --help`).") var preset: String = "m"
     @Option(help: "Threads for BLAS and the project's loops.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount

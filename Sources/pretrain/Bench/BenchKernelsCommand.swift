@@ -13,7 +13,7 @@ struct BenchKernelsCommand: ParsableCommand {
         Runs every kernel (embedding, LayerNorm, the four linear layers, the LM head, softmax + cross-entropy, causal attention, GELU, residual, dropout, AdamW, grad norm, clipping, zeroing) --repeats times after one warm-up call and prints the median and the best call. The defaults are bench-m's shapes (GPT-2 124M at T 256). On a busy machine use --threads 1 --clock thread-cpu: the calling thread's CPU time leaves out the time other processes took the core. --gemm-strategies also compares the two GEMM strategies on the block's matmuls.
 
         Example: pretrain bench kernels --threads 1 --clock thread-cpu
-        """)
+        """.helpParagraphs)
 
     @Option(name: .customLong("batch"), help: "Batch B.") var batch: Int = 4
     @Option(name: .customLong("seq-len"), help: "Sequence length T.") var seqLen: Int = 256

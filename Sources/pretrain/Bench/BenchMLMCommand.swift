@@ -15,7 +15,7 @@ struct BenchMLMCommand: ParsableCommand {
         MFU counts 6·(N − V·d + rate·V·d) + 12·L·d·T FLOPs per token against sgemm's measured peak.
         Peer: python3 Tests/Peers/torch_bert.py --config S --threads 2 (Hugging Face BertForMaskedLM).
         Example: pretrain bench mlm --preset s --threads 2 --steps 8
-        """)
+        """.helpParagraphs)
 
     @OptionGroup var options: StepBenchOptions
     @Option(help: "Share of tokens chosen for the MLM loss.") var maskRate: Double = 0.15

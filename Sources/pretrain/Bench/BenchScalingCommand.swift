@@ -16,7 +16,7 @@ struct BenchScalingCommand: ParsableCommand {
         --paired adds one more 2-rank job per schedule that alternates synchronised and no-sync steps, each after an untimed barrier, and times a raw MPI_Allreduce after every synchronised step: on a shared, noisy machine this pairs each comparison in time (separate runs minutes apart can differ by 10 %). --compare-aligned-no-sync adds no-sync ranks that meet at a barrier before every step: the synchronised run against it is the cost of communication without the cost of keeping in step.
 
         Example: pretrain bench scaling --preset s --steps 5 --rounds 2
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Model preset: s or m.") var preset: String = "s"
     @Option(help: "Timed steps per configuration (the median is reported).") var steps: Int = 5

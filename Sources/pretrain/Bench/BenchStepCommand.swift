@@ -13,7 +13,7 @@ struct BenchStepCommand: ParsableCommand {
           m  GPT-2 124M: vocab 50257, 12 layers, 12 heads, d 768, 1024 positions, T 256, micro-batch 4
         MFU counts 6·N + 12·L·d·T FLOPs per token against sgemm's measured peak at the same thread count.
         Example: pretrain bench step --preset m --threads 2 --steps 10
-        """)
+        """.helpParagraphs)
 
     @OptionGroup var options: StepBenchOptions
     @Flag(help: "Print one JSON line instead of the table.") var json = false

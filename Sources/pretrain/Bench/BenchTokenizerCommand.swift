@@ -9,7 +9,7 @@ struct BenchTokenizerCommand: ParsableCommand {
         abstract: "Time tokenizer training and encoding, side by side with the Python tokenizers library.",
         discussion: """
         With --tokenizer both sides skip training and encode with that file. Otherwise both sides train a byte-level BPE tokenizer of the same vocabulary size on the same documents (GPT-2 split, the same 5 special tokens, min frequency 2), then encode every document with a cold cache, on 1 thread and on --threads threads (best of --passes). Each side also encodes with the other's tokenizer.json and the ids are compared. The peer runs when `python3 -c 'import tokenizers'` works (pip install tokenizers); --no-peer skips it.
-        """)
+        """.helpParagraphs)
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Text files or directories (default: Debian's fortunes).", valueName: "path"))
     var input: [String] = [TokenizerBenchmark.fortunes]

@@ -17,7 +17,7 @@ struct BenchTransferCommand: ParsableCommand {
         Example: pretrain data fortunes-task --out data/fortunes-task
                  pretrain bench transfer --config configs/tiny.yaml --task data/fortunes-task --arch gpt
                  pretrain bench transfer --checkpoint runs/gpt/checkpoints --task data/fortunes-task --seeds 3
-        """)
+        """.helpParagraphs)
 
     @Option(help: "Pretraining run config (YAML).") var config: String = "configs/tiny.yaml"
     @Option(name: .customLong("set"), help: "Override a config key of the pretraining run (key=value; repeatable).") var overrides: [String] = []

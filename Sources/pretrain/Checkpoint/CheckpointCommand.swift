@@ -11,7 +11,7 @@ struct CheckpointCommand: ParsableCommand {
         discussion: """
         DIR is a step-NNNNNNNN directory, or a checkpoint root (checkpoint.dir) for its newest complete
         checkpoint. The format is described in README.md, "Checkpoints".
-        """,
+        """.helpParagraphs,
         subcommands: [CheckpointInspectCommand.self, CheckpointVerifyCommand.self, CheckpointExportCommand.self, CheckpointImportCommand.self])
 }
 

@@ -16,7 +16,7 @@ struct CheckpointExportCommand: ParsableCommand {
         pad_token_id = <|endoftext|>), a BERT one (model.arch: bert, post-LN) with BertForMaskedLM
         (BertForPreTraining with NSP, BertForSequenceClassification when fine-tuned), and the tokenizer
         with tokenizers' Tokenizer.from_file(OUT + "/tokenizer.json"). GPT checkpoints need learned positions.
-        """)
+        """.helpParagraphs)
 
     @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
     @Option(help: "Output format (safetensors).") var format: String = "safetensors"

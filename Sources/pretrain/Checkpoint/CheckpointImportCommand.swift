@@ -12,7 +12,7 @@ struct CheckpointImportCommand: ParsableCommand {
         The family comes from config.json's model_type (gpt2 or bert). Writes ROOT/step-00000000 with the parameters (no optimizer state: AdamW starts fresh) and the tokenizer.json when HF_DIR has one. Then:
           pretrain train --config run.yaml --resume ROOT/step-00000000
         where run.yaml's model section matches (`pretrain checkpoint inspect ROOT` shows it).
-        """)
+        """.helpParagraphs)
 
     @Argument(help: "A Hugging Face GPT-2 or BERT directory.") var source: String
     @Option(help: "Checkpoint root to write step-00000000 into.") var out: String

@@ -16,7 +16,7 @@ struct DataPrepareCommand: ParsableCommand {
 
         Example (the default corpus, Debian's fortunes, as `make pretrain` runs it):
           pretrain data prepare --input /usr/share/games/fortunes --document-separator % --vocab-size 4096 --out data/fortunes
-        """)
+        """.helpParagraphs)
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Text, .jsonl/.json, .csv/.tsv or .parquet files (any but Parquet may be .gz/.zst), or directories of them (walked recursively; other binary files, symlinks and hidden files skipped).", valueName: "path"))
     var input: [String] = []

@@ -1,0 +1,9 @@
+/// What this binary was built from, fixed at build time (`Plugins/BuildInfoPlugin` writes `commit`
+/// and `swiftVersion`): for `pretrain --version` and `pretrain env`.
+public enum BuildInfo {
+    /// The project's version.
+    public static let version = "0.1.0"
+
+    /// "0.1.0 (commit 1a2b3c4d5e6f, Swift version 6.3.1 (swift-6.3.1-RELEASE))".
+    public static var summary: String { "\(version) (commit \(commit), \(swiftVersion))" }
+}
