@@ -1,3 +1,5 @@
+import Kernels
+
 /// What the training loop needs from a model whatever its family: the flat parameter and gradient
 /// buffers with their table, backward with ready-range callbacks, and initialisation.
 ///
@@ -14,6 +16,8 @@ public protocol LanguageModel: AnyObject {
     var grads: FlatBuffer { get }
     /// When set, forward and backward add their per-kernel times to it.
     var profile: StepProfile? { get set }
+    /// When set, linear layers take bf16 operands (mixed precision; see `BF16Matmul`).
+    var bf16: BF16Matmul? { get set }
     /// When set, the timeline recorder forward and backward write their spans to.
     var timeline: Timeline? { get set }
     /// Sets every gradient to zero.

@@ -30,6 +30,8 @@ public struct FineTuneRun {
         public var out = ""
         public var threads: Int?
         public var tokenizer: String?
+        /// `mixed_precision`: "no" (fp32) or "bf16".
+        public var mixedPrecision = "no"
         public init() {}
     }
 
@@ -138,6 +140,11 @@ public struct FineTuneRun {
             throw TrainingError("\(error)", exitCode: 2)
         }
         let fresh = tuner.loadBody(from: body)
+        var run = RunConfig()
+        do { try ConfigLoader.apply(override: "mixed_precision=\(s.mixedPrecision)", to: &run) } catch let e as ConfigError {
+            throw TrainingError(e.message, exitCode: 2)
+        }
+        if let bf16 = try Trainer.mixedPrecision(run) { tuner.useBF16(bf16) }
         let main = comm.rank == 0
         if main {
             events(.loaded(directory: checkpoint.directory, step: checkpoint.reader.manifest.step,

@@ -1,5 +1,6 @@
 import DataPipeline
 import Distributed
+import Kernels
 import Model
 import Support
 
@@ -48,6 +49,13 @@ public final class FineTuner<Classifier: SequenceClassifier> {
 
     deinit { content.deallocate(); lengths.deallocate(); labels.deallocate() }
 
+    /// Runs the classifier's linear layers with bf16 operands from now on (mixed precision; weights,
+    /// gradients and AdamW stay fp32).
+    public func useBF16(_ bf16: BF16Matmul) {
+        bf16.attach(weights: model.params.pointer, count: model.layout.count)
+        model.bf16 = bf16
+    }
+
     /// Copies every tensor of `pretrained` whose name and shape this classifier shares (the body, and
     /// a head the source already has); returns the names left as initialised (the new head).
     @discardableResult
@@ -86,6 +94,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         var losses: [Float] = []
         var reduced = [Float](repeating: 0, count: 1)
         model.training = true
+        model.bf16?.refreshWeights()   // the weights may have been loaded since it was attached
         for step in 0..<steps {
             if order.isEmpty || cursor + global > order.count {
                 var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
@@ -113,7 +122,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
                 loss = reduced[0] * inverse
             }
             let clip = optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads))
-            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip)
+            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip, bf16: model.bf16)
             losses.append(loss)
         }
         return losses

@@ -40,6 +40,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Directory of the fine-tuned checkpoint (step-NNNNNNNN inside).") var out: String
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
+    @Option(help: "no (fp32) or bf16: linear layers multiply bf16 operands, weights stay fp32 (as mixed_precision).") var mixedPrecision = "no"
 
     func run() throws { try runUnderMPI(finetune) }
 
@@ -61,6 +62,7 @@ struct FinetuneCommand: ParsableCommand {
         settings.out = out
         settings.threads = threads
         settings.tokenizer = tokenizer
+        settings.mixedPrecision = mixedPrecision
         try FineTuneRun(settings: settings, comm: comm) { event in
             switch event {
             case let .loaded(directory, step, loaded, fresh, frozen):
