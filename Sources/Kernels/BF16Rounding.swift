@@ -6,14 +6,15 @@ import Support
 ///
 /// Shapes: src (rows, cols) with row stride `ld`, written packed (rows, cols) into dst.
 public enum BF16Rounding {
-    /// The 32-bit patterns of `x` rounded to bfloat16 (low 16 bits zero). NaNs stay NaNs.
+    /// The 32-bit patterns of `x` rounded to bfloat16 (low 16 bits zero). NaNs become the quiet NaN
+    /// 0x7FC00000 first (found by a float compare: integer compare-and-select on 16 lanes compiles to
+    /// scalar code here, 20x slower), so rounding cannot carry a NaN into ±∞.
     @inline(__always)
     static func round16(_ x: SIMD16<Float>) -> SIMD16<UInt32> {
-        let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
-        let lsb = (bits &>> SIMD16(repeating: 16)) & SIMD16(repeating: 1)
-        let rounded = (bits &+ SIMD16(repeating: 0x7FFF) &+ lsb) & SIMD16(repeating: 0xFFFF_0000)
-        let nan = (bits & SIMD16(repeating: 0x7FFF_FFFF)) .> SIMD16(repeating: 0x7F80_0000)
-        return rounded.replacing(with: bits | SIMD16(repeating: 0x0040_0000), where: nan)
+        let clean = x.replacing(with: Float(bitPattern: 0x7FC0_0000), where: x .!= x)
+        let bits = unsafeBitCast(clean, to: SIMD16<UInt32>.self)
+        let lsb = (bits &<< SIMD16(repeating: 15)) &>> SIMD16(repeating: 31)   // bit 16, the lowest kept
+        return (bits &+ SIMD16(repeating: 0x7FFF) &+ lsb) & SIMD16(repeating: 0xFFFF_0000)
     }
 
     /// `x` rounded to the nearest bfloat16, as a Float (NaN stays NaN).

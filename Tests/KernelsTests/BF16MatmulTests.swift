@@ -34,6 +34,15 @@ final class BF16MatmulTests: KernelTestCase {
             XCTAssertEqual(Float(bitPattern: UInt32(bits.p[i]) << 16), r)
             XCTAssertLessThanOrEqual(abs(r - src.p[i]), abs(src.p[i]) / 256)
         }
+        // NaNs stay NaN (not ∞, which a carry out of a NaN's fraction would give); ±∞ stay ±∞.
+        let special = Buf<Float>([.nan, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFF80_0001), .infinity, -.infinity])
+        BF16Rounding.round(special.c, into: UnsafeMutableRawPointer(floats.p), count: 5, native: false)
+        BF16Rounding.round(special.c, into: UnsafeMutableRawPointer(bits.p), count: 5, native: true)
+        for i in 0..<3 {
+            XCTAssertTrue(floats.p[i].isNaN, "\(i)")
+            XCTAssertTrue(Float(bitPattern: UInt32(bits.p[i]) << 16).isNaN, "\(i)")
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: floats.p + 3, count: 2)), [.infinity, -.infinity])
     }
 
     /// op(A)·op(B) [+ C] for every transpose combination, contiguous and strided, beta 0 and 1.
