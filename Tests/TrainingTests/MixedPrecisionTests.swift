@@ -81,6 +81,23 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
+    /// bf16 combines with ZeRO-1 (each rank updates its pieces, the bf16 copy is rebuilt after the
+    /// all-gather: a stale copy would train on old weights and drift far) and with bf16 gradient
+    /// compression: both follow plain 2-rank bf16 within a bf16 rounding step of the loss (2⁻⁸).
+    func testBF16CombinesWithZeRO1AndCompressedGradients() throws {
+        let plain = try train(config("bf16", steps: 10, ranks: 2, microBatch: 2, accumulation: 2), ranks: 2)
+        var zero = config("bf16", steps: 10, ranks: 2, microBatch: 2, accumulation: 2)
+        zero.training.zero1 = true
+        var compressed = config("bf16", steps: 10, ranks: 2, microBatch: 2, accumulation: 2)
+        compressed.training.gradCompression = .bf16
+        for (name, c) in [("ZeRO-1", zero), ("grad_compression bf16", compressed)] {
+            let run = try train(c, ranks: 2)
+            for (i, (a, b)) in zip(run.losses, plain.losses).enumerated() {
+                XCTAssertEqual(Double(a), Double(b), accuracy: Double(abs(b)) / 256, "\(name), step \(i + 1)")
+            }
+        }
+    }
+
     /// Stopping at step 10 and resuming in bf16 gives the uninterrupted run's parameters bit for bit
     /// (the bf16 weight copy is rebuilt from the restored fp32 weights).
     func testResumeInBF16IsBitExact() throws {
