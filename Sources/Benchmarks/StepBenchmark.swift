@@ -32,15 +32,11 @@ public enum StepBenchmark {
     public static func run(_ settings: StepBenchmarkSettings) throws -> Result {
         let p = settings.preset
         Parallel.setThreads(settings.threads)
-        let bf16 = settings.bf16 ? try BF16Matmul() : nil
-        let peak = bf16?.measurePeakGFLOPS() ?? BLASRuntime.measurePeakGFLOPS()
+        let (bf16, peak) = try settings.matmulAndPeak()
         let plan = MemoryPlan(gpt: p.config, B: p.batch, T: p.seqLen, baseline: MemoryPlan.residentBytes())
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
-        if let bf16 {
-            bf16.attach(weights: model.params.pointer, count: model.layout.count)
-            model.bf16 = bf16
-        }
+        model.useBF16(bf16)
         let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         var rng = SplitMix64(seed: 42)
         let n = p.batch * p.seqLen

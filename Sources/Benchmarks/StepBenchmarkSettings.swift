@@ -1,3 +1,5 @@
+import Kernels
+
 /// The flags `bench step` and `bench mlm` share, checked once.
 public struct StepBenchmarkSettings: Sendable {
     public var preset: BenchPreset
@@ -20,5 +22,12 @@ public struct StepBenchmarkSettings: Sendable {
         self.threads = threads
         self.steps = steps
         self.warmup = warmup
+    }
+
+    /// The bf16 matmul `bf16` asks for (nil: fp32) and the peak MFU is reported against: the bf16
+    /// matmul's, or sgemm's, measured now at the current thread count.
+    func matmulAndPeak() throws -> (BF16Matmul?, Double) {
+        let bf16 = self.bf16 ? try BF16Matmul() : nil
+        return (bf16, bf16?.measurePeakGFLOPS() ?? BLASRuntime.measurePeakGFLOPS())
     }
 }

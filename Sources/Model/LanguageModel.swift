@@ -35,6 +35,15 @@ public protocol LanguageModel: AnyObject {
     func initializeWeights(seed: UInt64)
 }
 
+extension LanguageModel {
+    /// Runs the linear layers with `bf16` attached to this model's weights (mixed precision), or in
+    /// fp32 when nil.
+    public func useBF16(_ bf16: BF16Matmul?) {
+        bf16?.attach(weights: params.pointer, count: layout.count)
+        self.bf16 = bf16
+    }
+}
+
 extension GPT: LanguageModel {}
 extension BERT: LanguageModel {
     /// nil: BERT adds its token-embedding gradient in place (its segment and position tables share

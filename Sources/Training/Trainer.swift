@@ -129,10 +129,7 @@ public final class Trainer {
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
-        if let bf16 {
-            bf16.attach(weights: model.params.pointer, count: count)
-            model.bf16 = bf16
-        }
+        model.useBF16(bf16)
         flopsPerToken = family.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap(ranks: world, localRanks: comm.localSize, threadsPerRank: self.threads, cores: cores)
