@@ -43,6 +43,9 @@ public final class BERT {
     public var training = true
     /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
     public var dropoutSeed: UInt64 = 0
+    /// When set, every linear layer (blocks and heads) multiplies bf16 operands with fp32 accumulation
+    /// (mixed precision); parameters, gradients and everything else stay fp32. nil: fp32 throughout.
+    public var bf16: BF16Matmul?
     /// The mean MLM and sequence-head (NSP or classifier) losses of the last forward (NaN when it had
     /// no such targets).
     public private(set) var lastMLMLoss: Float = .nan, lastSequenceLoss: Float = .nan
@@ -150,7 +153,7 @@ public final class BERT {
             keep.update(repeating: 1, count: N)
         }
         lastB = B; lastT = T
-        step = BlockStep(B: B, T: T, keyPadding: padded ? UnsafePointer(keep) : nil, dropping: training, dropoutSeed: dropoutSeed)
+        step = BlockStep(B: B, T: T, keyPadding: padded ? UnsafePointer(keep) : nil, dropping: training, dropoutSeed: dropoutSeed, bf16: bf16)
         let p = params.pointer
         let embedded = acts.pointer(.embedded), encoded = acts.pointer(.encoded)
         timed(.other) {

@@ -1,6 +1,7 @@
 import DataPipeline
 import Foundation
 import Distributed
+import Kernels
 import Model
 import Support
 
@@ -48,6 +49,10 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     }
 
     deinit { content.deallocate(); lengths.deallocate(); labels.deallocate() }
+
+    /// Runs the classifier's linear layers with bf16 operands from now on (mixed precision; weights,
+    /// gradients and AdamW stay fp32).
+    public func useBF16(_ bf16: BF16Matmul) { model.useBF16(bf16) }
 
     /// Copies every tensor of `pretrained` whose name and shape this classifier shares (the body, and
     /// a head the source already has); returns the names left as initialised (the new head).
@@ -116,6 +121,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         var losses: [Float] = []
         var reduced = [Float](repeating: 0, count: 1)
         model.training = true
+        model.bf16?.refreshWeights()   // the weights may have been loaded since it was attached
         for step in stepsDone..<(stepsDone + steps) {
             let epoch = step / perEpoch
             if order.isEmpty || orderEpoch != epoch {
@@ -142,7 +148,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
                 loss = reduced[0] * inverse
             }
             let norm = AdamWOptimizer.gradNorm(model.grads)
-            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: norm))
+            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: norm), bf16: model.bf16)
             losses.append(loss)
             stepsDone = step + 1
             if let onStep, try !onStep(Step(step: step + 1, loss: loss, gradNorm: norm)) { break }
