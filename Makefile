@@ -8,7 +8,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/pretrain
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev pkg-config fortunes slurm-wlm munge iproute2 librsvg2-bin
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev libdnnl-dev pkg-config fortunes slurm-wlm munge iproute2 librsvg2-bin
 
 .PHONY: pretrain test deps build clean help
 
@@ -23,7 +23,7 @@ deps:
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null; then \
-	  echo "error: missing packages:$$missing and no apt-get here; install them (or their equivalents: OpenMPI, OpenBLAS, zstd, snappy and zlib dev files, pkg-config) with your package manager, then run make again" >&2; exit 1; fi; \
+	  echo "error: missing packages:$$missing and no apt-get here; install them (or their equivalents: OpenMPI, OpenBLAS, zstd, snappy, zlib and oneDNN dev files, pkg-config) with your package manager, then run make again" >&2; exit 1; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
 	elif command -v sudo >/dev/null && [ -t 0 ]; then SUDO="sudo"; \

@@ -3,7 +3,7 @@
 //
 // Targets, imports pointing downward only:
 //   CMPI, CBLAS, CZstd,       C system-library shims, one per library
-//   CSnappy, CZlib
+//   CSnappy, CZlib, CDNNL     (CDNNL: oneDNN, the bf16 matmuls of mixed precision)
 //   Support                   the shared small pieces: SplitMix64, parallel-for, atomic file write, UserFacingError
 //   Kernels                   forward/backward pairs over unsafe buffers, threads, BLAS runtime
 //   Model                     config, flat parameter layout, the transformer block, GPT and BERT, AdamW, safetensors
@@ -56,9 +56,10 @@ let package = Package(
                        providers: [.apt(["libsnappy-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         .target(name: "Support", swiftSettings: mode + fastMath),
-        .target(name: "Kernels", dependencies: ["CBLAS", "Support"], swiftSettings: mode + fastMath),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CDNNL", "Support"], swiftSettings: mode + fastMath),
         .target(name: "Model", dependencies: ["Kernels", "Support"], swiftSettings: mode + fastMath),
         .target(name: "Distributed", dependencies: ["CMPI", "Support"], swiftSettings: mode + fastMath),
         .target(name: "DataPipeline", dependencies: ["Support", "CZstd", "CSnappy", "CZlib"], swiftSettings: mode + fastMath),
@@ -88,7 +89,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: mode),
         .target(name: "TestSupport", dependencies: ["Support", "Model", "DataPipeline", "Config", "Checkpoint"],
                 path: "Tests/TestSupport", swiftSettings: mode),
-        .testTarget(name: "TrainingTests", dependencies: ["Support", "Training", "Config", "DataPipeline", "Distributed", "Model", "Checkpoint", "Plot", "TestSupport"], swiftSettings: mode),
+        .testTarget(name: "TrainingTests", dependencies: ["Support", "Kernels", "Training", "Config", "DataPipeline", "Distributed", "Model", "Checkpoint", "Plot", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "Config", "TestSupport"], swiftSettings: mode),
         .testTarget(name: "CLITests", dependencies: ["Support", "Kernels", "Model", "Distributed", "DataPipeline", "Checkpoint", "Config", "Training",
                                             "Benchmarks", "TestSupport"],

@@ -15,7 +15,7 @@ public enum MLMBenchmark {
         public var parameters: Int
         /// Rows the MLM head ran on in the last step.
         public var headRows: Int
-        /// sgemm's measured peak at the same thread count, GFLOP/s.
+        /// The measured matmul peak at the same thread count (sgemm's, or the bf16 matmul's), GFLOP/s.
         public var peakGFLOPS: Double
         public var steps: TimedSteps
         public var tokensPerSecond: Double
@@ -33,12 +33,13 @@ public enum MLMBenchmark {
         try validate(maskRate: maskRate)
         let p = settings.preset
         Parallel.setThreads(settings.threads)
-        let peak = BLASRuntime.measurePeakGFLOPS()
+        let (bf16, peak) = try settings.matmulAndPeak()
         let g = p.config
         let config = BERTConfig(vocabSize: g.vocabSize, maxSeqLen: p.seqLen, nLayer: g.nLayer, nHead: g.nHead, dModel: g.dModel)
         let B = p.batch, T = p.seqLen, V = config.vocabSize
         let model = try BERT(config: config, maxBatch: B, maxSeqLen: T)
         model.initializeWeights(seed: 1337)
+        model.useBF16(bf16)
         let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         let specials = BERTSpecialTokens(cls: 1, sep: 2, mask: 3, pad: 0)
         let masker = try MLMMasker(microBatch: B, sequenceLength: T, vocabularySize: V, specials: specials, seed: 42)

@@ -13,7 +13,8 @@ public enum StepBenchmark {
         public var parameters: Int
         /// Floats of the model's activations.
         public var activationFloats: Int
-        /// sgemm's measured peak at the same thread count, GFLOP/s.
+        /// The measured matmul peak at the same thread count, GFLOP/s: sgemm's, or with bf16 the bf16
+        /// matmul's (oneDNN's, or sgemm's where bf16 is emulated).
         public var peakGFLOPS: Double
         public var steps: TimedSteps
         public var tokensPerSecond: Double
@@ -23,16 +24,19 @@ public enum StepBenchmark {
         public var peakRSS: Int
         /// What `MemoryPlan` predicted for it before the model was allocated, bytes.
         public var plannedRSS: Int
+        /// The matmul precision and kernel: "fp32", or "bf16 native: brg:avx512_core_bf16" and the like.
+        public var kernel: String
     }
 
     /// Builds the preset model and times its steps on random tokens.
     public static func run(_ settings: StepBenchmarkSettings) throws -> Result {
         let p = settings.preset
         Parallel.setThreads(settings.threads)
-        let peak = BLASRuntime.measurePeakGFLOPS()
+        let (bf16, peak) = try settings.matmulAndPeak()
         let plan = MemoryPlan(gpt: p.config, B: p.batch, T: p.seqLen, baseline: MemoryPlan.residentBytes())
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
+        model.useBF16(bf16)
         let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         var rng = SplitMix64(seed: 42)
         let n = p.batch * p.seqLen
@@ -49,7 +53,7 @@ public enum StepBenchmark {
         let flopsPerToken = 6.0 * Double(model.layout.count) + 12.0 * Double(p.config.nLayer * p.config.dModel * p.seqLen)
         return Result(settings: settings, parameters: model.layout.count, activationFloats: model.acts.floatCount, peakGFLOPS: peak,
                       steps: timed, tokensPerSecond: tokensPerSecond, mfu: tokensPerSecond * flopsPerToken / (peak * 1e9),
-                      peakRSS: MemoryStats.peakResidentBytes(), plannedRSS: plan.total)
+                      peakRSS: MemoryStats.peakResidentBytes(), plannedRSS: plan.total, kernel: bf16.map { "bf16 \($0.path.rawValue): \($0.kernel)" } ?? "fp32")
     }
 }
 
@@ -58,7 +62,7 @@ extension StepBenchmark.Result {
     public var jsonLine: String {
         let fields = ["\"preset\":\"\(settings.preset.rawValue)\"", "\"threads\":\(settings.threads)", "\"tokens_per_s\":\(Int(tokensPerSecond))",
                       "\"ms_per_step\":\(String(format: "%.1f", steps.median * 1000))", "\"mfu\":\(String(format: "%.3f", mfu))",
-                      "\"peak_gflops\":\(Int(peakGFLOPS))", "\"peak_rss_mb\":\(peakRSS / 1_048_576)", "\"planned_rss_mb\":\(plannedRSS / 1_048_576)", "\"loss\":\(steps.loss)"]
+                      "\"peak_gflops\":\(Int(peakGFLOPS))", "\"matmul\":\"\(kernel)\"", "\"peak_rss_mb\":\(peakRSS / 1_048_576)", "\"planned_rss_mb\":\(plannedRSS / 1_048_576)", "\"loss\":\(steps.loss)"]
         return "{" + (fields + steps.shareFields).joined(separator: ",") + "}"
     }
 
@@ -66,7 +70,7 @@ extension StepBenchmark.Result {
     public var tableLines: [String] {
         let p = settings.preset
         let accounted = Double(parameters) * 16 + Double(activationFloats) * 4
-        return ["preset \(p.rawValue): \(parameters) parameters, B=\(p.batch) T=\(p.seqLen), \(settings.threads) thread(s), BLAS core \(BLASRuntime.coreName)"]
+        return ["preset \(p.rawValue): \(parameters) parameters, B=\(p.batch) T=\(p.seqLen), \(settings.threads) thread(s), BLAS core \(BLASRuntime.coreName), matmuls \(kernel)"]
             + steps.headLines(peakGFLOPS: peakGFLOPS, steps: settings.steps, tokensPerSecond: tokensPerSecond, mfu: mfu)
             + steps.profileLines
             + ["peak RSS        \(peakRSS / 1_048_576) MiB (params+grads+moments \(Int(Double(parameters) * 16 / 1_048_576)) MiB + activations \(activationFloats * 4 / 1_048_576) MiB = \(Int(accounted / 1_048_576)) MiB accounted)",

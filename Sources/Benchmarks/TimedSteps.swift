@@ -33,7 +33,7 @@ public struct TimedSteps {
             model.backward(lossScale: 1, onReady: nil)
             let optStart = StepProfile.now()
             let scale = optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads))
-            optimizer.step(params: model.params, grads: model.grads, lr: 1e-4, gradScale: scale)
+            optimizer.step(params: model.params, grads: model.grads, lr: 1e-4, gradScale: scale, bf16: model.bf16)
             let end = StepProfile.now()
             if i >= warmup {
                 profile.add(.optimizer, end - optStart)
@@ -55,7 +55,7 @@ public struct TimedSteps {
 
     /// The table rows common to the step benchmarks: sgemm peak, median step, tokens/s and MFU.
     func headLines(peakGFLOPS: Double, steps: Int, tokensPerSecond: Double, mfu: Double) -> [String] {
-        ["sgemm peak      \(String(format: "%.1f", peakGFLOPS)) GFLOP/s",
+        ["matmul peak     \(String(format: "%.1f", peakGFLOPS)) GFLOP/s",
          "step (median)   \(String(format: "%.1f", median * 1000)) ms over \(steps) steps (min \(String(format: "%.1f", times.min()! * 1000)), max \(String(format: "%.1f", times.max()! * 1000)))",
          "tokens/s        \(Int(tokensPerSecond))",
          "MFU             \(String(format: "%.1f", mfu * 100)) %"]

@@ -1,3 +1,5 @@
+import Kernels
+
 /// What the training loop needs from a model whatever its family: the flat parameter and gradient
 /// buffers with their table, backward with ready-range callbacks, and initialisation.
 ///
@@ -14,6 +16,8 @@ public protocol LanguageModel: AnyObject {
     var grads: FlatBuffer { get }
     /// When set, forward and backward add their per-kernel times to it.
     var profile: StepProfile? { get set }
+    /// When set, linear layers take bf16 operands (mixed precision; see `BF16Matmul`).
+    var bf16: BF16Matmul? { get set }
     /// When set, the timeline recorder forward and backward write their spans to.
     var timeline: Timeline? { get set }
     /// Dropout applies only while this is set (and only where configured).
@@ -31,6 +35,15 @@ public protocol LanguageModel: AnyObject {
     func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows?
     /// Deterministic initialisation from a seed (the same on every rank).
     func initializeWeights(seed: UInt64)
+}
+
+extension LanguageModel {
+    /// Runs the linear layers with `bf16` attached to this model's weights (mixed precision), or in
+    /// fp32 when nil.
+    public func useBF16(_ bf16: BF16Matmul?) {
+        bf16?.attach(weights: params.pointer, count: layout.count)
+        self.bf16 = bf16
+    }
 }
 
 extension GPT: LanguageModel {}

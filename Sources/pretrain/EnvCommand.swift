@@ -38,6 +38,7 @@ struct EnvCommand: ParsableCommand {
         rows.append(("openblas core", BLASRuntime.coreName
             + (override.map { " (OPENBLAS_CORETYPE=\($0))" } ?? " (detected)")))
         rows.append(("openblas threads", "\(BLASRuntime.threads)"))
+        rows.append(("bf16", BF16Matmul.environmentSummary()))
         rows.append(("mpi", MPILibrary.version))
         if let layout = MPILibrary.launcherLayout {
             rows.append(("mpi layout", "rank \(layout.rank) of \(layout.size), local rank \(layout.localRank) of \(layout.localSize)"))

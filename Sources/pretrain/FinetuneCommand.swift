@@ -48,6 +48,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Report the training loss (and evaluate --test) every N steps; 0: only at the end.") var evalEvery = 100
     @Option(help: "Save a checkpoint (with the AdamW moments) every N steps; 0: only at the end.") var saveEvery = 100
     @Flag(help: "Continue from the newest checkpoint in --out (give the flags of that run).") var resume = false
+    @Option(help: "no (fp32) or bf16: linear layers multiply bf16 operands, weights stay fp32 (as mixed_precision).") var mixedPrecision = "no"
 
     func run() throws {
         var signal: Int32 = 0  // every rank ends with the status of the signal (runUnderMPI turns errors into 2 on ranks > 0)
@@ -60,7 +61,7 @@ struct FinetuneCommand: ParsableCommand {
         var s = FineTuneRun.Settings()
         (s.checkpoint, s.data, s.test, s.labels, s.labelNames, s.freezeBody, s.steps) = (checkpoint, data, test, labels, labelNames, freezeBody, steps)
         (s.lr, s.weightDecay, s.microBatch, s.seqLen, s.seed, s.out, s.threads) = (lr, weightDecay, microBatch, seqLen, seed, out, threads)
-        (s.tokenizer, s.evalEvery, s.saveEvery, s.resume) = (tokenizer, evalEvery, saveEvery, resume)
+        (s.tokenizer, s.evalEvery, s.saveEvery, s.resume, s.mixedPrecision) = (tokenizer, evalEvery, saveEvery, resume, mixedPrecision)
         PreemptionFlag.install()  // after MPI_Init, so that no handler of the MPI library replaces it
         return try FineTuneRun(settings: s, comm: comm) { print($0.message) }.run().signal
     }

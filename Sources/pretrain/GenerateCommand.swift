@@ -44,7 +44,7 @@ struct GenerateCommand: ParsableCommand {
         } catch let error as ModelError {
             throw CLIError("--" + error.message)  // "top-k …" / "temperature …": name the flag
         }
-        let tok = try loaded.tokenizer(explicit: tokenizer)
+        let tok = try loaded.byteLevelTokenizer(explicit: tokenizer)
         let generator = try TextGenerator(model: model, tokenizer: tok, prompt: prompt) { warning in
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }

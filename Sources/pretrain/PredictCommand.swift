@@ -8,54 +8,44 @@ import Support
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Fill [MASK] (masked-LM checkpoint) or classify a text (fine-tuned checkpoint).",
+        abstract: "Fill [MASK], classify a text, or extract its features (last hidden state, pooled) with a checkpoint.",
         discussion: """
         Examples:
           pretrain predict --checkpoint runs/bert/checkpoints --task fill-mask "The [MASK] sat on the mat." --top-k 5
           pretrain predict --checkpoint runs/bert-classify --task classify "Computers are useless."
-        BERT (model.arch bert) encodes the text as [CLS] text [SEP] (truncated to model.max_seq_len);
-        fill-mask prints, for each [MASK], the top-k tokens with their softmax probabilities
-        ("[MASK] 1: token<TAB>p"), most likely first. classify prints the predicted label and its
-        probability, then every label's probability ("label<TAB>p"); it needs a `pretrain finetune`
-        checkpoint, BERT or GPT (model.arch gpt: the text's tokens as fine-tuning read them, truncated to
-        its training.seq_len, classified on the last one). fill-mask is BERT's only.
+          pretrain predict --checkpoint minilm --task feature-extraction --pooling mean --normalize --input-file texts.jsonl
+        BERT encodes the text as [CLS] text [SEP] (truncated to model.max_seq_len). fill-mask prints the top-k tokens of each [MASK] with their probabilities; classify (a `pretrain finetune` checkpoint, BERT or GPT) the label and every label's probability; feature-extraction (BERT) the last hidden state as JSON, or one vector with --pooling mean|cls. --json, and --input-file (one {"text": …} per line), print one JSON line per text, with Hugging Face pipelines' field names.
         """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
-    @Option(help: "fill-mask, classify, or (T5) text2text-generation, translation, summarization.") var task: String
-    @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String
+    @Option(help: "fill-mask, classify, feature-extraction, or (T5) text2text-generation, translation, summarization.") var task: String
+    @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String?
+    @Option(help: "The text (instead of the argument).") var input: String?
+    @Option(help: "A JSON-lines file of texts, one {\"text\": …} per line.") var inputFile: String?
+    @Option(help: "feature-extraction: none (every token), mean or cls.") var pooling: String = "none"
+    @Flag(help: "feature-extraction: scale each vector to unit L2 norm.") var normalize = false
+    @Flag(help: "Print JSON (one line per text).") var json = false
     @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
     @Option(help: "T5: new tokens at most (greedy decoding).") var maxNewTokens: Int = 64
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
     func run() throws {
-        guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask, classify, text2text-generation, translation or summarization") }
+        guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask, classify, feature-extraction, text2text-generation, translation or summarization") }
+        guard let pool = FeaturePooling(rawValue: pooling) else { throw CLIError("--pooling \(pooling) is not a pooling; use none, mean or cls") }
         guard topK >= 1 else { throw CLIError("--top-k \(topK) must be at least 1") }
         guard threads ?? 1 >= 1 else { throw CLIError("--threads \(threads!) must be at least 1") }
+        let given = [text, input].compactMap { $0 }
+        guard given.count + (inputFile == nil ? 0 : 1) == 1 else { throw CLIError("give the text once: as the argument, --input TEXT, or --input-file F.jsonl") }
+        let texts = try inputFile.map { try TextPredictor.texts(inputFile: $0) } ?? given
         Parallel.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        var predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
+        let predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
+        predictor.pooling = pool
+        predictor.normalize = normalize
         predictor.maxNewTokens = maxNewTokens
-        let prediction = try predictor.predict(text, task: kind, topK: topK) { warning in
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        for text in texts {
+            let prediction = try predictor.predict(text, task: kind, topK: topK) { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+            print(json || inputFile != nil ? prediction.json : prediction.text)
         }
-        switch prediction {
-        case let .masks(masks):
-            for (n, mask) in masks.enumerated() {
-                for (rank, candidate) in mask.candidates.enumerated() {
-                    print("[MASK]\(masks.count > 1 ? "#\(n + 1)" : "") \(rank + 1): \(Self.escape(candidate.text))\t\(String(format: "%.6f", candidate.probability))\tid \(candidate.id)")
-                }
-            }
-        case let .text(text, _):
-            print(text)
-        case let .label(label):
-            print("label: \(label.names[label.best])\t\(String(format: "%.6f", label.probabilities[label.best]))\tid \(label.best)")
-            for (name, p) in zip(label.names, label.probabilities) { print("  \(name)\t\(String(format: "%.6f", p))") }
-        }
-    }
-
-    /// A token's text with whitespace and control characters made visible.
-    static func escape(_ s: String) -> String {
-        s.unicodeScalars.map { $0 == " " ? "␣" : ($0.value < 0x20 || $0.value == 0x7F) ? String(format: "\\x%02x", $0.value) : String($0) }.joined()
     }
 }

@@ -43,7 +43,7 @@ final class BenchTransferCommandTests: XCTestCase {
         var settings = loaded.config.optimizer
         settings.lr = 3e-3
         let seed = UInt64(loaded.config.training.seed)
-        let tuner = try FineTuner<GPT>(config: config, tokenizer: loaded.tokenizer, microBatch: 8, sequenceLength: loaded.config.training.seqLen,
+        let tuner = try FineTuner<GPT>(config: config, tokenizer: HuggingFaceTokenizer(byteLevel: loaded.tokenizer), microBatch: 8, sequenceLength: loaded.config.training.seqLen,
                                        settings: settings, seed: seed)
         tuner.loadBody(from: loaded.model)
         _ = try tuner.train(train, steps: 12, lr: 3e-3)

@@ -254,14 +254,14 @@ final class FinetuneCommandTests: XCTestCase {
         try fails(base + ["--data", work + "/notext.jsonl", "--labels", "3"], "notext.jsonl:1: no \"text\" string")
         try fails(base + ["--data", train, "--labels", "3", "--seq-len", "17"], "--seq-len 17 must be in 1…16")
         // A GPT language model has no classifier head and no fill-mask; a GPT classifier has no LM head.
-        try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "fill-mask", "a[MASK]"], "is a GPT checkpoint (model.arch gpt); fill-mask needs a BERT masked-LM checkpoint")
+        try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "fill-mask", "a[MASK]"], "is a GPT checkpoint (model.arch gpt); fill-mask needs a BERT checkpoint")
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "classify", "abc"], "is a GPT language model with no classifier head; fine-tune it first")
         XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/out"), "nothing is written on bad input")
         let tuned = try ProcessRunner.pretrain(["finetune", "--checkpoint", dir + "/ckpt", "--data", train, "--labels", "3", "--steps", "1", "--out", work + "/ft", "--threads", "1"])
         XCTAssertEqual(tuned.status, 0, tuned.output)
         try fails(["generate", "--checkpoint", work + "/ft", "--prompt", "ab"], "is a fine-tuned GPT classifier (model.num_labels 3) with no language-model head")
         try fails(["eval", "--checkpoint", work + "/ft"], "is a fine-tuned GPT classifier (model.num_labels 3)")
-        try fails(["predict", "--checkpoint", work + "/ft", "--task", "fill-mask", "a[MASK]"], "fill-mask needs a BERT masked-LM checkpoint")
+        try fails(["predict", "--checkpoint", work + "/ft", "--task", "fill-mask", "a[MASK]"], "fill-mask needs a BERT checkpoint")
     }
 
     // MARK: Watching and resuming

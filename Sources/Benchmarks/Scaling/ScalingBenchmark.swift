@@ -28,6 +28,8 @@ public struct ScalingBenchmark {
         public var paired = false
         public var pairedWithoutRaw = false
         public var compression: GradientCompression
+        /// fp32, or bf16 (`mixed_precision: bf16`) in every run.
+        public var precision = "fp32"
         /// Wait before each run until other processes use less than this many cores (0: don't).
         public var waitIdle = 0.3
         /// Redo a run (up to twice) when other processes used more than this many cores during it.
@@ -50,6 +52,7 @@ public struct ScalingBenchmark {
 
         /// Checks the flag combinations (after the flags themselves are set).
         public func validateCombinations() throws {
+            guard ["fp32", "bf16"].contains(precision) else { throw BenchmarkError("--precision \(precision) is not fp32 or bf16") }
             if pairedWithoutRaw, !paired { throw BenchmarkError("--paired-without-raw adds a variant of the paired run; add --paired") }
             if compareWholeEmbedding, schedules == ["after-backward"] {
                 throw BenchmarkError("--compare-whole-embedding compares schedules that overlap backward; use --grad-sync overlap, both or auto")
@@ -82,11 +85,11 @@ public struct ScalingBenchmark {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let shard = try Self.writeRandomTokens(p, directory: dir)
         let common = ["--preset", p.rawValue, "--steps", "\(s.steps)", "--warmup", "\(s.warmup)", "--threads", "\(s.threads)",
-                      "--data", shard, "--compression", s.compression.rawValue]
+                      "--data", shard, "--compression", s.compression.rawValue, "--precision", s.precision]
         let plan = Self.plan(s)
         log("bench-\(p.rawValue): \(GPTLayout(config: p.config).count) parameters, B=\(p.batch) T=\(p.seqLen) per rank, "
             + "\(s.threads) thread(s) per rank, mpirun --bind-to \(s.bind) (4 ranks: --oversubscribe), \(s.steps) timed steps after \(s.warmup) warm-up, "
-            + "gradients \(s.compression.rawValue == "none" ? "float32" : "bf16"), load average \(Statistics.loadAverage())")
+            + "gradients \(s.compression.rawValue == "none" ? "float32" : "bf16"), matmuls \(s.precision), load average \(Statistics.loadAverage())")
         var results: [String: [[String: Any]]] = [:]
         var order: [String] = []
         for run in plan {

@@ -30,6 +30,8 @@ public struct ScalingWorker {
     /// Barrier (untimed) before every step, so the ranks start each step together even without sync.
     var alignSteps = false
     var label: String
+    /// `mixed_precision` of the runs: "no" or "bf16".
+    public var mixedPrecision = "no"
 
     public init(preset: BenchPreset, data: String, steps: Int, warmup: Int, threads: Int, overlap: Bool?, synchronize: Bool, zero1: Bool,
                 compression: GradientCompression, deferTokenEmbedding: Bool?, paired: Bool, pairedRaw: Bool, alignSteps: Bool, label: String) {
@@ -60,6 +62,7 @@ public struct ScalingWorker {
         c.training.checksumInterval = 0
         c.training.zero1 = zero1
         c.training.gradCompression = compression == .bf16 ? .bf16 : .none
+        c.launch.mixedPrecision = mixedPrecision
         c.logging.runDir = NSTemporaryDirectory() + "pretrain-bench-scaling"
         return c
     }

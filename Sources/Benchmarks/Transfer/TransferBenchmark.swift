@@ -79,7 +79,7 @@ public enum TransferBenchmark {
 
     /// Fine-tunes `body` and a fresh model of the same shape (`run`'s config with the task's labels);
     /// `log` receives the task line and one line per fine-tuning as it ends, then the means.
-    public static func compare(_ body: Body, _ s: Settings, run: RunConfig, tokenizer: Tokenizer,
+    public static func compare(_ body: Body, _ s: Settings, run: RunConfig, tokenizer: HuggingFaceTokenizer,
                                train: ClassificationDataset, test: ClassificationDataset, log: (String) -> Void) throws -> Result {
         let K = train.labelNames.count
         switch body {
@@ -96,7 +96,7 @@ public enum TransferBenchmark {
     }
 
     private static func compare<C: SequenceClassifier>(_: FineTuner<C>.Type, config classifier: C.Config, pretrained: some LanguageModel, _ s: Settings,
-                                                        run: RunConfig, tokenizer: Tokenizer, train: ClassificationDataset, test: ClassificationDataset,
+                                                        run: RunConfig, tokenizer: HuggingFaceTokenizer, train: ClassificationDataset, test: ClassificationDataset,
                                                         log: (String) -> Void) throws -> Result {
         var settings = run.optimizer
         settings.lr = s.lr

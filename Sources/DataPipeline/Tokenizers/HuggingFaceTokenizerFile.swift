@@ -71,6 +71,13 @@ extension HuggingFaceTokenizer {
         }
     }
 
+    /// A byte-level BPE tokenizer (no post-processor) in this type, as a BPE `tokenizer.json` loads.
+    public convenience init(byteLevel bpe: Tokenizer) {
+        let tokens = (0..<bpe.vocabularySize).map { ByteLevel.encode(bpe.bytes(of: Int32($0))) }
+        self.init(modelType: "BPE", model: .bpe(bpe), tokens: tokens, addedTokens: bpe.addedTokens, normalizer: nil,
+                  preTokenizer: nil, postProcessor: .none, decoder: nil, sourcePath: bpe.sourcePath)
+    }
+
     private static func wrap(_ bpe: Tokenizer, root: [String: Any], path: String) throws -> HuggingFaceTokenizer {
         let tokens = (0..<bpe.vocabularySize).map { ByteLevel.encode(bpe.bytes(of: Int32($0))) }
         return HuggingFaceTokenizer(modelType: "BPE", model: .bpe(bpe), tokens: tokens, addedTokens: bpe.addedTokens, normalizer: nil,

@@ -14,13 +14,14 @@ import Support
 /// One AdamW update (decoupled weight decay, bias-corrected moments), vectorised and parallel.
 public enum AdamW {
     /// Updates params, m and v in place for step number `t` (1-based). Memory-bound: reads 4 floats and
-    /// writes 3 per parameter.
+    /// writes 3 per parameter. With `rounded`, also writes each new parameter rounded to bf16 there
+    /// (mixed precision's weight copy, made in the same pass).
     public static func step(params: UnsafeMutablePointer<Float> /* (count) */,
                             grads: UnsafePointer<Float> /* (count) */,
                             m: UnsafeMutablePointer<Float> /* (count) first moment */,
                             v: UnsafeMutablePointer<Float> /* (count) second moment */,
                             count: Int, lr: Float, beta1: Float, beta2: Float, eps: Float,
-                            weightDecay: Float, t: Int, gradScale: Float = 1) {
+                            weightDecay: Float, t: Int, gradScale: Float = 1, rounded: BF16Destination? = nil) {
         precondition(count >= 0, "negative count")
         precondition(t >= 1, "AdamW step numbers start at 1")
         let bc1 = 1 - Foundation.pow(Double(beta1), Double(t))
@@ -36,6 +37,7 @@ public enum AdamW {
             while i + 16 <= hi {
                 let (p1, m1, v1) = update(params.load16(i), grads.load16(i), m.load16(i), v.load16(i), c)
                 params.store16(i, p1)
+                rounded?.store16(i, p1)
                 m.store16(i, m1)
                 v.store16(i, v1)
                 i += 16
@@ -45,6 +47,7 @@ public enum AdamW {
                 let (p1, m1, v1) = update(params.loadPartial16(i, n), grads.loadPartial16(i, n),
                                           m.loadPartial16(i, n), v.loadPartial16(i, n), c)
                 params.storePartial16(i, n, p1)
+                rounded?.storePartial16(i, n, p1)
                 m.storePartial16(i, n, m1)
                 v.storePartial16(i, n, v1)
             }

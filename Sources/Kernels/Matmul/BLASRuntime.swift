@@ -38,19 +38,30 @@ public enum BLASRuntime {
     static let marker = "PRETRAIN_BLAS_REEXEC"
 
     /// Re-executes the current process with `OPENBLAS_CORETYPE` set when OpenBLAS picked a weaker kernel
-    /// family than the CPU supports. Returns normally when nothing needs to change. A user's own
-    /// `OPENBLAS_CORETYPE` is always respected.
+    /// family than the CPU supports, and with `OMP_WAIT_POLICY=passive` for oneDNN's OpenMP threads
+    /// (bf16 matmuls) unless set: libgomp otherwise spins at every barrier, and on a loaded machine a
+    /// spinning thread waits for a descheduled one (bench-s bf16 at load 15: 273 tok/s spinning, 384
+    /// passive). Both are read when the libraries load, hence the re-execution. Returns normally when
+    /// nothing needs to change. A user's own settings are always respected.
     public static func ensureFastCore(cpu: CPUInfo = .host) {
         let env = ProcessInfo.processInfo.environment
-        guard env["OPENBLAS_CORETYPE"] == nil, env[marker] == nil,
-              let wanted = cpu.preferredBLASCore, tier(coreName) < tier(wanted) else { return }
-        setenv("OPENBLAS_CORETYPE", wanted, 1)
+        guard env[marker] == nil else { return }
+        var changed = false
+        if env["OPENBLAS_CORETYPE"] == nil, let wanted = cpu.preferredBLASCore, tier(coreName) < tier(wanted) {
+            setenv("OPENBLAS_CORETYPE", wanted, 1)
+            changed = true
+        }
+        if env["OMP_WAIT_POLICY"] == nil {
+            setenv("OMP_WAIT_POLICY", "passive", 1)
+            changed = true
+        }
+        guard changed else { return }
         setenv(marker, "1", 1)
         // argv as the process received it; /proc/self/exe is this very binary.
         let args = CommandLine.unsafeArgv
         execv("/proc/self/exe", args)
-        // execv only returns on failure: carry on with the slower kernels rather than stop.
-        unsetenv("OPENBLAS_CORETYPE")
+        // execv only returns on failure: carry on with the libraries as loaded rather than stop.
+        unsetenv(marker)
     }
 }
 

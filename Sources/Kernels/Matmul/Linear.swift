@@ -1,6 +1,7 @@
 import Support
 
-// Fully connected layer (matrix multiply plus bias) through OpenBLAS sgemm, in either weight layout.
+// Fully connected layer (matrix multiply plus bias) through OpenBLAS sgemm, in either weight layout, or
+// with bf16 operands and fp32 accumulation through a `BF16Matmul` (`precision:`; bias, dbias fp32).
 //
 // Shapes:
 //   N rows (= B·T), IC input channels, OC output channels
@@ -28,8 +29,8 @@ public enum Linear {
                                inp: UnsafePointer<Float> /* (N,IC) */,
                                weight: UnsafePointer<Float> /* (IC,OC) */,
                                bias: UnsafePointer<Float>? /* (OC) */,
-                               N: Int, IC: Int, OC: Int) {
-        forward(.inOut, out: out, inp: inp, weight: weight, bias: bias, N: N, IC: IC, OC: OC)
+                               N: Int, IC: Int, OC: Int, precision bf16: BF16Matmul? = nil) {
+        forward(.inOut, out: out, inp: inp, weight: weight, bias: bias, N: N, IC: IC, OC: OC, bf16: bf16)
     }
 
     /// Accumulates dinp += dout·weightᵀ, dweight += inpᵀ·dout, dbias += Σ_rows dout. Any of the three
@@ -40,8 +41,8 @@ public enum Linear {
                                 dout: UnsafePointer<Float> /* (N,OC) */,
                                 inp: UnsafePointer<Float> /* (N,IC) */,
                                 weight: UnsafePointer<Float> /* (IC,OC) */,
-                                N: Int, IC: Int, OC: Int) {
-        backward(.inOut, dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC)
+                                N: Int, IC: Int, OC: Int, precision bf16: BF16Matmul? = nil) {
+        backward(.inOut, dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC, bf16: bf16)
     }
 
     /// out = inp·weightᵀ + bias with weight stored (OC,IC) (`nn.Linear`, or the tied LM head with
@@ -50,8 +51,8 @@ public enum Linear {
                                          inp: UnsafePointer<Float> /* (N,IC) */,
                                          weight: UnsafePointer<Float> /* (OC,IC) */,
                                          bias: UnsafePointer<Float>? = nil /* (OC) */,
-                                         N: Int, IC: Int, OC: Int) {
-        forward(.outIn, out: out, inp: inp, weight: weight, bias: bias, N: N, IC: IC, OC: OC)
+                                         N: Int, IC: Int, OC: Int, precision bf16: BF16Matmul? = nil) {
+        forward(.outIn, out: out, inp: inp, weight: weight, bias: bias, N: N, IC: IC, OC: OC, bf16: bf16)
     }
 
     /// Accumulates dinp += dout·weight, dweight += doutᵀ·inp and dbias += Σ_rows dout for the (OC,IC)
@@ -62,16 +63,25 @@ public enum Linear {
                                           dout: UnsafePointer<Float> /* (N,OC) */,
                                           inp: UnsafePointer<Float> /* (N,IC) */,
                                           weight: UnsafePointer<Float> /* (OC,IC) */,
-                                          N: Int, IC: Int, OC: Int) {
-        backward(.outIn, dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC)
+                                          N: Int, IC: Int, OC: Int, precision bf16: BF16Matmul? = nil) {
+        backward(.outIn, dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC, bf16: bf16)
     }
 
     /// The forward of either layout: one sgemm, onto the broadcast bias when there is one.
     @inline(__always)
     static func forward(_ layout: WeightLayout, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, IC: Int, OC: Int) {
+                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, N: Int, IC: Int, OC: Int, bf16: BF16Matmul?) {
         precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
         if let bias { fillRows(out, with: bias, N: N, width: OC) }
+        if let bf16 {
+            let W = bf16.weight(weight, count: IC * OC, slot: 3)
+            forEachRowChunk(N, width: IC) { r0, n in
+                let a = bf16.round(inp + r0 * IC, rows: n, cols: IC, slot: 0)
+                bf16.multiply(transA: false, transB: layout == .outIn, M: n, N: OC, K: IC, A: a, lda: IC, B: W,
+                              ldb: layout == .outIn ? IC : OC, beta: bias == nil ? 0 : 1, C: out + r0 * OC, ldc: OC)
+            }
+            return
+        }
         GEMM.sgemm(transA: false, transB: layout == .outIn, M: N, N: OC, K: IC, A: inp, lda: IC,
                    B: weight, ldb: layout == .outIn ? IC : OC, beta: bias == nil ? 0 : 1, C: out, ldc: OC)
     }
@@ -82,8 +92,13 @@ public enum Linear {
     @inline(__always)
     static func backward(_ layout: WeightLayout, dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
                          dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
-                         weight: UnsafePointer<Float>, N: Int, IC: Int, OC: Int) {
+                         weight: UnsafePointer<Float>, N: Int, IC: Int, OC: Int, bf16: BF16Matmul?) {
         precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
+        if let bf16 {
+            backwardBF16(layout, dinp: dinp, dweight: dweight, dout: dout, inp: inp, weight: weight, N: N, IC: IC, OC: OC, bf16)
+            if let dbias { columnSums(into: dbias, dout, N: N, width: OC) }
+            return
+        }
         if let dinp {
             GEMM.sgemm(transA: false, transB: layout == .inOut, M: N, N: IC, K: OC, A: dout, lda: OC,
                        B: weight, ldb: layout == .inOut ? OC : IC, beta: 1, C: dinp, ldc: IC)
@@ -94,6 +109,43 @@ public enum Linear {
                        B: cols, ldb: colWidth, beta: 1, C: dweight, ldc: colWidth)
         }
         if let dbias { columnSums(into: dbias, dout, N: N, width: OC) }
+    }
+
+    /// The two backward products with bf16 operands: d(out) is rounded once (per chunk of rows) and
+    /// serves both. Chunks split the rows (the K of dweight's product), accumulating in order.
+    static func backwardBF16(_ layout: WeightLayout, dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
+                             dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                             N: Int, IC: Int, OC: Int, _ bf16: BF16Matmul) {
+        let W = dinp == nil ? nil : bf16.weight(weight, count: IC * OC, slot: 3)
+        forEachRowChunk(N, width: max(IC, OC)) { r0, n in
+            let d = bf16.round(dout + r0 * OC, rows: n, cols: OC, slot: 0)
+            if let dinp, let W {
+                bf16.multiply(transA: false, transB: layout == .inOut, M: n, N: IC, K: OC, A: d, lda: OC, B: W,
+                              ldb: layout == .inOut ? OC : IC, beta: 1, C: dinp + r0 * IC, ldc: IC)
+            }
+            if let dweight {
+                let x = bf16.round(inp + r0 * IC, rows: n, cols: IC, slot: 1)
+                let (rows, rowWidth, cols, colWidth) = layout == .inOut ? (x, IC, d, OC) : (d, OC, x, IC)
+                bf16.multiply(transA: true, transB: false, M: rowWidth, N: colWidth, K: n, A: rows, lda: rowWidth,
+                              B: cols, ldb: colWidth, beta: 1, C: dweight, ldc: colWidth)
+            }
+        }
+    }
+
+    /// Rounded operands are made for at most this many elements at once (32 MB of bf16); settable so
+    /// tests can reach the chunked path with small matrices. Set once at start-up, not concurrently.
+    public nonisolated(unsafe) static var chunkElements = 16 << 20
+
+    /// Calls body(firstRow, rows) over consecutive chunks of N rows of `width` elements, each at most
+    /// `chunkElements` (at least 64 rows); one chunk when everything fits.
+    @inline(__always)
+    static func forEachRowChunk(_ N: Int, width: Int, _ body: (Int, Int) -> Void) {
+        let per = N * width <= chunkElements ? max(N, 1) : max(64, chunkElements / width / 64 * 64)
+        var r0 = 0
+        repeat {
+            body(r0, min(per, N - r0))
+            r0 += per
+        } while r0 < N
     }
 
     /// Writes `row` (width) into each of the N rows of `dst` (N,width). Parallel over rows.

@@ -43,6 +43,9 @@ public final class BERT {
     public var training = true
     /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
     public var dropoutSeed: UInt64 = 0
+    /// When set, every linear layer (blocks and heads) multiplies bf16 operands with fp32 accumulation
+    /// (mixed precision); parameters, gradients and everything else stay fp32. nil: fp32 throughout.
+    public var bf16: BF16Matmul?
     /// The mean MLM and sequence-head (NSP or classifier) losses of the last forward (NaN when it had
     /// no such targets).
     public private(set) var lastMLMLoss: Float = .nan, lastSequenceLoss: Float = .nan
@@ -113,6 +116,12 @@ public final class BERT {
     /// of labels for a classifier); after a forward with sequence labels they hold probabilities.
     public var sequenceLogits: UnsafeMutablePointer<Float> { acts.pointer(.sequenceLogits) }
 
+    /// The (B, T, C) encoder output of the last forward (Hugging Face's `last_hidden_state`; pre-LN:
+    /// after the final LayerNorm), rows in the batch's (B, T) order.
+    public var lastHiddenState: UnsafePointer<Float> {
+        layout.finalLNWeight != nil ? UnsafePointer(acts.pointer(.lnf)) : blockInput(config.nLayer)
+    }
+
     @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// The input of block `l`: the embeddings for l = 0, else block l − 1's output (l = L: the encoder's).
@@ -144,7 +153,7 @@ public final class BERT {
             keep.update(repeating: 1, count: N)
         }
         lastB = B; lastT = T
-        step = BlockStep(B: B, T: T, keyPadding: padded ? UnsafePointer(keep) : nil, dropping: training, dropoutSeed: dropoutSeed)
+        step = BlockStep(B: B, T: T, keyPadding: padded ? UnsafePointer(keep) : nil, dropping: training, dropoutSeed: dropoutSeed, bf16: bf16)
         let p = params.pointer
         let embedded = acts.pointer(.embedded), encoded = acts.pointer(.encoded)
         timed(.other) {

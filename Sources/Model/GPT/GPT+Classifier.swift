@@ -38,7 +38,7 @@ extension GPT {
             classifiedRows[b] = b * T + lengths[b] - 1
             (pooled + b * C).update(from: lnf + classifiedRows[b] * C, count: C)
         }
-        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: pooled, weight: params.pointer + score, N: B, IC: C, OC: K) }
+        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: pooled, weight: params.pointer + score, N: B, IC: C, OC: K, precision: bf16) }
         if let label { labels.update(from: label, count: B) }
         return finishForward(label == nil ? nil : .classifier, start: mark) {
             CrossEntropy.forward(losses: acts.pointer(.sequenceLosses), probs: acts.pointer(.sequenceProbs), logits: logits,
@@ -56,7 +56,7 @@ extension GPT {
         timed(.other) { VectorMath.zero(dpooled, count: B * C) }
         timed(.matmul) {
             Linear.backwardTransposed(dinp: dpooled, dweight: grads.pointer + score, dout: dlogits, inp: acts.pointer(.pooled),
-                                      weight: params.pointer + score, N: B, IC: C, OC: K)
+                                      weight: params.pointer + score, N: B, IC: C, OC: K, precision: bf16)
         }
         timed(.other) {
             VectorMath.zero(dln, count: N * C)

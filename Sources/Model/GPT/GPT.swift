@@ -31,6 +31,9 @@ public final class GPT {
     public var training = true
     /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
     public var dropoutSeed: UInt64 = 0
+    /// When set, every linear layer (blocks and heads) multiplies bf16 operands with fp32 accumulation
+    /// (mixed precision); parameters, gradients and everything else stay fp32. nil: fp32 throughout.
+    public var bf16: BF16Matmul?
     /// When set, forward and backward add their per-kernel times to it.
     public var profile: StepProfile?
     /// When set, forward and backward record one event per layer in it (see `Timeline`).
@@ -120,7 +123,7 @@ public final class GPT {
         let mark = try forwardBody(tokens: input, B: B, T: T)
         let C = config.dModel, V = config.vocabSize, N = B * T
         let logits = acts.pointer(.logits)
-        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: acts.pointer(.lnf), weight: params.pointer + layout.wte, N: N, IC: C, OC: V) }
+        timed(.matmul) { Linear.forwardTransposed(out: logits, inp: acts.pointer(.lnf), weight: params.pointer + layout.wte, N: N, IC: C, OC: V, precision: bf16) }
         if let target { targets.update(from: target, count: N) }
         return finishForward(target == nil ? nil : .languageModel, start: mark) {
             CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets, N: N, V: V,
@@ -150,7 +153,7 @@ public final class GPT {
         }
         tokens.update(from: input, count: N)
         lastB = B; lastT = T
-        step = BlockStep(B: B, T: T, dropping: training, dropoutSeed: dropoutSeed)
+        step = BlockStep(B: B, T: T, dropping: training, dropoutSeed: dropoutSeed, bf16: bf16)
         // x = wte[tokens] + wpe[positions], dropped
         let wte = params.pointer + layout.wte
         let wpe = layout.wpe.map { params.pointer + $0 } ?? positionTable!.pointer
@@ -219,7 +222,7 @@ public final class GPT {
         timed(.other) { VectorMath.zero(dln, count: N * C) }
         timed(.matmul) {
             Linear.backwardTransposed(dinp: dln, dweight: grads.pointer + layout.wte, dout: dlogits, inp: acts.pointer(.lnf),
-                                      weight: params.pointer + layout.wte, N: N, IC: C, OC: V)
+                                      weight: params.pointer + layout.wte, N: N, IC: C, OC: V, precision: bf16)
         }
     }
 

@@ -6,8 +6,9 @@ import Foundation
 // embeddings and its bias is `cls.predictions.bias`, so neither is stored twice.
 
 extension BERT {
-    /// The Hugging Face `config.json` fields for this model (post-LN only).
-    public func huggingFaceConfig(padTokenID: Int = 0) throws -> [String: Any] {
+    /// The Hugging Face `config.json` fields for this model (post-LN only); a classifier's
+    /// `id2label`/`label2id` name `labelNames` (LABEL_k when they are not one per label).
+    public func huggingFaceConfig(padTokenID: Int = 0, labelNames: [String] = []) throws -> [String: Any] {
         guard config.norm == .post else {
             throw ModelError("model.norm pre has no Hugging Face BERT counterpart; export needs a post-LN model (model.norm: post)")
         }
@@ -21,16 +22,19 @@ extension BERT {
             "pad_token_id": padTokenID, "position_embedding_type": "absolute", "tie_word_embeddings": true,
         ]
         if config.numLabels > 0 {
-            json["id2label"] = Dictionary(uniqueKeysWithValues: (0..<config.numLabels).map { ("\($0)", "LABEL_\($0)") })
-            json["label2id"] = Dictionary(uniqueKeysWithValues: (0..<config.numLabels).map { ("LABEL_\($0)", $0) })
+            let names = labelNames.count == config.numLabels && Set(labelNames).count == labelNames.count ? labelNames
+                : (0..<config.numLabels).map { "LABEL_\($0)" }
+            json["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ("\($0.offset)", $0.element) })
+            json["label2id"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
+            json["num_labels"] = config.numLabels
         }
         return json
     }
 
     /// Writes `model.safetensors` and `config.json` into `directory` (created if needed), so
     /// `BertForMaskedLM.from_pretrained(directory)` loads this model.
-    public func exportHuggingFace(to directory: String, padTokenID: Int = 0) throws {
-        try HuggingFaceFiles.write(layout, params: params.pointer, config: huggingFaceConfig(padTokenID: padTokenID), to: directory)
+    public func exportHuggingFace(to directory: String, padTokenID: Int = 0, labelNames: [String] = []) throws {
+        try HuggingFaceFiles.write(layout, params: params.pointer, config: huggingFaceConfig(padTokenID: padTokenID, labelNames: labelNames), to: directory)
     }
 
     /// The model config a Hugging Face BERT directory describes (NSP when its weights hold the pooler

@@ -18,7 +18,7 @@ extension T5 {
         timed(.other) { VectorMath.zero(d, count: N * C) }
         timed(.matmul) {
             Linear.backwardTransposed(dinp: d, dweight: g + layout.headWeight, dbias: nil, dout: logits, inp: acts.pointer(.headIn),
-                                      weight: p + layout.headWeight, N: N, IC: C, OC: V)
+                                      weight: p + layout.headWeight, N: N, IC: C, OC: V, precision: bf16)
         }
         timed(.other) {
             if config.tieWordEmbeddings { VectorMath.scale(d, count: N * C, by: headScale) }

@@ -36,6 +36,9 @@ public final class T5 {
     public var profile: StepProfile?
     /// When set, the Chrome-trace recorder; T5 records whole steps only.
     public var timeline: Timeline?
+    /// When set, every linear layer (both stacks and the head) multiplies bf16 operands with fp32
+    /// accumulation (mixed precision); nil: fp32.
+    public var bf16: BF16Matmul?
     /// Dropout is applied only while training (and only when configured).
     public var training = true
     /// Seed of the dropout masks; the training loop sets it per step and rank.
@@ -172,7 +175,7 @@ public final class T5 {
             positionBias(bias, table: layout.encoderRelativeBias, Tq: S, Tk: S, bidirectional: true)
         }
         encoderStep = BlockStep(B: B, T: S, keyPadding: padded ? UnsafePointer(keep) : nil, positionBias: bias,
-                                dPositionBias: acts.pointer(.dEncoderBias), dropping: training, dropoutSeed: dropoutSeed)
+                                dPositionBias: acts.pointer(.dEncoderBias), dropping: training, dropoutSeed: dropoutSeed, bf16: bf16)
         var x = UnsafePointer(embedded)
         for l in 0..<config.numLayers {
             x = encoder.forward(layer: l, input: x, params: p + layout.encoderBlockStart(l), step: encoderStep, profile: profile)
@@ -196,7 +199,7 @@ public final class T5 {
         }
         decoderStep = BlockStep(B: B, T: T, positionBias: bias, dPositionBias: acts.pointer(.dDecoderBias),
                                 encoder: acts.pointer(.encoderOut), Tk: S, encoderPadding: encoderStep.keyPadding,
-                                dEncoder: acts.pointer(.dEncoderOut), dropping: training, dropoutSeed: dropoutSeed &+ Self.decoderSeed)
+                                dEncoder: acts.pointer(.dEncoderOut), dropping: training, dropoutSeed: dropoutSeed &+ Self.decoderSeed, bf16: bf16)
         var x = UnsafePointer(embedded)
         for l in 0..<config.numDecoderLayers {
             x = decoder.forward(layer: l, input: x, params: p + layout.decoderBlockStart(l), step: decoderStep, profile: profile)
@@ -210,7 +213,7 @@ public final class T5 {
             if config.tieWordEmbeddings { VectorMath.scale(headIn, count: N * C, by: headScale) }
         }
         timed(.matmul) {
-            Linear.forwardTransposed(out: logits, inp: headIn, weight: p + layout.headWeight, N: N, IC: C, OC: config.vocabSize)
+            Linear.forwardTransposed(out: logits, inp: headIn, weight: p + layout.headWeight, N: N, IC: C, OC: config.vocabSize, precision: bf16)
         }
     }
 

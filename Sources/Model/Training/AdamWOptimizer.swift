@@ -60,15 +60,17 @@ public final class AdamWOptimizer {
     }
 
     /// One AdamW step on `shard` of `params` with `grads` (same layout), at learning rate `lr`, with
-    /// gradients multiplied by `gradScale` first (clipping).
-    public func step(params: FlatBuffer, grads: FlatBuffer, lr: Float, gradScale: Float = 1) {
+    /// gradients multiplied by `gradScale` first (clipping). With `bf16` (holding `params` attached),
+    /// the same pass refreshes its bf16 copy of the weights it updates.
+    public func step(params: FlatBuffer, grads: FlatBuffer, lr: Float, gradScale: Float = 1, bf16: BF16Matmul? = nil) {
         t += 1
         for piece in pieces {
             let local = piece.range.lowerBound - shard.lowerBound
             AdamW.step(params: params.pointer + piece.range.lowerBound, grads: grads.pointer + piece.range.lowerBound,
                        m: m.pointer + local, v: v.pointer + local, count: piece.range.count, lr: lr,
                        beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps,
-                       weightDecay: piece.decay ? settings.weightDecay : 0, t: t, gradScale: gradScale)
+                       weightDecay: piece.decay ? settings.weightDecay : 0, t: t, gradScale: gradScale,
+                       rounded: bf16?.roundedWeights(at: piece.range.lowerBound))
         }
     }
 

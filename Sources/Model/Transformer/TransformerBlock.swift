@@ -17,16 +17,18 @@ public struct BlockStep {
     public var Tk: Int
     /// Whether this step applies dropout (training), and the seed of its counter-based masks.
     public var dropping: Bool, dropoutSeed: UInt64
+    /// When set, every linear layer's products take bf16 operands (mixed precision); nil: fp32.
+    public var bf16: BF16Matmul?
 
     /// A step of (B, T) with no padding, bias, other sequence or dropout.
     public init(B: Int, T: Int, keyPadding: UnsafePointer<UInt8>? = nil, positionBias: UnsafePointer<Float>? = nil,
                 dPositionBias: UnsafeMutablePointer<Float>? = nil, encoder: UnsafePointer<Float>? = nil, Tk: Int = 0,
                 encoderPadding: UnsafePointer<UInt8>? = nil, dEncoder: UnsafeMutablePointer<Float>? = nil,
-                dropping: Bool = false, dropoutSeed: UInt64 = 0) {
+                dropping: Bool = false, dropoutSeed: UInt64 = 0, bf16: BF16Matmul? = nil) {
         self.B = B; self.T = T; self.keyPadding = keyPadding
         self.positionBias = positionBias; self.dPositionBias = dPositionBias
         self.encoder = encoder; self.Tk = Tk; self.encoderPadding = encoderPadding; self.dEncoder = dEncoder
-        self.dropping = dropping; self.dropoutSeed = dropoutSeed
+        self.dropping = dropping; self.dropoutSeed = dropoutSeed; self.bf16 = bf16
     }
 }
 
@@ -139,7 +141,7 @@ public struct TransformerBlock {
                                   _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, N = B * T, C = config.C, D = config.D
         let qkv = acts.pointer(.qkv, layer: l), atty = acts.pointer(.atty, layer: l)
-        time(profile, .matmul) { linear(out: qkv, inp: inp, w, .qkvWeight, .qkvBias, N: N, IC: C, OC: 3 * D) }
+        time(profile, .matmul) { linear(out: qkv, inp: inp, w, .qkvWeight, .qkvBias, N: N, IC: C, OC: 3 * D, step.bf16) }
         time(profile, .attention) {
             let p = step.dropping ? config.attentionDropout : 0
             Attention.forward(out: atty, att: acts.pointer(.att, layer: l), q: qkv, ldq: 3 * D, k: qkv + D, ldk: 3 * D,
@@ -149,7 +151,7 @@ public struct TransformerBlock {
                               dropout: p, seed: step.dropoutSeed &+ UInt64(0x1000 + l),
                               dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil)
         }
-        time(profile, .matmul) { linear(out: out, inp: atty, w, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C) }
+        time(profile, .matmul) { linear(out: out, inp: atty, w, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C, step.bf16) }
     }
 
     /// out (B,T,C) = proj(attention(q(inp), kv(encoder))): queries from this sequence, keys and values
@@ -159,8 +161,8 @@ public struct TransformerBlock {
         let B = step.B, T = step.T, Tk = step.Tk, N = B * T, C = config.C, D = config.D
         let q = acts.pointer(.crossQ, layer: l), kv = acts.pointer(.crossKV, layer: l), y = acts.pointer(.crossY, layer: l)
         time(profile, .matmul) {
-            linear(out: q, inp: inp, w, .crossQWeight, .crossQBias, N: N, IC: C, OC: D)
-            linear(out: kv, inp: step.encoder!, w, .crossKVWeight, .crossKVBias, N: B * Tk, IC: C, OC: 2 * D)
+            linear(out: q, inp: inp, w, .crossQWeight, .crossQBias, N: N, IC: C, OC: D, step.bf16)
+            linear(out: kv, inp: step.encoder!, w, .crossKVWeight, .crossKVBias, N: B * Tk, IC: C, OC: 2 * D, step.bf16)
         }
         time(profile, .attention) {
             let p = step.dropping ? config.attentionDropout : 0
@@ -169,7 +171,7 @@ public struct TransformerBlock {
                               keyPadding: step.encoderPadding, dropout: p, seed: step.dropoutSeed &+ UInt64(0x4000 + l),
                               dropped: p > 0 ? acts.pointer(.crossAttDropped, layer: l) : nil)
         }
-        time(profile, .matmul) { linear(out: out, inp: y, w, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C) }
+        time(profile, .matmul) { linear(out: out, inp: y, w, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C, step.bf16) }
     }
 
     /// out (B,T,C) = ffnOut(act(ffnIn(inp))), or with a gate ffnOut(gelu(ffnIn(inp)) ⊙ ffnLinear(inp)).
@@ -178,8 +180,8 @@ public struct TransformerBlock {
         let N = step.B * step.T, C = config.C, I = config.I
         let fch = acts.pointer(.fch, layer: l), act = acts.pointer(.fchAct, layer: l), lin = acts.pointer(.fchLinear, layer: l)
         time(profile, .matmul) {
-            linear(out: fch, inp: inp, w, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I)
-            if config.gated { linear(out: lin, inp: inp, w, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I) }
+            linear(out: fch, inp: inp, w, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I, step.bf16)
+            if config.gated { linear(out: lin, inp: inp, w, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I, step.bf16) }
         }
         time(profile, .other) {
             switch config.feedForward {
@@ -188,17 +190,17 @@ public struct TransformerBlock {
             case .gatedGELU(let kind): GatedGELU.forward(out: act, gate: fch, linear: lin, count: N * I, kind: kind)
             }
         }
-        time(profile, .matmul) { linear(out: out, inp: act, w, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C) }
+        time(profile, .matmul) { linear(out: out, inp: act, w, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16) }
     }
 
     /// out (N,OC) = inp (N,IC) · W + b in the family's weight orientation; b only when the table has it.
     @inline(__always)
     func linear(out: UnsafeMutablePointer<Float> /* (N,OC) */, inp: UnsafePointer<Float> /* (N,IC) */, _ w: UnsafePointer<Float>, _ weight: BlockRole,
-                _ bias: BlockRole, N: Int, IC: Int, OC: Int) {
+                _ bias: BlockRole, N: Int, IC: Int, OC: Int, _ bf16: BF16Matmul?) {
         let W = w + table[weight]!, b = table[bias].map { w + $0 }
         switch config.orientation {
-        case .inOut: Linear.forward(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC)
-        case .outIn: Linear.forwardTransposed(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC)
+        case .inOut: Linear.forward(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC, precision: bf16)
+        case .outIn: Linear.forwardTransposed(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC, precision: bf16)
         }
     }
 

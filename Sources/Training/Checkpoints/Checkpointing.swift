@@ -275,6 +275,7 @@ extension Trainer {
                     for opt in optimizers { opt.m.zero(); opt.v.zero() }
                 }
                 for opt in optimizers { opt.setStep(manifest.hasOptimizerState ? manifest.optimizerStep : 0) }
+                model.bf16?.refreshWeights()
                 step = manifest.step
                 badSteps = manifest.badSteps
                 if let position = manifest.dataPositions.first {

@@ -1,9 +1,11 @@
 import Checkpoint
 import Config
 import Foundation
+import Model
 
 /// A step-0 checkpoint made from a Hugging Face GPT-2 or BERT directory (config.json +
-/// model.safetensors): the workflow of `pretrain checkpoint import`.
+/// model.safetensors, or a sentence-transformers directory with them in `0_Transformer/`): the
+/// workflow of `pretrain checkpoint import`.
 ///
 /// The family comes from config.json's model_type (a directory without one is read as GPT-2). The
 /// checkpoint holds the parameters (no optimizer state: AdamW starts fresh), the run config with the
@@ -26,12 +28,13 @@ public enum HuggingFaceCheckpointImport {
     /// Imports `source` into `run` (whose non-model keys it keeps) and saves it as step 0 under `root`;
     /// returns the import and the step-00000000 directory written.
     public static func run(source: String, root: String, run: RunConfig) throws -> (imported: HuggingFaceImport, directory: String) {
-        let family = try family(of: source)
+        let modelDirectory = HuggingFaceBERTDirectory.modelDirectory(source) ?? source
+        let family = try family(of: modelDirectory)
         let imported: HuggingFaceImport
-        do { imported = try family.importHuggingFace(source, into: run) } catch let e as TrainingError { throw TrainingError(e.message) }
+        do { imported = try family.importHuggingFace(modelDirectory, into: run) } catch let e as TrainingError { throw TrainingError(e.message) }
         var options = LocalCheckpoint.Options()
         options.config = ConfigLoader.render(imported.config)
-        let tokenizer = source + "/tokenizer.json"
+        let tokenizer = [modelDirectory, source].map { $0 + "/tokenizer.json" }.first { FileManager.default.fileExists(atPath: $0) } ?? ""
         options.tokenizer = FileManager.default.fileExists(atPath: tokenizer) ? tokenizer : nil
         do {
             let directory = try LocalCheckpoint.save(root: root, step: 0, layout: imported.table, params: imported.params, m: nil, v: nil, options: options)

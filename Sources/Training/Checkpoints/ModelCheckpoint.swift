@@ -30,6 +30,10 @@ public struct ModelCheckpoint {
     public static func open(_ path: String) throws -> ModelCheckpoint {
         let reader: CheckpointReader
         do { reader = try CheckpointReader(path: path) } catch let error as CheckpointError {
+            if !FileManager.default.fileExists(atPath: path + "/manifest.json"), let hf = HuggingFaceBERTDirectory.modelDirectory(path),
+               FileManager.default.fileExists(atPath: hf + "/model.safetensors") || FileManager.default.fileExists(atPath: hf + "/pytorch_model.bin") {
+                throw TrainingError("\(path) is a Hugging Face model directory (config.json, no manifest.json), not a pretrain checkpoint; import it first: pretrain checkpoint import \(path) --out DIR, then pass DIR", exitCode: 2)
+            }
             throw TrainingError(error.message, exitCode: 2)
         }
         return try ModelCheckpoint(reader: reader)
@@ -100,7 +104,7 @@ public struct ModelCheckpoint {
     public func t5(batch: Int, source: Int, target: Int, needs: String = "this command needs", hint: String = "give a T5 checkpoint") throws -> T5 {
         try require(.t5, needs: needs, hint: hint)
         var t5Config = config.t5Config
-        if let specials = try? T5SpecialTokens(tokenizer: tokenizer()) {
+        if let specials = try? T5SpecialTokens(tokenizer: byteLevelTokenizer()) {
             t5Config.padTokenId = specials.pad
             t5Config.eosTokenId = specials.eos
         }
@@ -109,13 +113,24 @@ public struct ModelCheckpoint {
         return model
     }
 
-    /// The tokenizer: `explicit` if given, else the checkpoint's own, else the run's data.tokenizer;
-    /// checked against the model's vocabulary.
-    public func tokenizer(explicit: String? = nil) throws -> Tokenizer {
-        let candidates = [explicit, reader.tokenizerPath, config.data.tokenizer.isEmpty ? nil : config.data.tokenizer].compactMap { $0 }
-        guard let path = explicit ?? candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw TrainingError("\(directory) has no tokenizer.json and the run's data.tokenizer '\(config.data.tokenizer)' does not exist; pass --tokenizer PATH", exitCode: 2)
+    /// The tokenizer (any Hugging Face `tokenizer.json`: byte-level BPE, WordPiece, Unigram): `explicit`
+    /// if given, else the checkpoint's own, else the run's data.tokenizer; checked against the model's
+    /// vocabulary. The file's own truncation and padding are dropped: callers fit texts to the model.
+    public func tokenizer(explicit: String? = nil) throws -> HuggingFaceTokenizer {
+        let path = try tokenizerPath(explicit: explicit)
+        do {
+            let tokenizer = try HuggingFaceTokenizer.load(from: path).withoutTruncationAndPadding()
+            try tokenizer.checkFits(modelVocabularySize: config.model.vocabSize)
+            return tokenizer
+        } catch let error as DataError {
+            throw TrainingError("\(error)", exitCode: 2)
         }
+    }
+
+    /// The byte-level BPE tokenizer GPT generation streams bytes from (as `tokenizer(explicit:)`); a
+    /// WordPiece or Unigram file is a one-line error.
+    public func byteLevelTokenizer(explicit: String? = nil) throws -> Tokenizer {
+        let path = try tokenizerPath(explicit: explicit)
         do {
             let tokenizer = try Tokenizer.load(from: path)
             try tokenizer.checkFits(modelVocabularySize: config.model.vocabSize)
@@ -125,9 +140,18 @@ public struct ModelCheckpoint {
         }
     }
 
+    /// `explicit`, else the first of the checkpoint's tokenizer and the run's data.tokenizer that exists.
+    private func tokenizerPath(explicit: String?) throws -> String {
+        let candidates = [explicit, reader.tokenizerPath, config.data.tokenizer.isEmpty ? nil : config.data.tokenizer].compactMap { $0 }
+        guard let path = explicit ?? candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw TrainingError("\(directory) has no tokenizer.json and the run's data.tokenizer '\(config.data.tokenizer)' does not exist; pass --tokenizer PATH", exitCode: 2)
+        }
+        return path
+    }
+
     /// The tokenizer (as `tokenizer(explicit:)`) and its BERT special ids; a tokenizer without
-    /// [CLS]/[SEP]/[MASK] is a one-line error.
-    public func bertTokenizer(explicit: String? = nil) throws -> (Tokenizer, BERTSpecialTokens) {
+    /// [CLS]/[SEP]/[MASK]/[PAD] is a one-line error.
+    public func bertTokenizer(explicit: String? = nil) throws -> (HuggingFaceTokenizer, BERTSpecialTokens) {
         let tokenizer = try tokenizer(explicit: explicit)
         do { return (tokenizer, try BERTSpecialTokens(tokenizer: tokenizer)) } catch let error as DataError {
             throw TrainingError("\(error)", exitCode: 2)

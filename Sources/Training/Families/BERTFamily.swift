@@ -20,7 +20,7 @@ public enum BERTFamily: ModelFamily {
         }
         let t = config.training, seed = UInt64(t.seed)
         do {
-            let specials = try BERTSpecialTokens(tokenizer: Tokenizer.load(from: path))
+            let specials = try BERTSpecialTokens(tokenizer: HuggingFaceTokenizer.load(from: path))
             let masker = try MLMMasker(microBatch: t.microBatch, sequenceLength: t.seqLen, vocabularySize: config.model.vocabSize,
                                        specials: specials, seed: seed, nextSentence: config.family.nsp)
             masker.maskRate = config.family.maskRate
@@ -60,35 +60,45 @@ public enum BERTFamily: ModelFamily {
 
     public static let huggingFaceModelTypes = ["bert"]
 
-    /// `BertForMaskedLM` (`BertForPreTraining` with NSP, `BertForSequenceClassification` for a
-    /// classifier) plus the checkpoint's tokenizer.
+    /// `BertForMaskedLM` (`BertForPreTraining` with NSP, `BertForSequenceClassification` with the
+    /// label names for a classifier) plus the tokenizer files pipelines need (`BERTTokenizerExport`).
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
-        let reader = checkpoint.reader
+        let reader = checkpoint.reader, config = checkpoint.config
         do {
-            let model = try BERT(config: checkpoint.config.bertConfig, maxBatch: 1, maxSeqLen: 1)
+            let model = try BERT(config: config.bertConfig, maxBatch: 1, maxSeqLen: 1)
             try reader.manifest.checkMatches(model.layout, directory: reader.directory)
             try reader.readParameters(into: model.params.buffer)
-            try model.exportHuggingFace(to: out)
-            _ = try copyTokenizer(of: checkpoint, to: out)
-            return " as Hugging Face BERT"
+            let pad = try reader.tokenizerPath.map { try BERTSpecialTokens(tokenizer: HuggingFaceTokenizer.load(from: $0)).pad } ?? 0
+            let names = config.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            try model.exportHuggingFace(to: out, padTokenID: Int(pad), labelNames: names)
+            var files = ["model.safetensors", "config.json"]
+            if let tokenizer = reader.tokenizerPath {
+                files += try BERTTokenizerExport.write(source: tokenizer, to: out, maxLength: config.model.maxSeqLen)
+            }
+            return " as Hugging Face BERT: \(files.joined(separator: ", "))"
         } catch let e as CheckpointError {
             throw TrainingError(e.message)
         } catch let e as ModelError {
             throw TrainingError(e.message)
+        } catch let e as DataError {
+            throw TrainingError("\(e)")
         }
     }
 
-    /// The encoder and whichever heads the file holds (MLM, NSP or a classifier), post-LN.
+    /// `BertModel` (a fresh MLM head), `BertForMaskedLM`, `BertForPreTraining` (NSP) or
+    /// `BertForSequenceClassification` (labels from id2label), sentence-transformers layouts included; post-LN.
     public static func importHuggingFace(_ directory: String, into run: RunConfig) throws -> HuggingFaceImport {
         do {
-            let bert = try BERT.huggingFaceConfig(directory: directory)
+            let source = try HuggingFaceBERTDirectory(path: directory)
+            let bert = source.config
             let model = try BERT(config: bert, maxBatch: 1, maxSeqLen: 1)
-            try model.importHuggingFace(from: directory)
+            let (fresh, unused) = try source.load(into: model, seed: UInt64(run.training.seed))
             var config = run
             config.family.arch = .bert
             config.family.norm = .post
             config.family.nsp = bert.nsp
             config.family.numLabels = bert.numLabels
+            config.family.labelNames = source.labelNames.contains { $0.contains(",") } ? "" : source.labelNames.joined(separator: ",")
             config.family.intermediateSize = bert.intermediateSize
             config.family.typeVocabSize = bert.typeVocabSize
             config.family.objective = .auto
@@ -99,8 +109,12 @@ public enum BERTFamily: ModelFamily {
             config.model.dModel = bert.dModel
             config.model.layerNormEps = bert.layerNormEps
             config.training.seqLen = min(config.training.seqLen, bert.maxSeqLen)
-            return HuggingFaceImport(config: config, table: model.layout, params: model.params,
-                                     summary: "vocab \(bert.vocabSize), n_layer \(bert.nLayer), n_head \(bert.nHead), d_model \(bert.dModel), max_seq_len \(bert.maxSeqLen)\(bert.nsp ? ", nsp" : "")\(bert.numLabels > 0 ? ", \(bert.numLabels) labels" : "")")
+            var imported = HuggingFaceImport(
+                config: config, table: model.layout, params: model.params,
+                summary: "\(source.architecture): vocab \(bert.vocabSize), n_layer \(bert.nLayer), n_head \(bert.nHead), d_model \(bert.dModel), max_seq_len \(bert.maxSeqLen)\(bert.nsp ? ", nsp" : "")\(bert.numLabels > 0 ? ", \(bert.numLabels) labels" : "")")
+            imported.fresh = fresh
+            imported.unused = unused
+            return imported
         } catch let e as ModelError {
             throw TrainingError(e.message)
         }

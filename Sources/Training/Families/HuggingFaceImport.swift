@@ -11,4 +11,8 @@ public struct HuggingFaceImport {
     public let params: FlatBuffer
     /// The model's shape, for one line of output.
     public let summary: String
+    /// Tensors the directory lacked, left as initialised (a `BertModel`'s MLM head).
+    public var fresh: [String] = []
+    /// Tensors of the directory the model does not use (a `BertModel`'s pooler).
+    public var unused: [String] = []
 }

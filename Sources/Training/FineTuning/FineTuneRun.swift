@@ -43,6 +43,8 @@ public struct FineTuneRun {
         public var saveEvery = 100
         /// Continue from the newest checkpoint in `out` (a fresh start when there is none).
         public var resume = false
+        /// `mixed_precision`: "no" (fp32) or "bf16".
+        public var mixedPrecision = "no"
         public init() {}
     }
 
@@ -81,7 +83,7 @@ public struct FineTuneRun {
     let events: (Event) -> Void
     // Resolved by `run()` before the family's part.
     var checkpoint: ModelCheckpoint!
-    var tokenizer: Tokenizer!
+    var tokenizer: HuggingFaceTokenizer!
     var optimizer = AdamWOptimizer.Settings()
     var T = 0
     var train: ClassificationDataset!
@@ -164,6 +166,11 @@ public struct FineTuneRun {
         }
         let fresh = tuner.loadBody(from: body)
         let resumed = try resumeIfAsked(tuner)
+        var run = RunConfig()
+        do { try ConfigLoader.apply(override: "mixed_precision=\(s.mixedPrecision)", to: &run) } catch let e as ConfigError {
+            throw TrainingError(e.message, exitCode: 2)
+        }
+        if let bf16 = try Trainer.mixedPrecision(run) { tuner.useBF16(bf16) }
         let main = comm.rank == 0
         if main {
             events(.loaded(directory: checkpoint.directory, step: checkpoint.reader.manifest.step,

@@ -1,6 +1,7 @@
 import DataPipeline
 import Foundation
 import Distributed
+import Kernels
 import Model
 import Support
 
@@ -18,7 +19,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     public let model: Classifier
     /// Sequences per step (B) and tokens per sequence (T).
     public let microBatch: Int, sequenceLength: Int
-    private let tokenizer: Tokenizer
+    private let tokenizer: HuggingFaceTokenizer
     private let input: Classifier.Input
     private let optimizer: AdamWOptimizer
     private let seed: UInt64
@@ -30,7 +31,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
 
     /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer` (for BERT it must have
     /// BERT's special tokens), initialised from `seed`; one-line `ModelError`/`DataError` otherwise.
-    public init(config: Classifier.Config, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
+    public init(config: Classifier.Config, tokenizer: HuggingFaceTokenizer, microBatch: Int, sequenceLength: Int,
                 settings: AdamWOptimizer.Settings, seed: UInt64, freezeBody: Bool = false) throws {
         (model, input) = try Classifier.makeClassifier(config: config, tokenizer: tokenizer, microBatch: microBatch,
                                                        sequenceLength: sequenceLength, seed: seed)
@@ -49,6 +50,10 @@ public final class FineTuner<Classifier: SequenceClassifier> {
 
     deinit { content.deallocate(); lengths.deallocate(); labels.deallocate() }
 
+    /// Runs the classifier's linear layers with bf16 operands from now on (mixed precision; weights,
+    /// gradients and AdamW stay fp32).
+    public func useBF16(_ bf16: BF16Matmul) { model.useBF16(bf16) }
+
     /// Copies every tensor of `pretrained` whose name and shape this classifier shares (the body, and
     /// a head the source already has); returns the names left as initialised (the new head).
     @discardableResult
@@ -66,7 +71,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     /// runs the classifier, with labels when `withLabels`.
     private func forward(_ data: ClassificationDataset, _ indices: ArraySlice<Int>, withLabels: Bool) throws -> Float {
         for (b, i) in indices.enumerated() {
-            let ids = tokenizer.encode(data.texts[i]).prefix(width)
+            let ids = tokenizer.encode(data.texts[i], addSpecialTokens: false).prefix(width)
             let row = content + b * width
             for (k, id) in ids.enumerated() { row[k] = id }
             (row + ids.count).update(repeating: 0, count: width - ids.count)
@@ -116,6 +121,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         var losses: [Float] = []
         var reduced = [Float](repeating: 0, count: 1)
         model.training = true
+        model.bf16?.refreshWeights()   // the weights may have been loaded since it was attached
         for step in stepsDone..<(stepsDone + steps) {
             let epoch = step / perEpoch
             if order.isEmpty || orderEpoch != epoch {
@@ -142,7 +148,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
                 loss = reduced[0] * inverse
             }
             let norm = AdamWOptimizer.gradNorm(model.grads)
-            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: norm))
+            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: norm), bf16: model.bf16)
             losses.append(loss)
             stepsDone = step + 1
             if let onStep, try !onStep(Step(step: step + 1, loss: loss, gradNorm: norm)) { break }

@@ -15,7 +15,7 @@ public protocol SequenceClassifier: LanguageModel {
 
     /// An uninitialised classifier for batches up to (microBatch, sequenceLength) and its input
     /// builder; one-line errors for a config without labels or a tokenizer that does not fit the model.
-    static func makeClassifier(config: Config, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
+    static func makeClassifier(config: Config, tokenizer: HuggingFaceTokenizer, microBatch: Int, sequenceLength: Int,
                                seed: UInt64) throws -> (model: Self, input: Input)
     /// W: how many text tokens of an example fit in a sequence of T (BERT: T − 2; GPT: T).
     static func contentLength(sequenceLength: Int) -> Int
@@ -41,7 +41,7 @@ public protocol SequenceClassifier: LanguageModel {
 private let needsLabels = "fine-tuning needs a classifier: set the number of labels (--labels N)"
 
 extension BERT: SequenceClassifier {
-    public static func makeClassifier(config: BERTConfig, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
+    public static func makeClassifier(config: BERTConfig, tokenizer: HuggingFaceTokenizer, microBatch: Int, sequenceLength: Int,
                                       seed: UInt64) throws -> (model: BERT, input: MLMMasker) {
         guard config.numLabels > 0 else { throw ModelError(needsLabels) }
         let specials = try BERTSpecialTokens(tokenizer: tokenizer)
@@ -71,7 +71,7 @@ extension BERT: SequenceClassifier {
 }
 
 extension GPT: SequenceClassifier {
-    public static func makeClassifier(config: GPTConfig, tokenizer: Tokenizer, microBatch: Int, sequenceLength: Int,
+    public static func makeClassifier(config: GPTConfig, tokenizer: HuggingFaceTokenizer, microBatch: Int, sequenceLength: Int,
                                       seed: UInt64) throws -> (model: GPT, input: Void) {
         guard config.numLabels > 0 else { throw ModelError(needsLabels) }
         try tokenizer.checkFits(modelVocabularySize: config.vocabSize)

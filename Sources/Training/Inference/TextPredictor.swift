@@ -2,19 +2,23 @@ import DataPipeline
 import Foundation
 import Model
 
-/// Fill-mask (a BERT masked-LM checkpoint) and classification (a fine-tuned BERT or GPT checkpoint) of
-/// one text: the workflow of `pretrain predict`, returning structured predictions.
+/// Fill-mask (a BERT masked-LM checkpoint), classification (a fine-tuned BERT or GPT checkpoint) and
+/// feature extraction (any BERT checkpoint) of texts: the workflow of `pretrain predict`, returning
+/// structured predictions. The model and tokenizer are loaded once, on the first text.
 ///
 /// BERT encodes the text as `[CLS] text [SEP]`, truncated to model.max_seq_len; a fine-tuned GPT reads
 /// the text's tokens as fine-tuning did, truncated to its training.seq_len, and classifies on the last.
 /// Errors are one line (exit status 2) naming the checkpoint and what to use instead.
-public struct TextPredictor {
+public final class TextPredictor {
     /// What to predict.
     public enum Task: String {
         /// The top-k tokens of every [MASK] (BERT masked LM only).
         case fillMask = "fill-mask"
         /// The label of the whole text (a fine-tuned classifier).
         case classify
+        /// The last hidden state, or one pooled vector (any BERT checkpoint).
+        case featureExtraction = "feature-extraction"
+
         /// Generated text (T5), under Hugging Face pipeline's three names; all decode greedily.
         case text2text = "text2text-generation", translation, summarization
 
@@ -26,6 +30,10 @@ public struct TextPredictor {
     public let checkpoint: ModelCheckpoint
     /// A tokenizer.json to use instead of the checkpoint's.
     public let tokenizerPath: String?
+    /// feature-extraction: how the hidden states become the output, and whether vectors are L2-normalised.
+    public var pooling = FeaturePooling.none, normalize = false
+    private var loaded: (tokenizer: HuggingFaceTokenizer, specials: BERTSpecialTokens)?
+    private var model: BERT?
 
     /// Generation: new tokens at most (EOS ends earlier).
     public var maxNewTokens = 64
@@ -50,8 +58,9 @@ public struct TextPredictor {
         case .t5: return try generateT5(text)
         }
         let run = checkpoint.config, directory = checkpoint.directory
-        let (tok, specials) = try checkpoint.bertTokenizer(explicit: tokenizerPath)
-        var ids = [specials.cls] + tok.encode(text)
+        if loaded == nil { loaded = try checkpoint.bertTokenizer(explicit: tokenizerPath) }
+        let (tok, specials) = loaded!
+        var ids = [specials.cls] + tok.encode(text, addSpecialTokens: false)
         if ids.count + 1 > run.model.maxSeqLen {
             warn("the text has \(ids.count - 1) tokens; only the first \(run.model.maxSeqLen - 2) fit (model.max_seq_len \(run.model.maxSeqLen))")
             ids = Array(ids.prefix(run.model.maxSeqLen - 1))
@@ -68,18 +77,22 @@ public struct TextPredictor {
         if task == .fillMask, masks.isEmpty {
             throw TrainingError("the text has no [MASK] token; write [MASK] where a word should be predicted", exitCode: 2)
         }
-        let model = try checkpoint.bert(batch: 1, seqLen: ids.count)
+        if model == nil { model = try checkpoint.bert(batch: 1, seqLen: run.model.maxSeqLen) }
+        let model = model!
         do {
             try model.forward(tokens: ids, segments: nil, attentionMask: nil, targets: nil, B: 1, T: ids.count)
         } catch let error as ModelError {
             throw TrainingError(error.message, exitCode: 2)
+        }
+        if task == .featureExtraction {
+            return .features(pooling.apply(model.lastHiddenState, T: ids.count, C: model.config.dModel, normalize: normalize), pooled: pooling != .none)
         }
         guard task == .fillMask else { return .label(LabelPrediction(logits: model.sequenceLogits, run: run)) }
         let V = model.config.vocabSize
         return .masks(masks.map { position in
             let probabilities = Self.softmax(model.logits + position * V, count: V)
             let candidates = Self.mostLikely(topK, of: probabilities).map { id in
-                MaskPrediction.Candidate(id: id, text: String(decoding: tok.bytes(of: Int32(id)), as: UTF8.self),
+                MaskPrediction.Candidate(id: id, text: tok.decode([Int32(id)], skipSpecialTokens: false),
                                          probability: probabilities[id])
             }
             return MaskPrediction(position: position, candidates: candidates)
@@ -90,13 +103,13 @@ public struct TextPredictor {
     private func classifyGPT(_ text: String, task: Task, warn: (String) -> Void) throws -> TextPrediction {
         let run = checkpoint.config, directory = checkpoint.directory
         guard task == .classify else {
-            throw TrainingError("\(directory) is a GPT checkpoint (model.arch gpt); fill-mask needs a BERT masked-LM checkpoint — use `pretrain generate` to continue text with a GPT", exitCode: 2)
+            throw TrainingError("\(directory) is a GPT checkpoint (model.arch gpt); \(task.rawValue) needs a BERT checkpoint — use `pretrain generate` to continue text with a GPT", exitCode: 2)
         }
         guard run.family.numLabels > 0 else {
             throw TrainingError("\(directory) is a GPT language model with no classifier head; fine-tune it first (pretrain finetune --task classify), or use `pretrain generate`", exitCode: 2)
         }
         let tok = try checkpoint.tokenizer(explicit: tokenizerPath)
-        var ids = tok.encode(text)
+        var ids = tok.encode(text, addSpecialTokens: false)
         let T = min(run.training.seqLen, run.model.maxSeqLen)
         if ids.count > T {
             warn("the text has \(ids.count) tokens; only the first \(T) are read (training.seq_len of the fine-tuning)")

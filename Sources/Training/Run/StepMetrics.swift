@@ -10,7 +10,7 @@ public struct StepMetrics: Sendable {
     public var gradNorm: Double
     /// Tokens per second of the whole job (global batch tokens ÷ step time).
     public var tokensPerSecond: Double
-    /// Model FLOPs utilisation against the measured sgemm peak × ranks (0 when no peak was measured).
+    /// Model FLOPs utilisation against the measured matmul peak (sgemm, or bf16 with mixed precision) × ranks (0 when no peak was measured).
     public var mfu: Double
     /// Wall time of the whole step.
     public var stepSeconds: Double

@@ -104,13 +104,14 @@ public final class Trainer {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         self.threads = options.threads ?? (config.launch.threadsPerProcess > 0 ? config.launch.threadsPerProcess : max(1, cores / max(1, comm.localSize)))
         Parallel.setThreads(self.threads)
-        peakFLOPS = options.measurePeak ? BLASRuntime.measurePeakGFLOPS() * 1e9 : 0
+        let bf16 = try Self.mixedPrecision(config)
+        peakFLOPS = options.measurePeak ? (bf16?.measurePeakGFLOPS() ?? BLASRuntime.measurePeakGFLOPS()) * 1e9 : 0
 
         let t = config.training
         let family = ModelFamilies.family(of: config)
         do {
             if !config.data.tokenizer.isEmpty, FileManager.default.fileExists(atPath: config.data.tokenizer) {
-                try Tokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
+                try HuggingFaceTokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
             }
             train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config),
                                               rank: comm.rank, worldSize: world, shuffle: config.data.shuffle, seed: UInt64(t.seed),
@@ -133,6 +134,7 @@ public final class Trainer {
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
+        model.useBF16(bf16)
         flopsPerToken = family.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap(ranks: world, localRanks: comm.localSize, threadsPerRank: self.threads, cores: cores)
@@ -187,6 +189,9 @@ public final class Trainer {
                                 accumulationSteps: accumulationSteps, tokensPerStep: globalBatch * t.seqLen,
                                 trainSequences: train.sequencesPerEpoch, resolvedConfig: ConfigLoader.render(config),
                                 backend: comm.backendName)))
+        if let bf16, bf16.path == .emulated, comm.rank == 0 {
+            events(.warning(Self.emulationNotice(bf16)))
+        }
     }
 
     deinit {
@@ -290,10 +295,11 @@ public final class Trainer {
             badSteps = 0
             let clip = optimizers[0].clipScale(gradNorm: gradNorm)
             let optimizerStart = Timeline.now()
-            for optimizer in optimizers { optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip) }
+            for optimizer in optimizers { optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip, bf16: model.bf16) }
             timeline?.record(.optimizerStep, start: optimizerStart)
             if syncing, let zero {
                 try sync.timeBlocking { try zero.allgather(model.params, comm: comm) }
+                model.bf16?.refreshWeights()   // the other ranks' pieces arrived in fp32
             }
         }
         step += 1

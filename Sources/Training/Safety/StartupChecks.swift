@@ -83,7 +83,7 @@ public enum StartupChecks {
             return "data.tokenizer \(path) is a directory; name the tokenizer.json file in it"
         }
         do {
-            try Tokenizer.load(from: path).checkFits(modelVocabularySize: config.model.vocabSize)
+            try HuggingFaceTokenizer.load(from: path).checkFits(modelVocabularySize: config.model.vocabSize)
         } catch {
             return "data.tokenizer: \(error)"
         }

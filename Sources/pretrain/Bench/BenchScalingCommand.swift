@@ -42,6 +42,7 @@ struct BenchScalingCommand: ParsableCommand {
     @Flag(help: "With --paired: also run each paired job without the raw MPI_Allreduce after its synchronised steps, in the same rotation (does that call change the pairs?).")
     var pairedWithoutRaw = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
+    @Option(help: "fp32, or bf16 for every run (mixed_precision: bf16).") var precision: String = "fp32"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
     var waitIdle: Double = 0.3
     @Option(help: "Redo a run (up to twice) when other processes used more than this many cores during it.")
@@ -61,8 +62,8 @@ struct BenchScalingCommand: ParsableCommand {
     func run() throws {
         var settings = try ScalingBenchmark.Settings(preset: preset, steps: steps, warmup: warmup, threads: threads, rounds: rounds,
                                                      gradSync: gradSync, bind: bind, compression: compression) { _ = try TrainCommand.parseGradSync($0) }
-        (settings.oversubscribed, settings.skipZero1, settings.compareMPI, settings.compareWholeEmbedding) =
-            (oversubscribed, skipZero1, compareMPI, compareWholeEmbedding)
+        (settings.oversubscribed, settings.skipZero1, settings.compareMPI, settings.compareWholeEmbedding, settings.precision) =
+            (oversubscribed, skipZero1, compareMPI, compareWholeEmbedding, precision)
         (settings.compareAligned, settings.paired, settings.pairedWithoutRaw, settings.waitIdle, settings.maxForeign) =
             (compareAligned, paired, pairedWithoutRaw, waitIdle, maxForeign)
         try settings.validateCombinations()
@@ -74,10 +75,12 @@ struct BenchScalingCommand: ParsableCommand {
             case "whole": deferring = false
             default: throw CLIError("--token-embedding \(tokenEmbedding) is not auto, deferred or whole")
             }
-            try ScalingWorker(preset: settings.preset, data: data, steps: steps, warmup: warmup, threads: threads,
+            var job = ScalingWorker(preset: settings.preset, data: data, steps: steps, warmup: warmup, threads: threads,
                               overlap: try TrainCommand.parseGradSync(settings.schedules[0]),
                               synchronize: !noSync, zero1: zero1, compression: settings.compression, deferTokenEmbedding: deferring,
-                              paired: pairedWorker, pairedRaw: !noRaw, alignSteps: alignSteps, label: label).run()
+                              paired: pairedWorker, pairedRaw: !noRaw, alignSteps: alignSteps, label: label)
+            job.mixedPrecision = precision == "bf16" ? "bf16" : "no"
+            try job.run()
             return
         }
         if MPILibrary.launcherLayout != nil {
