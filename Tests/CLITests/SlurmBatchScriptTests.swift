@@ -41,11 +41,13 @@ final class SlurmBatchScriptTests: XCTestCase {
             echo "mpirun job status $?"
             PRETRAIN=\(pretrain) sbatch --wait -o srun.out $options \(root)/cluster/slurm.sbatch run.yaml --launcher srun --set logging.run_dir=\(dir)/run-srun
             echo "srun job status $?"
+            # A requeued job waits for a BeginTime, since Slurm revoked its credential: a relaunch within
+            # the same second is refused ("Job credential revoked"). Wait 2 s, then start it once.
             job=$(PRETRAIN=\(dir)/checkpointing-run sbatch --parsable -o requeue.out \(root)/cluster/slurm.sbatch run.yaml)
             for _ in $(seq 300); do
               info=$(scontrol show job "$job")
               case "$info" in *JobState=COMPLETED*|*JobState=FAILED*|*JobState=CANCELLED*) break ;; esac
-              case "$info" in *JobState=PENDING*Restarts=1*) scontrol update jobid="$job" StartTime=now ;; esac
+              case "$info" in *JobState=PENDING*Restarts=1*) [ -z "${pushed:-}" ] && sleep 2 && scontrol update jobid="$job" StartTime=now && pushed=1 ;; esac
               sleep 0.2
             done
             echo "requeue job $(scontrol show job "$job" | grep -o 'JobState=[A-Z]*') $(scontrol show job "$job" | grep -o ' ExitCode=[0-9:]*')"
@@ -127,7 +129,7 @@ final class SlurmBatchScriptTests: XCTestCase {
               state=$(echo "$info" | grep -oE 'JobState=[A-Z_]* Reason=[^ ]*|Restarts=[0-9]*' | tr -s '[:space:]' ' ')
               [ "$state" != "$last" ] && echo "state: $state" && last=$state
               case "$info" in *JobState=COMPLETED*Restarts=1*|*JobState=FAILED*|*JobState=CANCELLED*) break ;; esac
-              case "$info" in *JobState=PENDING*Restarts=1*) scontrol update jobid="$job" StartTime=now ;; esac
+              case "$info" in *JobState=PENDING*Restarts=1*) [ -z "${pushed:-}" ] && sleep 2 && scontrol update jobid="$job" StartTime=now && pushed=1 ;; esac
               sleep 0.2
             done
             echo "preempted job $(scontrol show job "$job" | grep -o 'JobState=[A-Z]*') $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
