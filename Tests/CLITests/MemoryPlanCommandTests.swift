@@ -31,12 +31,13 @@ final class MemoryPlanCommandTests: XCTestCase {
     }
 
     func testAMicroBatchTooBigForMemoryIsOneLine() throws {
-        // 12000 × 128 tokens of a 2048-token vocabulary: 12.6 GB of logits per rank alone.
+        // B × 128 tokens of a 2048-token vocabulary: 1 MiB of logits per sequence per rank alone, so
+        // a micro-batch of (at least 12000 and) twice this host's MemAvailable in MiB cannot fit.
         let available = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?.split(separator: "\n")
             .first { $0.hasPrefix("MemAvailable:") }.flatMap { Int($0.split(separator: " ")[1]) }.map { $0 * 1024 } ?? 0
-        try XCTSkipIf(available > 2 * 12_582_912_000, "this host could hold it")
-        let run = try tiny(["training.micro_batch=12000", "training.global_batch=24000"])
-        assertRefused(run, mentions: ["lower training.micro_batch (12000"])
+        let micro = max(12000, 2 * available / (128 * 2048 * 4) + 1)
+        let run = try tiny(["training.micro_batch=\(micro)", "training.global_batch=\(2 * micro)"])
+        assertRefused(run, mentions: ["lower training.micro_batch (\(micro)"])
     }
 
     /// bench-s (one process, full AdamW): the plan made before allocating is within 10 % of the peak

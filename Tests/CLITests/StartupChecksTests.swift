@@ -52,7 +52,11 @@ final class StartupChecksTests: XCTestCase {
         // /proc/self is a directory in which no file can be created, even by root.
         let probe = open("/proc/self/probe-by-test", O_CREAT | O_WRONLY, 0o600)
         let reason = String(cString: strerror(errno))
-        try XCTSkipUnless(probe < 0, "this system lets a file be created in /proc/self")
+        guard probe < 0 else {
+            close(probe)
+            unlink("/proc/self/probe-by-test")
+            return XCTFail("this system lets a file be created in /proc/self; the test needs a directory no user can write")
+        }
         let runDir = dir + "/run"
         let run = try train(["logging.run_dir=\(runDir)", "checkpoint.dir=/proc/self", "checkpoint.every=1"])
         assertOneLine(run, "checkpoint.dir /proc/self is not writable: \(reason); set checkpoint.dir to a directory this user can write", runDir: runDir)
