@@ -6,20 +6,29 @@ import XCTest
 /// cluster/slurm.sbatch under a real Slurm (slurmctld + slurmd + munged for this machine, started by
 /// cluster/ci/slurm-local.sh from a generated slurm.conf and stopped afterwards, also on failure).
 final class SlurmBatchScriptTests: XCTestCase {
-    func testBatchScriptTrainsWithMpirunAndSrunAndRequeuesOnStatus75() throws {
-        let tools = ["slurmctld", "slurmd", "sbatch", "scontrol", "munged"]
+    /// What both tests need: Slurm's tools on a PATH that has the sbin directories, root, the binary,
+    /// and a scratch directory named `name` with a token shard in its data/. nil (after XCTFail
+    /// naming the fix) when Slurm is missing or the tests do not run as root.
+    func slurmSetUp(_ name: String) throws -> (path: String, pretrain: String, root: String, dir: String, data: String)? {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin"
-        for tool in tools where !path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }) {
-            return XCTFail("\(tool) is not installed: install Slurm with `apt-get install slurm-wlm munge` (make test does)")
+        for tool in ["slurmctld", "slurmd", "sbatch", "scontrol", "scancel", "munged"]
+        where !path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }) {
+            XCTFail("\(tool) is not installed: install Slurm with `apt-get install slurm-wlm munge` (make test does)")
+            return nil
         }
-        guard getuid() == 0 else { return XCTFail("the local Slurm cluster needs root (slurmd runs jobs as their users); run the tests as root") }
-
-        let pretrain = try ProcessRunner.pretrainBinary()
-        let root = LaunchFixtures.repositoryRoot
-        let dir = try LaunchFixtures.temporaryDirectory("slurm")
+        guard getuid() == 0 else {
+            XCTFail("the local Slurm cluster needs root (slurmd runs jobs as their users); run the tests as root")
+            return nil
+        }
+        let dir = try LaunchFixtures.temporaryDirectory(name)
         let data = dir + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try LaunchFixtures.writeShard(to: data)
+        return (path, try ProcessRunner.pretrainBinary(), LaunchFixtures.repositoryRoot, dir, data)
+    }
+
+    func testBatchScriptTrainsWithMpirunAndSrunAndRequeuesOnStatus75() throws {
+        guard let (path, pretrain, root, dir, data) = try slurmSetUp("slurm") else { return }
         let steps = 5
         try LaunchFixtures.write(LaunchFixtures.trainingConfig(dataDir: data, runDir: dir + "/run-mpirun", steps: steps), to: dir, "run.yaml")
         // Stands in for pretrain in the requeue check: "saves and asks to continue" first, then finishes.
@@ -94,18 +103,7 @@ final class SlurmBatchScriptTests: XCTestCase {
     /// 75, the script requeues it, and the second start resumes and finishes with parameters and AdamW
     /// moments bitwise equal to an uninterrupted job's, and the same loss at every step.
     func testScancelUSR1RequeuesAndTheResumedJobMatchesAnUninterruptedOne() throws {
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin"
-        for tool in ["slurmctld", "slurmd", "sbatch", "scontrol", "scancel", "munged"]
-        where !path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }) {
-            return XCTFail("\(tool) is not installed: install Slurm with `apt-get install slurm-wlm munge` (make test does)")
-        }
-        guard getuid() == 0 else { return XCTFail("the local Slurm cluster needs root; run the tests as root") }
-        let pretrain = try ProcessRunner.pretrainBinary()
-        let root = LaunchFixtures.repositoryRoot
-        let dir = try LaunchFixtures.temporaryDirectory("slurm-usr1")
-        let data = dir + "/data"
-        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        try LaunchFixtures.writeShard(to: data)
+        guard let (path, pretrain, root, dir, data) = try slurmSetUp("slurm-usr1") else { return }
         // A model big enough that 300 steps take seconds: the signal lands mid-run.
         let steps = 300
         let config = LaunchFixtures.trainingConfig(dataDir: data, runDir: dir + "/run-ref", steps: steps)
