@@ -79,7 +79,7 @@ struct LaunchCommand: ParsableCommand {
         var childEnvironment = environment.variables
         for variable in plan.environment { childEnvironment[variable.name] = variable.value }
         // The ranks' output reaches the terminal through this process: tell rank 0 it may draw a bar.
-        if isatty(1) != 0, childEnvironment[TrainingReporter.progressVariable] == nil { childEnvironment[TrainingReporter.progressVariable] = "bar" }
+        if isatty(1) != 0, childEnvironment[TrainingConsole.progressVariable] == nil { childEnvironment[TrainingConsole.progressVariable] = "bar" }
         let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
                                        environment: childEnvironment, graceSeconds: gracePeriod,
                                        stopSignal: plan.kind == .direct ? nil : SIGUSR1, interruptSignal: plan.kind == .direct ? nil : SIGUSR2)
