@@ -21,35 +21,35 @@ public enum LayerNorm {
                                bias: UnsafePointer<Float> /* (C) */,
                                N: Int, C: Int, eps: Float = 1e-5) {
         precondition(N >= 0 && C > 0, "bad layernorm shape")
+        forwardRows(out: out, mean: mean, rstd: rstd, inp: inp, weight: weight, bias: bias, N: N, C: C, eps: eps)
+    }
+
+    /// The forward pass of LayerNorm and, with no `mean` (taken as zero, nothing saved) and no `bias`,
+    /// of RMSNorm (term for term its formula, so one kernel serves both).
+    static func forwardRows(out: UnsafeMutablePointer<Float> /* (N,C) */,
+                            mean: UnsafeMutablePointer<Float>? /* (N) */,
+                            rstd: UnsafeMutablePointer<Float> /* (N) */,
+                            inp: UnsafePointer<Float> /* (N,C) */,
+                            weight: UnsafePointer<Float> /* (C) */,
+                            bias: UnsafePointer<Float>? /* (C) */,
+                            N: Int, C: Int, eps: Float) {
         Parallel.chunks(N, minChunk: 16) { rows in
             for n in rows {
                 let x = inp + n * C, y = out + n * C
-                // Pass 1: mean.
-                var acc = SIMD16<Float>()
-                var c = 0
-                while c + 16 <= C { acc += x.load16(c); c += 16 }
-                var s = acc.laneSum
-                while c < C { s += x[c]; c += 1 }
-                let m = s / Float(C)
-                // Pass 2: variance about the mean (two-pass for accuracy).
-                let mv = SIMD16<Float>(repeating: m)
-                acc = SIMD16<Float>()
-                c = 0
-                while c + 16 <= C { let d = x.load16(c) - mv; acc = acc.addingProduct(d, d); c += 16 }
-                var v = acc.laneSum
-                while c < C { let d = x[c] - m; v += d * d; c += 1 }
-                let r = 1 / (v / Float(C) + eps).squareRoot()
-                mean[n] = m
+                // Two passes for accuracy: the mean, then the variance about it.
+                let m = mean == nil ? 0 : x.rowSum(C) / Float(C)
+                let r = 1 / (x.rowSumOfSquares(C, about: m) / Float(C) + eps).squareRoot()
+                mean?[n] = m
                 rstd[n] = r
-                // Pass 3: normalise, scale, shift.
-                let rv = SIMD16<Float>(repeating: r)
-                c = 0
+                // Normalise, scale, shift.
+                let mv = SIMD16<Float>(repeating: m), rv = SIMD16<Float>(repeating: r)
+                var c = 0
                 while c + 16 <= C {
                     let xhat = (x.load16(c) - mv) * rv
-                    y.store16(c, bias.load16(c).addingProduct(xhat, weight.load16(c)))
+                    y.store16(c, bias.map { $0.load16(c).addingProduct(xhat, weight.load16(c)) } ?? xhat * weight.load16(c))
                     c += 16
                 }
-                while c < C { y[c] = (x[c] - m) * r * weight[c] + bias[c]; c += 1 }
+                while c < C { y[c] = (x[c] - m) * r * weight[c] + (bias?[c] ?? 0); c += 1 }
             }
         }
     }
@@ -68,10 +68,24 @@ public enum LayerNorm {
                                 rstd: UnsafePointer<Float> /* (N) */,
                                 N: Int, C: Int) {
         precondition(N >= 0 && C > 0, "bad layernorm shape")
+        backwardRows(dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight, mean: mean, rstd: rstd, N: N, C: C)
+    }
+
+    /// The backward pass of LayerNorm and, with no `mean` (zero) and no `dbias`, of RMSNorm: with
+    /// m = 0 every expression below is RMSNorm's term for term, so one kernel serves both.
+    static func backwardRows(dinp: UnsafeMutablePointer<Float> /* (N,C) += */,
+                             dweight: UnsafeMutablePointer<Float> /* (C) += */,
+                             dbias: UnsafeMutablePointer<Float>? /* (C) += */,
+                             dout: UnsafePointer<Float> /* (N,C) */,
+                             inp: UnsafePointer<Float> /* (N,C) */,
+                             weight: UnsafePointer<Float> /* (C) */,
+                             mean: UnsafePointer<Float>? /* (N) */,
+                             rstd: UnsafePointer<Float> /* (N) */,
+                             N: Int, C: Int) {
         Parallel.chunks(N, minChunk: 16) { rows in
             for n in rows {
                 let x = inp + n * C, g = dout + n * C, dx = dinp + n * C
-                let m = mean[n], r = rstd[n]
+                let m = mean?[n] ?? 0, r = rstd[n]
                 let mv = SIMD16<Float>(repeating: m), rv = SIMD16<Float>(repeating: r)
                 // mean(dxhat) and mean(dxhat·xhat), dxhat = dout·w.
                 var a1 = SIMD16<Float>(), a2 = SIMD16<Float>()
@@ -90,7 +104,7 @@ public enum LayerNorm {
                     s2 += dxh * (x[c] - m) * r
                     c += 1
                 }
-                let m1 = s1 / Float(C), m2 = s2 / Float(C)
+                let m1 = mean == nil ? 0 : s1 / Float(C), m2 = s2 / Float(C)
                 let m1v = SIMD16<Float>(repeating: m1), m2v = SIMD16<Float>(repeating: m2)
                 c = 0
                 while c + 16 <= C {
@@ -110,19 +124,19 @@ public enum LayerNorm {
         Parallel.channelBlocks(C) { lo, hi in
             for n in 0..<N {
                 let x = inp + n * C, g = dout + n * C
-                let m = mean[n], r = rstd[n]
+                let m = mean?[n] ?? 0, r = rstd[n]
                 let mv = SIMD16<Float>(repeating: m), rv = SIMD16<Float>(repeating: r)
                 var c = lo
                 while c + 16 <= hi {
                     let gv = g.load16(c)
                     let xhat = (x.load16(c) - mv) * rv
                     dweight.store16(c, dweight.load16(c).addingProduct(gv, xhat))
-                    dbias.store16(c, dbias.load16(c) + gv)
+                    if let dbias { dbias.store16(c, dbias.load16(c) + gv) }
                     c += 16
                 }
                 while c < hi {
                     dweight[c] += g[c] * (x[c] - m) * r
-                    dbias[c] += g[c]
+                    if let dbias { dbias[c] += g[c] }
                     c += 1
                 }
             }

@@ -19,22 +19,7 @@ public enum RMSNorm {
                                weight: UnsafePointer<Float> /* (C) */,
                                N: Int, C: Int, eps: Float = 1e-6) {
         precondition(N >= 0 && C > 0, "bad rmsnorm shape")
-        Parallel.chunks(N, minChunk: 16) { rows in
-            for n in rows {
-                let x = inp + n * C, y = out + n * C
-                var acc = SIMD16<Float>()
-                var c = 0
-                while c + 16 <= C { let v = x.load16(c); acc = acc.addingProduct(v, v); c += 16 }
-                var s = acc.laneSum
-                while c < C { s += x[c] * x[c]; c += 1 }
-                let r = 1 / (s / Float(C) + eps).squareRoot()
-                rstd[n] = r
-                let rv = SIMD16<Float>(repeating: r)
-                c = 0
-                while c + 16 <= C { y.store16(c, x.load16(c) * rv * weight.load16(c)); c += 16 }
-                while c < C { y[c] = x[c] * r * weight[c]; c += 1 }
-            }
-        }
+        LayerNorm.forwardRows(out: out, mean: nil, rstd: rstd, inp: inp, weight: weight, bias: nil, N: N, C: C, eps: eps)
     }
 
     /// Accumulates dinp and dweight (+=) from dout, using the rstd saved by forward.
@@ -48,33 +33,6 @@ public enum RMSNorm {
                                 rstd: UnsafePointer<Float> /* (N) */,
                                 N: Int, C: Int) {
         precondition(N >= 0 && C > 0, "bad rmsnorm shape")
-        Parallel.chunks(N, minChunk: 16) { rows in
-            for n in rows {
-                let x = inp + n * C, g = dout + n * C, dx = dinp + n * C
-                let r = rstd[n], rv = SIMD16<Float>(repeating: r)
-                var acc = SIMD16<Float>()
-                var c = 0
-                while c + 16 <= C { acc = acc.addingProduct(g.load16(c) * weight.load16(c), x.load16(c) * rv); c += 16 }
-                var s = acc.laneSum
-                while c < C { s += g[c] * weight[c] * x[c] * r; c += 1 }
-                let m = s / Float(C), mv = SIMD16<Float>(repeating: m)
-                c = 0
-                while c + 16 <= C {
-                    let t = g.load16(c) * weight.load16(c) - x.load16(c) * rv * mv
-                    dx.store16(c, dx.load16(c).addingProduct(t, rv))
-                    c += 16
-                }
-                while c < C { dx[c] += (g[c] * weight[c] - x[c] * r * m) * r; c += 1 }
-            }
-        }
-        Parallel.channelBlocks(C) { lo, hi in
-            for n in 0..<N {
-                let x = inp + n * C, g = dout + n * C
-                let rv = SIMD16<Float>(repeating: rstd[n])
-                var c = lo
-                while c + 16 <= hi { dweight.store16(c, dweight.load16(c).addingProduct(g.load16(c), x.load16(c) * rv)); c += 16 }
-                while c < hi { dweight[c] += g[c] * x[c] * rstd[n]; c += 1 }
-            }
-        }
+        LayerNorm.backwardRows(dinp: dinp, dweight: dweight, dbias: nil, dout: dout, inp: inp, weight: weight, mean: nil, rstd: rstd, N: N, C: C)
     }
 }
