@@ -51,13 +51,11 @@ extension AddedToken {
     /// The start of a `tokenizer.json` as the Python library writes it, through the `added_tokens`
     /// array of `tokens` (one object per line, in the given order) and its closing `],`.
     static func tokenizerJSONHeader(_ tokens: [AddedToken]) -> String {
-        var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
-        for (index, token) in tokens.enumerated() {
-            out += index == 0 ? "\n" : ",\n"
-            out += "    {\"id\": \(token.id), \"content\": \(JSONText.quote(token.content)), "
-            out += "\"single_word\": \(token.singleWord), \"lstrip\": \(token.lstrip), \"rstrip\": \(token.rstrip), "
-            out += "\"normalized\": \(token.normalized), \"special\": \(token.special)}"
+        let entries = tokens.map {
+            "{\"id\": \($0.id), \"content\": \(JSONText.quote($0.content)), \"single_word\": \($0.singleWord), \"lstrip\": \($0.lstrip), "
+                + "\"rstrip\": \($0.rstrip), \"normalized\": \($0.normalized), \"special\": \($0.special)}"
         }
-        return out + (tokens.isEmpty ? "],\n" : "\n  ],\n")
+        return "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
+            + JSONText.lines(entries, indent: 4) + (tokens.isEmpty ? "],\n" : "\n  ],\n")
     }
 }

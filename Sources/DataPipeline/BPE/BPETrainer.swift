@@ -229,13 +229,7 @@ struct PairHeap {
         counts.append(count)
         orders.append(order)
         keys.append(key)
-        var i = counts.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !before(i, parent) { break }
-            swap(i, parent)
-            i = parent
-        }
+        BinaryHeapSift.up(from: counts.count - 1, before: { before($0, $1) }, swap: { swap($0, $1) })
     }
 
     /// Removes and returns the first pair.
@@ -247,17 +241,7 @@ struct PairHeap {
         counts.removeLast()
         orders.removeLast()
         keys.removeLast()
-        var i = 0
-        let n = counts.count
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            var c = l
-            if l + 1 < n, before(l + 1, l) { c = l + 1 }
-            if !before(c, i) { break }
-            swap(i, c)
-            i = c
-        }
+        BinaryHeapSift.down(count: counts.count, before: { before($0, $1) }, swap: { swap($0, $1) })
         return top
     }
 }

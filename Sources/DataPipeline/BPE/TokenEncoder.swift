@@ -255,13 +255,7 @@ struct MinHeap {
     /// Adds a key.
     mutating func push(_ value: UInt64) {
         items.append(value)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent] <= items[i] { break }
-            items.swapAt(parent, i)
-            i = parent
-        }
+        BinaryHeapSift.up(from: items.count - 1, before: { items[$0] < items[$1] }, swap: { items.swapAt($0, $1) })
     }
 
     /// Removes and returns the smallest key.
@@ -270,17 +264,7 @@ struct MinHeap {
         let last = items.removeLast()
         if items.isEmpty { return first }
         items[0] = last
-        var i = 0
-        let n = items.count
-        while true {
-            let l = 2 * i + 1
-            if l >= n { break }
-            var c = l
-            if l + 1 < n, items[l + 1] < items[l] { c = l + 1 }
-            if items[i] <= items[c] { break }
-            items.swapAt(i, c)
-            i = c
-        }
+        BinaryHeapSift.down(count: items.count, before: { items[$0] < items[$1] }, swap: { items.swapAt($0, $1) })
         return first
     }
 }

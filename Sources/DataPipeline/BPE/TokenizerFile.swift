@@ -170,32 +170,36 @@ extension Tokenizer {
     /// The `tokenizer.json` text: the Python library's GPT-2 layout, vocab in id order, one entry
     /// per line (stable bytes for the same tokenizer, so prepared data is reproducible).
     public func jsonText() -> String {
-        var out = AddedToken.tokenizerJSONHeader(addedTokens)
-        out += "  \"normalizer\": null,\n"
-        out += "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": true, \"use_regex\": true},\n"
-        out += "  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, \"use_regex\": true},\n"
-        out += "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},\n"
-        out += "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": null,\n"
-        out += "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n"
-        out += "    \"fuse_unk\": false,\n    \"byte_fallback\": false,\n    \"ignore_merges\": \(ignoreMerges),\n"
-        out += "    \"vocab\": {"
         let addedById = Dictionary(addedTokens.map { ($0.id, $0.content) }, uniquingKeysWith: { a, _ in a })
         var seen = Set<String>()
-        var first = true
-        for id in 0..<vocabularySize where hasToken[id] {
+        let vocab = (0..<vocabularySize).compactMap { id -> String? in
+            guard hasToken[id] else { return nil }
             let key = addedById[Int32(id)] ?? ByteLevel.encode(bytes(of: Int32(id)))
-            guard seen.insert(key).inserted else { continue }
-            out += first ? "\n" : ",\n"
-            first = false
-            out += "      \(JSONText.quote(key)): \(id)"
+            return seen.insert(key).inserted ? "\(JSONText.quote(key)): \(id)" : nil
         }
-        out += "\n    },\n    \"merges\": ["
-        for (index, merge) in merges.enumerated() {
-            out += index == 0 ? "\n" : ",\n"
-            out += "      " + JSONText.quote(ByteLevel.encode(bytes(of: merge.left)) + " " + ByteLevel.encode(bytes(of: merge.right)))
-        }
-        out += "\n    ]\n  }\n}\n"
-        return out
+        let mergeLines = merges.map { JSONText.quote(ByteLevel.encode(bytes(of: $0.left)) + " " + ByteLevel.encode(bytes(of: $0.right))) }
+        return AddedToken.tokenizerJSONHeader(addedTokens) + """
+              "normalizer": null,
+              "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": \(addPrefixSpace), "trim_offsets": true, "use_regex": true},
+              "post_processor": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
+              "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+              "model": {
+                "type": "BPE",
+                "dropout": null,
+                "unk_token": null,
+                "continuing_subword_prefix": null,
+                "end_of_word_suffix": null,
+                "fuse_unk": false,
+                "byte_fallback": false,
+                "ignore_merges": \(ignoreMerges),
+                "vocab": {\(JSONText.lines(vocab, indent: 6))
+                },
+                "merges": [\(JSONText.lines(mergeLines, indent: 6))
+                ]
+              }
+            }
+
+            """
     }
 
     /// Writes `jsonText()` to `path` atomically (temporary file, then rename).
@@ -204,8 +208,15 @@ extension Tokenizer {
     }
 }
 
-/// JSON string quoting for the writer above.
+/// JSON text pieces for the `tokenizer.json` writers.
 enum JSONText {
+    /// The entries of a JSON array or object written one per line at `indent` spaces, each line
+    /// starting with a newline ("\n      a,\n      b"); empty for no entries.
+    static func lines(_ entries: [String], indent: Int) -> String {
+        let pad = "\n" + String(repeating: " ", count: indent)
+        return entries.map { pad + $0 }.joined(separator: ",")
+    }
+
     /// `value` as a JSON string literal: quotes, backslashes and control characters escaped,
     /// everything else written as UTF-8.
     static func quote(_ value: String) -> String {

@@ -6,24 +6,28 @@ enum BertTokenizerFile {
     /// The file text for `vocabulary` (token text by id), which must hold the BERT specials.
     static func jsonText(vocabulary: [String], specials: [String] = WordPieceTrainer.bertSpecials) -> String {
         let ids = Dictionary(vocabulary.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
-        var out = AddedToken.tokenizerJSONHeader(specials.enumerated().map { AddedToken(id: Int32(ids[$1] ?? $0), content: $1) })
-        out += "  \"normalizer\": {\"type\": \"BertNormalizer\", \"clean_text\": true, \"handle_chinese_chars\": true, \"strip_accents\": null, \"lowercase\": true},\n"
-        out += "  \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},\n"
         let cls = ids["[CLS]"] ?? 2, sep = ids["[SEP]"] ?? 3
-        out += "  \"post_processor\": {\"type\": \"TemplateProcessing\", "
-        out += "\"single\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}], "
-        out += "\"pair\": [{\"SpecialToken\": {\"id\": \"[CLS]\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 0}}, "
-        out += "{\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}, {\"SpecialToken\": {\"id\": \"[SEP]\", \"type_id\": 1}}], "
-        out += "\"special_tokens\": {\"[CLS]\": {\"id\": \"[CLS]\", \"ids\": [\(cls)], \"tokens\": [\"[CLS]\"]}, "
-        out += "\"[SEP]\": {\"id\": \"[SEP]\", \"ids\": [\(sep)], \"tokens\": [\"[SEP]\"]}}},\n"
-        out += "  \"decoder\": {\"type\": \"WordPiece\", \"prefix\": \"##\", \"cleanup\": true},\n"
-        out += "  \"model\": {\n    \"type\": \"WordPiece\",\n    \"unk_token\": \"[UNK]\",\n"
-        out += "    \"continuing_subword_prefix\": \"##\",\n    \"max_input_chars_per_word\": 100,\n    \"vocab\": {"
-        for (id, token) in vocabulary.enumerated() {
-            out += id == 0 ? "\n" : ",\n"
-            out += "      \(JSONText.quote(token)): \(id)"
-        }
-        out += "\n    }\n  }\n}\n"
-        return out
+        let vocab = vocabulary.enumerated().map { "\(JSONText.quote($1)): \($0)" }
+        return AddedToken.tokenizerJSONHeader(specials.enumerated().map { AddedToken(id: Int32(ids[$1] ?? $0), content: $1) }) + """
+              "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+              "pre_tokenizer": {"type": "BertPreTokenizer"},
+              "post_processor": {"type": "TemplateProcessing", \
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}], \
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, \
+            {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}], \
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [\(cls)], "tokens": ["[CLS]"]}, \
+            "[SEP]": {"id": "[SEP]", "ids": [\(sep)], "tokens": ["[SEP]"]}}},
+              "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+              "model": {
+                "type": "WordPiece",
+                "unk_token": "[UNK]",
+                "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100,
+                "vocab": {\(JSONText.lines(vocab, indent: 6))
+                }
+              }
+            }
+
+            """
     }
 }

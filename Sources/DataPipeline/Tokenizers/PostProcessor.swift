@@ -19,10 +19,8 @@ indirect enum PostProcessor {
 
     /// Parses a `post_processor` object; throws naming an unsupported type.
     static func parse(_ value: Any?, path: String) throws -> PostProcessor {
-        guard let value, !(value is NSNull) else { return .none }
-        guard let object = value as? [String: Any], let type = object["type"] as? String else {
-            throw DataError.malformedTokenizer(path: path, problem: "post_processor has no type")
-        }
+        guard let component = try TokenizerComponent(value, kind: "post_processor", path: path) else { return .none }
+        let object = component.object, type = component.type
         func token(_ key: String) throws -> Int32 {
             guard let pair = object[key] as? [Any], pair.count == 2, let id = (pair[1] as? NSNumber)?.int32Value else {
                 throw DataError.malformedTokenizer(path: path, problem: "\(type) has no [token, id] \(key)")

@@ -30,10 +30,8 @@ indirect enum PreTokenizerStep {
 
     /// Parses a `pre_tokenizer` object; throws naming an unsupported type.
     static func parse(_ value: Any?, path: String) throws -> PreTokenizerStep? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard let object = value as? [String: Any], let type = object["type"] as? String else {
-            throw DataError.malformedTokenizer(path: path, problem: "pre_tokenizer has no type")
-        }
+        guard let component = try TokenizerComponent(value, kind: "pre_tokenizer", path: path) else { return nil }
+        let object = component.object, type = component.type
         switch type {
         case "BertPreTokenizer": return .bert
         case "Whitespace": return .whitespace

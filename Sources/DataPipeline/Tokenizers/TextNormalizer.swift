@@ -20,10 +20,8 @@ indirect enum TextNormalizer {
 
     /// Parses a `normalizer` object; throws naming an unsupported type.
     static func parse(_ value: Any?, path: String) throws -> TextNormalizer? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard let object = value as? [String: Any], let type = object["type"] as? String else {
-            throw DataError.malformedTokenizer(path: path, problem: "normalizer has no type")
-        }
+        guard let component = try TokenizerComponent(value, kind: "normalizer", path: path) else { return nil }
+        let object = component.object, type = component.type
         switch type {
         case "BertNormalizer":
             let lowercase = object["lowercase"] as? Bool ?? true

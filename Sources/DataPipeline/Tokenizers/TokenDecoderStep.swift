@@ -18,10 +18,8 @@ indirect enum TokenDecoderStep {
 
     /// Parses a `decoder` object; throws naming an unsupported type.
     static func parse(_ value: Any?, path: String) throws -> TokenDecoderStep? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard let object = value as? [String: Any], let type = object["type"] as? String else {
-            throw DataError.malformedTokenizer(path: path, problem: "decoder has no type")
-        }
+        guard let component = try TokenizerComponent(value, kind: "decoder", path: path) else { return nil }
+        let object = component.object, type = component.type
         switch type {
         case "WordPiece":
             return .wordPiece(prefix: object["prefix"] as? String ?? "##", cleanup: object["cleanup"] as? Bool ?? true)
