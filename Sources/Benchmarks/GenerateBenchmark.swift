@@ -26,11 +26,7 @@ public enum GenerateBenchmark {
             guard length <= self.preset.config.maxSeqLen else {
                 throw BenchmarkError("--prompt-tokens + --new-tokens = \(length) exceeds the preset's \(self.preset.config.maxSeqLen) positions")
             }
-            self.threads = threads
-            self.promptTokens = promptTokens
-            self.newTokens = newTokens
-            self.repeats = repeats
-            self.cacheOnly = cacheOnly
+            (self.threads, self.promptTokens, self.newTokens, self.repeats, self.cacheOnly) = (threads, promptTokens, newTokens, repeats, cacheOnly)
         }
     }
 

@@ -44,14 +44,9 @@ public struct RunConfig: Equatable, Sendable {
 
     /// Batch shape, length and cadence of the run.
     public struct Training: Equatable, Sendable {
-        public var steps = 200
-        public var microBatch = 8
-        public var seqLen = 128
-        public var globalBatch = 0
-        public var gradientAccumulationSteps = 1
+        public var steps = 200, microBatch = 8, seqLen = 128, globalBatch = 0, gradientAccumulationSteps = 1
         public var seed = 1337
-        public var evalInterval = 50
-        public var evalSteps = 10
+        public var evalInterval = 50, evalSteps = 10
         public var bucketMB = 25.0
         public var zero1 = false
         public var gradCompression = GradCompression.none
@@ -126,13 +121,9 @@ public struct RunConfig: Equatable, Sendable {
         var c = BERTConfig(vocabSize: model.vocabSize, maxSeqLen: model.maxSeqLen, nLayer: model.nLayer,
                            nHead: model.nHead, dModel: model.dModel)
         if family.intermediateSize > 0 { c.intermediateSize = family.intermediateSize }
-        c.typeVocabSize = family.typeVocabSize
+        (c.typeVocabSize, c.nsp, c.numLabels) = (family.typeVocabSize, family.nsp, family.numLabels)
         c.norm = family.norm == .pre ? .pre : .post
-        c.nsp = family.nsp
-        c.numLabels = family.numLabels
-        c.layerNormEps = model.layerNormEps
-        c.hiddenDropout = model.residualDropout
-        c.attentionDropout = model.attentionDropout
+        (c.layerNormEps, c.hiddenDropout, c.attentionDropout) = (model.layerNormEps, model.residualDropout, model.attentionDropout)
         return c
     }
 
@@ -142,19 +133,13 @@ public struct RunConfig: Equatable, Sendable {
     /// tokenizer sets them.
     public var t5Config: T5Config {
         var c = T5Config()
-        c.vocabSize = model.vocabSize
-        c.dModel = model.dModel
-        c.numHeads = model.nHead
+        (c.vocabSize, c.dModel, c.numHeads, c.numLayers) = (model.vocabSize, model.dModel, model.nHead, model.nLayer)
         c.dKV = family.dKV > 0 ? family.dKV : model.dModel / max(1, model.nHead)
         c.dFF = family.intermediateSize > 0 ? family.intermediateSize : 4 * model.dModel
-        c.numLayers = model.nLayer
         c.numDecoderLayers = family.numDecoderLayers > 0 ? family.numDecoderLayers : model.nLayer
-        c.relativeAttentionNumBuckets = family.relativeAttentionNumBuckets
-        c.relativeAttentionMaxDistance = family.relativeAttentionMaxDistance
-        c.feedForward = family.feedForwardProj
-        c.tieWordEmbeddings = family.tieWordEmbeddings
-        c.layerNormEps = model.layerNormEps
-        c.dropoutRate = model.residualDropout
+        (c.relativeAttentionNumBuckets, c.relativeAttentionMaxDistance) = (family.relativeAttentionNumBuckets, family.relativeAttentionMaxDistance)
+        (c.feedForward, c.tieWordEmbeddings) = (family.feedForwardProj, family.tieWordEmbeddings)
+        (c.layerNormEps, c.dropoutRate) = (model.layerNormEps, model.residualDropout)
         return c
     }
 

@@ -4,7 +4,7 @@ import Kernels
 /// buffers with their table, backward with ready-range callbacks, and initialisation.
 ///
 /// Forward differs per family (GPT takes tokens and next-token targets; BERT adds segments, a padding
-/// mask and masked-LM targets), so it stays on the concrete types. `GPT` and `BERT` conform.
+/// mask and masked-LM targets), so it stays on the concrete types. `GPT`, `BERT` and `T5` conform.
 public protocol LanguageModel: AnyObject {
     /// The parameter table type.
     associatedtype Layout: ParameterTable
@@ -46,16 +46,18 @@ extension LanguageModel {
     }
 }
 
-extension GPT: LanguageModel {}
-extension BERT: LanguageModel {
-    /// nil: BERT adds its token-embedding gradient in place (its segment and position tables share
-    /// the lookup; deferring is built for GPT).
+extension LanguageModel {
+    /// nil by default: the model adds its token-embedding gradient in place (deferring is built for
+    /// GPT, whose embedding rows are the only reader of the table).
     public var deferrableEmbeddingRange: Range<Int>? { nil }
 
-    /// Plain backward; BERT does not defer (`deferrableEmbeddingRange` is nil).
+    /// Plain backward by default, for models that do not defer (`deferrableEmbeddingRange` is nil).
     public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
-        precondition(!deferringTokenEmbedding, "BERT does not defer its token embedding")
+        precondition(!deferringTokenEmbedding, "\(Self.self) does not defer its token embedding")
         backward(lossScale: lossScale, onReady: onReady)
         return nil
     }
 }
+
+extension GPT: LanguageModel {}
+extension BERT: LanguageModel {}

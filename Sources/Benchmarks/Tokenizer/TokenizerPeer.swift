@@ -6,13 +6,11 @@ import Foundation
 enum TokenizerPeer {
     struct Result {
         var version: String
-        var trainSeconds: Double
-        var encodeOne: Double
-        var encodeOneCPU: Double
-        var encodeMany: Double
+        /// Seconds to train; to encode once (wall, CPU); to encode all passes.
+        var trainSeconds, encodeOne, encodeOneCPU, encodeMany: Double
         var tokens: Int
-        var ours: [Int32]
-        var theirs: [Int32]
+        /// The ids each side produced.
+        var ours, theirs: [Int32]
         var directory: String
     }
 

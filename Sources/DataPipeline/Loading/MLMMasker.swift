@@ -42,11 +42,9 @@ public final class MLMMasker {
     public var maskTokenRate = 0.8, randomTokenRate = 0.1
     /// Target of unchosen positions.
     public var ignoreIndex: Int32 = -100
-    /// The built (B, T) batch.
-    public let tokens: UnsafeMutableBufferPointer<Int32>
-    public let segments: UnsafeMutableBufferPointer<Int32>
+    /// The built (B, T) batch: tokens, segment ids, targets, and the attention mask (1 = real token).
+    public let tokens, segments, targets: UnsafeMutableBufferPointer<Int32>
     public let attentionMask: UnsafeMutableBufferPointer<UInt8>
-    public let targets: UnsafeMutableBufferPointer<Int32>
     /// (B) next-sentence labels (0 = continues, 1 = random); all `ignoreIndex` without NSP.
     public let nextSentenceLabels: UnsafeMutableBufferPointer<Int32>
     /// Positions chosen in the last `build`.

@@ -33,13 +33,12 @@ public final class SpanCorruption {
     public let seed: UInt64
     /// Target of padding positions.
     public var ignoreIndex: Int32 = -100
-    public let inputs: UnsafeMutableBufferPointer<Int32>
+    /// The built batch: (B, S) encoder inputs, (B, T) targets and decoder inputs (targets shifted right
+    /// after the start token), and the (B, S) encoder padding mask (1 = real token).
+    public let inputs, targets, decoderInputs: UnsafeMutableBufferPointer<Int32>
     public let inputMask: UnsafeMutableBufferPointer<UInt8>
-    public let targets: UnsafeMutableBufferPointer<Int32>
-    public let decoderInputs: UnsafeMutableBufferPointer<Int32>
     /// Scratch: the noise mask and the shuffle of one row.
-    private let noise: UnsafeMutableBufferPointer<Bool>
-    private let order: UnsafeMutableBufferPointer<Int>
+    private let noise: UnsafeMutableBufferPointer<Bool>, order: UnsafeMutableBufferPointer<Int>
 
     /// Hugging Face's `compute_input_and_target_lengths`: the raw tokens per row L whose corrupted inputs
     /// hold at most `inputsLength` tokens, and the targets' length T.

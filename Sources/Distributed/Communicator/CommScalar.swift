@@ -9,44 +9,14 @@ public protocol CommScalar: Sendable {
     static var commDataType: CommDataType { get }
 }
 
-extension Float: CommScalar {
-    /// `.float32`.
-    public static var commDataType: CommDataType { .float32 }
-}
-
-extension Double: CommScalar {
-    /// `.float64`.
-    public static var commDataType: CommDataType { .float64 }
-}
-
-extension Int32: CommScalar {
-    /// `.int32`.
-    public static var commDataType: CommDataType { .int32 }
-}
-
-extension Int64: CommScalar {
-    /// `.int64`.
-    public static var commDataType: CommDataType { .int64 }
-}
-
+// The conformances, one line each: the element type each Swift type travels as.
+extension Float: CommScalar { public static var commDataType: CommDataType { .float32 } }
+extension Double: CommScalar { public static var commDataType: CommDataType { .float64 } }
+extension Int32: CommScalar { public static var commDataType: CommDataType { .int32 } }
+extension Int64: CommScalar { public static var commDataType: CommDataType { .int64 } }
 #if arch(x86_64) || arch(arm64)
-extension Int: CommScalar {
-    /// `.int64` (64-bit platforms only).
-    public static var commDataType: CommDataType { .int64 }
-}
+extension Int: CommScalar { public static var commDataType: CommDataType { .int64 } } // 64-bit platforms only
 #endif
-
-extension UInt8: CommScalar {
-    /// `.uint8`.
-    public static var commDataType: CommDataType { .uint8 }
-}
-
-extension UInt16: CommScalar {
-    /// `.uint16`.
-    public static var commDataType: CommDataType { .uint16 }
-}
-
-extension UInt64: CommScalar {
-    /// `.uint64`.
-    public static var commDataType: CommDataType { .uint64 }
-}
+extension UInt8: CommScalar { public static var commDataType: CommDataType { .uint8 } }
+extension UInt16: CommScalar { public static var commDataType: CommDataType { .uint16 } }
+extension UInt64: CommScalar { public static var commDataType: CommDataType { .uint64 } }

@@ -13,20 +13,12 @@ public struct BERTConfig: ModelShape, Codable, Equatable, Sendable {
         case pre
     }
 
-    /// V: vocabulary size (rows of the word embedding, columns of the MLM logits).
-    public var vocabSize = 30522
-    /// P: rows of the learned position table, the longest sequence the model accepts.
-    public var maxSeqLen = 512
+    /// The shape (BERT-base's): V vocabulary size (rows of the word embedding, columns of the MLM
+    /// logits), P rows of the learned position table (the longest sequence), L encoder blocks, NH
+    /// attention heads per block (must divide C), C model width (hidden size), I feed-forward width (4·C).
+    public var vocabSize = 30522, maxSeqLen = 512, nLayer = 12, nHead = 12, dModel = 768, intermediateSize = 3072
     /// Rows of the segment (token-type) table; 2 for sentence A/B.
     public var typeVocabSize = 2
-    /// L: number of encoder blocks.
-    public var nLayer = 12
-    /// NH: attention heads per block; must divide `dModel`.
-    public var nHead = 12
-    /// C: model width (hidden size).
-    public var dModel = 768
-    /// I: width of the feed-forward layer (BERT: 4·C).
-    public var intermediateSize = 3072
     /// Post-LN (BERT) or pre-LN blocks.
     public var norm = Norm.post
     /// Adds the pooler (dense + tanh on [CLS]) and the next-sentence-prediction head.

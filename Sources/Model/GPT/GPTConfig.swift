@@ -11,28 +11,19 @@ public struct GPTConfig: ModelShape, Codable, Equatable, Sendable {
         case sinusoidal
     }
 
-    /// V: vocabulary size (rows of the token embedding, columns of the logits).
-    public var vocabSize = 50257
-    /// P: rows of the position table, the longest sequence the model accepts.
-    public var maxSeqLen = 1024
-    /// L: number of transformer blocks.
-    public var nLayer = 12
-    /// NH: attention heads per block; must divide `dModel`.
-    public var nHead = 12
-    /// C: model width (embedding size).
-    public var dModel = 768
+    /// The shape (GPT-2 124M's): V vocabulary size (rows of the token embedding, columns of the logits),
+    /// P rows of the position table (the longest sequence the model accepts), L transformer blocks,
+    /// NH attention heads per block (must divide C), C model width.
+    public var vocabSize = 50257, maxSeqLen = 1024, nLayer = 12, nHead = 12, dModel = 768
     /// Learned or sinusoidal positions.
     public var positions = Positions.learned
     /// Causal (GPT) or bidirectional (BERT-style encoder) self-attention.
     public var causal = true
     /// LayerNorm epsilon.
     public var layerNormEps: Float = 1e-5
-    /// Dropout probability on the embedding output (0 = off, the default).
-    public var embeddingDropout: Float = 0
-    /// Dropout probability on each residual branch (attention and MLP outputs) before the add.
-    public var residualDropout: Float = 0
-    /// Dropout probability on the attention weights (after the softmax, before they weigh V).
-    public var attentionDropout: Float = 0
+    /// Dropout probabilities (0 = off, the default): on the embedding output; on each residual branch
+    /// (attention and MLP outputs) before the add; on the attention weights (after the softmax).
+    public var embeddingDropout: Float = 0, residualDropout: Float = 0, attentionDropout: Float = 0
     /// Label smoothing ε of the cross-entropy loss (0 = off).
     public var labelSmoothing: Float = 0
     /// Targets equal to this id are left out of the loss (padding).

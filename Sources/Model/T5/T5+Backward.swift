@@ -97,15 +97,4 @@ extension T5 {
     }
 }
 
-extension T5: LanguageModel {
-    /// nil: the shared embedding is also read by the encoder and the decoder inputs, so its rows are
-    /// added in place.
-    public var deferrableEmbeddingRange: Range<Int>? { nil }
-
-    /// Plain backward; T5 does not defer its embedding rows.
-    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
-        precondition(!deferringTokenEmbedding, "T5 does not defer its token embedding")
-        backward(lossScale: lossScale, onReady: onReady)
-        return nil
-    }
-}
+extension T5: LanguageModel {}

@@ -13,24 +13,13 @@ public struct T5Config: Codable, Equatable, Sendable {
         case gatedGELU = "gated-gelu"
     }
 
-    /// V: vocabulary size (rows of the shared embedding, columns of the logits).
-    public var vocabSize = 32128
-    /// C: model width.
-    public var dModel = 512
-    /// hs: size of each attention head (`d_kv`).
-    public var dKV = 64
-    /// F: feed-forward width.
-    public var dFF = 2048
-    /// L: encoder layers (`num_layers`).
-    public var numLayers = 6
-    /// Ld: decoder layers (`num_decoder_layers`).
-    public var numDecoderLayers = 6
-    /// NH: attention heads.
-    public var numHeads = 8
-    /// Buckets of the relative position bias (half per direction in the encoder).
-    public var relativeAttentionNumBuckets = 32
-    /// Distances from here on share the last bucket.
-    public var relativeAttentionMaxDistance = 128
+    /// The shape (t5-small's): V vocabulary size (rows of the shared embedding, columns of the logits),
+    /// C model width, hs size of each attention head (`d_kv`), F feed-forward width, L encoder layers
+    /// (`num_layers`), Ld decoder layers (`num_decoder_layers`), NH attention heads.
+    public var vocabSize = 32128, dModel = 512, dKV = 64, dFF = 2048, numLayers = 6, numDecoderLayers = 6, numHeads = 8
+    /// The relative position bias: its buckets (half per direction in the encoder), and the distance
+    /// from which on positions share the last bucket.
+    public var relativeAttentionNumBuckets = 32, relativeAttentionMaxDistance = 128
     /// ReLU (v1.0) or gated GELU (v1.1).
     public var feedForward = FeedForward.relu
     /// The LM head is the shared embedding, and the decoder output is scaled by d_model^-0.5 before it.
@@ -40,10 +29,8 @@ public struct T5Config: Codable, Equatable, Sendable {
     /// `dropout_rate`: on the embeddings, each sublayer's output, the attention probabilities and the
     /// final norms' outputs, as Hugging Face applies it (0 = off).
     public var dropoutRate: Float = 0
-    /// The padding id, which is also the decoder's start token.
-    public var padTokenId: Int32 = 0
-    /// The end-of-sequence id.
-    public var eosTokenId: Int32 = 1
+    /// The padding id (also the decoder's start token) and the end-of-sequence id.
+    public var padTokenId: Int32 = 0, eosTokenId: Int32 = 1
     /// Targets equal to this id are left out of the loss.
     public var ignoreIndex: Int32 = -100
 

@@ -22,14 +22,10 @@ public struct CheckpointReport: Sendable {
     /// Explanation for `skipped` and `fresh`.
     public var message = ""
     /// Bytes of all shard files, and uncompressed.
-    public var storedBytes = 0
-    public var rawBytes = 0
-    /// Time the training loop was held at the save's step boundary (copy into the staging buffer).
-    public var stallSeconds = 0.0
-    /// This rank's background compression + write + fsync time.
-    public var writeSeconds = 0.0
-    /// Time of the collective commit (gather, manifest, rename).
-    public var commitSeconds = 0.0
+    public var storedBytes = 0, rawBytes = 0
+    /// Seconds: the training loop held at the save's step boundary (copy into the staging buffer); this
+    /// rank's background compression + write + fsync; the collective commit (gather, manifest, rename).
+    public var stallSeconds = 0.0, writeSeconds = 0.0, commitSeconds = 0.0
     /// Ranks that wrote the checkpoint (for `resumed`: ranks that saved it).
     public var worldSize = 0
     /// For `preempted`: the signal the ranks agreed on.

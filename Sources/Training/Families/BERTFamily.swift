@@ -14,23 +14,23 @@ public enum BERTFamily: ModelFamily {
     /// The masker takes the [CLS] [SEP] [MASK] [PAD] ids from the run's tokenizer.
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
         try checkPretrainingHeads(config, "the masked-LM heads")
-        let path = config.data.tokenizer
-        guard !path.isEmpty else {
-            throw TrainingError("data.tokenizer is empty; a BERT run reads the [CLS] [SEP] [MASK] [PAD] ids from it — set it to the tokenizer.json written by `pretrain data prepare`")
-        }
+        let path = try requiredTokenizer(config, "a BERT run reads the [CLS] [SEP] [MASK] [PAD] ids", preparedBy: "pretrain data prepare")
         let t = config.training, seed = UInt64(t.seed)
-        do {
+        return try translatingErrors {
             let specials = try BERTSpecialTokens(tokenizer: HuggingFaceTokenizer.load(from: path))
             let masker = try MLMMasker(microBatch: t.microBatch, sequenceLength: t.seqLen, vocabularySize: config.model.vocabSize,
                                        specials: specials, seed: seed, nextSentence: config.family.nsp)
             masker.maskRate = config.family.maskRate
             let model = try BERT(config: config.bertConfig, maxBatch: t.microBatch, maxSeqLen: t.seqLen)
             model.initializeWeights(seed: seed)
-            return MaskedLMObjective(model, masker: masker)
-        } catch let e as ModelError {
-            throw TrainingError(e.message)
-        } catch let e as DataError {
-            throw TrainingError("\(e)")
+            // Masked-token prediction: each row becomes `[CLS] A [SEP]` (and B with NSP).
+            return CorruptedRowsObjective(model, corruption: masker) { bert, m, dropoutSeed in
+                bert.dropoutSeed = dropoutSeed
+                return try bert.forward(tokens: m.tokens.baseAddress!, segments: m.segments.baseAddress!,
+                                        attentionMask: m.attentionMask.baseAddress!, targets: m.targets.baseAddress!,
+                                        sequenceLabels: m.nextSentence ? m.nextSentenceLabels.baseAddress! : nil,
+                                        B: m.microBatch, T: m.sequenceLength)
+            }
         }
     }
 
@@ -64,7 +64,7 @@ public enum BERTFamily: ModelFamily {
     /// label names for a classifier) plus the tokenizer files pipelines need (`BERTTokenizerExport`).
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
         let reader = checkpoint.reader, config = checkpoint.config
-        do {
+        return try translatingErrors {
             let model = try BERT(config: config.bertConfig, maxBatch: 1, maxSeqLen: 1)
             try reader.manifest.checkMatches(model.layout, directory: reader.directory)
             try reader.readParameters(into: model.params.buffer)
@@ -76,12 +76,6 @@ public enum BERTFamily: ModelFamily {
                 files += try BERTTokenizerExport.write(source: tokenizer, to: out, maxLength: config.model.maxSeqLen)
             }
             return " as Hugging Face BERT: \(files.joined(separator: ", "))"
-        } catch let e as CheckpointError {
-            throw TrainingError(e.message)
-        } catch let e as ModelError {
-            throw TrainingError(e.message)
-        } catch let e as DataError {
-            throw TrainingError("\(e)")
         }
     }
 
@@ -118,28 +112,5 @@ public enum BERTFamily: ModelFamily {
         } catch let e as ModelError {
             throw TrainingError(e.message)
         }
-    }
-}
-
-/// Masked-token prediction: each row of the loader becomes `[CLS] A [SEP]` (and B with NSP) with
-/// masks keyed by the row's index in the global data stream (see `MLMMasker`), so N ranks equal 1
-/// rank and a resumed run repeats an uninterrupted one.
-final class MaskedLMObjective: PretrainingObjective {
-    let bert: BERT
-    let masker: MLMMasker
-    var model: any LanguageModel { bert }
-
-    init(_ bert: BERT, masker: MLMMasker) {
-        self.bert = bert
-        self.masker = masker
-    }
-
-    func forward(_ loader: DistributedDataLoader, dropoutSeed: UInt64) throws -> Float {
-        bert.dropoutSeed = dropoutSeed
-        masker.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: loader.firstRowOfRank)
-        return try bert.forward(tokens: masker.tokens.baseAddress!, segments: masker.segments.baseAddress!,
-                                attentionMask: masker.attentionMask.baseAddress!, targets: masker.targets.baseAddress!,
-                                sequenceLabels: masker.nextSentence ? masker.nextSentenceLabels.baseAddress! : nil,
-                                B: masker.microBatch, T: masker.sequenceLength)
     }
 }

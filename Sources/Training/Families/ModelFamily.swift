@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoint
 import Config
 import DataPipeline
 import Model
@@ -61,6 +62,27 @@ extension ModelFamily {
 
     /// `pretrain train` trains the pretraining heads: a config with a classifier head is refused in one
     /// line pointing at `pretrain finetune`.
+    /// The run's `data.tokenizer`, which a family that takes special-token ids from it requires: throws
+    /// when it is empty, saying what `reads` (e.g. "a BERT run reads the [CLS] … ids") and how to make one.
+    static func requiredTokenizer(_ config: RunConfig, _ reads: String, preparedBy command: String) throws -> String {
+        guard !config.data.tokenizer.isEmpty else {
+            throw TrainingError("data.tokenizer is empty; \(reads) from it — set it to the tokenizer.json written by `\(command)`")
+        }
+        return config.data.tokenizer
+    }
+
+    /// Runs `body`, turning the model's, the data pipeline's and the checkpoint's errors into a
+    /// `TrainingError` with their message.
+    static func translatingErrors<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as CheckpointError {
+            throw TrainingError(e.message)
+        } catch let e as ModelError {
+            throw TrainingError(e.message)
+        } catch let e as DataError {
+            throw TrainingError("\(e)")
+        }
+    }
+
     static func checkPretrainingHeads(_ config: RunConfig, _ what: String) throws {
         guard config.family.numLabels == 0 else {
             throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains \(what); fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")

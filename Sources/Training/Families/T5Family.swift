@@ -17,23 +17,20 @@ public enum T5Family: ModelFamily {
     /// The sentinels, pad and EOS come from the run's tokenizer (`pretrain data prepare --extra-ids 100`).
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
         try checkPretrainingHeads(config, "T5 with span corruption")
-        let path = config.data.tokenizer
-        guard !path.isEmpty else {
-            throw TrainingError("data.tokenizer is empty; a T5 run reads the pad, EOS and <extra_id_N> sentinel ids from it — set it to the tokenizer.json written by `pretrain data prepare --extra-ids 100`")
-        }
+        let path = try requiredTokenizer(config, "a T5 run reads the pad, EOS and <extra_id_N> sentinel ids", preparedBy: "pretrain data prepare --extra-ids 100")
         let t = config.training, f = config.family
-        do {
+        return try translatingErrors {
             let specials = try T5SpecialTokens(tokenizer: Tokenizer.load(from: path))
             let corruption = try SpanCorruption(microBatch: t.microBatch, inputsLength: t.seqLen, noiseDensity: f.noiseDensity,
                                                 meanSpanLength: f.meanNoiseSpanLength, specials: specials, seed: UInt64(t.seed))
             let model = try T5(config: modelConfig(config, specials), maxBatch: t.microBatch, maxSource: corruption.inputsLength,
                                maxTarget: corruption.targetsLength)
             model.initializeWeights(seed: UInt64(t.seed))
-            return SpanCorruptionObjective(model, corruption: corruption)
-        } catch let e as ModelError {
-            throw TrainingError(e.message)
-        } catch let e as DataError {
-            throw TrainingError("\(e)")
+            return CorruptedRowsObjective(model, corruption: corruption) { t5, c, dropoutSeed in
+                t5.dropoutSeed = dropoutSeed
+                return try t5.forward(source: c.inputs.baseAddress!, sourceMask: c.inputMask.baseAddress!, decoderInput: c.decoderInputs.baseAddress!,
+                                      targets: c.targets.baseAddress!, B: c.microBatch, S: c.inputsLength, T: c.targetsLength)
+            }
         }
     }
 
@@ -114,26 +111,5 @@ public enum T5Family: ModelFamily {
         } catch let e as ModelError {
             throw TrainingError(e.message)
         }
-    }
-}
-
-/// Span corruption: each row of the loader is corrupted with draws keyed by its index in the global data
-/// stream (see `SpanCorruption`), so N ranks equal 1 rank and a resumed run repeats an uninterrupted one.
-final class SpanCorruptionObjective: PretrainingObjective {
-    let t5: T5
-    let corruption: SpanCorruption
-    var model: any LanguageModel { t5 }
-
-    init(_ t5: T5, corruption: SpanCorruption) {
-        self.t5 = t5
-        self.corruption = corruption
-    }
-
-    func forward(_ loader: DistributedDataLoader, dropoutSeed: UInt64) throws -> Float {
-        t5.dropoutSeed = dropoutSeed
-        let c = corruption
-        c.build(content: loader.inputs.baseAddress!, contentLength: loader.sequenceLength, firstSequence: loader.firstRowOfRank)
-        return try t5.forward(source: c.inputs.baseAddress!, sourceMask: c.inputMask.baseAddress!, decoderInput: c.decoderInputs.baseAddress!,
-                              targets: c.targets.baseAddress!, B: c.microBatch, S: c.inputsLength, T: c.targetsLength)
     }
 }

@@ -14,13 +14,8 @@ import Model
 /// parameters and moments), communication buffers, and a `baseline`: what the process already holds
 /// (runtime, MPI, BLAS) plus a fixed allowance for the kernels' per-thread workspaces.
 public struct MemoryPlan: Sendable, Equatable {
-    public var parameters = 0
-    public var gradients = 0
-    public var moments = 0
-    public var activations = 0
-    public var checkpoint = 0
-    public var communication = 0
-    public var baseline = 0
+    /// Bytes of each part (see above).
+    public var parameters = 0, gradients = 0, moments = 0, activations = 0, checkpoint = 0, communication = 0, baseline = 0
 
     /// Bytes the rank will hold at its peak.
     public var total: Int { parameters + gradients + moments + activations + checkpoint + communication + baseline }

@@ -18,15 +18,15 @@ struct CheckpointExportCommand: ParsableCommand {
         with tokenizers' Tokenizer.from_file(OUT + "/tokenizer.json"). GPT checkpoints need learned positions.
         """.helpParagraphs)
 
-    @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
+    @OptionGroup var checkpoint: CheckpointArgument
     @Option(help: "Output format (safetensors).") var format: String = "safetensors"
     @Option(help: "Output directory (created).") var out: String
 
     func run() throws {
         guard format == "safetensors" else { throw CLIError("--format \(format) is not supported; use --format safetensors") }
-        let reader = try CheckpointReader(path: directory)
-        let checkpoint = try ModelCheckpoint(reader: reader)
-        let written = try checkpoint.family.exportHuggingFace(checkpoint, to: out)
+        let reader = try checkpoint.open()
+        let model = try ModelCheckpoint(reader: reader)
+        let written = try model.family.exportHuggingFace(model, to: out)
         print("exported step \(reader.manifest.step) of \(reader.directory) to \(out)\(written)")
     }
 }

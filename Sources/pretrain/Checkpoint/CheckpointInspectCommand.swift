@@ -9,10 +9,10 @@ struct CheckpointInspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a checkpoint: step, tokens, model, world size, shards, sizes and compression ratio.")
 
-    @Argument(help: "A step-NNNNNNNN directory or a checkpoint root.") var directory: String
+    @OptionGroup var checkpoint: CheckpointArgument
 
     func run() throws {
-        let reader = try CheckpointReader(path: directory)
+        let reader = try checkpoint.open()
         let m = reader.manifest
         let config = try checkpointConfig(reader)
         let mb = { (bytes: Int) in String(format: "%.2f MB", Double(bytes) / 1e6) }

@@ -24,11 +24,7 @@ struct DataPrepareCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Output directory.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("Train a tokenizer with this many tokens (BPE: 256 bytes + merges + 5 special tokens; WordPiece: specials + alphabet + merges).", valueName: "n"))
-    var vocabSize: Int?
-
-    @Option(name: .long, help: ArgumentHelp("Use this tokenizer.json (or GPT-2 vocab.json with merges.txt beside it) instead of training.", valueName: "file"))
-    var tokenizer: String?
+    @OptionGroup var tokenizerChoice: TokenizerChoice
 
     @Option(name: .long, help: ArgumentHelp("Share of documents held out for validation (evenly spread).", valueName: "f"))
     var valFraction: Double = 0.05
@@ -68,7 +64,7 @@ struct DataPrepareCommand: ParsableCommand {
 
     func run() throws {
         var settings = PrepareSettings(
-            inputs: input, outputDirectory: out, vocabularySize: vocabSize, tokenizerPath: tokenizer,
+            inputs: input, outputDirectory: out, vocabularySize: tokenizerChoice.vocabSize, tokenizerPath: tokenizerChoice.tokenizer,
             valFraction: valFraction, shardTokens: shardTokens, documentSeparator: documentSeparator,
             minFrequency: minFrequency)
         settings.textField = textField == "text" ? nil : textField
