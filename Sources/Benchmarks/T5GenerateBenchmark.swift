@@ -6,14 +6,15 @@ import Support
 /// Greedy generation speed of a T5 (t5-small's shape by default, random weights) with the caches
 /// (`T5Inference`: encoder once, cross-attention K/V once, self-attention K/V cached) and without them
 /// (a full `T5.forward`, encoder and decoder over every position, per new token); both paths must
-/// choose the same tokens. Every run makes exactly `newTokens` tokens (EOS does not stop it).
+/// choose the same tokens. Every run makes exactly `newTokens` tokens (EOS does not stop it). With
+/// `beams` > 1 it also times `T5BeamSearch` (the beams as rows of one cached step) against greedy.
 public enum T5GenerateBenchmark {
     /// The shape: Hugging Face's t5-small (d 512, 6+6 layers, 8 heads, d_ff 2048, vocab 32128).
     public static var t5Small: T5Config { T5Config() }
 
     /// Times both paths (median of `repeats` runs each; the uncached one skipped when `cacheOnly`) and
     /// returns the table `pretrain bench generate --preset t5-small` prints.
-    public static func run(threads: Int, sourceTokens: Int, newTokens: Int, repeats: Int, cacheOnly: Bool,
+    public static func run(threads: Int, sourceTokens: Int, newTokens: Int, repeats: Int, cacheOnly: Bool, beams: Int = 1,
                            config: T5Config = t5Small) throws -> [String] {
         guard threads >= 1 else { throw BenchmarkError("--threads \(threads) must be at least 1") }
         guard sourceTokens >= 1, newTokens >= 1, repeats >= 1 else { throw BenchmarkError("--prompt-tokens, --new-tokens and --repeats must be ≥ 1") }
@@ -53,6 +54,16 @@ public enum T5GenerateBenchmark {
         let (withCache, a) = try time(cached), n = Double(newTokens)
         var lines = ["t5 (d \(config.dModel), \(config.numLayers)+\(config.numDecoderLayers) layers, vocab \(V)): \(model.layout.count) parameters, source \(sourceTokens) + \(newTokens) new tokens, \(threads) thread(s), median of \(repeats)",
                      String(format: "with caches       %8.1f tokens/s  (%.1f ms/token)", n / withCache, withCache / n * 1000)]
+        if beams > 1 {
+            var settings = GenerationSettings()
+            settings.numBeams = beams
+            settings.maxNewTokens = newTokens
+            let search = try T5BeamSearch(inference: T5Inference(model: model, capacity: newTokens, rows: beams), settings: settings)
+            var steps = 0
+            let (seconds, _) = try time { let ids = try search.run(source: source).ids; steps = ids.count; return ids }
+            lines.append(String(format: "%d beams          %8.1f steps/s  (%.1f ms/step: %.2f× a greedy token for %d× the rows)",
+                                beams, Double(steps) / seconds, seconds / Double(steps) * 1000, seconds / Double(steps) / (withCache / n), beams))
+        }
         guard !cacheOnly else { return lines }
         let (without, b) = try time(uncached)
         lines.append(String(format: "without caches    %8.1f tokens/s  (%.1f ms/token)", n / without, without / n * 1000))

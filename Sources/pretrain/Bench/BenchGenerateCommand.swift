@@ -19,9 +19,10 @@ struct BenchGenerateCommand: ParsableCommand {
     @Option(help: "Tokens generated per run.") var newTokens: Int = 64
     @Option(help: "Timed runs per path (the median is reported).") var repeats: Int = 3
     @Flag(help: "Skip the run without the cache (it is slow on big presets).") var cacheOnly = false
+    @Option(help: "t5-small: also time beam search with N beams.") var numBeams: Int = 1
 
     func run() throws {
-        if preset == "t5-small" { return try T5GenerateBenchmark.run(threads: threads, sourceTokens: promptTokens, newTokens: newTokens, repeats: repeats, cacheOnly: cacheOnly).forEach { print($0) } }
+        if preset == "t5-small" { return try T5GenerateBenchmark.run(threads: threads, sourceTokens: promptTokens, newTokens: newTokens, repeats: repeats, cacheOnly: cacheOnly, beams: numBeams).forEach { print($0) } }
         let settings = try GenerateBenchmark.Settings(preset: preset, threads: threads, promptTokens: promptTokens,
                                                       newTokens: newTokens, repeats: repeats, cacheOnly: cacheOnly)
         var shown = 0
