@@ -25,27 +25,29 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "feature-extraction: none (every token), mean or cls.") var pooling: String = "none"
     @Flag(help: "feature-extraction: scale each vector to unit L2 norm.") var normalize = false
     @Flag(help: "Print JSON (one line per text).") var json = false
-    @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
-    @Option(help: "T5: new tokens at most (greedy decoding).") var maxNewTokens: Int = 64
+    @Option(help: "fill-mask: tokens to show per [MASK] (default 5); T5: sample among the K most likely.") var topK: Int?
+    @OptionGroup var generation: GenerationOptions
+    @Flag(help: "Print only the output text of each input, no warnings.") var quiet = false
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
     func run() throws {
         guard let kind = TextPredictor.Task(rawValue: task) else { throw CLIError("--task \(task) is not a prediction task; use fill-mask, classify, feature-extraction, text2text-generation, translation or summarization") }
         guard let pool = FeaturePooling(rawValue: pooling) else { throw CLIError("--pooling \(pooling) is not a pooling; use none, mean or cls") }
-        guard topK >= 1 else { throw CLIError("--top-k \(topK) must be at least 1") }
+        guard topK ?? 1 >= 1 else { throw CLIError("--top-k \(topK!) must be at least 1") }
         guard threads ?? 1 >= 1 else { throw CLIError("--threads \(threads!) must be at least 1") }
         let given = [text, input].compactMap { $0 }
         guard given.count + (inputFile == nil ? 0 : 1) == 1 else { throw CLIError("give the text once: as the argument, --input TEXT, or --input-file F.jsonl") }
         let texts = try inputFile.map { try TextPredictor.texts(inputFile: $0) } ?? given
+        let settings = kind.generates ? try generation.settings(topK: topK) : nil
         Parallel.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let predictor = TextPredictor(checkpoint: try ModelCheckpoint.open(checkpoint), tokenizer: tokenizer)
         predictor.pooling = pool
         predictor.normalize = normalize
-        predictor.maxNewTokens = maxNewTokens
+        if let settings { predictor.generation = settings }
         for text in texts {
-            let prediction = try predictor.predict(text, task: kind, topK: topK) { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
-            print(json || inputFile != nil ? prediction.json : prediction.text)
+            let prediction = try predictor.predict(text, task: kind, topK: topK ?? 5) { if !quiet { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) } }
+            print(quiet ? prediction.text : json || inputFile != nil ? prediction.json : prediction.text)
         }
     }
 }

@@ -96,6 +96,10 @@ final class PredictCommandTests: XCTestCase {
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "classify", "abc"], "is a masked-LM checkpoint with no classifier head")
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "fill-mask", "abc"], "the text has no [MASK] token")
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "summarize", "abc"], "--task summarize is not a prediction task")
+        try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "translation", "abc", "--early-stopping", "maybe"],
+                  "--early-stopping maybe is not a choice; use true, false or never")
+        try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "translation", "abc", "--num-beams", "2"],
+                  "is a BERT checkpoint; --task translation generates text with a T5 checkpoint")
     }
 
     /// A fine-tuned GPT classifier: the printed label is one of the names, the argmax of the softmax of the

@@ -156,8 +156,8 @@ final class T5TrainingTests: XCTestCase {
     }
 
     /// `predict --task translation` on a trained T5 checkpoint: the text's tokens and EOS, greedy with the
-    /// caches, decoded; the same ids as `T5Inference` on the checkpoint's model. Other tasks and other
-    /// families are one line.
+    /// caches, decoded; the same ids as `T5Inference` on the checkpoint's model; with beams those of
+    /// `T5BeamSearch`; sampled, the same texts for the same seed. Other tasks and other families are one line.
     func testPredictGeneratesWithTheCheckpoint() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -181,6 +181,24 @@ final class T5TrainingTests: XCTestCase {
         XCTAssertThrowsError(try predictor.predict("hello", task: .fillMask, topK: 1)) {
             XCTAssertTrue("\($0)".contains("is a T5 checkpoint; it generates text"), "\($0)")
         }
+        // Beam search and sampling through the predictor: T5BeamSearch's ids; one seeded stream.
+        predictor.generation.numBeams = 3
+        guard case let .generated(_, beamIds) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }
+        let beams = T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7, rows: 3)
+        var best = try T5BeamSearch(inference: beams, settings: predictor.generation).run(source: source).ids
+        if best.last == 256 { best.removeLast() }
+        XCTAssertEqual(beamIds, best)
+        func sampled(seed: UInt64) throws -> [[Int32]] {
+            let p = TextPredictor(checkpoint: checkpoint)
+            p.generation = try GenerationSettings(maxNewTokens: 7, numBeams: 1, lengthPenalty: 1, earlyStopping: "false",
+                                                  temperature: 2, topK: nil, topP: nil, seed: seed)
+            return try (0..<3).map { _ in
+                guard case let .generated(_, ids) = try p.predict("hello", task: .translation, topK: 1) else { throw TrainingError("not text") }
+                return ids
+            }
+        }
+        XCTAssertEqual(try sampled(seed: 5), try sampled(seed: 5))
+        XCTAssertNotEqual(try sampled(seed: 5), try sampled(seed: 6))
     }
 }
 

@@ -19,7 +19,7 @@ public final class TextPredictor {
         /// The last hidden state, or one pooled vector (any BERT checkpoint).
         case featureExtraction = "feature-extraction"
 
-        /// Generated text (T5), under Hugging Face pipeline's three names; all decode greedily.
+        /// Generated text (T5), under Hugging Face pipeline's three names; all decode with `generation`.
         case text2text = "text2text-generation", translation, summarization
 
         /// Whether the task generates text.
@@ -35,8 +35,16 @@ public final class TextPredictor {
     private var loaded: (tokenizer: HuggingFaceTokenizer, specials: BERTSpecialTokens)?
     private var model: BERT?
 
+    /// Generation: greedy, sampling or beam search, with Hugging Face `generate`'s settings.
+    public var generation = GenerationSettings()
     /// Generation: new tokens at most (EOS ends earlier).
-    public var maxNewTokens = 64
+    public var maxNewTokens: Int {
+        get { generation.maxNewTokens }
+        set { generation.maxNewTokens = newValue }
+    }
+    /// Generation: the sampler, created on the first sampled text and kept, so that a seed gives one
+    /// stream over all the texts.
+    var sampler: TokenSampler?
 
     /// A predictor over `checkpoint`, with `tokenizer` instead of the checkpoint's own if given.
     public init(checkpoint: ModelCheckpoint, tokenizer: String? = nil) {

@@ -1,0 +1,53 @@
+import DataPipeline
+import Foundation
+import Model
+import TestSupport
+import Training
+import XCTest
+
+/// `pretrain predict` generating with a T5 end to end: a random T5 exported as Hugging Face saves it,
+/// with a byte-level tokenizer, imported with `pretrain checkpoint import`, then `predict
+/// --input-file … --num-beams 3 --quiet` prints per text the decoded `T5BeamSearch` output computed
+/// in-test on the imported checkpoint; sampling flags with one --seed print the same texts twice.
+final class PredictGenerationCommandTests: XCTestCase {
+    func testBeamSearchAndSeededSamplingThroughTheCommand() throws {
+        let dir = try CheckpointFixtures.temporaryDirectory("predict-t5")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let specials = AddedToken.defaultSpecials + T5SpecialTokens.sentinelNames(2).reversed()
+        let added = specials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
+        var config = T5Config()
+        (config.vocabSize, config.dModel, config.dKV, config.numHeads, config.dFF) = (256 + specials.count, 16, 4, 2, 24)
+        (config.numLayers, config.numDecoderLayers, config.relativeAttentionNumBuckets, config.relativeAttentionMaxDistance) = (2, 2, 8, 16)
+        let model = try T5(config: config, maxBatch: 1, maxSource: 1, maxTarget: 1)
+        model.initializeWeights(seed: 7)
+        try model.exportHuggingFace(to: dir + "/hf")
+        try Tokenizer(tokens: (0..<256).map { [UInt8($0)] }, merges: [], addedTokens: added).save(to: dir + "/hf/tokenizer.json")
+        let imported = try ProcessRunner.pretrain(["checkpoint", "import", dir + "/hf", "--out", dir + "/ckpt"])
+        XCTAssertEqual(imported.status, 0, imported.output)
+        let texts = ["hello", "a longer text, with commas"]
+        try texts.map { "{\"text\": \"\($0)\"}" }.joined(separator: "\n").write(toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
+
+        let base = ["predict", "--checkpoint", dir + "/ckpt", "--task", "translation", "--input-file", dir + "/in.jsonl",
+                    "--max-new-tokens", "6", "--quiet", "--threads", "1"]
+        let beams = try ProcessRunner.pretrain(base + ["--num-beams", "3", "--length-penalty", "0.5", "--early-stopping", "true"])
+        XCTAssertEqual(beams.status, 0, beams.output)
+        let checkpoint = try ModelCheckpoint.open(dir + "/ckpt")
+        let tokenizer = try checkpoint.byteLevelTokenizer()
+        var settings = GenerationSettings()
+        (settings.numBeams, settings.maxNewTokens, settings.lengthPenalty, settings.earlyStopping) = (3, 6, 0.5, .whenFull)
+        let expected = try texts.map { text in
+            let source = tokenizer.encode(text) + [256]   // <|endoftext|> is the EOS
+            let inference = T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 6, rows: 3)
+            var ids = try T5BeamSearch(inference: inference, settings: settings).run(source: source).ids
+            if ids.last == 256 { ids.removeLast() }
+            return tokenizer.decodeText(ids)
+        }
+        XCTAssertEqual(beams.output, expected.map { $0 + "\n" }.joined(), "--quiet: only the texts, one per input")
+
+        let sampling = base + ["--temperature", "1.5", "--top-p", "0.9", "--seed", "3"]
+        let first = try ProcessRunner.pretrain(sampling), second = try ProcessRunner.pretrain(sampling)
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertEqual(first.output, second.output)
+        XCTAssertEqual(first.lines.count, texts.count, first.output)
+    }
+}
