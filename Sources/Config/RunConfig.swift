@@ -29,6 +29,8 @@ public struct RunConfig: Equatable, Sendable {
         public var val = "data/fortunes/val_*.bin"
         public var tokenizer = "data/fortunes/tokenizer.json"
         public var shuffle = true
+        /// Seq2seq: the task prefix put before each source ("translate English to German: ").
+        public var sourcePrefix = ""
     }
 
     /// AdamW hyperparameters.
@@ -47,6 +49,8 @@ public struct RunConfig: Equatable, Sendable {
         public var steps = 200
         public var microBatch = 8
         public var seqLen = 128
+        /// Seq2seq: target tokens per pair, EOS included (0 = seq_len).
+        public var targetLen = 0
         public var globalBatch = 0
         public var gradientAccumulationSteps = 1
         public var seed = 1337
