@@ -3,11 +3,11 @@ import Distributed
 import Foundation
 import Training
 
-/// `pretrain finetune`: a pretrained BERT or GPT body with a fresh classifier head, trained on labelled texts.
+/// `pretrain finetune`: a pretrained BERT or GPT body with a fresh classifier head trained on labelled texts, or a T5 on pairs.
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Fine-tune a pretrained BERT or GPT checkpoint as a text classifier (a new head on [CLS] or the last token).",
+        abstract: "Fine-tune a BERT or GPT checkpoint as a text classifier (a new head on [CLS] or the last token), or a T5 on text pairs.",
         discussion: """
         Example:
           pretrain finetune --checkpoint runs/bert/checkpoints --task classify --data data/task/train.jsonl \\
@@ -29,7 +29,7 @@ struct FinetuneCommand: ParsableCommand {
         SIGTERM/SIGUSR1 (75); --resume continues the newest one bitwise.
         """.helpParagraphs)
 
-    @Option(help: "A BERT or GPT step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
+    @Option(help: "A BERT, GPT (classify) or T5 (seq2seq) step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest).") var checkpoint: String
     @Option(help: "classify (BERT, GPT) or seq2seq (T5 on pairs; also text2text, translation, summarization).") var task: String = "classify"
     @Option(help: "Training examples: JSON lines {\"text\": …, \"label\": …} (seq2seq: {\"source\": …, \"target\": …}).") var data: String
     @Option(help: "Held-out examples (same format): print their accuracy at the end.") var test: String?
