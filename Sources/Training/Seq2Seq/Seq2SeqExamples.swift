@@ -16,7 +16,7 @@ public struct Seq2SeqExamples {
         case refuse
     }
 
-    /// Source rows (EOS last, 1…sourceLength ids) and target rows (EOS last, 2…targetLength ids).
+    /// Source rows (EOS last, 1…sourceLength ids) and target rows (EOS last, 1…targetLength ids).
     public let sources: [[Int32]], targets: [[Int32]]
     /// The target texts (references for BLEU and chrF), in order.
     public let references: [String]
