@@ -97,6 +97,7 @@ public enum ConfigSchema {
         Key(path: "data.train", help: "training token shards: a file, a directory or a glob", field: .string(\.data.train)),
         Key(path: "data.val", help: "validation token shards (empty = no evaluation)", field: .string(\.data.val)),
         Key(path: "data.tokenizer", help: "tokenizer.json written by `pretrain data prepare`", field: .string(\.data.tokenizer)),
+        Key(path: "data.source_prefix", help: "seq2seq: task prefix before each source, e.g. 'translate English to German: ' (set by `pretrain finetune --prefix`)", field: .string(\.data.sourcePrefix)),
         Key(path: "data.shuffle", help: "shuffle shard and sample order each epoch (seeded)", field: .bool(\.data.shuffle)),
         // Optimizer.
         Key(path: "optimizer.lr", help: "peak learning rate", field: .float(\.optimizer.lr, 0...10)),
@@ -118,6 +119,7 @@ public enum ConfigSchema {
         Key(path: "training.steps", help: "optimizer steps to run", field: .int(\.training.steps, 1...big)),
         Key(path: "training.micro_batch", help: "B: sequences per rank per forward/backward", field: .int(\.training.microBatch, 1...big)),
         Key(path: "training.seq_len", help: "T: tokens per sequence (≤ model.max_seq_len)", field: .int(\.training.seqLen, 1...big)),
+        Key(path: "training.target_len", help: "seq2seq: target tokens per pair with EOS (0 = seq_len; set by `pretrain finetune --target-len`)", field: .int(\.training.targetLen, 0...big)),
         Key(path: "training.global_batch", help: "sequences per optimizer step over all ranks, kept on any number of ranks (micro_batch is lowered to fit, with a notice); 0 = micro_batch × accumulation × ranks", field: .int(\.training.globalBatch, 0...big)),
         Key(path: "training.gradient_accumulation_steps", help: "micro-batches per rank per step (derived from global_batch when that is set)", field: .int(\.training.gradientAccumulationSteps, 1...big)),
         Key(path: "training.seed", help: "seed of weights, shuffling and dropout", field: .int(\.training.seed, 0...Int.max)),

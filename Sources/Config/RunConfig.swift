@@ -29,6 +29,8 @@ public struct RunConfig: Equatable, Sendable {
         public var val = "data/fortunes/val_*.bin"
         public var tokenizer = "data/fortunes/tokenizer.json"
         public var shuffle = true
+        /// Seq2seq: the task prefix put before each source ("translate English to German: ").
+        public var sourcePrefix = ""
     }
 
     /// AdamW hyperparameters.
@@ -45,6 +47,8 @@ public struct RunConfig: Equatable, Sendable {
     /// Batch shape, length and cadence of the run.
     public struct Training: Equatable, Sendable {
         public var steps = 200, microBatch = 8, seqLen = 128, globalBatch = 0, gradientAccumulationSteps = 1
+        /// Seq2seq: target tokens per pair, EOS included (0 = seq_len).
+        public var targetLen = 0
         public var seed = 1337
         public var evalInterval = 50, evalSteps = 10
         public var bucketMB = 25.0

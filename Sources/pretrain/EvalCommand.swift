@@ -8,7 +8,7 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Validation loss and perplexity of a checkpoint (run under mpirun to split the work).",
+        abstract: "Validation loss and perplexity of a checkpoint; a T5's on pairs, with BLEU and chrF (run under mpirun to split the work).",
         discussion: """
         Examples:
           pretrain eval --checkpoint runs/tiny/checkpoints
@@ -27,6 +27,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Rounds to evaluate (default: all complete rounds of the split).") var batches: Int?
     @Option(help: "Sequences per rank per round (default: the run's training.micro_batch).") var microBatch: Int?
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
+    @Flag(help: "T5 on pairs (--data PAIRS.jsonl): also generate greedily and score BLEU and chrF (sacreBLEU's).") var generate = false
+    @Option(help: "T5: new tokens per output at most (--generate).") var maxNewTokens = 64
+    @Option(help: "T5: the source and target JSON fields of --data.") var fields = "source,target"
+    @Option(help: "T5: task prefix before each source (default: the checkpoint's data.source_prefix).") var prefix: String?
 
     func run() throws { try runUnderMPI(evaluate) }
 
@@ -38,6 +42,10 @@ struct EvalCommand: ParsableCommand {
         guard n >= 1 else { throw CLIError("--threads \(n) must be at least 1") }
         Parallel.setThreads(n)
         let loaded = try ModelCheckpoint.open(checkpoint)
+        if loaded.architecture == .t5 {  // pairs: loss, and BLEU/chrF with --generate
+            let text = try Seq2SeqEvaluation.report(loaded, data: data, fields: fields, prefix: prefix, microBatch: microBatch, generate: generate, maxNewTokens: maxNewTokens, comm: comm)
+            return comm.rank == 0 ? print(text) : ()
+        }
         let result = try CheckpointEvaluation.run(loaded, data: data, rounds: batches, microBatch: microBatch, comm: comm)
         if comm.rank == 0 {
             print(String(format: "val loss %.6f | perplexity %.4f | %d tokens in %@ %d round(s) × %d rank(s) × %d sequences of %d of %@ | checkpoint step %d (%@)",

@@ -3,11 +3,11 @@ import Distributed
 import Foundation
 import Training
 
-/// `pretrain finetune`: a pretrained BERT or GPT body with a fresh classifier head, trained on labelled texts.
+/// `pretrain finetune`: a pretrained BERT or GPT body with a fresh classifier head trained on labelled texts, or a T5 on pairs.
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Fine-tune a pretrained BERT or GPT checkpoint as a text classifier (a new head on [CLS] or the last token).",
+        abstract: "Fine-tune a BERT or GPT checkpoint as a text classifier (a new head on [CLS] or the last token), or a T5 on text pairs.",
         discussion: """
         Example:
           pretrain finetune --checkpoint runs/bert/checkpoints --task classify --data data/task/train.jsonl \\
@@ -29,11 +29,11 @@ struct FinetuneCommand: ParsableCommand {
         SIGTERM/SIGUSR1 (75); --resume continues the newest one bitwise.
         """.helpParagraphs)
 
-    @Option(help: "A BERT or GPT step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
-    @Option(help: "The fine-tuning task (classify).") var task: String = "classify"
-    @Option(help: "Training examples: JSON lines {\"text\": …, \"label\": …}.") var data: String
+    @Option(help: "A BERT, GPT (classify) or T5 (seq2seq) step-NNNNNNNN checkpoint directory, or a run's checkpoint.dir (newest).") var checkpoint: String
+    @Option(help: "classify (BERT, GPT) or seq2seq (T5 on pairs; also text2text, translation, summarization).") var task: String = "classify"
+    @Option(help: "Training examples: JSON lines {\"text\": …, \"label\": …} (seq2seq: {\"source\": …, \"target\": …}).") var data: String
     @Option(help: "Held-out examples (same format): print their accuracy at the end.") var test: String?
-    @Option(help: "N: number of labels.") var labels: Int
+    @Option(help: "N: number of labels (classify).") var labels = 0
     @Option(help: "Label names in id order, comma-separated (default: the data's names, sorted).") var labelNames: String?
     @Flag(help: "Train only the new head (the pretrained body stays as loaded).") var freezeBody = false
     @Option(help: "Optimizer steps (one micro-batch each).") var steps: Int = 200
@@ -49,6 +49,11 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Save a checkpoint (with the AdamW moments) every N steps; 0: only at the end.") var saveEvery = 100
     @Flag(help: "Continue from the newest checkpoint in --out (give the flags of that run).") var resume = false
     @Option(help: "no (fp32) or bf16: linear layers multiply bf16 operands, weights stay fp32 (as mixed_precision).") var mixedPrecision = "no"
+    @Option(help: "seq2seq: the source and target JSON fields.") var fields = "source,target"
+    @Option(help: "seq2seq: task prefix before each source, e.g. 'translate English to German: '.") var prefix = ""
+    @Option(help: "seq2seq: target tokens with EOS (default: --seq-len).") var targetLen: Int?
+    @Option(help: "seq2seq: truncate (with a notice) or refuse a source or target over its limit.") var tooLong = "truncate"
+    @Option(help: "seq2seq: micro-batches per rank per step.") var gradientAccumulationSteps = 1
 
     func run() throws {
         var signal: Int32 = 0  // every rank ends with the status of the signal (runUnderMPI turns errors into 2 on ranks > 0)
@@ -57,8 +62,9 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func finetune(comm: any Communicator) throws -> Int32 {
-        guard task == "classify" else { throw CLIError("--task \(task) is not a fine-tuning task; use --task classify") }
         var s = FineTuneRun.Settings()
+        (s.prefix, s.targetLen, s.accumulation) = (prefix, targetLen, gradientAccumulationSteps)
+        try s.setSeq2Seq(task: task, fields: fields, tooLong: tooLong)
         (s.checkpoint, s.data, s.test, s.labels, s.labelNames, s.freezeBody, s.steps) = (checkpoint, data, test, labels, labelNames, freezeBody, steps)
         (s.lr, s.weightDecay, s.microBatch, s.seqLen, s.seed, s.out, s.threads) = (lr, weightDecay, microBatch, seqLen, seed, out, threads)
         (s.tokenizer, s.evalEvery, s.saveEvery, s.resume, s.mixedPrecision) = (tokenizer, evalEvery, saveEvery, resume, mixedPrecision)

@@ -26,15 +26,8 @@ public struct ClassificationDataset: Equatable, Sendable {
     /// Reads `path`. `numLabels` (the `--labels N` the user gave) bounds integer labels and the number
     /// of names; `labelNames` fixes the name → id mapping (e.g. from the training split).
     public static func load(path: String, numLabels: Int? = nil, labelNames given: [String]? = nil) throws -> ClassificationDataset {
-        let bytes = try FileIO.readAll(path)
         var texts: [String] = [], rawLabels: [Any] = [], lines: [Int] = []
-        var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "\r") }) else { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                throw DataError.invalidSetting(name: "\(path):\(lineNumber)", problem: "not a JSON object; each line must be {\"text\": \"…\", \"label\": …}")
-            }
+        for (lineNumber, object) in try JSONObjectLines.read(path, shape: "each line must be {\"text\": \"…\", \"label\": …}") {
             guard let text = object["text"] as? String else {
                 throw DataError.invalidSetting(name: "\(path):\(lineNumber)", problem: "no \"text\" string; each line must be {\"text\": \"…\", \"label\": …}")
             }

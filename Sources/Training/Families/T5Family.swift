@@ -66,7 +66,7 @@ public enum T5Family: ModelFamily {
 
     /// T5 fine-tunes on text-to-text pairs, not as a classifier: refused in one line.
     public static func fineTune(_ run: FineTuneRun, checkpoint: ModelCheckpoint, labels: Int) throws -> FineTuneRun.Result {
-        throw TrainingError("\(checkpoint.directory) is a T5 checkpoint; `pretrain finetune` trains classifiers on BERT or GPT checkpoints, and T5 learns labels as target text (seq2seq fine-tuning is not available yet)", exitCode: 2)
+        throw TrainingError("\(checkpoint.directory) is a T5 checkpoint; --task classify trains classifiers on BERT or GPT checkpoints; a T5 learns labels as target text — fine-tune it with --task seq2seq on {\"source\": …, \"target\": …} pairs", exitCode: 2)
     }
 
     public static let huggingFaceModelTypes = ["t5"]

@@ -28,6 +28,18 @@ extension FineTuneRun.Event {
                               accuracy, examples, labels, loss, baseline, majority)
             if accuracy <= baseline { line += ": no better than the baseline; train longer (--steps), change --lr, or check the labels" }
             return line
+        case let .seq2seqTraining(steps, ranks, accumulation, microBatch, sourceLength, targetLength, pairs, prefix):
+            return "training \(steps) steps × \(ranks) rank(s) × \(accumulation) × \(microBatch) pairs (source ≤ \(sourceLength), target ≤ \(targetLength) tokens with EOS) on \(pairs) pairs"
+                + (prefix.isEmpty ? "" : ", prefix '\(prefix)'")
+        case let .truncated(count, total, file, sourceLength, targetLength):
+            return "notice: \(count) of \(total) pairs of \(file) are longer than --seq-len \(sourceLength) or --target-len \(targetLength) tokens with EOS and were truncated (--too-long refuse stops instead)"
+        case let .seq2seqProgress(step, steps, loss, test):
+            var line = String(format: "step %d/%d: train loss %.4f", step, steps, loss)
+            if let test { line += String(format: ", test loss %.4f, test token accuracy %.4f", test.loss, test.accuracy) }
+            return line
+        case let .seq2seqTest(loss, tokenAccuracy, pairs, tokens):
+            return String(format: "test loss %.4f per target token, token accuracy %.4f (%d pairs, %d target tokens; `pretrain eval --generate` scores BLEU and chrF)",
+                          loss, tokenAccuracy, pairs, tokens)
         }
     }
 }

@@ -7,7 +7,7 @@ extension FineTuneRun {
     /// With `resume`, loads the newest complete checkpoint of `out` into `tuner` (parameters, AdamW
     /// moments and step) after checking that it was written by the same fine-tuning settings; returns
     /// it, or nil for a fresh start (no `resume`, or nothing saved yet). Every rank reads it.
-    func resumeIfAsked<C: SequenceClassifier>(_ tuner: FineTuner<C>) throws -> (path: String, step: Int)? {
+    func resumeIfAsked(_ tuner: some FineTuning) throws -> (path: String, step: Int)? {
         let s = settings
         guard s.resume, let newest = CheckpointStore(root: s.out).complete().last else { return nil }
         func bad(_ message: String) -> TrainingError { TrainingError("--resume: \(newest.path) \(message)", exitCode: 2) }
@@ -18,8 +18,11 @@ extension FineTuneRun {
             ("--labels", "\(c.family.numLabels)", "\(s.labels)"),
             ("--label-names", c.family.labelNames, names.joined(separator: ",")),
             ("--micro-batch", "\(c.training.microBatch)", "\(s.microBatch)"),
-            ("ranks", "\(c.training.globalBatch / max(1, c.training.microBatch))", "\(comm.size)"),
+            ("ranks", "\(c.training.globalBatch / max(1, c.training.microBatch * c.training.gradientAccumulationSteps))", "\(comm.size)"),
+            ("--gradient-accumulation-steps", "\(c.training.gradientAccumulationSteps)", "\(s.accumulation)"),
             ("--seq-len", "\(c.training.seqLen)", "\(T)"),
+            ("--target-len", "\(c.training.targetLen)", "\(targetLength)"),
+            ("--prefix", "'\(c.data.sourcePrefix)'", "'\(s.task == .seq2seq ? s.prefix : checkpoint.config.data.sourcePrefix)'"),
             ("--seed", "\(c.training.seed)", "\(Int(clamping: s.seed))"),
             ("--lr", "\(c.optimizer.lr)", "\(s.lr)"),
             ("--weight-decay", "\(c.optimizer.weightDecay)", "\(s.weightDecay)"),
@@ -35,9 +38,9 @@ extension FineTuneRun {
         }
         let adam = tuner.adam
         do {
-            try saved.reader.manifest.checkMatches(tuner.model.layout, directory: newest.path)
+            try saved.reader.manifest.checkMatches(tuner.trained.layout, directory: newest.path)
             try saved.reader.read([
-                .init(buffer: .params, range: 0..<tuner.model.layout.count, destination: tuner.model.params.pointer),
+                .init(buffer: .params, range: 0..<tuner.trained.layout.count, destination: tuner.trained.params.pointer),
                 .init(buffer: .m, range: adam.shard, destination: adam.m.pointer),
                 .init(buffer: .v, range: adam.shard, destination: adam.v.pointer),
             ])

@@ -3,6 +3,7 @@ import Config
 import DataPipeline
 import Distributed
 import Foundation
+import Kernels
 import Model
 import Support
 
@@ -22,6 +23,27 @@ import Support
 public struct FineTuneRun {
     /// What the user asked for (flags of `pretrain finetune`).
     public struct Settings {
+        /// What to fine-tune for: a classifier (BERT, GPT) or text-to-text pairs (T5).
+        public enum Task: String, Sendable {
+            case classify, seq2seq
+
+            /// `--task`: classify, or seq2seq under any of its names (text2text, translation, summarization).
+            public init(flag: String) throws {
+                switch flag {
+                case "classify": self = .classify
+                case "seq2seq", "text2text", "text2text-generation", "translation", "summarization": self = .seq2seq
+                default: throw TrainingError("--task \(flag) is not a fine-tuning task; use --task classify (BERT, GPT) or seq2seq (T5; also text2text, translation, summarization)", exitCode: 2)
+                }
+            }
+        }
+        /// `--task`, `--fields SOURCE,TARGET` and `--too-long` from their flag values (one-line errors).
+        public mutating func setSeq2Seq(task flag: String, fields: String, tooLong: String) throws {
+            task = try Task(flag: flag)
+            (sourceField, targetField) = try Seq2SeqExamples.fields(fields)
+            guard let value = Seq2SeqExamples.Overflow(rawValue: tooLong) else { throw TrainingError("--too-long \(tooLong): use truncate or refuse", exitCode: 2) }
+            overflow = value
+        }
+        public var task = Task.classify
         public var checkpoint = ""
         public var data = ""
         public var test: String?
@@ -45,6 +67,14 @@ public struct FineTuneRun {
         public var resume = false
         /// `mixed_precision`: "no" (fp32) or "bf16".
         public var mixedPrecision = "no"
+        /// Micro-batches per rank per step (seq2seq).
+        public var accumulation = 1
+        /// Seq2seq: the JSON fields of source and target, the task prefix, the target limit (EOS
+        /// included; default: --seq-len), and what a longer source or target gets.
+        public var sourceField = "source", targetField = "target"
+        public var prefix = ""
+        public var targetLen: Int?
+        public var overflow = Seq2SeqExamples.Overflow.truncate
         public init() {}
     }
 
@@ -68,6 +98,17 @@ public struct FineTuneRun {
         case saved(directory: String, step: Int, signal: Int32)
         /// Accuracy and loss on the held-out examples at the end, beside the baseline (rank 0).
         case accuracy(Double, loss: Double, examples: Int, labels: Int, baseline: Double, majority: String)
+        /// Seq2seq training starts: ranks × accumulation × micro-batch pairs per step, the source and
+        /// target limits (tokens with EOS), the training pairs and the task prefix.
+        case seq2seqTraining(steps: Int, ranks: Int, accumulation: Int, microBatch: Int, sourceLength: Int, targetLength: Int,
+                             pairs: Int, prefix: String)
+        /// `count` of the `total` pairs of `file` had a source or target over its limit and were cut to it.
+        case truncated(count: Int, total: Int, file: String, sourceLength: Int, targetLength: Int)
+        /// Seq2seq step `step`: the mean training loss since the last report, and the test set's loss and
+        /// token accuracy (teacher-forced argmax) when there is one (rank 0).
+        case seq2seqProgress(step: Int, steps: Int, loss: Float, test: (accuracy: Double, loss: Double)?)
+        /// Seq2seq at the end: the test set's loss per target token and token accuracy (rank 0).
+        case seq2seqTest(loss: Double, tokenAccuracy: Double, pairs: Int, tokens: Int)
     }
 
     /// What a family's fine-tuning returns.
@@ -89,6 +130,9 @@ public struct FineTuneRun {
     var train: ClassificationDataset!
     var heldOut: ClassificationDataset?
     var names: [String] = []
+    /// Seq2seq: the target limit (0 for a classifier) and the training and test pairs.
+    var targetLength = 0
+    var pairs: Seq2SeqExamples?, testPairs: Seq2SeqExamples?
 
     /// A run of `settings` over `comm`, reporting through `events`.
     public init(settings: Settings, comm: any Communicator, events: @escaping (Event) -> Void) {
@@ -102,7 +146,8 @@ public struct FineTuneRun {
     public func run() throws -> Result {
         let s = settings
         func bad(_ message: String) -> TrainingError { TrainingError(message, exitCode: 2) }
-        guard s.labels >= 1 else { throw bad("--labels \(s.labels) must be at least 1") }
+        guard s.task == .seq2seq || s.labels >= 1 else { throw bad("--labels \(s.labels) must be at least 1") }
+        guard s.accumulation >= 1 else { throw bad("--gradient-accumulation-steps \(s.accumulation) must be at least 1") }
         guard s.steps >= 1 else { throw bad("--steps \(s.steps) must be at least 1") }
         guard s.microBatch >= 1 else { throw bad("--micro-batch \(s.microBatch) must be at least 1") }
         guard s.evalEvery >= 0 else { throw bad("--eval-every \(s.evalEvery) must be 0 (only at the end) or more") }
@@ -116,6 +161,11 @@ public struct FineTuneRun {
         Parallel.setThreads(n)
         var job = self
         job.checkpoint = try ModelCheckpoint.open(s.checkpoint)
+        job.optimizer.lr = s.lr
+        job.optimizer.weightDecay = s.weightDecay
+        job.optimizer.beta2 = 0.999
+        if s.task == .seq2seq { return try job.runSeq2Seq() }
+        guard s.accumulation == 1 else { throw bad("--gradient-accumulation-steps applies to --task seq2seq; a classifier trains one micro-batch per rank per step") }
         let run = job.checkpoint.config
         let family = job.checkpoint.family
         job.tokenizer = family.architecture == .bert ? try job.checkpoint.bertTokenizer(explicit: s.tokenizer).0
@@ -145,9 +195,6 @@ public struct FineTuneRun {
         guard job.T >= minimum, job.T <= run.model.maxSeqLen else {
             throw bad("--seq-len \(job.T) must be in \(minimum)…\(run.model.maxSeqLen) (model.max_seq_len of the checkpoint)")
         }
-        job.optimizer.lr = s.lr
-        job.optimizer.weightDecay = s.weightDecay
-        job.optimizer.beta2 = 0.999
         return try family.fineTune(job, checkpoint: job.checkpoint, labels: s.labels)
     }
 
@@ -166,11 +213,7 @@ public struct FineTuneRun {
         }
         let fresh = tuner.loadBody(from: body)
         let resumed = try resumeIfAsked(tuner)
-        var run = RunConfig()
-        do { try ConfigLoader.apply(override: "mixed_precision=\(s.mixedPrecision)", to: &run) } catch let e as ConfigError {
-            throw TrainingError(e.message, exitCode: 2)
-        }
-        if let bf16 = try Trainer.mixedPrecision(run) { tuner.useBF16(bf16) }
+        if let bf16 = try mixedPrecision() { tuner.useBF16(bf16) }
         let main = comm.rank == 0
         if main {
             events(.loaded(directory: checkpoint.directory, step: checkpoint.reader.manifest.step,
@@ -180,26 +223,15 @@ public struct FineTuneRun {
             let majority = train.majorityLabel
             events(.baseline(label: names[Int(majority)], accuracy: (heldOut ?? train).share(of: majority), onTest: heldOut != nil))
         }
-        let watch = try FineTuneWatch(run: self, resumed: resumed != nil)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let losses: [Float]
-        do {
-            losses = try tuner.train(train, steps: s.steps - tuner.stepsDone, lr: s.lr, comm: comm) { step in
-                try watch.stepped(step, tuner: tuner)
-            }
-        } catch let error as ModelError {
-            throw TrainingError(error.message, exitCode: 2)
+        let watch = try FineTuneWatch(run: self, resumed: resumed != nil, tokensPerStep: s.microBatch * comm.size * T,
+                                      test: heldOut.map { data in { try tuner.evaluate(data) } })
+        if let stopped = try drive(tuner, watch: watch, { try tuner.train(train, steps: s.steps - tuner.stepsDone, lr: s.lr, comm: comm, onStep: $0) }) {
+            return stopped
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let window = max(1, min(10, losses.count / 2))
-        let first = losses.prefix(window).reduce(0, +) / Float(window), last = losses.suffix(window).reduce(0, +) / Float(window)
-        if main, !losses.isEmpty { events(.trained(first: first, last: last, window: window, seconds: seconds)) }
-        if watch.signal != 0 { return Result(saved: watch.lastSaved, accuracy: nil, signal: watch.signal) }
-        if watch.lastSavedStep != tuner.stepsDone { try watch.save(tuner, signal: 0) }
         guard main else { return Result(saved: nil, accuracy: nil) }
         var accuracy: Double?
         if let heldOut {
-            let result = try watch.evaluation ?? watch.evaluate(tuner, heldOut)
+            let result = try watch.evaluation ?? watch.evaluate()
             accuracy = result.accuracy
             let majority = train.majorityLabel
             events(.accuracy(result.accuracy, loss: result.loss, examples: heldOut.texts.count, labels: s.labels,
@@ -208,19 +240,48 @@ public struct FineTuneRun {
         return Result(saved: watch.lastSaved, accuracy: accuracy)
     }
 
+    /// The bf16 matmul of `--mixed-precision bf16`, nil for fp32; a one-line error for other values.
+    func mixedPrecision() throws -> BF16Matmul? {
+        var run = RunConfig()
+        do { try ConfigLoader.apply(override: "mixed_precision=\(settings.mixedPrecision)", to: &run) } catch let e as ConfigError {
+            throw TrainingError(e.message, exitCode: 2)
+        }
+        return try Trainer.mixedPrecision(run)
+    }
+
+    /// Trains with `body` (the tuner's `train` given the watch's step callback), reports the loss at the
+    /// start and end, and saves the last step unless the watch already did; returns the result when a
+    /// signal stopped the run (its checkpoint saved), else nil (every rank).
+    func drive<F: FineTuning>(_ tuner: F, watch: FineTuneWatch, _ body: (@escaping (FineTuneStep) throws -> Bool) throws -> [Float]) throws -> Result? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let losses: [Float]
+        do { losses = try body { try watch.stepped($0, tuner: tuner) } } catch let error as ModelError {
+            throw TrainingError(error.message, exitCode: 2)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let window = max(1, min(10, losses.count / 2))
+        let first = losses.prefix(window).reduce(0, +) / Float(window), last = losses.suffix(window).reduce(0, +) / Float(window)
+        if comm.rank == 0, !losses.isEmpty { events(.trained(first: first, last: last, window: window, seconds: seconds)) }
+        if watch.signal != 0 { return Result(saved: watch.lastSaved, accuracy: nil, signal: watch.signal) }
+        if watch.lastSavedStep != tuner.stepsDone { try watch.save(tuner, signal: 0) }
+        return nil
+    }
+
     /// Writes a checkpoint of `tuner` after its `stepsDone` steps into `out` (rank 0): the run's config
-    /// with the classifier and the fine-tuning settings recorded, its tokenizer, and the AdamW moments
-    /// (zeros outside the trained part) so that `resume` can continue from it.
-    func save<C: SequenceClassifier>(_ tuner: FineTuner<C>) throws -> String {
-        let s = settings, run = checkpoint.config, model = tuner.model
+    /// with the classifier (or the seq2seq limits and prefix) and the fine-tuning settings recorded, its
+    /// tokenizer, and the AdamW moments (zeros outside the trained part) so that `resume` can continue.
+    func save(_ tuner: some FineTuning) throws -> String {
+        let s = settings, run = checkpoint.config, model = tuner.trained
         var saved = run
         saved.family.nsp = false
         saved.family.numLabels = s.labels
         saved.family.labelNames = names.joined(separator: ",")
         saved.training.seqLen = T
+        saved.training.targetLen = targetLength
+        saved.data.sourcePrefix = s.task == .seq2seq ? s.prefix : run.data.sourcePrefix
         saved.training.microBatch = s.microBatch
-        saved.training.globalBatch = s.microBatch * comm.size
-        saved.training.gradientAccumulationSteps = 1
+        saved.training.globalBatch = s.microBatch * s.accumulation * comm.size
+        saved.training.gradientAccumulationSteps = s.accumulation
         saved.training.steps = s.steps
         saved.training.seed = Int(clamping: s.seed)
         saved.optimizer.lr = s.lr

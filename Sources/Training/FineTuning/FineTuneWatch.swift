@@ -25,9 +25,17 @@ final class FineTuneWatch {
     private var evaluated: (step: Int, result: (accuracy: Double, loss: Double))?
     private var stepsDone = 0
 
+    /// Rank 0's evaluation on the test set: (accuracy, loss); nil without a test set.
+    private let test: (() throws -> (accuracy: Double, loss: Double))?
+    /// Tokens one step trains on over every rank (for tokens/s).
+    private let tokensPerStep: Int
+
     /// A watch over `run`; rank 0 opens `<out>/metrics/rank-00000.jsonl` (appending when `resumed`).
-    init(run: FineTuneRun, resumed: Bool) throws {
+    /// `test` evaluates the model on the test set (rank 0); `tokensPerStep` is for the tokens/s column.
+    init(run: FineTuneRun, resumed: Bool, tokensPerStep: Int, test: (() throws -> (accuracy: Double, loss: Double))?) throws {
         self.run = run
+        self.test = test
+        self.tokensPerStep = tokensPerStep
         metrics = run.comm.rank == 0 ? try MetricsFileWriter(directory: run.settings.out + "/metrics", rank: 0, appending: resumed) : nil
     }
 
@@ -38,7 +46,7 @@ final class FineTuneWatch {
 
     /// Records `step`, reports/evaluates/saves when due; false when the run must stop (a signal: the
     /// checkpoint of this step is saved).
-    func stepped<C: SequenceClassifier>(_ step: FineTuner<C>.Step, tuner: FineTuner<C>) throws -> Bool {
+    func stepped(_ step: FineTuneStep, tuner: some FineTuning) throws -> Bool {
         let s = run.settings, comm = run.comm
         stepsDone = step.step
         let now = DispatchTime.now().uptimeNanoseconds
@@ -49,10 +57,10 @@ final class FineTuneWatch {
         if let metrics {
             var record = MetricsRecord(kind: .step)
             (record.rank, record.step, record.loss, record.lr, record.gradNorm) = (0, step.step, Double(step.loss), Double(s.lr), step.gradNorm)
-            (record.stepMs, record.tokensPerSecond, record.elapsedS) = (seconds * 1000, Double(s.microBatch * comm.size * run.T) / seconds, elapsed)
+            (record.stepMs, record.tokensPerSecond, record.elapsedS) = (seconds * 1000, Double(tokensPerStep) / seconds, elapsed)
             metrics.write(record, csv: true)
         }
-        if s.evalEvery > 0, step.step % s.evalEvery == 0 { try report(step.step, tuner: tuner) }
+        if s.evalEvery > 0, step.step % s.evalEvery == 0 { try report(step.step) }
         var flag = [PreemptionFlag.urgency]
         if comm.size > 1 { try flag.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
         if flag[0] != 0 {
@@ -69,31 +77,34 @@ final class FineTuneWatch {
 
     /// Rank 0: the mean loss since the last report and, with a test set, its accuracy and loss
     /// (reported and written as an eval record).
-    private func report<C: SequenceClassifier>(_ step: Int, tuner: FineTuner<C>) throws {
+    private func report(_ step: Int) throws {
         defer { lossSum = 0; lossCount = 0 }
         guard run.comm.rank == 0 else { return }
-        var test: (accuracy: Double, loss: Double)?
-        if let heldOut = run.heldOut {
-            let result = try evaluate(tuner, heldOut)
-            test = result
+        var result: (accuracy: Double, loss: Double)?
+        if test != nil {
+            let evaluation = try evaluate()
+            result = evaluation
             var record = MetricsRecord(kind: .eval)
-            (record.rank, record.step, record.valLoss, record.valPerplexity) = (0, step, result.loss, Foundation.exp(result.loss))
-            (record.valAccuracy, record.elapsedS) = (result.accuracy, elapsed)
+            (record.rank, record.step, record.valLoss, record.valPerplexity) = (0, step, evaluation.loss, Foundation.exp(evaluation.loss))
+            (record.valAccuracy, record.elapsedS) = (evaluation.accuracy, elapsed)
             metrics?.write(record, csv: true)
         }
-        run.events(.progress(step: step, steps: run.settings.steps, loss: lossSum / Float(max(1, lossCount)), test: test))
+        let loss = lossSum / Float(max(1, lossCount))
+        run.events(run.settings.task == .classify ? .progress(step: step, steps: run.settings.steps, loss: loss, test: result)
+                                                   : .seq2seqProgress(step: step, steps: run.settings.steps, loss: loss, test: result))
     }
 
-    /// Evaluates `tuner` on `data` after the current step (remembered for `evaluation`).
-    func evaluate<C: SequenceClassifier>(_ tuner: FineTuner<C>, _ data: ClassificationDataset) throws -> (accuracy: Double, loss: Double) {
+    /// Evaluates the model on the test set after the current step (remembered for `evaluation`).
+    func evaluate() throws -> (accuracy: Double, loss: Double) {
+        guard let test else { preconditionFailure("no test set to evaluate") }
         let result: (accuracy: Double, loss: Double)
-        do { result = try tuner.evaluate(data) } catch let error as ModelError { throw TrainingError(error.message, exitCode: 2) }
-        evaluated = (tuner.stepsDone, result)
+        do { result = try test() } catch let error as ModelError { throw TrainingError(error.message, exitCode: 2) }
+        evaluated = (stepsDone, result)
         return result
     }
 
     /// Saves `tuner`'s state (rank 0) and reports it.
-    func save<C: SequenceClassifier>(_ tuner: FineTuner<C>, signal: Int32) throws {
+    func save(_ tuner: some FineTuning, signal: Int32) throws {
         lastSavedStep = tuner.stepsDone
         guard run.comm.rank == 0 else { return }
         let directory = try run.save(tuner)

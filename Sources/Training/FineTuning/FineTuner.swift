@@ -27,7 +27,6 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     private let content: UnsafeMutablePointer<Int32>   // (B, W)
     private let lengths: UnsafeMutablePointer<Int>      // (B)
     private let labels: UnsafeMutablePointer<Int32>     // (B)
-    private var order: [Int] = [], orderEpoch = 0
 
     /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer` (for BERT it must have
     /// BERT's special tokens), initialised from `seed`; one-line `ModelError`/`DataError` otherwise.
@@ -82,12 +81,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     }
 
     /// One finished step, for `train`'s `onStep`.
-    public struct Step {
-        /// The step's number, 1-based over the whole run (a resumed run goes on counting).
-        public let step: Int
-        /// The loss (the mean over ranks) and the gradient norm before clipping.
-        public let loss: Float, gradNorm: Double
-    }
+    public typealias Step = FineTuneStep
 
     /// Steps trained so far: the next step starts at this index of the data order and dropout stream,
     /// so that training on from a checkpoint (`resume(step:)`) repeats an uninterrupted run bitwise.
@@ -119,39 +113,25 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         }
         let perEpoch = data.texts.count / global
         var losses: [Float] = []
-        var reduced = [Float](repeating: 0, count: 1)
+        var order = FineTuneLoop.Order(seed: seed, count: data.texts.count)
         model.training = true
         model.bf16?.refreshWeights()   // the weights may have been loaded since it was attached
         for step in stepsDone..<(stepsDone + steps) {
-            let epoch = step / perEpoch
-            if order.isEmpty || orderEpoch != epoch {
-                var rng = SplitMix64(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-                order = Array(0..<data.texts.count).shuffled(using: &rng)
-                orderEpoch = epoch
-            }
+            let rows = order.of(epoch: step / perEpoch)
             model.dropoutSeed = seed &+ UInt64(step) &* 1_000_003 &+ UInt64(rank) &* 0x5851_F42D_4C95_7F2D
             let first = (step % perEpoch) * global + rank * microBatch
-            var loss = try forward(data, order[first..<(first + microBatch)], withLabels: true)
+            var loss = try forward(data, rows[first..<(first + microBatch)], withLabels: true)
             model.zeroGrad()
             model.backward(lossScale: 1, onReady: nil)
             if let comm, ranks > 1 {
-                do {
-                    try comm.allreduce(model.grads.buffer, op: .sum)
-                    reduced[0] = loss
-                    try comm.allreduce(&reduced, op: .sum)
-                } catch {
-                    throw ModelError("fine-tuning step \(step + 1): the gradient allreduce failed (\(error)); check that every rank runs the same command")
-                }
                 let inverse = 1 / Float(ranks)
+                loss = try FineTuneLoop.sum(model.grads, loss: loss, comm: comm, step: step) * inverse
                 let g = model.grads.pointer
                 for i in 0..<model.grads.count { g[i] *= inverse }
-                loss = reduced[0] * inverse
             }
-            let norm = AdamWOptimizer.gradNorm(model.grads)
-            optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: optimizer.clipScale(gradNorm: norm), bf16: model.bf16)
             losses.append(loss)
             stepsDone = step + 1
-            if let onStep, try !onStep(Step(step: step + 1, loss: loss, gradNorm: norm)) { break }
+            guard try FineTuneLoop.update(model, optimizer, lr: lr, step: step, loss: loss, onStep: onStep) else { break }
         }
         return losses
     }

@@ -1,0 +1,100 @@
+import DataPipeline
+import Distributed
+import Foundation
+import Model
+
+/// A T5 checkpoint evaluated on (source, target) pairs: the loss per target token and the
+/// teacher-forced token accuracy, and with `generate` the BLEU and chrF (sacreBLEU's definitions) of
+/// its greedy outputs against the targets. Used by `pretrain eval` on a T5 checkpoint.
+///
+/// Under several ranks each takes a contiguous share of the pairs; the loss sums and the BLEU and
+/// chrF statistics (counts, which add up) are summed over the ranks, so any rank count gives the same
+/// scores.
+public struct Seq2SeqEvaluation {
+    /// What to evaluate and how (flags of `pretrain eval`).
+    public struct Settings {
+        /// Pairs file (JSON lines) and its fields.
+        public var data = "", sourceField = "source", targetField = "target"
+        /// The task prefix (default: the checkpoint's data.source_prefix).
+        public var prefix: String?
+        /// Pairs per forward (default: the checkpoint's training.micro_batch).
+        public var microBatch: Int?
+        /// Generate greedily and score BLEU and chrF; at most `maxNewTokens` tokens per output.
+        public var generate = false
+        public var maxNewTokens = 64
+        /// A tokenizer.json instead of the checkpoint's.
+        public var tokenizer: String?
+        public init() {}
+    }
+
+    /// Mean cross-entropy per target token (nats) and the share of target tokens predicted (argmax).
+    public let loss: Double, tokenAccuracy: Double
+    /// Pairs and target tokens (EOS included) evaluated; pairs cut to the limits; ranks.
+    public let pairs: Int, tokens: Int, truncated: Int, ranks: Int
+    /// BLEU and chrF of the greedy outputs (with `generate`).
+    public let bleu: BLEU?, chrF: ChrF?
+    /// The first outputs of rank 0 with their references (with `generate`), for a look.
+    public let samples: [(output: String, reference: String)]
+
+    /// Evaluates `checkpoint` (a T5) on `settings.data`, collectively over `comm`. The source and
+    /// target limits are the checkpoint's training.seq_len and training.target_len (longer rows are
+    /// truncated and counted). Errors are one line (exit status 2).
+    public static func run(_ checkpoint: ModelCheckpoint, settings s: Settings, comm: any Communicator) throws -> Seq2SeqEvaluation {
+        try checkpoint.require(.t5, needs: "seq2seq evaluation needs", hint: "evaluate a GPT on token shards without a pairs file")
+        guard !s.data.isEmpty else {
+            throw TrainingError("\(checkpoint.directory) is a T5 checkpoint: it is evaluated on (source, target) pairs — pass --data PAIRS.jsonl (JSON lines {\"source\": …, \"target\": …})", exitCode: 2)
+        }
+        let c = checkpoint.config
+        let B = s.microBatch ?? c.training.microBatch
+        let S = c.training.seqLen, T = c.training.targetLen > 0 ? c.training.targetLen : c.training.seqLen
+        guard s.maxNewTokens >= 1 else { throw TrainingError("--max-new-tokens \(s.maxNewTokens) must be at least 1", exitCode: 2) }
+        let model = try checkpoint.t5(batch: B, source: S, target: max(2, T), needs: "seq2seq evaluation needs")
+        let tokenizer = try checkpoint.byteLevelTokenizer(explicit: s.tokenizer)
+        let data: Seq2SeqExamples
+        do {
+            let pairs = try Seq2SeqPairs.load(path: s.data, sourceField: s.sourceField, targetField: s.targetField)
+            data = try Seq2SeqExamples(pairs, tokenizer: tokenizer, prefix: s.prefix ?? c.data.sourcePrefix, eos: model.config.eosTokenId,
+                                       sourceLength: S, targetLength: max(2, T), overflow: .truncate)
+        } catch let error as DataError {
+            throw TrainingError("\(error)", exitCode: 2)
+        }
+        let tuner = Seq2SeqTuner(model: model, microBatch: B, settings: nil, seed: 0)
+        let share = (data.count * comm.rank / comm.size)..<(data.count * (comm.rank + 1) / comm.size)
+        let sums = try tuner.evaluate(data, range: share)
+        var totals = [sums.lossSum, sums.correct, sums.tokens]
+        var samples: [(String, String)] = []
+        if s.generate {
+            let outputs = try tuner.generate(data, range: share, maxNewTokens: s.maxNewTokens).map { tokenizer.decodeText($0) }
+            let references = Array(data.references[share])
+            samples = Array(zip(outputs, references).prefix(3))
+            totals += BLEU.corpus(hypotheses: outputs, references: references).counts
+            totals += ChrF.corpus(hypotheses: outputs, references: references).counts
+        }
+        if comm.size > 1 { try comm.allreduce(&totals, op: .sum) }
+        return Seq2SeqEvaluation(loss: totals[0] / max(1, totals[2]), tokenAccuracy: totals[1] / max(1, totals[2]), pairs: data.count,
+                                 tokens: Int(totals[2]), truncated: data.truncated, ranks: comm.size,
+                                 bleu: s.generate ? BLEU(counts: Array(totals[3..<13])) : nil,
+                                 chrF: s.generate ? ChrF(counts: Array(totals[13..<31])) : nil, samples: samples)
+    }
+
+    /// `pretrain eval` on a T5 checkpoint from its flags: evaluates (collectively over `comm`) and returns
+    /// what rank 0 prints (the first outputs with their references, with `generate`, then `message`).
+    public static func report(_ checkpoint: ModelCheckpoint, data: String?, fields: String, prefix: String?, microBatch: Int?, generate: Bool,
+                              maxNewTokens: Int, comm: any Communicator) throws -> String {
+        var s = Settings()
+        (s.data, s.prefix, s.microBatch, s.generate, s.maxNewTokens) = (data ?? "", prefix, microBatch, generate, maxNewTokens)
+        (s.sourceField, s.targetField) = try Seq2SeqExamples.fields(fields)
+        let result = try run(checkpoint, settings: s, comm: comm)
+        return (result.samples.map { "output: \($0.output)\n  reference: \($0.reference)" } + [result.message(data: s.data, checkpoint: checkpoint)])
+            .joined(separator: "\n")
+    }
+
+    /// The line `pretrain eval` prints (after the samples, with `generate`).
+    public func message(data: String, checkpoint: ModelCheckpoint) -> String {
+        var line = String(format: "val loss %.6f | perplexity %.4f | token accuracy %.4f", loss, exp(loss), tokenAccuracy)
+        if let bleu, let chrF { line += String(format: " | BLEU %.2f | chrF %.2f", bleu.score, chrF.score) }
+        line += " | \(pairs) pairs (\(tokens) target tokens) of \(data)"
+        if truncated > 0 { line += ", \(truncated) truncated to training.seq_len/target_len" }
+        return line + " × \(ranks) rank(s) | checkpoint step \(checkpoint.reader.manifest.step) (\(checkpoint.directory))"
+    }
+}

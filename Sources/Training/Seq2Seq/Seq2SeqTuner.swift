@@ -1,0 +1,159 @@
+import DataPipeline
+import Distributed
+import Foundation
+import Kernels
+import Model
+import Support
+
+/// Fine-tunes a T5 on (source, target) token rows with the loss on target tokens only, AdamW, and
+/// data parallelism over a communicator: Hugging Face's `Seq2SeqTrainer` with `T5ForConditionalGeneration`.
+///
+/// A step reads one global batch of B × A × R pairs (micro-batch B, A micro-batches per rank, R ranks)
+/// from a seeded permutation per epoch; micro-batch k of the step (k = 0…A·R − 1) goes to rank k / A,
+/// is padded to its own longest rows (`Seq2SeqBatch`) and draws its dropout from (seed, step, k). The
+/// loss is the mean cross-entropy over every target token of the global batch, as one forward over it
+/// would give: micro-batch k's backward is scaled by its share of the batch's target tokens. Each rank
+/// sums its micro-batches' gradients in order in a separate buffer, then the ranks sum theirs, so that
+/// 2 ranks × 1 micro-batch and 1 rank × 2 micro-batches add the same two gradients and agree bitwise.
+public final class Seq2SeqTuner {
+    /// The model being trained (dropout per its config).
+    public let model: T5
+    /// B pairs per micro-batch, A micro-batches per rank per step.
+    public let microBatch: Int, accumulation: Int
+    /// The current micro-batch.
+    public let batch: Seq2SeqBatch
+    private let optimizer: AdamWOptimizer?   // nil: evaluation only
+    private let seed: UInt64
+    private let sum: FlatBuffer?       // the rank's gradient sum over its micro-batches (A > 1)
+
+    /// A tuner of `model` (built for batches of at least `microBatch` rows and the run's source and
+    /// target limits) over AdamW with `settings` (nil: evaluation and generation only, no moments
+    /// allocated); `seed` fixes the pair order and dropout.
+    public init(model: T5, microBatch: Int, accumulation: Int = 1, settings: AdamWOptimizer.Settings?, seed: UInt64) {
+        precondition(microBatch >= 1 && microBatch <= model.acts.B && accumulation >= 1, "micro-batch \(microBatch) × \(accumulation) for a model of \(model.acts.B)")
+        self.model = model
+        self.microBatch = microBatch
+        self.accumulation = accumulation
+        self.seed = seed
+        let c = model.config
+        batch = Seq2SeqBatch(capacity: microBatch, maxSource: model.acts.S, maxTarget: model.acts.T, pad: c.padTokenId,
+                             decoderStart: c.decoderStartTokenId, ignoreIndex: c.ignoreIndex)
+        optimizer = settings.map { AdamWOptimizer(layout: model.layout, settings: $0) }
+        sum = accumulation > 1 ? FlatBuffer(count: model.layout.count) : nil
+    }
+
+    /// Steps trained so far (a resumed run goes on counting; see `resume(step:)`).
+    public private(set) var stepsDone = 0
+
+    /// The optimizer (its moments and step count, for checkpoints).
+    public var adam: AdamWOptimizer {
+        guard let optimizer else { preconditionFailure("an evaluation-only tuner has no optimizer") }
+        return optimizer
+    }
+
+    /// Runs the linear layers with bf16 operands from now on (weights, gradients and AdamW stay fp32).
+    public func useBF16(_ bf16: BF16Matmul) { model.useBF16(bf16) }
+
+    /// Continues after `step` steps: the parameters and moments must already hold that step's values.
+    public func resume(step: Int) {
+        precondition(step >= 0, "a negative step")
+        stepsDone = step
+        adam.setStep(step)
+    }
+
+    /// Forward on pairs `indices` of `data` with the targets; returns the mean loss over their targets.
+    @discardableResult
+    func forward(_ data: Seq2SeqExamples, _ indices: some Collection<Int>) throws -> Float {
+        batch.fill(sources: data.sources, targets: data.targets, indices: indices)
+        return try model.forward(source: batch.source, sourceMask: batch.sourceMask, decoderInput: batch.decoderInput, targets: batch.labels,
+                                 B: batch.rows, S: batch.S, T: batch.T)
+    }
+
+    /// This rank's part of one step on the global batch `rows` (B × A × R pair indices): zeroes the
+    /// gradients, runs its micro-batches and leaves its sum of their scaled gradients in `model.grads`;
+    /// returns its share of the batch's mean loss. `dropoutSeed(k)` seeds micro-batch k.
+    func accumulate(_ data: Seq2SeqExamples, rows: ArraySlice<Int>, rank: Int, dropoutSeed: (Int) -> UInt64) throws -> Float {
+        let tokens = rows.reduce(0) { $0 + data.targets[$1].count }
+        var loss: Float = 0
+        for m in 0..<accumulation {
+            let k = rank * accumulation + m, first = rows.startIndex + k * microBatch
+            model.dropoutSeed = dropoutSeed(k)
+            let mean = try forward(data, rows[first..<(first + microBatch)])
+            let share = Float(batch.targetTokens) / Float(tokens)
+            model.zeroGrad()
+            model.backward(lossScale: share, onReady: nil)
+            loss += mean * share
+            if let sum, m == 0 { sum.pointer.update(from: model.grads.pointer, count: sum.count) }
+            if let sum, m > 0 { VectorMath.add(sum.pointer, model.grads.pointer, count: sum.count) }
+        }
+        if let sum { model.grads.pointer.update(from: sum.pointer, count: sum.count) }
+        return loss
+    }
+
+    /// Trains `steps` more steps at learning rate `lr`; returns each step's loss (the mean over the
+    /// global batch's target tokens). Every rank of `comm` calls it with the same data and steps;
+    /// `onStep` sees each finished step and returns false to stop after it (the same on every rank).
+    public func train(_ data: Seq2SeqExamples, steps: Int, lr: Float, comm: (any Communicator)? = nil,
+                      onStep: ((FineTuneStep) throws -> Bool)? = nil) throws -> [Float] {
+        let ranks = comm?.size ?? 1, rank = comm?.rank ?? 0
+        let global = microBatch * accumulation * ranks
+        guard data.count >= global else {
+            throw ModelError("the training set has \(data.count) pairs, fewer than one global batch of \(global) (micro-batch \(microBatch) × \(accumulation) × \(ranks) rank(s)); lower the micro-batch")
+        }
+        let perEpoch = data.count / global
+        var losses: [Float] = []
+        var order = FineTuneLoop.Order(seed: seed, count: data.count)
+        model.training = true
+        model.bf16?.refreshWeights()   // the weights may have been loaded since it was attached
+        for step in stepsDone..<(stepsDone + steps) {
+            let first = (step % perEpoch) * global
+            var loss = try accumulate(data, rows: order.of(epoch: step / perEpoch)[first..<(first + global)], rank: rank) {
+                self.seed &+ UInt64(step) &* 1_000_003 &+ UInt64($0) &* 0x5851_F42D_4C95_7F2D
+            }
+            if let comm, ranks > 1 { loss = try FineTuneLoop.sum(model.grads, loss: loss, comm: comm, step: step) }
+            losses.append(loss)
+            stepsDone = step + 1
+            guard try FineTuneLoop.update(model, adam, lr: lr, step: step, loss: loss, onStep: onStep) else { break }
+        }
+        return losses
+    }
+
+    /// Mean cross-entropy per target token (nats) and the share of target tokens the model predicts
+    /// (argmax, teacher-forced) over pairs `range` of `data` (default: all), in eval mode. Returns the
+    /// sums (loss × tokens, correct, tokens) so that ranks can add theirs.
+    public func evaluate(_ data: Seq2SeqExamples, range: Range<Int>? = nil) throws -> (lossSum: Double, correct: Double, tokens: Double) {
+        model.training = false
+        defer { model.training = true }
+        let V = model.config.vocabSize
+        var lossSum = 0.0, correct = 0.0, tokens = 0.0
+        let all = range ?? 0..<data.count
+        var start = all.lowerBound
+        while start < all.upperBound {
+            let end = min(start + microBatch, all.upperBound)
+            let mean = try forward(data, start..<end)
+            lossSum += Double(mean) * Double(batch.targetTokens)
+            tokens += Double(batch.targetTokens)
+            for i in 0..<(batch.rows * batch.T) where batch.labels[i] != model.config.ignoreIndex {
+                let row = model.logits + i * V
+                var best = 0
+                for v in 1..<V where row[v] > row[best] { best = v }
+                if best == Int(batch.labels[i]) { correct += 1 }
+            }
+            start = end
+        }
+        return (lossSum, correct, tokens)
+    }
+
+    /// Greedy generation (`T5Inference.greedy`) for the sources of pairs `range`, up to
+    /// `maxNewTokens` each; the ids before EOS.
+    public func generate(_ data: Seq2SeqExamples, range: Range<Int>, maxNewTokens: Int) throws -> [[Int32]] {
+        model.training = false
+        defer { model.training = true }
+        let inference = T5Inference(model: model, capacity: maxNewTokens)
+        return try range.map { i in
+            var ids = try inference.greedy(source: data.sources[i], maxNewTokens: maxNewTokens)
+            if ids.last == model.config.eosTokenId { ids.removeLast() }
+            return ids
+        }
+    }
+}
