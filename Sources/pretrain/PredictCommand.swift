@@ -18,7 +18,7 @@ struct PredictCommand: ParsableCommand {
         """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
-    @Option(help: "fill-mask, classify, feature-extraction, or (T5) text2text-generation, translation, summarization.") var task: String
+    @Option(help: "fill-mask, classify, feature-extraction, or (T5, Transformer) text2text-generation, translation, summarization.") var task: String
     @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String?
     @Option(help: "The text (instead of the argument).") var input: String?
     @Option(help: "A JSON-lines file of texts, one {\"text\": …} per line.") var inputFile: String?
@@ -26,7 +26,7 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "feature-extraction: scale each vector to unit L2 norm.") var normalize = false
     @Flag(help: "Print JSON (one line per text).") var json = false
     @Option(help: "fill-mask: tokens to show per [MASK].") var topK: Int = 5
-    @Option(help: "T5: new tokens at most (greedy decoding).") var maxNewTokens: Int = 64
+    @Option(help: "T5, Transformer: new tokens at most (greedy decoding).") var maxNewTokens: Int = 64
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
 
