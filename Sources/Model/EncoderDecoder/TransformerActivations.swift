@@ -59,10 +59,10 @@ public final class TransformerActivations {
         let globals = Global.allCases.reduce(0) {
             $0 + BlockActivations.align($1.count(B: B, S: S, T: T, C: config.dModel, V: config.vocabSize))
         }
-        let encoder = BlockActivations.size(config: config.encoderBlock, layers: config.numEncoderLayers, B: B, T: S)
-        let decoder = BlockActivations.size(config: config.decoderBlock, layers: config.numDecoderLayers, B: B, T: T, Tk: S)
-        let masks = max(1, maskStride(config, B: B, S: S, T: T) * DropoutSite.allCases.count)
-        return 4 * (globals + encoder.floats + decoder.floats) + encoder.maskBytes + decoder.maskBytes + masks + 5 * B * S + 8 * B * T
+        let stacks = [BlockActivations.size(config: config.encoderBlock, layers: config.numEncoderLayers, B: B, T: S),
+                      BlockActivations.size(config: config.decoderBlock, layers: config.numDecoderLayers, B: B, T: T, Tk: S)]
+        let tokens = 5 * B * S + 8 * B * T, masks = max(1, maskStride(config, B: B, S: S, T: T) * DropoutSite.allCases.count)
+        return stacks.reduce(4 * globals + masks + tokens) { $0 + 4 * $1.floats + $1.maskBytes }
     }
 
     deinit { masks.deallocate() }

@@ -18,7 +18,9 @@ public final class TransformerInference {
     /// The decoder's self-attention keys and values, (P, C) per layer.
     public let cache: KVCache
     private let crossKV: FlatBuffer   // (Ld, maxSource, 2C)
-    private let work: FlatBuffer
+    /// One position's vectors, the attention scores, the position table's P rows and the logits.
+    private enum Work: Int, CaseIterable { case x, h, qkv, y, proj, fch, act, stats, scores, positions, logits }
+    private let work: RegionBuffer<Work>
     private let x, h, qkv, y, proj, fch, act, stats, scores, positions, lastLogits: UnsafeMutablePointer<Float>
     private let token: UnsafeMutablePointer<Int32>
     private var sourceLength = 0
@@ -32,12 +34,20 @@ public final class TransformerInference {
         self.model = model
         cache = KVCache(layers: c.numDecoderLayers, channels: C, capacity: capacity)
         crossKV = FlatBuffer(count: c.numDecoderLayers * S * 2 * C)
-        let sizes = [C, C, 3 * C, C, C, F, F, 2, c.numHeads * max(capacity, S), capacity * C, c.vocabSize]
-        work = FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
-        var pointers: [UnsafeMutablePointer<Float>] = [], offset = 0
-        for s in sizes { pointers.append(work.pointer + offset); offset += (s + 15) & ~15 }
-        (x, h, qkv, y, proj, fch) = (pointers[0], pointers[1], pointers[2], pointers[3], pointers[4], pointers[5])
-        (act, stats, scores, positions, lastLogits) = (pointers[6], pointers[7], pointers[8], pointers[9], pointers[10])
+        work = RegionBuffer { region in
+            switch region {
+            case .x, .h, .y, .proj: C
+            case .qkv: 3 * C
+            case .fch, .act: F
+            case .stats: 2
+            case .scores: c.numHeads * max(capacity, S)
+            case .positions: capacity * C
+            case .logits: c.vocabSize
+            }
+        }
+        (x, h, qkv, y, proj, fch) = (work.pointer(.x), work.pointer(.h), work.pointer(.qkv), work.pointer(.y), work.pointer(.proj), work.pointer(.fch))
+        (act, stats, scores, positions, lastLogits) = (work.pointer(.act), work.pointer(.stats), work.pointer(.scores), work.pointer(.positions),
+                                                       work.pointer(.logits))
         Embedding.sinusoidalTable(into: positions, P: capacity, C: C)
         token = .allocate(capacity: 1)
         token.initialize(to: 0)
@@ -54,7 +64,7 @@ public final class TransformerInference {
         guard S >= 1, S <= model.acts.S else {
             throw ModelError("the source has \(S) tokens; this model was built for 1 to \(model.acts.S)")
         }
-        try source.withUnsafeBufferPointer { try TokenIDs.check($0.baseAddress!, S, "source token id", vocabularySize: c.vocabSize) }
+        try source.withUnsafeBufferPointer { try Seq2Seq.check($0.baseAddress!, S, "source token id", vocabularySize: c.vocabSize) }
         let training = model.training
         model.training = false
         defer { model.training = training }
@@ -126,15 +136,6 @@ public final class TransformerInference {
     /// ties) until EOS or `maxNewTokens`; returns the generated ids (EOS included when reached).
     public func greedy(source: [Int32], maxNewTokens: Int) throws -> [Int32] {
         try start(source: source)
-        var out: [Int32] = [], next = model.config.eosTokenId
-        for _ in 0..<maxNewTokens {
-            let logits = try append(next)
-            var best = 0
-            for v in 1..<logits.count where logits[v] > logits[best] { best = v }
-            next = Int32(best)
-            out.append(next)
-            if next == model.config.eosTokenId { break }
-        }
-        return out
+        return try Seq2Seq.greedy(start: model.config.eosTokenId, eos: model.config.eosTokenId, maxNewTokens: maxNewTokens, append: append)
     }
 }

@@ -76,15 +76,6 @@ extension TransformerModel {
     }
 }
 
-extension TransformerModel: LanguageModel {
-    /// nil: the shared embedding is also the output projection and is read by both stacks, so its rows
-    /// are added in place.
-    public var deferrableEmbeddingRange: Range<Int>? { nil }
-
-    /// Plain backward; the Transformer does not defer its embedding rows.
-    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
-        precondition(!deferringTokenEmbedding, "the Transformer does not defer its token embedding")
-        backward(lossScale: lossScale, onReady: onReady)
-        return nil
-    }
-}
+/// The shared embedding is also the output projection and is read by both stacks, so its rows are
+/// added in place (`LanguageModel`'s defaults: nothing deferred).
+extension TransformerModel: LanguageModel {}

@@ -105,24 +105,14 @@ public final class TransformerModel {
     /// Decoder inputs (B, T) from targets (B, T): EOS first, then the targets shifted right, ignored
     /// targets replaced by the padding id.
     public func shiftRight(_ targets: UnsafePointer<Int32> /* (B,T) */, into out: UnsafeMutablePointer<Int32> /* (B,T) */, B: Int, T: Int) {
-        for b in 0..<B {
-            out[b * T] = config.eosTokenId
-            for t in 1..<max(1, T) {
-                let y = targets[b * T + t - 1]
-                out[b * T + t] = y == config.ignoreIndex ? config.padTokenId : y
-            }
-        }
+        Seq2Seq.shiftRight(targets, into: out, B: B, T: T, start: config.eosTokenId, ignored: config.ignoreIndex, pad: config.padTokenId)
     }
 
     @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// The input of encoder / decoder layer `l` (l = L: the stack's last output, before its final norm).
-    func encoderInput(_ l: Int) -> UnsafePointer<Float> {
-        UnsafePointer(l == 0 ? acts.pointer(.encoderEmbedded) : encoder.output(layer: l - 1))
-    }
-    func decoderInput(_ l: Int) -> UnsafePointer<Float> {
-        UnsafePointer(l == 0 ? acts.pointer(.decoderEmbedded) : decoder.output(layer: l - 1))
-    }
+    func encoderInput(_ l: Int) -> UnsafePointer<Float> { Seq2Seq.layerInput(encoder, embedded: acts.pointer(.encoderEmbedded), l) }
+    func decoderInput(_ l: Int) -> UnsafePointer<Float> { Seq2Seq.layerInput(decoder, embedded: acts.pointer(.decoderEmbedded), l) }
 
     /// Runs the encoder on `source` (B, S) with `sourceMask` (B, S; 1 = token, 0 = padding; nil = none)
     /// and the decoder on `decoderInput` (B, T). With `targets` (B, T; `ignoreIndex` where there is no
@@ -134,9 +124,9 @@ public final class TransformerModel {
                         targets target: UnsafePointer<Int32>?, B: Int, S: Int, T: Int) throws -> Float {
         precondition(B >= 1 && B <= acts.B && S >= 1 && S <= acts.S && T >= 1 && T <= acts.T,
                      "batch (\(B), \(S), \(T)) exceeds the allocated (\(acts.B), \(acts.S), \(acts.T))")
-        try TokenIDs.check(source, B * S, "source token id", vocabularySize: config.vocabSize)
-        try TokenIDs.check(decoderInput, B * T, "decoder input id", vocabularySize: config.vocabSize)
-        if let target { try TokenIDs.check(target, B * T, "target", vocabularySize: config.vocabSize, ignored: config.ignoreIndex) }
+        try Seq2Seq.check(source, B * S, "source token id", vocabularySize: config.vocabSize)
+        try Seq2Seq.check(decoderInput, B * T, "decoder input id", vocabularySize: config.vocabSize)
+        if let target { try Seq2Seq.check(target, B * T, "target", vocabularySize: config.vocabSize, ignored: config.ignoreIndex) }
         encode(source: source, sourceMask: sourceMask, B: B, S: S)
         decoderTokens.update(from: decoderInput, count: B * T)
         lastT = T

@@ -132,15 +132,6 @@ public final class T5Inference {
     /// generated ids (EOS included when reached, the start token not).
     public func greedy(source: [Int32], maxNewTokens: Int) throws -> [Int32] {
         try start(source: source)
-        var out: [Int32] = [], next = model.config.decoderStartTokenId
-        for _ in 0..<maxNewTokens {
-            let logits = try append(next)
-            var best = 0
-            for v in 1..<logits.count where logits[v] > logits[best] { best = v }
-            next = Int32(best)
-            out.append(next)
-            if next == model.config.eosTokenId { break }
-        }
-        return out
+        return try Seq2Seq.greedy(start: model.config.decoderStartTokenId, eos: model.config.eosTokenId, maxNewTokens: maxNewTokens, append: append)
     }
 }
