@@ -80,3 +80,21 @@ func assertSeededDropout(_ loss: () throws -> Double, backward: () -> Void, setT
     setTraining(true)
     return base
 }
+
+/// The loss against the fixture's `loss`, then `backward` (which reports ranges to its argument): every
+/// parameter reported ready once, from the high end of the buffer down, and every tensor's gradient
+/// within `bound` of the fixture's `grad.<name>` (relative to its largest value).
+func assertLossAndGradients(_ file: SafeTensors, loss: Float, tensors: [ParameterTensor], count: Int, grads: UnsafePointer<Float>,
+                            bound: Double, _ tag: String, backward: (@escaping (Range<Int>) -> Void) -> Void,
+                            fileID: StaticString = #filePath, line: UInt = #line) throws {
+    let expected = try file.floats("loss")[0]
+    XCTAssertEqual(Double(loss), Double(expected), accuracy: Double(abs(expected)) * bound, "\(tag) loss", file: fileID, line: line)
+    var ready: [Range<Int>] = []
+    backward { ready.append($0) }
+    XCTAssertEqual(ready.map(\.count).reduce(0, +), count, "every parameter is reported ready once", file: fileID, line: line)
+    XCTAssertEqual(ready.map(\.lowerBound), ready.map(\.lowerBound).sorted(by: >), "ranges are reported from the high end down", file: fileID, line: line)
+    for t in tensors {
+        let err = relativeError(grads + t.offset, try file.floats("grad." + t.name))
+        XCTAssertLessThanOrEqual(err, bound, "\(tag) gradient of \(t.name): relative error \(err)", file: fileID, line: line)
+    }
+}

@@ -49,19 +49,7 @@ final class TransformerTrainingTests: XCTestCase {
     func testResumeIsBitIdenticalToAnUninterruptedRun() throws {
         let dir = try PairFixtures.data()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = try config(dir, processes: 2, accumulation: 2)
-        config.training.steps = 8
-        config.checkpoint.every = 4
-        config.checkpoint.dir = dir + "/a"
-        var options = TrainerOptions()
-        options.checkpoints = true
-        let straight = try trainInProcess(config, ranks: 2, options: options)
-        try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: dir + "/a/step-00000004", toPath: dir + "/b/step-00000004")
-        config.checkpoint.dir = dir + "/b"
-        let resumed = try trainInProcess(config, ranks: 2, options: options, resumeFrom: "auto")
-        XCTAssertEqual(resumed.losses, Array(straight.losses[4...]), "steps 5…8")
-        XCTAssertEqual(resumed.params.map(\.bitPattern), straight.params.map(\.bitPattern), "parameters bitwise")
+        try assertResumeRepeatsAnUninterruptedRun(config(dir, processes: 2, accumulation: 2), ranks: 2, dir: dir)
     }
 
     /// `predict --task translation` on a trained checkpoint: greedy decoding with the caches gives, at

@@ -26,12 +26,8 @@ extension TransformerModel {
         }
         swap(&d, &e)
         onReady?(layout.decoderNormRange)
-        for l in stride(from: config.numDecoderLayers - 1, through: 0, by: -1) {
-            let start = layout.decoderLayerStart(l)
-            (d, e) = decoder.backward(layer: l, input: decoderInput(l), params: p + start, grads: g + start, d: d, e: e,
-                                      step: decoderStep, profile: profile)
-            onReady?(layout.decoderLayerRange(l))
-        }
+        stackBackward(decoder, layers: config.numDecoderLayers, input: decoderInput, range: layout.decoderLayerRange, step: decoderStep,
+                      d: &d, e: &e, onReady: onReady)
         timed(.other) { embeddingBackward(.decoderEmbedding, dout: d, tokens: decoderTokens, N: N) }
         // Encoder: from d(encoder output) through its final norm.
         let NS = B * S
@@ -41,14 +37,22 @@ extension TransformerModel {
         }
         swap(&d, &e)
         onReady?(layout.encoderNormRange)
-        for l in stride(from: config.numEncoderLayers - 1, through: 0, by: -1) {
-            let start = layout.encoderLayerStart(l)
-            (d, e) = encoder.backward(layer: l, input: encoderInput(l), params: p + start, grads: g + start, d: d, e: e,
-                                      step: encoderStep, profile: profile)
-            onReady?(layout.encoderLayerRange(l))
-        }
+        stackBackward(encoder, layers: config.numEncoderLayers, input: encoderInput, range: layout.encoderLayerRange, step: encoderStep,
+                      d: &d, e: &e, onReady: onReady)
         timed(.other) { embeddingBackward(.encoderEmbedding, dout: d, tokens: sourceTokens, N: NS) }
         onReady?(layout.embeddingRange)
+    }
+
+    /// A stack's layers from the last down: `d` holds d(stack output) on entry and d(stack input) on exit.
+    private func stackBackward(_ stack: TransformerBlock, layers: Int, input: (Int) -> UnsafePointer<Float>, range: (Int) -> Range<Int>,
+                               step: BlockStep, d: inout UnsafeMutablePointer<Float>, e: inout UnsafeMutablePointer<Float>,
+                               onReady: ((Range<Int>) -> Void)?) {
+        for l in stride(from: layers - 1, through: 0, by: -1) {
+            let start = range(l).lowerBound
+            (d, e) = stack.backward(layer: l, input: input(l), params: params.pointer + start, grads: grads.pointer + start, d: d, e: e,
+                                    step: step, profile: profile)
+            onReady?(range(l))
+        }
     }
 
     /// out = layernorm(inp) with the weight at `offset` and the bias after it: writes d(inp) into `into`
