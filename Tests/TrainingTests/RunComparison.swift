@@ -60,3 +60,14 @@ func assertResumeRepeatsAnUninterruptedRun(_ config: RunConfig, ranks: Int, dir:
     XCTAssertEqual(resumed.losses, Array(straight.losses[4...]), "steps 5…8", file: file, line: line)
     XCTAssertEqual(resumed.params.map(\.bitPattern), straight.params.map(\.bitPattern), "parameters bitwise", file: file, line: line)
 }
+
+/// Trains `config` for `steps` steps on 1 rank with its checkpoint in `dir`/ckpt; returns it opened.
+func trainedCheckpoint(_ config: RunConfig, steps: Int, dir: String) throws -> ModelCheckpoint {
+    var config = config
+    config.training.steps = steps
+    config.checkpoint.dir = dir + "/ckpt"
+    var options = TrainerOptions()
+    options.checkpoints = true
+    _ = try trainInProcess(config, ranks: 1, options: options)
+    return try ModelCheckpoint.open(dir + "/ckpt")
+}

@@ -150,13 +150,7 @@ final class T5TrainingTests: XCTestCase {
     func testPredictGeneratesWithTheCheckpoint() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = try t5Config(data: dir, processes: 1, accumulation: 1)
-        config.training.steps = 3
-        config.checkpoint.dir = dir + "/ckpt"
-        var options = TrainerOptions()
-        options.checkpoints = true
-        _ = try trainInProcess(config, ranks: 1, options: options)
-        let checkpoint = try ModelCheckpoint.open(dir + "/ckpt")
+        let checkpoint = try trainedCheckpoint(t5Config(data: dir, processes: 1, accumulation: 1), steps: 3, dir: dir)
         let predictor = TextPredictor(checkpoint: checkpoint)
         predictor.maxNewTokens = 7
         guard case let .generated(text, ids) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }

@@ -58,13 +58,8 @@ final class TransformerTrainingTests: XCTestCase {
     func testPredictTranslatesGreedilyAndOtherFamiliesAreRefused() throws {
         let dir = try PairFixtures.data()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = try config(dir, processes: 1, accumulation: 1)
-        config.training.steps = 30
-        config.checkpoint.dir = dir + "/ckpt"
-        var options = TrainerOptions()
-        options.checkpoints = true
-        _ = try trainInProcess(config, ranks: 1, options: options)
-        let checkpoint = try ModelCheckpoint.open(dir + "/ckpt")
+        let config = try config(dir, processes: 1, accumulation: 1)
+        let checkpoint = try trainedCheckpoint(config, steps: 30, dir: dir)
         let predictor = TextPredictor(checkpoint: checkpoint)
         predictor.maxNewTokens = 8
         guard case let .generated(text, ids) = try predictor.predict("abcd", task: .translation, topK: 1) else { return XCTFail("not text") }
