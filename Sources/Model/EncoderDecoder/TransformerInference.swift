@@ -22,7 +22,6 @@ public final class TransformerInference {
     private enum Work: Int, CaseIterable { case x, h, qkv, y, proj, fch, act, stats, scores, positions, logits }
     private let work: RegionBuffer<Work>
     private let x, h, qkv, y, proj, fch, act, stats, scores, positions, lastLogits: UnsafeMutablePointer<Float>
-    private let token: UnsafeMutablePointer<Int32>
     private var sourceLength = 0
 
     /// Inference with `model` for up to `capacity` decoder positions (at most model.max_seq_len).
@@ -49,11 +48,7 @@ public final class TransformerInference {
         (act, stats, scores, positions, lastLogits) = (work.pointer(.act), work.pointer(.stats), work.pointer(.scores), work.pointer(.positions),
                                                        work.pointer(.logits))
         Embedding.sinusoidalTable(into: positions, P: capacity, C: C)
-        token = .allocate(capacity: 1)
-        token.initialize(to: 0)
     }
-
-    deinit { token.deallocate() }
 
     /// The (V) logits after the last token appended.
     public var logits: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: lastLogits, count: model.config.vocabSize) }
@@ -93,8 +88,7 @@ public final class TransformerInference {
             throw ModelError("the output would exceed the \(cache.capacity) positions this decoder was set up for; ask for fewer new tokens")
         }
         guard id >= 0, Int(id) < V else { throw ModelError("decoder input id \(id) is outside model.vocab_size \(V)") }
-        token.pointee = id
-        Embedding.lookup(out: x, tokens: token, wte: p + model.layout.embedding, N: 1, C: C)
+        withUnsafePointer(to: id) { Embedding.lookup(out: x, tokens: $0, wte: p + model.layout.embedding, N: 1, C: C) }
         let scale = model.embeddingScale, pe = positions + position * C
         for i in 0..<C { x[i] = x[i] * scale + pe[i] }
         func linear(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ l: Int, _ weight: BlockRole, _ bias: BlockRole, _ IC: Int, _ OC: Int) {
