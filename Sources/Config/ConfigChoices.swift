@@ -12,6 +12,7 @@ extension RunConfig {
     public enum ObjectiveSetting: String, ConfigChoice {
         case auto, clm, mlm
         case spanCorruption = "span_corruption"
+        case seq2seq
     }
 
     /// The objective a run trains, after `auto` is resolved.
@@ -22,6 +23,8 @@ extension RunConfig {
         case mlm
         /// T5's span corruption: dropped spans predicted by the decoder.
         case spanCorruption = "span_corruption"
+        /// Supervised sequence-to-sequence: the decoder predicts each pair's target from its source.
+        case seq2seq
     }
 
     /// `model.norm`: where the LayerNorms sit; `auto` is each family's own (GPT pre, BERT post).

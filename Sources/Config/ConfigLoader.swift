@@ -178,6 +178,10 @@ public enum ConfigLoader {
             throw ConfigError("\(origin): training.objective span_corruption needs model.arch t5 (an encoder-decoder); set model.arch: t5 or training.objective: auto")
         case (.t5, .clm), (.t5, .mlm):
             throw ConfigError("\(origin): training.objective \(config.objective.rawValue) does not train model.arch t5, which learns span corruption; set training.objective: span_corruption (or auto)")
+        case (.transformer, .clm), (.transformer, .mlm), (.transformer, .spanCorruption):
+            throw ConfigError("\(origin): training.objective \(config.objective.rawValue) does not train model.arch transformer, which learns source → target pairs; set training.objective: seq2seq (or auto)")
+        case (.gpt, .seq2seq), (.bert, .seq2seq), (.t5, .seq2seq):
+            throw ConfigError("\(origin): training.objective seq2seq needs model.arch transformer (the encoder-decoder trained on pairs); set model.arch: transformer or training.objective: auto")
         default: break
         }
         if f.arch == .gpt {
@@ -187,6 +191,7 @@ public enum ConfigLoader {
             return
         }
         if f.arch == .t5 { return try validateT5(config, origin: origin) }
+        if f.arch == .transformer { return try validateTransformer(config, origin: origin) }
         if m.embeddingDropout > 0 {
             throw ConfigError("\(origin): model.embedding_dropout is not used by model.arch bert (its hidden dropout, model.residual_dropout, also covers the embeddings); set it to 0")
         }
@@ -218,6 +223,23 @@ public enum ConfigLoader {
         do { try config.t5Config.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
         if config.training.seqLen < 4 {
             throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold a kept token, a sentinel and EOS; use at least 4")
+        }
+    }
+
+    /// The paper's Transformer: one dropout rate (`model.residual_dropout`, nn.Transformer's `dropout`),
+    /// sinusoidal positions, post-LN blocks.
+    static func validateTransformer(_ config: RunConfig, origin: String) throws {
+        let f = config.family, m = config.model
+        let unsupported: [(String, Bool)] = [
+            ("model.nsp", f.nsp), ("model.norm", f.norm != .auto), ("model.embedding_dropout", m.embeddingDropout > 0),
+            ("model.attention_dropout", m.attentionDropout > 0), ("model.num_labels", f.numLabels > 0),
+        ]
+        for (key, set) in unsupported where set {
+            throw ConfigError("\(origin): \(key) does not apply to model.arch transformer (post-LN blocks, sinusoidal positions, one dropout rate model.residual_dropout everywhere, as nn.Transformer's dropout); remove it")
+        }
+        do { try config.transformerConfig.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        if config.training.seqLen < 2 {
+            throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold a token and EOS; use at least 2")
         }
     }
 

@@ -155,17 +155,39 @@ public struct RunConfig: Equatable, Sendable {
         return c
     }
 
-    /// The training objective after `auto`: clm for gpt, mlm for bert, span corruption for t5.
+    /// The paper's Transformer this config describes (`model.*` keys as nn.Transformer's arguments:
+    /// `n_layer` num_encoder_layers, `num_decoder_layers` (0 = n_layer), `intermediate_size`
+    /// dim_feedforward (0 = 4 × d_model), `residual_dropout` dropout, `max_seq_len` the position table);
+    /// meaningful when `family.arch` is transformer. Pad and EOS ids are set from the tokenizer.
+    public var transformerConfig: TransformerConfig {
+        var c = TransformerConfig()
+        c.vocabSize = model.vocabSize
+        c.dModel = model.dModel
+        c.numHeads = model.nHead
+        c.numEncoderLayers = model.nLayer
+        c.numDecoderLayers = family.numDecoderLayers > 0 ? family.numDecoderLayers : model.nLayer
+        c.dimFeedforward = family.intermediateSize > 0 ? family.intermediateSize : 4 * model.dModel
+        c.dropout = model.residualDropout
+        c.maxPositions = model.maxSeqLen
+        c.layerNormEps = model.layerNormEps
+        c.labelSmoothing = model.labelSmoothing
+        return c
+    }
+
+    /// The training objective after `auto`: clm for gpt, mlm for bert, span corruption for t5, seq2seq
+    /// for transformer.
     public var objective: Objective {
         switch family.objective {
         case .clm: .clm
         case .mlm: .mlm
         case .spanCorruption: .spanCorruption
+        case .seq2seq: .seq2seq
         case .auto:
             switch family.arch {
             case .gpt: .clm
             case .bert: .mlm
             case .t5: .spanCorruption
+            case .transformer: .seq2seq
             }
         }
     }

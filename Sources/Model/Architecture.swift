@@ -9,7 +9,9 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
     case bert
     /// T5 encoder-decoder, trained with span corruption.
     case t5
+    /// The encoder-decoder of "Attention Is All You Need" (`torch.nn.Transformer`), trained on pairs.
+    case transformer
 
-    /// The family's name in messages ("GPT", "BERT", "T5").
-    public var displayName: String { rawValue.uppercased() }
+    /// The family's name in messages ("GPT", "BERT", "T5", "Transformer").
+    public var displayName: String { self == .transformer ? "Transformer" : rawValue.uppercased() }
 }

@@ -38,6 +38,16 @@ public protocol LanguageModel: AnyObject {
 }
 
 extension LanguageModel {
+    /// nil: by default a model adds its token-embedding gradient in place (deferring is built for GPT).
+    public var deferrableEmbeddingRange: Range<Int>? { nil }
+
+    /// By default, plain backward: a model that cannot defer its token-embedding rows is never asked to.
+    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
+        precondition(!deferringTokenEmbedding, "\(Self.self) does not defer its token embedding")
+        backward(lossScale: lossScale, onReady: onReady)
+        return nil
+    }
+
     /// Runs the linear layers with `bf16` attached to this model's weights (mixed precision), or in
     /// fp32 when nil.
     public func useBF16(_ bf16: BF16Matmul?) {

@@ -18,7 +18,7 @@ struct PredictCommand: ParsableCommand {
         """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
-    @Option(help: "fill-mask, classify, feature-extraction, or (T5) text2text-generation, translation, summarization.") var task: String
+    @Option(help: "fill-mask, classify, feature-extraction, or (T5, Transformer) text2text-generation, translation, summarization.") var task: String
     @Argument(help: "The text (fill-mask: with one or more [MASK]).") var text: String?
     @Option(help: "The text (instead of the argument).") var input: String?
     @Option(help: "A JSON-lines file of texts, one {\"text\": …} per line.") var inputFile: String?

@@ -17,7 +17,7 @@ final class ConfigsDirectoryTests: XCTestCase {
 
     func testEveryShippedConfigLoadsAndIsCommented() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: root + "/configs").filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(names, ["bench-m.yaml", "bench-s.yaml", "gpt2-124m.yaml", "t5-tiny.yaml", "tiny.yaml"])
+        XCTAssertEqual(names, ["bench-m.yaml", "bench-s.yaml", "gpt2-124m.yaml", "t5-tiny.yaml", "tiny.yaml", "transformer-gettext.yaml"])
         for name in names {
             _ = try load(name)
             let text = try String(contentsOfFile: root + "/configs/" + name, encoding: .utf8)
@@ -31,6 +31,16 @@ final class ConfigsDirectoryTests: XCTestCase {
         XCTAssertEqual(c.family.arch, .t5)
         XCTAssertEqual(c.objective, .spanCorruption)
         XCTAssertEqual([c.t5Config.numLayers, c.t5Config.numDecoderLayers, c.t5Config.dModel, c.t5Config.dKV, c.t5Config.dFF], [4, 4, 128, 32, 512])
+    }
+
+    func testTransformerConfigIsThePapersRecipeOnPairs() throws {
+        let c = try load("transformer-gettext.yaml")
+        XCTAssertEqual(c.family.arch, .transformer)
+        XCTAssertEqual(c.objective, .seq2seq)
+        XCTAssertEqual(c.schedule.kind, .noam)
+        let t = c.transformerConfig
+        XCTAssertEqual([t.numEncoderLayers, t.numDecoderLayers, t.dModel, t.numHeads, t.dimFeedforward], [3, 3, 128, 4, 512])
+        XCTAssertEqual([t.dropout, t.labelSmoothing], [0.1, 0.1])
     }
 
     func testBenchConfigsHaveTheBenchmarkShapes() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 import XCTest
 
 /// The Hugging Face GPT-2 reference in Fixtures/gpt2-parity.safetensors, loaded into a model.
@@ -79,4 +80,47 @@ func assertSeededDropout(_ loss: () throws -> Double, backward: () -> Void, setT
     XCTAssertNotEqual(try loss(), base, "dropout changes the loss while training", file: file, line: line)
     setTraining(true)
     return base
+}
+
+/// The loss against the fixture's `loss`, then `backward` (which reports ranges to its argument): every
+/// parameter reported ready once, from the high end of the buffer down, and every tensor's gradient
+/// within `bound` of the fixture's `grad.<name>` (relative to its largest value).
+func assertLossAndGradients(_ file: SafeTensors, loss: Float, tensors: [ParameterTensor], count: Int, grads: UnsafePointer<Float>,
+                            bound: Double, _ tag: String, backward: (@escaping (Range<Int>) -> Void) -> Void,
+                            fileID: StaticString = #filePath, line: UInt = #line) throws {
+    let expected = try file.floats("loss")[0]
+    XCTAssertEqual(Double(loss), Double(expected), accuracy: Double(abs(expected)) * bound, "\(tag) loss", file: fileID, line: line)
+    var ready: [Range<Int>] = []
+    backward { ready.append($0) }
+    XCTAssertEqual(ready.map(\.count).reduce(0, +), count, "every parameter is reported ready once", file: fileID, line: line)
+    XCTAssertEqual(ready.map(\.lowerBound), ready.map(\.lowerBound).sorted(by: >), "ranges are reported from the high end down", file: fileID, line: line)
+    for t in tensors {
+        let err = relativeError(grads + t.offset, try file.floats("grad." + t.name))
+        XCTAssertLessThanOrEqual(err, bound, "\(tag) gradient of \(t.name): relative error \(err)", file: fileID, line: line)
+    }
+}
+
+/// Inputs of the encoder-decoders' dropout tests (B 2, S 6, T 5): ids drawn in 2..<`vocab`, the last two
+/// source positions of row 1 padding, the last target of row 1 ignored (no draw for it).
+func seq2seqDropoutInputs(vocab: Int, rng: inout SplitMix64) -> (source: [Int32], mask: [UInt8], labels: [Int32]) {
+    let source = (0..<12).map { _ in Int32(2 + rng.next() % UInt64(vocab - 2)) }
+    let mask: [UInt8] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+    let labels: [Int32] = (0..<10).map { $0 == 9 ? -100 : Int32(2 + rng.next() % UInt64(vocab - 2)) }
+    return (source, mask, labels)
+}
+
+/// The seeded-dropout checks (`assertSeededDropout`), then `samples` central differences (h 1e-2) of
+/// `loss` per tensor, each within 2e-3 + 2 % of the gradient backward left in `grads`.
+func assertGradientsMatchFiniteDifferences(_ tensors: [ParameterTensor], params: UnsafeMutablePointer<Float>, grads: UnsafePointer<Float>,
+                                           samples: Int, rng: inout SplitMix64, _ tag: String, loss: () throws -> Double,
+                                           backward: () -> Void, setTraining: (Bool) -> Void,
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
+    try assertSeededDropout(loss, backward: backward, setTraining: setTraining, file: file, line: line)
+    for t in tensors {
+        for _ in 0..<samples {
+            let i = t.offset + Int(rng.next() % UInt64(t.count))
+            let numeric = try centralDifference(params + i, h: 1e-2, loss)
+            XCTAssertEqual(Double(grads[i]), numeric, accuracy: 2e-3 + 0.02 * abs(numeric), "\(tag)\(t.name)", file: file, line: line)
+        }
+    }
 }

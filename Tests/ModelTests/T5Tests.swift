@@ -79,17 +79,9 @@ final class T5Tests: XCTestCase {
             XCTAssertLessThanOrEqual(relativeError(model.logits, logits), bound, "\(name) logits (threads \(threads))")
             let loss = try model.forward(source: fx.ids, sourceMask: fx.mask, decoderInput: shifted, targets: fx.labels,
                                          B: fx.B, S: fx.S, T: fx.T)
-            let expected = try fx.file.floats("loss")[0]
-            XCTAssertEqual(Double(loss), Double(expected), accuracy: Double(abs(expected)) * bound, "\(name) loss (threads \(threads))")
             model.zeroGrad()
-            var ready: [Range<Int>] = []
-            model.backward(lossScale: 1) { ready.append($0) }
-            XCTAssertEqual(ready.map(\.count).reduce(0, +), model.layout.count, "every parameter is reported ready once")
-            XCTAssertEqual(ready.map(\.lowerBound), ready.map(\.lowerBound).sorted(by: >), "ranges are reported from the high end down")
-            for t in model.layout.tensors {
-                let err = relativeError(model.grads.pointer + t.offset, try fx.file.floats("grad." + t.name))
-                XCTAssertLessThanOrEqual(err, bound, "\(name) gradient of \(t.name) (threads \(threads)): relative error \(err)")
-            }
+            try assertLossAndGradients(fx.file, loss: loss, tensors: model.layout.tensors, count: model.layout.count, grads: model.grads.pointer,
+                                       bound: bound, "\(name) (threads \(threads))") { model.backward(lossScale: 1, onReady: $0) }
         }
     }
 
@@ -146,24 +138,16 @@ final class T5Tests: XCTestCase {
             model.initializeWeights(seed: 5)
             model.dropoutSeed = 77
             var rng = SplitMix64(seed: 9)
-            let source = (0..<(B * S)).map { _ in Int32(2 + rng.next() % 18) }
-            let mask: [UInt8] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
-            let labels: [Int32] = (0..<(B * T)).map { $0 == 9 ? -100 : Int32(2 + rng.next() % 18) }
+            let (source, mask, labels) = seq2seqDropoutInputs(vocab: config.vocabSize, rng: &rng)
             var decoderInput = [Int32](repeating: 0, count: B * T)
             model.shiftRight(labels, into: &decoderInput, B: B, T: T)
             func loss() throws -> Double {
                 Double(try model.forward(source: source, sourceMask: mask, decoderInput: decoderInput, targets: labels, B: B, S: S, T: T))
             }
-            try assertSeededDropout(loss, backward: { model.zeroGrad(); model.backward() }, setTraining: { model.training = $0 })
-            let h: Float = 1e-2
             // Every tensor gets samples (the position-bias tables included).
-            for t in model.layout.tensors {
-                for _ in 0..<2 {
-                    let i = t.offset + Int(rng.next() % UInt64(t.count))
-                    let numeric = try centralDifference(model.params.pointer + i, h: h, loss)
-                    XCTAssertEqual(Double(model.grads.pointer[i]), numeric, accuracy: 2e-3 + 0.02 * abs(numeric), "gated \(gated): \(t.name)")
-                }
-            }
+            try assertGradientsMatchFiniteDifferences(model.layout.tensors, params: model.params.pointer, grads: model.grads.pointer, samples: 2,
+                                                      rng: &rng, "gated \(gated): ", loss: loss,
+                                                      backward: { model.zeroGrad(); model.backward() }, setTraining: { model.training = $0 })
         }
     }
 

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import Distributed
 import Model
 import Training
@@ -40,4 +41,33 @@ func assertTrainerRefuses(_ config: RunConfig, _ expected: String, file: StaticS
         XCTAssertTrue(text.contains(expected), text, file: file, line: line)
         XCTAssertFalse(text.contains("\n"), text, file: file, line: line)
     }
+}
+
+/// Runs `config` on `ranks` ranks with checkpoints every 4 of its 8 steps into `dir`/a, then resumes a
+/// copy of the step-4 checkpoint in `dir`/b: steps 5…8 must repeat the uninterrupted run bit for bit.
+func assertResumeRepeatsAnUninterruptedRun(_ config: RunConfig, ranks: Int, dir: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    var config = config
+    config.training.steps = 8
+    config.checkpoint.every = 4
+    config.checkpoint.dir = dir + "/a"
+    var options = TrainerOptions()
+    options.checkpoints = true
+    let straight = try trainInProcess(config, ranks: ranks, options: options)
+    try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: dir + "/a/step-00000004", toPath: dir + "/b/step-00000004")
+    config.checkpoint.dir = dir + "/b"
+    let resumed = try trainInProcess(config, ranks: ranks, options: options, resumeFrom: "auto")
+    XCTAssertEqual(resumed.losses, Array(straight.losses[4...]), "steps 5…8", file: file, line: line)
+    XCTAssertEqual(resumed.params.map(\.bitPattern), straight.params.map(\.bitPattern), "parameters bitwise", file: file, line: line)
+}
+
+/// Trains `config` for `steps` steps on 1 rank with its checkpoint in `dir`/ckpt; returns it opened.
+func trainedCheckpoint(_ config: RunConfig, steps: Int, dir: String) throws -> ModelCheckpoint {
+    var config = config
+    config.training.steps = steps
+    config.checkpoint.dir = dir + "/ckpt"
+    var options = TrainerOptions()
+    options.checkpoints = true
+    _ = try trainInProcess(config, ranks: 1, options: options)
+    return try ModelCheckpoint.open(dir + "/ckpt")
 }

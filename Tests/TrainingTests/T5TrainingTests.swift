@@ -82,19 +82,8 @@ final class T5TrainingTests: XCTestCase {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = try t5Config(data: dir, processes: 2, accumulation: 2)
-        config.training.steps = 8
         config.training.zero1 = true
-        config.checkpoint.every = 4
-        config.checkpoint.dir = dir + "/a"
-        var options = TrainerOptions()
-        options.checkpoints = true
-        let straight = try trainInProcess(config, ranks: 2, options: options)
-        try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: dir + "/a/step-00000004", toPath: dir + "/b/step-00000004")
-        config.checkpoint.dir = dir + "/b"
-        let resumed = try trainInProcess(config, ranks: 2, options: options, resumeFrom: "auto")
-        XCTAssertEqual(resumed.losses, Array(straight.losses[4...]), "steps 5…8")
-        XCTAssertEqual(resumed.params.map(\.bitPattern), straight.params.map(\.bitPattern), "parameters bitwise")
+        try assertResumeRepeatsAnUninterruptedRun(config, ranks: 2, dir: dir)
     }
 
     func testTokenizerWithoutSentinelsIsOneLine() throws {
@@ -161,13 +150,7 @@ final class T5TrainingTests: XCTestCase {
     func testPredictGeneratesWithTheCheckpoint() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = try t5Config(data: dir, processes: 1, accumulation: 1)
-        config.training.steps = 3
-        config.checkpoint.dir = dir + "/ckpt"
-        var options = TrainerOptions()
-        options.checkpoints = true
-        _ = try trainInProcess(config, ranks: 1, options: options)
-        let checkpoint = try ModelCheckpoint.open(dir + "/ckpt")
+        let checkpoint = try trainedCheckpoint(t5Config(data: dir, processes: 1, accumulation: 1), steps: 3, dir: dir)
         let predictor = TextPredictor(checkpoint: checkpoint)
         predictor.maxNewTokens = 7
         guard case let .generated(text, ids) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }

@@ -25,7 +25,8 @@ extension TransferBenchmark {
         switch checkpoint.architecture {
         case .bert: return .bert(try checkpoint.bert(batch: 1, seqLen: 1))
         case .gpt: return .gpt(try checkpoint.gpt(batch: 1, seqLen: 1))
-        case .t5: throw BenchmarkError("\(checkpoint.directory) is a T5 checkpoint; the transfer benchmark fine-tunes BERT or GPT classifiers")
+        case .t5, .transformer:
+            throw BenchmarkError("\(checkpoint.directory) is a \(checkpoint.architecture.displayName) checkpoint; the transfer benchmark fine-tunes BERT or GPT classifiers")
         }
     }
 }

@@ -27,7 +27,7 @@ public enum TransferBenchmark {
             guard pretrainSteps >= 1, finetuneSteps >= 1, microBatch >= 1, threads >= 1, seeds >= 1 else {
                 throw BenchmarkError("--pretrain-steps, --finetune-steps, --micro-batch, --threads and --seeds must be at least 1")
             }
-            guard let family = Architecture(rawValue: arch), family != .t5 else {
+            guard let family = Architecture(rawValue: arch), family != .t5, family != .transformer else {
                 throw BenchmarkError("--arch \(arch) is not a classifier family; use --arch bert or --arch gpt")
             }
             (self.arch, self.pretrainSteps, self.finetuneSteps, self.lr) = (family, pretrainSteps, finetuneSteps, lr)
@@ -59,7 +59,7 @@ public enum TransferBenchmark {
         switch s.arch {
         case .bert: .bert(try pretrain(BERT.self, s, run, log: log))
         case .gpt: .gpt(try pretrain(GPT.self, s, run, log: log))
-        case .t5: throw BenchmarkError("the transfer benchmark fine-tunes classifiers; T5 is not one")
+        case .t5, .transformer: throw BenchmarkError("the transfer benchmark fine-tunes classifiers; \(s.arch.displayName) is not one")
         }
     }
 

@@ -102,13 +102,7 @@ public final class T5 {
     /// Hugging Face's `_shift_right`: decoder inputs (B, T) from targets, the start token first and
     /// ignored targets replaced by the padding id.
     public func shiftRight(_ targets: UnsafePointer<Int32> /* (B,T) */, into out: UnsafeMutablePointer<Int32> /* (B,T) */, B: Int, T: Int) {
-        for b in 0..<B {
-            out[b * T] = config.decoderStartTokenId
-            for t in 1..<max(1, T) {
-                let y = targets[b * T + t - 1]
-                out[b * T + t] = y == config.ignoreIndex ? config.padTokenId : y
-            }
-        }
+        Seq2Seq.shiftRight(targets, into: out, B: B, T: T, start: config.decoderStartTokenId, ignored: config.ignoreIndex, pad: config.padTokenId)
     }
 
     @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
@@ -151,11 +145,7 @@ public final class T5 {
 
     /// Throws a one-line error for an id outside the vocabulary (targets may also be `ignoreIndex`).
     private func check(_ ids: UnsafePointer<Int32>, _ count: Int, _ what: String, allowIgnored: Bool = false) throws {
-        let V = config.vocabSize
-        for i in 0..<count where ids[i] < 0 || Int(ids[i]) >= V {
-            if allowIgnored, ids[i] == config.ignoreIndex { continue }
-            throw ModelError("\(what) \(ids[i]) at position \(i) is outside model.vocab_size \(V); the data's tokenizer does not fit the model — set model.vocab_size to at least the tokenizer's vocabulary")
-        }
+        try Seq2Seq.check(ids, count, what, vocabularySize: config.vocabSize, ignored: allowIgnored ? config.ignoreIndex : nil)
     }
 
     /// The encoder: embedding, position bias, blocks, final norm into `encoderOut` (B, S, C).

@@ -64,6 +64,9 @@ public final class BlockActivations {
     /// Residual-dropout keep-masks: per layer one (B, T, C) byte block per sublayer (self, cross, ffn).
     private let masks: UnsafeMutablePointer<UInt8>
     private let maskStride: Int
+    /// Feed-forward activation dropout keep-masks: per layer one (B, T, I) byte block (when `ffnDropout` > 0).
+    private let ffnMasks: UnsafeMutablePointer<UInt8>
+    private let ffnMaskStride: Int
 
     /// Allocates what `layers` blocks of `config` need for batches up to (B, T), other sequence up to Tk.
     public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) {
@@ -87,17 +90,24 @@ public final class BlockActivations {
         let maskCount = max(1, maskStride * 3 * layers)
         masks = .allocate(capacity: maskCount)
         masks.initialize(repeating: 1, count: maskCount)
+        ffnMaskStride = Self.ffnMaskStride(config, B: B, T: T)
+        ffnMasks = .allocate(capacity: max(1, ffnMaskStride * layers))
+        ffnMasks.initialize(repeating: 1, count: max(1, ffnMaskStride * layers))
     }
+
+    /// Bytes of one layer's feed-forward dropout mask.
+    private static func ffnMaskStride(_ config: BlockConfig, B: Int, T: Int) -> Int { config.ffnDropout > 0 ? B * T * config.I : 0 }
 
     /// Floats (activations and scratch) and mask bytes that `init(config:layers:B:T:Tk:)` allocates,
     /// computed without allocating (memory plans).
     public static func size(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) -> (floats: Int, maskBytes: Int) {
         let perLayer = Region.allCases.reduce(0) { $0 + align($1.count(config, B: B, T: T, Tk: Tk)) }
         let scratch = Scratch.allCases.reduce(0) { $0 + align($1.count(config, B: B, T: T, Tk: Tk)) }
-        return (layers * perLayer + scratch, max(1, (config.residualDropout > 0 ? B * T * config.C : 0) * 3 * layers))
+        return (layers * perLayer + scratch, max(1, (config.residualDropout > 0 ? B * T * config.C : 0) * 3 * layers)
+                    + max(1, ffnMaskStride(config, B: B, T: T) * layers))
     }
 
-    deinit { masks.deallocate() }
+    deinit { masks.deallocate(); ffnMasks.deallocate() }
 
     /// Rounds a count up to 16 Floats so every region starts 64-byte aligned.
     static func align(_ n: Int) -> Int { (n + 15) & ~15 }
@@ -120,4 +130,8 @@ public final class BlockActivations {
     /// The residual-dropout keep-mask of sublayer `sublayer` (0 self, 1 cross, 2 ffn) of layer `layer`.
     @inline(__always)
     func mask(layer: Int, sublayer: Int) -> UnsafeMutablePointer<UInt8> { masks + (3 * layer + sublayer) * maskStride }
+
+    /// The feed-forward activation dropout keep-mask of layer `layer` (B, T, I).
+    @inline(__always)
+    func ffnMask(layer: Int) -> UnsafeMutablePointer<UInt8> { ffnMasks + layer * ffnMaskStride }
 }

@@ -68,17 +68,21 @@ public struct BlockConfig: Sendable, Equatable {
     /// Dropout on each sublayer's output before the residual add, and on the attention probabilities;
     /// applied only in a training step.
     public var residualDropout: Float, attentionDropout: Float
+    /// Dropout on the feed-forward activation, before the output projection (`nn.TransformerEncoderLayer`'s
+    /// `linear2(dropout(activation(linear1(x))))`); applied only in a training step. 0 for GPT, BERT, T5.
+    public var ffnDropout: Float = 0
 
     /// A block; the defaults are GPT-2's choices.
     public init(C: Int, NH: Int, hs: Int? = nil, I: Int? = nil, placement: NormPlacement = .pre, norm: Norm = .layerNorm,
                 eps: Float = 1e-5, selfAttention: SelfAttention = .causal, crossAttention: Bool = false,
                 feedForward: FeedForward = .gelu(.tanh), orientation: Orientation = .inOut, attentionScale: Float? = nil,
-                residualDropout: Float = 0, attentionDropout: Float = 0) {
+                residualDropout: Float = 0, attentionDropout: Float = 0, ffnDropout: Float = 0) {
         self.C = C; self.NH = NH; self.hs = hs ?? C / NH; self.I = I ?? 4 * C
         self.placement = placement; self.norm = norm; self.eps = eps
         self.selfAttention = selfAttention; self.crossAttention = crossAttention
         self.feedForward = feedForward; self.orientation = orientation; self.attentionScale = attentionScale
         self.residualDropout = residualDropout; self.attentionDropout = attentionDropout
+        self.ffnDropout = ffnDropout
     }
 
     /// D = NH·hs, the width of q, k, v and the attention output.

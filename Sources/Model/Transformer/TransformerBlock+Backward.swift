@@ -128,6 +128,11 @@ extension TransformerBlock {
             linearBackward(dinp: dAct, dout: dout, inp: acts.pointer(.fchAct, layer: l), w, g, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16)
         }
         time(profile, .other) {
+            if step.dropping, config.ffnDropout > 0 {   // dAct = d(dropped act) · mask / (1 − p), through dFch
+                VectorMath.zero(dFch, count: N * I)
+                Dropout.backward(dinp: dFch, dout: dAct, mask: acts.ffnMask(layer: l), count: N * I, p: config.ffnDropout)
+                dAct.update(from: dFch, count: N * I)
+            }
             VectorMath.zero(dFch, count: N * I)
             switch config.feedForward {
             case .gelu(let kind): GELU.backward(dinp: dFch, inp: fch, dout: dAct, count: N * I, kind: kind)

@@ -46,7 +46,8 @@ public struct BlockStep {
 ///     x = x + dropout(ffn(norm2(x)))             ffn(h) = out(act(in(h)))  or  out(gelu(in(h)) ⊙ lin(h))
 /// and for post-norm x = norm(x + dropout(f(x))) per sublayer. Dropout masks are counter-based with
 /// per-layer seeds (self: seed + 2 + 2l, ffn: seed + 3 + 2l, attention probabilities: seed + 0x1000 + l,
-/// cross: seed + 0x3000 + l and + 0x4000 + l), so a step's masks do not depend on threads or order.
+/// cross: seed + 0x3000 + l and + 0x4000 + l, feed-forward activation: seed + 0x5000 + l), so a step's
+/// masks do not depend on threads or order.
 public struct TransformerBlock {
     /// The block's options.
     public let config: BlockConfig
@@ -188,6 +189,10 @@ public struct TransformerBlock {
             case .gelu(let kind): GELU.forward(out: act, inp: fch, count: N * I, kind: kind)
             case .relu: ReLU.forward(out: act, inp: fch, count: N * I)
             case .gatedGELU(let kind): GatedGELU.forward(out: act, gate: fch, linear: lin, count: N * I, kind: kind)
+            }
+            if step.dropping, config.ffnDropout > 0 {
+                Dropout.forward(out: act, mask: acts.ffnMask(layer: l), inp: act, count: N * I, p: config.ffnDropout,
+                                seed: step.dropoutSeed &+ UInt64(0x5000 + l))
             }
         }
         time(profile, .matmul) { linear(out: out, inp: act, w, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16) }

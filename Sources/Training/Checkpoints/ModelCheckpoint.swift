@@ -113,6 +113,19 @@ public struct ModelCheckpoint {
         return model
     }
 
+    /// The paper's Transformer of this checkpoint for one sequence of up to `source` tokens, dropout off;
+    /// pad and EOS ids from its tokenizer as in training.
+    public func transformer(source: Int, needs: String = "this command needs", hint: String = "give a Transformer checkpoint") throws -> TransformerModel {
+        try require(.transformer, needs: needs, hint: hint)
+        var c = config.transformerConfig
+        var run = config
+        run.data.tokenizer = try tokenizerPath(explicit: nil)
+        (c.padTokenId, c.eosTokenId) = try TransformerFamily.specialTokens(run)
+        let model = try load { [c] in try TransformerModel(config: c, maxBatch: 1, maxSource: source, maxTarget: 1) }
+        model.training = false
+        return model
+    }
+
     /// The tokenizer (any Hugging Face `tokenizer.json`: byte-level BPE, WordPiece, Unigram): `explicit`
     /// if given, else the checkpoint's own, else the run's data.tokenizer; checked against the model's
     /// vocabulary. The file's own truncation and padding are dropped: callers fit texts to the model.

@@ -12,6 +12,7 @@ public enum ModelFamilies {
         case .gpt: GPTFamily.self
         case .bert: BERTFamily.self
         case .t5: T5Family.self
+        case .transformer: TransformerFamily.self
         }
     }
 

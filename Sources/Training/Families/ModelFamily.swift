@@ -22,6 +22,11 @@ public protocol ModelFamily {
     /// one micro-step of pretraining computes with it.
     static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective
 
+    /// The token shards the loaders read for `config`'s data.train and data.val (a family trained on
+    /// pair files tokenizes them into shards first; rank `rank` of the run does its own), and a notice
+    /// for the log. Default: the config's own locations.
+    static func tokenShards(_ config: RunConfig, rank: Int) throws -> (train: String, val: String, notice: String?)
+
     /// Tokens per row the data loaders read for a pretraining run of `config`.
     static func loaderSequenceLength(_ config: RunConfig) -> Int
 
@@ -48,6 +53,11 @@ public protocol ModelFamily {
 }
 
 extension ModelFamily {
+    /// data.train and data.val as they are: token shards.
+    public static func tokenShards(_ config: RunConfig, rank: Int) throws -> (train: String, val: String, notice: String?) {
+        (config.data.train, config.data.val, nil)
+    }
+
     /// Copies the checkpoint's tokenizer.json (when it has one) into the export directory `out`;
     /// returns what to add to the export's one-line summary.
     static func copyTokenizer(of checkpoint: ModelCheckpoint, to out: String) throws -> String {

@@ -27,4 +27,22 @@ extension TextPredictor {
             throw TrainingError(e.message, exitCode: 2)
         }
     }
+
+    /// The paper's Transformer: the text's tokens and EOS (cut to training.seq_len as in training)
+    /// through the encoder once, then greedy decoding from EOS with the caches (`TransformerInference`).
+    func generateTransformer(_ text: String) throws -> TextPrediction {
+        guard maxNewTokens >= 1 else { throw TrainingError("--max-new-tokens \(maxNewTokens) must be at least 1", exitCode: 2) }
+        let tokenizer = try checkpoint.tokenizer(explicit: tokenizerPath)
+        let model = try checkpoint.transformer(source: checkpoint.config.training.seqLen)
+        let eos = model.config.eosTokenId
+        let source = Array(tokenizer.encode(text, addSpecialTokens: false).prefix(model.acts.S - 1)) + [eos]
+        do {
+            var ids = try TransformerInference(model: model, capacity: min(maxNewTokens, model.config.maxPositions))
+                .greedy(source: source, maxNewTokens: maxNewTokens)
+            if ids.last == eos { ids.removeLast() }
+            return .generated(tokenizer.decode(ids), ids: ids)
+        } catch let e as ModelError {
+            throw TrainingError(e.message, exitCode: 2)
+        }
+    }
 }

@@ -55,15 +55,16 @@ public final class TextPredictor {
     /// Runs `task` on `text` (fill-mask: `topK` candidates per [MASK]); `warn` hears that the text was
     /// truncated (one line, without a "warning:" prefix).
     public func predict(_ text: String, task: Task, topK: Int, warn: (String) -> Void = { _ in }) throws -> TextPrediction {
-        guard task.generates == (checkpoint.architecture == .t5) else {
+        guard task.generates == (checkpoint.architecture == .t5 || checkpoint.architecture == .transformer) else {
             throw TrainingError(task.generates
-                ? "\(checkpoint.directory) is a \(checkpoint.architecture.displayName) checkpoint; --task \(task.rawValue) generates text with a T5 checkpoint — use fill-mask or classify here"
-                : "\(checkpoint.directory) is a T5 checkpoint; it generates text (--task text2text-generation, translation or summarization), it does not \(task.rawValue)", exitCode: 2)
+                ? "\(checkpoint.directory) is a \(checkpoint.architecture.displayName) checkpoint; --task \(task.rawValue) generates text with a T5 or Transformer checkpoint — use fill-mask or classify here"
+                : "\(checkpoint.directory) is a \(checkpoint.architecture.displayName) checkpoint; it generates text (--task text2text-generation, translation or summarization), it does not \(task.rawValue)", exitCode: 2)
         }
         switch checkpoint.architecture {
         case .gpt: return try classifyGPT(text, task: task, warn: warn)
         case .bert: break
         case .t5: return try generateT5(text)
+        case .transformer: return try generateTransformer(text)
         }
         let run = checkpoint.config, directory = checkpoint.directory
         if loaded == nil { loaded = try checkpoint.bertTokenizer(explicit: tokenizerPath) }

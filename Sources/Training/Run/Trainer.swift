@@ -113,11 +113,13 @@ public final class Trainer {
             if !config.data.tokenizer.isEmpty, FileManager.default.fileExists(atPath: config.data.tokenizer) {
                 try HuggingFaceTokenizer.load(from: config.data.tokenizer).checkFits(modelVocabularySize: config.model.vocabSize)
             }
-            train = try DistributedDataLoader(location: config.data.train, split: "train", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config),
+            let data = try family.tokenShards(config, rank: comm.rank)
+            if let notice = data.notice, comm.rank == 0 { events(.warning(notice)) }
+            train = try DistributedDataLoader(location: data.train, split: "train", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config),
                                               rank: comm.rank, worldSize: world, shuffle: config.data.shuffle, seed: UInt64(t.seed),
                                               modelVocabularySize: config.model.vocabSize)
-            val = config.data.val.isEmpty ? nil : try DistributedDataLoader(
-                location: config.data.val, split: "val", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config), rank: comm.rank,
+            val = data.val.isEmpty ? nil : try DistributedDataLoader(
+                location: data.val, split: "val", microBatch: t.microBatch, sequenceLength: family.loaderSequenceLength(config), rank: comm.rank,
                 worldSize: world, shuffle: false, seed: 0, modelVocabularySize: config.model.vocabSize)
         } catch let error as DataError {
             throw TrainingError("\(error)")

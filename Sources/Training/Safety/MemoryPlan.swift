@@ -71,6 +71,7 @@ public struct MemoryPlan: Sendable, Equatable {
             let f = config.family
             let T = SpanCorruption.lengths(inputsLength: t.seqLen, noiseDensity: f.noiseDensity, meanSpanLength: f.meanNoiseSpanLength).targets
             return T5Activations.bytes(config: config.t5Config, B: t.microBatch, S: t.seqLen, T: T)
+        case .transformer: return TransformerActivations.bytes(config: config.transformerConfig, B: t.microBatch, S: t.seqLen, T: t.seqLen)
         }
     }
 

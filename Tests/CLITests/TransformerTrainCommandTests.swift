@@ -1,0 +1,38 @@
+import Config
+import Foundation
+import TestSupport
+import XCTest
+
+/// `pretrain train` with `model.arch: transformer` on a JSON-lines pair file under real mpirun: 2 ranks
+/// report 1 rank's losses (1 rank accumulates the 2 micro-batches the 2 ranks take; to 1e-5, as
+/// TrainCommandTests), and `pretrain predict --task translation` reads the checkpoint.
+final class TransformerTrainCommandTests: XCTestCase {
+    func testMPITwoRanksEqualOneRank() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = PairFixtures.config(dir, processes: 1, accumulation: 1)
+        config.training.steps = 8
+        config.training.globalBatch = 4
+        let file = dir + "/run.yaml"
+        try ConfigLoader.render(config).write(toFile: file, atomically: true, encoding: .utf8)
+        var curves: [[Double]] = []
+        for ranks in [1, 2] {
+            let runDir = dir + "/run-\(ranks)"
+            let run = try ProcessRunner.mpirun(ranks, ["train", "--config", file, "--set", "num_processes=\(ranks)",
+                                                       "--set", "logging.run_dir=\(runDir)", "--quiet"])
+            XCTAssertEqual(run.status, 0, run.output)
+            let text = try String(contentsOfFile: runDir + "/metrics/rank-00000.jsonl", encoding: .utf8)
+            curves.append(try text.split(separator: "\n").compactMap {
+                (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["loss"] as? Double
+            })
+        }
+        XCTAssertEqual(curves[0].count, 8)
+        XCTAssertEqual(curves[1].count, curves[0].count)
+        for (i, (a, b)) in zip(curves[1], curves[0]).enumerated() {
+            XCTAssertEqual(a, b, accuracy: 1e-5 * abs(b), "2 MPI ranks, step \(i + 1)")
+        }
+        let predict = try ProcessRunner.pretrain(["predict", "--task", "translation", "--checkpoint", dir + "/run-2/checkpoints",
+                                                  "--input", "abc", "--max-new-tokens", "4"])
+        XCTAssertEqual(predict.status, 0, predict.output)
+    }
+}

@@ -1,0 +1,126 @@
+import Config
+import DataPipeline
+import Distributed
+import Foundation
+import Model
+import TestSupport
+import Training
+import XCTest
+
+/// `model.arch: transformer` trained on JSON-lines pairs through the data-parallel loop: the loss falls,
+/// 2 and 4 ranks give 1 rank's losses and parameters (dropout on), a resumed run repeats an
+/// uninterrupted one bit for bit, the checkpoint translates greedily with the caches (the same ids as a
+/// full forward's argmax), and bad pairs or a checkpoint of another family are one line.
+final class TransformerTrainingTests: XCTestCase {
+    func config(_ dir: String, processes: Int, accumulation: Int) throws -> RunConfig {
+        let c = PairFixtures.config(dir, processes: processes, accumulation: accumulation)
+        try ConfigLoader.validate(c, origin: "test")
+        return c
+    }
+
+    /// 2 and 4 ranks (and ZeRO-1) give 1 rank's losses and parameters (to the 1e-5 of every family: GEMM
+    /// adds a micro-batch's gradient into the buffer in another order than the allreduce adds ranks').
+    /// The key biases (the middle third of each in_proj_bias) are left out of the parameter comparison:
+    /// softmax ignores a constant added to every score of a row, so their true gradient is 0 and what
+    /// backward computes is rounding noise (as in PyTorch), which AdamW turns into steps of either sign.
+    func testNRanksEqualOneRankAndTheLossFalls() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let layout = TransformerLayout(config: try config(dir, processes: 1, accumulation: 1).transformerConfig), C = 32
+        let keyBiases = layout.tensors.filter { $0.name.hasSuffix("in_proj_bias") }.map { ($0.offset + C)..<($0.offset + 2 * C) }
+        func withoutKeyBiases(_ run: (losses: [Float], params: [Float])) -> (losses: [Float], params: [Float]) {
+            var params = run.params
+            for r in keyBiases { for i in r { params[i] = 0 } }
+            return (run.losses, params)
+        }
+        let one = withoutKeyBiases(try trainInProcess(config(dir, processes: 1, accumulation: 4), ranks: 1))
+        XCTAssertEqual(one.losses.count, 20)
+        XCTAssertTrue(try InProcessGroup.run(size: 1) { try Trainer(config: self.config(dir, processes: 1, accumulation: 1), comm: $0, threads: 1).model is TransformerModel }[0])
+        let head = one.losses.prefix(3).reduce(0, +) / 3, tail = one.losses.suffix(3).reduce(0, +) / 3
+        XCTAssertLessThan(tail, head - 0.5, "the loss falls: \(head) → \(tail)")
+        for (ranks, accumulation, zero1) in [(2, 2, false), (4, 1, false), (2, 2, true)] {
+            var config = try config(dir, processes: ranks, accumulation: accumulation)
+            config.training.zero1 = zero1
+            assertSameRun(withoutKeyBiases(try trainInProcess(config, ranks: ranks)), one, "\(ranks) ranks (ZeRO-1 \(zero1))")
+        }
+    }
+
+    /// Resuming from the step-4 checkpoint of a 2-rank run repeats steps 5…8 bit for bit.
+    func testResumeIsBitIdenticalToAnUninterruptedRun() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try assertResumeRepeatsAnUninterruptedRun(config(dir, processes: 2, accumulation: 2), ranks: 2, dir: dir)
+    }
+
+    /// `predict --task translation` on a trained checkpoint: greedy decoding with the caches gives, at
+    /// every step, the argmax of a full (uncached) forward over the tokens so far; a GPT or T5 use of the
+    /// checkpoint is one line.
+    func testPredictTranslatesGreedilyAndOtherFamiliesAreRefused() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try config(dir, processes: 1, accumulation: 1)
+        let checkpoint = try trainedCheckpoint(config, steps: 30, dir: dir)
+        let predictor = TextPredictor(checkpoint: checkpoint)
+        predictor.maxNewTokens = 8
+        guard case let .generated(text, ids) = try predictor.predict("abcd", task: .translation, topK: 1) else { return XCTFail("not text") }
+        XCTAssertFalse(ids.isEmpty)
+        let tokenizer = try checkpoint.tokenizer()
+        XCTAssertEqual(text, tokenizer.decode(ids))
+        // The same ids from full forwards: source "abcd" + EOS (<|endoftext|>, id 256), decoder input EOS + ids so far.
+        let eos: Int32 = 256, source = tokenizer.encode("abcd", addSpecialTokens: false) + [eos]
+        let model = try checkpoint.transformer(source: source.count)
+        let reference = try TransformerModel(config: model.config, maxBatch: 1, maxSource: source.count, maxTarget: 9)
+        reference.params.pointer.update(from: model.params.pointer, count: model.layout.count)
+        reference.training = false
+        var decoded: [Int32] = [eos]
+        for _ in 0..<8 {
+            try reference.forward(source: source, sourceMask: nil, decoderInput: decoded, targets: nil, B: 1, S: source.count, T: decoded.count)
+            let V = model.config.vocabSize, row = reference.logits + (decoded.count - 1) * V
+            var best = 0
+            for v in 1..<V where row[v] > row[best] { best = v }
+            decoded.append(Int32(best))
+            if Int32(best) == eos { break }
+        }
+        var expected = Array(decoded.dropFirst())
+        if expected.last == eos { expected.removeLast() }
+        XCTAssertEqual(ids, expected, "cached greedy = argmax of full forwards")
+        XCTAssertThrowsError(try checkpoint.gpt()) {
+            XCTAssertTrue("\($0)".contains("is a Transformer checkpoint (model.arch transformer); generate and eval need a GPT (causal LM) checkpoint"), "\($0)")
+        }
+        XCTAssertThrowsError(try checkpoint.t5(batch: 1, source: 1, target: 1)) {
+            XCTAssertTrue("\($0)".contains("is a Transformer checkpoint (model.arch transformer)"), "\($0)")
+        }
+        // Resuming it under a T5 config says so in one line.
+        var t5 = config
+        t5.family.arch = .t5
+        XCTAssertThrowsError(try ModelCheckpoint.checkFamily(checkpoint.reader, matches: t5)) {
+            XCTAssertEqual("\($0)".components(separatedBy: "\n").count, 1)
+            XCTAssertTrue("\($0)".contains("is a Transformer checkpoint; the config's model.arch is t5 — set model.arch: transformer"), "\($0)")
+        }
+    }
+
+    /// A pair line without a target, invalid JSON, an empty target and a tokenizer without [PAD] are one
+    /// line each naming the file (and line); nothing is trained.
+    func testBadPairsAreOneLine() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try config(dir, processes: 1, accumulation: 1)
+        for (text, expected) in [("{\"source\": \"ab\"}", "bad.jsonl:2: no \"target\" string"), ("{\"source\": \"ab\", ", "bad.jsonl:2: not a JSON object"),
+                                 ("{\"source\": \"ab\", \"target\": \"\"}", "bad.jsonl:2: the \"target\" is empty")] {
+            try ("{\"source\": \"a\", \"target\": \"b\"}\n" + text + "\n").write(toFile: dir + "/bad.jsonl", atomically: true, encoding: .utf8)
+            var bad = config
+            bad.data.train = dir + "/bad.jsonl"
+            assertTrainerRefuses(bad, expected)
+        }
+        let added = [AddedToken(id: 256, content: AddedToken.endOfText)]
+        try Tokenizer(tokens: (0..<256).map { [UInt8($0)] }, merges: [], addedTokens: added).save(to: dir + "/nopad.json")
+        var noPad = config
+        noPad.data.tokenizer = dir + "/nopad.json"
+        assertTrainerRefuses(noPad, "<pad> or [PAD]")
+        var gpt = config
+        gpt.family.objective = .clm
+        XCTAssertThrowsError(try ConfigLoader.validate(gpt, origin: "run.yaml")) {
+            XCTAssertTrue("\($0)".contains("training.objective clm does not train model.arch transformer"), "\($0)")
+        }
+    }
+}
