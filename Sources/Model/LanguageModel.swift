@@ -56,18 +56,5 @@ extension LanguageModel {
     }
 }
 
-extension LanguageModel {
-    /// nil by default: the model adds its token-embedding gradient in place (deferring is built for
-    /// GPT, whose embedding rows are the only reader of the table).
-    public var deferrableEmbeddingRange: Range<Int>? { nil }
-
-    /// Plain backward by default, for models that do not defer (`deferrableEmbeddingRange` is nil).
-    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {
-        precondition(!deferringTokenEmbedding, "\(Self.self) does not defer its token embedding")
-        backward(lossScale: lossScale, onReady: onReady)
-        return nil
-    }
-}
-
 extension GPT: LanguageModel {}
 extension BERT: LanguageModel {}
