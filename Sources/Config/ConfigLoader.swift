@@ -199,7 +199,7 @@ public enum ConfigLoader {
         for (key, set) in unsupported where set {
             throw ConfigError("\(origin): \(key) is not supported with model.arch bert; use the default (learned positions, 0)")
         }
-        do { try config.bertConfig.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        try validated(config.bertConfig.validate, origin: origin)
         let minimum = f.nsp ? 5 : 3
         if config.training.seqLen < minimum {
             throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold [CLS], [SEP]\(f.nsp ? " twice" : "") and content; use at least \(minimum)")
@@ -209,18 +209,27 @@ public enum ConfigLoader {
         }
     }
 
+    /// Throws for the first of `keys` (a key, whether the config sets it) that is set: it does not apply to
+    /// `model.arch` `arch` (named with why), so remove it.
+    static func refuse(_ keys: [(String, Bool)], arch: String, origin: String) throws {
+        for (key, set) in keys where set {
+            throw ConfigError("\(origin): \(key) does not apply to model.arch \(arch); remove it")
+        }
+    }
+
+    /// Runs a family config's `validate()`, naming the file in its message.
+    static func validated(_ validate: () throws -> Void, origin: String) throws {
+        do { try validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+    }
+
     /// T5: one dropout rate (`model.dropout_rate`), relative positions, pre-norm RMS blocks.
     static func validateT5(_ config: RunConfig, origin: String) throws {
         let f = config.family, m = config.model
-        let unsupported: [(String, Bool)] = [
-            ("model.nsp", f.nsp), ("model.norm", f.norm != .auto), ("model.positions sinusoidal", m.positions != .learned),
-            ("model.embedding_dropout", m.embeddingDropout > 0), ("model.attention_dropout", m.attentionDropout > 0),
-            ("model.label_smoothing", m.labelSmoothing > 0), ("model.num_labels", f.numLabels > 0),
-        ]
-        for (key, set) in unsupported where set {
-            throw ConfigError("\(origin): \(key) does not apply to model.arch t5 (pre-norm RMS blocks, relative positions, one dropout rate model.dropout_rate everywhere); remove it")
-        }
-        do { try config.t5Config.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        try refuse([("model.nsp", f.nsp), ("model.norm", f.norm != .auto), ("model.positions sinusoidal", m.positions != .learned),
+                    ("model.embedding_dropout", m.embeddingDropout > 0), ("model.attention_dropout", m.attentionDropout > 0),
+                    ("model.label_smoothing", m.labelSmoothing > 0), ("model.num_labels", f.numLabels > 0)],
+                   arch: "t5 (pre-norm RMS blocks, relative positions, one dropout rate model.dropout_rate everywhere)", origin: origin)
+        try validated(config.t5Config.validate, origin: origin)
         if config.training.seqLen < 4 {
             throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold a kept token, a sentinel and EOS; use at least 4")
         }
@@ -230,14 +239,11 @@ public enum ConfigLoader {
     /// sinusoidal positions, post-LN blocks.
     static func validateTransformer(_ config: RunConfig, origin: String) throws {
         let f = config.family, m = config.model
-        let unsupported: [(String, Bool)] = [
-            ("model.nsp", f.nsp), ("model.norm", f.norm != .auto), ("model.embedding_dropout", m.embeddingDropout > 0),
-            ("model.attention_dropout", m.attentionDropout > 0), ("model.num_labels", f.numLabels > 0),
-        ]
-        for (key, set) in unsupported where set {
-            throw ConfigError("\(origin): \(key) does not apply to model.arch transformer (post-LN blocks, sinusoidal positions, one dropout rate model.residual_dropout everywhere, as nn.Transformer's dropout); remove it")
-        }
-        do { try config.transformerConfig.validate() } catch let error as ModelError { throw ConfigError("\(origin): \(error.message)") }
+        try refuse([("model.nsp", f.nsp), ("model.norm", f.norm != .auto), ("model.embedding_dropout", m.embeddingDropout > 0),
+                    ("model.attention_dropout", m.attentionDropout > 0), ("model.num_labels", f.numLabels > 0)],
+                   arch: "transformer (post-LN blocks, sinusoidal positions, one dropout rate model.residual_dropout everywhere, as nn.Transformer's dropout)",
+                   origin: origin)
+        try validated(config.transformerConfig.validate, origin: origin)
         if config.training.seqLen < 2 {
             throw ConfigError("\(origin): training.seq_len \(config.training.seqLen) cannot hold a token and EOS; use at least 2")
         }

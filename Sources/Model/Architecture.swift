@@ -14,4 +14,14 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
 
     /// The family's name in messages ("GPT", "BERT", "T5", "Transformer").
     public var displayName: String { self == .transformer ? "Transformer" : rawValue.uppercased() }
+
+    /// What `pretrain train` trains for this family, for messages.
+    public var pretrainingTask: String {
+        switch self {
+        case .gpt: "a GPT language model"
+        case .bert: "the masked-LM heads"
+        case .t5: "T5 with span corruption"
+        case .transformer: "the Transformer on pairs"
+        }
+    }
 }

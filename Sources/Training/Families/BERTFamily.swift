@@ -13,7 +13,6 @@ public enum BERTFamily: ModelFamily {
 
     /// The masker takes the [CLS] [SEP] [MASK] [PAD] ids from the run's tokenizer.
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
-        try checkPretrainingHeads(config, "the masked-LM heads")
         let path = try requiredTokenizer(config, "a BERT run reads the [CLS] [SEP] [MASK] [PAD] ids", preparedBy: "pretrain data prepare")
         let t = config.training, seed = UInt64(t.seed)
         return try translatingErrors {

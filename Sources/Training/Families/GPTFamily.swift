@@ -10,12 +10,8 @@ public enum GPTFamily: ModelFamily {
     public static func parameterTable(_ config: RunConfig) -> any ParameterTable { GPTLayout(config: config.gptConfig) }
 
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
-        try checkPretrainingHeads(config, "a GPT language model")
         let t = config.training
-        let model: GPT
-        do { model = try GPT(config: config.model, maxBatch: t.microBatch, maxSeqLen: t.seqLen) } catch let e as ModelError {
-            throw TrainingError(e.message)
-        }
+        let model = try translatingErrors { try GPT(config: config.model, maxBatch: t.microBatch, maxSeqLen: t.seqLen) }
         model.initializeWeights(seed: UInt64(t.seed))
         return CausalLMObjective(model)
     }

@@ -93,9 +93,11 @@ extension ModelFamily {
         }
     }
 
-    static func checkPretrainingHeads(_ config: RunConfig, _ what: String) throws {
+    /// Throws when the config describes a fine-tuned classifier: `pretrain train` trains the family's
+    /// pretraining heads (`Architecture.pretrainingTask`).
+    static func checkPretrainingHeads(_ config: RunConfig) throws {
         guard config.family.numLabels == 0 else {
-            throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains \(what); fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
+            throw TrainingError("model.num_labels is \(config.family.numLabels): pretrain train trains \(architecture.pretrainingTask); fine-tune a classifier with `pretrain finetune` (set model.num_labels: 0)")
         }
     }
 }

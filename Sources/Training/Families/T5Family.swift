@@ -16,7 +16,6 @@ public enum T5Family: ModelFamily {
 
     /// The sentinels, pad and EOS come from the run's tokenizer (`pretrain data prepare --extra-ids 100`).
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
-        try checkPretrainingHeads(config, "T5 with span corruption")
         let path = try requiredTokenizer(config, "a T5 run reads the pad, EOS and <extra_id_N> sentinel ids", preparedBy: "pretrain data prepare --extra-ids 100")
         let t = config.training, f = config.family
         return try translatingErrors {

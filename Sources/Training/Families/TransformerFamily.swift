@@ -20,27 +20,19 @@ public enum TransformerFamily: ModelFamily {
     /// Pad and EOS come from the run's tokenizer (`[PAD]` and `<|endoftext|>` from `pretrain data prepare`,
     /// or T5's `<pad>` and `</s>`).
     public static func pretrainingObjective(_ config: RunConfig) throws -> any PretrainingObjective {
-        try checkPretrainingHeads(config, "the Transformer on pairs")
         let t = config.training
         let specials = try specialTokens(config)
         var c = config.transformerConfig
         (c.padTokenId, c.eosTokenId) = specials
-        do {
-            let model = try TransformerModel(config: c, maxBatch: t.microBatch, maxSource: t.seqLen, maxTarget: t.seqLen)
-            model.initializeWeights(seed: UInt64(t.seed))
-            return PairObjective(model, microBatch: t.microBatch, length: t.seqLen)
-        } catch let e as ModelError {
-            throw TrainingError(e.message)
-        }
+        let model = try translatingErrors { try TransformerModel(config: c, maxBatch: t.microBatch, maxSource: t.seqLen, maxTarget: t.seqLen) }
+        model.initializeWeights(seed: UInt64(t.seed))
+        return PairObjective(model, microBatch: t.microBatch, length: t.seqLen)
     }
 
     /// The pad and EOS ids of `data.tokenizer`.
     static func specialTokens(_ config: RunConfig) throws -> (pad: Int32, eos: Int32) {
-        let path = config.data.tokenizer
-        guard !path.isEmpty else {
-            throw TrainingError("data.tokenizer is empty; a Transformer run tokenizes its pairs with it and reads the pad and EOS ids from it — set it to a tokenizer.json written by `pretrain data prepare`")
-        }
-        do {
+        let path = try requiredTokenizer(config, "a Transformer run tokenizes its pairs with it and reads the pad and EOS ids", preparedBy: "pretrain data prepare")
+        return try translatingErrors {
             let tokenizer = try HuggingFaceTokenizer.load(from: path)
             let pad = tokenizer.id(of: "<pad>") ?? tokenizer.id(of: AddedToken.pad)
             let eos = tokenizer.id(of: "</s>") ?? tokenizer.id(of: AddedToken.endOfText)
@@ -49,8 +41,6 @@ public enum TransformerFamily: ModelFamily {
                                                         + (eos == nil ? ["</s> or \(AddedToken.endOfText)"] : []))
             }
             return (pad, eos)
-        } catch let e as DataError {
-            throw TrainingError("\(e)")
         }
     }
 

@@ -129,6 +129,7 @@ public final class Trainer {
             throw TrainingError("\(config.data.train) holds \(train.sequencesPerEpoch) sequences of \(t.seqLen + 1) tokens, fewer than \(world) ranks × micro_batch \(t.microBatch); add data, or lower training.micro_batch or training.seq_len")
         }
 
+        try family.checkPretrainingHeads(config)
         objective = try family.pretrainingObjective(config)
         model = objective.model
         // Rank 0's weights are the run's: broadcast them, then prove every replica holds them.
