@@ -12,10 +12,10 @@ public final class KVCache {
     let storage: FlatBuffer
 
     /// A cache for `capacity` positions of a model with `layers` layers of `channels` channels.
-    public init(layers: Int, channels: Int, capacity: Int) {
+    public init(layers: Int, channels: Int, capacity: Int) throws {
         precondition(layers >= 0 && channels > 0 && capacity > 0, "bad KV-cache shape")
         L = layers; C = channels; self.capacity = capacity
-        storage = FlatBuffer(count: max(1, 2 * layers * capacity * channels))
+        storage = try FlatBuffer(count: max(1, 2 * layers * capacity * channels))
     }
 
     /// Forgets every position (the buffers are kept).

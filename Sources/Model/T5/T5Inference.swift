@@ -23,14 +23,14 @@ public final class T5Inference {
     private var sourceLength = 0
 
     /// Inference with `model` for up to `capacity` decoder positions.
-    public init(model: T5, capacity: Int) {
+    public init(model: T5, capacity: Int) throws {
         precondition(capacity >= 1, "T5 inference needs room for at least one position")
         self.model = model
         let c = model.config, C = c.dModel, D = c.attentionWidth, F = c.dFF, NH = c.numHeads, S = model.acts.S
-        cache = KVCache(layers: c.numDecoderLayers, channels: D, capacity: capacity)
-        crossKV = FlatBuffer(count: c.numDecoderLayers * S * 2 * D)
+        cache = try KVCache(layers: c.numDecoderLayers, channels: D, capacity: capacity)
+        crossKV = try FlatBuffer(count: c.numDecoderLayers * S * 2 * D)
         let sizes = [C, C, 3 * D, D, C, D, F, F, F, 1, NH * max(capacity, S), NH * capacity, c.vocabSize]
-        work = FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
+        work = try FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
         var pointers: [UnsafeMutablePointer<Float>] = [], offset = 0
         for s in sizes { pointers.append(work.pointer + offset); offset += (s + 15) & ~15 }
         (x, h, qkv, y, proj, q, fch) = (pointers[0], pointers[1], pointers[2], pointers[3], pointers[4], pointers[5], pointers[6])

@@ -1,3 +1,6 @@
+import Foundation
+import Support
+
 /// The saved activations of every block and the backward scratch they share, allocated once for the
 /// largest batch.
 ///
@@ -66,7 +69,7 @@ public final class BlockActivations {
     private let maskStride: Int
 
     /// Allocates what `layers` blocks of `config` need for batches up to (B, T), other sequence up to Tk.
-    public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) {
+    public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) throws {
         self.B = B; self.T = T; self.Tk = Tk
         var offsets: [Int] = [], running = 0
         for region in Region.allCases {
@@ -82,11 +85,10 @@ public final class BlockActivations {
             running += Self.align(region.count(config, B: B, T: T, Tk: Tk))
         }
         scratchOffsets = scratch
-        storage = FlatBuffer(count: running)
+        storage = try FlatBuffer(count: running)
         maskStride = config.residualDropout > 0 ? B * T * config.C : 0
         let maskCount = max(1, maskStride * 3 * layers)
-        masks = .allocate(capacity: maskCount)
-        masks.initialize(repeating: 1, count: maskCount)
+        masks = try AllocationError.allocate(filling: 1, count: maskCount)
     }
 
     /// Floats (activations and scratch) and mask bytes that `init(config:layers:B:T:Tk:)` allocates,
@@ -97,7 +99,7 @@ public final class BlockActivations {
         return (layers * perLayer + scratch, max(1, (config.residualDropout > 0 ? B * T * config.C : 0) * 3 * layers))
     }
 
-    deinit { masks.deallocate() }
+    deinit { free(masks) }
 
     /// Rounds a count up to 16 Floats so every region starts 64-byte aligned.
     static func align(_ n: Int) -> Int { (n + 15) & ~15 }
