@@ -80,7 +80,7 @@ public enum CheckpointBenchmark {
         Parallel.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         let model = try GPT(config: p.config, maxBatch: 2, maxSeqLen: 64)
         model.initializeWeights(seed: 1337)
-        let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         var rng = SplitMix64(seed: 7)
         for _ in 0..<s.trainSteps {
             let tokens = (0..<128).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
@@ -121,7 +121,7 @@ public enum CheckpointBenchmark {
 
         // 2. One rank's save and load, through the real writer and reader.
         let share = CheckpointPlan.evenRange(count: count, parts: s.ranks, index: 0)
-        let staging = FlatBuffer(count: share.count * 3)
+        let staging = try FlatBuffer(count: share.count * 3)
         var stalls: [Double] = []
         for _ in 0..<s.repeats {
             let start = DispatchTime.now().uptimeNanoseconds

@@ -37,7 +37,7 @@ public enum StepBenchmark {
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
         model.useBF16(bf16)
-        let optimizer = AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         var rng = SplitMix64(seed: 42)
         let n = p.batch * p.seqLen
         let tokens = (0..<n).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }

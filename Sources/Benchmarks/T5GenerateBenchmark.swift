@@ -24,7 +24,7 @@ public enum T5GenerateBenchmark {
         model.training = false
         var rng = SplitMix64(seed: 5)
         let source = (0..<sourceTokens).map { _ in Int32(2 + rng.next() % UInt64(config.vocabSize - 2)) }
-        let inference = T5Inference(model: model, capacity: newTokens)
+        let inference = try T5Inference(model: model, capacity: newTokens)
         let V = config.vocabSize
 
         func cached() throws -> [Int32] {

@@ -35,7 +35,7 @@ public enum LocalCheckpoint {
         if segments.count == 1, segments[0].buffer == .params, segments[0].start == 0, segments[0].count == params.count {
             staging = params
         } else {
-            staging = FlatBuffer(count: segments.reduce(0) { $0 + $1.count })
+            staging = try FlatBuffer(count: segments.reduce(0) { $0 + $1.count })
             var at = 0
             for s in segments {
                 let source = s.buffer == .params ? params : s.buffer == .m ? m! : v!

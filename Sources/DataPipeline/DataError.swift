@@ -18,6 +18,8 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
     case noText(path: String)
     /// A shard's file size does not match the token count in its header.
     case shardSizeMismatch(path: String, expectedBytes: Int, actualBytes: Int)
+    /// A shard's header gives a negative token count (word 2 read as llm.c's int32).
+    case negativeTokenCount(path: String, count: Int32)
     /// A shard's header does not start with a known magic number.
     case badMagic(path: String, found: Int32)
     /// A shard's header has a version this build cannot read.
@@ -68,6 +70,8 @@ public enum DataError: UserFacingError, CustomStringConvertible, Equatable {
             return "\(path): no text found (empty files, binary files such as .dat indexes, symlinks and hidden files are skipped); point --input at plain-text files"
         case let .shardSizeMismatch(path, expected, actual):
             return "\(path): file is \(actual) bytes but its header promises \(expected); the shard is truncated or corrupt, delete it and run `pretrain data prepare` again"
+        case let .negativeTokenCount(path, count):
+            return "\(path): its header gives a negative token count (\(count)); the shard is corrupt, delete it and run `pretrain data prepare` again"
         case let .badMagic(path, found):
             return "\(path): not a token shard (magic \(found), expected 20240520); pass shards written by `pretrain data prepare` or llm.c's data scripts"
         case let .unsupportedShardVersion(path, version):

@@ -1,26 +1,25 @@
 import Foundation
+import Support
 
 /// An owned, 64-byte-aligned, zero-initialised buffer of Floats: the spine of the model.
 ///
 /// Parameters, gradients and the AdamW moments are each one `FlatBuffer` with the layout of
 /// `GPTLayout`. It is a class so that views, optimizers and communicators share one allocation;
-/// it is never resized.
+/// it is never resized. Running out of memory is a thrown `AllocationError`, never a crash.
 public final class FlatBuffer: @unchecked Sendable {
     /// Start of the storage.
     public let pointer: UnsafeMutablePointer<Float>
     /// Number of Floats.
     public let count: Int
 
-    /// Allocates `count` zeroed Floats.
-    public init(count: Int) {
+    /// Allocates `count` zeroed Floats; throws `AllocationError` when the system has not the memory.
+    public init(count: Int) throws {
         precondition(count >= 0, "FlatBuffer count must be non-negative")
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
-        pointer.initialize(repeating: 0, count: max(1, count))
+        pointer = try AllocationError.allocate(filling: 0, count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 
     /// The whole buffer as a mutable buffer pointer.
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }

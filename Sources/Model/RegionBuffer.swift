@@ -6,14 +6,14 @@ final class RegionBuffer<Region: CaseIterable & RawRepresentable> where Region.R
 
     /// Allocates `size(region)` Floats for every region, in case order, each rounded up as
     /// `BlockActivations.align` rounds.
-    init(size: (Region) -> Int) {
+    init(size: (Region) -> Int) throws {
         var offsets: [Int] = [], running = 0
         for region in Region.allCases {
             offsets.append(running)
             running += BlockActivations.align(size(region))
         }
         self.offsets = offsets
-        storage = FlatBuffer(count: running)
+        storage = try FlatBuffer(count: running)
     }
 
     /// Start of a region.

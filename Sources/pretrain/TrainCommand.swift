@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
         do {
             resolved = try loadConfig(config, overrides)
             options.overlapCommunication = try Self.parseGradSync(gradSync)
-            if let injectFault {
+            if let injectFault = injectFault ?? ProcessInfo.processInfo.environment["PRETRAIN_INJECT_FAULT"] {
                 guard let fault = TrainingFault(injectFault) else { throw CLIError("--inject-fault \(injectFault) is not KIND@RANK:STEP") }
                 options.fault = fault
             }

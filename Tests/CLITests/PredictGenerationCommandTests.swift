@@ -37,7 +37,7 @@ final class PredictGenerationCommandTests: XCTestCase {
         (settings.numBeams, settings.maxNewTokens, settings.lengthPenalty, settings.earlyStopping) = (3, 6, 0.5, .whenFull)
         let expected = try texts.map { text in
             let source = tokenizer.encode(text) + [256]   // <|endoftext|> is the EOS
-            let inference = T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 6, rows: 3)
+            let inference = try T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 6, rows: 3)
             var ids = try T5BeamSearch(inference: inference, settings: settings).run(source: source).ids
             if ids.last == 256 { ids.removeLast() }
             return tokenizer.decodeText(ids)

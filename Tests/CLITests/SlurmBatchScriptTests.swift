@@ -98,11 +98,17 @@ final class SlurmBatchScriptTests: XCTestCase {
         XCTAssertEqual(survivors, [], "daemons still running")
     }
 
-    /// `scancel --batch --signal=USR1` (what Slurm's `--signal=B:USR1@120` sends before a time limit or
-    /// preemption): the script forwards it to `pretrain launch`, every rank saves and the job ends with
-    /// 75, the script requeues it, and the second start resumes and finishes with parameters and AdamW
-    /// moments bitwise equal to an uninterrupted job's, and the same loss at every step.
-    func testScancelUSR1RequeuesAndTheResumedJobMatchesAnUninterruptedOne() throws {
+    /// Two ways a job is stopped before its end, each answered by saving, status 75 and a requeue; the
+    /// second start resumes and finishes with parameters and AdamW moments bitwise equal to an
+    /// uninterrupted job's, and the same loss at every step:
+    /// - the time limit: submitted with `--time=1`, the script's own `--signal=B:USR1@120` makes Slurm
+    ///   send SIGUSR1 at its first time-limit check (slurmctld checks every 30 s). Rank 0 waits at step 20
+    ///   for that signal (`wait-for-signal@0:20`, through the environment sbatch passes on), so the job
+    ///   is running when it comes, whatever the check's phase; the requeued start gets a 10-minute limit.
+    /// - `scancel --batch --signal=USR1` (what Slurm's `--signal=B:USR1@120` sends before a time limit
+    ///   or preemption) at about step 20: the script forwards it to `pretrain launch`, which forwards it
+    ///   to every rank.
+    func testTimeLimitAndScancelUSR1RequeueAndTheResumedJobsMatchAnUninterruptedOne() throws {
         guard let (path, pretrain, root, dir, data) = try slurmSetUp("slurm-usr1") else { return }
         // A model big enough that 300 steps take seconds: the signal lands mid-run.
         let steps = 300
@@ -110,55 +116,83 @@ final class SlurmBatchScriptTests: XCTestCase {
             .replacingOccurrences(of: "  max_seq_len: 16", with: "  max_seq_len: 64").replacingOccurrences(of: "  seq_len: 16", with: "  seq_len: 64")
             .replacingOccurrences(of: "  n_layer: 2", with: "  n_layer: 4").replacingOccurrences(of: "  d_model: 32", with: "  d_model: 128")
         try LaunchFixtures.write(config, to: dir, "run.yaml")
+        // The time-limited job spends its time waiting for the signal: the smallest model will do.
+        try LaunchFixtures.write(LaunchFixtures.trainingConfig(dataDir: data, runDir: dir + "/run-limit-ref", steps: steps), to: dir, "limit.yaml")
         let driver = try LaunchFixtures.write("""
             #!/bin/bash
             set -u
             cd \(dir)
+            # Follows job $1 to its end, printing each change of state; a requeued job waits for a
+            # BeginTime (Slurm revoked its credential): after 2 s it is started, with a 10-minute limit.
+            follow() {
+              local last="" pushed=""
+              for _ in $(seq 900); do
+                info=$(scontrol show job "$1")
+                state=$(echo "$info" | grep -oE 'JobState=[A-Z_]* Reason=[^ ]*|Restarts=[0-9]*' | tr -s '[:space:]' ' ')
+                [ "$state" != "$last" ] && echo "state: $state" && last=$state
+                case "$info" in *JobState=COMPLETED*Restarts=1*|*JobState=FAILED*|*JobState=CANCELLED*|*JobState=TIMEOUT*) break ;; esac
+                case "$info" in *JobState=PENDING*Restarts=1*) [ -z "$pushed" ] && sleep 2 && scontrol update jobid="$1" TimeLimit=10 StartTime=now && pushed=1 ;; esac
+                sleep 0.2
+              done
+              echo "$2 job $(scontrol show job "$1" | grep -o 'JobState=[A-Z]*') $(scontrol show job "$1" | grep -o 'Restarts=[0-9]*')"
+            }
             options=$(\(pretrain) launch --config run.yaml --sbatch-options) || exit 10
+            PRETRAIN=\(pretrain) sbatch --wait -o limit-ref.out $options \(root)/cluster/slurm.sbatch limit.yaml
+            echo "time-limit reference job status $?"
+            start=$(date +%s)
+            job=$(PRETRAIN_INJECT_FAULT=wait-for-signal@0:20 PRETRAIN=\(pretrain) sbatch --parsable --time=1 -o limit.out $options \(root)/cluster/slurm.sbatch limit.yaml --set logging.run_dir=\(dir)/run-limit)
+            follow "$job" time-limited
+            echo "time-limited job took $(( $(date +%s) - start )) s"
             PRETRAIN=\(pretrain) sbatch --wait -o ref.out $options \(root)/cluster/slurm.sbatch run.yaml
             echo "reference job status $?"
             job=$(PRETRAIN=\(pretrain) sbatch --parsable -o pre.out $options \(root)/cluster/slurm.sbatch run.yaml --set logging.run_dir=\(dir)/run-pre)
             for _ in $(seq 600); do grep -q '"step": *20[,}]' run-pre/metrics/rank-00000.jsonl 2>/dev/null && break; sleep 0.05; done
             scancel --batch --signal=USR1 "$job"
             echo "signalled"
-            last=""
-            for _ in $(seq 900); do
-              info=$(scontrol show job "$job")
-              state=$(echo "$info" | grep -oE 'JobState=[A-Z_]* Reason=[^ ]*|Restarts=[0-9]*' | tr -s '[:space:]' ' ')
-              [ "$state" != "$last" ] && echo "state: $state" && last=$state
-              case "$info" in *JobState=COMPLETED*Restarts=1*|*JobState=FAILED*|*JobState=CANCELLED*) break ;; esac
-              case "$info" in *JobState=PENDING*Restarts=1*) [ -z "${pushed:-}" ] && sleep 2 && scontrol update jobid="$job" StartTime=now && pushed=1 ;; esac
-              sleep 0.2
-            done
-            echo "preempted job $(scontrol show job "$job" | grep -o 'JobState=[A-Z]*') $(scontrol show job "$job" | grep -o 'Restarts=[0-9]*')"
+            follow "$job" preempted
             """, to: dir, "driver.sh", executable: true)
 
-        let run = try CommandRun.run(root + "/cluster/ci/slurm-local.sh", [driver], environment: ["PATH": path], timeout: 240)
-        let out = (try? String(contentsOfFile: dir + "/pre.out", encoding: .utf8)) ?? ""
-        let log = run.stdout + run.stderr + "\n--- pre.out without step lines ---\n"
-            + out.split(separator: "\n").filter { !$0.hasPrefix("step ") }.joined(separator: "\n")
+        let run = try CommandRun.run(root + "/cluster/ci/slurm-local.sh", [driver], environment: ["PATH": path], timeout: 300)
+        let log = run.stdout + run.stderr
         XCTAssertFalse(run.timedOut, log)
         XCTAssertEqual(run.status, 0, log)
-        XCTAssertTrue(run.stdout.contains("reference job status 0\n"), log)
+        XCTAssertTrue(run.stdout.contains("time-limit reference job status 0\n"), log)
+        XCTAssertTrue(run.stdout.contains("\nreference job status 0\n"), log)
+        XCTAssertTrue(run.stdout.contains("time-limited job JobState=COMPLETED Restarts=1"), log)
         XCTAssertTrue(run.stdout.contains("preempted job JobState=COMPLETED Restarts=1"), log)
 
-        // The first start saved at step N and asked to be run again; the second resumed at N.
-        let saved = try XCTUnwrap(out.split(separator: "\n").first { $0.hasPrefix("preempted by SIGUSR1: checkpoint saved at step ") }, log)
-        let step = try XCTUnwrap(Int(saved.dropFirst("preempted by SIGUSR1: checkpoint saved at step ".count).prefix { $0.isNumber }), log)
-        XCTAssertLessThan(step, steps, "the signal came before the end")
-        XCTAssertTrue(out.contains("pretrain launch: the job stopped after SIGUSR1 with its checkpoint saved at step \(step) in "), log)
-        XCTAssertTrue(out.contains("the run saved a checkpoint and asked to continue (exit 75); requeueing job"), log)
-        XCTAssertTrue(out.contains("checkpoint: resumed from \(dir)/run-pre/checkpoints/\(CheckpointStore.name(step: step)) at step \(step)"), log)
+        let limited = try assertResumedAndEqual(out: dir + "/limit.out", runDir: dir + "/run-limit", reference: dir + "/run-limit-ref", steps: steps, log: log)
+        XCTAssertEqual(limited, 20, "rank 0 waited at step 20 for Slurm's signal")
+        XCTAssertTrue(((try? String(contentsOfFile: dir + "/limit.out", encoding: .utf8)) ?? "").contains("rank 0: injected fault: waiting at step 20 for a stop signal"))
+        let scancel = try assertResumedAndEqual(out: dir + "/pre.out", runDir: dir + "/run-pre", reference: dir + "/run-ref", steps: steps, log: log)
+        XCTAssertLessThan(scancel, steps, "the signal came before the end")
+    }
 
-        let reference = try CheckpointFixtures.buffers(dir + "/run-ref/checkpoints")
-        let resumed = try CheckpointFixtures.buffers(dir + "/run-pre/checkpoints")
-        XCTAssertEqual(resumed.step, steps)
-        XCTAssertEqual(reference.step, steps)
-        XCTAssertTrue(CheckpointFixtures.bits(resumed.params) == CheckpointFixtures.bits(reference.params), "parameters bitwise")
-        XCTAssertTrue(CheckpointFixtures.bits(resumed.m) == CheckpointFixtures.bits(reference.m), "AdamW m bitwise")
-        XCTAssertTrue(CheckpointFixtures.bits(resumed.v) == CheckpointFixtures.bits(reference.v), "AdamW v bitwise")
-        let a = try LaunchFixtures.losses(runDir: dir + "/run-ref"), b = try LaunchFixtures.losses(runDir: dir + "/run-pre")
-        XCTAssertEqual(b.keys.sorted(), Array(1...steps), "every step's loss was logged once")
-        XCTAssertTrue(a == b, "the same loss at every step")
+    /// The job whose output is `out` was stopped by SIGUSR1, saved at step N, asked to be run again
+    /// (75), was requeued and resumed at N, and ended bitwise equal to `reference` with the same loss
+    /// at every step, each logged once. Returns N.
+    @discardableResult
+    func assertResumedAndEqual(out: String, runDir: String, reference: String, steps: Int, log: String,
+                               file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+        let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let log = log + "\n--- \(out) without step lines ---\n" + text.split(separator: "\n").filter { !$0.hasPrefix("step ") }.joined(separator: "\n")
+        let prefix = "preempted by SIGUSR1: checkpoint saved at step "
+        let saved = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix(prefix) }, log, file: file, line: line)
+        let step = try XCTUnwrap(Int(saved.dropFirst(prefix.count).prefix { $0.isNumber }), log, file: file, line: line)
+        XCTAssertTrue(text.contains("pretrain launch: the job stopped after SIGUSR1 with its checkpoint saved at step \(step) in "), log, file: file, line: line)
+        XCTAssertTrue(text.contains("the run saved a checkpoint and asked to continue (exit 75); requeueing job"), log, file: file, line: line)
+        XCTAssertTrue(text.contains("checkpoint: resumed from \(runDir)/checkpoints/\(CheckpointStore.name(step: step)) at step \(step)"), log, file: file, line: line)
+
+        let expected = try CheckpointFixtures.buffers(reference + "/checkpoints")
+        let resumed = try CheckpointFixtures.buffers(runDir + "/checkpoints")
+        XCTAssertEqual(expected.step, steps, file: file, line: line)
+        XCTAssertEqual(resumed.step, steps, file: file, line: line)
+        XCTAssertTrue(CheckpointFixtures.bits(resumed.params) == CheckpointFixtures.bits(expected.params), "parameters bitwise", file: file, line: line)
+        XCTAssertTrue(CheckpointFixtures.bits(resumed.m) == CheckpointFixtures.bits(expected.m), "AdamW m bitwise", file: file, line: line)
+        XCTAssertTrue(CheckpointFixtures.bits(resumed.v) == CheckpointFixtures.bits(expected.v), "AdamW v bitwise", file: file, line: line)
+        let a = try LaunchFixtures.losses(runDir: reference), b = try LaunchFixtures.losses(runDir: runDir)
+        XCTAssertEqual(b.keys.sorted(), Array(1...steps), "every step's loss was logged once", file: file, line: line)
+        XCTAssertTrue(a == b, "the same loss at every step", file: file, line: line)
+        return step
     }
 }

@@ -28,6 +28,7 @@ final class StartupChecksTests: XCTestCase {
         XCTAssertEqual(run.status, 2, run.output, file: file, line: line)
         XCTAssertEqual(run.lines.filter { $0.hasPrefix("error:") }, ["error: " + expected], run.output, file: file, line: line)
         XCTAssertFalse(run.output.contains("NSCocoaErrorDomain") || run.output.contains("Fatal error"), run.output, file: file, line: line)
+        XCTAssertFalse(run.output.contains("MPI_ABORT") || run.output.contains("ORTE"), "every rank ends through MPI_Finalize: " + run.output, file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: runDir + "/metrics/rank-00000.jsonl"), "no step was taken", file: file, line: line)
     }
 

@@ -144,6 +144,9 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(errors.count, 1, run.output)
         XCTAssertTrue(errors.first?.contains("did you mean `optimizer.lr`?") ?? false, run.output)
         XCTAssertFalse(run.output.contains("Fatal error"), run.output)
+        // Every rank ends by itself with status 2: no abort, so none of OpenMPI's abort or ORTE text.
+        XCTAssertEqual(run.status, 2, run.output)
+        XCTAssertFalse(run.output.contains("MPI_ABORT") || run.output.contains("ORTE"), run.output)
     }
 
     /// A fresh run into a directory that holds an earlier run's checkpoints stops with one line (on 2

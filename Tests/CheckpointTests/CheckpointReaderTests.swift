@@ -10,16 +10,16 @@ import Support
 final class CheckpointReaderTests: XCTestCase {
     let model = GPTConfig(vocabSize: 40, maxSeqLen: 8, nLayer: 2, nHead: 2, dModel: 16)
 
-    func random(_ n: Int, seed: UInt64) -> FlatBuffer {
+    func random(_ n: Int, seed: UInt64) throws -> FlatBuffer {
         var rng = SplitMix64(seed: seed)
-        let b = FlatBuffer(count: n)
+        let b = try FlatBuffer(count: n)
         for i in 0..<n { b.pointer[i] = Float(Int64(bitPattern: rng.next() >> 20)) * 1e-12 }
         return b
     }
 
     func testLocalSaveRoundTripsEveryBufferBitwiseWithAndWithoutCompression() throws {
         let layout = GPTLayout(config: model)
-        let p = random(layout.count, seed: 1), m = random(layout.count, seed: 2), v = random(layout.count, seed: 3)
+        let p = try random(layout.count, seed: 1), m = try random(layout.count, seed: 2), v = try random(layout.count, seed: 3)
         for method in [ChunkCodec.Method.zstd, .none] {
             let root = try CheckpointFixtures.temporaryDirectory("local")
             defer { try? FileManager.default.removeItem(atPath: root) }
@@ -46,7 +46,7 @@ final class CheckpointReaderTests: XCTestCase {
     func testAnyRangeReadsBackFromShardsCutDifferently() throws {
         let layout = GPTLayout(config: model)
         let n = layout.count
-        let p = random(n, seed: 4), m = random(n, seed: 5), v = random(n, seed: 6)
+        let p = try random(n, seed: 4), m = try random(n, seed: 5), v = try random(n, seed: 6)
         let root = try CheckpointFixtures.temporaryDirectory("reshard")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let store = CheckpointStore(root: root)
@@ -101,8 +101,8 @@ final class CheckpointReaderTests: XCTestCase {
         let root = try CheckpointFixtures.temporaryDirectory("damage")
         var options = LocalCheckpoint.Options()
         options.chunkElements = 2000
-        let dir = try LocalCheckpoint.save(root: root, step: 3, layout: layout, params: random(layout.count, seed: 7),
-                                           m: random(layout.count, seed: 8), v: random(layout.count, seed: 9), options: options)
+        let dir = try LocalCheckpoint.save(root: root, step: 3, layout: layout, params: try random(layout.count, seed: 7),
+                                           m: try random(layout.count, seed: 8), v: try random(layout.count, seed: 9), options: options)
         return (root, dir + "/rank-00000-of-00001.zst")
     }
 
@@ -143,8 +143,8 @@ final class CheckpointReaderTests: XCTestCase {
         try #"{"model": {"vocab": {}}}"#.write(toFile: root + "/source-tokenizer.json", atomically: true, encoding: .utf8)
         var options = LocalCheckpoint.Options()
         options.tokenizer = root + "/source-tokenizer.json"
-        let dir = try LocalCheckpoint.save(root: root + "/ckpt", step: 3, layout: layout, params: random(layout.count, seed: 7),
-                                           m: random(layout.count, seed: 8), v: random(layout.count, seed: 9), options: options)
+        let dir = try LocalCheckpoint.save(root: root + "/ckpt", step: 3, layout: layout, params: try random(layout.count, seed: 7),
+                                           m: try random(layout.count, seed: 8), v: try random(layout.count, seed: 9), options: options)
         XCTAssertEqual(try ProcessRunner.execute(pretrain, ["checkpoint", "verify", dir]).status, 0)
 
         let tokenizer = dir + "/tokenizer.json"

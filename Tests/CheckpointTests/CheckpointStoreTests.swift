@@ -9,7 +9,7 @@ import XCTest
 final class CheckpointStoreTests: XCTestCase {
     func save(_ root: String, step: Int, keepLast: Int) throws {
         let layout = GPTLayout(config: GPTConfig(vocabSize: 8, maxSeqLen: 4, nLayer: 1, nHead: 1, dModel: 4))
-        let p = FlatBuffer(count: layout.count)
+        let p = try FlatBuffer(count: layout.count)
         p.pointer[0] = Float(step)
         var options = LocalCheckpoint.Options()
         options.keepLast = keepLast

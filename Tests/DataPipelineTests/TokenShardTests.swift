@@ -46,6 +46,16 @@ final class TokenShardTests: XCTestCase {
         }
     }
 
+    /// A header whose int32 token count is negative (-5 here) is named as corrupt; it used to be read
+    /// as 4294967291 tokens and reported as "its header promises 8589935606" bytes.
+    func testANegativeTokenCountIsNamedAsSuch() throws {
+        let path = try handmade(magic: 20_240_520, version: 1, count: -5, tokenBytes: [1, 0, 2, 0, 3, 0])
+        XCTAssertThrowsError(try TokenShard(path: path)) { error in
+            XCTAssertEqual(error as? DataError, .negativeTokenCount(path: path, count: -5))
+            XCTAssertEqual("\(error)", "\(path): its header gives a negative token count (-5); the shard is corrupt, delete it and run `pretrain data prepare` again")
+        }
+    }
+
     func testWrongMagicAndVersion() throws {
         let magic = try handmade(magic: 12345, version: 1, count: 0, tokenBytes: [])
         XCTAssertThrowsError(try TokenShard(path: magic)) { error in

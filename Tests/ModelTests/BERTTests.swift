@@ -242,7 +242,7 @@ final class BERTTests: XCTestCase {
         var opt = AdamWOptimizer.Settings()
         opt.lr = 3e-3
         opt.weightDecay = 0
-        let adam = AdamWOptimizer(layout: model.layout, settings: opt)
+        let adam = try AdamWOptimizer(layout: model.layout, settings: opt)
         var first: Float = 0, last: Float = 0
         for step in 0..<60 {
             let loss = try model.forward(tokens: masked, segments: nil, attentionMask: nil, targets: labels, B: 2, T: 16)

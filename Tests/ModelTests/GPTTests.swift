@@ -46,7 +46,7 @@ final class GPTTests: XCTestCase {
         let fx = try ParityFixture()
         let model = try fx.makeModel()
         for t in model.layout.tensors { try fx.file.read("grad." + t.name, into: model.grads.pointer + t.offset, count: t.count) }
-        let optimizer = AdamWOptimizer(layout: model.layout, settings: fx.adamw)
+        let optimizer = try AdamWOptimizer(layout: model.layout, settings: fx.adamw)
         optimizer.step(params: model.params, grads: model.grads, lr: fx.adamw.lr)
         for t in model.layout.tensors {
             let err = relativeError(model.params.pointer + t.offset, try fx.file.floats("step1." + t.name))
@@ -64,7 +64,7 @@ final class GPTTests: XCTestCase {
     func testTwoTrainingStepsMatchPyTorch() throws {
         let fx = try ParityFixture()
         let model = try fx.makeModel()
-        let optimizer = AdamWOptimizer(layout: model.layout, settings: fx.adamw)
+        let optimizer = try AdamWOptimizer(layout: model.layout, settings: fx.adamw)
         var gradients: [String: [Float]] = [:]
         for t in model.layout.tensors { gradients[t.name] = try fx.file.floats("grad." + t.name) }
         for step in 1...2 {
@@ -107,7 +107,7 @@ final class GPTTests: XCTestCase {
         var settings = AdamWOptimizer.Settings()
         settings.lr = 3e-3
         settings.weightDecay = 0
-        let optimizer = AdamWOptimizer(layout: model.layout, settings: settings)
+        let optimizer = try AdamWOptimizer(layout: model.layout, settings: settings)
         var rng = SplitMix64(seed: 3)
         let tokens = (0..<32).map { _ in Int32(rng.next() % 32) }
         let targets = (0..<32).map { _ in Int32(rng.next() % 32) }

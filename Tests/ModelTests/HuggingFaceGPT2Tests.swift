@@ -17,7 +17,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         var model = GPTConfig(vocabSize: 50, maxSeqLen: 12, nLayer: 2, nHead: 2, dModel: 8)
         model.layerNormEps = 1e-5
         let layout = GPTLayout(config: model)
-        let params = FlatBuffer(count: layout.count)
+        let params = try FlatBuffer(count: layout.count)
         var rng = SplitMix64(seed: 3)
         for i in 0..<layout.count { params.pointer[i] = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBFFF_FFFF) }
         let out = try Self.temporaryDirectory()
@@ -65,7 +65,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
     func testNonGPT2ModelsAndMismatchedFilesAreRefused() throws {
         var model = GPTConfig(vocabSize: 50, maxSeqLen: 12, nLayer: 1, nHead: 2, dModel: 8)
         model.positions = .sinusoidal
-        let params = FlatBuffer(count: GPTLayout(config: model).count)
+        let params = try FlatBuffer(count: GPTLayout(config: model).count)
         XCTAssertThrowsError(try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: model, tokenizer: nil, to: "/tmp/never")) {
             XCTAssertTrue("\($0)".contains("learned positions"), "\($0)")
         }
@@ -74,7 +74,7 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         let out = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out) }
         let two = GPTConfig(vocabSize: 50, maxSeqLen: 12, nLayer: 2, nHead: 2, dModel: 8)
-        let p2 = FlatBuffer(count: GPTLayout(config: two).count)
+        let p2 = try FlatBuffer(count: GPTLayout(config: two).count)
         try HuggingFaceGPT2.export(params: UnsafeBufferPointer(p2.buffer), model: two, tokenizer: nil, to: out)
         let text = try String(contentsOfFile: out + "/config.json", encoding: .utf8).replacingOccurrences(of: "\"n_layer\" : 2", with: "\"n_layer\" : 3")
         try text.write(toFile: out + "/config.json", atomically: true, encoding: .utf8)

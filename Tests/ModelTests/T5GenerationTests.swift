@@ -38,7 +38,7 @@ final class T5GenerationTests: XCTestCase {
             settings.numBeams = c.num_beams
             settings.lengthPenalty = c.length_penalty
             settings.earlyStopping = try XCTUnwrap(GenerationSettings.EarlyStopping(rawValue: c.early_stopping))
-            let inference = inferences[c.num_beams] ?? T5Inference(model: model, capacity: 10, rows: c.num_beams)
+            let inference = try inferences[c.num_beams] ?? T5Inference(model: model, capacity: 10, rows: c.num_beams)
             inferences[c.num_beams] = inference
             XCTAssertEqual(try inference.generate(source: c.source, settings: settings), c.generated,
                            "case \(n): \(c.num_beams) beams, penalty \(c.length_penalty), early stopping \(c.early_stopping), \(c.max_new_tokens) new")
@@ -53,7 +53,7 @@ final class T5GenerationTests: XCTestCase {
     func testBatchedRowsWithReorderingEqualFullForward() throws {
         let source: [Int32] = [5, 9, 30, 2, 17, 1]
         let full = try Self.model(maxTarget: 6)
-        let inference = T5Inference(model: try Self.model(), capacity: 6, rows: 3)
+        let inference = try T5Inference(model: try Self.model(), capacity: 6, rows: 3)
         try inference.start(source: source)
         var sequences: [[Int32]] = [[0], [0], [0]]
         let steps: [(inputs: [Int32], reorder: [Int32])] = [([0, 0, 0], [0, 1, 2]), ([7, 3, 1], [2, 0, 0]), ([12, 12, 4], [1, 1, 2]),
@@ -78,7 +78,7 @@ final class T5GenerationTests: XCTestCase {
     /// temperature 0 is greedy.
     func testSamplingIsSeeded() throws {
         let model = try Self.model()
-        let inference = T5Inference(model: model, capacity: 10)
+        let inference = try T5Inference(model: model, capacity: 10)
         let source: [Int32] = [5, 9, 30, 2, 17, 1]
         var settings = try GenerationSettings(maxNewTokens: 10, numBeams: 1, lengthPenalty: 1, earlyStopping: "false",
                                               temperature: 1.5, topK: nil, topP: 0.95, seed: 11)
@@ -98,7 +98,7 @@ final class T5GenerationTests: XCTestCase {
     }
 
     func testBadSettingsAreOneLine() throws {
-        let inference = T5Inference(model: try Self.model(), capacity: 10, rows: 2)
+        let inference = try T5Inference(model: try Self.model(), capacity: 10, rows: 2)
         func message(_ change: (inout GenerationSettings) -> Void) -> String {
             var settings = GenerationSettings()
             settings.maxNewTokens = 10

@@ -13,7 +13,7 @@ final class T5InferenceTests: XCTestCase {
         let model = try T5(config: fx.config, maxBatch: 1, maxSource: fx.S, maxTarget: 1)
         let weights = try fx.makeModel()
         withExtendedLifetime(weights) { _ = model.params.buffer.update(from: weights.params.buffer) }
-        let inference = T5Inference(model: model, capacity: 12)
+        let inference = try T5Inference(model: model, capacity: 12)
         for b in 0..<2 {
             let expected = try file.int32s("generated.\(b)")
             XCTAssertEqual(try inference.greedy(source: try file.int32s("source.\(b)"), maxNewTokens: 12), expected, "source \(b)")
@@ -32,7 +32,7 @@ final class T5InferenceTests: XCTestCase {
         try model.forward(source: source, sourceMask: nil, decoderInput: decoder, targets: nil, B: 1, S: fx.S, T: decoder.count)
         let V = fx.config.vocabSize
         let full = Array(UnsafeBufferPointer(start: model.logits, count: decoder.count * V))
-        let inference = T5Inference(model: model, capacity: decoder.count)
+        let inference = try T5Inference(model: model, capacity: decoder.count)
         try inference.start(source: source)
         for (t, id) in decoder.enumerated() {
             let step = Array(try inference.append(id))

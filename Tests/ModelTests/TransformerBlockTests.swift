@@ -42,21 +42,21 @@ final class TransformerBlockTests: XCTestCase {
                     encoderPadding: [UInt8]?, positionBias: Bool, dropping: Bool = false) throws {
         var pairs: [(BlockRole, Int)] = [], count = 0
         for (role, n) in roles { pairs.append((role, count)); count += n }
-        let block = TransformerBlock(config: config, table: BlockTable(pairs), layers: 1, B: B, T: T, Tk: Tk)
+        let block = try TransformerBlock(config: config, table: BlockTable(pairs), layers: 1, B: B, T: T, Tk: Tk)
         let C = config.C, N = B * T
         var rng = SplitMix64(seed: 17)
-        func random(_ n: Int, _ scale: Double, around center: Double = 0) -> FlatBuffer {
-            let b = FlatBuffer(count: n)
+        func random(_ n: Int, _ scale: Double, around center: Double = 0) throws -> FlatBuffer {
+            let b = try FlatBuffer(count: n)
             for i in 0..<n { b.pointer[i] = Float(center + scale * (2 * rng.uniform() - 1)) }
             return b
         }
-        let params = random(count, 0.5)
+        let params = try random(count, 0.5)
         for (role, offset) in pairs where [.norm1Weight, .crossNormWeight, .norm2Weight].contains(role) {
             for c in 0..<C { params.pointer[offset + c] = Float(1 + 0.3 * (2 * rng.uniform() - 1)) }
         }
-        let x = random(N * C, 1), enc = random(B * Tk * C, 1), bias = random(config.NH * T * T, 1), r = random(N * C, 1)
-        let grads = FlatBuffer(count: count), dx = FlatBuffer(count: N * C), scratch = FlatBuffer(count: N * C)
-        let dEnc = FlatBuffer(count: B * Tk * C), dBias = FlatBuffer(count: config.NH * T * T)
+        let x = try random(N * C, 1), enc = try random(B * Tk * C, 1), bias = try random(config.NH * T * T, 1), r = try random(N * C, 1)
+        let grads = try FlatBuffer(count: count), dx = try FlatBuffer(count: N * C), scratch = try FlatBuffer(count: N * C)
+        let dEnc = try FlatBuffer(count: B * Tk * C), dBias = try FlatBuffer(count: config.NH * T * T)
         let pad = ByteBuffer(keyPadding), encPad = ByteBuffer(encoderPadding)
         try withExtendedLifetime((params, x, enc, bias, r, grads, dx, scratch, dEnc, dBias, pad, encPad)) {
             let step = BlockStep(B: B, T: T, keyPadding: pad.pointer, positionBias: positionBias ? UnsafePointer(bias.pointer) : nil,

@@ -18,7 +18,7 @@ final class MemoryPlanTests: XCTestCase {
         variants.append(classifier)
         for c in variants {
             for (B, T) in [(1, 1), (3, 8), (2, c.maxSeqLen)] {
-                XCTAssertEqual(MemoryPlan.gptActivationFloats(c, B: B, T: T), GPTActivations(config: c, B: B, T: T).floatCount, "\(c) B=\(B) T=\(T)")
+                XCTAssertEqual(MemoryPlan.gptActivationFloats(c, B: B, T: T), try GPTActivations(config: c, B: B, T: T).floatCount, "\(c) B=\(B) T=\(T)")
             }
         }
     }
@@ -31,7 +31,7 @@ final class MemoryPlanTests: XCTestCase {
             run.family.nsp = nsp
             let c = run.bertConfig
             for (B, T) in [(1, 4), (3, 16)] {
-                XCTAssertEqual(MemoryPlan.bertActivationFloats(c, B: B, T: T), BERTActivations(config: c, B: B, T: T).floatCount, "nsp \(nsp) B=\(B) T=\(T)")
+                XCTAssertEqual(MemoryPlan.bertActivationFloats(c, B: B, T: T), try BERTActivations(config: c, B: B, T: T).floatCount, "nsp \(nsp) B=\(B) T=\(T)")
             }
         }
     }

@@ -167,7 +167,7 @@ final class T5TrainingTests: XCTestCase {
         // Beam search and sampling through the predictor: T5BeamSearch's ids; one seeded stream.
         predictor.generation.numBeams = 3
         guard case let .generated(_, beamIds) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }
-        let beams = T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7, rows: 3)
+        let beams = try T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7, rows: 3)
         var best = try T5BeamSearch(inference: beams, settings: predictor.generation).run(source: source).ids
         if best.last == 256 { best.removeLast() }
         XCTAssertEqual(beamIds, best)

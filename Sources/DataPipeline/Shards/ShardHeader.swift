@@ -63,6 +63,8 @@ public struct ShardHeader: Equatable, Sendable {
         let header = ShardHeader(magic: magic, version: version, tokenCount: count)
         let expected = byteCount + count * header.bytesPerToken
         guard expected == fileSize else {
+            // llm.c writes the count as an int32: a negative one is corruption, not 4 G tokens to expect.
+            if word(2) < 0 { throw DataError.negativeTokenCount(path: path, count: word(2)) }
             throw DataError.shardSizeMismatch(path: path, expectedBytes: expected, actualBytes: fileSize)
         }
         return header

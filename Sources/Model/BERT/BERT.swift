@@ -72,9 +72,9 @@ public final class BERT {
         try config.validate(batch: maxBatch, seqLen: maxSeqLen)
         self.config = config
         layout = BERTLayout(config: config)
-        params = FlatBuffer(count: layout.count)
-        grads = FlatBuffer(count: layout.count)
-        acts = BERTActivations(config: config, B: maxBatch, T: maxSeqLen)
+        params = try FlatBuffer(count: layout.count)
+        grads = try FlatBuffer(count: layout.count)
+        acts = try BERTActivations(config: config, B: maxBatch, T: maxSeqLen)
         block = TransformerBlock(config: config.blockConfig, table: layout.blockTable, acts: acts.blocks)
         let N = maxBatch * maxSeqLen
         tokens = .allocate(filling: 0, count: N)

@@ -37,11 +37,11 @@ public final class BERTActivations {
     private let maskStride: Int
 
     /// Allocates everything a (B, T) forward and backward of `config` needs.
-    public init(config: BERTConfig, B: Int, T: Int) {
+    public init(config: BERTConfig, B: Int, T: Int) throws {
         self.B = B; self.T = T
         let C = config.dModel
-        blocks = BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
-        globals = RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.sequenceLabels) }
+        blocks = try BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
+        globals = try RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.sequenceLabels) }
         maskStride = config.hiddenDropout > 0 ? B * T * C : 0
         masks = .allocate(filling: 1, count: maskStride + (config.hiddenDropout > 0 ? B * C : 0))
     }

@@ -40,11 +40,11 @@ public final class TransformerActivations {
     private let maskStride: Int
 
     /// Allocates everything a (B, S, T) forward and backward of `config` needs.
-    public init(config: TransformerConfig, B: Int, S: Int, T: Int) {
+    public init(config: TransformerConfig, B: Int, S: Int, T: Int) throws {
         self.B = B; self.S = S; self.T = T
-        encoder = BlockActivations(config: config.encoderBlock, layers: config.numEncoderLayers, B: B, T: S)
-        decoder = BlockActivations(config: config.decoderBlock, layers: config.numDecoderLayers, B: B, T: T, Tk: S)
-        globals = RegionBuffer { $0.count(B: B, S: S, T: T, C: config.dModel, V: config.vocabSize) }
+        encoder = try BlockActivations(config: config.encoderBlock, layers: config.numEncoderLayers, B: B, T: S)
+        decoder = try BlockActivations(config: config.decoderBlock, layers: config.numDecoderLayers, B: B, T: T, Tk: S)
+        globals = try RegionBuffer { $0.count(B: B, S: S, T: T, C: config.dModel, V: config.vocabSize) }
         maskStride = Self.maskStride(config, B: B, S: S, T: T)
         masks = .allocate(filling: 1, count: max(1, maskStride * DropoutSite.allCases.count))
     }

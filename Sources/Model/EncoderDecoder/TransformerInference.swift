@@ -31,9 +31,9 @@ public final class TransformerInference {
             throw ModelError("\(capacity) decoder positions do not fit the \(c.maxPositions) positions of model.max_seq_len; ask for fewer new tokens")
         }
         self.model = model
-        cache = KVCache(layers: c.numDecoderLayers, channels: C, capacity: capacity)
-        crossKV = FlatBuffer(count: c.numDecoderLayers * S * 2 * C)
-        work = RegionBuffer { region in
+        cache = try KVCache(layers: c.numDecoderLayers, channels: C, capacity: capacity)
+        crossKV = try FlatBuffer(count: c.numDecoderLayers * S * 2 * C)
+        work = try RegionBuffer { region in
             switch region {
             case .x, .h, .y, .proj: C
             case .qkv: 3 * C

@@ -61,9 +61,9 @@ public final class TransformerModel {
         }
         self.config = config
         layout = TransformerLayout(config: config)
-        params = FlatBuffer(count: layout.count)
-        grads = FlatBuffer(count: layout.count)
-        acts = TransformerActivations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
+        params = try FlatBuffer(count: layout.count)
+        grads = try FlatBuffer(count: layout.count)
+        acts = try TransformerActivations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
         encoder = TransformerBlock(config: config.encoderBlock, table: layout.encoderBlockTable, acts: acts.encoder)
         decoder = TransformerBlock(config: config.decoderBlock, table: layout.decoderBlockTable, acts: acts.decoder)
         sourceTokens = .allocate(filling: 0, count: maxBatch * maxSource)

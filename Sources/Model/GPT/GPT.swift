@@ -62,12 +62,12 @@ public final class GPT {
         try config.validate(batch: maxBatch, seqLen: maxSeqLen)
         self.config = config
         layout = GPTLayout(config: config)
-        params = FlatBuffer(count: layout.count)
-        grads = FlatBuffer(count: layout.count)
-        acts = GPTActivations(config: config, B: maxBatch, T: maxSeqLen)
+        params = try FlatBuffer(count: layout.count)
+        grads = try FlatBuffer(count: layout.count)
+        acts = try GPTActivations(config: config, B: maxBatch, T: maxSeqLen)
         block = TransformerBlock(config: config.blockConfig, table: layout.blockTable, acts: acts.blocks)
         if config.positions == .sinusoidal {
-            let table = FlatBuffer(count: config.maxSeqLen * config.dModel)
+            let table = try FlatBuffer(count: config.maxSeqLen * config.dModel)
             Embedding.sinusoidalTable(into: table.pointer, P: config.maxSeqLen, C: config.dModel)
             positionTable = table
         } else {

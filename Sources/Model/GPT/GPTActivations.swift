@@ -37,11 +37,11 @@ public final class GPTActivations {
     let embeddingMask: UnsafeMutablePointer<UInt8>
 
     /// Allocates everything a (B, T) forward and backward of `config` needs.
-    public init(config: GPTConfig, B: Int, T: Int) {
+    public init(config: GPTConfig, B: Int, T: Int) throws {
         self.B = B; self.T = T
         let C = config.dModel
-        blocks = BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
-        globals = RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.numLabels) }
+        blocks = try BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
+        globals = try RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.numLabels) }
         embeddingMask = .allocate(filling: 1, count: config.embeddingDropout > 0 ? B * T * C : 1)
     }
 

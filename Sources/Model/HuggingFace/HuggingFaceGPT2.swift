@@ -116,7 +116,7 @@ public enum HuggingFaceGPT2 {
         let st: SafeTensors
         st = try SafeTensors(path: file)
         let layout = GPTLayout(config: model)
-        let params = FlatBuffer(count: layout.count)
+        let params = try FlatBuffer(count: layout.count)
         for t in layout.tensors {
             let short = t.name.hasPrefix("transformer.") ? String(t.name.dropFirst("transformer.".count)) : t.name
             guard let name = [t.name, short].first(where: { st.entries[$0] != nil }) else {

@@ -42,16 +42,16 @@ public final class GPTInference {
         self.layout = layout
         self.params = params
         let C = config.dModel, NH = config.nHead, V = config.vocabSize
-        cache = KVCache(layers: config.nLayer, channels: C, capacity: P)
+        cache = try KVCache(layers: config.nLayer, channels: C, capacity: P)
         if config.positions == .sinusoidal {
-            let table = FlatBuffer(count: config.maxSeqLen * C)
+            let table = try FlatBuffer(count: config.maxSeqLen * C)
             Embedding.sinusoidalTable(into: table.pointer, P: config.maxSeqLen, C: C)
             positionTable = table
         } else {
             positionTable = nil
         }
         let sizes = [P * C, P * C, P * 3 * C, P * C, P * C, P * 4 * C, P * 4 * C, 2 * P, NH * min(P, Self.rowChunk) * P, V]
-        work = FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
+        work = try FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for s in sizes { pointers.append(work.pointer + offset); offset += (s + 15) & ~15 }

@@ -18,11 +18,11 @@ public final class KVCache {
     private let scratch: FlatBuffer?   // (R, P, C): rows being moved by `reorder`
 
     /// A cache for `capacity` positions of `rows` sequences of a model with `layers` layers of `channels` channels.
-    public init(layers: Int, channels: Int, capacity: Int, rows: Int = 1) {
+    public init(layers: Int, channels: Int, capacity: Int, rows: Int = 1) throws {
         precondition(layers >= 0 && channels > 0 && capacity > 0 && rows > 0, "bad KV-cache shape")
         L = layers; C = channels; self.capacity = capacity; self.rows = rows
-        storage = FlatBuffer(count: max(1, 2 * layers * rows * capacity * channels))
-        scratch = rows > 1 ? FlatBuffer(count: rows * capacity * channels) : nil
+        storage = try FlatBuffer(count: max(1, 2 * layers * rows * capacity * channels))
+        scratch = rows > 1 ? try FlatBuffer(count: rows * capacity * channels) : nil
     }
 
     /// Forgets every position (the buffers are kept).

@@ -59,9 +59,9 @@ public final class T5 {
         }
         self.config = config
         layout = T5Layout(config: config)
-        params = FlatBuffer(count: layout.count)
-        grads = FlatBuffer(count: layout.count)
-        acts = T5Activations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
+        params = try FlatBuffer(count: layout.count)
+        grads = try FlatBuffer(count: layout.count)
+        acts = try T5Activations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
         encoder = TransformerBlock(config: config.encoderBlock, table: layout.encoderBlockTable, acts: acts.encoder)
         decoder = TransformerBlock(config: config.decoderBlock, table: layout.decoderBlockTable, acts: acts.decoder)
         sourceTokens = .allocate(filling: 0, count: maxBatch * maxSource)

@@ -28,15 +28,15 @@ public final class T5Inference {
     public let rows: Int
 
     /// Inference with `model` for up to `capacity` decoder positions of `rows` rows (beams).
-    public init(model: T5, capacity: Int, rows: Int = 1) {
+    public init(model: T5, capacity: Int, rows: Int = 1) throws {
         precondition(capacity >= 1 && rows >= 1, "T5 inference needs room for at least one position of one row")
         self.model = model
         self.rows = rows
         let c = model.config, C = c.dModel, D = c.attentionWidth, F = c.dFF, NH = c.numHeads, S = model.acts.S, R = rows
-        cache = KVCache(layers: c.numDecoderLayers, channels: D, capacity: capacity, rows: R)
-        crossKV = FlatBuffer(count: c.numDecoderLayers * S * 2 * D)
+        cache = try KVCache(layers: c.numDecoderLayers, channels: D, capacity: capacity, rows: R)
+        crossKV = try FlatBuffer(count: c.numDecoderLayers * S * 2 * D)
         let sizes = [R * C, R * C, R * 3 * D, R * D, R * C, R * D, R * F, R * F, R * F, R, NH * max(capacity, R * S), NH * capacity, R * c.vocabSize]
-        work = FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
+        work = try FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
         var pointers: [UnsafeMutablePointer<Float>] = [], offset = 0
         for s in sizes { pointers.append(work.pointer + offset); offset += (s + 15) & ~15 }
         (x, h, qkv, y, proj, q, fch) = (pointers[0], pointers[1], pointers[2], pointers[3], pointers[4], pointers[5], pointers[6])

@@ -32,12 +32,12 @@ public final class AdamWOptimizer {
     private let pieces: [(range: Range<Int>, decay: Bool)]
 
     /// An optimizer for `shard` of a model laid out by `layout`.
-    public init(layout: some ParameterTable, settings: Settings, shard: Range<Int>? = nil) {
+    public init(layout: some ParameterTable, settings: Settings, shard: Range<Int>? = nil) throws {
         let shard = shard ?? 0..<layout.count
         self.settings = settings
         self.shard = shard
-        m = FlatBuffer(count: shard.count)
-        v = FlatBuffer(count: shard.count)
+        m = try FlatBuffer(count: shard.count)
+        v = try FlatBuffer(count: shard.count)
         var pieces: [(Range<Int>, Bool)] = []
         for (tensor, part) in layout.tensors(overlapping: shard) {
             if let last = pieces.last, last.1 == tensor.decay, last.0.upperBound == part.lowerBound {

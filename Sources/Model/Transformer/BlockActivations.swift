@@ -1,3 +1,6 @@
+import Foundation
+import Support
+
 /// The saved activations of every block and the backward scratch they share, allocated once for the
 /// largest batch.
 ///
@@ -69,7 +72,7 @@ public final class BlockActivations {
     private let ffnMaskStride: Int
 
     /// Allocates what `layers` blocks of `config` need for batches up to (B, T), other sequence up to Tk.
-    public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) {
+    public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) throws {
         self.B = B; self.T = T; self.Tk = Tk
         var offsets: [Int] = [], running = 0
         for region in Region.allCases {
@@ -85,14 +88,12 @@ public final class BlockActivations {
             running += Self.align(region.count(config, B: B, T: T, Tk: Tk))
         }
         scratchOffsets = scratch
-        storage = FlatBuffer(count: running)
+        storage = try FlatBuffer(count: running)
         maskStride = config.residualDropout > 0 ? B * T * config.C : 0
         let maskCount = max(1, maskStride * 3 * layers)
-        masks = .allocate(capacity: maskCount)
-        masks.initialize(repeating: 1, count: maskCount)
+        masks = try AllocationError.allocate(filling: 1, count: maskCount)
         ffnMaskStride = Self.ffnMaskStride(config, B: B, T: T)
-        ffnMasks = .allocate(capacity: max(1, ffnMaskStride * layers))
-        ffnMasks.initialize(repeating: 1, count: max(1, ffnMaskStride * layers))
+        ffnMasks = try AllocationError.allocate(filling: 1, count: max(1, ffnMaskStride * layers))
     }
 
     /// Bytes of one layer's feed-forward dropout mask.
@@ -107,7 +108,7 @@ public final class BlockActivations {
                     + max(1, ffnMaskStride(config, B: B, T: T) * layers))
     }
 
-    deinit { masks.deallocate(); ffnMasks.deallocate() }
+    deinit { free(masks); free(ffnMasks) }
 
     /// Rounds a count up to 16 Floats so every region starts 64-byte aligned.
     static func align(_ n: Int) -> Int { (n + 15) & ~15 }

@@ -66,8 +66,8 @@ public struct TransformerBlock {
     }
 
     /// A block for `layers` layers and batches up to (B, T), other sequence up to Tk.
-    public init(config: BlockConfig, table: BlockTable, layers: Int, B: Int, T: Int, Tk: Int = 0) {
-        self.init(config: config, table: table, acts: BlockActivations(config: config, layers: layers, B: B, T: T, Tk: Tk))
+    public init(config: BlockConfig, table: BlockTable, layers: Int, B: Int, T: Int, Tk: Int = 0) throws {
+        try self.init(config: config, table: table, acts: BlockActivations(config: config, layers: layers, B: B, T: T, Tk: Tk))
     }
 
     /// The three residual sublayers, with their norm and residual regions.

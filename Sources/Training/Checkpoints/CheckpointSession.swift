@@ -47,9 +47,9 @@ final class CheckpointSession {
     }
 
     /// A staging buffer of at least `count` values (allocated once and reused).
-    func stagingBuffer(count: Int) -> FlatBuffer {
+    func stagingBuffer(count: Int) throws -> FlatBuffer {
         if let staging, staging.count >= count { return staging }
-        let buffer = FlatBuffer(count: count)
+        let buffer = try FlatBuffer(count: count)
         staging = buffer
         return buffer
     }

@@ -48,7 +48,7 @@ extension Trainer {
             // pays for the page faults of a fresh buffer (measured: 4 s for bench-m's 750 MB per rank).
             let mine = CheckpointPlan.segments(rank: comm.rank, worldSize: comm.size, count: model.layout.count,
                                                moments: momentRanges(rank: comm.rank, ranks: comm.size))
-            _ = s.stagingBuffer(count: mine.reduce(0) { $0 + $1.count })
+            _ = try s.stagingBuffer(count: mine.reduce(0) { $0 + $1.count })
             return s
         } catch let e as CheckpointError { throw TrainingError(e.message) }
     }
@@ -84,7 +84,7 @@ extension Trainer {
         let world = comm.size, rank = comm.rank, count = model.layout.count
         let segments = CheckpointPlan.segments(rank: rank, worldSize: world, count: count, moments: momentRanges(rank: rank, ranks: world))
         let total = segments.reduce(0) { $0 + $1.count }
-        let staging = session.stagingBuffer(count: total)
+        let staging = try session.stagingBuffer(count: total)
         var at = 0
         for s in segments {
             let source = s.buffer == .params ? model.params.pointer + s.start : momentPointer(s.buffer, at: s.start)

@@ -41,7 +41,7 @@ public enum GPTFamily: ModelFamily {
         let layout = GPTLayout(config: model)
         do {
             try reader.manifest.checkMatches(layout, directory: reader.directory)
-            let params = FlatBuffer(count: layout.count)
+            let params = try FlatBuffer(count: layout.count)
             try reader.readParameters(into: params.buffer)
             let names = config.family.labelNames.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             let files = try HuggingFaceGPT2.export(params: UnsafeBufferPointer(params.buffer), model: model,

@@ -37,7 +37,7 @@ extension FineTuneRun {
     /// the test loss and token accuracy at the end.
     private func tuneSeq2Seq(_ model: T5) throws -> Result {
         let s = settings, pairs = self.pairs!
-        let tuner = Seq2SeqTuner(model: model, microBatch: s.microBatch, accumulation: s.accumulation, settings: optimizer, seed: s.seed)
+        let tuner = try Seq2SeqTuner(model: model, microBatch: s.microBatch, accumulation: s.accumulation, settings: optimizer, seed: s.seed)
         let resumed = try resumeIfAsked(tuner)
         if let bf16 = try mixedPrecision() { tuner.useBF16(bf16) }
         let main = comm.rank == 0

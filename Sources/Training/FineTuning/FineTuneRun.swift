@@ -292,7 +292,7 @@ public struct FineTuneRun {
         options.config = ConfigLoader.render(saved)
         options.tokenizer = s.tokenizer ?? checkpoint.reader.tokenizerPath ?? (FileManager.default.fileExists(atPath: run.data.tokenizer) ? run.data.tokenizer : nil)
         options.optimizerStep = tuner.adam.t
-        let adam = tuner.adam, m = FlatBuffer(count: model.layout.count), v = FlatBuffer(count: model.layout.count)
+        let adam = tuner.adam, m = try FlatBuffer(count: model.layout.count), v = try FlatBuffer(count: model.layout.count)
         (m.pointer + adam.shard.lowerBound).update(from: adam.m.pointer, count: adam.shard.count)
         (v.pointer + adam.shard.lowerBound).update(from: adam.v.pointer, count: adam.shard.count)
         do {

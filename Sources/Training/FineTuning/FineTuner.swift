@@ -39,7 +39,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         self.microBatch = microBatch
         self.sequenceLength = sequenceLength
         self.seed = seed
-        optimizer = AdamWOptimizer(layout: model.layout, settings: settings,
+        optimizer = try AdamWOptimizer(layout: model.layout, settings: settings,
                                    shard: freezeBody ? model.classifierHeadStart..<model.layout.count : nil)
         width = Classifier.contentLength(sequenceLength: sequenceLength)
         content = .allocate(capacity: microBatch * width); content.initialize(repeating: 0, count: microBatch * width)

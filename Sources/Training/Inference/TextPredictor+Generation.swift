@@ -13,7 +13,7 @@ extension TextPredictor {
         do {
             let settings = generation, V = model.config.vocabSize
             try settings.validate(vocabularySize: V)
-            let inference = T5Inference(model: model, capacity: settings.maxNewTokens, rows: settings.numBeams)
+            let inference = try T5Inference(model: model, capacity: settings.maxNewTokens, rows: settings.numBeams)
             var ids: [Int32]
             if settings.numBeams > 1 {
                 ids = try T5BeamSearch(inference: inference, settings: settings).run(source: source).ids

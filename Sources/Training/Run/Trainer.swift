@@ -130,7 +130,9 @@ public final class Trainer {
         }
 
         try family.checkPretrainingHeads(config)
-        objective = try family.pretrainingObjective(config)
+        // Allocation failures (memory the plan expected but the system refused) are agreed on, so no
+        // rank waits in a collective for one that failed.
+        objective = try MemoryPlan.agreeing(config, comm: comm) { try family.pretrainingObjective(config) }
         model = objective.model
         // Rank 0's weights are the run's: broadcast them, then prove every replica holds them.
         try comm.broadcast(model.params.buffer, root: 0)
@@ -142,19 +144,23 @@ public final class Trainer {
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap(ranks: world, localRanks: comm.localSize, threadsPerRank: self.threads, cores: cores)
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
+        let layout = model.layout, compression = compression, rank = comm.rank
         if world > 1, t.zero1 {
-            let z = ZeroShards(count: count, ranks: world, rank: comm.rank, chunkElements: bucket, compression: compression)
+            let z = try MemoryPlan.agreeing(config, comm: comm) {
+                try ZeroShards(count: count, ranks: world, rank: rank, chunkElements: bucket, compression: compression)
+            }
             zero = z
             let pieces = z.owned.filter { !$0.isEmpty }
-            let layout = model.layout
-            optimizers = (pieces.isEmpty ? [0..<0] : pieces).map { AdamWOptimizer(layout: layout, settings: config.optimizer, shard: $0) }
+            optimizers = try MemoryPlan.agreeing(config, comm: comm) {
+                try (pieces.isEmpty ? [0..<0] : pieces).map { try AdamWOptimizer(layout: layout, settings: config.optimizer, shard: $0) }
+            }
             allreducer = nil
             onReady = nil
             embeddingRows = nil
             defersTokenEmbedding = false
         } else {
             zero = nil
-            optimizers = [AdamWOptimizer(layout: model.layout, settings: config.optimizer)]
+            optimizers = try MemoryPlan.agreeing(config, comm: comm) { [try AdamWOptimizer(layout: layout, settings: config.optimizer)] }
             // Buckets exist to start sending before backward ends; after backward, one call over the
             // whole buffer is what MPI_Allreduce does best (no per-call start-up, no skew per bucket).
             let overlap = overlapsCommunication

@@ -8,6 +8,8 @@ import Foundation
 /// - `exit`: the rank ends its process with status 3 at the start of that step, as a crash would;
 /// - `sigterm`: the rank sends itself SIGTERM at the start of that step, as a scheduler preempting the
 ///   job would (the run saves a checkpoint at the end of the step and exits with status 75).
+/// - `wait-for-signal`: the rank waits at the start of that step until a stop signal (SIGTERM, SIGINT,
+///   SIGUSR1) arrives, then takes the step, as a job still running when its scheduler's time limit nears.
 /// Steps count from 1, like the reported step numbers.
 public enum TrainingFault: Sendable, Equatable {
     /// `rank` skips the loss allreduce of `step`.
@@ -18,6 +20,8 @@ public enum TrainingFault: Sendable, Equatable {
     case exit(rank: Int, step: Int, status: Int32)
     /// `rank` receives SIGTERM (from itself) at the start of `step`.
     case signal(rank: Int, step: Int)
+    /// `rank` waits at the start of `step` until a stop signal has arrived.
+    case waitForSignal(rank: Int, step: Int)
 
     /// Parses `KIND@RANK:STEP`; nil when the text is not one.
     public init?(_ text: String) {
@@ -30,6 +34,7 @@ public enum TrainingFault: Sendable, Equatable {
         case "hang": self = .hang(rank: rank, step: step)
         case "exit": self = .exit(rank: rank, step: step, status: 3)
         case "sigterm": self = .signal(rank: rank, step: step)
+        case "wait-for-signal": self = .waitForSignal(rank: rank, step: step)
         default: return nil
         }
     }
@@ -50,6 +55,9 @@ public enum TrainingFault: Sendable, Equatable {
             Foundation.exit(status)
         case let .signal(r, s) where r == rank && s == step:
             kill(getpid(), SIGTERM)
+        case let .waitForSignal(r, s) where r == rank && s == step:
+            FileHandle.standardError.write(Data("rank \(rank): injected fault: waiting at step \(step) for a stop signal\n".utf8))
+            while PreemptionFlag.signal == 0 { Thread.sleep(forTimeInterval: 0.05) }
         default:
             return
         }

@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import Kernels
 import Model
+import Support
 
 /// ZeRO stage 1 bookkeeping: which parts of the flat buffer each rank's optimizer owns, and the two
 /// collectives around the sharded update (reduce-scatter of gradients, all-gather of parameters).
@@ -32,7 +33,7 @@ final class ZeroShards {
     private let wirePiece: UnsafeMutablePointer<BFloat16>?
 
     /// Shards `count` elements over `ranks` in chunks of about `chunkElements`.
-    init(count: Int, ranks: Int, rank: Int, chunkElements: Int, compression: GradientCompression) {
+    init(count: Int, ranks: Int, rank: Int, chunkElements: Int, compression: GradientCompression) throws {
         (chunks, counts) = Self.layout(count: count, ranks: ranks, chunkElements: chunkElements)
         owned = zip(chunks, counts).map { chunk, counts in
             let start = chunk.lowerBound + counts[0..<rank].reduce(0, +)
@@ -40,15 +41,11 @@ final class ZeroShards {
         }
         self.compression = compression
         let largestPiece = counts.map { $0.max() ?? 0 }.max() ?? 0
-        scratch = FlatBuffer(count: largestPiece)
+        scratch = try FlatBuffer(count: largestPiece)
         if compression == .bf16 {
             let largestChunk = chunks.map(\.count).max() ?? 0
-            let w = UnsafeMutablePointer<BFloat16>.allocate(capacity: max(1, largestChunk))
-            w.initialize(repeating: BFloat16(bitPattern: 0), count: max(1, largestChunk))
-            let p = UnsafeMutablePointer<BFloat16>.allocate(capacity: max(1, largestPiece))
-            p.initialize(repeating: BFloat16(bitPattern: 0), count: max(1, largestPiece))
-            wire = w
-            wirePiece = p
+            wire = try AllocationError.allocate(filling: BFloat16(bitPattern: 0), count: largestChunk)
+            wirePiece = try AllocationError.allocate(filling: BFloat16(bitPattern: 0), count: largestPiece)
         } else {
             wire = nil
             wirePiece = nil
@@ -56,8 +53,8 @@ final class ZeroShards {
     }
 
     deinit {
-        wire?.deallocate()
-        wirePiece?.deallocate()
+        free(wire)
+        free(wirePiece)
     }
 
     /// Chunks of `ranks` equal pieces (multiples of 16 elements) covering `count` elements; the last

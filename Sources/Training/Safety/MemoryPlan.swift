@@ -3,6 +3,7 @@ import DataPipeline
 import Distributed
 import Foundation
 import Model
+import Support
 
 /// The memory one rank of a run will hold, computed from the config and batch shape before anything
 /// large is allocated, and the check against what the host can give it.
@@ -200,16 +201,20 @@ public struct MemoryPlan: Sendable, Equatable {
     /// Refuses a plan that does not fit `budget`: one line with the numbers and the levers.
     public func check(against budget: Budget, config: RunConfig, ranks: Int) throws {
         guard let room = budget.perRank, added > room else { return }
+        throw TrainingError("not enough memory: each rank needs \(Self.gib(added)) more (\(breakdown)) but can use \(Self.gib(room)) "
+                            + "(\(budget.source)); " + levers(config: config, ranks: ranks, localRanks: budget.localRanks), exitCode: 2)
+    }
+
+    /// What shrinks the plan, the levers of its bigger part (activations, or the model's state) first.
+    public func levers(config: RunConfig, ranks: Int, localRanks: Int) -> String {
         let t = config.training
         let batch = ["lower training.micro_batch (\(t.microBatch); activations scale with it)", "training.seq_len (\(t.seqLen))"]
         var model: [String] = []
         if ranks > 1, !t.zero1 { model.append("set training.zero1: true (moments ÷ \(ranks))") }
         model.append("a smaller model (model.n_layer \(config.model.nLayer), model.d_model \(config.model.dModel))")
-        // The levers of the bigger part first.
         var levers = activations >= parameters + gradients + moments + checkpoint ? batch + model : model + batch
-        if budget.localRanks > 1 { levers.append("fewer ranks per host") }
-        throw TrainingError("not enough memory: each rank needs \(Self.gib(added)) more (\(breakdown)) but can use \(Self.gib(room)) "
-                            + "(\(budget.source)); " + levers.joined(separator: ", "), exitCode: 2)
+        if localRanks > 1 { levers.append("fewer ranks per host") }
+        return levers.joined(separator: ", ")
     }
 
     /// "parameters 1.2 GiB, gradients …" (the parts that are not zero).
@@ -265,5 +270,32 @@ extension MemoryPlan {
         }
         try plan.check(against: budget, config: config, ranks: comm.size)
         return (plan, budget)
+    }
+
+    /// Collective: runs `allocate` on every rank and returns its result when every rank succeeded; when
+    /// any rank could not allocate, every rank throws the failure of `agreeOnAllocation`.
+    public static func agreeing<T>(_ config: RunConfig, comm: any Communicator, _ allocate: () throws -> T) throws -> T {
+        let result: T
+        do { result = try allocate() } catch let error as AllocationError {
+            try agreeOnAllocation(error, config: config, comm: comm)
+            throw error
+        }
+        try agreeOnAllocation(nil, config: config, comm: comm)
+        return result
+    }
+
+    /// Collective, after this rank allocated (`failure` nil) or failed to (the system refused although
+    /// the plan fit: `ulimit -v`, or memory other processes took since): every rank learns whether any
+    /// rank failed and throws the same `StartupChecks.Failure`, spoken by the lowest rank that failed,
+    /// naming the bytes and the config's levers. No rank is left waiting in a collective.
+    public static func agreeOnAllocation(_ failure: AllocationError?, config: RunConfig, comm: any Communicator) throws {
+        var failed = [Int32(failure == nil ? 0 : comm.size - comm.rank)]
+        if comm.size > 1 { try failed.withUnsafeMutableBufferPointer { try comm.allreduce($0, op: .max) } }
+        guard failed[0] > 0 else { return }
+        let speaker = comm.size - Int(failed[0])
+        let plan = MemoryPlan(config: config, ranks: comm.size, baseline: 0)
+        let text = "\(failure?.what ?? "") although the memory plan fit (\(plan.breakdown)); \(AllocationError.cause); "
+            + plan.levers(config: config, ranks: comm.size, localRanks: comm.localSize)
+        throw StartupChecks.Failure(message: speaker == 0 ? text : "rank \(speaker): \(text)", report: speaker == comm.rank)
     }
 }

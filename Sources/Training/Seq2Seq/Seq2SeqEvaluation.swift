@@ -58,7 +58,7 @@ public struct Seq2SeqEvaluation {
         } catch let error as DataError {
             throw TrainingError("\(error)", exitCode: 2)
         }
-        let tuner = Seq2SeqTuner(model: model, microBatch: B, settings: nil, seed: 0)
+        let tuner = try Seq2SeqTuner(model: model, microBatch: B, settings: nil, seed: 0)
         let share = (data.count * comm.rank / comm.size)..<(data.count * (comm.rank + 1) / comm.size)
         let sums = try tuner.evaluate(data, range: share)
         var totals = [sums.lossSum, sums.correct, sums.tokens]

@@ -29,7 +29,7 @@ public final class Seq2SeqTuner {
     /// A tuner of `model` (built for batches of at least `microBatch` rows and the run's source and
     /// target limits) over AdamW with `settings` (nil: evaluation and generation only, no moments
     /// allocated); `seed` fixes the pair order and dropout.
-    public init(model: T5, microBatch: Int, accumulation: Int = 1, settings: AdamWOptimizer.Settings?, seed: UInt64) {
+    public init(model: T5, microBatch: Int, accumulation: Int = 1, settings: AdamWOptimizer.Settings?, seed: UInt64) throws {
         precondition(microBatch >= 1 && microBatch <= model.acts.B && accumulation >= 1, "micro-batch \(microBatch) × \(accumulation) for a model of \(model.acts.B)")
         self.model = model
         self.microBatch = microBatch
@@ -38,8 +38,8 @@ public final class Seq2SeqTuner {
         let c = model.config
         batch = Seq2SeqBatch(capacity: microBatch, maxSource: model.acts.S, maxTarget: model.acts.T, pad: c.padTokenId,
                              decoderStart: c.decoderStartTokenId, ignoreIndex: c.ignoreIndex)
-        optimizer = settings.map { AdamWOptimizer(layout: model.layout, settings: $0) }
-        sum = accumulation > 1 ? FlatBuffer(count: model.layout.count) : nil
+        optimizer = try settings.map { try AdamWOptimizer(layout: model.layout, settings: $0) }
+        sum = accumulation > 1 ? try FlatBuffer(count: model.layout.count) : nil
     }
 
     /// Steps trained so far (a resumed run goes on counting; see `resume(step:)`).
@@ -149,7 +149,7 @@ public final class Seq2SeqTuner {
     public func generate(_ data: Seq2SeqExamples, range: Range<Int>, maxNewTokens: Int) throws -> [[Int32]] {
         model.training = false
         defer { model.training = true }
-        let inference = T5Inference(model: model, capacity: maxNewTokens)
+        let inference = try T5Inference(model: model, capacity: maxNewTokens)
         return try range.map { i in
             var ids = try inference.greedy(source: data.sources[i], maxNewTokens: maxNewTokens)
             if ids.last == model.config.eosTokenId { ids.removeLast() }
