@@ -79,6 +79,7 @@ final class FineTuneWatch {
             var record = MetricsRecord(kind: .eval)
             (record.rank, record.step, record.valLoss, record.valPerplexity) = (0, step, result.loss, Foundation.exp(result.loss))
             (record.valAccuracy, record.elapsedS) = (result.accuracy, elapsed)
+            record.valBaselineAccuracy = heldOut.share(of: run.train.majorityLabel)
             metrics?.write(record, csv: true)
         }
         run.events(.progress(step: step, steps: run.settings.steps, loss: lossSum / Float(max(1, lossCount)), test: test))
