@@ -3,8 +3,10 @@
 ///
 /// When `training.global_batch` is set it is kept exactly: if ranks × micro_batch does not divide it,
 /// the plan lowers micro_batch to the largest value that does (and raises the accumulation to match)
-/// and says so in one notice, as `mpirun -n 4` on a 2-rank config needs. Only a global batch that does
-/// not split evenly over the ranks at all is an error.
+/// and says so in one notice, as `mpirun -n 4` on a 2-rank config needs; a
+/// `gradient_accumulation_steps` other than 1 that does not make the global batch is replaced the
+/// same way, with a notice. Only a global batch that does not split evenly over the ranks at all is
+/// an error.
 public struct BatchPlan: Equatable, Sendable {
     /// Sequences per rank per forward/backward.
     public var microBatch: Int
@@ -38,7 +40,14 @@ public struct BatchPlan: Equatable, Sendable {
             throw ConfigError("\(origin): training.global_batch \(t.globalBatch) does not split evenly over \(worldSize) processes; "
                               + "use a multiple of \(worldSize) (e.g. \(examples.map(String.init).joined(separator: " or ")))")
         }
-        guard micro != t.microBatch else { return BatchPlan(microBatch: micro, accumulation: accumulation) }
+        guard micro != t.microBatch else {
+            // An accumulation given beside global_batch that does not make it: global_batch wins, said once.
+            let given = t.gradientAccumulationSteps
+            guard given != 1, given != accumulation else { return BatchPlan(microBatch: micro, accumulation: accumulation) }
+            return BatchPlan(microBatch: micro, accumulation: accumulation, notice:
+                "training.gradient_accumulation_steps \(given) → \(accumulation), so that training.global_batch \(t.globalBatch) = \(micro) × "
+                + "\(accumulation) × \(worldSize) processes; set training.global_batch to \(micro * given * worldSize) (or 0) to accumulate \(given)")
+        }
         return BatchPlan(microBatch: micro, accumulation: accumulation, notice:
             "training.micro_batch \(t.microBatch) → \(micro) with \(accumulation) accumulation step(s), so that training.global_batch "
             + "\(t.globalBatch) splits over \(worldSize) processes (\(micro) × \(accumulation) × \(worldSize)); set training.micro_batch to choose")

@@ -45,11 +45,11 @@ public enum ConfigLoader {
         guard let mapping = root.mapping else {
             throw ConfigError("\(file)\(at(root.mark)): the top level must be a mapping of keys to values")
         }
-        var given: Set<String> = []
+        var given: [String: String] = [:]  // key path → how the file spelled it
         try walk(mapping, prefix: "", file: file, into: &config, given: &given, notice: notice)
         // A preset fills the shape keys this document leaves out.
-        if given.contains("model.preset") {
-            for setting in config.modelPreset.shapeSettings where !given.contains(String(setting.prefix { $0 != "=" })) {
+        if given["model.preset"] != nil {
+            for setting in config.modelPreset.shapeSettings where given[String(setting.prefix { $0 != "=" })] == nil {
                 try apply(override: setting, to: &config)
             }
         }
@@ -63,12 +63,13 @@ public enum ConfigLoader {
         }
     }
 
-    private static func walk(_ mapping: Node.Mapping, prefix: String, file: String, into config: inout RunConfig, given: inout Set<String>,
+    private static func walk(_ mapping: Node.Mapping, prefix: String, file: String, into config: inout RunConfig, given: inout [String: String],
                              notice: (String) -> Void) throws {
         var seen: [String: Mark?] = [:]
         for (keyNode, value) in mapping {
             guard let name = keyNode.string else { throw ConfigError("\(file)\(at(keyNode.mark)): keys must be strings") }
-            var path = prefix.isEmpty ? name : prefix + "." + name
+            let spelled = prefix.isEmpty ? name : prefix + "." + name
+            var path = spelled
             if let alias = ConfigSchema.aliases[path] { path = alias }
             // YAML keeps every occurrence of a key; taking the last one would silently drop the others.
             if let first = seen[path] {
@@ -93,8 +94,17 @@ public enum ConfigLoader {
                 guard let scalar = value.scalar else {
                     throw ConfigError("\(file)\(at(value.mark)): \(path) must be a single value (\(key.field.typeName)), not a list or mapping")
                 }
+                if let earlier = given[path] {
+                    // The same key under another spelling earlier in the file: both must say the same.
+                    var other = config
+                    try key.set(scalar.string, in: &other, origin: "\(file)\(at(value.mark))")
+                    guard key.render(other) == key.render(config) else {
+                        throw ConfigError("\(file)\(at(keyNode.mark)): \(spelled) \(key.render(other)) disagrees with \(earlier) \(key.render(config)) "
+                                          + "given earlier (both set \(path)); keep one of the two")
+                    }
+                }
                 try key.set(scalar.string, in: &config, origin: "\(file)\(at(value.mark))")
-                given.insert(path)
+                given[path] = spelled
                 continue
             }
             let isSection = ConfigSchema.keys.contains { $0.path.hasPrefix(path + ".") }

@@ -151,6 +151,9 @@ public enum ConfigSchema {
     public static let aliases: [String: String] = [
         "num_cpu_threads_per_process": "threads_per_process",
         "training.gradient_accumulation": "training.gradient_accumulation_steps",
+        // Hugging Face / Accelerate's top-level name (a file's top level or `--set`); given beside
+        // training.gradient_accumulation_steps, the two must agree.
+        "gradient_accumulation_steps": "training.gradient_accumulation_steps",
         // T5Config's names for the shared keys.
         "model.num_layers": "model.n_layer",
         "model.num_heads": "model.n_head",
@@ -183,7 +186,7 @@ public enum ConfigSchema {
         "gpu_ids", "downcast_bf16", "main_training_function", "rdzv_backend", "same_network", "dynamo_config",
         "fsdp_config", "deepspeed_config", "megatron_lm_config", "ipex_config", "mpirun_config.mpirun_ccl",
         "tpu_env", "tpu_use_cluster", "tpu_use_sudo", "tpu_name", "tpu_zone", "commands", "command_file",
-        "gradient_accumulation_steps", "use_mps_device", "num_gpus", "parallelism_config", "fp8_config",
+        "use_mps_device", "num_gpus", "parallelism_config", "fp8_config",
     ]
 }
 

@@ -53,7 +53,6 @@ public struct ConfigWizard {
         let autoThreads = max(1, cores / max(1, processes / machines))
         _ = try ask("Compute threads per process? (0 = cores ÷ processes on each machine, here \(autoThreads))", "\(c.launch.threadsPerProcess)", key: "threads_per_process", &c)
         _ = try ask("Bind each process to its own cores (enable_cpu_affinity)? yes/no", c.launch.enableCPUAffinity ? "yes" : "no", key: "enable_cpu_affinity", &c)
-        _ = try ask("Mixed precision? no/bf16", c.launch.mixedPrecision, key: "mixed_precision", &c)
 
         _ = try ask("Architecture: gpt (decoder, causal LM) or bert (encoder, masked LM)?", c.family.arch.rawValue, key: "model.arch", &c)
         let sizes = ModelPreset.allCases.filter { $0 != .none }
@@ -79,6 +78,8 @@ public struct ConfigWizard {
                 }
             }
         }
+        // After the size: tiny's default is configs/tiny.yaml's bf16.
+        _ = try ask("Mixed precision? no/bf16", c.launch.mixedPrecision, key: "mixed_precision", &c)
         _ = try ask("Training token shards (file, directory or glob)?", c.data.train, key: "data.train", &c)
         _ = try ask("Validation token shards (empty = none)?", c.data.val, key: "data.val", &c)
         _ = try ask("Tokenizer (tokenizer.json from `pretrain data prepare`; '' = none)?", c.data.tokenizer, key: "data.tokenizer", &c)

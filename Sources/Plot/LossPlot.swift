@@ -2,10 +2,13 @@ import Foundation
 
 /// Draws a run's metrics as an SVG, four panels over a shared step axis: the loss (each step's training
 /// loss, thin, under its smoothed curve, and the validation loss), the learning rate, the gradient
-/// norm (before clipping) and tokens per second, with axes, ticks, legends and a title.
+/// norm (before clipping) and tokens per second, with axes, ticks, legends and a title. A fine-tuning
+/// run's evaluations that measured accuracy add a fifth panel: the held-out accuracy on a 0–1 axis
+/// and, dashed across it, the majority-class baseline (always answering the most frequent label).
 ///
 /// Each series is one `<polyline>` with an `id` (`train-loss`, `train-loss-smoothed`, `val-loss`,
-/// `learning-rate`, `grad-norm`, `tokens-per-second`) and one point per record that has the value, so
+/// `learning-rate`, `grad-norm`, `tokens-per-second`, `val-accuracy`, `majority-baseline`) and one
+/// point per record that has the value (the baseline: its latest value at both ends of the axis), so
 /// the file is easy to check by machine as well as by eye; a panel with no values says so. Pure text:
 /// no fonts or libraries needed to write it; any browser or `rsvg-convert` renders it.
 public struct LossPlot {
@@ -13,7 +16,7 @@ public struct LossPlot {
     public let log: MetricsLog
     /// The title line.
     public let title: String
-    /// Picture size in pixels.
+    /// Picture size in pixels (an accuracy panel adds its own height below).
     public var width = 960.0, height = 1040.0
 
     /// A plot of `log` under `title`.
@@ -93,7 +96,9 @@ public struct LossPlot {
         let left = 90.0, right = width - 30
         let lossTop = 70.0, lossBottom = height * 0.45
         let small = (height - 50 - lossBottom - 3 * 45) / 3
-        let tops = (0..<3).map { lossBottom + 45 + Double($0) * (small + 45) }
+        let accuracy = log.evals.compactMap { e in e.accuracy.map { (Double(e.step), $0) } }
+        let total = height + (accuracy.isEmpty ? 0 : small + 45)  // a fifth panel below the others
+        let tops = (0..<4).map { lossBottom + 45 + Double($0) * (small + 45) }
         let allSteps = log.steps.map(\.step) + log.evals.map(\.step)
         let x = Axis(lo: Double(allSteps.min()!), hi: Double(allSteps.max()!), pixels: (left, right), count: 8, tight: true)
         let losses = log.steps.map(\.loss) + log.evals.map(\.loss)
@@ -101,13 +106,13 @@ public struct LossPlot {
 
         var out = """
         <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(total))" viewBox="0 0 \(Int(width)) \(Int(total))" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">
         <rect width="100%" height="100%" fill="white"/>
         <text x="\(width / 2)" y="28" text-anchor="middle" font-size="17" font-weight="bold">\(Self.escape(title))</text>
 
         """
         out += panel(x: x, y: y, top: lossTop, bottom: lossBottom, left: left, right: right, yLabel: "loss")
-        out += "<text x=\"\((left + right) / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\">step</text>\n"
+        out += "<text x=\"\((left + right) / 2)\" y=\"\(total - 12)\" text-anchor=\"middle\">step</text>\n"
         let steps = log.steps.map { x.map(Double($0.step)) }
         out += polyline(id: "train-loss", color: "#aec7e8", width: 1, points: zip(steps, log.steps.map { y.map($0.loss) }).map { ($0, $1) })
         let smooth = Self.smoothed(log.steps.map(\.loss))
@@ -119,11 +124,7 @@ public struct LossPlot {
         }
         var entries = [("train loss (each step)", "#aec7e8"), ("train loss (smoothed)", "#1f77b4")]
         if !log.evals.isEmpty { entries.append(("validation loss", "#ff7f0e")) }
-        for (i, (name, color)) in entries.enumerated() {
-            let ly = lossTop + 18 + Double(i) * 20, lx = right - 210
-            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"3\"/>\n", lx, ly - 4, lx + 28, ly - 4, color)
-            out += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 36, ly, name)
-        }
+        out += legend(entries, x: right - 210, top: lossTop)
         let series: [(id: String, label: String, color: String, value: KeyPath<MetricsLog.Step, Double?>)] = [
             ("learning-rate", "learning rate", "#9467bd", \.lr), ("grad-norm", "grad norm", "#d62728", \.gradNorm),
             ("tokens-per-second", "tokens/s", "#2ca02c", \.tokensPerSecond),
@@ -139,7 +140,35 @@ public struct LossPlot {
                 out += polyline(id: s.id, color: s.color, width: 1.5, points: records.map { (x.map($0.0), axis.map($0.1)) })
             }
         }
+        if !accuracy.isEmpty { out += accuracyPanel(accuracy, x: x, top: tops[3], bottom: tops[3] + small, left: left, right: right) }
         out += "</svg>\n"
+        return out
+    }
+
+    /// The held-out accuracy (`points`: step, accuracy) on a 0–1 axis, with the majority-class baseline
+    /// dashed across the panel at its latest value and both named in a legend.
+    private func accuracyPanel(_ points: [(Double, Double)], x: Axis, top: Double, bottom: Double, left: Double, right: Double) -> String {
+        let y = Axis(lo: 0, hi: 1, pixels: (bottom, top), count: 5, tight: true)
+        var out = panel(x: x, y: y, top: top, bottom: bottom, left: left, right: right, yLabel: "accuracy")
+        out += polyline(id: "val-accuracy", color: "#ff7f0e", width: 2.2, points: points.map { (x.map($0.0), y.map($0.1)) })
+        for p in points { out += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"#ff7f0e\"/>\n", x.map(p.0), y.map(p.1)) }
+        var entries = [("held-out accuracy", "#ff7f0e")]
+        if let baseline = log.evals.last(where: { $0.baseline != nil })?.baseline {
+            out += polyline(id: "majority-baseline", color: "#7f7f7f", width: 1.5, points: [(left, y.map(baseline)), (right, y.map(baseline))],
+                            dash: "6,4")
+            entries.append((String(format: "majority-class baseline %.3f", baseline), "#7f7f7f"))
+        }
+        return out + legend(entries, x: right - 270, top: top)
+    }
+
+    /// A legend of (name, colour) rows from (`x`, `top`).
+    private func legend(_ entries: [(String, String)], x lx: Double, top: Double) -> String {
+        var out = ""
+        for (i, (name, color)) in entries.enumerated() {
+            let ly = top + 18 + Double(i) * 20
+            out += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-width=\"3\"/>\n", lx, ly - 4, lx + 28, ly - 4, color)
+            out += String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>\n", lx + 36, ly, name)
+        }
         return out
     }
 
@@ -159,8 +188,9 @@ public struct LossPlot {
         return out
     }
 
-    private func polyline(id: String, color: String, width: Double, points: [(Double, Double)]) -> String {
+    private func polyline(id: String, color: String, width: Double, points: [(Double, Double)], dash: String? = nil) -> String {
         let list = points.map { String(format: "%.2f,%.2f", $0.0, $0.1) }.joined(separator: " ")
-        return "<polyline id=\"\(id)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\" stroke-linejoin=\"round\" points=\"\(list)\"/>\n"
+        let dashed = dash.map { " stroke-dasharray=\"\($0)\"" } ?? ""
+        return "<polyline id=\"\(id)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\"\(dashed) stroke-linejoin=\"round\" points=\"\(list)\"/>\n"
     }
 }

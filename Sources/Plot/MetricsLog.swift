@@ -17,11 +17,16 @@ public struct MetricsLog: Sendable {
         public var gradNorm: Double?
     }
 
-    /// One evaluation.
+    /// One evaluation: the validation loss and, for a classifier, its accuracy and the majority-class
+    /// baseline's.
     public struct Eval: Sendable, Equatable {
         public var step: Int
         public var loss: Double
-        public init(step: Int, loss: Double) { self.step = step; self.loss = loss }
+        public var accuracy: Double?
+        public var baseline: Double?
+        public init(step: Int, loss: Double, accuracy: Double? = nil, baseline: Double? = nil) {
+            (self.step, self.loss, self.accuracy, self.baseline) = (step, loss, accuracy, baseline)
+        }
     }
 
     /// Step records, one per step, by step.
@@ -63,7 +68,7 @@ public struct MetricsLog: Sendable {
             if let loss = record.loss {
                 steps[step] = Step(step: step, loss: loss, tokensPerSecond: record.tokensPerSecond, lr: record.lr, gradNorm: record.gradNorm)
             } else if let loss = record.valLoss {
-                evals[step] = Eval(step: step, loss: loss)
+                evals[step] = Eval(step: step, loss: loss, accuracy: record.valAccuracy, baseline: record.valBaselineAccuracy)
             } else if record.kind != .other {
                 skipped.append((i + 1, "step \(step): the loss is not a finite number"))
             } else {

@@ -5,7 +5,7 @@ extension MetricsRecord {
     static let formats: [CodingKeys: String] = [
         .loss: "%.6f", .lr: "%.6g", .gradNorm: "%.6g", .tokensPerSecond: "%.1f", .mfu: "%.4f",
         .stepMs: "%.3f", .computeMs: "%.3f", .commMs: "%.3f", .exposedCommMs: "%.3f", .gradSyncMs: "%.3f",
-        .valLoss: "%.6f", .valPerplexity: "%.4f", .valAccuracy: "%.6f", .elapsedS: "%.3f", .stallMs: "%.3f", .writeMs: "%.3f", .commitMs: "%.3f",
+        .valLoss: "%.6f", .valPerplexity: "%.4f", .valAccuracy: "%.6f", .valBaselineAccuracy: "%.6f", .elapsedS: "%.3f", .stallMs: "%.3f", .writeMs: "%.3f", .commitMs: "%.3f",
     ]
 
     /// The CSV twin's columns: the step and eval records' keys (checkpoint records have no CSV row).
@@ -51,6 +51,6 @@ extension MetricsRecord {
     private static let doublePaths: [CodingKeys: WritableKeyPath<MetricsRecord, Double?>] = [
         .loss: \.loss, .lr: \.lr, .gradNorm: \.gradNorm, .tokensPerSecond: \.tokensPerSecond, .mfu: \.mfu,
         .stepMs: \.stepMs, .computeMs: \.computeMs, .commMs: \.commMs, .exposedCommMs: \.exposedCommMs, .gradSyncMs: \.gradSyncMs,
-        .valLoss: \.valLoss, .valPerplexity: \.valPerplexity, .valAccuracy: \.valAccuracy, .elapsedS: \.elapsedS, .stallMs: \.stallMs, .writeMs: \.writeMs, .commitMs: \.commitMs,
+        .valLoss: \.valLoss, .valPerplexity: \.valPerplexity, .valAccuracy: \.valAccuracy, .valBaselineAccuracy: \.valBaselineAccuracy, .elapsedS: \.elapsedS, .stallMs: \.stallMs, .writeMs: \.writeMs, .commitMs: \.commitMs,
     ]
 }

@@ -8,7 +8,8 @@ import Foundation
 /// skipped, elapsed_s; an eval record rank, step, val_loss, val_perplexity, elapsed_s; a checkpoint
 /// record checkpoint (saved, resumed, …), step, path, stored_bytes, raw_bytes, stall_ms, write_ms,
 /// commit_ms. A fine-tuning run's eval record adds val_accuracy (the share of held-out texts
-/// classified right); it is left out where nothing measured it. Every other key of its kind is written (keys sorted, so that a line is the same on every
+/// classified right) and val_baseline_accuracy (what always answering the training set's most
+/// frequent label scores on them); they are left out where nothing measured them. Every other key of its kind is written (keys sorted, so that a line is the same on every
 /// platform); a number that is not finite is null.
 /// Reading is lenient: a key that is missing or has the wrong type reads as nil.
 public struct MetricsRecord: Codable, Sendable, Equatable {
@@ -40,6 +41,8 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
     public var valPerplexity: Double?
     /// A classifier's held-out accuracy (fine-tuning).
     public var valAccuracy: Double?
+    /// The majority-class baseline's accuracy on the same held-out texts (fine-tuning).
+    public var valBaselineAccuracy: Double?
     /// Seconds since the run started.
     public var elapsedS: Double?
     /// The checkpoint event: saved, resumed, fresh, skipped or preempted.
@@ -57,7 +60,7 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case rank, step, loss, lr, gradNorm = "grad_norm", tokensPerSecond = "tokens_per_s", mfu, stepMs = "step_ms", computeMs = "compute_ms"
         case commMs = "comm_ms", exposedCommMs = "exposed_comm_ms", gradSyncMs = "grad_sync_ms", gradSyncBytes = "grad_sync_bytes"
-        case skipped, valLoss = "val_loss", valPerplexity = "val_perplexity", valAccuracy = "val_accuracy", elapsedS = "elapsed_s"
+        case skipped, valLoss = "val_loss", valPerplexity = "val_perplexity", valAccuracy = "val_accuracy", valBaselineAccuracy = "val_baseline_accuracy", elapsedS = "elapsed_s"
         case checkpoint, path, storedBytes = "stored_bytes", rawBytes = "raw_bytes", stallMs = "stall_ms", writeMs = "write_ms", commitMs = "commit_ms"
     }
 
@@ -66,7 +69,7 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
         switch kind {
         case .step: [.rank, .step, .loss, .lr, .gradNorm, .tokensPerSecond, .mfu, .stepMs, .computeMs, .commMs, .exposedCommMs,
                      .gradSyncMs, .gradSyncBytes, .skipped, .elapsedS]
-        case .eval: [.rank, .step, .valLoss, .valPerplexity, .valAccuracy, .elapsedS]
+        case .eval: [.rank, .step, .valLoss, .valPerplexity, .valAccuracy, .valBaselineAccuracy, .elapsedS]
         case .checkpoint: [.checkpoint, .step, .path, .storedBytes, .rawBytes, .stallMs, .writeMs, .commitMs]
         case .other: []
         }
@@ -81,6 +84,7 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
         (loss, lr, gradNorm, tokensPerSecond, mfu) = (double(.loss), double(.lr), double(.gradNorm), double(.tokensPerSecond), double(.mfu))
         (stepMs, computeMs, commMs, exposedCommMs, gradSyncMs) = (double(.stepMs), double(.computeMs), double(.commMs), double(.exposedCommMs), double(.gradSyncMs))
         (valLoss, valPerplexity, valAccuracy, elapsedS) = (double(.valLoss), double(.valPerplexity), double(.valAccuracy), double(.elapsedS))
+        valBaselineAccuracy = double(.valBaselineAccuracy)
         (stallMs, writeMs, commitMs) = (double(.stallMs), double(.writeMs), double(.commitMs))
         skipped = (try? c.decodeIfPresent(Bool.self, forKey: .skipped)) ?? nil
         checkpoint = (try? c.decodeIfPresent(String.self, forKey: .checkpoint)) ?? nil
@@ -111,6 +115,7 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
             case .valLoss: try encode(valLoss, key, &c)
             case .valPerplexity: try encode(valPerplexity, key, &c)
             case .valAccuracy: try c.encodeIfPresent(valAccuracy, forKey: key)
+            case .valBaselineAccuracy: try c.encodeIfPresent(valBaselineAccuracy, forKey: key)
             case .elapsedS: try encode(elapsedS, key, &c)
             case .checkpoint: try encode(checkpoint, key, &c)
             case .path: try encode(path, key, &c)

@@ -16,8 +16,8 @@ final class ConfigCommandTests: XCTestCase {
     /// The answers come through a pipe (no terminal, no flag), one a line, as `printf … | pretrain config`.
     func testWizardWritesACommentedConfigFromPipedAnswers() throws {
         let out = dir + "/run.yaml"
-        // machines, processes, threads, affinity, precision, arch, size, train, val, tokenizer, steps, micro_batch, global, lr, run dir
-        let answers = ["1", "2", "1", "no", "no", "gpt", "small", "shards/train_*.bin", "", "''", "40", "4", "16", "1e-3", dir + "/run"]
+        // machines, processes, threads, affinity, arch, size, precision, train, val, tokenizer, steps, micro_batch, global, lr, run dir
+        let answers = ["1", "2", "1", "no", "gpt", "small", "no", "shards/train_*.bin", "", "''", "40", "4", "16", "1e-3", dir + "/run"]
         let run = try CommandRun.run(pretrain, ["config", "--out", out], input: answers.joined(separator: "\n") + "\n")
         XCTAssertTrue(run.stdout.contains("Model size: tiny ("), run.stdout)
         XCTAssertTrue(run.stdout.contains("small (") && run.stdout.contains("gpt2 (124M parameters) or custom? [tiny]"), run.stdout)

@@ -347,9 +347,17 @@ final class FinetuneCommandTests: XCTestCase {
         XCTAssertEqual(evaluations[12]!.loss, loss / Double(testLabels.count), accuracy: 1e-4, "test loss recomputed from the checkpoint")
         XCTAssertEqual(evaluations[12]!.accuracy, recomputed, accuracy: 1.5 / 30, "test accuracy recomputed from the checkpoint")
 
+        // Each eval record holds the baseline beside the accuracy; the plot draws both in its accuracy panel.
+        let records = try String(contentsOfFile: work + "/ft/metrics/rank-00000.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["val_loss"] != nil }
+        XCTAssertEqual(records.count, 3)
+        for record in records { XCTAssertEqual(try XCTUnwrap(record["val_baseline_accuracy"] as? Double, "\(record)"), share, accuracy: 1e-6) }
         let plot = try ProcessRunner.pretrain(["plot", work + "/ft", "--no-png"])
         XCTAssertEqual(plot.status, 0, plot.output)
         XCTAssertTrue(plot.output.contains("plot: 12 step(s), 3 eval(s) → \(work)/ft/plot.svg"), plot.output)
+        let svg = try String(contentsOfFile: work + "/ft/plot.svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains("<polyline id=\"val-accuracy\"") && svg.contains("<polyline id=\"majority-baseline\""), svg)
+        XCTAssertTrue(svg.contains(String(format: "majority-class baseline %.3f", share)), "the legend names the baseline")
     }
 
     /// Starts `pretrain arguments` (under mpirun with `ranks`), sends `signal` once it has logged step 3,

@@ -40,4 +40,20 @@ final class BatchPlanTests: XCTestCase {
         config.training.gradientAccumulationSteps = 3
         XCTAssertEqual(try BatchPlan.resolve(config, worldSize: 5), BatchPlan(microBatch: 16, accumulation: 3), "no global batch: as configured")
     }
+
+    /// An accumulation other than 1 given beside a global batch it does not make is replaced, with a
+    /// notice naming both keys and the global batch that keeps it; one that makes it is used quietly.
+    func testAnAccumulationThatDoesNotMakeTheGlobalBatchIsReplacedWithANotice() throws {
+        var config = RunConfig()
+        (config.training.globalBatch, config.training.microBatch, config.training.gradientAccumulationSteps) = (32, 16, 4)
+        let two = try BatchPlan.resolve(config, worldSize: 2)
+        XCTAssertEqual([two.microBatch, two.accumulation], [16, 1])
+        XCTAssertEqual(two.notice, "training.gradient_accumulation_steps 4 → 1, so that training.global_batch 32 = 16 × 1 × 2 processes; "
+                       + "set training.global_batch to 128 (or 0) to accumulate 4")
+        config.training.gradientAccumulationSteps = 2
+        XCTAssertEqual(try BatchPlan.resolve(config, worldSize: 1), BatchPlan(microBatch: 16, accumulation: 2), "16 × 2 × 1 = 32: no notice")
+        config.training.globalBatch = 128
+        config.training.gradientAccumulationSteps = 4
+        XCTAssertEqual(try BatchPlan.resolve(config, worldSize: 2), BatchPlan(microBatch: 16, accumulation: 4), "the suggested global batch keeps 4")
+    }
 }

@@ -152,8 +152,27 @@ final class ConfigLoaderTests: XCTestCase {
                         "weight_decay": "optimizer.weight_decay", "seed": "training.seed", "output_dir": "logging.run_dir"]
         for (name, key) in expected {
             XCTAssertEqual(error("logging:\n  \(name): 1\n"), "run.yaml:2:3: unknown key `logging.\(name)`; Hugging Face's `\(name)` is `\(key)` here")
+            guard name != "gradient_accumulation_steps" else { continue }  // Accelerate's top-level key: honored (below)
             XCTAssertEqual(error("", overrides: ["\(name)=1"]), "--set: unknown key `\(name)`; Hugging Face's `\(name)` is `\(key)` here")
         }
+    }
+
+    /// Accelerate's top-level `gradient_accumulation_steps` (in a file or `--set`) is
+    /// training.gradient_accumulation_steps; given both ways, the two must agree.
+    func testTopLevelGradientAccumulationStepsIsHonored() throws {
+        var n: [String] = []
+        XCTAssertEqual(try load("num_processes: 1\ngradient_accumulation_steps: 4\n", notices: &n).training.gradientAccumulationSteps, 4)
+        XCTAssertEqual(n, [], "honored, so no 'no meaning here' notice")
+        XCTAssertEqual(try load("", overrides: ["gradient_accumulation_steps=3"], notices: &n).training.gradientAccumulationSteps, 3)
+        let both = "gradient_accumulation_steps: 4\ntraining:\n  micro_batch: 2\n  gradient_accumulation_steps: 4\n"
+        XCTAssertEqual(try load(both, notices: &n).training.gradientAccumulationSteps, 4, "both ways, the same value")
+        XCTAssertEqual(error("gradient_accumulation_steps: 4\ntraining:\n  gradient_accumulation_steps: 2\n"),
+                       "run.yaml:3:3: training.gradient_accumulation_steps 2 disagrees with gradient_accumulation_steps 4 given earlier "
+                       + "(both set training.gradient_accumulation_steps); keep one of the two")
+        XCTAssertEqual(error("training:\n  gradient_accumulation_steps: 2\ngradient_accumulation_steps: 8\n"),
+                       "run.yaml:3:1: gradient_accumulation_steps 8 disagrees with training.gradient_accumulation_steps 2 given earlier "
+                       + "(both set training.gradient_accumulation_steps); keep one of the two")
+        XCTAssertEqual(error("gradient_accumulation_steps: 0\n"), "run.yaml:1:30: training.gradient_accumulation_steps is '0'; expected integer in 1…2147483647")
     }
 
     func testOverridesAreTypedAndValidatedLikeTheFile() throws {

@@ -74,8 +74,8 @@ final class ConfigWizardTests: XCTestCase {
     }
 
     func testAGlobalBatchThatDoesNotDivideIsAskedAgain() throws {
-        // machines, processes, threads, affinity, precision, arch, size, train, val, tokenizer, steps, micro_batch, global_batch…
-        let answers = ["1", "2", "", "", "", "", "tiny", "", "", "", "", "8", "21", "32", "", ""]
+        // machines, processes, threads, affinity, arch, size, precision, train, val, tokenizer, steps, micro_batch, global_batch…
+        let answers = ["1", "2", "", "", "", "tiny", "", "", "", "", "", "8", "21", "32", "", ""]
         let (config, output, error) = try wizard(answers, cores: 2)
         XCTAssertNil(error)
         XCTAssertEqual(config?.training.globalBatch, 32)
@@ -85,8 +85,8 @@ final class ConfigWizardTests: XCTestCase {
 
     func testCustomModelAsksForItsShapeAndPresetsAreSuggestedForTypos() throws {
         // … arch, size: a typo, then custom: vocab, layers, (width, heads, max_seq_len, seq_len) twice, then defaults.
-        let answers = ["1", "2", "", "", "", "", "smal", "custom", "1000", "3", "96", "5", "64", "32", "96", "4", "64", "32"]
-            + Array(repeating: "", count: 8)
+        let answers = ["1", "2", "", "", "", "smal", "custom", "1000", "3", "96", "5", "64", "32", "96", "4", "64", "32"]
+            + Array(repeating: "", count: 9)
         let (config, output, error) = try wizard(answers, cores: 2)
         XCTAssertNil(error)
         XCTAssertTrue(output.contains("  'smal' is not one of tiny, small, gpt2, custom (did you mean small?)"), "\(output)")
@@ -110,6 +110,7 @@ final class ConfigWizardTests: XCTestCase {
         XCTAssertEqual(c.schedule, file.schedule)
         XCTAssertEqual(c.training, file.training)
         XCTAssertEqual(c.launch.numProcesses, file.launch.numProcesses)
+        XCTAssertEqual(c.launch.mixedPrecision, file.launch.mixedPrecision, "bf16, asked after the size with tiny's answer as the default")
         XCTAssertTrue(output.contains("Architecture: gpt (decoder, causal LM) or bert (encoder, masked LM)? [gpt]"), "\(output)")
         XCTAssertTrue(output.contains { $0.hasPrefix("Tokenizer (tokenizer.json from `pretrain data prepare`; '' = none)? [data/fortunes/tokenizer.json]") }, "\(output)")
     }

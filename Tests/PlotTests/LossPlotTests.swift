@@ -82,6 +82,43 @@ final class LossPlotTests: XCTestCase {
         XCTAssertEqual(try points(svg, id: "train-loss-smoothed")[0].1, try points(svg, id: "train-loss")[0].1, accuracy: 1e-6)
     }
 
+    /// A fine-tuning run's eval records with val_accuracy add an accuracy panel on a fixed 0–1 axis:
+    /// one point per evaluation, placed linearly (the gaps between points are in the ratio of the
+    /// accuracies'), and the majority-class baseline dashed across the panel at the height 0.5 has
+    /// between 0 and 1. A pretraining run (no accuracy) has neither, at the usual height.
+    func testAccuracyPanelWithTheMajorityBaseline() throws {
+        var text = ""
+        let accuracies = [0.4, 0.55, 0.7, 0.85]
+        for s in 1...40 {
+            text += "{\"step\":\(s),\"loss\":\(2.0 - Double(s) / 40),\"lr\":0.001}\n"
+            if s % 10 == 0 {
+                text += "{\"step\":\(s),\"val_loss\":1.5,\"val_accuracy\":\(accuracies[s / 10 - 1]),\"val_baseline_accuracy\":0.5}\n"
+            }
+        }
+        let log = MetricsLog(text: text)
+        XCTAssertEqual(log.evals.map(\.accuracy), accuracies)
+        XCTAssertEqual(log.evals.map(\.baseline), [0.5, 0.5, 0.5, 0.5])
+        let svg = try LossPlot(log: log, title: "ft").svg()
+        let acc = try points(svg, id: "val-accuracy"), base = try points(svg, id: "majority-baseline")
+        XCTAssertEqual(acc.count, 4)
+        XCTAssertEqual(acc.map(\.0), try points(svg, id: "val-loss").map(\.0), "at the evaluations' steps")
+        // Linear in the accuracy: equal 0.15 steps give equal pixel steps, upwards.
+        for i in 1..<4 { XCTAssertEqual(acc[i - 1].1 - acc[i].1, acc[0].1 - acc[1].1, accuracy: 1e-6) }
+        XCTAssertGreaterThan(acc[0].1, acc[3].1)
+        // The baseline: horizontal, and 0.5 is where the accuracy line's 0.4 → 0.85 mapping puts it.
+        XCTAssertEqual(base.count, 2)
+        XCTAssertEqual(base[0].1, base[1].1)
+        let perUnit = (acc[0].1 - acc[3].1) / (0.85 - 0.4)
+        XCTAssertEqual(base[0].1, acc[0].1 - 0.1 * perUnit, accuracy: 0.02)
+        XCTAssertLessThanOrEqual(base[0].0, acc[0].0)
+        XCTAssertGreaterThanOrEqual(base[1].0, acc[3].0)
+        XCTAssertTrue(svg.contains("majority-class baseline 0.500"), "named in the legend")
+        XCTAssertTrue(svg.contains("height=\"1214\""), "one more panel: 1040 + (1040 × 0.55 − 185) / 3 + 45")
+        let pretraining = try LossPlot(log: self.log(steps: 20, evalEvery: 5), title: "lm").svg()
+        XCTAssertFalse(pretraining.contains("val-accuracy") || pretraining.contains("majority-baseline"))
+        XCTAssertTrue(pretraining.contains("height=\"1040\""))
+    }
+
     func testNoStepsIsAClearError() {
         XCTAssertThrowsError(try LossPlot(log: MetricsLog(text: ""), title: "x").svg()) { error in
             XCTAssertTrue("\(error)".contains("no step records"), "\(error)")

@@ -87,6 +87,7 @@ final class FineTuneWatch {
             var record = MetricsRecord(kind: .eval)
             (record.rank, record.step, record.valLoss, record.valPerplexity) = (0, step, evaluation.loss, Foundation.exp(evaluation.loss))
             (record.valAccuracy, record.elapsedS) = (evaluation.accuracy, elapsed)
+            if run.settings.task == .classify, let heldOut = run.heldOut { record.valBaselineAccuracy = heldOut.share(of: run.train.majorityLabel) }
             metrics?.write(record, csv: true)
         }
         let loss = lossSum / Float(max(1, lossCount))
