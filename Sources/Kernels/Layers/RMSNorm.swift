@@ -67,14 +67,8 @@ public enum RMSNorm {
                 while c < C { dx[c] += (g[c] * weight[c] - x[c] * r * m) * r; c += 1 }
             }
         }
-        Parallel.channelBlocks(C) { lo, hi in
-            for n in 0..<N {
-                let x = inp + n * C, g = dout + n * C
-                let rv = SIMD16<Float>(repeating: rstd[n])
-                var c = lo
-                while c + 16 <= hi { dweight.store16(c, dweight.load16(c).addingProduct(g.load16(c), x.load16(c) * rv)); c += 16 }
-                while c < hi { dweight[c] += g[c] * x[c] * rstd[n]; c += 1 }
-            }
+        Parallel.addRowSums(into: dweight, nil, width: C, rows: N) { n, c, lanes, dw, _ in
+            dw = dw.addingProduct((dout + n * C).load16(c, lanes: lanes), (inp + n * C).load16(c, lanes: lanes) * SIMD16(repeating: rstd[n]))
         }
     }
 }
