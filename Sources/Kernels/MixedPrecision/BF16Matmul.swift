@@ -200,8 +200,9 @@ public final class BF16Matmul {
         }
     }
 
-    /// The best rate of an (M,K)·(K,N) product on this path, GFLOP/s, over `repeats` runs after one
-    /// warm-up (the bf16 counterpart of `BLASRuntime.measurePeakGFLOPS`, same default shape).
+    /// The best rate of an (M,K)·(K,N) product on this path, GFLOP/s, over at least `repeats` runs and
+    /// half a second after one warm-up (`BLASRuntime.bestSeconds`; the bf16 counterpart of
+    /// `BLASRuntime.measurePeakGFLOPS`, same default shape).
     public func measurePeakGFLOPS(M: Int = 1024, N: Int = 3072, K: Int = 768, repeats: Int = 8) -> Double {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: M * K), b = UnsafeMutablePointer<Float>.allocate(capacity: K * N)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: M * N)
@@ -209,11 +210,8 @@ public final class BF16Matmul {
         for i in 0..<(M * K) { a[i] = Float(i % 7) * 0.01 }
         for i in 0..<(K * N) { b[i] = Float(i % 5) * 0.01 }
         let ra = round(a, rows: M, cols: K, slot: 0), rb = round(b, rows: K, cols: N, slot: 1)
-        var best = Double.infinity
-        for _ in 0..<(repeats + 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
+        let best = BLASRuntime.bestSeconds(repeats: repeats) {
             multiply(transA: false, transB: false, M: M, N: N, K: K, A: ra, lda: K, B: rb, ldb: N, beta: 0, C: c, ldc: N)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return 2.0 * Double(M) * Double(N) * Double(K) / best / 1e9
     }
