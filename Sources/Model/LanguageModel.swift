@@ -44,7 +44,8 @@ extension LanguageModel {
     /// fp32 when nil.
     public func useBF16(_ bf16: BF16Matmul?) {
         prepareActivations(for: bf16)
-        bf16?.attach(weights: params.pointer, count: layout.count)
+        // The token-embedding table (where a family names one) is rounded per use, in slices: no copy.
+        bf16?.attach(weights: params.pointer, count: layout.count, skipping: deferrableEmbeddingRange)
         self.bf16 = bf16
     }
 }

@@ -89,6 +89,31 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
+    /// The bf16 copy that AdamW refreshes holds every weight but the token embedding (rounded per use
+    /// instead, `BF16Matmul.attach(skipping:)`), each the rounded current fp32 value after training.
+    func testWeightCopySkipsTheTokenEmbeddingAndStaysCurrent() throws {
+        let c = config("bf16", steps: 3)
+        let results = try InProcessGroup.run(size: 1) { comm -> (kept: [Bool], stale: Int, checked: Int) in
+            let trainer = try Trainer(config: c, comm: comm, threads: 1)
+            try trainer.run()
+            let model = trainer.model, bf16 = try XCTUnwrap(model.bf16)
+            let params = model.params.pointer, count = model.layout.count
+            let wte = try XCTUnwrap(model.deferrableEmbeddingRange)
+            var stale = 0, checked = 0
+            for i in 0..<count where !wte.contains(i) {
+                let operand = bf16.weight(params + i, count: 1, slot: 3), want = BF16Rounding.round(params[i])
+                let got = bf16.elementSize == 2 ? Float(bitPattern: UInt32(operand.load(as: UInt16.self)) << 16) : operand.load(as: Float.self)
+                if got.bitPattern != want.bitPattern { stale += 1 }
+                checked += 1
+            }
+            return ([bf16.keeps(params + wte.lowerBound, count: wte.count), bf16.keeps(params + wte.upperBound, count: count - wte.upperBound)],
+                    stale, checked)
+        }
+        XCTAssertEqual(results[0].kept, [false, true], "no copy of wte; a copy of everything after it")
+        XCTAssertGreaterThan(results[0].checked, 1000)
+        XCTAssertEqual(results[0].stale, 0, "weights whose copy is not the rounded current value")
+    }
+
     /// bf16 combines with ZeRO-1 (each rank updates its pieces, the bf16 copy is rebuilt after the
     /// all-gather: a stale copy would train on old weights and drift far) and with bf16 gradient
     /// compression: both follow plain 2-rank bf16 within a bf16 rounding step of the loss (2⁻⁸).

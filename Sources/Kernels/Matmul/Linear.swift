@@ -79,11 +79,16 @@ public enum Linear {
         precondition(N >= 0 && IC > 0 && OC > 0, "bad linear shape")
         if let bias { fillRows(out, with: bias, N: N, width: OC) }
         if let bf16 {
-            let W = bf16.weight(weight, count: IC * OC, slot: 3)
+            let per = columnsPerSlice(OC: OC, rows: 0, IC: IC, kept: bf16.keeps(weight, count: IC * OC))
             forEachRowChunk(N, width: rounded == nil ? IC : 0) { r0, n in
                 let a = rounded.map { $0 + r0 * IC * bf16.elementSize } ?? bf16.round(inp + r0 * IC, rows: n, cols: IC, slot: 0)
-                bf16.multiply(transA: false, transB: layout == .outIn, M: n, N: OC, K: IC, A: a, lda: IC, B: W,
-                              ldb: layout == .outIn ? IC : OC, beta: bias == nil ? 0 : 1, C: out + r0 * OC, ldc: OC)
+                var o0 = 0
+                while o0 < OC {
+                    let m = min(per, OC - o0), (W, ldw) = weightSlice(layout, weight, o0, m, IC: IC, OC: OC, bf16)
+                    bf16.multiply(transA: false, transB: layout == .outIn, M: n, N: m, K: IC, A: a, lda: IC, B: W,
+                                  ldb: ldw, beta: bias == nil ? 0 : 1, C: out + r0 * OC + o0, ldc: OC)
+                    o0 += m
+                }
             }
             return
         }
@@ -123,19 +128,17 @@ public enum Linear {
     static func backwardBF16(_ layout: WeightLayout, dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
                              dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, rounded: UnsafeRawPointer?, weight: UnsafePointer<Float>,
                              N: Int, IC: Int, OC: Int, _ bf16: BF16Matmul) {
-        let W = dinp == nil ? nil : bf16.weight(weight, count: IC * OC, slot: 3)
         let x = dweight == nil ? nil : (rounded ?? bf16.round(inp, rows: N, cols: IC, slot: 1))
-        let per = N * OC <= chunkElements ? OC : min(OC, max(16, chunkElements / max(N, 1) / 16 * 16))
-        let size = bf16.elementSize
+        let per = columnsPerSlice(OC: OC, rows: N, IC: IC, kept: dinp == nil || bf16.keeps(weight, count: IC * OC))
         var o0 = 0
         while o0 < OC {
             let n = min(per, OC - o0)
             let d = bf16.round(dout + o0, rows: N, cols: n, ld: OC, slot: 0)
-            if let dinp, let W {
+            if let dinp {
                 // dinp += d (N,n) · the n rows of W (OC,IC), or of Wᵀ for (IC,OC)
-                let b = layout == .inOut ? W + o0 * size : W + o0 * IC * size
+                let (b, ldb) = weightSlice(layout, weight, o0, n, IC: IC, OC: OC, bf16)
                 bf16.multiply(transA: false, transB: layout == .inOut, M: N, N: IC, K: n, A: d, lda: n, B: b,
-                              ldb: layout == .inOut ? OC : IC, beta: 1, C: dinp, ldc: IC)
+                              ldb: ldb, beta: 1, C: dinp, ldc: IC)
             }
             if let dweight, let x {
                 if layout == .inOut {   // dW[:, o0..<o0+n] += xᵀ · d
@@ -148,6 +151,26 @@ public enum Linear {
             }
             o0 += n
         }
+    }
+
+    /// Output columns o0..<o0+n of `weight` as a bf16 operand and its leading dimension: inside the
+    /// kept copy when there is one (`BF16Matmul.keeps`), else rounded now into scratch slot 3, packed.
+    /// (OC,IC): n rows of IC; (IC,OC): IC rows of n columns.
+    static func weightSlice(_ layout: WeightLayout, _ weight: UnsafePointer<Float>, _ o0: Int, _ n: Int, IC: Int, OC: Int,
+                            _ bf16: BF16Matmul) -> (UnsafeRawPointer, Int) {
+        if bf16.keeps(weight, count: IC * OC) {
+            let W = bf16.weight(weight, count: IC * OC, slot: 3), size = bf16.elementSize
+            return layout == .outIn ? (W + o0 * IC * size, IC) : (W + o0 * size, OC)
+        }
+        return layout == .outIn ? (bf16.round(weight + o0 * IC, rows: n, cols: IC, slot: 3), IC)
+                                : (bf16.round(weight + o0, rows: IC, cols: n, ld: OC, slot: 3), n)
+    }
+
+    /// Output columns per slice: all OC when the (rows, OC) operand and, for a weight without a kept
+    /// copy, its (IC, OC) rounding fit `chunkElements`; else a multiple of 16 that does.
+    static func columnsPerSlice(OC: Int, rows: Int, IC: Int, kept: Bool) -> Int {
+        let widest = max(rows, kept ? 0 : IC)
+        return widest * OC <= chunkElements ? OC : min(OC, max(16, chunkElements / max(widest, 1) / 16 * 16))
     }
 
     /// Rounded operands are made for at most this many elements at once (8 MB of bf16: the scratch

@@ -11,9 +11,10 @@
 ///   post-norm: residual_s = x + f(x), norm_s = norm(residual_s), output norm_s
 ///
 /// Mixed precision (`operandBytes` set: the bf16 path's element size) keeps the regions that only feed
-/// linear layers (`Region.isOperand`: the attention and FFN hidden outputs, and pre-norm's norm
-/// outputs) as the rounded operands those layers multiply, 2 bytes an element on the native path, so
-/// no fp32 copy of them is kept.
+/// linear layers (`Region.isOperand`: the attention outputs and pre-norm's norm outputs) as the
+/// rounded operands those layers multiply, 2 bytes an element on the native path, so no fp32 copy of
+/// them is kept; and it keeps no feed-forward activation output at all (`recomputesActivation`:
+/// backward recomputes it from the saved input, the same numbers).
 public final class BlockActivations {
     /// Per-layer saved activations, in storage order.
     public enum Region: Int, CaseIterable {
@@ -24,7 +25,7 @@ public final class BlockActivations {
         /// Whether the region is read only as a linear layer's input (so may be kept rounded).
         func isOperand(_ c: BlockConfig) -> Bool {
             switch self {
-            case .atty, .crossY, .fchAct: true
+            case .atty, .crossY: true
             case .attnNorm, .crossNorm, .ffnNorm: c.placement == .pre
             default: false
             }
@@ -34,6 +35,7 @@ public final class BlockActivations {
         /// `operandBytes` bytes each.
         func floats(_ c: BlockConfig, B: Int, T: Int, Tk: Int, operandBytes: Int?) -> Int {
             let n = count(c, B: B, T: T, Tk: Tk)
+            if self == .fchAct, operandBytes != nil { return 0 }
             guard let bytes = operandBytes, isOperand(c) else { return n }
             return (n * bytes + 3) / 4
         }
@@ -147,6 +149,10 @@ public final class BlockActivations {
         guard operandBytes != nil, region.isOperand(config) else { return nil }
         return UnsafeMutableRawPointer(pointer(region, layer: layer))
     }
+
+    /// Whether the feed-forward activation output is not kept (mixed precision): forward writes it
+    /// into the `dFchAct` scratch, backward recomputes it into `dFch`.
+    public var recomputesActivation: Bool { operandBytes != nil }
 
     /// Start of a scratch region.
     @inline(__always)

@@ -126,9 +126,16 @@ extension TransformerBlock {
         let N = step.B * step.T, C = config.C, I = config.I
         let dAct = acts.pointer(.dFchAct), dFch = acts.pointer(.dFch), dLin = acts.pointer(.dFchLinear)
         let fch = acts.pointer(.fch, layer: l), lin = acts.pointer(.fchLinear, layer: l)
-        time(profile, .other) { VectorMath.zero(dAct, count: N * I) }
+        var act = UnsafePointer(acts.pointer(.fchAct, layer: l))
+        time(profile, .other) {
+            VectorMath.zero(dAct, count: N * I)
+            if acts.recomputesActivation {   // not kept: recomputed into dFch, free until the activation's backward
+                activation(out: dFch, fch, lin, count: N * I)
+                act = UnsafePointer(dFch)
+            }
+        }
         time(profile, .matmul) {
-            linearBackward(dinp: dAct, dout: dout, inp: acts.pointer(.fchAct, layer: l), rounded: acts.operand(.fchAct, layer: l), w, g, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16)
+            linearBackward(dinp: dAct, dout: dout, inp: act, w, g, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16)
         }
         time(profile, .other) {
             VectorMath.zero(dFch, count: N * I)

@@ -192,22 +192,23 @@ public struct TransformerBlock {
     private func ffnForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                             _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let N = step.B * step.T, C = config.C, I = config.I
-        let fch = acts.pointer(.fch, layer: l), act = staging(.fchAct, l, .dFchAct), lin = acts.pointer(.fchLinear, layer: l)
+        let fch = acts.pointer(.fch, layer: l), lin = acts.pointer(.fchLinear, layer: l)
+        let act = acts.recomputesActivation ? acts.pointer(.dFchAct) : acts.pointer(.fchAct, layer: l)
         let x = acts.operand(.ffnNorm, layer: l)
         time(profile, .matmul) {
             linear(out: fch, inp: inp, rounded: x, w, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I, step.bf16)
             if config.gated { linear(out: lin, inp: inp, rounded: x, w, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I, step.bf16) }
         }
-        time(profile, .other) {
-            switch config.feedForward {
-            case .gelu(let kind): GELU.forward(out: act, inp: fch, count: N * I, kind: kind)
-            case .relu: ReLU.forward(out: act, inp: fch, count: N * I)
-            case .gatedGELU(let kind): GatedGELU.forward(out: act, gate: fch, linear: lin, count: N * I, kind: kind)
-            }
-            keepOperand(.fchAct, l, from: act, count: N * I, step)
-        }
-        time(profile, .matmul) {
-            linear(out: out, inp: act, rounded: acts.operand(.fchAct, layer: l), w, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16)
+        time(profile, .other) { activation(out: act, fch, lin, count: N * I) }
+        time(profile, .matmul) { linear(out: out, inp: act, w, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16) }
+    }
+
+    /// The feed-forward activation of `fch` (and `lin`, gated) into `out`, `count` elements.
+    func activation(out: UnsafeMutablePointer<Float>, _ fch: UnsafePointer<Float>, _ lin: UnsafePointer<Float>, count: Int) {
+        switch config.feedForward {
+        case .gelu(let kind): GELU.forward(out: out, inp: fch, count: count, kind: kind)
+        case .relu: ReLU.forward(out: out, inp: fch, count: count)
+        case .gatedGELU(let kind): GatedGELU.forward(out: out, gate: fch, linear: lin, count: count, kind: kind)
         }
     }
 
