@@ -39,7 +39,7 @@ public enum MLMBenchmark {
         let B = p.batch, T = p.seqLen, V = config.vocabSize
         let model = try BERT(config: config, maxBatch: B, maxSeqLen: T)
         model.initializeWeights(seed: 1337)
-        model.useBF16(bf16)
+        try model.useBF16(bf16)
         let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         let specials = BERTSpecialTokens(cls: 1, sep: 2, mask: 3, pad: 0)
         let masker = try MLMMasker(microBatch: B, sequenceLength: T, vocabularySize: V, specials: specials, seed: 42)

@@ -36,7 +36,7 @@ public enum StepBenchmark {
         let plan = MemoryPlan(gpt: p.config, B: p.batch, T: p.seqLen, baseline: MemoryPlan.residentBytes())
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
-        model.useBF16(bf16)
+        try model.useBF16(bf16)
         let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
         var rng = SplitMix64(seed: 42)
         let n = p.batch * p.seqLen

@@ -35,6 +35,8 @@ public protocol LanguageModel: AnyObject {
     func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows?
     /// Deterministic initialisation from a seed (the same on every rank).
     func initializeWeights(seed: UInt64)
+    /// Reallocates activations for `bf16` (nil: fp32) where the model keeps bf16 operands; before any step.
+    func prepareActivations(for bf16: BF16Matmul?) throws
 }
 
 extension LanguageModel {
@@ -50,10 +52,17 @@ extension LanguageModel {
 
     /// Runs the linear layers with `bf16` attached to this model's weights (mixed precision), or in
     /// fp32 when nil.
-    public func useBF16(_ bf16: BF16Matmul?) {
-        bf16?.attach(weights: params.pointer, count: layout.count)
+    public func useBF16(_ bf16: BF16Matmul?) throws {
+        try prepareActivations(for: bf16)
+        // The token-embedding table (where a family names one) is rounded per use, in slices: no copy.
+        bf16?.attach(weights: params.pointer, count: layout.count, skipping: deferrableEmbeddingRange)
         self.bf16 = bf16
     }
+}
+
+extension LanguageModel {
+    /// Activations stay fp32 (families that keep bf16 operands implement this).
+    public func prepareActivations(for bf16: BF16Matmul?) throws {}
 }
 
 extension GPT: LanguageModel {}

@@ -130,6 +130,37 @@ final class BF16MatmulTests: KernelTestCase {
         }
     }
 
+    /// An input kept rounded (`roundedInput`, how the blocks store their linear layers' inputs) gives
+    /// the same bits as rounding the fp32 input inside the call, forward and backward, both layouts.
+    func testPreRoundedInputGivesTheSameBits() throws {
+        let N = 70, IC = 24, OC = 40
+        var rng = TestRNG(seed: 5)
+        let x = Buf(doubles: rng.floatExact(N * IC)), w = Buf(doubles: rng.floatExact(IC * OC)), dout = Buf(doubles: rng.floatExact(N * OC))
+        for mm in try paths() {
+            let kept = UnsafeMutableRawPointer.allocate(byteCount: N * IC * mm.elementSize, alignment: 64)
+            defer { kept.deallocate() }
+            BF16Rounding.round(x.c, into: kept, count: N * IC, native: mm.path == .native)
+            for transposed in [false, true] {
+                var runs: [[Float]] = []
+                for rounded in [nil, UnsafeRawPointer(kept)] {
+                    let out = Buf<Float>(repeating: 0, count: N * OC), dx = Buf<Float>(repeating: 0, count: N * IC)
+                    let dw = Buf<Float>(repeating: 0, count: IC * OC)
+                    if transposed {
+                        Linear.forwardTransposed(out: out.p, inp: x.c, weight: w.c, N: N, IC: IC, OC: OC, precision: mm, roundedInput: rounded)
+                        Linear.backwardTransposed(dinp: dx.p, dweight: dw.p, dout: dout.c, inp: x.c, weight: w.c, N: N, IC: IC, OC: OC,
+                                                  precision: mm, roundedInput: rounded)
+                    } else {
+                        Linear.forward(out: out.p, inp: x.c, weight: w.c, bias: nil, N: N, IC: IC, OC: OC, precision: mm, roundedInput: rounded)
+                        Linear.backward(dinp: dx.p, dweight: dw.p, dbias: nil, dout: dout.c, inp: x.c, weight: w.c, N: N, IC: IC, OC: OC,
+                                        precision: mm, roundedInput: rounded)
+                    }
+                    runs.append(out.array + dx.array + dw.array)
+                }
+                XCTAssertEqual(runs[0].map(\.bitPattern), runs[1].map(\.bitPattern), "\(mm.path) transposed \(transposed)")
+            }
+        }
+    }
+
     /// |got − ref| ≤ 1e-5 · scale (operands in [−1, 1]: Σ|a·b| over `scale` terms is at most `scale`).
     func assertClose(_ got: [Double], _ ref: [Double], scale: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(got.count, ref.count, what, file: file, line: line)

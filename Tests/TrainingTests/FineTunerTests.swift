@@ -92,7 +92,7 @@ final class FineTunerTests: XCTestCase {
         func run<C: SequenceClassifier>(_: C.Type, _ config: C.Config, bf16: Bool) throws -> (losses: [Float], accuracy: Double) {
             let tuner = try FineTuner<C>(config: config, tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
                                          settings: AdamWOptimizer.Settings(), seed: 3)
-            if bf16 { tuner.useBF16(try BF16Matmul()) }
+            if bf16 { try tuner.useBF16(try BF16Matmul()) }
             let losses = try tuner.train(task(240, seed: 1), steps: 150, lr: 3e-3)
             return (losses, try tuner.accuracy(task(90, seed: 2)))
         }

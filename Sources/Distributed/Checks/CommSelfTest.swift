@@ -80,6 +80,11 @@ public struct CommSelfTest {
             check("allreduce uint8 sum n=\(count)") { try allreduce(comm, UInt8.self, .sum, count, salt: 6) }
             check("allreduce uint8 max n=\(count)") { try allreduce(comm, UInt8.self, .max, count, salt: 7) }
         }
+        for count in [1003, 100_003] {   // the larger one through the single-node path where there is one
+            for op in [ReduceOp.sum, .average, .max] {
+                check("allreduce bfloat16 \(op) n=\(count)") { try allreduce(comm, BFloat16.self, op, count, salt: 14) }
+            }
+        }
         check("allreduce int64 sum n=1003") { try allreduce(comm, Int64.self, .sum, 1003, salt: 8) }
         check("allreduce uint16 sum n=1003") { try allreduce(comm, UInt16.self, .sum, 1003, salt: 9) }
         check("allreduce uint64 sum n=1003") { try allreduce(comm, UInt64.self, .sum, 1003, salt: 10) }

@@ -121,3 +121,27 @@ func selfTestDigest(_ bytes: UnsafeRawBufferPointer, seed: UInt64 = 0xCBF2_9CE4_
     h ^= h >> 29
     return h
 }
+
+extension BFloat16: SelfTestElement {
+    /// An integer in -30...30: sums of up to 8 ranks stay below 256 in magnitude, exact in bfloat16's
+    /// 8-bit significand, so every order of pairwise bfloat16 additions gives these bits.
+    @inline(__always)
+    static func make(_ bits: UInt64) -> BFloat16 { BFloat16(Float(Int32(truncatingIfNeeded: ((bits >> 32) &* 61) >> 32) - 30)) }
+
+    /// The exact sum rounded once (exact here), the average as one `Float` division rounded once.
+    static func reference(_ op: ReduceOp, ranks: Int, _ element: (Int) -> BFloat16) -> BFloat16 {
+        var sum: Float = 0, best = element(0), least = best
+        for r in 0..<ranks {
+            let x = element(r)
+            sum += x.float
+            if x > best { best = x }
+            if x < least { least = x }
+        }
+        switch op {
+        case .sum: return BFloat16(sum)
+        case .average: return BFloat16(sum / Float(ranks))
+        case .max: return best
+        case .min: return least
+        }
+    }
+}

@@ -8,7 +8,7 @@
 /// once back to bfloat16. All communicators share these kernels, so a two-rank sum is bit-identical
 /// everywhere (`a + b` is commutative); with more ranks each pairwise addition rounds, and the order in
 /// which a transport combines ranks (MPI's ring, in-process rank order) can change the last bit.
-public struct BFloat16: CommScalar, Hashable, CustomStringConvertible {
+public struct BFloat16: CommScalar, Hashable, Comparable, CustomStringConvertible {
     /// `.bfloat16`.
     public static var commDataType: CommDataType { .bfloat16 }
 
@@ -27,6 +27,9 @@ public struct BFloat16: CommScalar, Hashable, CustomStringConvertible {
     @inline(__always)
     public var float: Float { Float(bitPattern: UInt32(bitPattern) << 16) }
 
+    /// Ordered as the `Float` values (NaNs unordered).
+    public static func < (a: BFloat16, b: BFloat16) -> Bool { a.float < b.float }
+
     /// The value as `Float` prints it.
     public var description: String { "\(float)" }
 
@@ -40,25 +43,68 @@ public struct BFloat16: CommScalar, Hashable, CustomStringConvertible {
         return bits & 0x7FFF_FFFF > 0x7F80_0000 ? quietNaN : rounded
     }
 
-    // MARK: - Bulk conversions (branch-free loops the compiler vectorizes)
+    // MARK: - Bulk conversions and sums (16 lanes at a time, as the gradient hand-off needs)
+
+    /// 16 binary32 values rounded to bfloat16 bits as `round(_:)` does. NaN lanes are found by a
+    /// float compare (an integer compare-and-select on 16 lanes compiles to scalar code).
+    @inline(__always)
+    static func round16(_ x: SIMD16<Float>) -> SIMD16<UInt16> {
+        let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
+        var r = (bits &+ SIMD16(repeating: 0x7FFF) &+ ((bits &>> 16) & SIMD16(repeating: 1))) &>> 16
+        r.replace(with: (bits &>> 16) | SIMD16(repeating: 0x0040), where: x .!= x)
+        return SIMD16<UInt16>(truncatingIfNeeded: r)
+    }
+
+    /// 16 bfloat16 bit patterns widened exactly to `Float`.
+    @inline(__always)
+    static func widen16(_ bits: SIMD16<UInt16>) -> SIMD16<Float> {
+        unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: bits) &<< 16, to: SIMD16<Float>.self)
+    }
 
     /// `destination[i] = BFloat16(source[i])` for `count` elements.
     public static func convert(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<BFloat16>, count: Int) {
-        destination.withMemoryRebound(to: UInt16.self, capacity: count) { out in
-            for i in 0..<count { out[i] = round(source[i].bitPattern) }
+        let src = UnsafeRawPointer(source), dst = UnsafeMutableRawPointer(destination)
+        var i = 0
+        while i + 16 <= count {
+            dst.storeBytes(of: round16(src.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+            i += 16
         }
+        while i < count { destination[i].bitPattern = round(source[i].bitPattern); i += 1 }
     }
 
     /// `destination[i] = Float(source[i]) / divisor` for `count` elements (exact when `divisor` is 1;
     /// otherwise one true `Float` division per element).
     public static func widen(_ source: UnsafePointer<BFloat16>, to destination: UnsafeMutablePointer<Float>,
                              count: Int, dividingBy divisor: Float = 1) {
-        source.withMemoryRebound(to: UInt16.self, capacity: count) { bits in
-            if divisor == 1 {
-                for i in 0..<count { destination[i] = Float(bitPattern: UInt32(bits[i]) << 16) }
-            } else {
-                for i in 0..<count { destination[i] = Float(bitPattern: UInt32(bits[i]) << 16) / divisor }
-            }
+        let src = UnsafeRawPointer(source), dst = UnsafeMutableRawPointer(destination)
+        let d = SIMD16<Float>(repeating: divisor)
+        var i = 0
+        while i + 16 <= count {
+            let v = widen16(src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
+            dst.storeBytes(of: divisor == 1 ? v : v / d, toByteOffset: 4 * i, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            let v = source[i].float
+            destination[i] = divisor == 1 ? v : v / divisor
+            i += 1
+        }
+    }
+
+    /// `out[i] = BFloat16(Float(a[i]) + Float(b[i]))` over raw bfloat16 bits (`out` may be `a`).
+    static func add(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer, count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            let x = widen16(a.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
+            let y = widen16(b.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self))
+            out.storeBytes(of: round16(x + y), toByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+            i += 16
+        }
+        let pa = a.assumingMemoryBound(to: UInt16.self), pb = b.assumingMemoryBound(to: UInt16.self)
+        let po = out.assumingMemoryBound(to: UInt16.self)
+        while i < count {
+            po[i] = round((Float(bitPattern: UInt32(pa[i]) << 16) + Float(bitPattern: UInt32(pb[i]) << 16)).bitPattern)
+            i += 1
         }
     }
 
@@ -72,10 +118,7 @@ public struct BFloat16: CommScalar, Hashable, CustomStringConvertible {
         let b = next.assumingMemoryBound(to: UInt16.self)
         switch op {
         case .sum, .average:
-            for i in 0..<count {
-                let x = Float(bitPattern: UInt32(a[i]) << 16) + Float(bitPattern: UInt32(b[i]) << 16)
-                a[i] = round(x.bitPattern)
-            }
+            add(UnsafeRawPointer(accumulator), next, into: accumulator, count: count)
         case .max:
             for i in 0..<count where Float(bitPattern: UInt32(b[i]) << 16) > Float(bitPattern: UInt32(a[i]) << 16) {
                 a[i] = b[i]

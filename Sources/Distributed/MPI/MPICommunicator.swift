@@ -9,7 +9,7 @@ import Foundation
 /// - Works on a duplicate of `MPI_COMM_WORLD` whose error handler is `MPI_ERRORS_RETURN`; every return
 ///   code becomes a thrown `CommunicatorError.mpi` naming the call and `MPI_Error_string`'s text.
 /// - `localRank`/`localSize` come from `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`.
-/// - When every rank shares this host, float32 sums and averages of at least
+/// - When every rank shares this host, float32 and bfloat16 sums and averages of at least
 ///   `SingleNodeAllreduce.minimumElements` elements go through `SingleNodeAllreduce` (ranks read and
 ///   write each other's buffers directly and wait sleeping) instead of `MPI_Allreduce`, unless
 ///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which.
@@ -254,9 +254,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private func allreduceNow(_ base: UnsafeMutableRawPointer?, _ count: Int, _ type: CommDataType,
                               _ op: ReduceOp, background: Bool) throws {
         let address = base ?? emptyAddress
-        if let singleNode, type == .float32, op == .sum || op == .average, count >= SingleNodeAllreduce.minimumElements {
-            try singleNode.sum(address.assumingMemoryBound(to: Float.self), count: count,
-                               pollMicroseconds: background ? 50 : 1000)
+        if let singleNode, type == .float32 || type == .bfloat16, op == .sum || op == .average,
+           count >= SingleNodeAllreduce.minimumElements {
+            try singleNode.sum(address, count: count, type: type, pollMicroseconds: background ? 50 : 1000)
             if op == .average { ReductionKernels.divide(address, count: count, type: type, by: size) }
             return
         }

@@ -46,8 +46,9 @@ public enum Embedding {
 
     /// dwte[tokens[b,t],:] += dout[b,t,:] and dwpe[t,:] += dout[b,t,:] (accumulates).
     ///
-    /// Parallel over blocks of channels, so repeated tokens never race; the order of additions into
-    /// every element is fixed (row order), so results do not depend on the thread count.
+    /// dwte: parallel over blocks of channels, so repeated tokens never race; the order of additions
+    /// into every element is fixed (row order), so results do not depend on the thread count. dwpe:
+    /// parallel over positions, each summing its B rows from zero and adding the total once.
     public static func backward(dwte: UnsafeMutablePointer<Float>? /* (V,C) +=; nil: not accumulated */,
                                 dwpe: UnsafeMutablePointer<Float>? /* (P,C) +=; nil when not learned */,
                                 dout: UnsafePointer<Float> /* (B,T,C) */,
@@ -56,12 +57,20 @@ public enum Embedding {
         precondition(B >= 0 && T >= 0 && C > 0, "bad embedding shape")
         let N = B * T
         let blocks = (C + 15) / 16
-        Parallel.chunks(blocks, minChunk: 4) { range in
-            let lo = range.lowerBound * 16, hi = min(C, range.upperBound * 16)
-            for n in 0..<N {
-                let g = dout + n * C
-                if let dwte { accumulate(dwte + Int(tokens[n]) * C, g, lo, hi) }
-                if let dwpe { accumulate(dwpe + (n % T) * C, g, lo, hi) }
+        if let dwte {
+            Parallel.chunks(blocks, minChunk: 4) { range in
+                let lo = range.lowerBound * 16, hi = min(C, range.upperBound * 16)
+                for n in 0..<N { accumulate(dwte + Int(tokens[n]) * C, dout + n * C, lo, hi) }
+            }
+        }
+        // Each position's rows summed over the batch, then added once (`Parallel.addRowSums`).
+        if let dwpe {
+            Parallel.chunks(T, minChunk: 4) { positions in
+                for t in positions {
+                    Parallel.addRowSums(into: dwpe + t * C, nil, channels: 0..<C, rows: B) { b, c, lanes, sum, _ in
+                        sum += (dout + (b * T + t) * C).load16(c, lanes: lanes)
+                    }
+                }
             }
         }
     }

@@ -57,7 +57,8 @@ public enum LayerNorm {
     /// Accumulates dinp, dweight and dbias (+=) from dout, using the mean and rstd saved by forward.
     ///
     /// Two parallel passes: rows for dinp, then blocks of channels for dweight/dbias, so no two threads
-    /// write the same element and the summation order does not depend on the thread count.
+    /// write the same element and the summation order does not depend on the thread count; dweight and
+    /// dbias get this batch's sums added once (`Parallel.addRowSums`).
     public static func backward(dinp: UnsafeMutablePointer<Float> /* (N,C) += */,
                                 dweight: UnsafeMutablePointer<Float> /* (C) += */,
                                 dbias: UnsafeMutablePointer<Float> /* (C) += */,
@@ -121,25 +122,11 @@ public enum LayerNorm {
                 }
             }
         }
-        Parallel.channelBlocks(C) { lo, hi in
-            for n in 0..<N {
-                let x = inp + n * C, g = dout + n * C
-                let m = mean?[n] ?? 0, r = rstd[n]
-                let mv = SIMD16<Float>(repeating: m), rv = SIMD16<Float>(repeating: r)
-                var c = lo
-                while c + 16 <= hi {
-                    let gv = g.load16(c)
-                    let xhat = (x.load16(c) - mv) * rv
-                    dweight.store16(c, dweight.load16(c).addingProduct(gv, xhat))
-                    if let dbias { dbias.store16(c, dbias.load16(c) + gv) }
-                    c += 16
-                }
-                while c < hi {
-                    dweight[c] += g[c] * (x[c] - m) * r
-                    if let dbias { dbias[c] += g[c] }
-                    c += 1
-                }
-            }
+        Parallel.addRowSums(into: dweight, dbias, width: C, rows: N) { n, c, lanes, dw, db in
+            let g = (dout + n * C).load16(c, lanes: lanes), x = (inp + n * C).load16(c, lanes: lanes)
+            let xhat = (x - SIMD16(repeating: mean?[n] ?? 0)) * SIMD16(repeating: rstd[n])
+            dw = dw.addingProduct(g, xhat)
+            db += g
         }
     }
 }

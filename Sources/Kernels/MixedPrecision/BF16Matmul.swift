@@ -45,6 +45,8 @@ public final class BF16Matmul {
     private var master: UnsafePointer<Float>?
     private var masterCount = 0
     private var weights: UnsafeMutableRawPointer?
+    /// The attached elements without a rounded copy (rounded per use instead); see `attach`.
+    public private(set) var unrounded: Range<Int> = 0..<0
 
     /// The shape and options of one cached primitive.
     struct Shape: Hashable {
@@ -106,35 +108,55 @@ public final class BF16Matmul {
         return UnsafeRawPointer(dst)
     }
 
-    /// Keeps a rounded copy of `weights` (count floats), the model's flat parameter buffer; weight
-    /// operands inside it come from the copy. Call `refreshWeights` whenever the buffer changes other
+    /// Keeps a rounded copy of `weights` (count floats), the model's flat parameter buffer, except of
+    /// the elements in `skipping` (a large table used by one product per pass, e.g. the tied token
+    /// embedding: rounded in slices per use rather than kept, 2 bytes per element less); weight
+    /// operands with a copy come from it. Call `refreshWeights` whenever the buffer changes other
     /// than through an AdamW step given `roundedWeights`.
-    public func attach(weights: UnsafePointer<Float>, count: Int) {
+    public func attach(weights: UnsafePointer<Float>, count: Int, skipping: Range<Int>? = nil) {
         self.weights?.deallocate()
         master = weights
         masterCount = count
-        self.weights = UnsafeMutableRawPointer.allocate(byteCount: max(64, count * elementSize), alignment: 64)
+        unrounded = skipping.map { $0.clamped(to: 0..<count) } ?? 0..<0
+        self.weights = UnsafeMutableRawPointer.allocate(byteCount: max(64, (count - unrounded.count) * elementSize), alignment: 64)
         refreshWeights()
     }
 
-    /// Re-rounds the attached weights in `range` (all of them by default).
-    public func refreshWeights(_ range: Range<Int>? = nil) {
+    /// Where element `offset` of the attached buffer sits in the copy (not in `unrounded`).
+    @inline(__always)
+    private func copyIndex(_ offset: Int) -> Int { offset < unrounded.lowerBound ? offset : offset - unrounded.count }
+
+    /// Re-rounds the attached weights that have a copy.
+    public func refreshWeights() {
         guard let master, let weights else { return }
-        let r = range ?? 0..<masterCount
-        BF16Rounding.round(master + r.lowerBound, into: weights + r.lowerBound * elementSize, count: r.count, native: path == .native)
+        func refresh(_ r: Range<Int>) {
+            guard !r.isEmpty else { return }
+            BF16Rounding.round(master + r.lowerBound, into: weights + copyIndex(r.lowerBound) * elementSize, count: r.count,
+                               native: path == .native)
+        }
+        refresh(0..<unrounded.lowerBound)
+        refresh(unrounded.upperBound..<masterCount)
     }
 
     /// Where an AdamW step over flat elements starting at `offset` writes the rounded weights; nil
-    /// when no weights are attached.
+    /// when no weights are attached. The step's elements must all have a copy or none (`unrounded`).
     public func roundedWeights(at offset: Int) -> BF16Destination? {
-        weights.map { BF16Destination(pointer: $0 + offset * elementSize, native: path == .native) }
+        guard let weights, !unrounded.contains(offset) else { return nil }
+        return BF16Destination(pointer: weights + copyIndex(offset) * elementSize, native: path == .native)
     }
 
-    /// The rounded operand for the fp32 matrix at `w` (count elements): the attached copy when `w`
-    /// lies in the attached buffer, else rounded now into scratch slot `slot`.
+    /// Whether the `count` weights at `w` have a kept rounded copy.
+    public func keeps(_ w: UnsafePointer<Float>, count: Int) -> Bool {
+        guard let master, weights != nil, w >= master, w + count <= master + masterCount else { return false }
+        let lo = w - master
+        return !(lo..<(lo + count)).overlaps(unrounded)
+    }
+
+    /// The rounded operand for the fp32 matrix at `w` (count elements): the kept copy when there is
+    /// one (`keeps`), else rounded now into scratch slot `slot`.
     public func weight(_ w: UnsafePointer<Float>, count: Int, slot: Int) -> UnsafeRawPointer {
-        if let master, let weights, w >= master, w + count <= master + masterCount {
-            return UnsafeRawPointer(weights + (w - master) * elementSize)
+        if keeps(w, count: count), let master, let weights {
+            return UnsafeRawPointer(weights + copyIndex(w - master) * elementSize)
         }
         return round(w, rows: 1, cols: count, slot: slot)
     }
@@ -200,8 +222,9 @@ public final class BF16Matmul {
         }
     }
 
-    /// The best rate of an (M,K)·(K,N) product on this path, GFLOP/s, over `repeats` runs after one
-    /// warm-up (the bf16 counterpart of `BLASRuntime.measurePeakGFLOPS`, same default shape).
+    /// The best rate of an (M,K)·(K,N) product on this path, GFLOP/s, over at least `repeats` runs and
+    /// half a second after one warm-up (`BLASRuntime.bestSeconds`; the bf16 counterpart of
+    /// `BLASRuntime.measurePeakGFLOPS`, same default shape).
     public func measurePeakGFLOPS(M: Int = 1024, N: Int = 3072, K: Int = 768, repeats: Int = 8) -> Double {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: M * K), b = UnsafeMutablePointer<Float>.allocate(capacity: K * N)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: M * N)
@@ -209,11 +232,8 @@ public final class BF16Matmul {
         for i in 0..<(M * K) { a[i] = Float(i % 7) * 0.01 }
         for i in 0..<(K * N) { b[i] = Float(i % 5) * 0.01 }
         let ra = round(a, rows: M, cols: K, slot: 0), rb = round(b, rows: K, cols: N, slot: 1)
-        var best = Double.infinity
-        for _ in 0..<(repeats + 1) {
-            let start = DispatchTime.now().uptimeNanoseconds
+        let best = BLASRuntime.bestSeconds(repeats: repeats) {
             multiply(transA: false, transB: false, M: M, N: N, K: K, A: ra, lda: K, B: rb, ldb: N, beta: 0, C: c, ldc: N)
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return 2.0 * Double(M) * Double(N) * Double(K) / best / 1e9
     }

@@ -24,9 +24,9 @@ public final class GPT {
     /// Gradients, same layout as `params`.
     public let grads: FlatBuffer
     /// Activations and backward scratch for batches up to (maxBatch, maxSeqLen).
-    public let acts: GPTActivations
+    public private(set) var acts: GPTActivations
     /// The transformer block every layer runs (GPT-2's options, GPT-2's tensor names).
-    let block: TransformerBlock
+    private(set) var block: TransformerBlock
     /// Dropout is applied only while training (and only when configured).
     public var training = true
     /// Seed of the dropout masks; the training loop sets it per step and rank for reproducibility.
@@ -55,6 +55,8 @@ public final class GPT {
     /// The block inputs of the last forward (batch, dropout), reused by backward to undo exactly what
     /// forward did.
     private var step = BlockStep(B: 1, T: 1)
+    /// The token-embedding gradient rows of the batch, set aside during backward (see `HeldGradientRows`).
+    private let heldRows: HeldGradientRows
 
     /// Builds a model for batches up to (maxBatch, maxSeqLen), validating the config first.
     public init(config: GPTConfig, maxBatch: Int, maxSeqLen: Int) throws {
@@ -77,6 +79,7 @@ public final class GPT {
         targets = .allocate(filling: 0, count: maxBatch * maxSeqLen)
         labels = .allocate(filling: 0, count: maxBatch)
         classifiedRows = .allocate(filling: 0, count: maxBatch)
+        heldRows = HeldGradientRows(vocab: config.vocabSize, width: config.dModel)
     }
 
     deinit {
@@ -100,6 +103,17 @@ public final class GPT {
             } else {
                 rng.fillNormal(p, count: t.count, std: t.name.hasSuffix("c_proj.weight") ? projStd : 0.02)
             }
+        }
+    }
+
+    /// Reallocates the activations for `bf16` (its operands kept rounded) or fp32 (nil), when they
+    /// were made for the other; called by `useBF16` before any step.
+    public func prepareActivations(for bf16: BF16Matmul?) throws {
+        guard acts.blocks.operandBytes != bf16?.elementSize else { return }
+        let (B, T) = (acts.B, acts.T)
+        for (b, t, bytes) in [(1, 1, nil), (B, T, bf16?.elementSize)] {   // the old buffers are freed first
+            acts = try GPTActivations(config: config, B: b, T: t, operandBytes: bytes)
+            block = TransformerBlock(config: config.blockConfig, table: layout.blockTable, acts: acts.blocks)
         }
     }
 
@@ -200,6 +214,8 @@ public final class GPT {
         guard let head = lossHead else { preconditionFailure("backward needs a forward with targets (or labels) first") }
         let mark = timeline != nil ? Timeline.now() : 0
         let scale = lastCount > 0 ? lossScale / Float(lastCount) : 0
+        // The batch's wte rows get the head and every lookup from zero, then are added once.
+        if !deferringTokenEmbedding { heldRows.hold(grads.pointer + layout.wte, tokens: tokens, count: lastB * lastT) }
         // Each head writes dLN (B, T, C), the gradient of the loss w.r.t. the ln_f output, then the shared body.
         switch head {
         case .languageModel: languageModelHeadBackward(scale: scale)
@@ -260,7 +276,10 @@ public final class GPT {
         }
         let dwpe = layout.wpe.map { grads.pointer + $0 }
         let dwte = deferringTokenEmbedding ? nil : grads.pointer + layout.wte
-        timed(.other) { Embedding.backward(dwte: dwte, dwpe: dwpe, dout: dEncoded, tokens: tokens, B: B, T: T, C: C) }
+        timed(.other) {
+            Embedding.backward(dwte: dwte, dwpe: dwpe, dout: dEncoded, tokens: tokens, B: B, T: T, C: C)
+            if let dwte { heldRows.release(dwte) }
+        }
         let embeddingEnd = (layout.wpe ?? layout.wte) + (layout.wpe == nil ? V * C : config.maxSeqLen * C)
         let finished = deferringTokenEmbedding ? (layout.wte + V * C)..<embeddingEnd : layout.wte..<embeddingEnd
         timeline?.record(.backwardEmbedding, start: mark, range: finished)

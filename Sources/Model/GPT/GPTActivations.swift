@@ -36,11 +36,12 @@ public final class GPTActivations {
     /// The embedding-dropout keep-mask (B, T, C); one byte when dropout is off.
     let embeddingMask: UnsafeMutablePointer<UInt8>
 
-    /// Allocates everything a (B, T) forward and backward of `config` needs.
-    public init(config: GPTConfig, B: Int, T: Int) throws {
+    /// Allocates everything a (B, T) forward and backward of `config` needs; with `operandBytes` the
+    /// blocks keep their linear layers' inputs as rounded bf16 operands (see `BlockActivations`).
+    public init(config: GPTConfig, B: Int, T: Int, operandBytes: Int? = nil) throws {
         self.B = B; self.T = T
         let C = config.dModel
-        blocks = try BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T)
+        blocks = try BlockActivations(config: config.blockConfig, layers: config.nLayer, B: B, T: T, operandBytes: operandBytes)
         globals = try RegionBuffer { $0.count(B: B, T: T, C: C, V: config.vocabSize, K: config.numLabels) }
         embeddingMask = .allocate(filling: 1, count: config.embeddingDropout > 0 ? B * T * C : 1)
     }

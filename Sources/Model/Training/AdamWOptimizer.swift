@@ -64,13 +64,24 @@ public final class AdamWOptimizer {
     /// the same pass refreshes its bf16 copy of the weights it updates.
     public func step(params: FlatBuffer, grads: FlatBuffer, lr: Float, gradScale: Float = 1, bf16: BF16Matmul? = nil) {
         t += 1
+        // Elements that bf16 keeps no copy of (`BF16Matmul.unrounded`) are updated on their own.
+        let bare = bf16?.unrounded ?? 0..<0
         for piece in pieces {
-            let local = piece.range.lowerBound - shard.lowerBound
-            AdamW.step(params: params.pointer + piece.range.lowerBound, grads: grads.pointer + piece.range.lowerBound,
-                       m: m.pointer + local, v: v.pointer + local, count: piece.range.count, lr: lr,
-                       beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps,
-                       weightDecay: piece.decay ? settings.weightDecay : 0, t: t, gradScale: gradScale,
-                       rounded: bf16?.roundedWeights(at: piece.range.lowerBound))
+            let r = piece.range
+            func update(_ sub: Range<Int>) {
+                guard !sub.isEmpty else { return }
+                let local = sub.lowerBound - shard.lowerBound
+                AdamW.step(params: params.pointer + sub.lowerBound, grads: grads.pointer + sub.lowerBound,
+                           m: m.pointer + local, v: v.pointer + local, count: sub.count, lr: lr,
+                           beta1: settings.beta1, beta2: settings.beta2, eps: settings.eps,
+                           weightDecay: piece.decay ? settings.weightDecay : 0, t: t, gradScale: gradScale,
+                           rounded: bf16?.roundedWeights(at: sub.lowerBound))
+            }
+            let inside = r.clamped(to: bare)
+            if inside.isEmpty { update(r); continue }
+            update(r.lowerBound..<inside.lowerBound)
+            update(inside)
+            update(inside.upperBound..<r.upperBound)
         }
     }
 

@@ -12,12 +12,36 @@ import Support
 /// Per sublayer s (self-attention, cross-attention, feed-forward) with input x:
 ///   pre-norm:  norm_s = norm(x), residual_s = x + f(norm_s), output residual_s
 ///   post-norm: residual_s = x + f(x), norm_s = norm(residual_s), output norm_s
+///
+/// Mixed precision (`operandBytes` set: the bf16 path's element size) keeps the regions that only feed
+/// linear layers (`Region.isOperand`: the attention outputs and pre-norm's norm outputs) as the
+/// rounded operands those layers multiply, 2 bytes an element on the native path, so no fp32 copy of
+/// them is kept; and it keeps no feed-forward activation output at all (`recomputesActivation`:
+/// backward recomputes it from the saved input, the same numbers).
 public final class BlockActivations {
     /// Per-layer saved activations, in storage order.
     public enum Region: Int, CaseIterable {
         case attnNorm, attnMean, attnRstd, qkv, atty, att, attDropped, attnResidual
         case crossNorm, crossMean, crossRstd, crossQ, crossKV, crossY, crossAtt, crossAttDropped, crossResidual
         case ffnNorm, ffnMean, ffnRstd, fch, fchLinear, fchAct, ffnResidual
+
+        /// Whether the region is read only as a linear layer's input (so may be kept rounded).
+        func isOperand(_ c: BlockConfig) -> Bool {
+            switch self {
+            case .atty, .crossY: true
+            case .attnNorm, .crossNorm, .ffnNorm: c.placement == .pre
+            default: false
+            }
+        }
+
+        /// Floats the region takes: its elements, or the room for them as rounded operands of
+        /// `operandBytes` bytes each.
+        func floats(_ c: BlockConfig, B: Int, T: Int, Tk: Int, operandBytes: Int?) -> Int {
+            let n = count(c, B: B, T: T, Tk: Tk)
+            if self == .fchAct, operandBytes != nil { return 0 }
+            guard let bytes = operandBytes, isOperand(c) else { return n }
+            return (n * bytes + 3) / 4
+        }
 
         func count(_ c: BlockConfig, B: Int, T: Int, Tk: Int) -> Int {
             let N = B * T, C = c.C, D = c.D, cross = c.crossAttention ? 1 : 0, dropping = c.attentionDropout > 0 ? 1 : 0
@@ -61,6 +85,9 @@ public final class BlockActivations {
 
     /// The largest batch, sequence length and other-sequence length these buffers hold.
     public let B: Int, T: Int, Tk: Int
+    /// Bytes per element of the operand regions (`Region.isOperand`), or nil: all fp32.
+    public let operandBytes: Int?
+    private let config: BlockConfig
     let storage: FlatBuffer
     private let regionOffsets: [Int], scratchOffsets: [Int]
     private let layerStride: Int
@@ -71,13 +98,16 @@ public final class BlockActivations {
     private let ffnMasks: UnsafeMutablePointer<UInt8>
     private let ffnMaskStride: Int
 
-    /// Allocates what `layers` blocks of `config` need for batches up to (B, T), other sequence up to Tk.
-    public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) throws {
+    /// Allocates what `layers` blocks of `config` need for batches up to (B, T), other sequence up to Tk;
+    /// with `operandBytes` (the bf16 path's element size) the operand regions hold rounded operands.
+    public init(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0, operandBytes: Int? = nil) throws {
         self.B = B; self.T = T; self.Tk = Tk
+        self.operandBytes = operandBytes
+        self.config = config
         var offsets: [Int] = [], running = 0
         for region in Region.allCases {
             offsets.append(running)
-            running += Self.align(region.count(config, B: B, T: T, Tk: Tk))
+            running += Self.align(region.floats(config, B: B, T: T, Tk: Tk, operandBytes: operandBytes))
         }
         regionOffsets = offsets
         layerStride = running
@@ -101,8 +131,9 @@ public final class BlockActivations {
 
     /// Floats (activations and scratch) and mask bytes that `init(config:layers:B:T:Tk:)` allocates,
     /// computed without allocating (memory plans).
-    public static func size(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0) -> (floats: Int, maskBytes: Int) {
-        let perLayer = Region.allCases.reduce(0) { $0 + align($1.count(config, B: B, T: T, Tk: Tk)) }
+    public static func size(config: BlockConfig, layers: Int, B: Int, T: Int, Tk: Int = 0,
+                            operandBytes: Int? = nil) -> (floats: Int, maskBytes: Int) {
+        let perLayer = Region.allCases.reduce(0) { $0 + align($1.floats(config, B: B, T: T, Tk: Tk, operandBytes: operandBytes)) }
         let scratch = Scratch.allCases.reduce(0) { $0 + align($1.count(config, B: B, T: T, Tk: Tk)) }
         return (layers * perLayer + scratch, max(1, (config.residualDropout > 0 ? B * T * config.C : 0) * 3 * layers)
                     + max(1, ffnMaskStride(config, B: B, T: T) * layers))
@@ -121,6 +152,18 @@ public final class BlockActivations {
     public func pointer(_ region: Region, layer: Int) -> UnsafeMutablePointer<Float> {
         storage.pointer + layer * layerStride + regionOffsets[region.rawValue]
     }
+
+    /// The rounded operand a linear layer reads from `region` of `layer`, or nil when the region holds
+    /// fp32 (no `operandBytes`, or not an operand region).
+    @inline(__always)
+    public func operand(_ region: Region, layer: Int) -> UnsafeMutableRawPointer? {
+        guard operandBytes != nil, region.isOperand(config) else { return nil }
+        return UnsafeMutableRawPointer(pointer(region, layer: layer))
+    }
+
+    /// Whether the feed-forward activation output is not kept (mixed precision): forward writes it
+    /// into the `dFchAct` scratch, backward recomputes it into `dFch`.
+    public var recomputesActivation: Bool { operandBytes != nil }
 
     /// Start of a scratch region.
     @inline(__always)

@@ -77,7 +77,7 @@ extension TransformerBlock {
         let qkv = acts.pointer(.qkv, layer: l)
         time(profile, .other) { VectorMath.zero(dAttY, count: N * D) }
         time(profile, .matmul) {
-            linearBackward(dinp: dAttY, dout: dout, inp: acts.pointer(.atty, layer: l), w, g, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C, step.bf16)
+            linearBackward(dinp: dAttY, dout: dout, inp: acts.pointer(.atty, layer: l), rounded: acts.operand(.atty, layer: l), w, g, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C, step.bf16)
         }
         time(profile, .other) { VectorMath.zero(dQKV, count: N * 3 * D) }
         time(profile, .attention) {
@@ -88,7 +88,10 @@ extension TransformerBlock {
                                causal: config.selfAttention == .causal, dropout: p,
                                dropped: p > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil)
         }
-        time(profile, .matmul) { linearBackward(dinp: dinp, dout: dQKV, inp: inp, w, g, .qkvWeight, .qkvBias, N: N, IC: C, OC: 3 * D, step.bf16) }
+        time(profile, .matmul) {
+            linearBackward(dinp: dinp, dout: dQKV, inp: inp, rounded: acts.operand(.attnNorm, layer: l), w, g, .qkvWeight, .qkvBias,
+                           N: N, IC: C, OC: 3 * D, step.bf16)
+        }
     }
 
     /// Cross-attention backward: proj, attention, q (into `dinp`) and kv (into the step's dEncoder).
@@ -100,7 +103,7 @@ extension TransformerBlock {
         let q = acts.pointer(.crossQ, layer: l), kv = acts.pointer(.crossKV, layer: l)
         time(profile, .other) { VectorMath.zero(dY, count: N * D) }
         time(profile, .matmul) {
-            linearBackward(dinp: dY, dout: dout, inp: acts.pointer(.crossY, layer: l), w, g, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C, step.bf16)
+            linearBackward(dinp: dY, dout: dout, inp: acts.pointer(.crossY, layer: l), rounded: acts.operand(.crossY, layer: l), w, g, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C, step.bf16)
         }
         time(profile, .other) { VectorMath.zero(dQ, count: N * D); VectorMath.zero(dKV, count: B * Tk * 2 * D) }
         time(profile, .attention) {
@@ -112,7 +115,7 @@ extension TransformerBlock {
         }
         time(profile, .matmul) {
             linearBackward(dinp: step.dEncoder, dout: dKV, inp: step.encoder!, w, g, .crossKVWeight, .crossKVBias, N: B * Tk, IC: C, OC: 2 * D, step.bf16)
-            linearBackward(dinp: dinp, dout: dQ, inp: inp, w, g, .crossQWeight, .crossQBias, N: N, IC: C, OC: D, step.bf16)
+            linearBackward(dinp: dinp, dout: dQ, inp: inp, rounded: acts.operand(.crossNorm, layer: l), w, g, .crossQWeight, .crossQBias, N: N, IC: C, OC: D, step.bf16)
         }
     }
 
@@ -123,9 +126,16 @@ extension TransformerBlock {
         let N = step.B * step.T, C = config.C, I = config.I
         let dAct = acts.pointer(.dFchAct), dFch = acts.pointer(.dFch), dLin = acts.pointer(.dFchLinear)
         let fch = acts.pointer(.fch, layer: l), lin = acts.pointer(.fchLinear, layer: l)
-        time(profile, .other) { VectorMath.zero(dAct, count: N * I) }
+        var act = UnsafePointer(acts.pointer(.fchAct, layer: l))
+        time(profile, .other) {
+            VectorMath.zero(dAct, count: N * I)
+            if acts.recomputesActivation {   // not kept: recomputed into dFch, free until the activation's backward
+                activation(out: dFch, fch, lin, count: N * I, layer: l, step)
+                act = UnsafePointer(dFch)
+            }
+        }
         time(profile, .matmul) {
-            linearBackward(dinp: dAct, dout: dout, inp: acts.pointer(.fchAct, layer: l), w, g, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16)
+            linearBackward(dinp: dAct, dout: dout, inp: act, w, g, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16)
         }
         time(profile, .other) {
             if step.dropping, config.ffnDropout > 0 {   // dAct = d(dropped act) · mask / (1 − p), through dFch
@@ -143,25 +153,28 @@ extension TransformerBlock {
             }
         }
         time(profile, .matmul) {
-            if config.gated { linearBackward(dinp: dinp, dout: dLin, inp: inp, w, g, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I, step.bf16) }
-            linearBackward(dinp: dinp, dout: dFch, inp: inp, w, g, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I, step.bf16)
+            let x = acts.operand(.ffnNorm, layer: l)
+            if config.gated {
+                linearBackward(dinp: dinp, dout: dLin, inp: inp, rounded: x, w, g, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I, step.bf16)
+            }
+            linearBackward(dinp: dinp, dout: dFch, inp: inp, rounded: x, w, g, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I, step.bf16)
         }
     }
 
     /// Accumulates dinp, dW and (when the table has the bias) db of `linear`.
     @inline(__always)
     func linearBackward(dinp: UnsafeMutablePointer<Float>? /* (N,IC) += */, dout: UnsafePointer<Float> /* (N,OC) */,
-                        inp: UnsafePointer<Float> /* (N,IC) */,
+                        inp: UnsafePointer<Float> /* (N,IC) */, rounded: UnsafeMutableRawPointer? = nil,
                         _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ weight: BlockRole, _ bias: BlockRole,
                         N: Int, IC: Int, OC: Int, _ bf16: BF16Matmul?) {
-        let offset = table[weight]!, db = table[bias].map { g + $0 }
+        let offset = table[weight]!, db = table[bias].map { g + $0 }, r = rounded.map(UnsafeRawPointer.init)
         switch config.orientation {
         case .inOut:
             Linear.backward(dinp: dinp, dweight: g + offset, dbias: db, dout: dout, inp: inp, weight: w + offset, N: N, IC: IC, OC: OC,
-                            precision: bf16)
+                            precision: bf16, roundedInput: r)
         case .outIn:
             Linear.backwardTransposed(dinp: dinp, dweight: g + offset, dbias: db, dout: dout, inp: inp, weight: w + offset, N: N, IC: IC, OC: OC,
-                                      precision: bf16)
+                                      precision: bf16, roundedInput: r)
         }
     }
 

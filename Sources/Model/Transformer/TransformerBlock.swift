@@ -110,6 +110,7 @@ public struct TransformerBlock {
                         params w: UnsafePointer<Float> /* the layer's slice of the flat buffer */,
                         step: BlockStep, profile: StepProfile?) -> UnsafePointer<Float> /* (B,T,C) */ {
         precondition(step.B >= 1 && step.B <= acts.B && step.T >= 1 && step.T <= acts.T, "batch exceeds the block's buffers")
+        precondition(acts.operandBytes == nil || acts.operandBytes == step.bf16?.elementSize, "activations kept for another precision")
         var h = sublayerForward(.attention, l, x, w, step, profile) { inp, out in attentionForward(l, inp, out, w, step, profile) }
         if config.crossAttention {
             precondition(step.encoder != nil && step.Tk >= 1 && step.Tk <= acts.Tk, "cross-attention needs the other sequence")
@@ -123,8 +124,13 @@ public struct TransformerBlock {
                                  _ profile: StepProfile?,
                                  branch: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> UnsafePointer<Float> {
         let N = step.B * step.T, C = config.C, pre = config.placement == .pre
-        let norm = acts.pointer(s.norm, layer: l), res = acts.pointer(s.residual, layer: l)
-        if pre { time(profile, .other) { normForward(s, l, out: norm, inp: x, w, N: N) } }
+        let norm = staging(s.norm, l, .dBranch), res = acts.pointer(s.residual, layer: l)
+        if pre {
+            time(profile, .other) {
+                normForward(s, l, out: norm, inp: x, w, N: N)
+                keepOperand(s.norm, l, from: norm, count: N * C, step)
+            }
+        }
         branch(pre ? UnsafePointer(norm) : x, res)
         time(profile, .other) {
             if step.dropping, config.residualDropout > 0 {
@@ -141,8 +147,10 @@ public struct TransformerBlock {
     private func attentionForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                                   _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, N = B * T, C = config.C, D = config.D
-        let qkv = acts.pointer(.qkv, layer: l), atty = acts.pointer(.atty, layer: l)
-        time(profile, .matmul) { linear(out: qkv, inp: inp, w, .qkvWeight, .qkvBias, N: N, IC: C, OC: 3 * D, step.bf16) }
+        let qkv = acts.pointer(.qkv, layer: l), atty = staging(.atty, l, .dAttY)
+        time(profile, .matmul) {
+            linear(out: qkv, inp: inp, rounded: acts.operand(.attnNorm, layer: l), w, .qkvWeight, .qkvBias, N: N, IC: C, OC: 3 * D, step.bf16)
+        }
         time(profile, .attention) {
             let p = step.dropping ? config.attentionDropout : 0
             Attention.forward(out: atty, att: acts.pointer(.att, layer: l), q: qkv, ldq: 3 * D, k: qkv + D, ldk: 3 * D,
@@ -151,8 +159,11 @@ public struct TransformerBlock {
                               keyPadding: config.selfAttention == .padding ? step.keyPadding : nil, bias: step.positionBias,
                               dropout: p, seed: step.dropoutSeed &+ UInt64(0x1000 + l),
                               dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil)
+            keepOperand(.atty, l, from: atty, count: N * D, step)
         }
-        time(profile, .matmul) { linear(out: out, inp: atty, w, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C, step.bf16) }
+        time(profile, .matmul) {
+            linear(out: out, inp: atty, rounded: acts.operand(.atty, layer: l), w, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C, step.bf16)
+        }
     }
 
     /// out (B,T,C) = proj(attention(q(inp), kv(encoder))): queries from this sequence, keys and values
@@ -160,9 +171,9 @@ public struct TransformerBlock {
     private func crossForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                               _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let B = step.B, T = step.T, Tk = step.Tk, N = B * T, C = config.C, D = config.D
-        let q = acts.pointer(.crossQ, layer: l), kv = acts.pointer(.crossKV, layer: l), y = acts.pointer(.crossY, layer: l)
+        let q = acts.pointer(.crossQ, layer: l), kv = acts.pointer(.crossKV, layer: l), y = staging(.crossY, l, .dAttY)
         time(profile, .matmul) {
-            linear(out: q, inp: inp, w, .crossQWeight, .crossQBias, N: N, IC: C, OC: D, step.bf16)
+            linear(out: q, inp: inp, rounded: acts.operand(.crossNorm, layer: l), w, .crossQWeight, .crossQBias, N: N, IC: C, OC: D, step.bf16)
             linear(out: kv, inp: step.encoder!, w, .crossKVWeight, .crossKVBias, N: B * Tk, IC: C, OC: 2 * D, step.bf16)
         }
         time(profile, .attention) {
@@ -171,42 +182,66 @@ public struct TransformerBlock {
                               B: B, Tq: T, Tk: Tk, NH: config.NH, hs: config.hs, scale: config.attentionScale, causal: false,
                               keyPadding: step.encoderPadding, dropout: p, seed: step.dropoutSeed &+ UInt64(0x4000 + l),
                               dropped: p > 0 ? acts.pointer(.crossAttDropped, layer: l) : nil)
+            keepOperand(.crossY, l, from: y, count: N * D, step)
         }
-        time(profile, .matmul) { linear(out: out, inp: y, w, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C, step.bf16) }
+        time(profile, .matmul) {
+            linear(out: out, inp: y, rounded: acts.operand(.crossY, layer: l), w, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C, step.bf16)
+        }
     }
 
     /// out (B,T,C) = ffnOut(act(ffnIn(inp))), or with a gate ffnOut(gelu(ffnIn(inp)) ⊙ ffnLinear(inp)).
     private func ffnForward(_ l: Int, _ inp: UnsafePointer<Float> /* (B,T,C) */, _ out: UnsafeMutablePointer<Float> /* (B,T,C) */,
                             _ w: UnsafePointer<Float>, _ step: BlockStep, _ profile: StepProfile?) {
         let N = step.B * step.T, C = config.C, I = config.I
-        let fch = acts.pointer(.fch, layer: l), act = acts.pointer(.fchAct, layer: l), lin = acts.pointer(.fchLinear, layer: l)
+        let fch = acts.pointer(.fch, layer: l), lin = acts.pointer(.fchLinear, layer: l)
+        let act = acts.recomputesActivation ? acts.pointer(.dFchAct) : acts.pointer(.fchAct, layer: l)
+        let x = acts.operand(.ffnNorm, layer: l)
         time(profile, .matmul) {
-            linear(out: fch, inp: inp, w, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I, step.bf16)
-            if config.gated { linear(out: lin, inp: inp, w, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I, step.bf16) }
+            linear(out: fch, inp: inp, rounded: x, w, .ffnInWeight, .ffnInBias, N: N, IC: C, OC: I, step.bf16)
+            if config.gated { linear(out: lin, inp: inp, rounded: x, w, .ffnLinearWeight, .ffnLinearBias, N: N, IC: C, OC: I, step.bf16) }
         }
-        time(profile, .other) {
-            switch config.feedForward {
-            case .gelu(let kind): GELU.forward(out: act, inp: fch, count: N * I, kind: kind)
-            case .relu: ReLU.forward(out: act, inp: fch, count: N * I)
-            case .gatedGELU(let kind): GatedGELU.forward(out: act, gate: fch, linear: lin, count: N * I, kind: kind)
-            }
-            if step.dropping, config.ffnDropout > 0 {
-                Dropout.forward(out: act, mask: acts.ffnMask(layer: l), inp: act, count: N * I, p: config.ffnDropout,
-                                seed: step.dropoutSeed &+ UInt64(0x5000 + l))
-            }
-        }
+        time(profile, .other) { activation(out: act, fch, lin, count: N * I, layer: l, step) }
         time(profile, .matmul) { linear(out: out, inp: act, w, .ffnOutWeight, .ffnOutBias, N: N, IC: I, OC: C, step.bf16) }
     }
 
-    /// out (N,OC) = inp (N,IC) · W + b in the family's weight orientation; b only when the table has it.
-    @inline(__always)
-    func linear(out: UnsafeMutablePointer<Float> /* (N,OC) */, inp: UnsafePointer<Float> /* (N,IC) */, _ w: UnsafePointer<Float>, _ weight: BlockRole,
-                _ bias: BlockRole, N: Int, IC: Int, OC: Int, _ bf16: BF16Matmul?) {
-        let W = w + table[weight]!, b = table[bias].map { w + $0 }
-        switch config.orientation {
-        case .inOut: Linear.forward(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC, precision: bf16)
-        case .outIn: Linear.forwardTransposed(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC, precision: bf16)
+    /// The feed-forward activation of `fch` (and `lin`, gated) into `out`, `count` elements, then the
+    /// feed-forward dropout of layer `layer` when `step` drops (its mask drawn from the step's seed, so a
+    /// recomputation in backward gives the same numbers and mask).
+    func activation(out: UnsafeMutablePointer<Float>, _ fch: UnsafePointer<Float>, _ lin: UnsafePointer<Float>, count: Int,
+                    layer: Int, _ step: BlockStep) {
+        switch config.feedForward {
+        case .gelu(let kind): GELU.forward(out: out, inp: fch, count: count, kind: kind)
+        case .relu: ReLU.forward(out: out, inp: fch, count: count)
+        case .gatedGELU(let kind): GatedGELU.forward(out: out, gate: fch, linear: lin, count: count, kind: kind)
         }
+        if step.dropping, config.ffnDropout > 0 {
+            Dropout.forward(out: out, mask: acts.ffnMask(layer: layer), inp: out, count: count, p: config.ffnDropout,
+                            seed: step.dropoutSeed &+ UInt64(0x5000 + layer))
+        }
+    }
+
+    /// out (N,OC) = inp (N,IC) · W + b in the family's weight orientation; b only when the table has it.
+    /// `rounded`: the input as kept rounded (`BlockActivations.operand`), used instead of `inp`.
+    @inline(__always)
+    func linear(out: UnsafeMutablePointer<Float> /* (N,OC) */, inp: UnsafePointer<Float> /* (N,IC) */, rounded: UnsafeMutableRawPointer? = nil,
+                _ w: UnsafePointer<Float>, _ weight: BlockRole, _ bias: BlockRole, N: Int, IC: Int, OC: Int, _ bf16: BF16Matmul?) {
+        let W = w + table[weight]!, b = table[bias].map { w + $0 }, r = rounded.map(UnsafeRawPointer.init)
+        switch config.orientation {
+        case .inOut: Linear.forward(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC, precision: bf16, roundedInput: r)
+        case .outIn: Linear.forwardTransposed(out: out, inp: inp, weight: W, bias: b, N: N, IC: IC, OC: OC, precision: bf16, roundedInput: r)
+        }
+    }
+
+    /// Where forward writes region `r` of layer `l` in fp32: the region, or the scratch `temp` when the
+    /// region keeps rounded operands (`keepOperand` then rounds into it).
+    func staging(_ r: BlockActivations.Region, _ l: Int, _ temp: BlockActivations.Scratch) -> UnsafeMutablePointer<Float> {
+        acts.operand(r, layer: l) == nil ? acts.pointer(r, layer: l) : acts.pointer(temp)
+    }
+
+    /// Rounds `count` fp32 values at `src` into region `r` of layer `l` when it keeps rounded operands.
+    func keepOperand(_ r: BlockActivations.Region, _ l: Int, from src: UnsafePointer<Float>, count: Int, _ step: BlockStep) {
+        guard let dst = acts.operand(r, layer: l), let bf16 = step.bf16 else { return }
+        BF16Rounding.round(src, into: dst, count: count, native: bf16.path == .native)
     }
 
     /// norm_s (N,C) of `inp` with the sublayer's weights, saving its statistics.

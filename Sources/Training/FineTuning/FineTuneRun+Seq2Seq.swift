@@ -39,7 +39,7 @@ extension FineTuneRun {
         let s = settings, pairs = self.pairs!
         let tuner = try Seq2SeqTuner(model: model, microBatch: s.microBatch, accumulation: s.accumulation, settings: optimizer, seed: s.seed)
         let resumed = try resumeIfAsked(tuner)
-        if let bf16 = try mixedPrecision() { tuner.useBF16(bf16) }
+        if let bf16 = try mixedPrecision() { try tuner.useBF16(bf16) }
         let main = comm.rank == 0
         if main {
             events(.loaded(directory: checkpoint.directory, step: checkpoint.reader.manifest.step, loaded: model.layout.tensors.count,

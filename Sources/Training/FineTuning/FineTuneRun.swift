@@ -213,7 +213,7 @@ public struct FineTuneRun {
         }
         let fresh = tuner.loadBody(from: body)
         let resumed = try resumeIfAsked(tuner)
-        if let bf16 = try mixedPrecision() { tuner.useBF16(bf16) }
+        if let bf16 = try mixedPrecision() { try tuner.useBF16(bf16) }
         let main = comm.rank == 0
         if main {
             events(.loaded(directory: checkpoint.directory, step: checkpoint.reader.manifest.step,

@@ -51,7 +51,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
 
     /// Runs the classifier's linear layers with bf16 operands from now on (mixed precision; weights,
     /// gradients and AdamW stay fp32).
-    public func useBF16(_ bf16: BF16Matmul) { model.useBF16(bf16) }
+    public func useBF16(_ bf16: BF16Matmul) throws { try model.useBF16(bf16) }
 
     /// Copies every tensor of `pretrained` whose name and shape this classifier shares (the body, and
     /// a head the source already has); returns the names left as initialised (the new head).

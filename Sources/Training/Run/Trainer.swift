@@ -139,7 +139,7 @@ public final class Trainer {
         try Self.verifySameParameters(model.params, comm: comm, step: 0)
 
         let count = model.layout.count
-        model.useBF16(bf16)
+        try model.useBF16(bf16)
         flopsPerToken = family.flopsPerToken(config, parameters: count)
         overlapsCommunication = options.overlapCommunication
             ?? TrainerOptions.automaticOverlap(ranks: world, localRanks: comm.localSize, threadsPerRank: self.threads, cores: cores)

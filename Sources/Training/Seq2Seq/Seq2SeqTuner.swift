@@ -52,7 +52,7 @@ public final class Seq2SeqTuner {
     }
 
     /// Runs the linear layers with bf16 operands from now on (weights, gradients and AdamW stay fp32).
-    public func useBF16(_ bf16: BF16Matmul) { model.useBF16(bf16) }
+    public func useBF16(_ bf16: BF16Matmul) throws { try model.useBF16(bf16) }
 
     /// Continues after `step` steps: the parameters and moments must already hold that step's values.
     public func resume(step: Int) {
