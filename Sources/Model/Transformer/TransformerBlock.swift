@@ -159,11 +159,8 @@ public struct TransformerBlock {
                               keyPadding: config.selfAttention == .padding ? step.keyPadding : nil, bias: step.positionBias,
                               dropout: p, seed: step.dropoutSeed &+ UInt64(0x1000 + l),
                               dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil)
-            keepOperand(.atty, l, from: atty, count: N * D, step)
         }
-        time(profile, .matmul) {
-            linear(out: out, inp: atty, rounded: acts.operand(.atty, layer: l), w, .attnOutWeight, .attnOutBias, N: N, IC: D, OC: C, step.bf16)
-        }
+        project(.atty, l, atty, out: out, w, .attnOutWeight, .attnOutBias, step, profile)
     }
 
     /// out (B,T,C) = proj(attention(q(inp), kv(encoder))): queries from this sequence, keys and values
@@ -182,10 +179,19 @@ public struct TransformerBlock {
                               B: B, Tq: T, Tk: Tk, NH: config.NH, hs: config.hs, scale: config.attentionScale, causal: false,
                               keyPadding: step.encoderPadding, dropout: p, seed: step.dropoutSeed &+ UInt64(0x4000 + l),
                               dropped: p > 0 ? acts.pointer(.crossAttDropped, layer: l) : nil)
-            keepOperand(.crossY, l, from: y, count: N * D, step)
         }
+        project(.crossY, l, y, out: out, w, .crossOutWeight, .crossOutBias, step, profile)
+    }
+
+    /// out (B,T,C) = y·Wo + bo, the output projection of an attention sublayer whose output `y` (B,T,D)
+    /// is region `r` of layer `l` (kept rounded first, under mixed precision).
+    private func project(_ r: BlockActivations.Region, _ l: Int, _ y: UnsafeMutablePointer<Float> /* (B,T,D) */,
+                         out: UnsafeMutablePointer<Float> /* (B,T,C) */, _ w: UnsafePointer<Float>, _ weight: BlockRole, _ bias: BlockRole,
+                         _ step: BlockStep, _ profile: StepProfile?) {
+        let N = step.B * step.T
+        time(profile, .other) { keepOperand(r, l, from: y, count: N * config.D, step) }
         time(profile, .matmul) {
-            linear(out: out, inp: y, rounded: acts.operand(.crossY, layer: l), w, .crossOutWeight, .crossOutBias, N: N, IC: D, OC: C, step.bf16)
+            linear(out: out, inp: y, rounded: acts.operand(r, layer: l), w, weight, bias, N: N, IC: config.D, OC: config.C, step.bf16)
         }
     }
 
