@@ -16,13 +16,12 @@ public final class TransformerInference {
     /// The model whose weights and encoder are used.
     public let model: TransformerModel
     /// The decoder's self-attention keys and values, (P, C) per layer.
-    public let cache: KVCache
-    private let crossKV: FlatBuffer   // (Ld, maxSource, 2C)
+    public var cache: KVCache { state.cache }
+    private let state: EncoderDecoderCache
     /// One position's vectors, the attention scores, the position table's P rows and the logits.
     private enum Work: Int, CaseIterable { case x, h, qkv, y, proj, fch, act, stats, scores, positions, logits }
     private let work: RegionBuffer<Work>
     private let x, h, qkv, y, proj, fch, act, stats, scores, positions, lastLogits: UnsafeMutablePointer<Float>
-    private var sourceLength = 0
 
     /// Inference with `model` for up to `capacity` decoder positions (at most model.max_seq_len).
     public init(model: TransformerModel, capacity: Int) throws {
@@ -31,8 +30,7 @@ public final class TransformerInference {
             throw ModelError("\(capacity) decoder positions do not fit the \(c.maxPositions) positions of model.max_seq_len; ask for fewer new tokens")
         }
         self.model = model
-        cache = try KVCache(layers: c.numDecoderLayers, channels: C, capacity: capacity)
-        crossKV = try FlatBuffer(count: c.numDecoderLayers * S * 2 * C)
+        state = try EncoderDecoderCache(layers: c.numDecoderLayers, width: C, maxSource: S, capacity: capacity)
         work = try RegionBuffer { region in
             switch region {
             case .x, .h, .y, .proj: C
@@ -55,22 +53,11 @@ public final class TransformerInference {
 
     /// Encodes `source` (no padding) and empties the decoder cache: a new sequence starts.
     public func start(source: [Int32]) throws {
-        let S = source.count, c = model.config, C = c.dModel
-        guard S >= 1, S <= model.acts.S else {
-            throw ModelError("the source has \(S) tokens; this model was built for 1 to \(model.acts.S)")
-        }
-        try source.withUnsafeBufferPointer { try Seq2Seq.check($0.baseAddress!, S, "source token id", vocabularySize: c.vocabSize) }
-        let training = model.training
-        model.training = false
-        defer { model.training = training }
-        source.withUnsafeBufferPointer { model.encode(source: $0.baseAddress!, sourceMask: nil, B: 1, S: S) }
-        let encoded = model.acts.pointer(.encoderOut), table = model.layout.decoderBlockTable
-        for l in 0..<c.numDecoderLayers {
-            Linear.forwardTransposed(out: crossKV.pointer + l * model.acts.S * 2 * C, inp: encoded, weight: weights(l, table[.crossKVWeight]!),
+        let C = model.config.dModel, table = model.layout.decoderBlockTable
+        try state.start(source: source, model: model) { l, kv, S in
+            Linear.forwardTransposed(out: kv, inp: model.acts.pointer(.encoderOut), weight: weights(l, table[.crossKVWeight]!),
                                      bias: weights(l, table[.crossKVBias]!), N: S, IC: C, OC: 2 * C)
         }
-        sourceLength = S
-        cache.reset()
     }
 
     @inline(__always) private func weights(_ l: Int, _ offset: Int) -> UnsafeMutablePointer<Float> {
@@ -82,11 +69,7 @@ public final class TransformerInference {
     @discardableResult
     public func append(_ id: Int32) throws -> UnsafeBufferPointer<Float> {
         let c = model.config, C = c.dModel, F = c.dimFeedforward, NH = c.numHeads, V = c.vocabSize, hs = C / NH
-        let position = cache.count, S = sourceLength, table = model.layout.decoderBlockTable, p = model.params.pointer
-        guard S > 0 else { throw ModelError("start(source:) must encode a source before decoding") }
-        guard position < cache.capacity else {
-            throw ModelError("the output would exceed the \(cache.capacity) positions this decoder was set up for; ask for fewer new tokens")
-        }
+        let position = try state.nextPosition(), S = state.sourceLength, table = model.layout.decoderBlockTable, p = model.params.pointer
         guard id >= 0, Int(id) < V else { throw ModelError("decoder input id \(id) is outside model.vocab_size \(V)") }
         withUnsafePointer(to: id) { Embedding.lookup(out: x, tokens: $0, wte: p + model.layout.embedding, N: 1, C: C) }
         let scale = model.embeddingScale, pe = positions + position * C
@@ -109,7 +92,7 @@ public final class TransformerInference {
             linear(proj, y, l, .attnOutWeight, .attnOutBias, C, C)
             addNorm(weights(l, table[.norm1Weight]!), weights(l, table[.norm1Bias]!))
             linear(qkv, x, l, .crossQWeight, .crossQBias, C, C)
-            let kv = crossKV.pointer + l * model.acts.S * 2 * C
+            let kv = state.crossKeysValues(l)
             Attention.forward(out: y, att: scores, q: qkv, ldq: C, k: kv, ldk: 2 * C, v: kv + C, ldv: 2 * C, B: 1, Tq: 1, Tk: S,
                               NH: NH, hs: hs, causal: false)
             linear(proj, y, l, .crossOutWeight, .crossOutBias, C, C)

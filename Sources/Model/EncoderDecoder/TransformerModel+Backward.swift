@@ -7,19 +7,9 @@ import Kernels
 extension TransformerModel {
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
-        precondition(targetCount > 0, "backward needs a forward with at least one target first")
-        let B = lastB, S = lastS, T = lastT, C = config.dModel, V = config.vocabSize, N = B * T
-        let p = params.pointer, g = grads.pointer
+        let B = lastB, S = lastS, T = lastT, C = config.dModel, N = B * T
         var d = acts.pointer(.dResidual), e = acts.pointer(.dNorm)
-        timed(.loss) {
-            CrossEntropy.backward(dlogits: logits, probs: logits, targets: targets, scale: lossScale / Float(targetCount),
-                                  N: N, V: V, ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
-        }
-        timed(.other) { VectorMath.zero(d, count: N * C) }
-        timed(.matmul) {
-            Linear.backwardTransposed(dinp: d, dweight: g + layout.embedding, dbias: nil, dout: logits, inp: acts.pointer(.decoderOut),
-                                      weight: p + layout.embedding, N: N, IC: C, OC: V, precision: bf16)
-        }
+        headBackward(lossScale: lossScale, logits: logits, into: d, input: acts.pointer(.decoderOut), weight: layout.embedding, C: C)
         timed(.other) {
             finalNormBackward(into: e, dout: d, inp: decoderInput(config.numDecoderLayers), at: layout.decoderNorm, .decoderMean, .decoderRstd, N: N)
             VectorMath.zero(acts.pointer(.dEncoderOut), count: B * S * C)

@@ -18,62 +18,25 @@ import Support
 /// Target padding needs no mask in the decoder: with right padding, causal self-attention already keeps
 /// every real position from seeing it, and padded positions are left out of the loss. Dropout
 /// (`dropout`) applies while `training` is set, with counter-based masks from `dropoutSeed`.
-public final class TransformerModel {
+public final class TransformerModel: EncoderDecoderModel {
     /// The model's shape and options.
     public let config: TransformerConfig
     /// Where each parameter lives in `params` and `grads`.
     public let layout: TransformerLayout
-    /// All parameters, one contiguous buffer.
-    public let params: FlatBuffer
-    /// Gradients, same layout as `params`.
-    public let grads: FlatBuffer
     /// Activations and backward scratch.
     public let acts: TransformerActivations
-    /// The encoder's and the decoder's layers.
-    let encoder: TransformerBlock, decoder: TransformerBlock
-    /// When set, forward and backward add their per-kernel times to it.
-    public var profile: StepProfile?
-    /// When set, the Chrome-trace recorder; this model records whole steps only.
-    public var timeline: Timeline?
-    /// When set, every linear layer (both stacks and the output projection) multiplies bf16 operands
-    /// with fp32 accumulation; nil: fp32.
-    public var bf16: BF16Matmul?
-    /// Dropout is applied only while training (and only when configured).
-    public var training = true
-    /// Seed of the dropout masks; the training loop sets it per step and rank.
-    public var dropoutSeed: UInt64 = 0
-
-    let sourceTokens: UnsafeMutablePointer<Int32>   // (B,S)
-    let keep: UnsafeMutablePointer<UInt8>           // (B,S) 1 = token, 0 = padding
-    let decoderTokens: UnsafeMutablePointer<Int32>  // (B,T)
-    let targets: UnsafeMutablePointer<Int32>        // (B,T)
-    var lastB = 0, lastS = 0, lastT = 0, targetCount = 0
-    var encoderStep = BlockStep(B: 1, T: 1), decoderStep = BlockStep(B: 1, T: 1)
-
     /// Builds a model for batches up to (maxBatch, maxSource, maxTarget), validating the config first.
     public init(config: TransformerConfig, maxBatch: Int, maxSource: Int, maxTarget: Int) throws {
-        try config.validate()
-        guard maxBatch > 0, maxSource > 0, maxTarget > 0 else {
-            throw ModelError("a Transformer batch needs at least 1 sequence of at least 1 source and 1 target token (got \(maxBatch) × \(maxSource) → \(maxTarget))")
-        }
         guard max(maxSource, maxTarget) <= config.maxPositions else {
             throw ModelError("sources of \(maxSource) and targets of \(maxTarget) tokens exceed the \(config.maxPositions) positions of model.max_seq_len; raise it or shorten training.seq_len")
         }
-        self.config = config
-        layout = TransformerLayout(config: config)
-        params = try FlatBuffer(count: layout.count)
-        grads = try FlatBuffer(count: layout.count)
-        acts = try TransformerActivations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
-        encoder = TransformerBlock(config: config.encoderBlock, table: layout.encoderBlockTable, acts: acts.encoder)
-        decoder = TransformerBlock(config: config.decoderBlock, table: layout.decoderBlockTable, acts: acts.decoder)
-        sourceTokens = .allocate(filling: 0, count: maxBatch * maxSource)
-        keep = .allocate(filling: 1, count: maxBatch * maxSource)
-        decoderTokens = .allocate(filling: 0, count: maxBatch * maxTarget)
-        targets = .allocate(filling: 0, count: maxBatch * maxTarget)
+        try TransformerModel.check(config, maxBatch: maxBatch, maxSource: maxSource, maxTarget: maxTarget)
+        let layout = TransformerLayout(config: config), acts = try TransformerActivations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
+        self.config = config; self.layout = layout; self.acts = acts
+        try super.init(config: config, parameterCount: layout.count, tables: (layout.encoderBlockTable, layout.decoderBlockTable), acts: acts,
+                   logits: acts.pointer(.logits), losses: acts.pointer(.losses))
         Embedding.sinusoidalTable(into: acts.pointer(.positions), P: max(maxSource, maxTarget), C: config.dModel)
     }
-
-    deinit { sourceTokens.deallocate(); keep.deallocate(); decoderTokens.deallocate(); targets.deallocate() }
 
     /// nn.Transformer's initialisation (`_reset_parameters`: Xavier-uniform on every matrix) with the
     /// attention and feed-forward biases 0 and the LayerNorms 1 and 0; the shared embedding N(0, C^-½)
@@ -95,67 +58,23 @@ public final class TransformerModel {
         }
     }
 
-    /// Sets every gradient to zero.
-    public func zeroGrad() { grads.zero() }
-
-    /// The (B, T, V) logits of the last forward; after a forward with targets they hold probabilities,
-    /// and after backward the logit gradients.
-    public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
-
     /// Decoder inputs (B, T) from targets (B, T): EOS first, then the targets shifted right, ignored
     /// targets replaced by the padding id.
     public func shiftRight(_ targets: UnsafePointer<Int32> /* (B,T) */, into out: UnsafeMutablePointer<Int32> /* (B,T) */, B: Int, T: Int) {
         Seq2Seq.shiftRight(targets, into: out, B: B, T: T, start: config.eosTokenId, ignored: config.ignoreIndex, pad: config.padTokenId)
     }
 
-    @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
-
     /// The input of encoder / decoder layer `l` (l = L: the stack's last output, before its final norm).
     func encoderInput(_ l: Int) -> UnsafePointer<Float> { Seq2Seq.layerInput(encoder, embedded: acts.pointer(.encoderEmbedded), l) }
     func decoderInput(_ l: Int) -> UnsafePointer<Float> { Seq2Seq.layerInput(decoder, embedded: acts.pointer(.decoderEmbedded), l) }
 
-    /// Runs the encoder on `source` (B, S) with `sourceMask` (B, S; 1 = token, 0 = padding; nil = none)
-    /// and the decoder on `decoderInput` (B, T). With `targets` (B, T; `ignoreIndex` where there is no
-    /// target) returns the mean label-smoothed cross-entropy (NaN when every target is ignored); without,
-    /// returns 0 and leaves the logits of every position in `logits`. Throws when an id is outside the
-    /// vocabulary.
-    @discardableResult
-    public func forward(source: UnsafePointer<Int32>, sourceMask: UnsafePointer<UInt8>?, decoderInput: UnsafePointer<Int32>,
-                        targets target: UnsafePointer<Int32>?, B: Int, S: Int, T: Int) throws -> Float {
-        precondition(B >= 1 && B <= acts.B && S >= 1 && S <= acts.S && T >= 1 && T <= acts.T,
-                     "batch (\(B), \(S), \(T)) exceeds the allocated (\(acts.B), \(acts.S), \(acts.T))")
-        try Seq2Seq.check(source, B * S, "source token id", vocabularySize: config.vocabSize)
-        try Seq2Seq.check(decoderInput, B * T, "decoder input id", vocabularySize: config.vocabSize)
-        if let target { try Seq2Seq.check(target, B * T, "target", vocabularySize: config.vocabSize, ignored: config.ignoreIndex) }
-        encode(source: source, sourceMask: sourceMask, B: B, S: S)
-        decoderTokens.update(from: decoderInput, count: B * T)
-        lastT = T
-        decode(B: B, S: S, T: T)
-        targetCount = 0
-        guard let target else { return 0 }
-        targets.update(from: target, count: B * T)
-        var result: (sum: Double, count: Int) = (0, 0)
-        timed(.loss) {
-            result = CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets,
-                                          N: B * T, V: config.vocabSize, ignoreIndex: config.ignoreIndex, labelSmoothing: config.labelSmoothing)
-        }
-        targetCount = result.count
-        return result.count > 0 ? Float(result.sum / Double(result.count)) : .nan
-    }
-
     /// The encoder: embedding, layers, final norm into `encoderOut` (B, S, C).
-    func encode(source: UnsafePointer<Int32>, sourceMask: UnsafePointer<UInt8>?, B: Int, S: Int) {
+    override func encode(source: UnsafePointer<Int32>, sourceMask: UnsafePointer<UInt8>?, B: Int, S: Int) {
         let N = B * S, p = params.pointer
-        sourceTokens.update(from: source, count: N)
-        var padded = false
-        for i in 0..<N {
-            keep[i] = (sourceMask?[i] ?? 1) == 0 ? 0 : 1
-            if keep[i] == 0 { padded = true }
-        }
-        lastB = B; lastS = S
+        let padding = copySource(source, sourceMask: sourceMask, B: B, S: S)
         let embedded = acts.pointer(.encoderEmbedded)
         timed(.other) { embed(sourceTokens, into: embedded, site: .encoderEmbedding, B: B, T: S) }
-        encoderStep = BlockStep(B: B, T: S, keyPadding: padded ? UnsafePointer(keep) : nil, dropping: training,
+        encoderStep = BlockStep(B: B, T: S, keyPadding: padding, dropping: training,
                                 dropoutSeed: dropoutSeed, bf16: bf16)
         var x = UnsafePointer(embedded)
         for l in 0..<config.numEncoderLayers {
@@ -165,7 +84,7 @@ public final class TransformerModel {
     }
 
     /// The decoder on `decoderTokens` (B, T) over the last encoder output, then the projection into `logits`.
-    func decode(B: Int, S: Int, T: Int) {
+    override func decode(B: Int, S: Int, T: Int) {
         let N = B * T, p = params.pointer
         let embedded = acts.pointer(.decoderEmbedded), out = acts.pointer(.decoderOut)
         timed(.other) { embed(decoderTokens, into: embedded, site: .decoderEmbedding, B: B, T: T) }
@@ -205,7 +124,4 @@ public final class TransformerModel {
         LayerNorm.forward(out: out, mean: acts.pointer(mean), rstd: acts.pointer(rstd), inp: inp, weight: p + offset,
                           bias: p + offset + C, N: N, C: C, eps: config.layerNormEps)
     }
-
-    /// The decoder's dropout seeds start here (the encoder's at `dropoutSeed`).
-    static let decoderSeed: UInt64 = 0x10000
 }

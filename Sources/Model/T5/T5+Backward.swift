@@ -6,20 +6,11 @@ import Kernels
 extension T5 {
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
-        precondition(targetCount > 0, "backward needs a forward with at least one target first")
-        let B = lastB, S = lastS, T = lastT, C = config.dModel, V = config.vocabSize, N = B * T
+        let B = lastB, S = lastS, T = lastT, C = config.dModel, N = B * T
         let p = params.pointer, g = grads.pointer
         var d = acts.pointer(.dResidual), e = acts.pointer(.dNorm)
         // Head: dlogits, then d(headIn) into d and the head weight's gradient.
-        timed(.loss) {
-            CrossEntropy.backward(dlogits: logits, probs: logits, targets: targets, scale: lossScale / Float(targetCount),
-                                  N: N, V: V, ignoreIndex: config.ignoreIndex)
-        }
-        timed(.other) { VectorMath.zero(d, count: N * C) }
-        timed(.matmul) {
-            Linear.backwardTransposed(dinp: d, dweight: g + layout.headWeight, dbias: nil, dout: logits, inp: acts.pointer(.headIn),
-                                      weight: p + layout.headWeight, N: N, IC: C, OC: V, precision: bf16)
-        }
+        headBackward(lossScale: lossScale, logits: logits, into: d, input: acts.pointer(.headIn), weight: layout.headWeight, C: C)
         timed(.other) {
             if config.tieWordEmbeddings { VectorMath.scale(d, count: N * C, by: headScale) }
             finalNormBackward(.decoderOut, into: e, dout: d, inp: decoderInput(config.numDecoderLayers), weight: layout.decoderFinalNorm,

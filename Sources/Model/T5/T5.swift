@@ -19,58 +19,21 @@ import Support
 /// builds them from `labels`. Dropout (`dropoutRate`) applies while `training` is set, with
 /// counter-based masks from `dropoutSeed`, so backward undoes exactly what forward did. Backward
 /// accumulates into `grads` and reports each range as soon as it is final (see `T5Layout`).
-public final class T5 {
+public final class T5: EncoderDecoderModel {
     /// The model's shape and options.
     public let config: T5Config
     /// Where each parameter lives in `params` and `grads`.
     public let layout: T5Layout
-    /// All parameters, one contiguous buffer.
-    public let params: FlatBuffer
-    /// Gradients, same layout as `params`.
-    public let grads: FlatBuffer
     /// Activations and backward scratch.
     public let acts: T5Activations
-    /// The encoder's and the decoder's blocks.
-    let encoder: TransformerBlock, decoder: TransformerBlock
-    /// When set, forward and backward add their per-kernel times to it.
-    public var profile: StepProfile?
-    /// When set, the Chrome-trace recorder; T5 records whole steps only.
-    public var timeline: Timeline?
-    /// When set, every linear layer (both stacks and the head) multiplies bf16 operands with fp32
-    /// accumulation (mixed precision); nil: fp32.
-    public var bf16: BF16Matmul?
-    /// Dropout is applied only while training (and only when configured).
-    public var training = true
-    /// Seed of the dropout masks; the training loop sets it per step and rank.
-    public var dropoutSeed: UInt64 = 0
-
-    let sourceTokens: UnsafeMutablePointer<Int32>   // (B,S)
-    let keep: UnsafeMutablePointer<UInt8>           // (B,S) 1 = token, 0 = padding
-    let decoderTokens: UnsafeMutablePointer<Int32>  // (B,T)
-    let targets: UnsafeMutablePointer<Int32>        // (B,T)
-    var lastB = 0, lastS = 0, lastT = 0, targetCount = 0
-    var encoderStep = BlockStep(B: 1, T: 1), decoderStep = BlockStep(B: 1, T: 1)
-
     /// Builds a model for batches up to (maxBatch, maxSource, maxTarget), validating the config first.
     public init(config: T5Config, maxBatch: Int, maxSource: Int, maxTarget: Int) throws {
-        try config.validate()
-        guard maxBatch > 0, maxSource > 0, maxTarget > 0 else {
-            throw ModelError("a T5 batch needs at least 1 sequence of at least 1 source and 1 target token (got \(maxBatch) × \(maxSource) → \(maxTarget))")
-        }
-        self.config = config
-        layout = T5Layout(config: config)
-        params = try FlatBuffer(count: layout.count)
-        grads = try FlatBuffer(count: layout.count)
-        acts = try T5Activations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
-        encoder = TransformerBlock(config: config.encoderBlock, table: layout.encoderBlockTable, acts: acts.encoder)
-        decoder = TransformerBlock(config: config.decoderBlock, table: layout.decoderBlockTable, acts: acts.decoder)
-        sourceTokens = .allocate(filling: 0, count: maxBatch * maxSource)
-        keep = .allocate(filling: 1, count: maxBatch * maxSource)
-        decoderTokens = .allocate(filling: 0, count: maxBatch * maxTarget)
-        targets = .allocate(filling: 0, count: maxBatch * maxTarget)
+        try T5.check(config, maxBatch: maxBatch, maxSource: maxSource, maxTarget: maxTarget)
+        let layout = T5Layout(config: config), acts = try T5Activations(config: config, B: maxBatch, S: maxSource, T: maxTarget)
+        self.config = config; self.layout = layout; self.acts = acts
+        try super.init(config: config, parameterCount: layout.count, tables: (layout.encoderBlockTable, layout.decoderBlockTable), acts: acts,
+                   logits: acts.pointer(.logits), losses: acts.pointer(.losses))
     }
-
-    deinit { sourceTokens.deallocate(); keep.deallocate(); decoderTokens.deallocate(); targets.deallocate() }
 
     /// Hugging Face's T5 initialisation (factor 1): shared and an untied head N(0, 1); q N(0, (C·hs)^-½),
     /// k, v and wi N(0, C^-½), o N(0, D^-½), wo N(0, F^-½), position bias N(0, C^-½); norms 1. The same
@@ -92,20 +55,11 @@ public final class T5 {
         }
     }
 
-    /// Sets every gradient to zero.
-    public func zeroGrad() { grads.zero() }
-
-    /// The (B, T, V) logits of the last forward; after a forward with targets they hold probabilities,
-    /// and after backward the logit gradients.
-    public var logits: UnsafeMutablePointer<Float> { acts.pointer(.logits) }
-
     /// Hugging Face's `_shift_right`: decoder inputs (B, T) from targets, the start token first and
     /// ignored targets replaced by the padding id.
     public func shiftRight(_ targets: UnsafePointer<Int32> /* (B,T) */, into out: UnsafeMutablePointer<Int32> /* (B,T) */, B: Int, T: Int) {
         Seq2Seq.shiftRight(targets, into: out, B: B, T: T, start: config.decoderStartTokenId, ignored: config.ignoreIndex, pad: config.padTokenId)
     }
-
-    @inline(__always) func timed(_ kind: StepProfile.Kind, _ body: () -> Void) { StepProfile.time(profile, kind, body) }
 
     /// The input of encoder / decoder block `l` (l = L: the stack's last output).
     func encoderInput(_ l: Int) -> UnsafePointer<Float> {
@@ -115,56 +69,17 @@ public final class T5 {
         UnsafePointer(l == 0 ? acts.pointer(.decoderEmbedded) : decoder.output(layer: l - 1))
     }
 
-    /// Runs the encoder on `source` (B, S) with `sourceMask` (B, S; 1 = token, 0 = padding; nil = none)
-    /// and the decoder on `decoderInput` (B, T). With `targets` (B, T; `ignoreIndex` where there is no
-    /// target) returns the mean cross-entropy (NaN when every target is ignored); without, returns 0 and
-    /// leaves the logits of every position in `logits`. Throws when an id is outside the vocabulary.
-    @discardableResult
-    public func forward(source: UnsafePointer<Int32>, sourceMask: UnsafePointer<UInt8>?, decoderInput: UnsafePointer<Int32>,
-                        targets target: UnsafePointer<Int32>?, B: Int, S: Int, T: Int) throws -> Float {
-        precondition(B >= 1 && B <= acts.B && S >= 1 && S <= acts.S && T >= 1 && T <= acts.T,
-                     "batch (\(B), \(S), \(T)) exceeds the allocated (\(acts.B), \(acts.S), \(acts.T))")
-        try check(source, B * S, "source token id")
-        try check(decoderInput, B * T, "decoder input id")
-        if let target { try check(target, B * T, "target", allowIgnored: true) }
-        encode(source: source, sourceMask: sourceMask, B: B, S: S)
-        decoderTokens.update(from: decoderInput, count: B * T)
-        lastT = T
-        decode(B: B, S: S, T: T)
-        targetCount = 0
-        guard let target else { return 0 }
-        targets.update(from: target, count: B * T)
-        var result: (sum: Double, count: Int) = (0, 0)
-        timed(.loss) {
-            result = CrossEntropy.forward(losses: acts.pointer(.losses), probs: logits, logits: logits, targets: targets,
-                                          N: B * T, V: config.vocabSize, ignoreIndex: config.ignoreIndex)
-        }
-        targetCount = result.count
-        return result.count > 0 ? Float(result.sum / Double(result.count)) : .nan
-    }
-
-    /// Throws a one-line error for an id outside the vocabulary (targets may also be `ignoreIndex`).
-    private func check(_ ids: UnsafePointer<Int32>, _ count: Int, _ what: String, allowIgnored: Bool = false) throws {
-        try Seq2Seq.check(ids, count, what, vocabularySize: config.vocabSize, ignored: allowIgnored ? config.ignoreIndex : nil)
-    }
-
     /// The encoder: embedding, position bias, blocks, final norm into `encoderOut` (B, S, C).
-    func encode(source: UnsafePointer<Int32>, sourceMask: UnsafePointer<UInt8>?, B: Int, S: Int) {
+    override func encode(source: UnsafePointer<Int32>, sourceMask: UnsafePointer<UInt8>?, B: Int, S: Int) {
         let C = config.dModel, N = B * S, p = params.pointer
-        sourceTokens.update(from: source, count: N)
-        var padded = false
-        for i in 0..<N {
-            keep[i] = (sourceMask?[i] ?? 1) == 0 ? 0 : 1
-            if keep[i] == 0 { padded = true }
-        }
-        lastB = B; lastS = S
+        let padding = copySource(source, sourceMask: sourceMask, B: B, S: S)
         let embedded = acts.pointer(.encoderEmbedded), bias = acts.pointer(.encoderBias)
         timed(.other) {
             Embedding.lookup(out: embedded, tokens: sourceTokens, wte: p + layout.shared, N: N, C: C)
             dropout(.encoderEmbedding, embedded, count: N * C)
             positionBias(bias, table: layout.encoderRelativeBias, Tq: S, Tk: S, bidirectional: true)
         }
-        encoderStep = BlockStep(B: B, T: S, keyPadding: padded ? UnsafePointer(keep) : nil, positionBias: bias,
+        encoderStep = BlockStep(B: B, T: S, keyPadding: padding, positionBias: bias,
                                 dPositionBias: acts.pointer(.dEncoderBias), dropping: training, dropoutSeed: dropoutSeed, bf16: bf16)
         var x = UnsafePointer(embedded)
         for l in 0..<config.numLayers {
@@ -179,7 +94,7 @@ public final class T5 {
     }
 
     /// The decoder on `decoderTokens` (B, T) over the last encoder output, then the head into `logits`.
-    func decode(B: Int, S: Int, T: Int) {
+    override func decode(B: Int, S: Int, T: Int) {
         let C = config.dModel, N = B * T, p = params.pointer
         let embedded = acts.pointer(.decoderEmbedded), bias = acts.pointer(.decoderBias)
         timed(.other) {
@@ -209,9 +124,6 @@ public final class T5 {
 
     /// d_model^-0.5 when the head is tied to the embedding, else 1.
     var headScale: Float { config.tieWordEmbeddings ? 1 / Float(config.dModel).squareRoot() : 1 }
-
-    /// The decoder's dropout seeds start here (the encoder's at `dropoutSeed`).
-    static let decoderSeed: UInt64 = 0x10000
 
     /// In-place dropout at a site outside the blocks, while training.
     func dropout(_ site: T5Activations.DropoutSite, _ x: UnsafeMutablePointer<Float>, count: Int) {

@@ -4,9 +4,9 @@
 /// NH heads, R = max(S, T). The encoder's and the decoder's blocks keep their activations in
 /// `encoder` and `decoder` (see `BlockActivations`); this class holds the rest: embeddings, the position
 /// biases and their gradients, the final norms, the head, and the gradient buffers the block loops
-/// pass down. Dropout keep-masks for the four places outside the blocks (both embeddings, both final
-/// norms) sit in one byte buffer.
-public final class T5Activations {
+/// pass down. The blocks and the dropout keep-masks of the four places outside them (both embeddings,
+/// both final norms) are `EncoderDecoderActivations`'.
+public final class T5Activations: EncoderDecoderActivations {
     /// Regions outside the blocks.
     public enum Global: Int, CaseIterable {
         case encoderEmbedded, encoderBias, dEncoderBias, encoderOut, encoderRstd, dEncoderOut
@@ -32,22 +32,18 @@ public final class T5Activations {
         case encoderEmbedding, encoderOut, decoderEmbedding, decoderOut
     }
 
-    /// The largest batch, source and target lengths these buffers hold.
-    public let B: Int, S: Int, T: Int
-    /// The encoder's and the decoder's block activations.
-    public let encoder: BlockActivations, decoder: BlockActivations
     let globals: RegionBuffer<Global>
-    private let masks: UnsafeMutablePointer<UInt8>
-    private let maskStride: Int
 
     /// Allocates everything a (B, S, T) forward and backward of `config` needs.
     public init(config: T5Config, B: Int, S: Int, T: Int) throws {
-        self.B = B; self.S = S; self.T = T
-        encoder = try BlockActivations(config: config.encoderBlock, layers: config.numLayers, B: B, T: S)
-        decoder = try BlockActivations(config: config.decoderBlock, layers: config.numDecoderLayers, B: B, T: T, Tk: S)
         globals = try RegionBuffer { $0.count(B: B, S: S, T: T, C: config.dModel, V: config.vocabSize, NH: config.numHeads) }
-        maskStride = config.dropoutRate > 0 ? B * max(S, T) * config.dModel : 0
-        masks = .allocate(filling: 1, count: max(1, maskStride * DropoutSite.allCases.count))
+        try super.init(encoderBlock: config.encoderBlock, encoderLayers: config.numLayers, decoderBlock: config.decoderBlock,
+                   decoderLayers: config.numDecoderLayers, B: B, S: S, T: T, maskStride: T5Activations.maskStride(config, B: B, S: S, T: T),
+                   sites: DropoutSite.allCases.count)
+    }
+
+    private static func maskStride(_ config: T5Config, B: Int, S: Int, T: Int) -> Int {
+        maskStride(dropout: config.dropoutRate, B: B, S: S, T: T, C: config.dModel)
     }
 
     /// Bytes `T5(config:maxBatch: B, maxSource: S, maxTarget: T)` allocates besides its parameters and
@@ -56,13 +52,10 @@ public final class T5Activations {
         let globals = Global.allCases.reduce(0) {
             $0 + BlockActivations.align($1.count(B: B, S: S, T: T, C: config.dModel, V: config.vocabSize, NH: config.numHeads))
         }
-        let encoder = BlockActivations.size(config: config.encoderBlock, layers: config.numLayers, B: B, T: S)
-        let decoder = BlockActivations.size(config: config.decoderBlock, layers: config.numDecoderLayers, B: B, T: T, Tk: S)
-        let masks = max(1, (config.dropoutRate > 0 ? B * max(S, T) * config.dModel : 0) * DropoutSite.allCases.count)
-        return 4 * (globals + encoder.floats + decoder.floats) + encoder.maskBytes + decoder.maskBytes + masks + 5 * B * S + 8 * B * T
+        return bytes(globals: globals, encoderBlock: config.encoderBlock, encoderLayers: config.numLayers, decoderBlock: config.decoderBlock,
+                     decoderLayers: config.numDecoderLayers, B: B, S: S, T: T, maskStride: maskStride(config, B: B, S: S, T: T),
+                     sites: DropoutSite.allCases.count)
     }
-
-    deinit { masks.deallocate() }
 
     /// Floats allocated for activations and scratch, blocks included.
     public var floatCount: Int { globals.storage.count + encoder.floatCount + decoder.floatCount }
@@ -70,7 +63,4 @@ public final class T5Activations {
     /// Start of a region outside the blocks.
     @inline(__always)
     public func pointer(_ region: Global) -> UnsafeMutablePointer<Float> { globals.pointer(region) }
-
-    /// The dropout keep-mask of a site.
-    func mask(_ site: DropoutSite) -> UnsafeMutablePointer<UInt8> { masks + site.rawValue * maskStride }
 }

@@ -18,12 +18,11 @@ public final class T5Inference {
     /// The model whose weights and encoder are used.
     public let model: T5
     /// The decoder's self-attention keys and values, (P, D) per layer.
-    public let cache: KVCache
-    private let crossKV: FlatBuffer   // (Ld, maxSource, 2D)
+    public var cache: KVCache { state.cache }
+    private let state: EncoderDecoderCache
     private let work: FlatBuffer
     private let x, h, qkv, y, proj, q, fch, lin, act, rstd, scores, bias, lastLogits: UnsafeMutablePointer<Float>
     private let token: UnsafeMutablePointer<Int32>
-    private var sourceLength = 0
     /// Decoder rows advanced together (beams).
     public let rows: Int
 
@@ -33,8 +32,7 @@ public final class T5Inference {
         self.model = model
         self.rows = rows
         let c = model.config, C = c.dModel, D = c.attentionWidth, F = c.dFF, NH = c.numHeads, S = model.acts.S, R = rows
-        cache = try KVCache(layers: c.numDecoderLayers, channels: D, capacity: capacity, rows: R)
-        crossKV = try FlatBuffer(count: c.numDecoderLayers * S * 2 * D)
+        state = try EncoderDecoderCache(layers: c.numDecoderLayers, width: D, maxSource: S, capacity: capacity, rows: R)
         let sizes = [R * C, R * C, R * 3 * D, R * D, R * C, R * D, R * F, R * F, R * F, R, NH * max(capacity, R * S), NH * capacity, R * c.vocabSize]
         work = try FlatBuffer(count: sizes.reduce(0) { $0 + (($1 + 15) & ~15) })
         var pointers: [UnsafeMutablePointer<Float>] = [], offset = 0
@@ -61,24 +59,11 @@ public final class T5Inference {
 
     /// Encodes `source` (no padding) and empties the decoder cache: a new sequence starts.
     public func start(source: [Int32]) throws {
-        let S = source.count, c = model.config, D = c.attentionWidth
-        guard S >= 1, S <= model.acts.S else {
-            throw ModelError("the source has \(S) tokens; this model was built for 1 to \(model.acts.S)")
+        let c = model.config, D = c.attentionWidth, table = model.layout.decoderBlockTable
+        try state.start(source: source, model: model) { l, kv, S in
+            Linear.forwardTransposed(out: kv, inp: model.acts.pointer(.encoderOut), weight: weights(l, table[.crossKVWeight]!),
+                                     N: S, IC: c.dModel, OC: 2 * D)
         }
-        for (i, t) in source.enumerated() where t < 0 || Int(t) >= c.vocabSize {
-            throw ModelError("source token id \(t) at position \(i) is outside model.vocab_size \(c.vocabSize)")
-        }
-        let training = model.training
-        model.training = false
-        defer { model.training = training }
-        source.withUnsafeBufferPointer { model.encode(source: $0.baseAddress!, sourceMask: nil, B: 1, S: S) }
-        let encoded = model.acts.pointer(.encoderOut), table = model.layout.decoderBlockTable
-        for l in 0..<c.numDecoderLayers {
-            Linear.forwardTransposed(out: crossKV.pointer + l * model.acts.S * 2 * D, inp: encoded,
-                                     weight: weights(l, table[.crossKVWeight]!), N: S, IC: c.dModel, OC: 2 * D)
-        }
-        sourceLength = S
-        cache.reset()
     }
 
     @inline(__always) private func weights(_ l: Int, _ offset: Int) -> UnsafeMutablePointer<Float> {
@@ -99,11 +84,7 @@ public final class T5Inference {
     /// `logits(row:)`. Throws for an id outside the vocabulary or a full cache.
     public func append(rows ids: UnsafeBufferPointer<Int32>) throws {
         let c = model.config, C = c.dModel, D = c.attentionWidth, F = c.dFF, NH = c.numHeads, V = c.vocabSize, R = ids.count
-        let position = cache.count, S = sourceLength, table = model.layout.decoderBlockTable, p = model.params.pointer
-        guard S > 0 else { throw ModelError("start(source:) must encode a source before decoding") }
-        guard position < cache.capacity else {
-            throw ModelError("the output would exceed the \(cache.capacity) positions this decoder was set up for; ask for fewer new tokens")
-        }
+        let position = try state.nextPosition(), S = state.sourceLength, table = model.layout.decoderBlockTable, p = model.params.pointer
         precondition(R >= 1 && R <= rows, "\(R) rows for a decoder set up for \(rows)")
         for id in ids where id < 0 || Int(id) >= V { throw ModelError("decoder input id \(id) is outside model.vocab_size \(V)") }
         token.update(from: ids.baseAddress!, count: R)
@@ -132,7 +113,7 @@ public final class T5Inference {
             norm(l, .crossNormWeight)
             linear(q, h, l, .crossQWeight, C, D)
             // Every row reads the same source: its R queries attend to the one cross K/V together.
-            let kv = crossKV.pointer + l * model.acts.S * 2 * D
+            let kv = state.crossKeysValues(l)
             Attention.forward(out: y, att: scores, q: q, ldq: D, k: kv, ldk: 2 * D, v: kv + D, ldv: 2 * D, B: 1, Tq: R, Tk: S,
                               NH: NH, hs: c.dKV, scale: 1, causal: false)
             linear(proj, y, l, .crossOutWeight, D, C)
