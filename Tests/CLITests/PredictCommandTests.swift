@@ -99,7 +99,7 @@ final class PredictCommandTests: XCTestCase {
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "translation", "abc", "--early-stopping", "maybe"],
                   "--early-stopping maybe is not a choice; use true, false or never")
         try fails(["predict", "--checkpoint", dir + "/ckpt", "--task", "translation", "abc", "--num-beams", "2"],
-                  "is a BERT checkpoint; --task translation generates text with a T5 checkpoint")
+                  "is a BERT checkpoint; --task translation generates text with a T5 or Transformer checkpoint")
     }
 
     /// A fine-tuned GPT classifier: the printed label is one of the names, the argmax of the softmax of the
