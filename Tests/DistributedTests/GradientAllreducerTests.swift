@@ -6,10 +6,10 @@ final class GradientAllreducerTests: XCTestCase {
     func testBucketsAreCutFromTheTopAndAtEveryBoundary() throws {
         _ = try InProcessGroup.run(size: 1) { comm in
             var grads = [Float](repeating: 0, count: 100)
-            grads.withUnsafeMutableBufferPointer { g in
-                let plain = GradientAllreducer(comm: comm, buffer: g.baseAddress!, count: 100, bucketElements: 30)
+            try grads.withUnsafeMutableBufferPointer { g in
+                let plain = try GradientAllreducer(comm: comm, buffer: g.baseAddress!, count: 100, bucketElements: 30)
                 XCTAssertEqual(plain.buckets, [70..<100, 40..<70, 10..<40, 0..<10])
-                let cut = GradientAllreducer(comm: comm, buffer: g.baseAddress!, count: 100, bucketElements: 30, boundaries: [0, 45, 100])
+                let cut = try GradientAllreducer(comm: comm, buffer: g.baseAddress!, count: 100, bucketElements: 30, boundaries: [0, 45, 100])
                 XCTAssertEqual(cut.buckets, [70..<100, 45..<70, 15..<45, 0..<15], "no bucket straddles 45")
             }
         }
@@ -23,7 +23,7 @@ final class GradientAllreducerTests: XCTestCase {
             var order: [Int] = []
             var launchedAfter: [Int] = []
             try grads.withUnsafeMutableBufferPointer { g in
-                let reducer = GradientAllreducer(comm: counted, buffer: g.baseAddress!, count: count, bucketElements: 30,
+                let reducer = try GradientAllreducer(comm: counted, buffer: g.baseAddress!, count: count, bucketElements: 30,
                                                  boundaries: [45], op: .sum)
                 reducer.onBucketFinished = { index, _, _, _, _ in order.append(index) }
                 reducer.begin()
@@ -52,7 +52,7 @@ final class GradientAllreducerTests: XCTestCase {
             let counted = InstrumentedCommunicator(wrapping: comm)
             var grads = [Float](repeating: Float(comm.rank + 1), count: 50)
             try grads.withUnsafeMutableBufferPointer { g in
-                let reducer = GradientAllreducer(comm: counted, buffer: g.baseAddress!, count: 50, bucketElements: 20, op: .average)
+                let reducer = try GradientAllreducer(comm: counted, buffer: g.baseAddress!, count: 50, bucketElements: 20, op: .average)
                 reducer.begin()
                 reducer.markReady(30..<40)
                 XCTAssertEqual(counted.stats.calls(.allreduceAsync), 0, "30..<50 is not complete")

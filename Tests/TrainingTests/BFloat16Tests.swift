@@ -92,7 +92,7 @@ final class BFloat16Tests: XCTestCase {
             let counted = InstrumentedCommunicator(wrapping: comm)
             var grads = (0..<count).map { Float($0 % 97) * 0.125 + Float(comm.rank) }
             let timing = try grads.withUnsafeMutableBufferPointer { buffer -> GradientAllreducer.Timing in
-                let reducer = GradientAllreducer(comm: counted, buffer: buffer.baseAddress!, count: count, bucketElements: 3000,
+                let reducer = try GradientAllreducer(comm: counted, buffer: buffer.baseAddress!, count: count, bucketElements: 3000,
                                                  compression: .bf16, op: .average)
                 reducer.begin()
                 for upper in stride(from: count, to: 0, by: -1000) { reducer.markReady(max(0, upper - 1000)..<upper) }

@@ -70,7 +70,7 @@ public enum AllreduceBenchmark {
                 { _ in try comm.allreduceAsync(slice, op: .sum).wait() },
             ]
             if s.bucketBytes > 0, let base = slice.baseAddress {
-                let reducer = GradientAllreducer(comm: comm, buffer: base, count: slice.count, bucketElements: s.bucketBytes / 4,
+                let reducer = try GradientAllreducer(comm: comm, buffer: base, count: slice.count, bucketElements: s.bucketBytes / 4,
                                                  overlapsBackward: false, op: .sum)
                 paths.append { _ in
                     reducer.begin()

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Reduces a flat gradient buffer across ranks in buckets, optionally overlapping communication with
 /// backward and optionally in bfloat16.
@@ -59,7 +60,7 @@ public final class GradientAllreducer {
     /// each offset in `boundaries` too.
     public init(comm: any Communicator, buffer: UnsafeMutablePointer<Float>, count: Int, bucketElements: Int,
                 boundaries: [Int] = [], compression: GradientCompression = .none, overlapsBackward: Bool = true,
-                op: ReduceOp = .average) {
+                op: ReduceOp = .average) throws {
         precondition(bucketElements > 0, "bucket size must be positive")
         precondition(op == .sum || op == .average, "gradients are summed or averaged, not \(op)")
         self.comm = comm
@@ -82,15 +83,13 @@ public final class GradientAllreducer {
         requests.reserveCapacity(ranges.count)
         launchOrder.reserveCapacity(ranges.count)
         if compression == .bf16 {
-            let side = UnsafeMutablePointer<BFloat16>.allocate(capacity: max(1, count))
-            side.initialize(repeating: BFloat16(bitPattern: 0), count: max(1, count))
-            wire = side
+            wire = try AllocationError.allocate(filling: BFloat16(bitPattern: 0), count: count)
         } else {
             wire = nil
         }
     }
 
-    deinit { wire?.deallocate() }
+    deinit { free(wire) }
 
     /// Starts a new step: nothing is ready, nothing is in flight.
     public func begin() {

@@ -169,10 +169,12 @@ public final class Trainer {
             let defers = table.map { options.deferTokenEmbedding ?? (world * tokensPerRank <= $0.count / config.model.dModel) } ?? false
             defersTokenEmbedding = defers
             embeddingRows = defers ? SparseRowReducer(comm: comm, maxRows: tokensPerRank, width: config.model.dModel) : nil
-            let reducer = world > 1 ? GradientAllreducer(comm: comm, buffer: model.grads.pointer, count: count,
-                                                         bucketElements: overlap ? bucket : max(1, count),
-                                                         boundaries: defers ? [table!.lowerBound, table!.upperBound] : [],
-                                                         compression: compression, overlapsBackward: overlap, op: .sum) : nil
+            let (grads, wire, group) = (model.grads.pointer, compression, comm)
+            let reducer = world > 1 ? try MemoryPlan.agreeing(config, comm: comm) {   // bf16: a side buffer of half the gradients
+                try GradientAllreducer(comm: group, buffer: grads, count: count, bucketElements: overlap ? bucket : max(1, count),
+                                       boundaries: defers ? [table!.lowerBound, table!.upperBound] : [],
+                                       compression: wire, overlapsBackward: overlap, op: .sum)
+            } : nil
             allreducer = reducer
             onReady = reducer.flatMap { $0.overlapsBackward ? $0.markReady : nil }
         }
