@@ -100,13 +100,27 @@ func assertLossAndGradients(_ file: SafeTensors, loss: Float, tensors: [Paramete
     }
 }
 
-/// Inputs of the encoder-decoders' dropout tests (B 2, S 6, T 5): ids drawn in 2..<`vocab`, the last two
-/// source positions of row 1 padding, the last target of row 1 ignored (no draw for it).
-func seq2seqDropoutInputs(vocab: Int, rng: inout SplitMix64) -> (source: [Int32], mask: [UInt8], labels: [Int32]) {
-    let source = (0..<12).map { _ in Int32(2 + rng.next() % UInt64(vocab - 2)) }
+/// The encoder-decoders' dropout check (B 2, S 6, T 5, dropout seed 77): ids drawn in 2..<vocab, the
+/// last two source positions of row 1 padding, the last target of row 1 ignored; decoder inputs from
+/// `shiftRight`; then `assertGradientsMatchFiniteDifferences` on the label loss over every tensor.
+func assertEncoderDecoderGradientsMatchFiniteDifferences<Model: EncoderDecoderModel & LanguageModel>(
+    _ model: Model, vocab: Int, samples: Int, _ tag: String,
+    shiftRight: (UnsafePointer<Int32>, UnsafeMutablePointer<Int32>, Int, Int) -> Void,
+    file: StaticString = #filePath, line: UInt = #line) throws {
+    let B = 2, S = 6, T = 5
+    model.dropoutSeed = 77
+    var rng = SplitMix64(seed: 9)
+    let source = (0..<B * S).map { _ in Int32(2 + rng.next() % UInt64(vocab - 2)) }
     let mask: [UInt8] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
-    let labels: [Int32] = (0..<10).map { $0 == 9 ? -100 : Int32(2 + rng.next() % UInt64(vocab - 2)) }
-    return (source, mask, labels)
+    let labels: [Int32] = (0..<B * T).map { $0 == 9 ? -100 : Int32(2 + rng.next() % UInt64(vocab - 2)) }
+    var decoderInput = [Int32](repeating: 0, count: B * T)
+    shiftRight(labels, &decoderInput, B, T)
+    func loss() throws -> Double {
+        Double(try model.forward(source: source, sourceMask: mask, decoderInput: decoderInput, targets: labels, B: B, S: S, T: T))
+    }
+    try assertGradientsMatchFiniteDifferences(model.layout.tensors, params: model.params.pointer, grads: model.grads.pointer, samples: samples,
+                                              rng: &rng, tag, loss: loss, backward: { model.zeroGrad(); model.backward(lossScale: 1, onReady: nil) },
+                                              setTraining: { model.training = $0 }, file: file, line: line)
 }
 
 /// The seeded-dropout checks (`assertSeededDropout`), then `samples` central differences (h 1e-2) of

@@ -136,18 +136,10 @@ final class T5Tests: XCTestCase {
             let B = 2, S = 6, T = 5
             let model = try T5(config: config, maxBatch: B, maxSource: S, maxTarget: T)
             model.initializeWeights(seed: 5)
-            model.dropoutSeed = 77
-            var rng = SplitMix64(seed: 9)
-            let (source, mask, labels) = seq2seqDropoutInputs(vocab: config.vocabSize, rng: &rng)
-            var decoderInput = [Int32](repeating: 0, count: B * T)
-            model.shiftRight(labels, into: &decoderInput, B: B, T: T)
-            func loss() throws -> Double {
-                Double(try model.forward(source: source, sourceMask: mask, decoderInput: decoderInput, targets: labels, B: B, S: S, T: T))
-            }
             // Every tensor gets samples (the position-bias tables included).
-            try assertGradientsMatchFiniteDifferences(model.layout.tensors, params: model.params.pointer, grads: model.grads.pointer, samples: 2,
-                                                      rng: &rng, "gated \(gated): ", loss: loss,
-                                                      backward: { model.zeroGrad(); model.backward() }, setTraining: { model.training = $0 })
+            try assertEncoderDecoderGradientsMatchFiniteDifferences(model, vocab: config.vocabSize, samples: 2, "gated \(gated): ") {
+                model.shiftRight($0, into: $1, B: $2, T: $3)
+            }
         }
     }
 
