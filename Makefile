@@ -8,7 +8,10 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/pretrain
-APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev libdnnl-dev pkg-config fortunes slurm-wlm munge iproute2 librsvg2-bin
+# What building, training and plotting need; `make test` adds what only the tests use (a local Slurm
+# for the job-script tests, iproute2 for the two-host test's network namespaces).
+APT_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libsnappy-dev zlib1g-dev libdnnl-dev pkg-config fortunes librsvg2-bin
+TEST_PACKAGES := slurm-wlm munge iproute2
 
 .PHONY: pretrain test deps build clean help
 
@@ -36,6 +39,7 @@ build: deps
 	$(SWIFT) build -c $(CONFIG)
 
 # XCTest only (no Swift Testing suites exist); the last line is the plain "N passed, M failed" summary.
+test: APT_PACKAGES += $(TEST_PACKAGES)
 test: build
 	$(SWIFT) build -c $(CONFIG) --build-tests
 	@if $(SWIFT) test -c $(CONFIG) --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; then status=0; else status=$$?; fi; \
