@@ -1,7 +1,7 @@
 import Model
 
 /// The benchmark model shapes shared with the PyTorch peer (../shared/bench/torch_gpt.py).
-public enum BenchPreset: String, Sendable {
+public enum BenchPreset: String, StepPreset {
     case s, m
 
     /// The preset named `name` (any case), or a `BenchmarkError` telling the valid names.
@@ -11,6 +11,9 @@ public enum BenchPreset: String, Sendable {
         }
         return preset
     }
+
+    public var name: String { rawValue }
+    public var shapeSummary: String { "B=\(batch) T=\(seqLen)" }
 
     /// The GPT shape.
     public var config: GPTConfig {

@@ -9,7 +9,7 @@ import Support
 public enum MLMBenchmark {
     /// What was measured.
     public struct Result {
-        public var settings: StepBenchmarkSettings
+        public var settings: StepBenchmarkSettings<BenchPreset>
         /// Share of tokens chosen for the MLM loss.
         public var maskRate: Double
         public var parameters: Int
@@ -29,7 +29,7 @@ public enum MLMBenchmark {
     }
 
     /// Builds the preset BERT and times its steps on random content.
-    public static func run(_ settings: StepBenchmarkSettings, maskRate: Double) throws -> Result {
+    public static func run(_ settings: StepBenchmarkSettings<BenchPreset>, maskRate: Double) throws -> Result {
         try validate(maskRate: maskRate)
         let p = settings.preset
         Parallel.setThreads(settings.threads)

@@ -1,8 +1,9 @@
 import Kernels
 
-/// The flags `bench step` and `bench mlm` share, checked once.
-public struct StepBenchmarkSettings: Sendable {
-    public var preset: BenchPreset
+/// The flags `bench step` and `bench mlm` share, checked once, for a GPT (`BenchPreset`) or a T5
+/// (`T5BenchPreset`) preset.
+public struct StepBenchmarkSettings<Preset: StepPreset>: Sendable {
+    public var preset: Preset
     /// Threads for BLAS and the project's loops.
     public var threads: Int
     /// Timed steps (the median is reported).
@@ -16,7 +17,7 @@ public struct StepBenchmarkSettings: Sendable {
     public init(preset: String, threads: Int, steps: Int, warmup: Int, precision: String = "fp32") throws {
         guard ["fp32", "bf16"].contains(precision) else { throw BenchmarkError("--precision \(precision) is not fp32 or bf16") }
         bf16 = precision == "bf16"
-        self.preset = try BenchPreset.named(preset)
+        self.preset = try Preset.named(preset)
         guard threads >= 1 else { throw BenchmarkError("--threads \(threads) must be at least 1") }
         guard steps >= 1, warmup >= 0 else { throw BenchmarkError("--steps must be ≥ 1 and --warmup ≥ 0") }
         self.threads = threads

@@ -7,8 +7,9 @@ betas .9/.95, eps 1e-8, wd 0.1 as our defaults) with grad-norm clipping at 1.
   python3 bench/torch_bert.py --config S --threads 2 [--steps 8] [--warmup 2] [--mask-rate 0.15]
 Prints one JSON line (prefix RESULT): median ms/step and tokens/s.
 """
-import argparse, json, statistics, time
+import argparse, json
 import torch
+from peer_steps import timed_steps
 from transformers import BertConfig, BertForMaskedLM
 
 CONFIGS = {"S": dict(vocab=8192, n_layer=6, n_head=6, d_model=384, seq_len=256, batch=8),
@@ -29,20 +30,13 @@ def main():
     model = BertForMaskedLM(cfg).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     g = torch.Generator().manual_seed(42)
-    times = []
-    for i in range(a.warmup + a.steps):
+
+    def prepare(_):
         ids = torch.randint(4, V, (B, T), generator=g); ids[:, 0] = 1; ids[:, -1] = 2
         chosen = torch.rand(B, T, generator=g) < a.mask_rate; chosen[:, 0] = False; chosen[:, -1] = False
         labels = torch.where(chosen, ids, torch.full_like(ids, -100))
-        ids = torch.where(chosen, torch.full_like(ids, 3), ids)
-        t0 = time.perf_counter()
-        loss = model(input_ids=ids, labels=labels).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i >= a.warmup: times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
+        return torch.where(chosen, torch.full_like(ids, 3), ids), labels
+    med, loss = timed_steps(model, opt, a.warmup, a.steps, lambda batch: model(input_ids=batch[0], labels=batch[1]).loss, prepare)
     print("RESULT " + json.dumps(dict(config=a.config, threads=a.threads, ms_per_step=round(med * 1000, 1),
                                       tokens_per_s=int(B * T / med), loss=round(loss.item(), 4), torch=torch.__version__)))
 

@@ -54,11 +54,21 @@ public struct MemoryPlan: Sendable, Equatable {
     /// One process training a GPT of `c` on (B, T) batches with full AdamW moments and nothing else
     /// (what `pretrain bench step` runs).
     public init(gpt c: GPTConfig, B: Int, T: Int, baseline: Int) {
-        let count = GPTLayout(config: c).count
+        self.init(oneProcess: GPTLayout(config: c).count, activations: Self.gptActivationBytes(c, B: B, T: T), baseline: baseline)
+    }
+
+    /// One process training a T5 of `c` on (B, S → T) batches with full AdamW moments and nothing else
+    /// (what `pretrain bench step --preset t5-s` runs).
+    public init(t5 c: T5Config, B: Int, S: Int, T: Int, baseline: Int) {
+        self.init(oneProcess: T5Layout(config: c).count, activations: T5Activations.bytes(config: c, B: B, S: S, T: T), baseline: baseline)
+    }
+
+    /// One process with `count` parameters, their gradients and AdamW moments, and `activations` bytes.
+    private init(oneProcess count: Int, activations: Int, baseline: Int) {
         parameters = 4 * count
         gradients = 4 * count
         moments = 2 * 4 * count
-        activations = Self.gptActivationBytes(c, B: B, T: T)
+        self.activations = activations
         self.baseline = baseline + Self.workspaceAllowance
     }
 

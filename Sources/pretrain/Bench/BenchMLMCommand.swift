@@ -22,8 +22,7 @@ struct BenchMLMCommand: ParsableCommand {
     @Flag(help: "Print one JSON line instead of the table.") var json = false
 
     func run() throws {
-        let settings = try options.settings()
-        let result = try MLMBenchmark.run(settings, maskRate: maskRate)
+        let result = try MLMBenchmark.run(options.settings(), maskRate: maskRate)
         (json ? [result.jsonLine] : result.tableLines).forEach { print($0) }
     }
 }
