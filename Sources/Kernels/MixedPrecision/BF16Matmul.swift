@@ -40,6 +40,15 @@ public final class BF16Matmul {
         CPUInfo.host.flags.contains("avx512_bf16") || CPUInfo.host.flags.contains("amx_bf16")
     }
 
+    /// Whether the emulated path is asked for: by `forceEmulated` or `PRETRAIN_BF16=emulated`.
+    static func emulationForced(_ forceEmulated: Bool) -> Bool {
+        forceEmulated || ProcessInfo.processInfo.environment["PRETRAIN_BF16"] == "emulated"
+    }
+
+    /// The `elementSize` a matmul made now is expected to have (memory plans, before it exists): 2
+    /// where the CPU has native bf16 and emulation is not forced, else 4.
+    public static var plannedElementSize: Int { cpuHasNativeBF16 && !emulationForced(false) ? 2 : 4 }
+
     let engine: dnnl_engine_t?
     let stream: dnnl_stream_t?
     private var primitives: [Shape: UnsafeMutablePointer<pretrain_dnnl_matmul>] = [:]
@@ -65,7 +74,7 @@ public final class BF16Matmul {
     /// Throws `OneDNNError` for any oneDNN failure other than "no bf16 implementation".
     public init(forceEmulated: Bool = false, attention: Bool = true) throws {
         let environment = ProcessInfo.processInfo.environment
-        let forced = forceEmulated || environment["PRETRAIN_BF16"] == "emulated"
+        let forced = Self.emulationForced(forceEmulated)
         self.attention = attention && environment["PRETRAIN_BF16_ATTENTION"] != "fp32"
         var native = !forced && Self.cpuHasNativeBF16
         var engine: dnnl_engine_t? = nil, stream: dnnl_stream_t? = nil
