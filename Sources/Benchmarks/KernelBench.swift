@@ -155,6 +155,18 @@ public enum KernelBench {
             Attention.backward(dqkv: dqkv.p, scratch: scratch.p, dout: g.p, qkv: qkv.p, att: att.p,
                                B: B, T: T, C: C, NH: NH, causal: true)
         }
+        if let bf16 = try? BF16Matmul(attention: true), bf16.attention {   // the same with bf16 products (mixed precision)
+            let hs = C / NH
+            time("attention fwd causal bf16 \(bf16.path.rawValue)", flops: attFlops) {
+                Attention.forward(out: y.p, att: att.p, q: qkv.p, ldq: 3 * C, k: qkv.p + C, ldk: 3 * C, v: qkv.p + 2 * C, ldv: 3 * C,
+                                  B: B, Tq: T, Tk: T, NH: NH, hs: hs, causal: true, precision: bf16)
+            }
+            time("attention bwd causal bf16", flops: 2 * attFlops) {
+                Attention.backward(dq: dqkv.p, dk: dqkv.p + C, dv: dqkv.p + 2 * C, scratch: scratch.p, dout: g.p, q: qkv.p, ldq: 3 * C,
+                                   k: qkv.p + C, ldk: 3 * C, v: qkv.p + 2 * C, ldv: 3 * C, att: att.p, B: B, Tq: T, Tk: T, NH: NH, hs: hs,
+                                   causal: true, precision: bf16)
+            }
+        }
         att.free(); scratch.free(); qkv.free(); dqkv.free()
 
         let n4 = N * 4 * C

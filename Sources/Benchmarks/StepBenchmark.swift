@@ -40,7 +40,7 @@ public enum StepBenchmark {
         let p = settings.preset
         Parallel.setThreads(settings.threads)
         let (bf16, peak) = try settings.matmulAndPeak()
-        let plan = MemoryPlan(gpt: p.config, B: p.batch, T: p.seqLen, baseline: MemoryPlan.residentBytes())
+        let plan = MemoryPlan(gpt: p.config, B: p.batch, T: p.seqLen, baseline: MemoryPlan.residentBytes(), bf16ElementSize: bf16?.elementSize)
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
         try model.useBF16(bf16)

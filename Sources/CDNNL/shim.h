@@ -30,27 +30,30 @@ static inline dnnl_status_t pretrain_dnnl_engine(dnnl_engine_t *engine, dnnl_str
     return dnnl_success;
 }
 
-/// Creates the matmul for one shape. `bf16` != 0: A and B are bf16, else f32; C is always f32.
-/// `accumulate` != 0 adds onto C (a sum post-op), else overwrites it.
-static inline dnnl_status_t pretrain_dnnl_matmul_create(pretrain_dnnl_matmul *mm, dnnl_engine_t engine,
-        int64_t M, int64_t N, int64_t K, int transA, int transB, int64_t lda, int64_t ldb, int64_t ldc,
-        int accumulate, int bf16, const char **failed) {
+/// Creates the matmul for one shape of `ndims` (2, or 3-4 with leading batch dimensions, broadcast
+/// nowhere): A dims (…, M, K), B (…, K, N), C (…, M, N), each with its own strides in elements (a
+/// transposed operand is a stride swap). `bf16` != 0: A and B are bf16, else f32; C is always f32.
+/// C = alpha·A·B, or with `accumulate` != 0 C = alpha·A·B + C (output scale, then a sum post-op).
+static inline dnnl_status_t pretrain_dnnl_matmul_create_strided(pretrain_dnnl_matmul *mm, dnnl_engine_t engine, int ndims,
+        const int64_t *aDims, const int64_t *aStrides, const int64_t *bDims, const int64_t *bStrides,
+        const int64_t *cDims, const int64_t *cStrides, float alpha, int accumulate, int bf16, const char **failed) {
     memset(mm, 0, sizeof *mm);
     dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_memory_desc_t a, b, c;
-    dnnl_dims_t aDims = {M, K}, aStrides = {transA ? 1 : lda, transA ? lda : 1};
-    dnnl_dims_t bDims = {K, N}, bStrides = {transB ? 1 : ldb, transB ? ldb : 1};
-    dnnl_dims_t cDims = {M, N}, cStrides = {ldc, 1};
-    PRETRAIN_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&a, 2, aDims, in, aStrides), "dnnl_memory_desc_init_by_strides");
-    PRETRAIN_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&b, 2, bDims, in, bStrides), "dnnl_memory_desc_init_by_strides");
-    PRETRAIN_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&c, 2, cDims, dnnl_f32, cStrides), "dnnl_memory_desc_init_by_strides");
+    PRETRAIN_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&a, ndims, aDims, in, aStrides), "dnnl_memory_desc_init_by_strides");
+    PRETRAIN_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&b, ndims, bDims, in, bStrides), "dnnl_memory_desc_init_by_strides");
+    PRETRAIN_DNNL_CHECK(dnnl_memory_desc_init_by_strides(&c, ndims, cDims, dnnl_f32, cStrides), "dnnl_memory_desc_init_by_strides");
     dnnl_matmul_desc_t desc;
     PRETRAIN_DNNL_CHECK(dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c), "dnnl_matmul_desc_init");
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
     dnnl_status_t s = dnnl_primitive_attr_create(&attr);
     if (s != dnnl_success) { *failed = "dnnl_primitive_attr_create"; return s; }
-    if (accumulate) {
+    if (alpha != 1.0f) {
+        s = dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha);
+        if (s != dnnl_success) *failed = "dnnl_primitive_attr_set_output_scales";
+    }
+    if (s == dnnl_success && accumulate) {
         s = dnnl_post_ops_create(&ops);
         if (s == dnnl_success) s = dnnl_post_ops_append_sum(ops, 1.0f);
         if (s == dnnl_success) s = dnnl_primitive_attr_set_post_ops(attr, ops);
@@ -68,6 +71,18 @@ static inline dnnl_status_t pretrain_dnnl_matmul_create(pretrain_dnnl_matmul *mm
     PRETRAIN_DNNL_CHECK(dnnl_memory_create(&mm->b, &b, engine, DNNL_MEMORY_NONE), "dnnl_memory_create");
     PRETRAIN_DNNL_CHECK(dnnl_memory_create(&mm->c, &c, engine, DNNL_MEMORY_NONE), "dnnl_memory_create");
     return dnnl_success;
+}
+
+/// Creates the matmul for one 2-D shape: C (M,N) [+]= op(A)·op(B), row-major with leading dimensions
+/// (see `pretrain_dnnl_matmul_create_strided`).
+static inline dnnl_status_t pretrain_dnnl_matmul_create(pretrain_dnnl_matmul *mm, dnnl_engine_t engine,
+        int64_t M, int64_t N, int64_t K, int transA, int transB, int64_t lda, int64_t ldb, int64_t ldc,
+        int accumulate, int bf16, const char **failed) {
+    int64_t aDims[2] = {M, K}, aStrides[2] = {transA ? 1 : lda, transA ? lda : 1};
+    int64_t bDims[2] = {K, N}, bStrides[2] = {transB ? 1 : ldb, transB ? ldb : 1};
+    int64_t cDims[2] = {M, N}, cStrides[2] = {ldc, 1};
+    return pretrain_dnnl_matmul_create_strided(mm, engine, 2, aDims, aStrides, bDims, bStrides, cDims, cStrides, 1.0f,
+                                               accumulate, bf16, failed);
 }
 
 /// The implementation oneDNN picked, e.g. "brg:avx512_core_bf16" (owned by the primitive descriptor).

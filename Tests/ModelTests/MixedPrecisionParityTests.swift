@@ -10,7 +10,8 @@ import XCTest
 /// The tolerance, derived: bf16 keeps 8 significant bits, unit roundoff u = 2⁻⁹. Autocast rounds
 /// every linear's operands and its output to bf16 (and runs attention's matmuls in bf16); its own
 /// max-norm relative error against float64, e_ac, is in the fixture (2u–4u here). We round the
-/// operands only (outputs and attention stay fp32), so our error e_ours, measured against our fp32
+/// operands of the same products (every linear's, and attention's Q·Kᵀ and P·V with their
+/// gradients) but none of their outputs, a subset of autocast's roundings, so our error e_ours, measured against our fp32
 /// model (which matches float64 to 1e-5, GPTTests), must be at most e_ac + u; and since both are
 /// bf16 computations of the same thing, |ours − autocast| ≤ e_ours + e_ac ≤ 2·e_ac + u. Finally
 /// e_ours ≥ u/8 proves the products really ran in bf16 (fp32 alone stays near 1e-6).

@@ -1,4 +1,5 @@
 import Config
+import Kernels
 import Model
 import Training
 import XCTest
@@ -19,6 +20,44 @@ final class MemoryPlanTests: XCTestCase {
         for c in variants {
             for (B, T) in [(1, 1), (3, 8), (2, c.maxSeqLen)] {
                 XCTAssertEqual(MemoryPlan.gptActivationFloats(c, B: B, T: T), try GPTActivations(config: c, B: B, T: T).floatCount, "\(c) B=\(B) T=\(T)")
+            }
+        }
+    }
+
+    /// Mixed precision, both element sizes (native 2, emulated 4): the plan's activations equal what
+    /// `GPTActivations` allocates with rounded operands, and its bf16 part equals the weight copy (all
+    /// but wte, 2 or 4 bytes a parameter) plus the scratch a bf16 forward and backward grows the matmul
+    /// to; where `Linear.chunkElements` caps the operand chunks the plan may exceed that scratch by at
+    /// most the two capped slots.
+    func testMixedPrecisionPartsEqualWhatABF16StepAllocates() throws {
+        let saved = Linear.chunkElements
+        defer { Linear.chunkElements = saved }
+        let c = GPTConfig(vocabSize: 96, maxSeqLen: 16, nLayer: 2, nHead: 2, dModel: 32)
+        let B = 8, T = 16, N = B * T   // N ≥ 64: a capped chunk keeps its 64-row (or 16-column) floor inside the cap
+        let tokens = (0..<N).map { Int32($0 * 7 % 96) }, targets = (0..<N).map { Int32($0 * 5 % 96) }
+        XCTAssertEqual(MemoryPlan.gptActivationFloats(c, B: B, T: T, operandBytes: nil), try GPTActivations(config: c, B: B, T: T).floatCount)
+        for chunk in [saved, 8192] {
+            Linear.chunkElements = chunk
+            for mm in [try BF16Matmul(), try BF16Matmul(forceEmulated: true)] {
+                let size = mm.elementSize, what = "\(mm.path) chunk \(chunk)"
+                XCTAssertEqual(MemoryPlan.gptActivationFloats(c, B: B, T: T, operandBytes: size),
+                               try GPTActivations(config: c, B: B, T: T, operandBytes: size).floatCount, what)
+                let model = try GPT(config: c, maxBatch: B, maxSeqLen: T)
+                model.initializeWeights(seed: 1)
+                try model.useBF16(mm)
+                _ = try model.forward(tokens: tokens, targets: targets, B: B, T: T)
+                model.zeroGrad()
+                model.backward()
+                let count = model.layout.count
+                let allocated = size * (count - c.vocabSize * c.dModel) + mm.scratchBytes
+                let plan = MemoryPlan(gpt: c, B: B, T: T, baseline: 0, bf16ElementSize: size)
+                XCTAssertEqual(plan.parameters, 4 * count, what)
+                if chunk == saved {
+                    XCTAssertEqual(plan.mixedPrecision, allocated, what)
+                } else {
+                    XCTAssertGreaterThanOrEqual(plan.mixedPrecision, allocated, what)
+                    XCTAssertLessThanOrEqual(plan.mixedPrecision, allocated + 2 * chunk * size, what)
+                }
             }
         }
     }

@@ -52,12 +52,16 @@ public enum Attention {
                                keyPadding: UnsafePointer<UInt8>? = nil /* (B,Tk) */,
                                bias: UnsafePointer<Float>? = nil /* (NH,Tq,Tk) */,
                                dropout: Float = 0, seed: UInt64 = 0,
-                               dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,Tq,Tk) */) {
+                               dropped: UnsafeMutablePointer<Float>? = nil /* (B,NH,Tq,Tk) */,
+                               precision bf16: BF16Matmul? = nil) {
         let g = AttentionGeometry(B: B, Tq: Tq, Tk: Tk, NH: NH, hs: hs, ldq: ldq, ldk: ldk, ldv: ldv, scale: scale,
                                   causal: causal, dropout: dropout, dropped: dropped != nil, droppedFrom: "")
-        let D = g.D, scale = g.scale, block = g.block, shift = g.shift, keepScale = g.keepScale
-        let drop = dropout > 0 ? dropped : nil
-        let threshold = Dropout.threshold(dropout), keys = Dropout.keys(seed)
+        if let bf16, bf16.attention {
+            return forwardBF16(out: out, att: att, q: q, ldq: ldq, k: k, ldk: ldk, v: v, ldv: ldv, g, B: B, Tq: Tq, Tk: Tk, NH: NH, hs: hs,
+                               causal: causal, keyPadding: keyPadding, bias: bias, dropout: dropout, seed: seed, dropped: dropped, bf16)
+        }
+        let D = g.D, scale = g.scale, block = g.block, shift = g.shift
+        let rows = AttentionWeightRows(g, NH: NH, keyPadding: keyPadding, bias: bias, dropout: dropout, seed: seed, dropped: dropped)
         // sgemm with beta = 0 first clears C in a separate slow pass (OpenBLAS's beta kernel was 15% of
         // this kernel's time): clear with memset instead and let sgemm accumulate (beta = 1).
         VectorMath.zero(out, count: B * Tq * D)
@@ -68,29 +72,14 @@ public enum Attention {
                     let qh = q + b * Tq * ldq + h * hs, kh = k + b * Tk * ldk + h * hs, vh = v + b * Tk * ldv + h * hs
                     let a = att + pair * Tq * Tk
                     let o = out + b * Tq * D + h * hs
-                    let pad = keyPadding.map { $0 + b * Tk }
-                    let bh = bias.map { $0 + h * Tq * Tk }
                     var i0 = 0
                     while i0 < Tq {
                         let i1 = min(Tq, i0 + block), cols = causal ? i1 + shift : Tk
                         (a + i0 * Tk).update(repeating: 0, count: (i1 - i0) * Tk)
                         GEMM.serial(transA: false, transB: true, M: i1 - i0, N: cols, K: hs, alpha: scale,
                                     A: qh + i0 * ldq, lda: ldq, B: kh, ldb: ldk, beta: 1, C: a + i0 * Tk, ldc: Tk)
-                        if let bh {
-                            for i in i0..<i1 { VectorMath.accumulate(a + i * Tk, bh + i * Tk, count: cols) }
-                        }
-                        for i in i0..<i1 { softmaxRow(a + i * Tk, valid: causal ? i + 1 + shift : Tk, T: Tk, pad: pad) }
-                        var weights = UnsafePointer(a)
-                        if let drop {
-                            let d = drop + pair * Tq * Tk
-                            for i in i0..<i1 {
-                                for j in 0..<Tk {
-                                    let index = UInt64(pair * Tq * Tk + i * Tk + j)
-                                    d[i * Tk + j] = j < cols && Dropout.keeps(index: index, threshold: threshold, keys) ? a[i * Tk + j] * keepScale : 0
-                                }
-                            }
-                            weights = UnsafePointer(d)
-                        }
+                        for i in i0..<i1 { _ = rows.finish(a + i * Tk, pair: pair, i: i) }
+                        let weights = UnsafePointer(rows.weights(a, pair: pair))
                         GEMM.serial(transA: false, transB: false, M: i1 - i0, N: hs, K: cols, alpha: 1,
                                     A: weights + i0 * Tk, lda: Tk, B: vh, ldb: ldv, beta: 1, C: o + i0 * D, ldc: D)
                         i0 = i1
@@ -113,11 +102,17 @@ public enum Attention {
                                 v: UnsafePointer<Float> /* (B,Tk,ldv) */, ldv: Int,
                                 att: UnsafePointer<Float> /* (B,NH,Tq,Tk) */,
                                 B: Int, Tq: Int, Tk: Int, NH: Int, hs: Int, scale: Float? = nil, causal: Bool,
-                                dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,Tq,Tk) */) {
+                                dropout: Float = 0, dropped: UnsafePointer<Float>? = nil /* (B,NH,Tq,Tk) */,
+                                precision bf16: BF16Matmul? = nil) {
         let geometry = AttentionGeometry(B: B, Tq: Tq, Tk: Tk, NH: NH, hs: hs, ldq: ldq, ldk: ldk, ldv: ldv, scale: scale,
                                          causal: causal, dropout: dropout, dropped: dropped != nil, droppedFrom: " of forward")
+        if let bf16, bf16.attention {
+            backwardBF16(dq: dq, dk: dk, dv: dv, scratch: scratch, dout: dout, q: q, ldq: ldq, k: k, ldk: ldk, v: v, ldv: ldv, att: att,
+                         geometry, B: B, Tq: Tq, Tk: Tk, NH: NH, hs: hs, causal: causal, dropout: dropout, dropped: dropped, bf16)
+            if let dbias { accumulateBias(dbias, scratch, geometry, B: B, Tq: Tq, Tk: Tk, NH: NH, causal: causal) }
+            return
+        }
         let D = geometry.D, scale = geometry.scale, block = geometry.block, shift = geometry.shift
-        let keepScale = geometry.keepScale
         let drop = dropout > 0 ? dropped : nil
         GEMM.withSingleThreadedBLAS {
             Parallel.chunks(B * NH) { pairs in
@@ -138,14 +133,7 @@ public enum Attention {
                         let weights = drop.map { $0 + pair * Tq * Tk } ?? a
                         GEMM.serial(transA: true, transB: false, M: cols, N: hs, K: rows, alpha: 1,
                                     A: weights + i0 * Tk, lda: Tk, B: g + i0 * D, ldb: D, beta: 1, C: dvh, ldc: ldv)
-                        if drop != nil {
-                            for i in i0..<i1 {
-                                for j in 0..<cols { ds[i * Tk + j] = weights[i * Tk + j] != 0 ? ds[i * Tk + j] * keepScale : 0 }
-                            }
-                        }
-                        for i in i0..<i1 {
-                            softmaxBackwardRow(ds + i * Tk, a + i * Tk, valid: causal ? i + 1 + shift : Tk, cols: cols)
-                        }
+                        for i in i0..<i1 { backwardRow(ds + i * Tk, a + i * Tk, weights + i * Tk, i: i, cols: cols, geometry, dropped: drop != nil) }
                         GEMM.serial(transA: false, transB: false, M: rows, N: hs, K: cols, alpha: scale,
                                     A: ds + i0 * Tk, lda: Tk, B: kh, ldb: ldk, beta: 1, C: dqh + i0 * ldq, ldc: ldq)
                         GEMM.serial(transA: true, transB: false, M: cols, N: hs, K: rows, alpha: scale,
@@ -155,14 +143,28 @@ public enum Attention {
                 }
             }
         }
-        // dbias[h, i, j] += Σ_b dS[b, h, i, j]: parallel over (h, i) rows, so no two threads share a row;
-        // only the columns a row can see were written for it (the rest of a causal row is stale).
-        if let dbias {
-            Parallel.chunks(NH * Tq, minChunk: 8) { rows in
-                for row in rows {
-                    let h = row / Tq, i = row % Tq, valid = causal ? i + 1 + shift : Tk
-                    for b in 0..<B { VectorMath.accumulate(dbias + row * Tk, scratch + ((b * NH + h) * Tq + i) * Tk, count: valid) }
-                }
+        if let dbias { accumulateBias(dbias, scratch, geometry, B: B, Tq: Tq, Tk: Tk, NH: NH, causal: causal) }
+    }
+
+    /// One row of the scores' gradient, in place: with dropout dP·M/(1−p) (M read from the dropped
+    /// weights `w`), then the softmax backward (see `softmaxBackwardRow`).
+    @inline(__always)
+    static func backwardRow(_ ds: UnsafeMutablePointer<Float>, _ p: UnsafePointer<Float>, _ w: UnsafePointer<Float>, i: Int, cols: Int,
+                            _ g: AttentionGeometry, dropped: Bool) {
+        if dropped {
+            for j in 0..<cols { ds[j] = w[j] != 0 ? ds[j] * g.keepScale : 0 }
+        }
+        softmaxBackwardRow(ds, p, valid: g.causal ? i + 1 + g.shift : g.Tk, cols: cols)
+    }
+
+    /// dbias[h, i, j] += Σ_b dS[b, h, i, j]: parallel over (h, i) rows, so no two threads share a row;
+    /// only the columns a row can see were written for it (the rest of a causal row is stale).
+    static func accumulateBias(_ dbias: UnsafeMutablePointer<Float>, _ scratch: UnsafePointer<Float>, _ g: AttentionGeometry,
+                               B: Int, Tq: Int, Tk: Int, NH: Int, causal: Bool) {
+        Parallel.chunks(NH * Tq, minChunk: 8) { rows in
+            for row in rows {
+                let h = row / Tq, i = row % Tq, valid = causal ? i + 1 + g.shift : Tk
+                for b in 0..<B { VectorMath.accumulate(dbias + row * Tk, scratch + ((b * NH + h) * Tq + i) * Tk, count: valid) }
             }
         }
     }

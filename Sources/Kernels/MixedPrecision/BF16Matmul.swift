@@ -32,15 +32,30 @@ public final class BF16Matmul {
     public let kernel: String
     /// Bytes per operand element: 2 (native) or 4 (emulated).
     public let elementSize: Int
+    /// Whether attention's four products (Q·Kᵀ, P·V and their gradients) take bf16 operands too:
+    /// true unless `PRETRAIN_BF16_ATTENTION=fp32` (an A/B switch for benchmarks) or `attention: false`.
+    public let attention: Bool
     /// Whether this CPU has native bf16 instructions (avx512_bf16 or amx_bf16).
     public static var cpuHasNativeBF16: Bool {
         CPUInfo.host.flags.contains("avx512_bf16") || CPUInfo.host.flags.contains("amx_bf16")
     }
 
-    private let engine: dnnl_engine_t?
-    private let stream: dnnl_stream_t?
+    /// Whether the emulated path is asked for: by `forceEmulated` or `PRETRAIN_BF16=emulated`.
+    static func emulationForced(_ forceEmulated: Bool) -> Bool {
+        forceEmulated || ProcessInfo.processInfo.environment["PRETRAIN_BF16"] == "emulated"
+    }
+
+    /// The `elementSize` a matmul made now is expected to have (memory plans, before it exists): 2
+    /// where the CPU has native bf16 and emulation is not forced, else 4.
+    public static var plannedElementSize: Int { cpuHasNativeBF16 && !emulationForced(false) ? 2 : 4 }
+
+    let engine: dnnl_engine_t?
+    let stream: dnnl_stream_t?
     private var primitives: [Shape: UnsafeMutablePointer<pretrain_dnnl_matmul>] = [:]
-    private var scratch: [(pointer: UnsafeMutableRawPointer?, bytes: Int)] = Array(repeating: (nil, 0), count: 4)
+    /// The batched products' primitives (`multiplyBatched`), one per shape and layout.
+    var batchedPrimitives: [BatchedShape: UnsafeMutablePointer<pretrain_dnnl_matmul>] = [:]
+    /// Scratch slots: 0–3 for the linear layers, 4–8 for attention (`AttentionBF16`).
+    private var scratch: [(pointer: UnsafeMutableRawPointer?, bytes: Int)] = Array(repeating: (nil, 0), count: 9)
     /// The fp32 buffer whose rounded copy `weights` holds, and its element count.
     private var master: UnsafePointer<Float>?
     private var masterCount = 0
@@ -57,8 +72,10 @@ public final class BF16Matmul {
     /// A matmul for this machine: native where the CPU has bf16 instructions and oneDNN creates a bf16
     /// primitive, emulated otherwise or when `forceEmulated` (or `PRETRAIN_BF16=emulated`) asks.
     /// Throws `OneDNNError` for any oneDNN failure other than "no bf16 implementation".
-    public init(forceEmulated: Bool = false) throws {
-        let forced = forceEmulated || ProcessInfo.processInfo.environment["PRETRAIN_BF16"] == "emulated"
+    public init(forceEmulated: Bool = false, attention: Bool = true) throws {
+        let environment = ProcessInfo.processInfo.environment
+        let forced = Self.emulationForced(forceEmulated)
+        self.attention = attention && environment["PRETRAIN_BF16_ATTENTION"] != "fp32"
         var native = !forced && Self.cpuHasNativeBF16
         var engine: dnnl_engine_t? = nil, stream: dnnl_stream_t? = nil
         var kernel = forced ? "none (emulation forced)" : "none (the CPU has no avx512_bf16 / amx_bf16)"
@@ -84,6 +101,7 @@ public final class BF16Matmul {
 
     deinit {
         for (_, p) in primitives { pretrain_dnnl_matmul_destroy(p); p.deallocate() }
+        for (_, p) in batchedPrimitives { pretrain_dnnl_matmul_destroy(p); p.deallocate() }
         for s in scratch { s.pointer?.deallocate() }
         weights?.deallocate()
         if let stream { dnnl_stream_destroy(stream) }
@@ -92,8 +110,8 @@ public final class BF16Matmul {
 
     // MARK: operands
 
-    /// Scratch slot `slot` (0..<4) with room for `bytes`, grown when smaller.
-    private func buffer(_ slot: Int, bytes: Int) -> UnsafeMutableRawPointer {
+    /// Scratch slot `slot` (0..<9) with room for `bytes`, grown when smaller.
+    func buffer(_ slot: Int, bytes: Int) -> UnsafeMutableRawPointer {
         if scratch[slot].bytes < bytes || scratch[slot].pointer == nil {
             scratch[slot].pointer?.deallocate()
             scratch[slot] = (UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64), bytes)
@@ -191,20 +209,27 @@ public final class BF16Matmul {
     /// The cached primitive for `shape`, created on first use.
     private func primitive(_ shape: Shape) throws -> UnsafeMutablePointer<pretrain_dnnl_matmul> {
         if let p = primitives[shape] { return p }
+        let p = try Self.makePrimitive { p, failed in
+            pretrain_dnnl_matmul_create(p, engine, Int64(shape.M), Int64(shape.N), Int64(shape.K), shape.transA ? 1 : 0,
+                                        shape.transB ? 1 : 0, Int64(shape.lda), Int64(shape.ldb), Int64(shape.ldc),
+                                        shape.accumulate ? 1 : 0, 1, failed)
+        }
+        primitives[shape] = p
+        return p
+    }
+
+    /// A primitive made by `create` (a shim helper) in new memory, freed again when creation fails.
+    static func makePrimitive(_ create: (UnsafeMutablePointer<pretrain_dnnl_matmul>, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> dnnl_status_t)
+        throws -> UnsafeMutablePointer<pretrain_dnnl_matmul> {
         let p = UnsafeMutablePointer<pretrain_dnnl_matmul>.allocate(capacity: 1)
         p.initialize(to: pretrain_dnnl_matmul())
         do {
-            try OneDNN.call {
-                pretrain_dnnl_matmul_create(p, engine, Int64(shape.M), Int64(shape.N), Int64(shape.K), shape.transA ? 1 : 0,
-                                            shape.transB ? 1 : 0, Int64(shape.lda), Int64(shape.ldb), Int64(shape.ldc),
-                                            shape.accumulate ? 1 : 0, 1, $0)
-            }
+            try OneDNN.call { create(p, $0) }
         } catch {
             pretrain_dnnl_matmul_destroy(p)
             p.deallocate()
             throw error
         }
-        primitives[shape] = p
         return p
     }
 
@@ -239,5 +264,8 @@ public final class BF16Matmul {
     }
 
     /// How many distinct primitives exist (each shape once).
-    public var primitiveCount: Int { primitives.count }
+    public var primitiveCount: Int { primitives.count + batchedPrimitives.count }
+
+    /// Bytes held in rounded-operand scratch now (grown to the largest operands seen).
+    public var scratchBytes: Int { scratch.reduce(0) { $0 + $1.bytes } }
 }

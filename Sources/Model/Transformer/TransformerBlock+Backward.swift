@@ -86,7 +86,7 @@ extension TransformerBlock {
                                q: qkv, ldq: 3 * D, k: qkv + D, ldk: 3 * D, v: qkv + 2 * D, ldv: 3 * D, att: acts.pointer(.att, layer: l),
                                B: B, Tq: T, Tk: T, NH: config.NH, hs: config.hs, scale: config.attentionScale,
                                causal: config.selfAttention == .causal, dropout: p,
-                               dropped: p > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil)
+                               dropped: p > 0 ? UnsafePointer(acts.pointer(.attDropped, layer: l)) : nil, precision: step.bf16)
         }
         time(profile, .matmul) {
             linearBackward(dinp: dinp, dout: dQKV, inp: inp, rounded: acts.operand(.attnNorm, layer: l), w, g, .qkvWeight, .qkvBias,
@@ -111,7 +111,7 @@ extension TransformerBlock {
             Attention.backward(dq: dQ, dk: dKV, dv: dKV + D, scratch: acts.pointer(.dScores), dout: dY,
                                q: q, ldq: D, k: kv, ldk: 2 * D, v: kv + D, ldv: 2 * D, att: acts.pointer(.crossAtt, layer: l),
                                B: B, Tq: T, Tk: Tk, NH: config.NH, hs: config.hs, scale: config.attentionScale, causal: false,
-                               dropout: p, dropped: p > 0 ? UnsafePointer(acts.pointer(.crossAttDropped, layer: l)) : nil)
+                               dropout: p, dropped: p > 0 ? UnsafePointer(acts.pointer(.crossAttDropped, layer: l)) : nil, precision: step.bf16)
         }
         time(profile, .matmul) {
             linearBackward(dinp: step.dEncoder, dout: dKV, inp: step.encoder!, w, g, .crossKVWeight, .crossKVBias, N: B * Tk, IC: C, OC: 2 * D, step.bf16)

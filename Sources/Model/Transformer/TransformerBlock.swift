@@ -158,7 +158,7 @@ public struct TransformerBlock {
                               scale: config.attentionScale, causal: config.selfAttention == .causal,
                               keyPadding: config.selfAttention == .padding ? step.keyPadding : nil, bias: step.positionBias,
                               dropout: p, seed: step.dropoutSeed &+ UInt64(0x1000 + l),
-                              dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil)
+                              dropped: p > 0 ? acts.pointer(.attDropped, layer: l) : nil, precision: step.bf16)
         }
         project(.atty, l, atty, out: out, w, .attnOutWeight, .attnOutBias, step, profile)
     }
@@ -178,7 +178,7 @@ public struct TransformerBlock {
             Attention.forward(out: y, att: acts.pointer(.crossAtt, layer: l), q: q, ldq: D, k: kv, ldk: 2 * D, v: kv + D, ldv: 2 * D,
                               B: B, Tq: T, Tk: Tk, NH: config.NH, hs: config.hs, scale: config.attentionScale, causal: false,
                               keyPadding: step.encoderPadding, dropout: p, seed: step.dropoutSeed &+ UInt64(0x4000 + l),
-                              dropped: p > 0 ? acts.pointer(.crossAttDropped, layer: l) : nil)
+                              dropped: p > 0 ? acts.pointer(.crossAttDropped, layer: l) : nil, precision: step.bf16)
         }
         project(.crossY, l, y, out: out, w, .crossOutWeight, .crossOutBias, step, profile)
     }

@@ -2,6 +2,7 @@ import Config
 import DataPipeline
 import Distributed
 import Foundation
+import Kernels
 import Model
 import Support
 
@@ -14,12 +15,19 @@ import Support
 /// `BlockActivations`, which allocate exactly this), the checkpoint staging copy (this rank's share of
 /// parameters and moments), communication buffers, and a `baseline`: what the process already holds
 /// (runtime, MPI, BLAS) plus a fixed allowance for the kernels' per-thread workspaces.
+///
+/// Mixed precision (`mixed_precision: bf16`, GPT) changes two parts: the blocks keep the inputs of
+/// their linear layers as rounded operands (2 bytes an element natively, 4 emulated) and no
+/// feed-forward activation output (`BlockActivations`), and `mixedPrecision` adds the bf16 copy of
+/// the weights (all but the token embedding) and the matmul's rounded-operand scratch.
 public struct MemoryPlan: Sendable, Equatable {
     /// Bytes of each part (see above).
     public var parameters = 0, gradients = 0, moments = 0, activations = 0, checkpoint = 0, communication = 0, baseline = 0
+    /// The bf16 weight copy and rounded-operand scratch (0 in fp32).
+    public var mixedPrecision = 0
 
     /// Bytes the rank will hold at its peak.
-    public var total: Int { parameters + gradients + moments + activations + checkpoint + communication + baseline }
+    public var total: Int { parameters + gradients + moments + activations + checkpoint + communication + mixedPrecision + baseline }
     /// What the plan adds to the process as it is now (everything but the baseline's measured part).
     public var added: Int { total - baseline + Self.workspaceAllowance }
 
@@ -45,16 +53,25 @@ public struct MemoryPlan: Sendable, Equatable {
             moments = 2 * 4 * count
         }
         if world > 1, bf16, !zero { communication = 2 * count }
-        activations = Self.activationBytes(config)
+        let operandBytes = config.launch.mixedPrecision == "bf16" && config.family.arch == .gpt ? BF16Matmul.plannedElementSize : nil
+        activations = Self.activationBytes(config, operandBytes: operandBytes)
+        if let operandBytes {
+            mixedPrecision = Self.gptMixedPrecisionBytes(config.model, B: t.microBatch, T: t.seqLen, parameters: count, elementSize: operandBytes)
+        }
         // This rank's share of parameters and moments, staged for the background write of a checkpoint.
         checkpoint = 3 * 4 * ((count + world - 1) / world)
         self.baseline = baseline + Self.workspaceAllowance
     }
 
     /// One process training a GPT of `c` on (B, T) batches with full AdamW moments and nothing else
-    /// (what `pretrain bench step` runs).
-    public init(gpt c: GPTConfig, B: Int, T: Int, baseline: Int) {
-        self.init(oneProcess: GPTLayout(config: c).count, activations: Self.gptActivationBytes(c, B: B, T: T), baseline: baseline)
+    /// (what `pretrain bench step` runs); `bf16ElementSize` is the bf16 matmul's `elementSize` under
+    /// mixed precision, nil in fp32.
+    public init(gpt c: GPTConfig, B: Int, T: Int, baseline: Int, bf16ElementSize: Int? = nil) {
+        let count = GPTLayout(config: c).count
+        self.init(oneProcess: count, activations: Self.gptActivationBytes(c, B: B, T: T, operandBytes: bf16ElementSize), baseline: baseline)
+        if let bf16ElementSize {
+            mixedPrecision = Self.gptMixedPrecisionBytes(c, B: B, T: T, parameters: count, elementSize: bf16ElementSize)
+        }
     }
 
     /// One process training a T5 of `c` on (B, S → T) batches with full AdamW moments and nothing else
@@ -72,11 +89,26 @@ public struct MemoryPlan: Sendable, Equatable {
         self.baseline = baseline + Self.workspaceAllowance
     }
 
-    /// Activation and scratch bytes of the model `config` trains, for its micro-batch and sequence length.
-    public static func activationBytes(_ config: RunConfig) -> Int {
+    /// What mixed precision adds to a GPT of `c` (`parameters` in all) on (B, T) micro-batches with
+    /// operands of `elementSize` bytes: the rounded weight copy (all but the token embedding, which
+    /// is rounded per use), and the largest operands each scratch slot of `BF16Matmul` is grown to:
+    /// a linear input or output-gradient chunk (at most `Linear.chunkElements`), a whole layer input
+    /// for the weight gradient (N·max(4C, C)), a slice of the token-embedding head, and attention's
+    /// Q, K, V, dout (N·C each) and weights (B·NH·T·T).
+    public static func gptMixedPrecisionBytes(_ c: GPTConfig, B: Int, T: Int, parameters: Int, elementSize: Int) -> Int {
+        let N = B * T, C = c.dModel, V = c.vocabSize, I = c.blockConfig.I, chunk = Linear.chunkElements
+        let copy = parameters - V * C
+        let linear = min(chunk, N * max(V, I, 3 * C)) + N * max(I, C) + min(chunk, V * C)
+        let attention = 4 * N * C + B * c.nHead * T * T
+        return elementSize * (copy + linear + attention)
+    }
+
+    /// Activation and scratch bytes of the model `config` trains, for its micro-batch and sequence
+    /// length; `operandBytes` as for `BlockActivations` (a GPT under mixed precision).
+    public static func activationBytes(_ config: RunConfig, operandBytes: Int? = nil) -> Int {
         let t = config.training
         switch config.family.arch {
-        case .gpt: return gptActivationBytes(config.model, B: t.microBatch, T: t.seqLen)
+        case .gpt: return gptActivationBytes(config.model, B: t.microBatch, T: t.seqLen, operandBytes: operandBytes)
         case .bert: return bertActivationBytes(config.bertConfig, B: t.microBatch, T: t.seqLen)
         case .t5:
             let f = config.family
@@ -88,15 +120,15 @@ public struct MemoryPlan: Sendable, Equatable {
 
     /// Bytes `GPT(config:maxBatch: B, maxSeqLen: T)` allocates besides its parameters and gradients:
     /// its `GPTActivations` (floats and dropout masks), the position table and the token buffers.
-    public static func gptActivationBytes(_ c: GPTConfig, B: Int, T: Int) -> Int {
+    public static func gptActivationBytes(_ c: GPTConfig, B: Int, T: Int, operandBytes: Int? = nil) -> Int {
         let N = B * T
         let positions = c.positions == .sinusoidal ? c.maxSeqLen * c.dModel : 0
         let masks = (c.embeddingDropout > 0 ? N * c.dModel : 1) + blockMaskBytes(c.blockConfig, layers: c.nLayer, B: B, T: T)
-        return 4 * (gptActivationFloats(c, B: B, T: T) + positions) + masks + 4 * (2 * N + 2 * B)
+        return 4 * (gptActivationFloats(c, B: B, T: T, operandBytes: operandBytes) + positions) + masks + 4 * (2 * N + 2 * B)
     }
 
-    /// `GPTActivations(config: c, B: B, T: T).floatCount`, computed without allocating.
-    public static func gptActivationFloats(_ c: GPTConfig, B: Int, T: Int) -> Int {
+    /// `GPTActivations(config: c, B: B, T: T, operandBytes:).floatCount`, computed without allocating.
+    public static func gptActivationFloats(_ c: GPTConfig, B: Int, T: Int, operandBytes: Int? = nil) -> Int {
         let C = c.dModel, V = c.vocabSize, K = c.numLabels
         let N = B * T
         let globals: [Int] = [
@@ -110,7 +142,7 @@ public struct MemoryPlan: Sendable, Equatable {
             B * K, B * K,  // sequenceLogits, sequenceProbs
             K > 0 ? B : 0,  // sequenceLosses
         ]
-        return globals.reduce(0) { $0 + align($1) } + blockFloats(c.blockConfig, layers: c.nLayer, B: B, T: T)
+        return globals.reduce(0) { $0 + align($1) } + blockFloats(c.blockConfig, layers: c.nLayer, B: B, T: T, operandBytes: operandBytes)
     }
 
     /// Bytes `BERT(config:maxBatch: B, maxSeqLen: T)` allocates besides its parameters and gradients.
@@ -132,14 +164,19 @@ public struct MemoryPlan: Sendable, Equatable {
         return globals.reduce(0) { $0 + align($1) } + blockFloats(c.blockConfig, layers: c.nLayer, B: B, T: T)
     }
 
-    /// Floats of `BlockActivations(config:layers:B:T:)` (self-attention blocks, no cross-attention).
-    static func blockFloats(_ c: BlockConfig, layers: Int, B: Int, T: Int) -> Int {
+    /// Floats of `BlockActivations(config:layers:B:T:operandBytes:)` (self-attention blocks, no
+    /// cross-attention): with `operandBytes`, the linear layers' inputs kept only as rounded operands
+    /// (the attention output, and pre-norm's norm outputs) and no feed-forward activation output.
+    static func blockFloats(_ c: BlockConfig, layers: Int, B: Int, T: Int, operandBytes: Int? = nil) -> Int {
         let N = B * T, C = c.C, D = c.D, I = c.I
         let dropping = c.attentionDropout > 0 ? 1 : 0
         let gated = c.gated ? 1 : 0
+        let bytes = operandBytes ?? 4, pre = c.placement == .pre
+        let operand = { (n: Int) in (n * bytes + 3) / 4 }
+        let norm = pre ? operand(N * C) : N * C, act = operandBytes == nil ? N * I : 0
         let perLayer: [Int] = [
-            N * C, N, N, N * 3 * D, N * D, B * c.NH * T * T, dropping * B * c.NH * T * T, N * C,  // self-attention
-            N * C, N, N, N * I, gated * N * I, N * I, N * C,  // feed-forward (cross-attention regions are 0)
+            norm, N, N, N * 3 * D, operand(N * D), B * c.NH * T * T, dropping * B * c.NH * T * T, N * C,  // self-attention
+            norm, N, N, N * I, gated * N * I, act, N * C,  // feed-forward (cross-attention regions are 0)
         ]
         let scratch: [Int] = [N * 3 * D, N * D, B * c.NH * T * T, N * I, gated * N * I, N * I, N * C]
         return layers * perLayer.reduce(0) { $0 + align($1) } + scratch.reduce(0) { $0 + align($1) }
@@ -230,7 +267,7 @@ public struct MemoryPlan: Sendable, Equatable {
     /// "parameters 1.2 GiB, gradients …" (the parts that are not zero).
     public var breakdown: String {
         [("parameters", parameters), ("gradients", gradients), ("AdamW moments", moments), ("activations", activations),
-         ("checkpoint staging", checkpoint), ("communication", communication)]
+         ("bf16 weights and operands", mixedPrecision), ("checkpoint staging", checkpoint), ("communication", communication)]
             .filter { $0.1 > 0 }.map { "\($0.0) \(Self.gib($0.1))" }.joined(separator: ", ")
     }
 

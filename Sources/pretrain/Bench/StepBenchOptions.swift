@@ -8,7 +8,7 @@ struct StepBenchOptions: ParsableArguments {
     @Option(help: "Threads for BLAS and the project's loops.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Timed steps (the median is reported).") var steps: Int = 10
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
-    @Option(help: "fp32, or bf16: linear layers multiply bf16 operands (mixed_precision: bf16).") var precision: String = "fp32"
+    @Option(help: "fp32, or bf16: linear layers and attention multiply bf16 operands (mixed_precision: bf16).") var precision: String = "fp32"
 
     /// The checked settings (one-line errors for bad values).
     func settings<Preset: StepPreset>() throws -> StepBenchmarkSettings<Preset> {
