@@ -55,7 +55,8 @@ public enum TransformerFamily: ModelFamily {
         func shard(_ location: String, _ split: String) throws -> String {
             guard !location.isEmpty else { return "" }
             let path = "\(directory)/\(split)_000000.bin"
-            let s = try PairShard.write(pairs: location, encode: { tokenizer.encode($0, addSpecialTokens: false) }, pad: pad, eos: eos,
+            let pairs = try Seq2SeqPairs.load(path: location, fieldsOption: nil)
+            let s = try PairShard.write(pairs, encode: { tokenizer.encode($0, addSpecialTokens: false) }, pad: pad, eos: eos,
                                         sourceLength: L, targetLength: L, wideTokens: config.model.vocabSize > 65536, to: path)
             if s.truncatedSources + s.truncatedTargets > 0 {
                 notices.append("\(location): \(s.truncatedSources) of \(s.pairs) sources and \(s.truncatedTargets) targets are longer than training.seq_len \(L) − 1 tokens and were cut (EOS kept)")
