@@ -9,7 +9,8 @@ import XCTest
 
 /// T5 span-corruption pretraining through the data-parallel loop: 1, 2 and 4 ranks (and ZeRO-1) give the
 /// losses and parameters of 1 rank with dropout on, the loss falls, a resumed run repeats an
-/// uninterrupted one bit for bit, a 2-rank checkpoint resumed on 3 ranks continues the run, and a tokenizer without sentinels is a one-line error.
+/// uninterrupted one bit for bit, a 2-rank checkpoint resumed on 3 ranks continues the run, and a
+/// tokenizer without sentinels is a one-line error.
 final class T5TrainingTests: XCTestCase {
     /// A T5 config over the fixture corpus (ids < 64) with a byte-level tokenizer whose specials
     /// ([PAD], <|endoftext|>, …, then `extraIds` sentinels) follow the 256 bytes.
