@@ -89,9 +89,13 @@ public enum TransformerFamily: ModelFamily {
     /// nn.Transformer has no Hugging Face model type.
     public static let huggingFaceModelTypes: [String] = []
 
-    /// Refused in one line: Hugging Face has no model class for nn.Transformer.
+    /// Hugging Face has no model class for nn.Transformer: the export is a PyTorch state_dict in
+    /// safetensors (`TransformerModel.exportTorch`: `embedding.weight`, `transformer.…` under
+    /// nn.Transformer's names) with config.json holding its constructor arguments, and the tokenizer.
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
-        throw TrainingError("\(checkpoint.directory) is a Transformer (torch.nn.Transformer) checkpoint; Hugging Face has no model class for it, so it is not exported", exitCode: 2)
+        let model = try checkpoint.transformer(source: 1)
+        do { try model.exportTorch(to: out) } catch let e as ModelError { throw TrainingError(e.message) }
+        return try copyTokenizer(of: checkpoint, to: out) + " as a torch.nn.Transformer state_dict (model.safetensors; config.json: its arguments)"
     }
 
     /// Never reached (no `model_type` maps here); refused in one line.
