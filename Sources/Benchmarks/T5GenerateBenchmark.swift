@@ -7,7 +7,7 @@ import Support
 /// (`T5Inference`: encoder once, cross-attention K/V once, self-attention K/V cached) and without them
 /// (a full `T5.forward`, encoder and decoder over every position, per new token); both paths must
 /// choose the same tokens. Every run makes exactly `newTokens` tokens (EOS does not stop it). With
-/// `beams` > 1 it also times `T5BeamSearch` (the beams as rows of one cached step) against greedy.
+/// `beams` > 1 it also times `BeamSearch` (the beams as rows of one cached step) against greedy.
 public enum T5GenerateBenchmark {
     /// The shape: Hugging Face's t5-small (d 512, 6+6 layers, 8 heads, d_ff 2048, vocab 32128).
     public static var t5Small: T5Config { T5Config() }
@@ -58,7 +58,7 @@ public enum T5GenerateBenchmark {
             var settings = GenerationSettings()
             settings.numBeams = beams
             settings.maxNewTokens = newTokens
-            let search = try T5BeamSearch(inference: T5Inference(model: model, capacity: newTokens, rows: beams), settings: settings)
+            let search = try BeamSearch(inference: T5Inference(model: model, capacity: newTokens, rows: beams), settings: settings)
             var steps = 0
             let (seconds, _) = try time { let ids = try search.run(source: source).ids; steps = ids.count; return ids }
             lines.append(String(format: "%d beams          %8.1f steps/s  (%.1f ms/step: %.2f× a greedy token for %d× the rows)",

@@ -27,9 +27,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Rounds to evaluate (default: all complete rounds of the split).") var batches: Int?
     @Option(help: "Sequences per rank per round (default: the run's training.micro_batch).") var microBatch: Int?
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
-    @Flag(help: "T5 on pairs (--data PAIRS.jsonl): also generate greedily and score BLEU and chrF (sacreBLEU's).") var generate = false
-    @Option(help: "T5: new tokens per output at most (--generate).") var maxNewTokens = 64
-    @Option(help: "T5: the source and target JSON fields of --data.") var fields = "source,target"
+    @Flag(help: "T5 or Transformer on pairs (--data PAIRS.jsonl): also generate greedily and score BLEU and chrF (sacreBLEU's).") var generate = false
+    @Option(help: "Encoder-decoders: new tokens per output at most (--generate).") var maxNewTokens = 64
+    @Option(help: "Encoder-decoders: the source and target JSON fields of --data.") var fields = "source,target"
     @Option(help: "T5: task prefix before each source (default: the checkpoint's data.source_prefix).") var prefix: String?
 
     func run() throws { try runUnderMPI(evaluate) }
@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand {
         guard n >= 1 else { throw CLIError("--threads \(n) must be at least 1") }
         Parallel.setThreads(n)
         let loaded = try ModelCheckpoint.open(checkpoint)
-        if loaded.architecture == .t5 {  // pairs: loss, and BLEU/chrF with --generate
+        if loaded.architecture == .t5 || loaded.architecture == .transformer {  // pairs: loss, and BLEU/chrF with --generate
             let text = try Seq2SeqEvaluation.report(loaded, data: data, fields: fields, prefix: prefix, microBatch: microBatch, generate: generate, maxNewTokens: maxNewTokens, comm: comm)
             return comm.rank == 0 ? print(text) : ()
         }

@@ -7,7 +7,7 @@ import XCTest
 
 /// `pretrain predict` generating with a T5 end to end: a random T5 exported as Hugging Face saves it,
 /// with a byte-level tokenizer, imported with `pretrain checkpoint import`, then `predict
-/// --input-file … --num-beams 3 --quiet` prints per text the decoded `T5BeamSearch` output computed
+/// --input-file … --num-beams 3 --quiet` prints per text the decoded `BeamSearch` output computed
 /// in-test on the imported checkpoint; sampling flags with one --seed print the same texts twice.
 final class PredictGenerationCommandTests: XCTestCase {
     func testBeamSearchAndSeededSamplingThroughTheCommand() throws {
@@ -38,7 +38,7 @@ final class PredictGenerationCommandTests: XCTestCase {
         let expected = try texts.map { text in
             let source = tokenizer.encode(text) + [256]   // <|endoftext|> is the EOS
             let inference = try T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 6, rows: 3)
-            var ids = try T5BeamSearch(inference: inference, settings: settings).run(source: source).ids
+            var ids = try BeamSearch(inference: inference, settings: settings).run(source: source).ids
             if ids.last == 256 { ids.removeLast() }
             return tokenizer.decodeText(ids)
         }

@@ -5,7 +5,8 @@ import XCTest
 
 /// `pretrain train` with `model.arch: transformer` on a JSON-lines pair file under real mpirun: 2 ranks
 /// report 1 rank's losses (1 rank accumulates the 2 micro-batches the 2 ranks take; to 1e-5, as
-/// TrainCommandTests), and `pretrain predict --task translation` reads the checkpoint.
+/// TrainCommandTests), and `pretrain predict --task translation` (greedy and with beams), `pretrain
+/// eval --generate` on pairs and `pretrain checkpoint export` (a torch state_dict) read the checkpoint.
 final class TransformerTrainCommandTests: XCTestCase {
     func testMPITwoRanksEqualOneRank() throws {
         let dir = try PairFixtures.data()
@@ -34,5 +35,16 @@ final class TransformerTrainCommandTests: XCTestCase {
         let predict = try ProcessRunner.pretrain(["predict", "--task", "translation", "--checkpoint", dir + "/run-2/checkpoints",
                                                   "--input", "abc", "--max-new-tokens", "4"])
         XCTAssertEqual(predict.status, 0, predict.output)
+        let beams = try ProcessRunner.pretrain(["predict", "--task", "translation", "--checkpoint", dir + "/run-2/checkpoints",
+                                                "--input", "abc", "--max-new-tokens", "4", "--num-beams", "2", "--length-penalty", "0.5"])
+        XCTAssertEqual(beams.status, 0, beams.output)
+        let eval = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/run-2/checkpoints", "--data", dir + "/val.jsonl",
+                                               "--generate", "--max-new-tokens", "6"])
+        XCTAssertEqual(eval.status, 0, eval.output)
+        XCTAssertTrue(eval.output.contains("| BLEU ") && eval.output.contains("| chrF ") && eval.output.contains("8 pairs"), eval.output)
+        let export = try ProcessRunner.pretrain(["checkpoint", "export", dir + "/run-2/checkpoints", "--out", dir + "/torch"])
+        XCTAssertEqual(export.status, 0, export.output)
+        XCTAssertTrue(export.output.contains("as a torch.nn.Transformer state_dict"), export.output)
+        for file in ["model.safetensors", "config.json", "tokenizer.json"] { XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/torch/" + file), file) }
     }
 }

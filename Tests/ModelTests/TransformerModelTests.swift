@@ -124,4 +124,31 @@ final class TransformerModelTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("source token id 12"), "\($0)")
         }
     }
+
+    /// `checkpoint export` of a Transformer is a PyTorch state_dict in safetensors: exactly the fixture's
+    /// tensors (PyTorch's `named_parameters` of make_transformer_parity.py's module) under their names
+    /// and shapes, bitwise, and config.json holds nn.Transformer's arguments. check_transformer_export.py
+    /// loads such an export with `load_state_dict(strict=True)` and compares logits (result in its
+    /// header; set TRANSFORMER_EXPORT_DIR to keep this test's export for it).
+    func testExportIsATorchStateDict() throws {
+        let f = try Fixture(), model = try f.makeModel()
+        let keep = ProcessInfo.processInfo.environment["TRANSFORMER_EXPORT_DIR"]
+        let dir = keep ?? NSTemporaryDirectory() + "transformer-export-\(UUID().uuidString.prefix(8))"
+        defer { if keep == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        try model.exportTorch(to: dir)
+        let out = try SafeTensors(path: dir + "/model.safetensors")
+        let inputs: Set = ["source", "source_mask", "decoder_input", "target_mask", "labels", "logits", "loss"]
+        let parameters = Set(f.file.entries.keys.filter { !$0.hasPrefix("grad.") && !inputs.contains($0) })
+        XCTAssertEqual(Set(out.entries.keys), parameters)
+        for name in parameters {
+            XCTAssertEqual(out.entries[name]?.shape, f.file.entries[name]!.shape, name)
+            XCTAssertEqual(try out.floats(name).map(\.bitPattern), try f.file.floats(name).map(\.bitPattern), name)
+        }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        XCTAssertEqual(config["architecture"] as? String, "torch.nn.Transformer")
+        XCTAssertEqual(config["d_model"] as? Int, f.config.dModel)
+        XCTAssertEqual(config["nhead"] as? Int, f.config.numHeads)
+        XCTAssertEqual(config["dim_feedforward"] as? Int, f.config.dimFeedforward)
+        XCTAssertEqual(config["num_decoder_layers"] as? Int, f.config.numDecoderLayers)
+    }
 }

@@ -43,22 +43,55 @@ func assertTrainerRefuses(_ config: RunConfig, _ expected: String, file: StaticS
     }
 }
 
-/// Runs `config` on `ranks` ranks with checkpoints every 4 of its 8 steps into `dir`/a, then resumes a
-/// copy of the step-4 checkpoint in `dir`/b: steps 5…8 must repeat the uninterrupted run bit for bit.
-func assertResumeRepeatsAnUninterruptedRun(_ config: RunConfig, ranks: Int, dir: String, file: StaticString = #filePath, line: UInt = #line) throws {
+/// Runs `config` on `ranks` ranks for 8 steps with checkpoints every 4 into `dir`/a and copies the
+/// step-4 checkpoint into `dir`/b; returns the run and `config` set to continue from `dir`/b.
+private func runWithCheckpoints(_ config: RunConfig, ranks: Int, dir: String) throws -> (run: (losses: [Float], params: [Float]), resume: RunConfig) {
     var config = config
     config.training.steps = 8
     config.checkpoint.every = 4
     config.checkpoint.dir = dir + "/a"
-    var options = TrainerOptions()
-    options.checkpoints = true
-    let straight = try trainInProcess(config, ranks: ranks, options: options)
+    let straight = try trainInProcess(config, ranks: ranks, options: .withCheckpoints)
     try FileManager.default.createDirectory(atPath: dir + "/b", withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: dir + "/a/step-00000004", toPath: dir + "/b/step-00000004")
     config.checkpoint.dir = dir + "/b"
-    let resumed = try trainInProcess(config, ranks: ranks, options: options, resumeFrom: "auto")
+    return (straight, config)
+}
+
+/// Runs `config` on `ranks` ranks with checkpoints every 4 of its 8 steps into `dir`/a, then resumes a
+/// copy of the step-4 checkpoint in `dir`/b: steps 5…8 must repeat the uninterrupted run bit for bit.
+func assertResumeRepeatsAnUninterruptedRun(_ config: RunConfig, ranks: Int, dir: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let (straight, config) = try runWithCheckpoints(config, ranks: ranks, dir: dir)
+    let resumed = try trainInProcess(config, ranks: ranks, options: .withCheckpoints, resumeFrom: "auto")
     XCTAssertEqual(resumed.losses, Array(straight.losses[4...]), "steps 5…8", file: file, line: line)
     XCTAssertEqual(resumed.params.map(\.bitPattern), straight.params.map(\.bitPattern), "parameters bitwise", file: file, line: line)
+}
+
+/// Resharding: runs `config` (2 ranks, 3 micro-batches each) with checkpoints every 4 of its 8 steps,
+/// then resumes the step-4 checkpoint on 3 ranks of 2 micro-batches (the same global batch) with ZeRO-1:
+/// steps 5…8 give the uninterrupted run's losses and parameters to 1e-5 (`assertSameRun`; ranks add
+/// gradients in another order). `comparable` blanks parameters whose gradient is rounding noise.
+func assertReshardTwoToThreeContinuesTheRun(_ config: RunConfig, dir: String, comparable: ([Float]) -> [Float] = { $0 },
+                                            file: StaticString = #filePath, line: UInt = #line) throws {
+    var two = config
+    two.launch.numProcesses = 2
+    two.training.gradientAccumulationSteps = 3
+    let (straight, resume) = try runWithCheckpoints(two, ranks: 2, dir: dir)
+    var three = resume
+    three.launch.numProcesses = 3
+    three.training.gradientAccumulationSteps = 2
+    three.training.zero1 = true
+    let resumed = try trainInProcess(three, ranks: 3, options: .withCheckpoints, resumeFrom: "auto")
+    assertSameRun((resumed.losses, comparable(resumed.params)), (Array(straight.losses[4...]), comparable(straight.params)), "2→3 ranks",
+                  file: file, line: line)
+}
+
+extension TrainerOptions {
+    /// Options that write the config's checkpoints.
+    static var withCheckpoints: TrainerOptions {
+        var options = TrainerOptions()
+        options.checkpoints = true
+        return options
+    }
 }
 
 /// Trains `config` for `steps` steps on 1 rank with its checkpoint in `dir`/ckpt; returns it opened.
@@ -66,8 +99,6 @@ func trainedCheckpoint(_ config: RunConfig, steps: Int, dir: String) throws -> M
     var config = config
     config.training.steps = steps
     config.checkpoint.dir = dir + "/ckpt"
-    var options = TrainerOptions()
-    options.checkpoints = true
-    _ = try trainInProcess(config, ranks: 1, options: options)
+    _ = try trainInProcess(config, ranks: 1, options: .withCheckpoints)
     return try ModelCheckpoint.open(dir + "/ckpt")
 }

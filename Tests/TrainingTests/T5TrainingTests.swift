@@ -9,7 +9,8 @@ import XCTest
 
 /// T5 span-corruption pretraining through the data-parallel loop: 1, 2 and 4 ranks (and ZeRO-1) give the
 /// losses and parameters of 1 rank with dropout on, the loss falls, a resumed run repeats an
-/// uninterrupted one bit for bit, and a tokenizer without sentinels is a one-line error.
+/// uninterrupted one bit for bit, a 2-rank checkpoint resumed on 3 ranks continues the run, and a
+/// tokenizer without sentinels is a one-line error.
 final class T5TrainingTests: XCTestCase {
     /// A T5 config over the fixture corpus (ids < 64) with a byte-level tokenizer whose specials
     /// ([PAD], <|endoftext|>, …, then `extraIds` sentinels) follow the 256 bytes.
@@ -86,6 +87,13 @@ final class T5TrainingTests: XCTestCase {
         try assertResumeRepeatsAnUninterruptedRun(config, ranks: 2, dir: dir)
     }
 
+    /// A checkpoint written by 2 ranks resumed by 3 (ZeRO-1) continues the uninterrupted 2-rank run.
+    func testResharding2To3ContinuesTheRun() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try assertReshardTwoToThreeContinuesTheRun(t5Config(data: dir, processes: 2, accumulation: 3), dir: dir)
+    }
+
     func testTokenizerWithoutSentinelsIsOneLine() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -146,7 +154,7 @@ final class T5TrainingTests: XCTestCase {
 
     /// `predict --task translation` on a trained T5 checkpoint: the text's tokens and EOS, greedy with the
     /// caches, decoded; the same ids as `T5Inference` on the checkpoint's model; with beams those of
-    /// `T5BeamSearch`; sampled, the same texts for the same seed. Other tasks and other families are one line.
+    /// `BeamSearch`; sampled, the same texts for the same seed. Other tasks and other families are one line.
     func testPredictGeneratesWithTheCheckpoint() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -164,11 +172,11 @@ final class T5TrainingTests: XCTestCase {
         XCTAssertThrowsError(try predictor.predict("hello", task: .fillMask, topK: 1)) {
             XCTAssertTrue("\($0)".contains("is a T5 checkpoint; it generates text"), "\($0)")
         }
-        // Beam search and sampling through the predictor: T5BeamSearch's ids; one seeded stream.
+        // Beam search and sampling through the predictor: BeamSearch's ids; one seeded stream.
         predictor.generation.numBeams = 3
         guard case let .generated(_, beamIds) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }
         let beams = try T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7, rows: 3)
-        var best = try T5BeamSearch(inference: beams, settings: predictor.generation).run(source: source).ids
+        var best = try BeamSearch(inference: beams, settings: predictor.generation).run(source: source).ids
         if best.last == 256 { best.removeLast() }
         XCTAssertEqual(beamIds, best)
         func sampled(seed: UInt64) throws -> [[Int32]] {

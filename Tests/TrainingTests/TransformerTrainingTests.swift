@@ -9,8 +9,10 @@ import XCTest
 
 /// `model.arch: transformer` trained on JSON-lines pairs through the data-parallel loop: the loss falls,
 /// 2 and 4 ranks give 1 rank's losses and parameters (dropout on), a resumed run repeats an
-/// uninterrupted one bit for bit, the checkpoint translates greedily with the caches (the same ids as a
-/// full forward's argmax), and bad pairs or a checkpoint of another family are one line.
+/// uninterrupted one bit for bit, a 2-rank checkpoint resumed on 3 ranks continues the run, the
+/// checkpoint translates greedily (the same ids as a full forward's argmax) and with beams through the
+/// shared generation code, `pretrain eval` scores it on pairs, and bad pairs or a checkpoint of another
+/// family are one line.
 final class TransformerTrainingTests: XCTestCase {
     func config(_ dir: String, processes: Int, accumulation: Int) throws -> RunConfig {
         let c = PairFixtures.config(dir, processes: processes, accumulation: accumulation)
@@ -26,14 +28,9 @@ final class TransformerTrainingTests: XCTestCase {
     func testNRanksEqualOneRankAndTheLossFalls() throws {
         let dir = try PairFixtures.data()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let layout = TransformerLayout(config: try config(dir, processes: 1, accumulation: 1).transformerConfig), C = 32
-        let keyBiases = layout.tensors.filter { $0.name.hasSuffix("in_proj_bias") }.map { ($0.offset + C)..<($0.offset + 2 * C) }
-        func withoutKeyBiases(_ run: (losses: [Float], params: [Float])) -> (losses: [Float], params: [Float]) {
-            var params = run.params
-            for r in keyBiases { for i in r { params[i] = 0 } }
-            return (run.losses, params)
-        }
-        let one = withoutKeyBiases(try trainInProcess(config(dir, processes: 1, accumulation: 4), ranks: 1))
+        let blank = try withoutKeyBiases(dir)
+        func comparable(_ run: (losses: [Float], params: [Float])) -> (losses: [Float], params: [Float]) { (run.losses, blank(run.params)) }
+        let one = comparable(try trainInProcess(config(dir, processes: 1, accumulation: 4), ranks: 1))
         XCTAssertEqual(one.losses.count, 20)
         XCTAssertTrue(try InProcessGroup.run(size: 1) { try Trainer(config: self.config(dir, processes: 1, accumulation: 1), comm: $0, threads: 1).model is TransformerModel }[0])
         let head = one.losses.prefix(3).reduce(0, +) / 3, tail = one.losses.suffix(3).reduce(0, +) / 3
@@ -41,8 +38,28 @@ final class TransformerTrainingTests: XCTestCase {
         for (ranks, accumulation, zero1) in [(2, 2, false), (4, 1, false), (2, 2, true)] {
             var config = try config(dir, processes: ranks, accumulation: accumulation)
             config.training.zero1 = zero1
-            assertSameRun(withoutKeyBiases(try trainInProcess(config, ranks: ranks)), one, "\(ranks) ranks (ZeRO-1 \(zero1))")
+            assertSameRun(comparable(try trainInProcess(config, ranks: ranks)), one, "\(ranks) ranks (ZeRO-1 \(zero1))")
         }
+    }
+
+    /// The parameters with the key biases (the middle third of each in_proj_bias) set to 0: their true
+    /// gradient is 0 (see testNRanksEqualOneRankAndTheLossFalls), so runs on other rank counts may
+    /// differ there by rounding noise only.
+    func withoutKeyBiases(_ dir: String) throws -> ([Float]) -> [Float] {
+        let layout = TransformerLayout(config: try config(dir, processes: 1, accumulation: 1).transformerConfig), C = 32
+        let keyBiases = layout.tensors.filter { $0.name.hasSuffix("in_proj_bias") }.map { ($0.offset + C)..<($0.offset + 2 * C) }
+        return { params in
+            var params = params
+            for r in keyBiases { for i in r { params[i] = 0 } }
+            return params
+        }
+    }
+
+    /// A checkpoint written by 2 ranks resumed by 3 (ZeRO-1) continues the uninterrupted 2-rank run.
+    func testResharding2To3ContinuesTheRun() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try assertReshardTwoToThreeContinuesTheRun(config(dir, processes: 2, accumulation: 3), dir: dir, comparable: withoutKeyBiases(dir))
     }
 
     /// Resuming from the step-4 checkpoint of a 2-rank run repeats steps 5…8 bit for bit.
@@ -84,6 +101,13 @@ final class TransformerTrainingTests: XCTestCase {
         var expected = Array(decoded.dropFirst())
         if expected.last == eos { expected.removeLast() }
         XCTAssertEqual(ids, expected, "cached greedy = argmax of full forwards")
+        // Beam search (--num-beams, --length-penalty) through the predictor: the shared BeamSearch over the cached decoder.
+        predictor.generation.numBeams = 3
+        predictor.generation.lengthPenalty = 0.5
+        guard case let .generated(_, beamIds) = try predictor.predict("abcd", task: .translation, topK: 1) else { return XCTFail("not text") }
+        var best = try BeamSearch(inference: TransformerInference(model: model, capacity: 8, rows: 3), settings: predictor.generation).run(source: source).ids
+        if best.last == eos { best.removeLast() }
+        XCTAssertEqual(beamIds, best)
         XCTAssertThrowsError(try checkpoint.gpt()) {
             XCTAssertTrue("\($0)".contains("is a Transformer checkpoint (model.arch transformer); generate and eval need a GPT (causal LM) checkpoint"), "\($0)")
         }
@@ -96,6 +120,52 @@ final class TransformerTrainingTests: XCTestCase {
         XCTAssertThrowsError(try ModelCheckpoint.checkFamily(checkpoint.reader, matches: t5)) {
             XCTAssertEqual("\($0)".components(separatedBy: "\n").count, 1)
             XCTAssertTrue("\($0)".contains("is a Transformer checkpoint; the config's model.arch is t5 — set model.arch: transformer"), "\($0)")
+        }
+    }
+
+    /// `pretrain eval` on pairs with a Transformer checkpoint: the loss and token accuracy of direct
+    /// forwards pair by pair (weighted by target tokens), BLEU and chrF of the cached greedy outputs;
+    /// 2 ranks report 1 rank's numbers (the loss to float rounding); a task prefix is refused in one line.
+    func testSeq2SeqEvaluationOfATransformer() throws {
+        let dir = try PairFixtures.data()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let checkpoint = try trainedCheckpoint(config(dir, processes: 1, accumulation: 1), steps: 30, dir: dir)
+        var s = Seq2SeqEvaluation.Settings()
+        (s.data, s.generate, s.maxNewTokens, s.microBatch) = (dir + "/val.jsonl", true, 8, 3)
+        let one = try InProcessGroup.run(size: 1) { try Seq2SeqEvaluation.run(checkpoint, settings: s, comm: $0) }[0]
+        let two = try InProcessGroup.run(size: 2) { try Seq2SeqEvaluation.run(checkpoint, settings: s, comm: $0) }[0]
+
+        let tokenizer = try checkpoint.tokenizer(), eos: Int32 = 256, pairs = try Seq2SeqPairs.load(path: s.data)
+        let model = try checkpoint.transformer(source: 10, target: 10), V = model.config.vocabSize
+        var lossSum = 0.0, tokens = 0, correct = 0, outputs: [String] = []
+        for (source, target) in zip(pairs.sources, pairs.targets) {
+            let src = tokenizer.encode(source, addSpecialTokens: false) + [eos], tgt = tokenizer.encode(target, addSpecialTokens: false) + [eos]
+            let loss = try model.forward(source: src, sourceMask: nil, decoderInput: [eos] + tgt.dropLast(), targets: tgt, B: 1, S: src.count, T: tgt.count)
+            lossSum += Double(loss) * Double(tgt.count)
+            tokens += tgt.count
+            for t in tgt.indices {
+                let row = model.logits + t * V
+                if (0..<V).max(by: { row[$0] < row[$1] }) == Int(tgt[t]) { correct += 1 }
+            }
+            var ids = try TransformerInference(model: model, capacity: 8).greedy(source: src, maxNewTokens: 8)
+            if ids.last == eos { ids.removeLast() }
+            outputs.append(tokenizer.decode(ids))
+        }
+        XCTAssertEqual(one.pairs, 8)
+        XCTAssertEqual(one.tokens, tokens)
+        XCTAssertEqual(one.loss, lossSum / Double(tokens), accuracy: 1e-5 * one.loss)
+        XCTAssertEqual(one.tokenAccuracy, Double(correct) / Double(tokens), accuracy: 1e-9)
+        XCTAssertEqual(one.bleu!.score, BLEU.corpus(hypotheses: outputs, references: pairs.targets).score, accuracy: 1e-9)
+        XCTAssertEqual(one.chrF!.score, ChrF.corpus(hypotheses: outputs, references: pairs.targets).score, accuracy: 1e-9)
+        XCTAssertGreaterThan(one.chrF!.score, 0)
+        XCTAssertEqual(two.ranks, 2)
+        XCTAssertEqual(two.loss, one.loss, accuracy: 1e-5 * one.loss)   // other micro-batches, other padding: float rounding
+        XCTAssertEqual(two.tokenAccuracy, one.tokenAccuracy)
+        XCTAssertEqual(two.bleu!.score, one.bleu!.score, accuracy: 1e-9)
+        XCTAssertEqual(two.chrF!.score, one.chrF!.score, accuracy: 1e-9)
+        s.prefix = "translate: "
+        XCTAssertThrowsError(try InProcessGroup.run(size: 1) { try Seq2SeqEvaluation.run(checkpoint, settings: s, comm: $0) }) {
+            XCTAssertTrue("\($0)".contains("--prefix applies to T5"), "\($0)")
         }
     }
 

@@ -1,7 +1,9 @@
 import Foundation
 
-/// Source/target text pairs for sequence-to-sequence training: JSON lines `{"source": …, "target": …}`
-/// (the field names are settable, e.g. `{"en": …, "de": …}` or `{"document": …, "summary": …}`).
+/// Source/target text pairs for sequence-to-sequence training and evaluation, the one reader of pair
+/// files (fine-tuning, `pretrain eval`, the Transformer's `PairShard`): JSON lines
+/// `{"source": …, "target": …}` (the field names are settable, e.g. `{"en": …, "de": …}` or
+/// `{"document": …, "summary": …}`). Token rows are fitted to their limits by `PairFitting`.
 ///
 /// Blank lines are skipped. Every problem is one `DataError` line naming the file, the line and the
 /// fix: a line that is not a JSON object, a missing or non-string field, an empty target (the model
@@ -41,8 +43,10 @@ public struct Seq2SeqPairs: Equatable, Sendable {
         return (names[0], names[1])
     }
 
-    /// Reads `path`, taking the source from `sourceField` and the target from `targetField`.
-    public static func load(path: String, sourceField: String = "source", targetField: String = "target") throws -> Seq2SeqPairs {
+    /// Reads `path`, taking the source from `sourceField` and the target from `targetField`; a message
+    /// about a missing field suggests `fieldsOption` (how the user names the fields; nil: not settable).
+    public static func load(path: String, sourceField: String = "source", targetField: String = "target",
+                            fieldsOption: String? = "--fields SOURCE,TARGET") throws -> Seq2SeqPairs {
         let shape = "each line must be {\"\(sourceField)\": \"…\", \"\(targetField)\": \"…\"}"
         var sources: [String] = [], targets: [String] = [], lines: [Int] = []
         for (lineNumber, object) in try JSONObjectLines.read(path, shape: shape) {
@@ -50,7 +54,7 @@ public struct Seq2SeqPairs: Equatable, Sendable {
             for field in [sourceField, targetField] {
                 guard let text = object[field] as? String else {
                     let found = object.keys.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-                    throw DataError.invalidSetting(name: "\(path):\(lineNumber)", problem: "no \"\(field)\" string (the line has \(found.isEmpty ? "no fields" : found)); \(shape), or name the fields with --fields SOURCE,TARGET")
+                    throw DataError.invalidSetting(name: "\(path):\(lineNumber)", problem: "no \"\(field)\" string (the line has \(found.isEmpty ? "no fields" : found)); \(shape)\(fieldsOption.map { ", or name the fields with \($0)" } ?? "")")
                 }
                 texts.append(text)
             }

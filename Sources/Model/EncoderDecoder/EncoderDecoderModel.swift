@@ -33,9 +33,9 @@ public class EncoderDecoderModel {
     /// The (B, T) per-position losses of the last forward with targets.
     let losses: UnsafeMutablePointer<Float>
     /// The largest batch, source and target lengths the buffers hold.
-    let maxBatch: Int, maxSource: Int, maxTarget: Int
+    public let maxBatch: Int, maxSource: Int, maxTarget: Int
     /// The vocabulary size, the target id left out of the loss, and the loss's label smoothing.
-    let vocabularySize: Int, ignoreIndex: Int32, labelSmoothing: Float
+    public let vocabularySize: Int, ignoreIndex: Int32, labelSmoothing: Float
     let sourceTokens: UnsafeMutablePointer<Int32>   // (B,S)
     let keep: UnsafeMutablePointer<UInt8>           // (B,S) 1 = token, 0 = padding
     let decoderTokens: UnsafeMutablePointer<Int32>  // (B,T)

@@ -1,5 +1,5 @@
 /// What the encoder-decoders (`T5`, `TransformerModel`) share around their forward: id checks, the
-/// decoder inputs made from targets, the input of a stack's layer, and greedy decoding.
+/// decoder inputs made from targets, and the input of a stack's layer.
 enum Seq2Seq {
     /// Throws a one-line error for the first id in `ids` (count) outside 0..<`vocabularySize`; an id equal
     /// to `ignored` (targets left out of the loss) is allowed.
@@ -26,21 +26,5 @@ enum Seq2Seq {
     /// The input of layer `l` of a stack whose first layer reads `embedded` (l = L: the last output).
     static func layerInput(_ stack: TransformerBlock, embedded: UnsafeMutablePointer<Float>, _ l: Int) -> UnsafePointer<Float> {
         UnsafePointer(l == 0 ? embedded : stack.output(layer: l - 1))
-    }
-
-    /// Greedy decoding (Hugging Face `generate` with `do_sample=False, num_beams=1`): from `start`, the
-    /// most likely next token (the first on ties) of `append(previous)`'s logits until `eos` or
-    /// `maxNewTokens`; returns the generated ids (EOS included when reached, the start token not).
-    static func greedy(start: Int32, eos: Int32, maxNewTokens: Int, append: (Int32) throws -> UnsafeBufferPointer<Float>) rethrows -> [Int32] {
-        var out: [Int32] = [], next = start
-        for _ in 0..<maxNewTokens {
-            let logits = try append(next)
-            var best = 0
-            for v in 1..<logits.count where logits[v] > logits[best] { best = v }
-            next = Int32(best)
-            out.append(next)
-            if next == eos { break }
-        }
-        return out
     }
 }

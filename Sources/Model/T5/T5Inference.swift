@@ -14,7 +14,7 @@ import Support
 /// parameter buffer (no copy) and reuses the training kernels (`Attention` with Tq = 1 against the
 /// cached Tk positions, the position bias row of the new query), so the logits equal a full forward's
 /// at every position up to float rounding. Dropout is never applied. Buffers are allocated once.
-public final class T5Inference {
+public final class T5Inference: Seq2SeqDecoder {
     /// The model whose weights and encoder are used.
     public let model: T5
     /// The decoder's self-attention keys and values, (P, D) per layer.
@@ -45,17 +45,15 @@ public final class T5Inference {
 
     deinit { token.deallocate() }
 
-    /// The (V) logits of row 0 after the last tokens appended.
-    public var logits: UnsafeBufferPointer<Float> { logits(row: 0) }
-
     /// The (V) logits of `row` after the last tokens appended.
     public func logits(row: Int) -> UnsafeBufferPointer<Float> {
         let V = model.config.vocabSize
         return UnsafeBufferPointer(start: lastLogits + row * V, count: V)
     }
 
-    /// Makes decoder row j continue what row `sources[j]` decoded so far (beam search's reordering).
-    public func reorder(_ sources: UnsafeBufferPointer<Int32>) { cache.reorder(sources) }
+    public var vocabularySize: Int { model.config.vocabSize }
+    public var eosTokenId: Int32 { model.config.eosTokenId }
+    public var decoderStartTokenId: Int32 { model.config.decoderStartTokenId }
 
     /// Encodes `source` (no padding) and empties the decoder cache: a new sequence starts.
     public func start(source: [Int32]) throws {
@@ -68,15 +66,6 @@ public final class T5Inference {
 
     @inline(__always) private func weights(_ l: Int, _ offset: Int) -> UnsafeMutablePointer<Float> {
         model.params.pointer + model.layout.decoderBlockStart(l) + offset
-    }
-
-    /// Runs decoder input `id` at the next position of row 0 against the cache and the encoded source;
-    /// leaves the next token's logits in `logits`. Throws for an id outside the vocabulary or a full cache.
-    @discardableResult
-    public func append(_ id: Int32) throws -> UnsafeBufferPointer<Float> {
-        var id = id
-        try withUnsafePointer(to: &id) { try append(rows: UnsafeBufferPointer(start: $0, count: 1)) }
-        return logits
     }
 
     /// Runs decoder input `ids[r]` at the next position of row r, for the first `ids.count` rows (≤

@@ -113,15 +113,16 @@ public struct ModelCheckpoint {
         return model
     }
 
-    /// The paper's Transformer of this checkpoint for one sequence of up to `source` tokens, dropout off;
+    /// The paper's Transformer of this checkpoint for `batch` sequences of up to `source` → `target` tokens, dropout off;
     /// pad and EOS ids from its tokenizer as in training.
-    public func transformer(source: Int, needs: String = "this command needs", hint: String = "give a Transformer checkpoint") throws -> TransformerModel {
+    public func transformer(source: Int, batch: Int = 1, target: Int = 1, needs: String = "this command needs",
+                            hint: String = "give a Transformer checkpoint") throws -> TransformerModel {
         try require(.transformer, needs: needs, hint: hint)
         var c = config.transformerConfig
         var run = config
         run.data.tokenizer = try tokenizerPath(explicit: nil)
         (c.padTokenId, c.eosTokenId) = try TransformerFamily.specialTokens(run)
-        let model = try load { [c] in try TransformerModel(config: c, maxBatch: 1, maxSource: source, maxTarget: 1) }
+        let model = try load { [c] in try TransformerModel(config: c, maxBatch: batch, maxSource: source, maxTarget: target) }
         model.training = false
         return model
     }

@@ -55,7 +55,8 @@ public enum TransformerFamily: ModelFamily {
         func shard(_ location: String, _ split: String) throws -> String {
             guard !location.isEmpty else { return "" }
             let path = "\(directory)/\(split)_000000.bin"
-            let s = try PairShard.write(pairs: location, encode: { tokenizer.encode($0, addSpecialTokens: false) }, pad: pad, eos: eos,
+            let pairs = try Seq2SeqPairs.load(path: location, fieldsOption: nil)
+            let s = try PairShard.write(pairs, encode: { tokenizer.encode($0, addSpecialTokens: false) }, pad: pad, eos: eos,
                                         sourceLength: L, targetLength: L, wideTokens: config.model.vocabSize > 65536, to: path)
             if s.truncatedSources + s.truncatedTargets > 0 {
                 notices.append("\(location): \(s.truncatedSources) of \(s.pairs) sources and \(s.truncatedTargets) targets are longer than training.seq_len \(L) − 1 tokens and were cut (EOS kept)")
@@ -88,9 +89,13 @@ public enum TransformerFamily: ModelFamily {
     /// nn.Transformer has no Hugging Face model type.
     public static let huggingFaceModelTypes: [String] = []
 
-    /// Refused in one line: Hugging Face has no model class for nn.Transformer.
+    /// Hugging Face has no model class for nn.Transformer: the export is a PyTorch state_dict in
+    /// safetensors (`TransformerModel.exportTorch`: `embedding.weight`, `transformer.…` under
+    /// nn.Transformer's names) with config.json holding its constructor arguments, and the tokenizer.
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
-        throw TrainingError("\(checkpoint.directory) is a Transformer (torch.nn.Transformer) checkpoint; Hugging Face has no model class for it, so it is not exported", exitCode: 2)
+        let model = try checkpoint.transformer(source: 1)
+        do { try model.exportTorch(to: out) } catch let e as ModelError { throw TrainingError(e.message) }
+        return try copyTokenizer(of: checkpoint, to: out) + " as a torch.nn.Transformer state_dict (model.safetensors; config.json: its arguments)"
     }
 
     /// Never reached (no `model_type` maps here); refused in one line.

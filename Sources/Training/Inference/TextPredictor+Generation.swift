@@ -10,37 +10,35 @@ extension TextPredictor {
         let eos = (try? T5SpecialTokens(tokenizer: tokenizer))?.eos ?? checkpoint.config.t5Config.eosTokenId
         let source = tokenizer.encode(text) + [eos]
         let model = try checkpoint.t5(batch: 1, source: source.count, target: 1)
-        do {
-            let settings = generation, V = model.config.vocabSize
-            try settings.validate(vocabularySize: V)
-            let inference = try T5Inference(model: model, capacity: settings.maxNewTokens, rows: settings.numBeams)
-            var ids: [Int32]
-            if settings.numBeams > 1 {
-                ids = try T5BeamSearch(inference: inference, settings: settings).run(source: source).ids
-            } else {
-                if sampler == nil { sampler = try settings.sampler(vocabularySize: V) }
-                ids = try inference.sample(source: source, maxNewTokens: settings.maxNewTokens, sampler: &sampler!)
-            }
-            if ids.last == eos { ids.removeLast() }
-            return .generated(tokenizer.decodeText(ids), ids: ids)
-        } catch let e as ModelError {
-            throw TrainingError(e.message, exitCode: 2)
+        let ids = try decode(source, vocabularySize: model.config.vocabSize) {
+            try T5Inference(model: model, capacity: $0.maxNewTokens, rows: $0.numBeams)
         }
+        return .generated(tokenizer.decodeText(ids), ids: ids)
     }
 
     /// The paper's Transformer: the text's tokens and EOS (cut to training.seq_len as in training)
-    /// through the encoder once, then greedy decoding from EOS with the caches (`TransformerInference`).
+    /// through the encoder once, then decoding from EOS with the caches (`TransformerInference`) as
+    /// `generation` says, as for T5.
     func generateTransformer(_ text: String) throws -> TextPrediction {
-        guard maxNewTokens >= 1 else { throw TrainingError("--max-new-tokens \(maxNewTokens) must be at least 1", exitCode: 2) }
         let tokenizer = try checkpoint.tokenizer(explicit: tokenizerPath)
         let model = try checkpoint.transformer(source: checkpoint.config.training.seqLen)
-        let eos = model.config.eosTokenId
-        let source = Array(tokenizer.encode(text, addSpecialTokens: false).prefix(model.acts.S - 1)) + [eos]
+        let source = Array(tokenizer.encode(text, addSpecialTokens: false).prefix(model.acts.S - 1)) + [model.config.eosTokenId]
+        let ids = try decode(source, vocabularySize: model.config.vocabSize) {
+            try TransformerInference(model: model, capacity: min($0.maxNewTokens, model.config.maxPositions), rows: $0.numBeams)
+        }
+        return .generated(tokenizer.decode(ids), ids: ids)
+    }
+
+    /// Checks `generation`, makes the decoder for it and generates from `source` (beam search, or
+    /// sampling with the predictor's sampler, kept across texts so that a seed gives one stream); the
+    /// ids before EOS. Bad settings are one line (exit status 2).
+    private func decode(_ source: [Int32], vocabularySize: Int, decoder: (GenerationSettings) throws -> any Seq2SeqDecoder) throws -> [Int32] {
         do {
-            var ids = try TransformerInference(model: model, capacity: min(maxNewTokens, model.config.maxPositions))
-                .greedy(source: source, maxNewTokens: maxNewTokens)
-            if ids.last == eos { ids.removeLast() }
-            return .generated(tokenizer.decode(ids), ids: ids)
+            try generation.validate(vocabularySize: vocabularySize)
+            let inference = try decoder(generation)
+            var ids = try inference.generate(source: source, settings: generation, sampler: &sampler)
+            if ids.last == inference.eosTokenId { ids.removeLast() }
+            return ids
         } catch let e as ModelError {
             throw TrainingError(e.message, exitCode: 2)
         }

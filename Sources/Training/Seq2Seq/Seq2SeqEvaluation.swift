@@ -3,9 +3,9 @@ import Distributed
 import Foundation
 import Model
 
-/// A T5 checkpoint evaluated on (source, target) pairs: the loss per target token and the
-/// teacher-forced token accuracy, and with `generate` the BLEU and chrF (sacreBLEU's definitions) of
-/// its greedy outputs against the targets. Used by `pretrain eval` on a T5 checkpoint.
+/// A T5 or Transformer checkpoint evaluated on (source, target) pairs: the loss per target token and
+/// the teacher-forced token accuracy, and with `generate` the BLEU and chrF (sacreBLEU's definitions)
+/// of its greedy outputs against the targets. Used by `pretrain eval` on an encoder-decoder checkpoint.
 ///
 /// Under several ranks each takes a contiguous share of the pairs; the loss sums and the BLEU and
 /// chrF statistics (counts, which add up) are summed over the ranks, so any rank count gives the same
@@ -36,35 +36,27 @@ public struct Seq2SeqEvaluation {
     /// The first outputs of rank 0 with their references (with `generate`), for a look.
     public let samples: [(output: String, reference: String)]
 
-    /// Evaluates `checkpoint` (a T5) on `settings.data`, collectively over `comm`. The source and
-    /// target limits are the checkpoint's training.seq_len and training.target_len (longer rows are
-    /// truncated and counted). Errors are one line (exit status 2).
+    /// Evaluates `checkpoint` (a T5 or a Transformer) on `settings.data`, collectively over `comm`. The
+    /// source and target limits are the checkpoint's training.seq_len and training.target_len (a
+    /// Transformer's: training.seq_len both, as it trained); longer rows are truncated and counted. The
+    /// loss is the model's training loss (label-smoothed where the config smooths). Errors are one
+    /// line (exit status 2).
     public static func run(_ checkpoint: ModelCheckpoint, settings s: Settings, comm: any Communicator) throws -> Seq2SeqEvaluation {
-        try checkpoint.require(.t5, needs: "seq2seq evaluation needs", hint: "evaluate a GPT on token shards without a pairs file")
+        let family = checkpoint.architecture
+        guard family == .t5 || family == .transformer else {
+            throw TrainingError("\(checkpoint.directory) is a \(family.displayName) checkpoint (model.arch \(family.rawValue)); seq2seq evaluation needs a T5 or Transformer checkpoint — evaluate a GPT on token shards without a pairs file", exitCode: 2)
+        }
         guard !s.data.isEmpty else {
-            throw TrainingError("\(checkpoint.directory) is a T5 checkpoint: it is evaluated on (source, target) pairs — pass --data PAIRS.jsonl (JSON lines {\"source\": …, \"target\": …})", exitCode: 2)
+            throw TrainingError("\(checkpoint.directory) is a \(family.displayName) checkpoint: it is evaluated on (source, target) pairs — pass --data PAIRS.jsonl (JSON lines {\"source\": …, \"target\": …})", exitCode: 2)
         }
-        let c = checkpoint.config
-        let B = s.microBatch ?? c.training.microBatch
-        let S = c.training.seqLen, T = c.training.targetLen > 0 ? c.training.targetLen : c.training.seqLen
         guard s.maxNewTokens >= 1 else { throw TrainingError("--max-new-tokens \(s.maxNewTokens) must be at least 1", exitCode: 2) }
-        let model = try checkpoint.t5(batch: B, source: S, target: max(2, T), needs: "seq2seq evaluation needs")
-        let tokenizer = try checkpoint.byteLevelTokenizer(explicit: s.tokenizer)
-        let data: Seq2SeqExamples
-        do {
-            let pairs = try Seq2SeqPairs.load(path: s.data, sourceField: s.sourceField, targetField: s.targetField)
-            data = try Seq2SeqExamples(pairs, tokenizer: tokenizer, prefix: s.prefix ?? c.data.sourcePrefix, eos: model.config.eosTokenId,
-                                       sourceLength: S, targetLength: max(2, T), overflow: .truncate)
-        } catch let error as DataError {
-            throw TrainingError("\(error)", exitCode: 2)
-        }
-        let tuner = try Seq2SeqTuner(model: model, microBatch: B, settings: nil, seed: 0)
+        let (scorer, data, decode) = try family == .t5 ? t5(checkpoint, s) : transformer(checkpoint, s)
         let share = (data.count * comm.rank / comm.size)..<(data.count * (comm.rank + 1) / comm.size)
-        let sums = try tuner.evaluate(data, range: share)
+        let sums = try scorer.evaluate(data, range: share)
         var totals = [sums.lossSum, sums.correct, sums.tokens]
         var samples: [(String, String)] = []
         if s.generate {
-            let outputs = try tuner.generate(data, range: share, maxNewTokens: s.maxNewTokens).map { tokenizer.decodeText($0) }
+            let outputs = try scorer.generate(data, range: share, maxNewTokens: s.maxNewTokens).map(decode)
             let references = Array(data.references[share])
             samples = Array(zip(outputs, references).prefix(3))
             totals += BLEU.corpus(hypotheses: outputs, references: references).counts
@@ -77,7 +69,47 @@ public struct Seq2SeqEvaluation {
                                  chrF: s.generate ? ChrF(counts: Array(totals[13..<31])) : nil, samples: samples)
     }
 
-    /// `pretrain eval` on a T5 checkpoint from its flags: evaluates (collectively over `comm`) and returns
+    /// A T5's scorer, its pairs (the task prefix before each source, tokenized with EOS as Hugging
+    /// Face's T5 tokenizer does) and its detokenizer.
+    private static func t5(_ checkpoint: ModelCheckpoint, _ s: Settings) throws -> (Seq2SeqScorer, Seq2SeqExamples, ([Int32]) -> String) {
+        let c = checkpoint.config
+        let B = s.microBatch ?? c.training.microBatch
+        let S = c.training.seqLen, T = max(2, c.training.targetLen > 0 ? c.training.targetLen : c.training.seqLen)
+        let model = try checkpoint.t5(batch: B, source: S, target: T, needs: "seq2seq evaluation needs")
+        let tokenizer = try checkpoint.byteLevelTokenizer(explicit: s.tokenizer)
+        let data = try translatingDataErrors {
+            try Seq2SeqExamples(pairs(s), tokenizer: tokenizer, prefix: s.prefix ?? c.data.sourcePrefix, eos: model.config.eosTokenId,
+                                sourceLength: S, targetLength: T, overflow: .truncate)
+        }
+        return (Seq2SeqScorer(t5: model, microBatch: B), data, { tokenizer.decodeText($0) })
+    }
+
+    /// A Transformer's scorer, its pairs (tokenized without special tokens, then EOS, as its training
+    /// shards are: no prefix) and its detokenizer.
+    private static func transformer(_ checkpoint: ModelCheckpoint, _ s: Settings) throws -> (Seq2SeqScorer, Seq2SeqExamples, ([Int32]) -> String) {
+        guard s.prefix == nil else {
+            throw TrainingError("--prefix applies to T5; \(checkpoint.directory) is a Transformer checkpoint, trained on its sources as they are — drop --prefix", exitCode: 2)
+        }
+        let c = checkpoint.config, B = s.microBatch ?? c.training.microBatch, L = c.training.seqLen
+        let model = try checkpoint.transformer(source: L, batch: B, target: L, needs: "seq2seq evaluation needs")
+        let tokenizer = try checkpoint.tokenizer(explicit: s.tokenizer)
+        let data = try translatingDataErrors {
+            let pairs = try pairs(s), encode = { tokenizer.encode($0, addSpecialTokens: false) }
+            return try Seq2SeqExamples(sourceIds: pairs.sources.map(encode), targetIds: pairs.targets.map(encode), references: pairs.targets,
+                                       eos: model.config.eosTokenId, sourceLength: L, targetLength: L, overflow: .truncate) { "\(pairs.path):\(pairs.lines[$0])" }
+        }
+        return (Seq2SeqScorer(transformer: model, microBatch: B), data, { tokenizer.decode($0) })
+    }
+
+    private static func pairs(_ s: Settings) throws -> Seq2SeqPairs {
+        try Seq2SeqPairs.load(path: s.data, sourceField: s.sourceField, targetField: s.targetField)
+    }
+
+    private static func translatingDataErrors<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DataError { throw TrainingError("\(error)", exitCode: 2) }
+    }
+
+    /// `pretrain eval` on an encoder-decoder checkpoint from its flags: evaluates (collectively over `comm`) and returns
     /// what rank 0 prints (the first outputs with their references, with `generate`, then `message`).
     public static func report(_ checkpoint: ModelCheckpoint, data: String?, fields: String, prefix: String?, microBatch: Int?, generate: Bool,
                               maxNewTokens: Int, comm: any Communicator) throws -> String {

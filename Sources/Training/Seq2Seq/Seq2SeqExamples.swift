@@ -4,17 +4,11 @@ import DataPipeline
 /// source text, each target the target text, both tokenized without special tokens and ended with EOS
 /// (as Hugging Face's T5 tokenizer does), and fitted to the run's limits.
 ///
-/// A row longer than its limit (`sourceLength`, `targetLength`, EOS included) is either truncated as
-/// Hugging Face's `truncation=True` does (the first limit − 1 ids, then EOS; `truncated` counts the
-/// pairs cut) or refused with one line naming the file, the line and the fix.
+/// A row longer than its limit (`sourceLength`, `targetLength`, EOS included) is truncated or refused
+/// as `PairFitting` says (`truncated` counts the pairs cut).
 public struct Seq2SeqExamples {
-    /// What to do with a row longer than its limit.
-    public enum Overflow: String, Sendable, CaseIterable {
-        /// Keep the first limit − 1 ids and EOS (counted in `truncated`).
-        case truncate
-        /// Stop with a one-line error naming the pair.
-        case refuse
-    }
+    /// What to do with a row longer than its limit (the policy every pair reader shares).
+    public typealias Overflow = PairFitting.Overflow
 
     /// Source rows (EOS last, 1…sourceLength ids) and target rows (EOS last, 1…targetLength ids).
     public let sources: [[Int32]], targets: [[Int32]]
@@ -29,24 +23,18 @@ public struct Seq2SeqExamples {
     /// Fits token rows (without EOS) to the limits: `describe(i)` names pair i in a refusal.
     public init(sourceIds: [[Int32]], targetIds: [[Int32]], references: [String], eos: Int32, sourceLength: Int, targetLength: Int,
                 overflow: Overflow, describe: (Int) -> String) throws {
-        precondition(sourceLength >= 1 && targetLength >= 2, "limits too small for EOS")
+        let fitting = PairFitting(sourceLength: sourceLength, targetLength: targetLength, eos: eos, overflow: overflow)
         var sources: [[Int32]] = [], targets: [[Int32]] = [], truncated = 0
         sources.reserveCapacity(sourceIds.count)
         targets.reserveCapacity(targetIds.count)
         for i in sourceIds.indices {
-            var cut = false
-            for (ids, limit, side, flag) in [(sourceIds[i], sourceLength, "source", "--seq-len"), (targetIds[i], targetLength, "target", "--target-len")] {
-                var row = ids + [eos]
-                if row.count > limit {
-                    guard overflow == .truncate else {
-                        throw TrainingError("\(describe(i)): the \(side) is \(row.count) tokens with EOS, more than \(flag) \(limit); raise \(flag), shorten the text, or pass --too-long truncate", exitCode: 2)
-                    }
-                    row = Array(ids.prefix(limit - 1)) + [eos]
-                    cut = true
-                }
-                if side == "source" { sources.append(row) } else { targets.append(row) }
+            let row: (source: [Int32], target: [Int32], cutSource: Bool, cutTarget: Bool)
+            do { row = try fitting.fit(source: sourceIds[i], target: targetIds[i], pair: describe(i)) } catch let error as DataError {
+                throw TrainingError("\(error)", exitCode: 2)
             }
-            if cut { truncated += 1 }
+            sources.append(row.source)
+            targets.append(row.target)
+            if row.cutSource || row.cutTarget { truncated += 1 }
         }
         (self.sources, self.targets, self.references, self.truncated) = (sources, targets, references, truncated)
     }

@@ -21,7 +21,9 @@ public final class Seq2SeqTuner {
     /// B pairs per micro-batch, A micro-batches per rank per step.
     public let microBatch: Int, accumulation: Int
     /// The current micro-batch.
-    public let batch: Seq2SeqBatch
+    public var batch: Seq2SeqBatch { scorer.batch }
+    /// Forward, evaluation and generation on the model's batches.
+    public let scorer: Seq2SeqScorer
     private let optimizer: AdamWOptimizer?   // nil: evaluation only
     private let seed: UInt64
     private let sum: FlatBuffer?       // the rank's gradient sum over its micro-batches (A > 1)
@@ -35,9 +37,7 @@ public final class Seq2SeqTuner {
         self.microBatch = microBatch
         self.accumulation = accumulation
         self.seed = seed
-        let c = model.config
-        batch = Seq2SeqBatch(capacity: microBatch, maxSource: model.acts.S, maxTarget: model.acts.T, pad: c.padTokenId,
-                             decoderStart: c.decoderStartTokenId, ignoreIndex: c.ignoreIndex)
+        scorer = Seq2SeqScorer(t5: model, microBatch: microBatch)
         optimizer = try settings.map { try AdamWOptimizer(layout: model.layout, settings: $0) }
         sum = accumulation > 1 ? try FlatBuffer(count: model.layout.count) : nil
     }
@@ -63,11 +63,7 @@ public final class Seq2SeqTuner {
 
     /// Forward on pairs `indices` of `data` with the targets; returns the mean loss over their targets.
     @discardableResult
-    func forward(_ data: Seq2SeqExamples, _ indices: some Collection<Int>) throws -> Float {
-        batch.fill(sources: data.sources, targets: data.targets, indices: indices)
-        return try model.forward(source: batch.source, sourceMask: batch.sourceMask, decoderInput: batch.decoderInput, targets: batch.labels,
-                                 B: batch.rows, S: batch.S, T: batch.T)
-    }
+    func forward(_ data: Seq2SeqExamples, _ indices: some Collection<Int>) throws -> Float { try scorer.forward(data, indices) }
 
     /// This rank's part of one step on the global batch `rows` (B × A × R pair indices): zeroes the
     /// gradients, runs its micro-batches and leaves its sum of their scaled gradients in `model.grads`;
@@ -118,42 +114,13 @@ public final class Seq2SeqTuner {
         return losses
     }
 
-    /// Mean cross-entropy per target token (nats) and the share of target tokens the model predicts
-    /// (argmax, teacher-forced) over pairs `range` of `data` (default: all), in eval mode. Returns the
-    /// sums (loss × tokens, correct, tokens) so that ranks can add theirs.
+    /// The scorer's teacher-forced loss and token-accuracy sums over pairs `range` of `data` (default: all).
     public func evaluate(_ data: Seq2SeqExamples, range: Range<Int>? = nil) throws -> (lossSum: Double, correct: Double, tokens: Double) {
-        model.training = false
-        defer { model.training = true }
-        let V = model.config.vocabSize
-        var lossSum = 0.0, correct = 0.0, tokens = 0.0
-        let all = range ?? 0..<data.count
-        var start = all.lowerBound
-        while start < all.upperBound {
-            let end = min(start + microBatch, all.upperBound)
-            let mean = try forward(data, start..<end)
-            lossSum += Double(mean) * Double(batch.targetTokens)
-            tokens += Double(batch.targetTokens)
-            for i in 0..<(batch.rows * batch.T) where batch.labels[i] != model.config.ignoreIndex {
-                let row = model.logits + i * V
-                var best = 0
-                for v in 1..<V where row[v] > row[best] { best = v }
-                if best == Int(batch.labels[i]) { correct += 1 }
-            }
-            start = end
-        }
-        return (lossSum, correct, tokens)
+        try scorer.evaluate(data, range: range)
     }
 
-    /// Greedy generation (`T5Inference.greedy`) for the sources of pairs `range`, up to
-    /// `maxNewTokens` each; the ids before EOS.
+    /// The scorer's greedy outputs (`T5Inference`) for pairs `range`, up to `maxNewTokens` each; the ids before EOS.
     public func generate(_ data: Seq2SeqExamples, range: Range<Int>, maxNewTokens: Int) throws -> [[Int32]] {
-        model.training = false
-        defer { model.training = true }
-        let inference = try T5Inference(model: model, capacity: maxNewTokens)
-        return try range.map { i in
-            var ids = try inference.greedy(source: data.sources[i], maxNewTokens: maxNewTokens)
-            if ids.last == model.config.eosTokenId { ids.removeLast() }
-            return ids
-        }
+        try scorer.generate(data, range: range, maxNewTokens: maxNewTokens)
     }
 }

@@ -16,6 +16,8 @@ struct CheckpointExportCommand: ParsableCommand {
         pad_token_id = <|endoftext|>), a BERT one (model.arch: bert, post-LN) with BertForMaskedLM
         (BertForPreTraining with NSP, BertForSequenceClassification when fine-tuned), and the tokenizer
         with tokenizers' Tokenizer.from_file(OUT + "/tokenizer.json"). GPT checkpoints need learned positions.
+        A T5 loads with T5ForConditionalGeneration; a Transformer (model.arch: transformer) is a PyTorch
+        state_dict for torch.nn.Transformer (config.json: its arguments; Tests/ModelTests/Fixtures/check_transformer_export.py).
         """.helpParagraphs)
 
     @OptionGroup var checkpoint: CheckpointArgument

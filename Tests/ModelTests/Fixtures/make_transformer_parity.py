@@ -5,7 +5,8 @@
 # target and the output projection (logits = decoder output · Eᵀ, no bias), embeddings scaled by
 # √d_model plus the sinusoidal table PE(pos, 2i) = sin(pos/10000^(2i/C)), PE(pos, 2i+1) = cos(…).
 # Loss: F.cross_entropy(label_smoothing=0.1, ignore_index=-100), the mean over target tokens.
-# Usage: python3 make_transformer_parity.py (needs torch, safetensors); writes beside this file.
+# Usage: python3 make_transformer_parity.py (needs torch, safetensors); writes beside this file. The
+# module is transformer_module.py's.
 #
 # Tensors: source I32 (B, S), source_mask I32 (B, S) (1 = token, 0 = padding; src_key_padding_mask and
 # memory_key_padding_mask), decoder_input I32 (B, T) (EOS = 2 first, then the target shifted right),
@@ -14,38 +15,17 @@
 # transformer.encoder.layers.{l}.self_attn.in_proj_weight, …), logits F32 (B, T, V), loss F32 (1),
 # grad.<name> for every parameter. Metadata `config`: the shape and the batch.
 # Dropout is 0 and the model is in train mode (no fast path), so the result is deterministic.
-import json, math, os, torch, torch.nn as nn, torch.nn.functional as F
+import json, os, torch, torch.nn.functional as F
 from safetensors.torch import save_file
+from transformer_module import Model
 
 here = os.path.dirname(os.path.abspath(__file__))
 V, C, NH, LE, LD, FF, B, S, T = 23, 12, 3, 2, 2, 16, 2, 7, 6
 EOS, PAD = 2, 1
 
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.embedding = nn.Embedding(V, C)
-        self.transformer = nn.Transformer(d_model=C, nhead=NH, num_encoder_layers=LE, num_decoder_layers=LD,
-                                          dim_feedforward=FF, dropout=0.0, activation='relu', batch_first=True,
-                                          norm_first=False)
-
-    def embed(self, ids):
-        P = ids.shape[1]
-        pos = torch.arange(P, dtype=torch.float64)[:, None]
-        i2 = torch.arange(0, C, 2, dtype=torch.float64)
-        angle = pos / torch.pow(10000.0, i2 / C)
-        pe = torch.zeros(P, C, dtype=torch.float64)
-        pe[:, 0::2] = torch.sin(angle); pe[:, 1::2] = torch.cos(angle)
-        return self.embedding(ids) * math.sqrt(C) + pe
-
-    def forward(self, src, src_pad, dec, tgt_pad):
-        causal = torch.triu(torch.ones(dec.shape[1], dec.shape[1], dtype=torch.bool), 1)
-        h = self.transformer(self.embed(src), self.embed(dec), tgt_mask=causal, src_key_padding_mask=src_pad,
-                             tgt_key_padding_mask=tgt_pad, memory_key_padding_mask=src_pad, tgt_is_causal=True)
-        return h @ self.embedding.weight.t()
-
 torch.manual_seed(0)
-model = Model().double().train()
+model = Model(V, C, nhead=NH, num_encoder_layers=LE, num_decoder_layers=LD, dim_feedforward=FF,
+              dropout=0.0).double().train()
 with torch.no_grad():
     for name, p in model.named_parameters():
         if name.endswith('norm1.weight') or name.endswith('norm2.weight') or name.endswith('norm3.weight') or name.endswith('norm.weight'):

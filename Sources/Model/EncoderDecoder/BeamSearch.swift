@@ -1,6 +1,7 @@
 import Foundation
 
-/// Beam search over a `T5Inference` with Hugging Face `generate`'s semantics (`num_beams` > 1,
+/// Beam search over any encoder-decoder's incremental decoder (`Seq2SeqDecoder`: `T5Inference`,
+/// `TransformerInference`) with Hugging Face `generate`'s semantics (`num_beams` > 1,
 /// `do_sample=False`; transformers 5's `_beam_search`), for one source at a time.
 ///
 /// Shapes: N = `numBeams` running beams decoded as the inference's rows (the cross-attention K/V shared,
@@ -14,9 +15,9 @@ import Foundation
 /// no longer beat the worst kept hypothesis (at its current length, or with `never` and a positive
 /// penalty at length M). Scores are float32 as Hugging Face keeps them, with its -1e9 for impossible
 /// beams. All state is allocated once per search object; a step allocates nothing.
-public final class T5BeamSearch {
+public final class BeamSearch {
     /// The decoder; its `rows` must be at least `numBeams`.
-    public let inference: T5Inference
+    public let inference: any Seq2SeqDecoder
     /// Beams, at most new tokens, length penalty and early stopping.
     public let settings: GenerationSettings
     private let N: Int, K: Int, M: Int
@@ -32,8 +33,8 @@ public final class T5BeamSearch {
     static let impossible: Float = -1e9
 
     /// A search with `settings` (numBeams, maxNewTokens, lengthPenalty, earlyStopping) over `inference`.
-    public init(inference: T5Inference, settings: GenerationSettings) throws {
-        try settings.validate(vocabularySize: inference.model.config.vocabSize)
+    public init(inference: any Seq2SeqDecoder, settings: GenerationSettings) throws {
+        try settings.validate(vocabularySize: inference.vocabularySize)
         guard inference.rows >= settings.numBeams else {
             throw ModelError("--num-beams \(settings.numBeams) needs a decoder set up for \(settings.numBeams) rows; it has \(inference.rows)")
         }
@@ -55,11 +56,11 @@ public final class T5BeamSearch {
 
     /// The best hypothesis for `source` (its ids, EOS included when it ended there) and its score.
     public func run(source: [Int32]) throws -> (ids: [Int32], score: Float) {
-        let config = inference.model.config, V = config.vocabSize, eos = config.eosTokenId
+        let V = inference.vocabularySize, eos = inference.eosTokenId
         try inference.start(source: source)
         for b in 0..<N {
             running[b] = b == 0 ? 0 : Self.impossible   // only the first beam's continuations at step 1
-            inputs[b] = config.decoderStartTokenId
+            inputs[b] = inference.decoderStartTokenId
             finished[b] = Self.impossible
             isFinished[b] = false
         }
