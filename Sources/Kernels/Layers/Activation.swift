@@ -53,12 +53,18 @@ public enum GatedGELU {
                                 count: Int, kind: GELU.Kind = .tanh) {
         Parallel.elementBlocks(count) { lo, hi in
             var i = lo
-            while i < hi {
-                let n = min(16, hi - i)
+            // Whole vectors, then one partial tail: masked loads on every chunk cost as much as the math.
+            while i + 16 <= hi {
+                let g = gate.load16(i), l = linear.load16(i), d = dout.load16(i)
+                dgate.store16(i, dgate.load16(i).addingProduct(GELU.derivative(g, kind) * l, d))
+                dlinear.store16(i, dlinear.load16(i).addingProduct(GELU.value(g, kind), d))
+                i += 16
+            }
+            if i < hi {
+                let n = hi - i
                 let g = gate.loadPartial16(i, n), l = linear.loadPartial16(i, n), d = dout.loadPartial16(i, n)
                 dgate.storePartial16(i, n, dgate.loadPartial16(i, n).addingProduct(GELU.derivative(g, kind) * l, d))
                 dlinear.storePartial16(i, n, dlinear.loadPartial16(i, n).addingProduct(GELU.value(g, kind), d))
-                i += 16
             }
         }
     }
