@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Records the signals that stop a training run at the next step boundary with a checkpoint saved:
 /// SIGTERM and SIGUSR1 (a scheduler's preemption: the run exits with status 75, "saved; requeue me")
@@ -44,6 +45,29 @@ public enum PreemptionFlag {
         if isInterrupt(signal) { return "interrupted by \(name(signal)): \(saved); continue with \(resume) (exit status \(exitStatus(after: signal)))" }
         return "preempted by \(name(signal)): \(saved); exit status \(exitStatus) so that the job is requeued (continue with \(resume))"
     }
+
+    /// The file rank 0 writes in `logging.run_dir` once a preemption checkpoint is complete: one line,
+    /// `preempted at step N: …` (the story). A job script whose launcher cannot pass the ranks' status
+    /// on (mpirun answers its own SIGTERM by aborting with status 1) removes it before starting the
+    /// job and turns a failed status into 75 when the job left it; `pretrain launch` does so itself.
+    /// Every training run removes a stale one at start-up.
+    public static func markerPath(runDir: String) -> String { runDir + "/preempted" }
+
+    /// The step the marker in `runDir` names, or nil when there is none (or it is not one).
+    public static func markedStep(runDir: String) -> Int? {
+        guard let text = try? String(contentsOfFile: markerPath(runDir: runDir), encoding: .utf8),
+              let rest = text.split(separator: "\n").first?.split(separator: ":").first?.split(separator: " ").last else { return nil }
+        return Int(rest)
+    }
+
+    /// Writes the marker for a preemption checkpoint of `step` (rank 0, after the checkpoint is committed).
+    static func writeMarker(runDir: String, step: Int, story: String) throws {
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        try AtomicFile.write(Array("preempted at step \(step): \(story)\n".utf8), to: markerPath(runDir: runDir))
+    }
+
+    /// Removes a marker left by an earlier run in `runDir`.
+    public static func removeMarker(runDir: String) { unlink(markerPath(runDir: runDir)) }
 
     /// The signal received (0: none). Written by the handler, read once per step.
     nonisolated(unsafe) static let storage: UnsafeMutablePointer<Int32> = {
