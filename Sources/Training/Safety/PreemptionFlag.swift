@@ -5,8 +5,9 @@ import Support
 /// SIGTERM and SIGUSR1 (a scheduler's preemption: the run exits with status 75, "saved; requeue me")
 /// and SIGINT (Ctrl-C) and SIGUSR2 (the Ctrl-C that `pretrain launch` passes on through mpirun or
 /// srun): the run exits with status 130, as an interrupted program does, and nothing requeues it. The
-/// ranks agree at the step boundary; a preemption on any rank outranks an interrupt. A second signal
-/// ends the process at once with status 128 + signal, as if the signal had not been caught.
+/// ranks agree at the step boundary; a preemption on any rank outranks an interrupt. A second signal,
+/// `repeatWindow` or more after the first, ends the process at once with status 128 + signal, as if
+/// the signal had not been caught; earlier ones are the same stop arriving by another way.
 public enum PreemptionFlag {
     /// The exit status of a run that saved a checkpoint after a preemption signal and wants to be
     /// started again (EX_TEMPFAIL). `cluster/slurm.sbatch` requeues the job on it.
@@ -76,14 +77,35 @@ public enum PreemptionFlag {
         return p
     }()
 
+    /// When the first signal came (CLOCK_MONOTONIC nanoseconds). Written by the handler.
+    nonisolated(unsafe) static let firstAt: UnsafeMutablePointer<Int64> = {
+        let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+
+    /// Signals within this many seconds of the first are the same stop arriving by several ways, not
+    /// a second one: a scheduler that signals every process of a job reaches a rank directly, through
+    /// mpirun's abort (its SIGTERM to every rank) and through `pretrain launch` (SIGUSR1) at once.
+    public static let repeatWindow = 1.0
+
     /// Installs the handlers (idempotent).
     public static func install() {
         _ = storage  // initialise before any handler can run
+        _ = firstAt
         for sig in [SIGTERM, SIGUSR1, SIGINT, SIGUSR2] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
+                // Async-signal-safe only: clock_gettime, loads and stores, _exit.
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
                 let flag = PreemptionFlag.storage
-                if flag.pointee != 0 { _exit(128 + sig) }
+                if flag.pointee != 0 {
+                    if nanoseconds - PreemptionFlag.firstAt.pointee >= Int64(PreemptionFlag.repeatWindow * 1e9) { _exit(128 + sig) }
+                    return
+                }
+                PreemptionFlag.firstAt.pointee = nanoseconds
                 flag.pointee = sig
             }
             sigemptyset(&action.sa_mask)
