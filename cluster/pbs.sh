@@ -8,7 +8,10 @@
 # hostfile of `host slots=N` lines and passes it, the machine count and the rank count to `pretrain launch`
 # as --set overrides. Environment: CONFIG (required), LAUNCH_ARGS (more `pretrain launch` arguments),
 # PRETRAIN (the binary; default .build/release/pretrain in the submit directory).
-# PBS sends SIGTERM before it kills a job (qdel, walltime); it is forwarded to the ranks.
+# PBS sends SIGTERM before it kills a job (qdel, walltime), to every process of the job: the ranks save,
+# mpirun aborts with status 1 on its own copy, and `pretrain launch` still ends with 75 on finding rank 0's
+# <run_dir>/preempted; the copy this script forwards is the same stop, not a second one. The script exits
+# with the launch's status; it does not requeue (resubmit with LAUNCH_ARGS="--resume auto").
 #
 #PBS -N pretrain
 #PBS -l select=1:ncpus=2:mpiprocs=2

@@ -115,6 +115,13 @@ public struct FailureDigest: Sendable {
         return parts.joined(separator: "; ")
     }
 
+    /// Whether the job's own output already said why it failed: `error:` lines that every rank shares
+    /// (rank 0 prints them once), with no rank's own message, no `MPI_Abort` and no rank killed by a
+    /// signal. A launcher then adds no line of its own, so that a bad setting is one line, not two.
+    public var ranksSaidWhy: Bool {
+        !errors.isEmpty && rankMessages.isEmpty && abortingRank == nil && failedSignal == nil
+    }
+
     /// The last whole number in `text`, e.g. 3 in `[[4711,1],3]`.
     static func lastNumber(in text: String) -> Int? {
         var digits = ""

@@ -18,7 +18,8 @@ import Glibc
 ///   preemption status 75 (SIGUSR1) or the interrupt status 130 (SIGUSR2, a Ctrl-C).
 /// - After the first SIGINT or SIGTERM the child has `graceSeconds` to end; then it and every process
 ///   below it (mpirun's ranks live in process groups of their own) get SIGKILL. A second SIGINT or
-///   SIGTERM kills at once.
+///   SIGTERM kills at once, except the same signal again within `repeatWindow` (one stop that arrived
+///   twice: from the scheduler and through the job script).
 /// - The exit status is the child's, or 128 + the signal that ended it.
 public final class JobSupervisor {
     /// How the job ended.
@@ -49,6 +50,12 @@ public final class JobSupervisor {
     private var childPid: pid_t = 0
     private var exited = false
     private var stopping = false
+    /// When the first SIGINT/SIGTERM came (uptime ns), and which it was.
+    private var firstStop: (signal: Int32, at: UInt64)?
+    /// A repeat of the first stop signal within this many seconds is the same stop, not a second one:
+    /// a scheduler that signals every process of a job (Slurm at a time limit, PBS on qdel) reaches this
+    /// process both directly and through the job script that forwards it.
+    public static let repeatWindow = 1.0
 
     /// `executable arguments` with exactly `environment`; `echo` passes output to this process's own;
     /// `stopSignal` is what a SIGTERM is delivered to the child as, `interruptSignal` what a SIGINT is
@@ -130,15 +137,28 @@ public final class JobSupervisor {
         return pid
     }
 
-    /// Copies `fd` to `target` as it arrives, feeding complete lines to the digest.
+    /// Copies `fd` to `target` as it arrives, feeding complete lines to the digest; on stderr without
+    /// OpenMPI's notices about non-zero exit statuses (`OpenMPINoticeFilter`), which the digest still reads.
     private func pump(from fd: Int32, to target: Int32) {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var partial: [UInt8] = []
+        var notices = target == STDERR_FILENO ? OpenMPINoticeFilter() : nil
+        defer {
+            if echo, var filter = notices {
+                let rest = filter.finish()
+                if !rest.isEmpty { rest.withUnsafeBytes { writeAll(target, $0.baseAddress!, rest.count) } }
+            }
+        }
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
-            if echo { buffer.withUnsafeBytes { writeAll(target, $0.baseAddress!, n) } }
+            if echo, notices != nil {
+                let shown = notices!.feed(buffer[0..<n])
+                if !shown.isEmpty { shown.withUnsafeBytes { writeAll(target, $0.baseAddress!, shown.count) } }
+            } else if echo {
+                buffer.withUnsafeBytes { writeAll(target, $0.baseAddress!, n) }
+            }
             partial.append(contentsOf: buffer[0..<n])
             while let newline = partial.firstIndex(of: 10) {
                 let line = String(decoding: partial[..<newline], as: UTF8.self)
@@ -163,10 +183,19 @@ public final class JobSupervisor {
     private func handle(_ signal: Int32) {
         let (pid, gone): (pid_t, Bool) = lock.withLock { (childPid, exited) }
         guard !gone, pid > 0 else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let repeated: Bool = lock.withLock {
+            guard let first = firstStop, first.signal == signal else { return false }
+            return Double(now - first.at) / 1e9 < Self.repeatWindow
+        }
+        if repeated { return }
         let alreadyStopping: Bool = lock.withLock {
             forwarded.append(signal)
             let was = stopping
-            if signal != SIGUSR1 { stopping = true }
+            if signal != SIGUSR1 {
+                stopping = true
+                if firstStop == nil { firstStop = (signal, now) }
+            }
             return was
         }
         if signal == SIGUSR1 { kill(pid, signal); return }

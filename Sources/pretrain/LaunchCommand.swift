@@ -83,13 +83,16 @@ struct LaunchCommand: ParsableCommand {
         let supervisor = JobSupervisor(executable: plan.executable, arguments: plan.arguments,
                                        environment: childEnvironment, graceSeconds: gracePeriod,
                                        stopSignal: plan.kind == .direct ? nil : SIGUSR1, interruptSignal: plan.kind == .direct ? nil : SIGUSR2)
+        let runDir = resolved.logging.runDir, trains = rankCommand.isEmpty
+        if trains { PreemptionFlag.removeMarker(runDir: runDir) }
         let outcome = try supervisor.run()
         let stop = outcome.forwardedSignals.first(where: { $0 != SIGUSR1 }) ?? outcome.forwardedSignals.first
-        if outcome.status != 0, let step = outcome.digest.preemptedStep {
-            // Rank 0 reports the preemption checkpoint once every rank's part of it is written: the job
+        if outcome.status != 0, let step = outcome.digest.preemptedStep ?? (trains ? PreemptionFlag.markedStep(runDir: runDir) : nil) {
+            // Rank 0 reports the preemption checkpoint once every rank's part of it is written (its line,
+            // or its marker file when mpirun, aborting on a SIGTERM of its own, lost the line): the job
             // ends with the preemption status, whatever status mpirun chose on its way out.
             let after = stop.map { " after \(Self.signalName($0))" } ?? "", status = PreemptionFlag.exitStatus(after: stop ?? (outcome.digest.interrupted ? SIGINT : SIGTERM))
-            let place = outcome.digest.preemptedPath.map { " in \($0)" } ?? ""
+            let place = " in " + (outcome.digest.preemptedPath ?? Trainer.checkpointRoot(resolved))
             FileHandle.standardError.write(Data(("pretrain launch: the job stopped\(after) with its checkpoint saved at step \(step)\(place); exit status \(status) "
                 + (status == PreemptionFlag.exitStatus ? "(requeue it, or continue with --resume auto)\n" : "(continue with --resume auto)\n")).utf8))
             throw ExitCode(status)
@@ -98,7 +101,7 @@ struct LaunchCommand: ParsableCommand {
             throw CLIError("the job stopped after \(Self.signalName(stop))\(outcome.killed ? " (killed)" : "") with exit status \(outcome.status)",
                            exitCode: outcome.status)
         }
-        if let summary = outcome.digest.summary(status: outcome.status) {
+        if let summary = outcome.digest.summary(status: outcome.status), !outcome.digest.ranksSaidWhy {
             throw CLIError(summary, exitCode: outcome.status)
         }
         if outcome.status != 0 { throw ExitCode(outcome.status) }

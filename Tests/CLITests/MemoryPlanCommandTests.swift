@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import TestSupport
 import XCTest
 
@@ -63,6 +64,51 @@ final class MemoryPlanCommandTests: XCTestCase {
         for text in ["Fatal error", "failed to allocate", "Program crashed", "MPI_ABORT", "ORTE"] {
             XCTAssertFalse(run.output.contains(text), "\(text): \(run.output)")
         }
+    }
+
+    /// The checkpoint staging buffer (each rank's share of parameters and AdamW moments, in the plan as
+    /// "checkpoint staging") is allocated at start-up with the rest, so that when the system refuses it
+    /// the ranks agree and end through MPI_Finalize with one line and status 2; it used to be allocated
+    /// after step 1, where a refusal ended the job through MPI_Abort. Here only rank 1 runs under an
+    /// address-space limit (`ulimit -v`), raised from too low in steps of a third of the staging buffer
+    /// until the staging buffer is the allocation refused: the message must name its bytes, computed
+    /// here from the model's parameter count (rank 1 of 2 stages 3 × ⌊count / 2⌋ floats).
+    func testARefusedCheckpointStagingBufferIsOneLineAtStartUp() throws {
+        let dir = try LaunchFixtures.temporaryDirectory("staging")
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        try LaunchFixtures.writeShard(to: dir + "/data")
+        let yaml = LaunchFixtures.trainingConfig(dataDir: dir + "/data", runDir: dir + "/run", steps: 1)
+            .replacingOccurrences(of: "  n_layer: 2", with: "  n_layer: 4").replacingOccurrences(of: "  n_head: 2", with: "  n_head: 8")
+            .replacingOccurrences(of: "  d_model: 32", with: "  d_model: 768")
+        let config = try LaunchFixtures.write(yaml, to: dir, "run.yaml")
+        let count = GPTLayout(config: GPTConfig(vocabSize: 64, maxSeqLen: 16, nLayer: 4, nHead: 8, dModel: 768)).count
+        let staging = 12 * (count / 2)
+        let wrapper = "if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then ulimit -v \"$LIMIT_KB\" || exit 9; fi; exec \"$@\""
+        // Parameters, gradients and moments (16 bytes per parameter) come before the staging buffer, on
+        // top of the process's own ~520-550 MB of address space here (runtime, MPI, BLAS, thread stacks):
+        // start just below that sum, so that an early allocation is refused first.
+        var limitKB = (16 * count + (480 << 20)) >> 10
+        var tried: [String] = []
+        for _ in 0..<12 {
+            let run = try ProcessRunner.execute("/usr/bin/env", ["LIMIT_KB=\(limitKB)", "mpirun", "-n", "2"] + ProcessRunner.mpirunFlags
+                                                + ["/bin/sh", "-c", wrapper, "sh", try ProcessRunner.pretrainBinary(), "train", "--config", config])
+            let errors = run.lines.filter { $0.hasPrefix("error:") }
+            if run.status == 0 { XCTFail("rank 1 trained under ulimit -v \(limitKB) before the staging buffer was refused; tried: \(tried)"); return }
+            if errors.first?.contains("(\(staging) bytes) although the memory plan fit") ?? false {
+                XCTAssertEqual(run.status, 2, run.output)
+                XCTAssertEqual(errors.count, 1, run.output)
+                XCTAssertTrue(errors[0].hasPrefix("error: rank 1: could not allocate "), run.output)
+                XCTAssertTrue(errors[0].contains("checkpoint staging ") && errors[0].contains("ulimit -v \(limitKB)"), run.output)
+                for text in ["Fatal error", "failed to allocate", "Program crashed", "MPI_ABORT", "ORTE", "step 1 "] {
+                    XCTAssertFalse(run.output.contains(text), "\(text): \(run.output)")
+                }
+                print("staging refused under ulimit -v \(limitKB) after \(tried.count) lower limits: \(tried)")
+                return
+            }
+            tried.append("\(limitKB) KiB: \(errors.first ?? "status \(run.status)")")
+            limitKB += (staging / 3) >> 10
+        }
+        XCTFail("the staging buffer was never the allocation refused: \(tried.joined(separator: "; "))")
     }
 
     /// bench-s (one process, full AdamW): the plan made before allocating is within 10 % of the peak

@@ -23,6 +23,7 @@ final class FailureDigestTests: XCTestCase {
         XCTAssertEqual(d.failedRank, 1)
         XCTAssertEqual(d.failedExitCode, 3)
         XCTAssertEqual(d.summary(status: 3), "the job failed (exit status 3); rank 1 exited with status 3: allreduce timed out after 600 s")
+        XCTAssertFalse(d.ranksSaidWhy)
     }
 
     func testRankWithoutOwnMessageGetsTheSharedErrorAndAnotherRanksMessage() {
@@ -51,12 +52,14 @@ final class FailureDigestTests: XCTestCase {
         XCTAssertEqual(d.failedRank, 3)
         XCTAssertEqual(d.failedSignal, "9 (Killed)")
         XCTAssertEqual(d.summary(status: 137), "the job failed (exit status 137); rank 3 was killed by signal 9 (Killed)")
+        XCTAssertFalse(d.ranksSaidWhy)
     }
 
     func testPlainErrorFromRankZeroAndSuccess() {
         let d = digest("error: data.train: no files match /x/train_*.bin")
         XCTAssertEqual(d.errors, ["data.train: no files match /x/train_*.bin"])
         XCTAssertEqual(d.summary(status: 2), "the job failed (exit status 2); data.train: no files match /x/train_*.bin")
+        XCTAssertTrue(d.ranksSaidWhy, "rank 0's one line is the whole story: the launcher adds none")
         XCTAssertNil(d.summary(status: 0))
         XCTAssertEqual(FailureDigest().summary(status: 143), "the job failed (exit status 143); stopped by signal 15")
     }

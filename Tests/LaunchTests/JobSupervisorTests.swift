@@ -29,6 +29,13 @@ final class JobSupervisorTests: XCTestCase {
         }
     }
 
+    /// Starts a child that runs `trap`, says it is ready and loops (grace period 60 s); returns the wait.
+    func startLooping(trap: String) throws -> () -> JobSupervisor.Outcome? {
+        let wait = start(supervise(trap + "\ntouch \"$D/ready\"\nwhile :; do sleep 0.05; done", grace: 60))
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        return wait
+    }
+
     func file(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? "" }
 
     func testExitStatusIsTheChildsOr128PlusItsSignal() throws {
@@ -103,12 +110,7 @@ final class JobSupervisorTests: XCTestCase {
     }
 
     func testASecondTERMKillsAtOnce() throws {
-        let wait = start(supervise("""
-            trap '' TERM INT
-            touch "$D/ready"
-            while :; do sleep 0.05; done
-            """, grace: 60))
-        XCTAssertTrue(CommandRun.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/ready") })
+        let wait = try startLooping(trap: "trap '' TERM INT")
         let start = Date()
         kill(getpid(), SIGINT)
         usleep(200_000)
@@ -117,6 +119,27 @@ final class JobSupervisorTests: XCTestCase {
         XCTAssertEqual(outcome.status, 137)
         XCTAssertEqual(outcome.forwardedSignals, [SIGINT, SIGTERM])
         XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+    }
+
+    /// A scheduler that signals every process of a job reaches the supervisor twice at once, directly
+    /// and through the job script's trap: that is one stop (forwarded once, the grace period runs), and
+    /// only a SIGTERM after `repeatWindow` is a second one that kills.
+    func testTheSameTERMTwiceAtOnceIsOneStop() throws {
+        let wait = try startLooping(trap: "trap 'echo TERM >> \"$D/got\"' TERM")
+        let start = Date()
+        kill(getpid(), SIGTERM)
+        usleep(100_000)
+        kill(getpid(), SIGTERM)
+        XCTAssertTrue(CommandRun.waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: dir + "/got") })
+        usleep(300_000)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/got", encoding: .utf8), "TERM\n", "the child got one SIGTERM")
+        usleep(UInt32((JobSupervisor.repeatWindow + 0.2) * 1e6))
+        kill(getpid(), SIGTERM)
+        let outcome = try XCTUnwrap(wait())
+        XCTAssertEqual(outcome.status, 137)
+        XCTAssertTrue(outcome.killed)
+        XCTAssertEqual(outcome.forwardedSignals, [SIGTERM, SIGTERM])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20)
     }
 }
 

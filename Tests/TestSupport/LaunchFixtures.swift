@@ -52,6 +52,18 @@ public enum LaunchFixtures {
         try data.write(to: URL(fileURLWithPath: dir + "/train_000000.bin"))
     }
 
+    /// The test's environment without the variables a launch forwards or tunes (as `CommandRun`
+    /// overrides: "" removes), plus `extra`.
+    public static func cleanEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var removed: [String: String] = [:]
+        for key in ProcessInfo.processInfo.environment.keys
+        where key.hasPrefix("PRETRAIN_") || key.hasPrefix("OMPI_") || key.hasPrefix("SLURM_") || key.hasPrefix("OPENBLAS_")
+            || key == "OMP_NUM_THREADS" || key == "LD_LIBRARY_PATH" {
+            removed[key] = ""
+        }
+        return removed.merging(extra) { $1 }
+    }
+
     /// A small training config over `dataDir`'s shard that logs to `runDir`; `extra` is appended at the
     /// top level (launch keys).
     public static func trainingConfig(dataDir: String, runDir: String, steps: Int, processes: Int = 2, extra: String = "") -> String {

@@ -44,7 +44,7 @@ extension Trainer {
         do {
             let s = try CheckpointSession(root: checkpointRoot, method: method, level: config.checkpoint.level, threads: config.checkpoint.threads)
             checkpointSession = s
-            // Allocate (and touch) the staging buffer now, at the first step boundary, so that no save
+            // Allocate (and touch) the staging buffer now, at start-up (`Trainer.init`), so that no save
             // pays for the page faults of a fresh buffer (measured: 4 s for bench-m's 750 MB per rank).
             let mine = CheckpointPlan.segments(rank: comm.rank, worldSize: comm.size, count: model.layout.count,
                                                moments: momentRanges(rank: comm.rank, ranks: comm.size))
@@ -202,6 +202,13 @@ extension Trainer {
             }
             var report = CheckpointReport(kind: .preempted, step: step, path: checkpointRoot)
             report.signal = PreemptionFlag.agreed(urgency: flags[0])
+            if comm.rank == 0, !PreemptionFlag.isInterrupt(report.signal) {
+                // For job scripts whose mpirun cannot pass status 75 on (its own SIGTERM is an abort).
+                let story = PreemptionFlag.story(signal: report.signal, step: step, path: checkpointRoot, resume: "--resume auto")
+                do { try PreemptionFlag.writeMarker(runDir: config.logging.runDir, step: step, story: story) } catch {
+                    emit(.warning("cannot write \(PreemptionFlag.markerPath(runDir: config.logging.runDir)): \(error)"))
+                }
+            }
             emit(.checkpoint(report))
             return report.signal
         }
@@ -283,8 +290,10 @@ extension Trainer {
                         throw TrainingError("cannot continue the data of \(path): \(error); resume with the data settings the checkpoint was saved with")
                     }
                 }
-                checkpointSession = nil
-                try self.session().lastSaved = manifest.step
+                // The session (and its staging buffer, allocated at start-up) stays: nothing is pending yet.
+                let session = try self.session()
+                session.pending = nil
+                session.lastSaved = manifest.step
                 var report = CheckpointReport(kind: .resumed, step: manifest.step, path: path)
                 report.worldSize = manifest.worldSize
                 report.storedBytes = manifest.storedBytes

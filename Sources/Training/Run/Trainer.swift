@@ -196,6 +196,13 @@ public final class Trainer {
                 timeline.record(.allreduceBucket, index: index, start: started, end: finished, thread: 1, range: range, extra: launched)
             }
         }
+        if options.checkpoints {
+            if comm.rank == 0 { PreemptionFlag.removeMarker(runDir: config.logging.runDir) }
+            // The checkpoint staging buffer (this rank's share of parameters and moments, part of the
+            // memory plan) is allocated now with the rest, so that a refusal is agreed on as theirs are,
+            // not a mid-run error that ends the job through MPI_Abort at the first save.
+            _ = try MemoryPlan.agreeing(config, comm: comm) { try session() }
+        }
         events(.started(RunInfo(rank: comm.rank, worldSize: world, threads: self.threads, parameters: count,
                                 accumulationSteps: accumulationSteps, tokensPerStep: globalBatch * t.seqLen,
                                 trainSequences: train.sequencesPerEpoch, resolvedConfig: ConfigLoader.render(config),

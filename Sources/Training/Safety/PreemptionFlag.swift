@@ -1,11 +1,13 @@
 import Foundation
+import Support
 
 /// Records the signals that stop a training run at the next step boundary with a checkpoint saved:
 /// SIGTERM and SIGUSR1 (a scheduler's preemption: the run exits with status 75, "saved; requeue me")
 /// and SIGINT (Ctrl-C) and SIGUSR2 (the Ctrl-C that `pretrain launch` passes on through mpirun or
 /// srun): the run exits with status 130, as an interrupted program does, and nothing requeues it. The
-/// ranks agree at the step boundary; a preemption on any rank outranks an interrupt. A second signal
-/// ends the process at once with status 128 + signal, as if the signal had not been caught.
+/// ranks agree at the step boundary; a preemption on any rank outranks an interrupt. A second signal,
+/// `repeatWindow` or more after the first, ends the process at once with status 128 + signal, as if
+/// the signal had not been caught; earlier ones are the same stop arriving by another way.
 public enum PreemptionFlag {
     /// The exit status of a run that saved a checkpoint after a preemption signal and wants to be
     /// started again (EX_TEMPFAIL). `cluster/slurm.sbatch` requeues the job on it.
@@ -45,6 +47,29 @@ public enum PreemptionFlag {
         return "preempted by \(name(signal)): \(saved); exit status \(exitStatus) so that the job is requeued (continue with \(resume))"
     }
 
+    /// The file rank 0 writes in `logging.run_dir` once a preemption checkpoint is complete: one line,
+    /// `preempted at step N: …` (the story). A job script whose launcher cannot pass the ranks' status
+    /// on (mpirun answers its own SIGTERM by aborting with status 1) removes it before starting the
+    /// job and turns a failed status into 75 when the job left it; `pretrain launch` does so itself.
+    /// Every training run removes a stale one at start-up.
+    public static func markerPath(runDir: String) -> String { runDir + "/preempted" }
+
+    /// The step the marker in `runDir` names, or nil when there is none (or it is not one).
+    public static func markedStep(runDir: String) -> Int? {
+        guard let text = try? String(contentsOfFile: markerPath(runDir: runDir), encoding: .utf8),
+              let rest = text.split(separator: "\n").first?.split(separator: ":").first?.split(separator: " ").last else { return nil }
+        return Int(rest)
+    }
+
+    /// Writes the marker for a preemption checkpoint of `step` (rank 0, after the checkpoint is committed).
+    static func writeMarker(runDir: String, step: Int, story: String) throws {
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        try AtomicFile.write(Array("preempted at step \(step): \(story)\n".utf8), to: markerPath(runDir: runDir))
+    }
+
+    /// Removes a marker left by an earlier run in `runDir`.
+    public static func removeMarker(runDir: String) { unlink(markerPath(runDir: runDir)) }
+
     /// The signal received (0: none). Written by the handler, read once per step.
     nonisolated(unsafe) static let storage: UnsafeMutablePointer<Int32> = {
         let p = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
@@ -52,14 +77,35 @@ public enum PreemptionFlag {
         return p
     }()
 
+    /// When the first signal came (CLOCK_MONOTONIC nanoseconds). Written by the handler.
+    nonisolated(unsafe) static let firstAt: UnsafeMutablePointer<Int64> = {
+        let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+
+    /// Signals within this many seconds of the first are the same stop arriving by several ways, not
+    /// a second one: a scheduler that signals every process of a job reaches a rank directly, through
+    /// mpirun's abort (its SIGTERM to every rank) and through `pretrain launch` (SIGUSR1) at once.
+    public static let repeatWindow = 1.0
+
     /// Installs the handlers (idempotent).
     public static func install() {
         _ = storage  // initialise before any handler can run
+        _ = firstAt
         for sig in [SIGTERM, SIGUSR1, SIGINT, SIGUSR2] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
+                // Async-signal-safe only: clock_gettime, loads and stores, _exit.
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
                 let flag = PreemptionFlag.storage
-                if flag.pointee != 0 { _exit(128 + sig) }
+                if flag.pointee != 0 {
+                    if nanoseconds - PreemptionFlag.firstAt.pointee >= Int64(PreemptionFlag.repeatWindow * 1e9) { _exit(128 + sig) }
+                    return
+                }
+                PreemptionFlag.firstAt.pointee = nanoseconds
                 flag.pointee = sig
             }
             sigemptyset(&action.sa_mask)
