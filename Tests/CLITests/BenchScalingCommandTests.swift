@@ -23,13 +23,13 @@ final class BenchScalingCommandTests: XCTestCase {
         }
     }
 
-    /// `--preset t5-s`, one step per configuration: every rank trains T5 through the Trainer (a worker
+    /// `--preset t5-s --paired`, one step per configuration: every rank trains T5 through the Trainer (a worker
     /// failing fails the command), the header counts Hugging Face's parameters (the peer's fixture),
     /// and each row's tokens/s is B·(S+T) tokens per rank step, T = 58 the span-corrupted target
     /// length of S = 256 at noise density 0.15 and mean span 3 (Hugging Face's
     /// `compute_input_and_target_lengths`: 284 raw tokens, 43 dropped in 14 spans, 43 + 14 + EOS).
     func testT5PresetTrainsOneTwoAndNoSyncRanks() throws {
-        let run = try ProcessRunner.pretrain(["bench", "scaling", "--preset", "t5-s", "--steps", "1", "--warmup", "0", "--skip-zero1",
+        let run = try ProcessRunner.pretrain(["bench", "scaling", "--preset", "t5-s", "--steps", "1", "--warmup", "0", "--skip-zero1", "--paired",
                                               "--wait-idle", "0", "--max-foreign", "100"], timeout: 900)
         XCTAssertEqual(run.status, 0, run.output)
         let parameters = try BenchStepT5CommandTests.huggingFaceCount(.s)
@@ -50,5 +50,6 @@ final class BenchScalingCommandTests: XCTestCase {
             XCTAssertEqual(tokensPerSecond, expected, accuracy: 0.01 * expected + 1, row)
         }
         XCTAssertTrue(run.output.contains("2 ranks, auto: ") && run.output.contains("× the no-sync run (goal ≥ 0.97×)"), run.output)
+        XCTAssertTrue(run.output.contains("2 ranks, auto, paired with no sync: synchronised ÷ no-sync step in the same job"), run.output)
     }
 }

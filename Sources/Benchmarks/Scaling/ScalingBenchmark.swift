@@ -130,11 +130,11 @@ public struct ScalingBenchmark {
                                 environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"]))
             }
             if s.paired {
-                trio.append(Run(label: "2 ranks, \(schedule), s.paired with no sync", ranks: 2,
-                                arguments: ["--grad-sync", schedule, "--s.paired-worker"]))
+                trio.append(Run(label: "2 ranks, \(schedule), paired with no sync", ranks: 2,
+                                arguments: ["--grad-sync", schedule, "--paired-worker"]))
                 if s.pairedWithoutRaw {
-                    trio.append(Run(label: "2 ranks, \(schedule), s.paired with no sync, no raw", ranks: 2,
-                                    arguments: ["--grad-sync", schedule, "--s.paired-worker", "--no-raw"]))
+                    trio.append(Run(label: "2 ranks, \(schedule), paired with no sync, no raw", ranks: 2,
+                                    arguments: ["--grad-sync", schedule, "--paired-worker", "--no-raw"]))
                 }
             }
             if s.compareWholeEmbedding {
@@ -150,8 +150,8 @@ public struct ScalingBenchmark {
         for _ in 0..<s.rounds { plan += trio }
         if !s.skipZero1 { plan.append(Run(label: "2 ranks, ZeRO-1", ranks: 2, arguments: ["--zero1"])) }
         if s.oversubscribed {
-            plan.append(Run(label: "4 ranks (s.oversubscribed)", ranks: 4, arguments: ["--grad-sync", s.schedules[0]]))
-            if !s.skipZero1 { plan.append(Run(label: "4 ranks, ZeRO-1 (s.oversubscribed)", ranks: 4, arguments: ["--zero1"])) }
+            plan.append(Run(label: "4 ranks (oversubscribed)", ranks: 4, arguments: ["--grad-sync", s.schedules[0]]))
+            if !s.skipZero1 { plan.append(Run(label: "4 ranks, ZeRO-1 (oversubscribed)", ranks: 4, arguments: ["--zero1"])) }
         }
         return plan
     }
