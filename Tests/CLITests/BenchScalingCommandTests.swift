@@ -1,11 +1,14 @@
+import Foundation
 import TestSupport
 import XCTest
 
-/// `pretrain bench scaling`: bad flags and flag combinations are one line each, before any run starts.
+/// `pretrain bench scaling`: bad flags and flag combinations are one line each, before any run starts;
+/// a T5 preset trains span corruption in every configuration.
 final class BenchScalingCommandTests: XCTestCase {
     func testBadFlagsAreOneLineNamingTheFlag() throws {
         let cases: [([String], String)] = [
             (["--preset", "xl"], "--preset xl is not a preset; use s or m"),
+            (["--preset", "t5-xl"], "--preset t5-xl is not a T5 preset; use t5-s or t5-base"),
             (["--compression", "fp8"], "--compression fp8 is not none or bf16"),
             (["--paired-without-raw"], "--paired-without-raw adds a variant of the paired run; add --paired"),
             (["--grad-sync", "after-backward", "--compare-whole-embedding"],
@@ -18,5 +21,35 @@ final class BenchScalingCommandTests: XCTestCase {
             XCTAssertEqual(lines.count, 1, "\(flags): one line, no stack trace: \(run.output)")
             XCTAssertTrue(run.output.contains(message), "\(flags): \(run.output)")
         }
+    }
+
+    /// `--preset t5-s --paired`, one step per configuration: every rank trains T5 through the Trainer (a worker
+    /// failing fails the command), the header counts Hugging Face's parameters (the peer's fixture),
+    /// and each row's tokens/s is B·(S+T) tokens per rank step, T = 58 the span-corrupted target
+    /// length of S = 256 at noise density 0.15 and mean span 3 (Hugging Face's
+    /// `compute_input_and_target_lengths`: 284 raw tokens, 43 dropped in 14 spans, 43 + 14 + EOS).
+    func testT5PresetTrainsOneTwoAndNoSyncRanks() throws {
+        let run = try ProcessRunner.pretrain(["bench", "scaling", "--preset", "t5-s", "--steps", "1", "--warmup", "0", "--skip-zero1", "--paired",
+                                              "--wait-idle", "0", "--max-foreign", "100"], timeout: 900)
+        XCTAssertEqual(run.status, 0, run.output)
+        let parameters = try BenchStepT5CommandTests.huggingFaceCount(.s)
+        XCTAssertTrue(run.output.contains("bench-t5-s: \(parameters) parameters, B=4 S=256, span-corrupted targets T=58 per rank"), run.output)
+        let tokensPerRankStep = 4.0 * (256 + 58)
+        let lines = run.output.split(separator: "\n").map(String.init)
+        for (label, ranks) in [("1 rank", 1), ("2 ranks, auto", 2), ("2 ranks, no sync", 2)] {
+            let row = try XCTUnwrap(lines.first {
+                let shown = $0.prefix(35).trimmingCharacters(in: .whitespaces)
+                return $0.count > 35 && (shown == label || shown.hasPrefix(label + " →"))
+            }, "\(label) row in \(run.output)")
+            let fields = row.dropFirst(35).split(separator: " ")
+            XCTAssertEqual(Int(fields[0]), ranks, row)
+            let tokensPerSecond = try XCTUnwrap(Double(fields[1]), row)
+            let stepMs = fields[2].split(separator: "/").compactMap { Double($0) }
+            XCTAssertEqual(stepMs.count, ranks, row)
+            let expected = stepMs.map { tokensPerRankStep / ($0 / 1000) }.reduce(0, +)
+            XCTAssertEqual(tokensPerSecond, expected, accuracy: 0.01 * expected + 1, row)
+        }
+        XCTAssertTrue(run.output.contains("2 ranks, auto: ") && run.output.contains("× the no-sync run (goal ≥ 0.97×)"), run.output)
+        XCTAssertTrue(run.output.contains("2 ranks, auto, paired with no sync: synchronised ÷ no-sync step in the same job"), run.output)
     }
 }

@@ -10,7 +10,7 @@ import XCTest
 final class BenchStepT5CommandTests: XCTestCase {
     static let counts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/t5-bench/param_counts.json")
 
-    func huggingFaceCount(_ preset: T5BenchPreset) throws -> Int {
+    static func huggingFaceCount(_ preset: T5BenchPreset) throws -> Int {
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.counts)) as? [String: Any])
         return try XCTUnwrap(object[preset.rawValue] as? Int, "\(preset.rawValue) missing in \(Self.counts.path)")
     }
@@ -27,7 +27,7 @@ final class BenchStepT5CommandTests: XCTestCase {
     func testT5SRunsWithHuggingFacesParameterCountAndThePlannedMemory() throws {
         let object = try runT5S()
         XCTAssertEqual(object["preset"] as? String, "t5-s")
-        XCTAssertEqual(object["parameters"] as? Int, try huggingFaceCount(.s))
+        XCTAssertEqual(object["parameters"] as? Int, try Self.huggingFaceCount(.s))
         XCTAssertEqual(object["tokens_per_step"] as? Int, 4 * (256 + 256), "source + target tokens")
         XCTAssertGreaterThan(try XCTUnwrap(object["tokens_per_s"] as? Int), 0)
         // Random targets over 8192 ids from a fresh model: the loss is finite and above ln(8192)'s half.
@@ -45,8 +45,8 @@ final class BenchStepT5CommandTests: XCTestCase {
 
     /// t5-base is too big to step in a test; its table must still count what Hugging Face counts.
     func testT5BaseLayoutHasHuggingFacesParameterCount() throws {
-        XCTAssertEqual(T5Layout(config: T5BenchPreset.base.config).count, try huggingFaceCount(.base))
-        XCTAssertEqual(try huggingFaceCount(.base), 222_903_552, "Hugging Face's published t5-base size")
+        XCTAssertEqual(T5Layout(config: T5BenchPreset.base.config).count, try Self.huggingFaceCount(.base))
+        XCTAssertEqual(try Self.huggingFaceCount(.base), 222_903_552, "Hugging Face's published t5-base size")
     }
 
     func testAWrongT5PresetIsOneLine() throws {

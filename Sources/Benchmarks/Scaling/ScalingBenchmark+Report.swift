@@ -1,5 +1,4 @@
 import Foundation
-import Model
 
 extension ScalingBenchmark.Result {
     /// Exposed communication as a share of the step, per rank, from one run's record. After backward
@@ -90,7 +89,7 @@ extension ScalingBenchmark.Result {
         let plainLabel = order.first { $0.hasPrefix("2 ranks, ") && !$0.contains("no sync") && !$0.contains("ZeRO") }
         if let plainLabel, let plain = results[plainLabel]?.last?["peak_rss_mb"] as? [Double],
            let zero = results["2 ranks, ZeRO-1"]?.last?["peak_rss_mb"] as? [Double] {
-            let moments = Double(GPTLayout(config: p.config).count) * 8 / 1_048_576
+            let moments = Double(p.parameterCount) * 8 / 1_048_576
             print(String(format: "peak RSS per rank: %.0f MiB plain, %.0f MiB ZeRO-1 (AdamW moments %.0f MiB → %.0f MiB per rank)",
                          plain.max() ?? 0, zero.max() ?? 0, moments, moments / 2))
         }

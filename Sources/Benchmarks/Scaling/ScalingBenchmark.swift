@@ -11,7 +11,7 @@ import Support
 public struct ScalingBenchmark {
     /// What to measure.
     public struct Settings: Sendable {
-        public var preset: BenchPreset
+        public var preset: any ScalingPreset
         public var steps: Int
         public var warmup: Int
         public var threads: Int
@@ -39,7 +39,7 @@ public struct ScalingBenchmark {
         /// --grad-sync value as `pretrain train` does.
         public init(preset: String, steps: Int, warmup: Int, threads: Int, rounds: Int, gradSync: String, bind: String,
                     compression: String, checkSchedule: (String) throws -> Void) throws {
-            self.preset = try BenchPreset.named(preset)
+            self.preset = try BenchPreset.scalingPreset(named: preset)
             guard steps >= 1, warmup >= 0, rounds >= 1, threads >= 1 else {
                 throw BenchmarkError("--steps, --rounds and --threads must be ≥ 1 and --warmup ≥ 0")
             }
@@ -83,11 +83,11 @@ public struct ScalingBenchmark {
         let s = settings, p = s.preset
         let dir = NSTemporaryDirectory() + "pretrain-scaling-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let shard = try Self.writeRandomTokens(p, directory: dir)
-        let common = ["--preset", p.rawValue, "--steps", "\(s.steps)", "--warmup", "\(s.warmup)", "--threads", "\(s.threads)",
-                      "--data", shard, "--compression", s.compression.rawValue, "--precision", s.precision]
+        let (shard, tokenizer) = try Self.writeRandomTokens(p, directory: dir)
+        let common = ["--preset", p.name, "--steps", "\(s.steps)", "--warmup", "\(s.warmup)", "--threads", "\(s.threads)",
+                      "--data", shard, "--compression", s.compression.rawValue, "--precision", s.precision] + (tokenizer.isEmpty ? [] : ["--tokenizer", tokenizer])
         let plan = Self.plan(s)
-        log("bench-\(p.rawValue): \(GPTLayout(config: p.config).count) parameters, B=\(p.batch) T=\(p.seqLen) per rank, "
+        log("bench-\(p.name): \(p.parameterCount) parameters, \(p.scalingSummary), "
             + "\(s.threads) thread(s) per rank, mpirun --bind-to \(s.bind) (4 ranks: --oversubscribe), \(s.steps) timed steps after \(s.warmup) warm-up, "
             + "gradients \(s.compression.rawValue == "none" ? "float32" : "bf16"), matmuls \(s.precision), load average \(Statistics.loadAverage())")
         var results: [String: [[String: Any]]] = [:]
@@ -130,11 +130,11 @@ public struct ScalingBenchmark {
                                 environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"]))
             }
             if s.paired {
-                trio.append(Run(label: "2 ranks, \(schedule), s.paired with no sync", ranks: 2,
-                                arguments: ["--grad-sync", schedule, "--s.paired-worker"]))
+                trio.append(Run(label: "2 ranks, \(schedule), paired with no sync", ranks: 2,
+                                arguments: ["--grad-sync", schedule, "--paired-worker"]))
                 if s.pairedWithoutRaw {
-                    trio.append(Run(label: "2 ranks, \(schedule), s.paired with no sync, no raw", ranks: 2,
-                                    arguments: ["--grad-sync", schedule, "--s.paired-worker", "--no-raw"]))
+                    trio.append(Run(label: "2 ranks, \(schedule), paired with no sync, no raw", ranks: 2,
+                                    arguments: ["--grad-sync", schedule, "--paired-worker", "--no-raw"]))
                 }
             }
             if s.compareWholeEmbedding {
@@ -150,20 +150,25 @@ public struct ScalingBenchmark {
         for _ in 0..<s.rounds { plan += trio }
         if !s.skipZero1 { plan.append(Run(label: "2 ranks, ZeRO-1", ranks: 2, arguments: ["--zero1"])) }
         if s.oversubscribed {
-            plan.append(Run(label: "4 ranks (s.oversubscribed)", ranks: 4, arguments: ["--grad-sync", s.schedules[0]]))
-            if !s.skipZero1 { plan.append(Run(label: "4 ranks, ZeRO-1 (s.oversubscribed)", ranks: 4, arguments: ["--zero1"])) }
+            plan.append(Run(label: "4 ranks (oversubscribed)", ranks: 4, arguments: ["--grad-sync", s.schedules[0]]))
+            if !s.skipZero1 { plan.append(Run(label: "4 ranks, ZeRO-1 (oversubscribed)", ranks: 4, arguments: ["--zero1"])) }
         }
         return plan
     }
 
-    /// Writes 200k random tokens below the preset's vocabulary as one shard; returns its path.
-    private static func writeRandomTokens(_ p: BenchPreset, directory: String) throws -> String {
+    /// Writes the preset's tokenizer (if it needs one) and 200k random tokens below its vocabulary,
+    /// none of them a special token, as one shard; returns the shard's and the tokenizer's paths.
+    private static func writeRandomTokens(_ p: any ScalingPreset, directory: String) throws -> (shard: String, tokenizer: String) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (tokenizer, reserved) = try p.writeTokenizer(directory: directory)
         var rng = SplitMix64(seed: 7)
-        let tokens = (0..<200_000).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
+        let tokens = (0..<200_000).map { _ in
+            let id = Int32(rng.next() % UInt64(p.vocabularySize - reserved.count))
+            return id < reserved.lowerBound ? id : id + Int32(reserved.count)
+        }
         let writer = try ShardWriter(directory: directory, prefix: "train", shardTokens: tokens.count, wideTokens: false)
         try writer.append(tokens)
-        return try writer.finish()[0]
+        return (try writer.finish()[0], tokenizer)
     }
 
     /// Runs one configuration under mpirun and returns rank 0's `SCALING` record.

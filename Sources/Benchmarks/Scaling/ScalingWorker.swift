@@ -10,8 +10,10 @@ import Training
 /// numbers and prints one `SCALING {json}` line on rank 0.
 public struct ScalingWorker {
     /// What to run (passed by the driver on the command line).
-    var preset: BenchPreset
+    var preset: any ScalingPreset
     var data: String
+    /// The tokenizer the preset's training reads ("" for none).
+    public var tokenizer = ""
     var steps: Int
     var warmup: Int
     var threads: Int
@@ -33,7 +35,7 @@ public struct ScalingWorker {
     /// `mixed_precision` of the runs: "no" or "bf16".
     public var mixedPrecision = "no"
 
-    public init(preset: BenchPreset, data: String, steps: Int, warmup: Int, threads: Int, overlap: Bool?, synchronize: Bool, zero1: Bool,
+    public init(preset: any ScalingPreset, data: String, steps: Int, warmup: Int, threads: Int, overlap: Bool?, synchronize: Bool, zero1: Bool,
                 compression: GradientCompression, deferTokenEmbedding: Bool?, paired: Bool, pairedRaw: Bool, alignSteps: Bool, label: String) {
         (self.preset, self.data, self.steps, self.warmup, self.threads, self.overlap, self.synchronize, self.zero1) =
             (preset, data, steps, warmup, threads, overlap, synchronize, zero1)
@@ -41,22 +43,20 @@ public struct ScalingWorker {
             (compression, deferTokenEmbedding, paired, pairedRaw, alignSteps, label)
     }
 
-    /// The run config: the preset's shapes, one micro-batch per rank per step, constant learning rate,
+    /// The run config: the preset's shapes (and its tokenizer), one micro-batch per rank per step, constant learning rate,
     /// no evaluation, no checksum (benchmarks time steps, not checks).
     func config(ranks: Int) -> RunConfig {
         var c = RunConfig()
         c.launch.numProcesses = ranks
         c.launch.threadsPerProcess = threads
-        c.model = preset.config
+        preset.configure(&c)
         c.data.train = data
         c.data.val = ""
-        c.data.tokenizer = ""
+        c.data.tokenizer = tokenizer
         c.data.shuffle = true
         c.optimizer.lr = 1e-4
         c.schedule.kind = .constant
         c.training.steps = warmup + steps
-        c.training.microBatch = preset.batch
-        c.training.seqLen = preset.seqLen
         c.training.gradientAccumulationSteps = 1
         c.training.evalInterval = 0
         c.training.checksumInterval = 0
@@ -100,7 +100,7 @@ public struct ScalingWorker {
         let mine: [Double] = [
             Statistics.median(metrics.map(\.stepSeconds)), Statistics.median(metrics.map(\.exposedCommSeconds)),
             Statistics.median(metrics.map(\.commSeconds)), Statistics.median(metrics.map(\.gradientSyncSeconds)),
-            Double(preset.batch * preset.seqLen) / Statistics.median(metrics.map(\.stepSeconds)),
+            Double(preset.tokensPerStep) / Statistics.median(metrics.map(\.stepSeconds)),
             Double(MemoryStats.peakResidentBytes()), Statistics.median(metrics.map(\.mfu)), Double(metrics.last?.loss ?? .nan),
             commCPU,
         ]
@@ -114,7 +114,7 @@ public struct ScalingWorker {
         // time until the last rank finished backward (skew, not transport).
         let syncSeconds = column(3).min() ?? 0
         var json: [String: Any] = [
-            "label": label, "preset": preset.rawValue, "ranks": comm.size, "threads": threads,
+            "label": label, "preset": preset.name, "ranks": comm.size, "threads": threads,
             "schedule": schedule, "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "sync": synchronize, "zero1": zero1,
             "compression": compression.rawValue, "steps": steps, "warmup": warmup,
             "step_ms": column(0).map { $0 * 1000 }, "exposed_ms": column(1).map { $0 * 1000 },
@@ -168,7 +168,7 @@ public struct ScalingWorker {
         }
         let all = try comm.allgatherv(synced + alone + gradientSync + raw, counts: [Int](repeating: 4 * steps, count: comm.size))
         guard comm.rank == 0 else { return }
-        let tokens = Double(preset.batch * preset.seqLen)
+        let tokens = Double(preset.tokensPerStep)
         func column(_ k: Int, _ i: Int) -> [Double] { (0..<comm.size).map { all[$0 * 4 * steps + k * steps + i] } }
         let syncRates = (0..<steps).map { i in column(0, i).map { tokens / $0 }.reduce(0, +) }
         let aloneRates = (0..<steps).map { i in column(1, i).map { tokens / $0 }.reduce(0, +) }
@@ -181,7 +181,7 @@ public struct ScalingWorker {
             return s > 0 && r > 0 ? r / s : nil
         }
         var json: [String: Any] = [
-            "label": label, "preset": preset.rawValue, "ranks": comm.size, "threads": threads, "schedule": schedule,
+            "label": label, "preset": preset.name, "ranks": comm.size, "threads": threads, "schedule": schedule,
             "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "paired": true,
             "steps": steps, "warmup": warmup, "tokens_per_s": Statistics.median(syncRates), "no_sync_tokens_per_s": Statistics.median(aloneRates),
             "pair_ratios": ratios, "pair_ratio_median": Statistics.median(ratios), "loadavg": Statistics.loadAverage(),

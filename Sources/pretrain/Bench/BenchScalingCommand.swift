@@ -15,10 +15,12 @@ struct BenchScalingCommand: ParsableCommand {
 
         --paired adds one more 2-rank job per schedule that alternates synchronised and no-sync steps, each after an untimed barrier, and times a raw MPI_Allreduce after every synchronised step: on a shared, noisy machine this pairs each comparison in time (separate runs minutes apart can differ by 10 %). --compare-aligned-no-sync adds no-sync ranks that meet at a barrier before every step: the synchronised run against it is the cost of communication without the cost of keeping in step.
 
+        A T5 preset trains span corruption on random tokens with a byte-level tokenizer holding pad, EOS and 100 sentinels; its tokens/s counts source plus span-corrupted target tokens.
+
         Example: pretrain bench scaling --preset s --steps 5 --rounds 2
         """.helpParagraphs)
 
-    @Option(help: "Model preset: s or m.") var preset: String = "s"
+    @Option(help: "Model preset: s or m (GPT), t5-s or t5-base (T5, span corruption).") var preset: String = "s"
     @Option(help: "Timed steps per configuration (the median is reported).") var steps: Int = 5
     @Option(help: "Untimed warm-up steps per configuration.") var warmup: Int = 2
     @Option(help: "Compute threads per rank.") var threads: Int = 1
@@ -53,6 +55,7 @@ struct BenchScalingCommand: ParsableCommand {
     var noSync = false
     @Flag(help: .hidden) var zero1 = false
     @Option(help: .hidden) var data: String = ""
+    @Option(help: .hidden) var tokenizer: String = ""
     @Option(help: .hidden) var label: String = ""
     @Option(help: .hidden) var tokenEmbedding: String = "auto"
     @Flag(help: .hidden) var pairedWorker = false
@@ -80,6 +83,7 @@ struct BenchScalingCommand: ParsableCommand {
                               synchronize: !noSync, zero1: zero1, compression: settings.compression, deferTokenEmbedding: deferring,
                               paired: pairedWorker, pairedRaw: !noRaw, alignSteps: alignSteps, label: label)
             job.mixedPrecision = precision == "bf16" ? "bf16" : "no"
+            job.tokenizer = tokenizer
             try job.run()
             return
         }
