@@ -42,6 +42,13 @@ final class TransformerTrainCommandTests: XCTestCase {
                                                "--generate", "--max-new-tokens", "6"])
         XCTAssertEqual(eval.status, 0, eval.output)
         XCTAssertTrue(eval.output.contains("| BLEU ") && eval.output.contains("| chrF ") && eval.output.contains("8 pairs"), eval.output)
+        // Bad input: a T5 task prefix given to a Transformer checkpoint is one line naming the fix.
+        let prefixed = try ProcessRunner.pretrain(["eval", "--checkpoint", dir + "/run-2/checkpoints", "--data", dir + "/val.jsonl",
+                                                   "--prefix", "translate English to German: "])
+        XCTAssertEqual(prefixed.status, 2, prefixed.output)
+        let lines = prefixed.output.split(separator: "\n").filter { !$0.isEmpty }
+        XCTAssertEqual(lines.count, 1, prefixed.output)
+        XCTAssertTrue(prefixed.output.contains("is a Transformer checkpoint") && prefixed.output.contains("drop --prefix"), prefixed.output)
         let export = try ProcessRunner.pretrain(["checkpoint", "export", dir + "/run-2/checkpoints", "--out", dir + "/torch"])
         XCTAssertEqual(export.status, 0, export.output)
         XCTAssertTrue(export.output.contains("as a torch.nn.Transformer state_dict"), export.output)
