@@ -30,6 +30,8 @@ public protocol LanguageModel: AnyObject {
     /// The flat range of the token-embedding table whose own rows `backward(…, deferringTokenEmbedding:
     /// true)` can hand back instead of adding (see `TokenEmbeddingRows`); nil when the model cannot.
     var deferrableEmbeddingRange: Range<Int>? { get }
+    /// The most rows one deferring backward hands back (every token lookup of the largest batch).
+    var deferrableEmbeddingRows: Int { get }
     /// `backward(lossScale:onReady:)`, optionally returning the token-embedding rows instead of adding
     /// them to `grads` (only where `deferrableEmbeddingRange` is not nil); nil when not deferring.
     func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows?
@@ -40,8 +42,11 @@ public protocol LanguageModel: AnyObject {
 }
 
 extension LanguageModel {
-    /// nil: by default a model adds its token-embedding gradient in place (deferring is built for GPT).
+    /// nil: by default a model adds its token-embedding gradient in place (GPT and T5 override it).
     public var deferrableEmbeddingRange: Range<Int>? { nil }
+
+    /// 0: a model that cannot defer hands back no rows.
+    public var deferrableEmbeddingRows: Int { 0 }
 
     /// By default, plain backward: a model that cannot defer its token-embedding rows is never asked to.
     public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding: Bool) -> TokenEmbeddingRows? {

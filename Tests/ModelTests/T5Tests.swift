@@ -85,6 +85,51 @@ final class T5Tests: XCTestCase {
         }
     }
 
+    /// Deferring the token embedding (data-parallel overlap): the shared table is reported ready right
+    /// after the head, holding only the tied head's product, and the rows handed back (decoder B·T,
+    /// then encoder B·S) added with `Embedding.backward` give Hugging Face's gradient; the other
+    /// tensors' gradients do not change at all.
+    func testDeferredLookupRowsAddUpToHuggingFacesGradient() throws {
+        for name in ["t5-relu-tied-parity", "t5-gated-untied-parity"] {
+            let fx = try Fixture(name)
+            let model = try fx.makeModel()
+            var shifted = [Int32](repeating: 0, count: fx.B * fx.T)
+            model.shiftRight(fx.labels, into: &shifted, B: fx.B, T: fx.T)
+            func forward() throws {
+                try model.forward(source: fx.ids, sourceMask: fx.mask, decoderInput: shifted, targets: fx.labels, B: fx.B, S: fx.S, T: fx.T)
+                model.zeroGrad()
+            }
+            try forward()
+            model.backward(lossScale: 1, onReady: nil)
+            let whole = model.grads.toArray()
+            try forward()
+            var ready: [Range<Int>] = []
+            let shared = model.layout.sharedRange
+            var sharedAtReport: [Float] = []
+            guard let rows = model.backward(lossScale: 1, onReady: { range in
+                ready.append(range)
+                if range == shared { sharedAtReport = Array(UnsafeBufferPointer(start: model.grads.pointer + shared.lowerBound, count: shared.count)) }
+            }, deferringTokenEmbedding: true) else { return XCTFail("\(name): no rows handed back") }
+            XCTAssertEqual(model.deferrableEmbeddingRange, shared)
+            XCTAssertEqual(Array(ready.prefix(2)), [model.layout.headRange, shared], "\(name): the shared table is final right after the head")
+            XCTAssertEqual(ready.map(\.count).reduce(0, +), model.layout.count, "\(name): every parameter reported once")
+            XCTAssertEqual(rows.count, fx.B * (fx.T + fx.S))
+            XCTAssertEqual(rows.width, fx.config.dModel)
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: rows.tokens, count: rows.count)), shifted + fx.ids, "\(name): decoder then encoder tokens")
+            if !fx.config.tieWordEmbeddings {
+                XCTAssertTrue(sharedAtReport.allSatisfy { $0 == 0 }, "\(name): untied, only the lookups feed the table")
+            }
+            let deferred = model.grads.toArray()
+            for i in 0..<model.layout.count where !shared.contains(i) {
+                guard deferred[i] == whole[i] else { return XCTFail("\(name): gradient \(i) outside the table changed") }
+            }
+            Embedding.backward(dwte: model.grads.pointer + shared.lowerBound, dwpe: nil, dout: rows.rows, tokens: rows.tokens, B: 1, T: rows.count,
+                               C: rows.width)
+            let err = relativeError(model.grads.pointer + shared.lowerBound, try fx.file.floats("grad.shared.weight"))
+            XCTAssertLessThanOrEqual(err, bound, "\(name): shared.weight gradient from the deferred rows, relative error \(err)")
+        }
+    }
+
     /// The buckets of every relative position −300…300, bidirectional and causal, for T5's defaults
     /// (32 buckets, distance 128) and the fixtures' (8, 16), equal HF's `_relative_position_bucket`.
     func testRelativePositionBucketsMatchHuggingFace() throws {

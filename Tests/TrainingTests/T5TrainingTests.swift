@@ -53,6 +53,34 @@ final class T5TrainingTests: XCTestCase {
         }
     }
 
+    /// With the shared embedding's lookup rows deferred (the table's dense part sent right after the
+    /// head, every rank's rows added after the reduction), 2 ranks still give 1 rank's run, tied and
+    /// untied, with dropout; the rows really took the other path (not the whole-table run bit for bit).
+    func testDeferredTokenEmbeddingNRanksEqualOneRank() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for tied in [true, false] {
+            var single = try t5Config(data: dir, processes: 1, accumulation: 2)
+            single.family.tieWordEmbeddings = tied
+            let one = try trainInProcess(single, ranks: 1)
+            var config = try t5Config(data: dir, processes: 2, accumulation: 1)
+            config.family.tieWordEmbeddings = tied
+            var runs: [Bool: (losses: [Float], params: [Float])] = [:]
+            for deferring in [true, false] {
+                var options = TrainerOptions()
+                options.overlapCommunication = true
+                options.deferTokenEmbedding = deferring
+                let deferred = try InProcessGroup.run(size: 2) { comm in
+                    try Trainer(config: config, comm: comm, threads: 1, options: options).defersTokenEmbedding
+                }
+                XCTAssertEqual(deferred, [deferring, deferring], "tied \(tied)")
+                runs[deferring] = try trainInProcess(config, ranks: 2, options: options)
+                assertSameRun(runs[deferring]!, one, "2 ranks, tied \(tied), deferred \(deferring)")
+            }
+            XCTAssertNotEqual(runs[true]!.params, runs[false]!.params, "tied \(tied): the deferred rows are summed in another order")
+        }
+    }
+
     /// `mixed_precision: bf16` reaches T5 through the shared block and the head: 60 steps end within
     /// 2 % of the fp32 run's loss (mean of the last 10), and the weights differ (bf16 really ran).
     func testT5TrainsInBF16LikeFP32() throws {

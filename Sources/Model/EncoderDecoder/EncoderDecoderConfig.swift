@@ -7,6 +7,8 @@ protocol EncoderDecoderConfig {
     static var family: String { get }
     /// Token ids are in 0..<vocabSize.
     var vocabSize: Int { get }
+    /// C, the width of the token embedding and the stacks.
+    var dModel: Int { get }
     /// The target id left out of the loss.
     var ignoreIndex: Int32 { get }
     /// The loss's label smoothing (0: plain cross-entropy).

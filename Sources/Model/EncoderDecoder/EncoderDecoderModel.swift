@@ -41,6 +41,10 @@ public class EncoderDecoderModel {
     let decoderTokens: UnsafeMutablePointer<Int32>  // (B,T)
     let targets: UnsafeMutablePointer<Int32>        // (B,T)
     var lastB = 0, lastS = 0, lastT = 0, targetCount = 0
+    /// Where a backward that defers the token embedding keeps both lookups' rows (first use allocates).
+    lazy var lookupRows = LookupRows(capacity: maxBatch * (maxSource + maxTarget), width: embeddingWidth)
+    /// C, the width of the token embedding's rows.
+    let embeddingWidth: Int
     var encoderStep = BlockStep(B: 1, T: 1), decoderStep = BlockStep(B: 1, T: 1)
 
     /// The decoder's dropout seeds start here (the encoder's at `dropoutSeed`).
@@ -67,6 +71,7 @@ public class EncoderDecoderModel {
         self.logits = logits; self.losses = losses
         maxBatch = acts.B; maxSource = acts.S; maxTarget = acts.T
         vocabularySize = config.vocabSize; ignoreIndex = config.ignoreIndex; labelSmoothing = config.labelSmoothing
+        embeddingWidth = config.dModel
         sourceTokens = .allocate(filling: 0, count: acts.B * acts.S)
         keep = .allocate(filling: 1, count: acts.B * acts.S)
         decoderTokens = .allocate(filling: 0, count: acts.B * acts.T)

@@ -205,6 +205,9 @@ public final class GPT {
     /// The flat range of the token-embedding table (wte), which `backward` can leave its own rows out of.
     public var deferrableEmbeddingRange: Range<Int>? { layout.wte..<(layout.wte + config.vocabSize * config.dModel) }
 
+    /// One row per input token of the largest batch.
+    public var deferrableEmbeddingRows: Int { acts.B * acts.T }
+
     /// Backward as `backward(lossScale:onReady:)`; when `deferringTokenEmbedding`, the gradient that
     /// flows into wte through the input lookup is not added to `grads` but returned as rows (add them
     /// with `Embedding.backward(dwte:dwpe: nil, …)` to get the same gradient bit for bit). The wte

@@ -2,10 +2,27 @@ import Kernels
 
 /// T5's backward: the head, the decoder (which also yields the gradient w.r.t. the encoder's output
 /// through cross-attention), then the encoder. Ranges are reported as they become final, from the
-/// high end of the buffer down (see `T5Layout`).
+/// high end of the buffer down (see `T5Layout`); when the lookups' rows are deferred, the shared
+/// embedding comes right after the head.
 extension T5 {
     /// Adds the gradient of `lossScale` × (the last forward's loss) to `grads`.
     public func backward(lossScale: Float = 1, onReady: ((Range<Int>) -> Void)? = nil) {
+        _ = backward(lossScale: lossScale, onReady: onReady, deferringTokenEmbedding: false)
+    }
+
+    /// The shared embedding (V, C), which `backward` can leave both lookups' rows out of.
+    public var deferrableEmbeddingRange: Range<Int>? { layout.sharedRange }
+
+    /// One row per decoder and per encoder input token of the largest batch.
+    public var deferrableEmbeddingRows: Int { maxBatch * (maxSource + maxTarget) }
+
+    /// Backward as `backward(lossScale:onReady:)`; when `deferringTokenEmbedding`, the gradient that
+    /// flows into the shared embedding through the decoder's and the encoder's input lookups is not
+    /// added to `grads` but returned as rows, the decoder's B·T first, then the encoder's B·S (add them
+    /// with `Embedding.backward` to get the same gradient up to rounding). The shared range then holds
+    /// only the tied head's product (zeros when untied), is final right after the head and is reported
+    /// first, so it is sent while the stacks' backward runs. Returns nil when not deferring.
+    public func backward(lossScale: Float, onReady: ((Range<Int>) -> Void)?, deferringTokenEmbedding deferring: Bool) -> TokenEmbeddingRows? {
         let B = lastB, S = lastS, T = lastT, C = config.dModel, N = B * T
         let p = params.pointer, g = grads.pointer
         var d = acts.pointer(.dResidual), e = acts.pointer(.dNorm)
@@ -18,6 +35,7 @@ extension T5 {
         }
         swap(&d, &e)
         onReady?(layout.headRange)
+        if deferring { onReady?(layout.sharedRange) }
         // Decoder blocks; cross-attention adds d(encoder output) into dEncoderOut.
         timed(.other) {
             VectorMath.zero(acts.pointer(.dDecoderBias), count: config.numHeads * T * T)
@@ -31,7 +49,7 @@ extension T5 {
         }
         timed(.other) {
             positionBiasBackward(acts.pointer(.dDecoderBias), table: layout.decoderRelativeBias, T: T, bidirectional: false)
-            embeddingBackward(.decoderEmbedding, dout: d, tokens: decoderTokens, N: N)
+            embeddingBackward(.decoderEmbedding, dout: d, tokens: decoderTokens, N: N, keepingRowsAt: deferring ? 0 : nil)
         }
         onReady?(layout.decoderRelativeBiasRange)
         // Encoder: from d(encoder output) through its dropout and final norm.
@@ -51,8 +69,12 @@ extension T5 {
         }
         timed(.other) { positionBiasBackward(acts.pointer(.dEncoderBias), table: layout.encoderRelativeBias, T: S, bidirectional: true) }
         onReady?(layout.encoderRelativeBiasRange)
-        timed(.other) { embeddingBackward(.encoderEmbedding, dout: d, tokens: sourceTokens, N: NS) }
-        onReady?(layout.sharedRange)
+        timed(.other) { embeddingBackward(.encoderEmbedding, dout: d, tokens: sourceTokens, N: NS, keepingRowsAt: deferring ? N : nil) }
+        guard deferring else {
+            onReady?(layout.sharedRange)
+            return nil
+        }
+        return TokenEmbeddingRows(tokens: lookupRows.tokens, rows: lookupRows.rows, count: N + NS, width: C)
     }
 
     /// out = dropout(rmsnorm(inp)): writes d(inp) into `into` (zeroed first) from d(out) `dout`.
@@ -74,10 +96,17 @@ extension T5 {
         return UnsafePointer(dBranch)
     }
 
-    /// The shared embedding's gradient from the rows `tokens` (N) looked up, through the site's dropout.
-    private func embeddingBackward(_ site: T5Activations.DropoutSite, dout: UnsafePointer<Float>, tokens: UnsafePointer<Int32>, N: Int) {
-        let dEmbedded = undoDropout(site, dout, count: N * config.dModel)
-        Embedding.backward(dwte: grads.pointer + layout.shared, dwpe: nil, dout: dEmbedded, tokens: tokens, B: 1, T: N, C: config.dModel)
+    /// The shared embedding's gradient from the rows `tokens` (N) looked up, through the site's dropout;
+    /// with `keepingRowsAt` k, copied into `lookupRows` as rows k..<k+N (with their tokens) instead.
+    private func embeddingBackward(_ site: T5Activations.DropoutSite, dout: UnsafePointer<Float>, tokens: UnsafePointer<Int32>, N: Int,
+                                   keepingRowsAt first: Int?) {
+        let C = config.dModel
+        let dEmbedded = undoDropout(site, dout, count: N * C)
+        guard let first else {
+            Embedding.backward(dwte: grads.pointer + layout.shared, dwpe: nil, dout: dEmbedded, tokens: tokens, B: 1, T: N, C: C)
+            return
+        }
+        lookupRows.keep(rows: dEmbedded, tokens: tokens, count: N, at: first)
     }
 
     /// Scatters a stack's (NH, T, T) bias gradient into its table.

@@ -165,10 +165,10 @@ public final class Trainer {
             // whole buffer is what MPI_Allreduce does best (no per-call start-up, no skew per bucket).
             let overlap = overlapsCommunication
             let table = overlap && world > 1 ? model.deferrableEmbeddingRange : nil
-            let tokensPerRank = t.microBatch * t.seqLen
-            let defers = table.map { options.deferTokenEmbedding ?? (world * tokensPerRank <= $0.count / config.model.dModel) } ?? false
+            let rowsPerRank = model.deferrableEmbeddingRows   // B·T lookups (GPT), B·(S + T) (T5)
+            let defers = table.map { options.deferTokenEmbedding ?? (world * rowsPerRank <= $0.count / config.model.dModel) } ?? false
             defersTokenEmbedding = defers
-            embeddingRows = defers ? SparseRowReducer(comm: comm, maxRows: tokensPerRank, width: config.model.dModel) : nil
+            embeddingRows = defers ? SparseRowReducer(comm: comm, maxRows: rowsPerRank, width: config.model.dModel) : nil
             let (grads, wire, group) = (model.grads.pointer, compression, comm)
             let reducer = world > 1 ? try MemoryPlan.agreeing(config, comm: comm) {   // bf16: a side buffer of half the gradients
                 try GradientAllreducer(comm: group, buffer: grads, count: count, bucketElements: overlap ? bucket : max(1, count),
