@@ -51,5 +51,6 @@ final class BenchScalingCommandTests: XCTestCase {
         }
         XCTAssertTrue(run.output.contains("2 ranks, auto: ") && run.output.contains("× the no-sync run (goal ≥ 0.97×)"), run.output)
         XCTAssertTrue(run.output.contains("2 ranks, auto, paired with no sync: synchronised ÷ no-sync step in the same job"), run.output)
+        XCTAssertFalse(run.output.contains("bench-s ≥ 1.9×") || run.output.contains("on bench-m"), "GPT's goals are not T5's: \(run.output)")
     }
 }

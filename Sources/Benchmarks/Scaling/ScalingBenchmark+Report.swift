@@ -60,7 +60,7 @@ extension ScalingBenchmark.Result {
         }
         for label in order where label.hasPrefix("2 ranks, ") && !label.contains("no sync") && !label.contains("ZeRO") {
             guard let two = median(label, "tokens_per_s") else { continue }
-            var line = String(format: "%@: %.2f× one rank (goal on bench-s ≥ 1.9×)", label, two / one)
+            var line = String(format: "%@: %.2f× one rank", label, two / one) + (p.speedupGoal.map { " (\($0))" } ?? "")
             if let noSync { line += String(format: ", %.3f× the no-sync run (goal ≥ 0.97×)", two / noSync) }
             if let aligned = median("2 ranks, no sync, aligned", "tokens_per_s") {
                 line += String(format: ", %.3f× the aligned no-sync run", two / aligned)
@@ -77,8 +77,8 @@ extension ScalingBenchmark.Result {
             // Per round, the rank that waited least: its wait is communication alone.
             let exposed = (results[label] ?? []).compactMap { Self.exposedShares($0).min() }
             if !exposed.isEmpty {
-                line += String(format: ", exposed communication %.1f%% of the step (the rank that finished backward last; median of %d; goal ≤ 5%% on bench-m)",
-                               Statistics.median(exposed) * 100, exposed.count)
+                line += String(format: ", exposed communication %.1f%% of the step (the rank that finished backward last; median of %d",
+                               Statistics.median(exposed) * 100, exposed.count) + (p.exposedGoal.map { "; \($0))" } ?? ")")
             }
             print(line)
         }

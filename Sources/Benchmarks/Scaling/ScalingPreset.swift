@@ -17,9 +17,16 @@ public protocol ScalingPreset: StepPreset {
     /// Writes the tokenizer training needs into `directory`; returns its path ("" when it needs none)
     /// and the ids it reserves for special tokens, which the random tokens avoid.
     func writeTokenizer(directory: String) throws -> (path: String, reserved: Range<Int32>)
+    /// The report's goal for 2 ranks ÷ 1 rank, and for the exposed communication, where the preset
+    /// family has one (GPT's, measured on bench-s and bench-m); nil: only the no-sync goal applies.
+    var speedupGoal: String? { get }
+    var exposedGoal: String? { get }
 }
 
 extension ScalingPreset {
+    public var speedupGoal: String? { "goal on bench-s ≥ 1.9×" }
+    public var exposedGoal: String? { "goal ≤ 5% on bench-m" }
+
     /// The scaling preset called `name` (any case): T5 when it starts with t5, GPT otherwise; or a
     /// `BenchmarkError` telling the valid names.
     static func scalingPreset(named name: String) throws -> any ScalingPreset {
