@@ -27,8 +27,11 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Rounds to evaluate (default: all complete rounds of the split).") var batches: Int?
     @Option(help: "Sequences per rank per round (default: the run's training.micro_batch).") var microBatch: Int?
     @Option(help: "Compute threads per rank (default: cores ÷ ranks on the host).") var threads: Int?
-    @Flag(help: "T5 or Transformer on pairs (--data PAIRS.jsonl): also generate greedily and score BLEU and chrF (sacreBLEU's).") var generate = false
+    @Flag(help: "T5 or Transformer on pairs (--data PAIRS.jsonl): also generate (greedy, or --num-beams) and score BLEU and chrF (sacreBLEU's).") var generate = false
     @Option(help: "Encoder-decoders: new tokens per output at most (--generate).") var maxNewTokens = 64
+    @Option(help: "Encoder-decoders: beam search with N beams (--generate; 1 = greedy).") var numBeams = 1
+    @Option(help: "Beams: rank finished ones by sum of log-probs / length^P.") var lengthPenalty = 1.0
+    @Option(help: "Beams: true (stop when N are finished), false (heuristic) or never.") var earlyStopping = "false"
     @Option(help: "Encoder-decoders: the source and target JSON fields of --data.") var fields = "source,target"
     @Option(help: "T5: task prefix before each source (default: the checkpoint's data.source_prefix).") var prefix: String?
 
@@ -43,7 +46,10 @@ struct EvalCommand: ParsableCommand {
         Parallel.setThreads(n)
         let loaded = try ModelCheckpoint.open(checkpoint)
         if loaded.architecture == .t5 || loaded.architecture == .transformer {  // pairs: loss, and BLEU/chrF with --generate
-            let text = try Seq2SeqEvaluation.report(loaded, data: data, fields: fields, prefix: prefix, microBatch: microBatch, generate: generate, maxNewTokens: maxNewTokens, comm: comm)
+            var s = Seq2SeqEvaluation.Settings()
+            (s.prefix, s.microBatch, s.generate, s.maxNewTokens) = (prefix, microBatch, generate, maxNewTokens)
+            (s.numBeams, s.lengthPenalty, s.earlyStopping) = (numBeams, lengthPenalty, earlyStopping)
+            let text = try Seq2SeqEvaluation.report(loaded, data: data, fields: fields, settings: s, comm: comm)
             return comm.rank == 0 ? print(text) : ()
         }
         let result = try CheckpointEvaluation.run(loaded, data: data, rounds: batches, microBatch: microBatch, comm: comm)

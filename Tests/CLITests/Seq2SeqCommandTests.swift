@@ -169,5 +169,8 @@ final class Seq2SeqCommandTests: XCTestCase {
         XCTAssertEqual(t5Run.lines.filter { $0.hasPrefix("error: ") }.count, 1, t5Run.output)
         XCTAssertTrue(t5Run.output.contains("is a GPT checkpoint; the config's model.arch is t5"), t5Run.output)
         try fails(["eval", "--checkpoint", dir + "/ckpt", "--data", dir + "/train.jsonl", "--generate", "--max-new-tokens", "0"], "--max-new-tokens 0 must be at least 1")
+        try fails(["eval", "--checkpoint", dir + "/ckpt", "--data", dir + "/train.jsonl", "--generate", "--num-beams", "0"], "--num-beams 0 must be at least 1")
+        try fails(["eval", "--checkpoint", dir + "/ckpt", "--data", dir + "/train.jsonl", "--generate", "--num-beams", "2", "--early-stopping", "soon"],
+                  "--early-stopping soon is not a choice; use true, false or never")
     }
 }

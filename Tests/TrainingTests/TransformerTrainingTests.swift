@@ -163,6 +163,31 @@ final class TransformerTrainingTests: XCTestCase {
         XCTAssertEqual(two.tokenAccuracy, one.tokenAccuracy)
         XCTAssertEqual(two.bleu!.score, one.bleu!.score, accuracy: 1e-9)
         XCTAssertEqual(two.chrF!.score, one.chrF!.score, accuracy: 1e-9)
+        XCTAssertEqual(one.beams, 1)
+
+        // --num-beams 3: each output is `BeamSearch`'s (itself checked token for token against HF
+        // `generate`), scored the same way; 2 ranks again report 1 rank's scores.
+        var beams = s
+        (beams.numBeams, beams.lengthPenalty) = (3, 0.6)
+        let beamOne = try InProcessGroup.run(size: 1) { try Seq2SeqEvaluation.run(checkpoint, settings: beams, comm: $0) }[0]
+        let beamTwo = try InProcessGroup.run(size: 2) { try Seq2SeqEvaluation.run(checkpoint, settings: beams, comm: $0) }[0]
+        var settings = GenerationSettings()
+        (settings.maxNewTokens, settings.numBeams, settings.lengthPenalty) = (8, 3, 0.6)
+        let search = try BeamSearch(inference: TransformerInference(model: model, capacity: 8, rows: 3), settings: settings)
+        let beamOutputs = try pairs.sources.map { source -> String in
+            var ids = try search.run(source: tokenizer.encode(source, addSpecialTokens: false) + [eos]).ids
+            if ids.last == eos { ids.removeLast() }
+            return tokenizer.decode(ids)
+        }
+        XCTAssertEqual(beamOne.beams, 3)
+        XCTAssertEqual(beamOne.samples.map(\.output), Array(beamOutputs.prefix(3)))
+        XCTAssertEqual(beamOne.chrF!.score, ChrF.corpus(hypotheses: beamOutputs, references: pairs.targets).score, accuracy: 1e-9)
+        XCTAssertEqual(beamOne.bleu!.score, BLEU.corpus(hypotheses: beamOutputs, references: pairs.targets).score, accuracy: 1e-9)
+        XCTAssertEqual(beamTwo.chrF!.score, beamOne.chrF!.score, accuracy: 1e-9)
+        XCTAssertEqual(beamOne.loss, one.loss, "beams change the outputs, not the teacher-forced loss")
+        XCTAssertTrue(beamOne.message(data: s.data, checkpoint: checkpoint).contains(" | 3 beams | "))
+        XCTAssertTrue(one.message(data: s.data, checkpoint: checkpoint).contains(" | greedy | "))
+
         s.prefix = "translate: "
         XCTAssertThrowsError(try InProcessGroup.run(size: 1) { try Seq2SeqEvaluation.run(checkpoint, settings: s, comm: $0) }) {
             XCTAssertTrue("\($0)".contains("--prefix applies to T5"), "\($0)")

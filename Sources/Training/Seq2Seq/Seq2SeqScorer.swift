@@ -13,12 +13,13 @@ public final class Seq2SeqScorer {
     /// The current micro-batch.
     public let batch: Seq2SeqBatch
     private let eos: Int32
-    private let decoder: (_ capacity: Int) throws -> any Seq2SeqDecoder
+    private let decoder: (_ capacity: Int, _ rows: Int) throws -> any Seq2SeqDecoder
 
     /// A scorer of `model` whose batches pad with `pad` and start the decoder with `decoderStart`;
-    /// `decoder(capacity)` makes the family's incremental decoder, whose outputs end at `eos`.
+    /// `decoder(capacity, rows)` makes the family's incremental decoder of `rows` rows (beams), whose
+    /// outputs end at `eos`.
     public init(model: EncoderDecoderModel, microBatch: Int, pad: Int32, decoderStart: Int32, eos: Int32,
-                decoder: @escaping (_ capacity: Int) throws -> any Seq2SeqDecoder) {
+                decoder: @escaping (_ capacity: Int, _ rows: Int) throws -> any Seq2SeqDecoder) {
         precondition(microBatch >= 1 && microBatch <= model.maxBatch, "micro-batch \(microBatch) for a model of \(model.maxBatch)")
         self.model = model
         self.microBatch = microBatch
@@ -32,7 +33,7 @@ public final class Seq2SeqScorer {
     public convenience init(t5 model: T5, microBatch: Int) {
         let c = model.config
         self.init(model: model, microBatch: microBatch, pad: c.padTokenId, decoderStart: c.decoderStartTokenId, eos: c.eosTokenId) {
-            try T5Inference(model: model, capacity: $0)
+            try T5Inference(model: model, capacity: $0, rows: $1)
         }
     }
 
@@ -40,7 +41,7 @@ public final class Seq2SeqScorer {
     public convenience init(transformer model: TransformerModel, microBatch: Int) {
         let c = model.config
         self.init(model: model, microBatch: microBatch, pad: c.padTokenId, decoderStart: c.eosTokenId, eos: c.eosTokenId) {
-            try TransformerInference(model: model, capacity: min($0, c.maxPositions))
+            try TransformerInference(model: model, capacity: min($0, c.maxPositions), rows: $1)
         }
     }
 
@@ -82,11 +83,26 @@ public final class Seq2SeqScorer {
     /// Greedy generation with the family's cached decoder for the sources of pairs `range`, up to
     /// `maxNewTokens` each (at most the Transformer's max_seq_len positions); the ids before EOS.
     public func generate(_ data: Seq2SeqExamples, range: Range<Int>, maxNewTokens: Int) throws -> [[Int32]] {
+        var greedy = GenerationSettings()
+        greedy.maxNewTokens = maxNewTokens
+        return try generate(data, range: range, settings: greedy)
+    }
+
+    /// Generation as Hugging Face `generate` with `settings` (greedy, or beam search with
+    /// `numBeams` > 1; sampling is not an evaluation) for the sources of pairs `range`, up to
+    /// `settings.maxNewTokens` each (at most the Transformer's max_seq_len positions); the ids before
+    /// EOS. Throws one line (`ModelError`) naming a bad flag.
+    public func generate(_ data: Seq2SeqExamples, range: Range<Int>, settings: GenerationSettings) throws -> [[Int32]] {
+        precondition(!settings.doSample, "evaluation decodes deterministically")
+        try settings.validate(vocabularySize: model.vocabularySize)
         model.training = false
         defer { model.training = true }
-        let inference = try decoder(maxNewTokens)
+        let inference = try decoder(settings.maxNewTokens, settings.numBeams)
+        var settings = settings
+        settings.maxNewTokens = min(settings.maxNewTokens, inference.cache.capacity)
+        let search = settings.numBeams > 1 ? try BeamSearch(inference: inference, settings: settings) : nil
         return try range.map { i in
-            var ids = try inference.greedy(source: data.sources[i], maxNewTokens: min(maxNewTokens, inference.cache.capacity))
+            var ids = try search?.run(source: data.sources[i]).ids ?? inference.greedy(source: data.sources[i], maxNewTokens: settings.maxNewTokens)
             if ids.last == eos { ids.removeLast() }
             return ids
         }
