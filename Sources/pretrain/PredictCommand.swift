@@ -27,6 +27,7 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Print JSON (one line per text).") var json = false
     @Option(help: "fill-mask: tokens to show per [MASK] (default 5); T5: sample among the K most likely.") var topK: Int?
     @OptionGroup var generation: GenerationOptions
+    @Option(help: "T5: task prefix put before each text not starting with it (default: the checkpoint's data.source_prefix, as HF pipelines add config.prefix; '' for none).") var prefix: String?
     @Flag(help: "Print only the output text of each input, no warnings.") var quiet = false
     @Option(help: "Compute threads (default: all cores).") var threads: Int?
     @Option(help: "A tokenizer.json to use instead of the checkpoint's.") var tokenizer: String?
@@ -45,6 +46,10 @@ struct PredictCommand: ParsableCommand {
         predictor.pooling = pool
         predictor.normalize = normalize
         if let settings { predictor.generation = settings }
+        if let prefix {
+            guard kind.generates else { throw CLIError("--prefix applies to generation (text2text-generation, translation, summarization), not --task \(task); drop --prefix") }
+            predictor.prefix = prefix
+        }
         for text in texts {
             let prediction = try predictor.predict(text, task: kind, topK: topK ?? 5) { if !quiet { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) } }
             print(quiet ? prediction.text : json || inputFile != nil ? prediction.json : prediction.text)

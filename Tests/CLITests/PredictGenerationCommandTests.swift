@@ -10,9 +10,9 @@ import XCTest
 /// --input-file … --num-beams 3 --quiet` prints per text the decoded `BeamSearch` output computed
 /// in-test on the imported checkpoint; sampling flags with one --seed print the same texts twice.
 final class PredictGenerationCommandTests: XCTestCase {
-    func testBeamSearchAndSeededSamplingThroughTheCommand() throws {
-        let dir = try CheckpointFixtures.temporaryDirectory("predict-t5")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+    /// A random T5 exported as Hugging Face saves it (with `config.prefix` when `prefix` is not empty)
+    /// with a byte-level tokenizer, then imported by `pretrain checkpoint import` into `dir`/ckpt.
+    private func importedCheckpoint(_ dir: String, prefix: String = "") throws {
         let specials = AddedToken.defaultSpecials + T5SpecialTokens.sentinelNames(2).reversed()
         let added = specials.enumerated().map { AddedToken(id: Int32(256 + $0.offset), content: $0.element) }
         var config = T5Config()
@@ -20,10 +20,16 @@ final class PredictGenerationCommandTests: XCTestCase {
         (config.numLayers, config.numDecoderLayers, config.relativeAttentionNumBuckets, config.relativeAttentionMaxDistance) = (2, 2, 8, 16)
         let model = try T5(config: config, maxBatch: 1, maxSource: 1, maxTarget: 1)
         model.initializeWeights(seed: 7)
-        try model.exportHuggingFace(to: dir + "/hf")
+        try model.exportHuggingFace(to: dir + "/hf", prefix: prefix)
         try Tokenizer(tokens: (0..<256).map { [UInt8($0)] }, merges: [], addedTokens: added).save(to: dir + "/hf/tokenizer.json")
         let imported = try ProcessRunner.pretrain(["checkpoint", "import", dir + "/hf", "--out", dir + "/ckpt"])
         XCTAssertEqual(imported.status, 0, imported.output)
+    }
+
+    func testBeamSearchAndSeededSamplingThroughTheCommand() throws {
+        let dir = try CheckpointFixtures.temporaryDirectory("predict-t5")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try importedCheckpoint(dir)
         let texts = ["hello", "a longer text, with commas"]
         try texts.map { "{\"text\": \"\($0)\"}" }.joined(separator: "\n").write(toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
 
@@ -49,5 +55,29 @@ final class PredictGenerationCommandTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.output)
         XCTAssertEqual(first.output, second.output)
         XCTAssertEqual(first.lines.count, texts.count, first.output)
+    }
+
+    /// An HF directory's `config.prefix` comes in as the checkpoint's task prefix, which predict puts
+    /// before a text (not twice); `--prefix ''` leaves it out; `--prefix` on a task that does not
+    /// generate is one line.
+    func testTheImportedPrefixGoesFirst() throws {
+        let dir = try CheckpointFixtures.temporaryDirectory("predict-t5-prefix")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try importedCheckpoint(dir, prefix: "tr: ")
+        // Sampled with one seed: the same text gives the same output, another text (almost surely) not;
+        // this random model's greedy output is one token repeated whatever the text.
+        let base = ["predict", "--checkpoint", dir + "/ckpt", "--task", "translation", "--max-new-tokens", "12", "--quiet", "--threads", "1",
+                    "--temperature", "1", "--seed", "3"]
+        let added = try ProcessRunner.pretrain(base + ["hello"])
+        let given = try ProcessRunner.pretrain(base + ["tr: hello"])
+        let spelled = try ProcessRunner.pretrain(base + ["--prefix", "", "tr: hello"])
+        let none = try ProcessRunner.pretrain(base + ["--prefix", "", "hello"])
+        for run in [added, given, spelled, none] { XCTAssertEqual(run.status, 0, run.output) }
+        XCTAssertEqual(added.output, spelled.output, "the checkpoint's prefix is put first")
+        XCTAssertEqual(given.output, spelled.output, "and not twice")
+        XCTAssertNotEqual(none.output, spelled.output, "the prefix changes this model's output")
+        let wrong = try ProcessRunner.pretrain(["predict", "--checkpoint", dir + "/ckpt", "--task", "fill-mask", "--prefix", "x", "a [MASK]"])
+        XCTAssertNotEqual(wrong.status, 0)
+        XCTAssertEqual(wrong.lines, ["error: --prefix applies to generation (text2text-generation, translation, summarization), not --task fill-mask; drop --prefix"])
     }
 }

@@ -159,7 +159,7 @@ final class T5TrainingTests: XCTestCase {
         c.padTokenId = 257; c.eosTokenId = 256   // [PAD] and <|endoftext|> of the test tokenizer
         let original = try T5(config: c, maxBatch: 1, maxSource: 1, maxTarget: 1)
         original.initializeWeights(seed: 21)
-        try original.exportHuggingFace(to: dir + "/hf")
+        try original.exportHuggingFace(to: dir + "/hf", prefix: "summarize: ")
         try FileManager.default.copyItem(atPath: tokenizer, toPath: dir + "/hf/tokenizer.json")
 
         let (imported, step0) = try HuggingFaceCheckpointImport.run(source: dir + "/hf", root: dir + "/ckpt", run: RunConfig())
@@ -169,9 +169,11 @@ final class T5TrainingTests: XCTestCase {
         let loaded = try checkpoint.t5(batch: 1, source: 1, target: 1)
         XCTAssertEqual(loaded.config, c, "config.json, tokenizer ids and dropout_rate survive the checkpoint")
         XCTAssertEqual(loaded.params.toArray().map(\.bitPattern), original.params.toArray().map(\.bitPattern))
+        XCTAssertEqual(checkpoint.config.data.sourcePrefix, "summarize: ", "config.prefix is the task prefix predict and eval add")
 
         _ = try T5Family.exportHuggingFace(checkpoint, to: dir + "/out")
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/out/tokenizer.json"))
+        XCTAssertEqual(T5.huggingFacePrefix(directory: dir + "/out"), "summarize: ", "the prefix HF pipelines add survives the way back")
         let back = try T5(config: try T5.huggingFaceConfig(directory: dir + "/out"), maxBatch: 1, maxSource: 1, maxTarget: 1)
         try back.importHuggingFace(from: dir + "/out")
         XCTAssertEqual(back.params.toArray().map(\.bitPattern), original.params.toArray().map(\.bitPattern))
@@ -218,6 +220,37 @@ final class T5TrainingTests: XCTestCase {
         }
         XCTAssertEqual(try sampled(seed: 5), try sampled(seed: 5))
         XCTAssertNotEqual(try sampled(seed: 5), try sampled(seed: 6))
+    }
+
+    /// The task prefix a checkpoint was fine-tuned with (`data.source_prefix`) goes before each text that
+    /// does not already start with it, as HF pipelines add `config.prefix`; `prefix` overrides it ("" =
+    /// none). The ids are `T5Inference`'s greedy ones on the prefixed text.
+    func testPredictPutsTheCheckpointsTaskPrefixFirst() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = try t5Config(data: dir, processes: 1, accumulation: 1)
+        config.data.sourcePrefix = "tr: "
+        let checkpoint = try trainedCheckpoint(config, steps: 3, dir: dir)
+        XCTAssertEqual(checkpoint.config.data.sourcePrefix, "tr: ")
+        let tokenizer = try checkpoint.byteLevelTokenizer()
+        func greedy(_ text: String) throws -> [Int32] {
+            let source = tokenizer.encode(text) + [256]
+            var ids = try T5Inference(model: checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 9).greedy(source: source, maxNewTokens: 9)
+            if ids.last == 256 { ids.removeLast() }
+            return ids
+        }
+        func predicted(_ text: String, prefix: String? = nil) throws -> [Int32] {
+            let predictor = TextPredictor(checkpoint: checkpoint)
+            predictor.maxNewTokens = 9
+            predictor.prefix = prefix
+            guard case let .generated(_, ids) = try predictor.predict(text, task: .translation, topK: 1) else { throw TrainingError("not text") }
+            return ids
+        }
+        XCTAssertNotEqual(try greedy("tr: hello"), try greedy("hello"), "the prefix changes this model's output")
+        XCTAssertEqual(try predicted("hello"), try greedy("tr: hello"))
+        XCTAssertEqual(try predicted("tr: hello"), try greedy("tr: hello"), "not added twice")
+        XCTAssertEqual(try predicted("hello", prefix: ""), try greedy("hello"))
+        XCTAssertEqual(try predicted("hello", prefix: "xx "), try greedy("xx hello"))
     }
 }
 

@@ -24,9 +24,20 @@ extension T5 {
     }
 
     /// Writes `model.safetensors` and `config.json` into `directory` (created if needed), so
-    /// `T5ForConditionalGeneration.from_pretrained(directory)` loads this model.
-    public func exportHuggingFace(to directory: String) throws {
-        try HuggingFaceFiles.write(layout, params: params.pointer, config: huggingFaceConfig, to: directory)
+    /// `T5ForConditionalGeneration.from_pretrained(directory)` loads this model. A task `prefix` (the
+    /// one it was fine-tuned with) becomes `config.prefix`, which Hugging Face's text2text,
+    /// translation and summarization pipelines put before every input.
+    public func exportHuggingFace(to directory: String, prefix: String = "") throws {
+        var config = huggingFaceConfig
+        if !prefix.isEmpty { config["prefix"] = prefix }
+        try HuggingFaceFiles.write(layout, params: params.pointer, config: config, to: directory)
+    }
+
+    /// The task prefix of a Hugging Face T5 directory (`config.prefix`), "" when it has none.
+    public static func huggingFacePrefix(directory: String) -> String {
+        guard let data = FileManager.default.contents(atPath: directory + "/config.json"),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return "" }
+        return json["prefix"] as? String ?? ""
     }
 
     /// The model config a Hugging Face T5 directory describes; throws a one-line error for one this

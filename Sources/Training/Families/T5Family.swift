@@ -73,7 +73,7 @@ public enum T5Family: ModelFamily {
     /// `T5ForConditionalGeneration` (`model.safetensors`, `config.json`) plus the checkpoint's tokenizer.
     public static func exportHuggingFace(_ checkpoint: ModelCheckpoint, to out: String) throws -> String {
         let model = try checkpoint.t5(batch: 1, source: 1, target: 1)
-        do { try model.exportHuggingFace(to: out) } catch let e as ModelError { throw TrainingError(e.message) }
+        do { try model.exportHuggingFace(to: out, prefix: checkpoint.config.data.sourcePrefix) } catch let e as ModelError { throw TrainingError(e.message) }
         return try copyTokenizer(of: checkpoint, to: out) + " as Hugging Face T5ForConditionalGeneration"
     }
 
@@ -105,6 +105,7 @@ public enum T5Family: ModelFamily {
             config.model.residualDropout = t5.dropoutRate
             config.model.attentionDropout = 0
             config.model.embeddingDropout = 0
+            config.data.sourcePrefix = T5.huggingFacePrefix(directory: directory)
             return HuggingFaceImport(config: config, table: model.layout, params: model.params,
                                      summary: "vocab \(t5.vocabSize), d_model \(t5.dModel), d_kv \(t5.dKV), d_ff \(t5.dFF), \(t5.numLayers)+\(t5.numDecoderLayers) layers, \(t5.numHeads) heads, \(t5.feedForward.rawValue)\(t5.tieWordEmbeddings ? ", tied" : "")")
         } catch let e as ModelError {

@@ -2,13 +2,14 @@ import DataPipeline
 import Model
 
 extension TextPredictor {
-    /// T5: the text's tokens and EOS through the encoder once, then decoding with the caches
-    /// (`T5Inference`) as `generation` says (greedy, sampling, beam search) for up to
-    /// `generation.maxNewTokens`; the output ids before EOS, decoded.
+    /// T5: the task prefix (`prefix`, else the checkpoint's) and the text, its tokens and EOS through
+    /// the encoder once, then decoding with the caches (`T5Inference`) as `generation` says (greedy,
+    /// sampling, beam search) for up to `generation.maxNewTokens`; the output ids before EOS, decoded.
     func generateT5(_ text: String) throws -> TextPrediction {
         let tokenizer = try checkpoint.byteLevelTokenizer(explicit: tokenizerPath)  // T5 specials and sentinels: byte-level BPE for now
         let eos = (try? T5SpecialTokens(tokenizer: tokenizer))?.eos ?? checkpoint.config.t5Config.eosTokenId
-        let source = tokenizer.encode(text) + [eos]
+        let task = prefix ?? checkpoint.config.data.sourcePrefix
+        let source = tokenizer.encode(text.hasPrefix(task) ? text : task + text) + [eos]
         let model = try checkpoint.t5(batch: 1, source: source.count, target: 1)
         let ids = try decode(source, vocabularySize: model.config.vocabSize) {
             try T5Inference(model: model, capacity: $0.maxNewTokens, rows: $0.numBeams)
@@ -20,6 +21,9 @@ extension TextPredictor {
     /// through the encoder once, then decoding from EOS with the caches (`TransformerInference`) as
     /// `generation` says, as for T5.
     func generateTransformer(_ text: String) throws -> TextPrediction {
+        guard prefix == nil else {
+            throw TrainingError("--prefix applies to T5; \(checkpoint.directory) is a Transformer checkpoint, trained on its sources as they are — drop --prefix", exitCode: 2)
+        }
         let tokenizer = try checkpoint.tokenizer(explicit: tokenizerPath)
         let model = try checkpoint.transformer(source: checkpoint.config.training.seqLen)
         let source = Array(tokenizer.encode(text, addSpecialTokens: false).prefix(model.acts.S - 1)) + [model.config.eosTokenId]

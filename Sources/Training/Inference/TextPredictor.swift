@@ -45,6 +45,10 @@ public final class TextPredictor {
     /// Generation: the sampler, created on the first sampled text and kept, so that a seed gives one
     /// stream over all the texts.
     var sampler: TokenSampler?
+    /// T5: the task prefix put before each text that does not already start with it; nil: the
+    /// checkpoint's `data.source_prefix` (what it was fine-tuned with), as Hugging Face's text2text
+    /// pipelines put `config.prefix` before their inputs.
+    public var prefix: String?
 
     /// A predictor over `checkpoint`, with `tokenizer` instead of the checkpoint's own if given.
     public init(checkpoint: ModelCheckpoint, tokenizer: String? = nil) {
