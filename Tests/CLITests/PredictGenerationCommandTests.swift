@@ -50,6 +50,26 @@ final class PredictGenerationCommandTests: XCTestCase {
         }
         XCTAssertEqual(beams.output, expected.map { $0 + "\n" }.joined(), "--quiet: only the texts, one per input")
 
+        // --num-return-sequences 2: the two best beams per text, best first; as JSON lines without --quiet,
+        // one list per text under the translation pipeline's field name.
+        let returns = ["--num-beams", "3", "--length-penalty", "0.5", "--num-return-sequences", "2"]
+        let two = try ProcessRunner.pretrain(base + returns)
+        let json = try ProcessRunner.pretrain(base.filter { $0 != "--quiet" } + returns)
+        XCTAssertEqual(two.status, 0, two.output)
+        XCTAssertEqual(json.status, 0, json.output)
+        settings.earlyStopping = .heuristic
+        settings.numReturnSequences = 2
+        let best2 = try texts.map { text in
+            let source = tokenizer.encode(text) + [256]
+            let inference = try T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 6, rows: 3)
+            return try BeamSearch(inference: inference, settings: settings).run(source: source, returning: 2).map { hypothesis in
+                tokenizer.decodeText(hypothesis.ids.last == 256 ? Array(hypothesis.ids.dropLast()) : hypothesis.ids)
+            }
+        }
+        XCTAssertEqual(two.lines, best2.flatMap { $0 }, two.output)
+        let parsed = try json.lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [[String: String]], $0) }
+        XCTAssertEqual(parsed, best2.map { $0.map { ["translation_text": $0] } })
+
         let sampling = base + ["--temperature", "1.5", "--top-p", "0.9", "--seed", "3"]
         let first = try ProcessRunner.pretrain(sampling), second = try ProcessRunner.pretrain(sampling)
         XCTAssertEqual(first.status, 0, first.output)

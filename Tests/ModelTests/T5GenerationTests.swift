@@ -48,6 +48,35 @@ final class T5GenerationTests: XCTestCase {
         XCTAssertGreaterThan(cases.filter { $0.generated.count > 1 && $0.generated.count < $0.max_new_tokens && $0.generated.last == 1 }.count, 5)
     }
 
+    /// `num_return_sequences` with beams (make_t5_generate_returns.py): the returned hypotheses, best
+    /// first, are HF's token for token, with its `sequences_scores`; through `generateSequences` too.
+    func testReturnedBeamsEqualHuggingFaceGenerate() throws {
+        struct Returns: Decodable {
+            let source: [Int32], max_new_tokens: Int, num_beams: Int, num_return_sequences: Int, length_penalty: Double
+            let early_stopping: String, sequences: [[Int32]], scores: [Float]
+        }
+        struct File: Decodable { let cases: [Returns] }
+        let cases = try JSONDecoder().decode(File.self, from: try Self.json("t5-generate-returns")).cases
+        XCTAssertEqual(cases.count, 20)
+        let model = try Self.model()
+        for (n, c) in cases.enumerated() {
+            var settings = GenerationSettings()
+            (settings.maxNewTokens, settings.numBeams, settings.lengthPenalty) = (c.max_new_tokens, c.num_beams, c.length_penalty)
+            settings.earlyStopping = try XCTUnwrap(GenerationSettings.EarlyStopping(rawValue: c.early_stopping))
+            settings.numReturnSequences = c.num_return_sequences
+            let inference = try T5Inference(model: model, capacity: 10, rows: c.num_beams)
+            let found = try BeamSearch(inference: inference, settings: settings).run(source: c.source, returning: c.num_return_sequences)
+            XCTAssertEqual(found.map(\.ids), c.sequences, "case \(n): \(c.num_beams) beams, \(c.num_return_sequences) returned")
+            for (ours, theirs) in zip(found.map(\.score), c.scores) {
+                XCTAssertEqual(Double(ours), Double(theirs), accuracy: 1e-4 * max(1, abs(Double(theirs))), "case \(n) score")
+            }
+            var sampler: TokenSampler?
+            XCTAssertEqual(try inference.generateSequences(source: c.source, settings: settings, sampler: &sampler), c.sequences, "case \(n)")
+        }
+        XCTAssertGreaterThan(cases.filter { Set($0.sequences).count == $0.sequences.count && $0.sequences.count > 1 }.count, 10,
+                             "the returned beams differ from each other")
+    }
+
     /// Three rows decoded side by side, reordered after some steps (one row copied into two), give at
     /// every step the logits of a full forward over each row's own decoder inputs.
     func testBatchedRowsWithReorderingEqualFullForward() throws {
@@ -95,6 +124,16 @@ final class T5GenerationTests: XCTestCase {
                                             temperature: 0, topK: nil, topP: nil, seed: 11)
         XCTAssertFalse(greedy.doSample)
         XCTAssertEqual(try inference.generate(source: source, settings: greedy), try inference.greedy(source: source, maxNewTokens: 10))
+
+        // num_return_sequences 3: three samples drawn one after another from the seed's one stream.
+        settings.seed = 11
+        settings.numReturnSequences = 3
+        var many: TokenSampler?, one: TokenSampler?
+        let three = try inference.generateSequences(source: source, settings: settings, sampler: &many)
+        settings.numReturnSequences = 1
+        XCTAssertEqual(three, try (0..<3).map { _ in try inference.generate(source: source, settings: settings, sampler: &one) })
+        XCTAssertEqual(three[0], first)
+        XCTAssertGreaterThan(Set(three).count, 1, "the samples differ: \(three)")
     }
 
     func testBadSettingsAreOneLine() throws {
@@ -111,6 +150,11 @@ final class T5GenerationTests: XCTestCase {
         XCTAssertEqual(message { $0.maxNewTokens = 0 }, "--max-new-tokens 0 must be at least 1")
         XCTAssertEqual(message { $0.numBeams = 2; $0.maxNewTokens = 11 }, "--max-new-tokens 11 exceeds the 10 positions this decoder was set up for")
         XCTAssertTrue(message { $0.numBeams = 2; $0.doSample = true }.hasPrefix("beam sampling (--num-beams 2 with"))
+        XCTAssertEqual(message { $0.numReturnSequences = 0 }, "--num-return-sequences 0 must be at least 1")
+        XCTAssertEqual(message { $0.numBeams = 2; $0.numReturnSequences = 3 },
+                       "--num-return-sequences 3 is more than the 2 beams kept; use at most --num-beams, or more beams")
+        XCTAssertEqual(message { $0.numReturnSequences = 2 },
+                       "--num-return-sequences 2 needs --num-beams 2 or more, or sampling (--temperature, --top-k, --top-p): greedy decoding has one output")
         XCTAssertEqual(message { $0.doSample = true; $0.topP = 1.5 }, "--top-p 1.5 must be in [0, 1] (1 = no top-p)")
         XCTAssertEqual(message { $0.doSample = true; $0.topK = 33 },
                        "--top-k 33 is larger than the model's vocabulary of 32 tokens; use at most 32, or 0 for no top-k")

@@ -102,3 +102,9 @@ func trainedCheckpoint(_ config: RunConfig, steps: Int, dir: String) throws -> M
     _ = try trainInProcess(config, ranks: 1, options: .withCheckpoints)
     return try ModelCheckpoint.open(dir + "/ckpt")
 }
+
+/// The first (best) generated text of a prediction with its ids; throws when it generated nothing.
+func firstOutput(_ prediction: TextPrediction) throws -> (text: String, ids: [Int32]) {
+    guard case let .generated(outputs, _) = prediction, let first = outputs.first else { throw TrainingError("not generated text: \(prediction.json)") }
+    return first
+}

@@ -191,7 +191,7 @@ final class T5TrainingTests: XCTestCase {
         let checkpoint = try trainedCheckpoint(t5Config(data: dir, processes: 1, accumulation: 1), steps: 3, dir: dir)
         let predictor = TextPredictor(checkpoint: checkpoint)
         predictor.maxNewTokens = 7
-        guard case let .generated(text, ids) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }
+        let (text, ids) = try firstOutput(predictor.predict("hello", task: .translation, topK: 1))
         let tokenizer = try checkpoint.byteLevelTokenizer()
         let source = tokenizer.encode("hello") + [256]   // <|endoftext|> is the EOS
         var expected = try T5Inference(model: checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7).greedy(source: source, maxNewTokens: 7)
@@ -204,7 +204,7 @@ final class T5TrainingTests: XCTestCase {
         }
         // Beam search and sampling through the predictor: BeamSearch's ids; one seeded stream.
         predictor.generation.numBeams = 3
-        guard case let .generated(_, beamIds) = try predictor.predict("hello", task: .translation, topK: 1) else { return XCTFail("not text") }
+        let (_, beamIds) = try firstOutput(predictor.predict("hello", task: .translation, topK: 1))
         let beams = try T5Inference(model: try checkpoint.t5(batch: 1, source: source.count, target: 1), capacity: 7, rows: 3)
         var best = try BeamSearch(inference: beams, settings: predictor.generation).run(source: source).ids
         if best.last == 256 { best.removeLast() }
@@ -214,7 +214,7 @@ final class T5TrainingTests: XCTestCase {
             p.generation = try GenerationSettings(maxNewTokens: 7, numBeams: 1, lengthPenalty: 1, earlyStopping: "false",
                                                   temperature: 2, topK: nil, topP: nil, seed: seed)
             return try (0..<3).map { _ in
-                guard case let .generated(_, ids) = try p.predict("hello", task: .translation, topK: 1) else { throw TrainingError("not text") }
+                let (_, ids) = try firstOutput(p.predict("hello", task: .translation, topK: 1))
                 return ids
             }
         }
@@ -243,7 +243,7 @@ final class T5TrainingTests: XCTestCase {
             let predictor = TextPredictor(checkpoint: checkpoint)
             predictor.maxNewTokens = 9
             predictor.prefix = prefix
-            guard case let .generated(_, ids) = try predictor.predict(text, task: .translation, topK: 1) else { throw TrainingError("not text") }
+            let (_, ids) = try firstOutput(predictor.predict(text, task: .translation, topK: 1))
             return ids
         }
         XCTAssertNotEqual(try greedy("tr: hello"), try greedy("hello"), "the prefix changes this model's output")

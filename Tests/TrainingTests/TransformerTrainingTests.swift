@@ -79,7 +79,7 @@ final class TransformerTrainingTests: XCTestCase {
         let checkpoint = try trainedCheckpoint(config, steps: 30, dir: dir)
         let predictor = TextPredictor(checkpoint: checkpoint)
         predictor.maxNewTokens = 8
-        guard case let .generated(text, ids) = try predictor.predict("abcd", task: .translation, topK: 1) else { return XCTFail("not text") }
+        let (text, ids) = try firstOutput(predictor.predict("abcd", task: .translation, topK: 1))
         XCTAssertFalse(ids.isEmpty)
         let tokenizer = try checkpoint.tokenizer()
         XCTAssertEqual(text, tokenizer.decode(ids))
@@ -104,7 +104,7 @@ final class TransformerTrainingTests: XCTestCase {
         // Beam search (--num-beams, --length-penalty) through the predictor: the shared BeamSearch over the cached decoder.
         predictor.generation.numBeams = 3
         predictor.generation.lengthPenalty = 0.5
-        guard case let .generated(_, beamIds) = try predictor.predict("abcd", task: .translation, topK: 1) else { return XCTFail("not text") }
+        let (_, beamIds) = try firstOutput(predictor.predict("abcd", task: .translation, topK: 1))
         var best = try BeamSearch(inference: TransformerInference(model: model, capacity: 8, rows: 3), settings: predictor.generation).run(source: source).ids
         if best.last == eos { best.removeLast() }
         XCTAssertEqual(beamIds, best)

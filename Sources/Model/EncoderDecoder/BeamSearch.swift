@@ -56,6 +56,13 @@ public final class BeamSearch {
 
     /// The best hypothesis for `source` (its ids, EOS included when it ended there) and its score.
     public func run(source: [Int32]) throws -> (ids: [Int32], score: Float) {
+        try run(source: source, returning: 1)[0]
+    }
+
+    /// The `count` (1…numBeams) best hypotheses for `source`, best first, each with its score, as
+    /// `generate(num_return_sequences: count)` returns them with `sequences_scores`.
+    public func run(source: [Int32], returning count: Int) throws -> [(ids: [Int32], score: Float)] {
+        precondition(count >= 1 && count <= N, "\(count) hypotheses asked of a \(N)-beam search")
         let V = inference.vocabularySize, eos = inference.eosTokenId
         try inference.start(source: source)
         for b in 0..<N {
@@ -80,7 +87,7 @@ public final class BeamSearch {
             let full = settings.earlyStopping == .whenFull && isFinished.allSatisfy { $0 }
             if !improvable || full || allHit { break }
         }
-        return (Array(finishedTokens[0..<finishedLength[0]]), finished[0])
+        return (0..<count).map { (Array(finishedTokens[$0 * M..<($0 * M + finishedLength[$0])]), finished[$0]) }
     }
 
     /// The K best (beam, token) by running score + log-softmax, best first (ties: lower beam·V + token).

@@ -39,6 +39,19 @@ extension Seq2SeqDecoder {
         return try sample(source: source, maxNewTokens: settings.maxNewTokens, sampler: &sampler!)
     }
 
+    /// `settings.numReturnSequences` outputs for `source` (Hugging Face's `num_return_sequences`): the
+    /// best beams, best first, when numBeams > 1; else that many samples drawn one after another from
+    /// `sampler`'s stream (made from the settings when nil, then kept); greedy decoding has one output.
+    /// The ids as `greedy` returns them. Throws one line for bad settings.
+    public func generateSequences(source: [Int32], settings: GenerationSettings, sampler: inout TokenSampler?) throws -> [[Int32]] {
+        try settings.validate(vocabularySize: vocabularySize)
+        if settings.numBeams > 1 {
+            return try BeamSearch(inference: self, settings: settings).run(source: source, returning: settings.numReturnSequences).map(\.ids)
+        }
+        if sampler == nil { sampler = try settings.sampler(vocabularySize: vocabularySize) }
+        return try (0..<settings.numReturnSequences).map { _ in try sample(source: source, maxNewTokens: settings.maxNewTokens, sampler: &sampler!) }
+    }
+
     /// `generate` with a sampler of its own.
     public func generate(source: [Int32], settings: GenerationSettings) throws -> [Int32] {
         var sampler: TokenSampler?

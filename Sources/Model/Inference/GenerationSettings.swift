@@ -24,6 +24,9 @@ public struct GenerationSettings: Equatable, Sendable {
     public var lengthPenalty = 1.0
     /// When beam search stops.
     public var earlyStopping = EarlyStopping.heuristic
+    /// Outputs per source (`num_return_sequences`): the best beams (at most `numBeams`), or samples
+    /// drawn one after another; greedy decoding has one.
+    public var numReturnSequences = 1
     /// Sample instead of taking the most likely token.
     public var doSample = false
     /// Sampling: softmax temperature (0 = greedy).
@@ -42,12 +45,13 @@ public struct GenerationSettings: Equatable, Sendable {
     /// `topK`, `topP` is given (temperature 0 alone: greedy), the others at Hugging Face's defaults;
     /// `earlyStopping` is true, false or never. Throws one line naming a bad flag.
     public init(maxNewTokens: Int, numBeams: Int, lengthPenalty: Double, earlyStopping: String,
-                temperature: Float?, topK: Int?, topP: Float?, seed: UInt64) throws {
+                temperature: Float?, topK: Int?, topP: Float?, seed: UInt64, numReturnSequences: Int = 1) throws {
         guard let stopping = EarlyStopping(rawValue: earlyStopping.lowercased()) else {
             throw ModelError("--early-stopping \(earlyStopping) is not a choice; use true, false or never")
         }
         self.maxNewTokens = maxNewTokens
         self.numBeams = numBeams
+        self.numReturnSequences = numReturnSequences
         self.lengthPenalty = lengthPenalty
         self.earlyStopping = stopping
         doSample = (temperature != nil || topK != nil || topP != nil) && temperature != 0
@@ -64,6 +68,13 @@ public struct GenerationSettings: Equatable, Sendable {
         guard numBeams >= 1 else { throw ModelError("--num-beams \(numBeams) must be at least 1 (1 = no beam search)") }
         guard numBeams * 2 <= vocabularySize else {
             throw ModelError("--num-beams \(numBeams) needs a vocabulary of at least \(2 * numBeams) tokens; the model has \(vocabularySize)")
+        }
+        guard numReturnSequences >= 1 else { throw ModelError("--num-return-sequences \(numReturnSequences) must be at least 1") }
+        guard numBeams == 1 || numReturnSequences <= numBeams else {
+            throw ModelError("--num-return-sequences \(numReturnSequences) is more than the \(numBeams) beams kept; use at most --num-beams, or more beams")
+        }
+        guard numBeams > 1 || doSample || numReturnSequences == 1 else {
+            throw ModelError("--num-return-sequences \(numReturnSequences) needs --num-beams \(numReturnSequences) or more, or sampling (--temperature, --top-k, --top-p): greedy decoding has one output")
         }
         guard lengthPenalty.isFinite else { throw ModelError("--length-penalty \(lengthPenalty) must be a finite number") }
         guard !(doSample && numBeams > 1) else {

@@ -8,12 +8,15 @@ public enum TextPrediction {
     case label(LabelPrediction)
     /// feature-extraction: one vector per token, or one pooled vector.
     case features([[Float]], pooled: Bool)
-    /// text2text-generation, translation, summarization: the generated text and its ids (EOS dropped).
-    case generated(String, ids: [Int32])
+    /// text2text-generation, translation, summarization: the generated texts with their ids (EOS
+    /// dropped), one per returned sequence (best first), and the pipeline's name for them
+    /// (`generated_text`, `translation_text`, `summary_text`).
+    case generated([(text: String, ids: [Int32])], field: String)
 
     /// The prediction as one line of JSON: fill-mask `[[{"token_str", "token", "score"}, …] per [MASK]]`,
     /// classify `{"label", "score", "scores": {name: p}}`, feature-extraction the vectors (`[[…], …]`,
-    /// or `[…]` when pooled), generation `{"generated_text"}`, as Hugging Face's pipelines name the fields.
+    /// or `[…]` when pooled), generation `[{"generated_text"}, …]` per returned sequence (`translation_text`,
+    /// `summary_text` for those tasks), as Hugging Face's pipelines name the fields.
     public var json: String {
         let object: Any
         switch self {
@@ -25,8 +28,8 @@ public enum TextPrediction {
         case let .features(rows, pooled):
             let doubles = rows.map { $0.map(Double.init) }
             object = pooled ? doubles[0] as Any : doubles as Any
-        case let .generated(text, _):
-            object = ["generated_text": text]
+        case let .generated(outputs, field):
+            object = outputs.map { [field: $0.text] }
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
@@ -34,7 +37,7 @@ public enum TextPrediction {
 
     /// The prediction as `pretrain predict` prints it: per [MASK] the candidates
     /// ("[MASK] 1: token<TAB>p<TAB>id N", whitespace and control characters made visible), or the
-    /// label and every label's probability; features as `json`.
+    /// label and every label's probability; features as `json`; generated texts one per line.
     public var text: String {
         switch self {
         case let .masks(masks):
@@ -47,7 +50,7 @@ public enum TextPrediction {
             return (["label: \(label.names[label.best])\t\(String(format: "%.6f", label.probabilities[label.best]))\tid \(label.best)"]
                 + zip(label.names, label.probabilities).map { "  \($0)\t\(String(format: "%.6f", $1))" }).joined(separator: "\n")
         case .features: return json
-        case let .generated(text, _): return text
+        case let .generated(outputs, _): return outputs.map(\.text).joined(separator: "\n")
         }
     }
 

@@ -24,6 +24,15 @@ public final class TextPredictor {
 
         /// Whether the task generates text.
         public var generates: Bool { self == .text2text || self == .translation || self == .summarization }
+
+        /// The field Hugging Face's pipeline of this task puts each generated text under.
+        public var outputField: String {
+            switch self {
+            case .translation: "translation_text"
+            case .summarization: "summary_text"
+            default: "generated_text"
+            }
+        }
     }
 
     /// The checkpoint predicting.
@@ -67,8 +76,8 @@ public final class TextPredictor {
         switch checkpoint.architecture {
         case .gpt: return try classifyGPT(text, task: task, warn: warn)
         case .bert: break
-        case .t5: return try generateT5(text)
-        case .transformer: return try generateTransformer(text)
+        case .t5: return try generateT5(text, task: task)
+        case .transformer: return try generateTransformer(text, task: task)
         }
         let run = checkpoint.config, directory = checkpoint.directory
         if loaded == nil { loaded = try checkpoint.bertTokenizer(explicit: tokenizerPath) }
