@@ -82,16 +82,8 @@ extension ModelFamily {
     }
 
     /// Runs `body`, turning the model's, the data pipeline's and the checkpoint's errors into a
-    /// `TrainingError` with their message.
-    static func translatingErrors<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as CheckpointError {
-            throw TrainingError(e.message)
-        } catch let e as ModelError {
-            throw TrainingError(e.message)
-        } catch let e as DataError {
-            throw TrainingError("\(e)")
-        }
-    }
+    /// `TrainingError` with their message (`TrainingError.translating`).
+    static func translatingErrors<T>(_ body: () throws -> T) throws -> T { try TrainingError.translating(body) }
 
     /// Throws when the config describes a fine-tuned classifier: `pretrain train` trains the family's
     /// pretraining heads (`Architecture.pretrainingTask`).

@@ -87,7 +87,7 @@ public struct Seq2SeqEvaluation {
         let S = c.training.seqLen, T = max(2, c.training.targetLen > 0 ? c.training.targetLen : c.training.seqLen)
         let model = try checkpoint.t5(batch: B, source: S, target: T, needs: "seq2seq evaluation needs")
         let tokenizer = try checkpoint.byteLevelTokenizer(explicit: s.tokenizer)
-        let data = try translatingDataErrors {
+        let data = try TrainingError.translating(exitCode: 2) {
             try Seq2SeqExamples(pairs(s), tokenizer: tokenizer, prefix: s.prefix ?? c.data.sourcePrefix, eos: model.config.eosTokenId,
                                 sourceLength: S, targetLength: T, overflow: .truncate)
         }
@@ -103,7 +103,7 @@ public struct Seq2SeqEvaluation {
         let c = checkpoint.config, B = s.microBatch ?? c.training.microBatch, L = c.training.seqLen
         let model = try checkpoint.transformer(source: L, batch: B, target: L, needs: "seq2seq evaluation needs")
         let tokenizer = try checkpoint.tokenizer(explicit: s.tokenizer)
-        let data = try translatingDataErrors {
+        let data = try TrainingError.translating(exitCode: 2) {
             let pairs = try pairs(s), encode = { tokenizer.encode($0, addSpecialTokens: false) }
             return try Seq2SeqExamples(sourceIds: pairs.sources.map(encode), targetIds: pairs.targets.map(encode), references: pairs.targets,
                                        eos: model.config.eosTokenId, sourceLength: L, targetLength: L, overflow: .truncate) { "\(pairs.path):\(pairs.lines[$0])" }
@@ -113,10 +113,6 @@ public struct Seq2SeqEvaluation {
 
     private static func pairs(_ s: Settings) throws -> Seq2SeqPairs {
         try Seq2SeqPairs.load(path: s.data, sourceField: s.sourceField, targetField: s.targetField)
-    }
-
-    private static func translatingDataErrors<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as DataError { throw TrainingError("\(error)", exitCode: 2) }
     }
 
     /// `pretrain eval` on an encoder-decoder checkpoint from its flags: evaluates (collectively over `comm`) and returns
