@@ -3,18 +3,19 @@ import Foundation
 import Training
 import Support
 
-/// `pretrain predict`: fill [MASK] tokens with a masked-LM checkpoint, or classify a text with a
-/// fine-tuned one.
+/// `pretrain predict`: fill [MASK] tokens with a masked-LM checkpoint, classify a text with a
+/// fine-tuned one, extract features, or generate text with a T5 or Transformer.
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Fill [MASK], classify a text, or extract its features (last hidden state, pooled) with a checkpoint.",
+        abstract: "Fill [MASK], classify a text, extract its features, or translate/summarize/generate with a T5 or Transformer checkpoint.",
         discussion: """
         Examples:
           pretrain predict --checkpoint runs/bert/checkpoints --task fill-mask "The [MASK] sat on the mat." --top-k 5
           pretrain predict --checkpoint runs/bert-classify --task classify "Computers are useless."
           pretrain predict --checkpoint minilm --task feature-extraction --pooling mean --normalize --input-file texts.jsonl
-        BERT encodes the text as [CLS] text [SEP] (truncated to model.max_seq_len). fill-mask prints the top-k tokens of each [MASK] with their probabilities; classify (a `pretrain finetune` checkpoint, BERT or GPT) the label and every label's probability; feature-extraction (BERT) the last hidden state as JSON, or one vector with --pooling mean|cls. --json, and --input-file (one {"text": …} per line), print one JSON line per text, with Hugging Face pipelines' field names.
+          pretrain predict --checkpoint runs/t5-de --task translation "Could not resolve '%s'" --num-beams 4 --num-return-sequences 2
+        BERT encodes the text as [CLS] text [SEP] (truncated to model.max_seq_len). fill-mask prints the top-k tokens of each [MASK] with their probabilities; classify (a `pretrain finetune` checkpoint, BERT or GPT) the label and every label's probability; feature-extraction (BERT) the last hidden state as JSON, or one vector with --pooling mean|cls. text2text-generation, translation and summarization (T5, Transformer) put the checkpoint's task prefix first (T5) and decode greedily, with --num-beams beam search, or sampling once --temperature, --top-k or --top-p is given, with Hugging Face generate's meanings. --json, and --input-file (one {"text": …} per line), print one JSON line per text, with Hugging Face pipelines' field names.
         """.helpParagraphs)
 
     @Option(help: "A step-NNNNNNNN checkpoint directory (BERT; or a fine-tuned GPT for classify), or a run's checkpoint.dir (newest checkpoint).") var checkpoint: String
