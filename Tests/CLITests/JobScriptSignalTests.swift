@@ -35,8 +35,13 @@ final class JobScriptSignalTests: XCTestCase {
         XCTAssertEqual(run.status, 75, run.stderr)
         let saved = try XCTUnwrap(CheckpointStore(root: runDir + "/checkpoints").complete().last, run.stderr)
         XCTAssertNoThrow(try CheckpointReader(path: saved.path).verify())
+        // The ranks name the first stop signal that reaches them: their own SIGTERM, or the SIGUSR1 that
+        // `pretrain launch` passes through mpirun for the SIGTERM it got first (which comes first is
+        // the scheduler's order, and under load either does).
         let marker = try String(contentsOfFile: runDir + "/preempted", encoding: .utf8)
-        XCTAssertTrue(marker.hasPrefix("preempted at step \(saved.step): preempted by SIGTERM: checkpoint saved at step \(saved.step) in \(runDir)/checkpoints;"), marker)
+        XCTAssertTrue(["SIGTERM", "SIGUSR1"].contains {
+            marker.hasPrefix("preempted at step \(saved.step): preempted by \($0): checkpoint saved at step \(saved.step) in \(runDir)/checkpoints;")
+        }, marker)
         XCTAssertTrue(run.stderr.contains("pretrain launch: the job stopped after SIGTERM with its checkpoint saved at step \(saved.step) in \(runDir)/checkpoints; exit status 75"),
                       run.stderr)
         XCTAssertFalse(run.stderr.contains("killing the job now"), "one stop, arriving twice, is not a second signal: \(run.stderr)")
