@@ -34,9 +34,7 @@ extension Seq2SeqDecoder {
     /// bad settings.
     public func generate(source: [Int32], settings: GenerationSettings, sampler: inout TokenSampler?) throws -> [Int32] {
         try settings.validate(vocabularySize: vocabularySize)
-        if settings.numBeams > 1 { return try BeamSearch(inference: self, settings: settings).run(source: source).ids }
-        if sampler == nil { sampler = try settings.sampler(vocabularySize: vocabularySize) }
-        return try sample(source: source, maxNewTokens: settings.maxNewTokens, sampler: &sampler!)
+        return try decode(source: source, settings: settings, count: 1, sampler: &sampler)[0]
     }
 
     /// `settings.numReturnSequences` outputs for `source` (Hugging Face's `num_return_sequences`): the
@@ -45,11 +43,14 @@ extension Seq2SeqDecoder {
     /// The ids as `greedy` returns them. Throws one line for bad settings.
     public func generateSequences(source: [Int32], settings: GenerationSettings, sampler: inout TokenSampler?) throws -> [[Int32]] {
         try settings.validate(vocabularySize: vocabularySize)
-        if settings.numBeams > 1 {
-            return try BeamSearch(inference: self, settings: settings).run(source: source, returning: settings.numReturnSequences).map(\.ids)
-        }
+        return try decode(source: source, settings: settings, count: settings.numReturnSequences, sampler: &sampler)
+    }
+
+    /// `count` outputs of validated `settings`: the best beams, or samples from `sampler`'s stream.
+    private func decode(source: [Int32], settings: GenerationSettings, count: Int, sampler: inout TokenSampler?) throws -> [[Int32]] {
+        if settings.numBeams > 1 { return try BeamSearch(inference: self, settings: settings).run(source: source, returning: count).map(\.ids) }
         if sampler == nil { sampler = try settings.sampler(vocabularySize: vocabularySize) }
-        return try (0..<settings.numReturnSequences).map { _ in try sample(source: source, maxNewTokens: settings.maxNewTokens, sampler: &sampler!) }
+        return try (0..<count).map { _ in try sample(source: source, maxNewTokens: settings.maxNewTokens, sampler: &sampler!) }
     }
 
     /// `generate` with a sampler of its own.
