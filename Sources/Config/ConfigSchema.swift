@@ -61,7 +61,7 @@ public enum ConfigSchema {
         Key(path: "machine_rank", help: "this machine's index (Accelerate key; mpirun assigns ranks itself)", field: .int(\.launch.machineRank, 0...big)),
         Key(path: "main_process_ip", help: "address of the first machine (multi-machine runs)", field: .string(\.launch.mainProcessIP)),
         Key(path: "main_process_port", help: "port on the first machine", field: .int(\.launch.mainProcessPort, 1...65535)),
-        Key(path: "mixed_precision", help: "'no' (fp32) or 'bf16': every linear layer and attention's matrix products multiply bf16 operands with fp32 accumulation (softmax, norms, the loss stay fp32) (oneDNN where the CPU has bf16, else emulated at fp32 speed); weights, gradients, AdamW and checkpoints stay fp32", field: .choice(\.launch.mixedPrecision, ["no", "bf16"])),
+        Key(path: "mixed_precision", help: "'no' (fp32), 'bf16', or 'auto' (bf16 where the CPU has avx512_bf16 or AMX, else fp32): with bf16 every linear layer and attention's matrix products multiply bf16 operands with fp32 accumulation (softmax, norms, the loss stay fp32; oneDNN where the CPU has bf16, else emulated, slower than fp32); weights, gradients, AdamW and checkpoints stay fp32", field: .choice(\.launch.mixedPrecision, ["no", "bf16", "auto"])),
         Key(path: "use_cpu", help: "always true here: training runs on CPUs", field: .bool(\.launch.useCPU)),
         Key(path: "enable_cpu_affinity", help: "bind each rank to its own cores", field: .bool(\.launch.enableCPUAffinity)),
         Key(path: "threads_per_process", help: "compute threads per rank; 0 = cores on the host ÷ ranks on the host", field: .int(\.launch.threadsPerProcess, 0...4096)),

@@ -78,8 +78,8 @@ public struct ConfigWizard {
                 }
             }
         }
-        // After the size: tiny's default is configs/tiny.yaml's bf16.
-        _ = try ask("Mixed precision? no/bf16", c.launch.mixedPrecision, key: "mixed_precision", &c)
+        // After the size: tiny's default is configs/tiny.yaml's auto.
+        _ = try ask("Mixed precision? no/bf16/auto", c.launch.mixedPrecision, key: "mixed_precision", &c)
         _ = try ask("Training token shards (file, directory or glob)?", c.data.train, key: "data.train", &c)
         _ = try ask("Validation token shards (empty = none)?", c.data.val, key: "data.val", &c)
         _ = try ask("Tokenizer (tokenizer.json from `pretrain data prepare`; '' = none)?", c.data.tokenizer, key: "data.tokenizer", &c)

@@ -48,7 +48,7 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Report the training loss (and evaluate --test) every N steps; 0: only at the end.") var evalEvery = 100
     @Option(help: "Save a checkpoint (with the AdamW moments) every N steps; 0: only at the end.") var saveEvery = 100
     @Flag(help: "Continue from the newest checkpoint in --out (give the flags of that run).") var resume = false
-    @Option(help: "no (fp32) or bf16: linear layers and attention multiply bf16 operands, weights stay fp32 (as mixed_precision).") var mixedPrecision = "no"
+    @Option(help: "no (fp32), bf16 (linear layers and attention multiply bf16 operands, weights stay fp32), or auto (bf16 where the CPU has it natively), as mixed_precision.") var mixedPrecision = "no"
     @Option(help: "seq2seq: the source and target JSON fields.") var fields = "source,target"
     @Option(help: "seq2seq: task prefix before each source, e.g. 'translate English to German: '.") var prefix = ""
     @Option(help: "seq2seq: target tokens with EOS (default: --seq-len).") var targetLen: Int?

@@ -110,7 +110,7 @@ final class ConfigWizardTests: XCTestCase {
         XCTAssertEqual(c.schedule, file.schedule)
         XCTAssertEqual(c.training, file.training)
         XCTAssertEqual(c.launch.numProcesses, file.launch.numProcesses)
-        XCTAssertEqual(c.launch.mixedPrecision, file.launch.mixedPrecision, "bf16, asked after the size with tiny's answer as the default")
+        XCTAssertEqual(c.launch.mixedPrecision, file.launch.mixedPrecision, "auto, asked after the size with tiny's answer as the default")
         XCTAssertTrue(output.contains("Architecture: gpt (decoder, causal LM) or bert (encoder, masked LM)? [gpt]"), "\(output)")
         XCTAssertTrue(output.contains { $0.hasPrefix("Tokenizer (tokenizer.json from `pretrain data prepare`; '' = none)? [data/fortunes/tokenizer.json]") }, "\(output)")
     }

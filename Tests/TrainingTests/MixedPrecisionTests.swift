@@ -191,6 +191,46 @@ final class MixedPrecisionTests: XCTestCase {
         XCTAssertNotEqual(bf16.params, fp32.params)
     }
 
+    /// `auto` is bf16 exactly where the CPU multiplies bf16 natively: forced emulation makes it fp32
+    /// (bitwise the `no` run, no emulation warning, the start line says so); otherwise it trains as
+    /// `bf16` does on this CPU, bitwise.
+    func testAutoIsBF16WhereNativeElseFP32() throws {
+        let fp32 = try train(config("no", steps: 5)), bf16 = try train(config("bf16", steps: 5))
+        var native: [String] = []
+        let auto = try train(config("auto", steps: 5), warnings: &native)
+        let expected = BF16Matmul.cpuHasNativeBF16 ? bf16 : fp32
+        XCTAssertEqual(auto.losses.map(\.bitPattern), expected.losses.map(\.bitPattern))
+        XCTAssertEqual(auto.params.map(\.bitPattern), expected.params.map(\.bitPattern))
+        XCTAssertEqual(Trainer.effectiveMixedPrecision("auto"), BF16Matmul.cpuHasNativeBF16 ? "bf16" : "no")
+        XCTAssertTrue(native.isEmpty, "auto never runs emulated bf16: \(native)")
+
+        setenv("PRETRAIN_BF16", "emulated", 1)
+        defer { unsetenv("PRETRAIN_BF16") }
+        var warnings: [String] = []
+        var started: [String] = []
+        let c = config("auto", steps: 5)
+        let emulated = try InProcessGroup.run(size: 1) { comm -> ([Float], [Float]) in
+            var losses: [Float] = []
+            let trainer = try Trainer(config: c, comm: comm, threads: 1) { event in
+                if case let .step(m) = event { losses.append(m.loss) }
+                if case let .warning(w) = event { warnings.append(w) }
+                if case .started = event {
+                    let console = TrainingConsole(totalSteps: 5, rank: 0, interval: 1, quiet: false, interactive: false)
+                    for case let .line(text) in console.render(event) where text.hasPrefix("training: ") { started.append(text) }
+                }
+            }
+            try trainer.run()
+            return (losses, trainer.model.params.toArray())
+        }[0]
+        XCTAssertEqual(Trainer.effectiveMixedPrecision("auto"), "no")
+        XCTAssertEqual(emulated.0.map(\.bitPattern), fp32.losses.map(\.bitPattern), "auto where bf16 would be emulated is fp32")
+        XCTAssertEqual(emulated.1.map(\.bitPattern), fp32.params.map(\.bitPattern))
+        XCTAssertTrue(warnings.isEmpty, "\(warnings)")
+        XCTAssertTrue(started.first?.contains("[in-process], fp32 (mixed_precision: auto), ") == true, "\(started)")
+        XCTAssertEqual(Trainer.effectiveMixedPrecision("bf16"), "bf16")
+        XCTAssertEqual(Trainer.effectiveMixedPrecision("no"), "no")
+    }
+
     /// Other values are refused with the accepted ones listed.
     func testOtherPrecisionsAreOneLineErrors() throws {
         for value in ["fp16", "fp8", "float32"] {

@@ -65,7 +65,7 @@ public struct FineTuneRun {
         public var saveEvery = 100
         /// Continue from the newest checkpoint in `out` (a fresh start when there is none).
         public var resume = false
-        /// `mixed_precision`: "no" (fp32) or "bf16".
+        /// `mixed_precision`: "no" (fp32), "bf16" or "auto" (bf16 where the CPU has it natively).
         public var mixedPrecision = "no"
         /// Micro-batches per rank per step (seq2seq).
         public var accumulation = 1

@@ -18,4 +18,7 @@ public struct RunInfo: Sendable {
     public var resolvedConfig: String
     /// The communicator's backend name.
     public var backend: String
+    /// How the matrix products multiply: "fp32", "bf16" or "bf16 emulated", with "(mixed_precision:
+    /// auto)" after it when the config left the choice to this CPU.
+    public var precision = "fp32"
 }

@@ -206,7 +206,7 @@ public final class Trainer {
         events(.started(RunInfo(rank: comm.rank, worldSize: world, threads: self.threads, parameters: count,
                                 accumulationSteps: accumulationSteps, tokensPerStep: globalBatch * t.seqLen,
                                 trainSequences: train.sequencesPerEpoch, resolvedConfig: ConfigLoader.render(config),
-                                backend: comm.backendName)))
+                                backend: comm.backendName, precision: Self.precisionName(bf16, config))))
         if let bf16, bf16.path == .emulated, comm.rank == 0 {
             events(.warning(Self.emulationNotice(bf16)))
         }

@@ -53,7 +53,7 @@ public struct MemoryPlan: Sendable, Equatable {
             moments = 2 * 4 * count
         }
         if world > 1, bf16, !zero { communication = 2 * count }
-        let operandBytes = config.launch.mixedPrecision == "bf16" && config.family.arch == .gpt ? BF16Matmul.plannedElementSize : nil
+        let operandBytes = Trainer.effectiveMixedPrecision(config.launch.mixedPrecision) == "bf16" && config.family.arch == .gpt ? BF16Matmul.plannedElementSize : nil
         activations = Self.activationBytes(config, operandBytes: operandBytes)
         if let operandBytes {
             mixedPrecision = Self.gptMixedPrecisionBytes(config.model, B: t.microBatch, T: t.seqLen, parameters: count, elementSize: operandBytes)
