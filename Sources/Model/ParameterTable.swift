@@ -6,8 +6,14 @@ public struct ParameterTensor: Sendable, Equatable {
     public let shape: [Int]
     /// First element in the flat buffer.
     public let offset: Int
+    /// Whether the tensor belongs to a transformer block (`ParameterTableBuilder.addBlocks`), not to the
+    /// embeddings, final norms or heads around them.
+    public var inBlock = false
     /// Whether AdamW applies weight decay (tensors with ≥ 2 dimensions).
     public var decay: Bool { shape.count >= 2 }
+    /// Whether `optimizer.kind: muon` updates it with Muon: a block's weight matrix (embeddings, heads,
+    /// norms and biases stay with AdamW, as `torch.optim.Muon`'s documentation asks).
+    public var isHiddenMatrix: Bool { inBlock && shape.count == 2 }
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
     /// The tensor's range in the flat buffer.

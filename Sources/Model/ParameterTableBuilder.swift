@@ -26,7 +26,10 @@ struct ParameterTableBuilder {
         var starts: [Int] = []
         for l in 0..<layers {
             starts.append(offset)
-            for (i, shape) in shapes.enumerated() { add(name(l, i), shape) }
+            for (i, shape) in shapes.enumerated() {
+                add(name(l, i), shape)
+                tensors[tensors.count - 1].inBlock = true
+            }
         }
         return BlockPlacement(starts: starts, offsets: inBlock, count: running)
     }

@@ -1,10 +1,13 @@
 import Kernels
 
-/// AdamW over the flat parameter buffer, with PyTorch `torch.optim.AdamW` semantics.
+/// AdamW over the flat parameter buffer, with PyTorch `torch.optim.AdamW` semantics; with
+/// `kind: "muon"`, the blocks' weight matrices take Muon steps instead (`torch.optim.Muon`, RMS matched
+/// to AdamW's, so the same `lr` and `weightDecay` serve both).
 ///
 /// The moments `m` and `v` cover `shard`, a range of the flat buffer: the whole buffer for plain data
 /// parallelism, or one rank's part under ZeRO-1. Weight decay applies to tensors with ≥ 2 dimensions
-/// only (embeddings and weight matrices), as nanoGPT and GPT-2 do.
+/// only (embeddings and weight matrices), as nanoGPT and GPT-2 do. A Muon matrix keeps its momentum
+/// in `m` (its `v` stays zero), so checkpoints hold either optimizer's state in the same layout.
 public final class AdamWOptimizer {
     /// Hyperparameters; `lr` is the peak rate the schedule scales.
     public struct Settings: Codable, Equatable, Sendable {
@@ -15,6 +18,10 @@ public final class AdamWOptimizer {
         public var weightDecay: Float = 0.1
         /// Global gradient-norm clipping threshold; 0 turns clipping off.
         public var gradClip: Float = 1.0
+        /// "adamw", or "muon": Muon for the blocks' weight matrices, AdamW for everything else.
+        public var kind = "adamw"
+        /// Muon's momentum μ (Nesterov).
+        public var muonMomentum: Float = 0.95
         public init() {}
     }
 
@@ -30,6 +37,10 @@ public final class AdamWOptimizer {
     public private(set) var t = 0
     /// Decay and no-decay sub-ranges of `shard`, precomputed so a step allocates nothing.
     private let pieces: [(range: Range<Int>, decay: Bool)]
+    /// The matrices Muon updates (empty for AdamW): flat range and shape.
+    private let matrices: [(range: Range<Int>, rows: Int, cols: Int)]
+    /// Muon's work space, sized for the largest matrix.
+    private let scratch: FlatBuffer?
 
     /// An optimizer for `shard` of a model laid out by `layout`.
     public init(layout: some ParameterTable, settings: Settings, shard: Range<Int>? = nil) throws {
@@ -39,7 +50,15 @@ public final class AdamWOptimizer {
         m = try FlatBuffer(count: shard.count)
         v = try FlatBuffer(count: shard.count)
         var pieces: [(Range<Int>, Bool)] = []
+        var matrices: [(range: Range<Int>, rows: Int, cols: Int)] = []
         for (tensor, part) in layout.tensors(overlapping: shard) {
+            if settings.kind == "muon", tensor.isHiddenMatrix {
+                guard part == tensor.range else {
+                    throw ModelError("optimizer.kind: muon needs whole matrices on each rank, and \(tensor.name) is split between ranks; set training.zero1: false")
+                }
+                matrices.append((part, tensor.shape[0], tensor.shape[1]))
+                continue
+            }
             if let last = pieces.last, last.1 == tensor.decay, last.0.upperBound == part.lowerBound {
                 pieces[pieces.count - 1].0 = last.0.lowerBound..<part.upperBound
             } else {
@@ -47,6 +66,9 @@ public final class AdamWOptimizer {
             }
         }
         self.pieces = pieces
+        self.matrices = matrices
+        let work = matrices.map { Muon.scratchCount(rows: $0.rows, cols: $0.cols) }.max() ?? 0
+        scratch = work > 0 ? try FlatBuffer(count: work) : nil
     }
 
     /// Restores the step counter (checkpoint resume).
@@ -82,6 +104,13 @@ public final class AdamWOptimizer {
             update(r.lowerBound..<inside.lowerBound)
             update(inside)
             update(inside.upperBound..<r.upperBound)
+        }
+        for matrix in matrices {
+            let r = matrix.range
+            Muon.step(param: params.pointer + r.lowerBound, grad: grads.pointer + r.lowerBound,
+                      momentum: m.pointer + (r.lowerBound - shard.lowerBound), rows: matrix.rows, cols: matrix.cols,
+                      lr: lr, mu: settings.muonMomentum, weightDecay: settings.weightDecay, gradScale: gradScale,
+                      scratch: scratch!.pointer, rounded: r.overlaps(bare) ? nil : bf16?.roundedWeights(at: r.lowerBound))
         }
     }
 

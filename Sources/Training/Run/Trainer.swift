@@ -146,6 +146,9 @@ public final class Trainer {
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
         let layout = model.layout, compression = compression, rank = comm.rank
         if world > 1, t.zero1 {
+            if config.optimizer.kind == "muon" {
+                throw TrainingError("optimizer.kind: muon does not combine with training.zero1: true (Muon orthogonalises whole matrices, ZeRO-1 splits them between ranks); set training.zero1: false or optimizer.kind: adamw", exitCode: 2)
+            }
             let z = try MemoryPlan.agreeing(config, comm: comm) {
                 try ZeroShards(count: count, ranks: world, rank: rank, chunkElements: bucket, compression: compression)
             }
