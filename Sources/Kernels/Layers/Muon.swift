@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import Support
 
@@ -63,14 +64,13 @@ public enum Muon {
         // are written for it: A = XᵀX, and Xᵀ ← a·Xᵀ + Xᵀ·Sᵀ.
         let (a, b, c) = coefficients
         for _ in 0..<iterations {
-            if R <= C {
-                GEMM.sgemm(transA: false, transB: true, M: R, N: R, K: C, A: x, lda: C, B: x, ldb: C, beta: 0, C: gram, ldc: R)
-            } else {
-                GEMM.sgemm(transA: true, transB: false, M: C, N: C, K: R, A: x, lda: C, B: x, ldb: C, beta: 0, C: gram, ldc: C)
-            }
+            // A = X·Xᵀ and S = b·A + c·A·A (= c·A·Aᵀ, A symmetric) with syrk, half a product each.
+            cblas_ssyrk(CblasRowMajor, CblasUpper, R <= C ? CblasNoTrans : CblasTrans, Int32(k), Int32(max(R, C)),
+                        1, x, Int32(C), 0, gram, Int32(k))
+            mirrorUpper(gram, k)
             poly.update(from: gram, count: k * k)
-            GEMM.sgemm(transA: false, transB: false, M: k, N: k, K: k, alpha: c, A: gram, lda: k, B: gram, ldb: k,
-                       beta: b, C: poly, ldc: k)
+            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(k), Int32(k), c, gram, Int32(k), b, poly, Int32(k))
+            mirrorUpper(poly, k)
             next.update(from: x, count: n)
             if R <= C {
                 GEMM.sgemm(transA: false, transB: false, M: R, N: C, K: R, A: poly, lda: R, B: x, ldb: C, beta: a, C: next, ldc: C)
@@ -87,6 +87,13 @@ public enum Muon {
             let p1 = (load(param, i, count) * decay).addingProduct(load(update, i, count), step)
             store(param, i, count, p1)
             if count == 16 { rounded?.store16(i, p1) } else { rounded?.storePartial16(i, count, p1) }
+        }
+    }
+
+    /// Copies the upper triangle of the k×k row-major matrix `a` onto its lower triangle.
+    private static func mirrorUpper(_ a: UnsafeMutablePointer<Float>, _ k: Int) {
+        for i in 1..<max(k, 1) {
+            for j in 0..<i { a[i * k + j] = a[j * k + i] }
         }
     }
 
