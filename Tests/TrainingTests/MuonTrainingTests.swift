@@ -60,6 +60,24 @@ final class MuonTrainingTests: XCTestCase {
         XCTAssertNotEqual(try train(adamw).params[0], try train(config(ranks: 1, accumulation: 2)).params[0])
     }
 
+    /// The ranks share the Newton–Schulz work: every matrix is stepped by exactly one rank, every rank
+    /// steps some, and one rank alone steps them all (the bitwise test above covers the result).
+    func testRanksShareTheMatrices() throws {
+        for ranks in [1, 2, 4] {
+            let c = config(ranks: ranks)
+            let shares = try InProcessGroup.run(size: ranks) { comm -> [Bool]? in
+                try Trainer(config: c, comm: comm, threads: 1).muonShare?.owned
+            }
+            if ranks == 1 { XCTAssertNil(shares[0]); continue }
+            let owned = shares.map { $0 ?? [] }
+            XCTAssertEqual(owned[0].count, 2 * 4, "2 blocks × 4 matrices")
+            for index in owned[0].indices {
+                XCTAssertEqual(owned.filter { $0[index] }.count, 1, "\(ranks) ranks: matrix \(index) has one owner")
+            }
+            for (r, mine) in owned.enumerated() { XCTAssertTrue(mine.contains(true), "\(ranks) ranks: rank \(r) steps some") }
+        }
+    }
+
     /// Stopping at step 10 and resuming gives the uninterrupted run's parameters bit for bit: the
     /// momentum travels in the checkpoint's first moments.
     func testResumeIsBitExact() throws {

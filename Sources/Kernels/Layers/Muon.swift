@@ -36,13 +36,14 @@ public enum Muon {
     }
 
     /// Updates `param` and `momentum` in place. With `rounded`, also writes each new parameter rounded
-    /// to bf16 there (mixed precision's weight copy).
+    /// to bf16 there (mixed precision's weight copy). With `apply` false only the momentum moves: the
+    /// rank whose share the matrix is not keeps the same momentum and receives the new weights.
     public static func step(param: UnsafeMutablePointer<Float> /* (R, C) */,
                             grad: UnsafePointer<Float> /* (R, C) */,
                             momentum: UnsafeMutablePointer<Float> /* (R, C) */,
                             rows R: Int, cols C: Int, lr: Float, mu: Float, weightDecay: Float, gradScale: Float = 1,
                             scratch: UnsafeMutablePointer<Float> /* scratchCount(rows: R, cols: C) */,
-                            rounded: BF16Destination? = nil) {
+                            rounded: BF16Destination? = nil, apply: Bool = true) {
         precondition(R > 0 && C > 0, "Muon needs a non-empty matrix")
         let n = R * C, k = min(R, C)
         var x = scratch, next = scratch + n
@@ -57,6 +58,7 @@ public enum Muon {
             store(momentum, i, count, b1)
             store(x, i, count, g.addingProduct(b1 - g, muV))
         }
+        guard apply else { return }
         let norm = Float(VectorMath.sumOfSquares(x, count: n).squareRoot())
         VectorMath.scale(x, count: n, by: 1 / max(norm, eps))
 

@@ -37,8 +37,8 @@ public final class AdamWOptimizer {
     public private(set) var t = 0
     /// Decay and no-decay sub-ranges of `shard`, precomputed so a step allocates nothing.
     private let pieces: [(range: Range<Int>, decay: Bool)]
-    /// The matrices Muon updates (empty for AdamW): flat range and shape.
-    private let matrices: [(range: Range<Int>, rows: Int, cols: Int)]
+    /// The matrices Muon updates (empty for AdamW): flat range and shape, in storage order.
+    public let matrices: [(range: Range<Int>, rows: Int, cols: Int)]
     /// Muon's work space, sized for the largest matrix.
     private let scratch: FlatBuffer?
 
@@ -83,8 +83,11 @@ public final class AdamWOptimizer {
 
     /// One AdamW step on `shard` of `params` with `grads` (same layout), at learning rate `lr`, with
     /// gradients multiplied by `gradScale` first (clipping). With `bf16` (holding `params` attached),
-    /// the same pass refreshes its bf16 copy of the weights it updates.
-    public func step(params: FlatBuffer, grads: FlatBuffer, lr: Float, gradScale: Float = 1, bf16: BF16Matmul? = nil) {
+    /// the same pass refreshes its bf16 copy of the weights it updates. With `muonShare` (one flag per
+    /// entry of `matrices`), only the flagged matrices take their Muon step; the others move their
+    /// momentum only and are expected to arrive from the rank that stepped them.
+    public func step(params: FlatBuffer, grads: FlatBuffer, lr: Float, gradScale: Float = 1, bf16: BF16Matmul? = nil,
+                     muonShare: [Bool]? = nil) {
         t += 1
         // Elements that bf16 keeps no copy of (`BF16Matmul.unrounded`) are updated on their own.
         let bare = bf16?.unrounded ?? 0..<0
@@ -105,12 +108,13 @@ public final class AdamWOptimizer {
             update(inside)
             update(inside.upperBound..<r.upperBound)
         }
-        for matrix in matrices {
+        for (index, matrix) in matrices.enumerated() {
             let r = matrix.range
             Muon.step(param: params.pointer + r.lowerBound, grad: grads.pointer + r.lowerBound,
                       momentum: m.pointer + (r.lowerBound - shard.lowerBound), rows: matrix.rows, cols: matrix.cols,
                       lr: lr, mu: settings.muonMomentum, weightDecay: settings.weightDecay, gradScale: gradScale,
-                      scratch: scratch!.pointer, rounded: r.overlaps(bare) ? nil : bf16?.roundedWeights(at: r.lowerBound))
+                      scratch: scratch!.pointer, rounded: r.overlaps(bare) ? nil : bf16?.roundedWeights(at: r.lowerBound),
+                      apply: muonShare?[index] ?? true)
         }
     }
 

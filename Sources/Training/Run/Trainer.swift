@@ -66,6 +66,8 @@ public final class Trainer {
     /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
     private let onReady: ((Range<Int>) -> Void)?
     let zero: ZeroShards?
+    /// Muon's matrices shared out between the ranks (synchronised steps of a multi-rank muon run).
+    public let muonShare: MuonShare?
     private let peakFLOPS: Double
     private let flopsPerToken: Double
     /// One-element scratch for the loss average and the squared-norm sum (no per-step arrays).
@@ -153,6 +155,7 @@ public final class Trainer {
                 try ZeroShards(count: count, ranks: world, rank: rank, chunkElements: bucket, compression: compression)
             }
             zero = z
+            muonShare = nil
             let pieces = z.owned.filter { !$0.isEmpty }
             optimizers = try MemoryPlan.agreeing(config, comm: comm) {
                 try (pieces.isEmpty ? [0..<0] : pieces).map { try AdamWOptimizer(layout: layout, settings: config.optimizer, shard: $0) }
@@ -163,7 +166,10 @@ public final class Trainer {
             defersTokenEmbedding = false
         } else {
             zero = nil
-            optimizers = try MemoryPlan.agreeing(config, comm: comm) { [try AdamWOptimizer(layout: layout, settings: config.optimizer)] }
+            let optimizer = try MemoryPlan.agreeing(config, comm: comm) { try AdamWOptimizer(layout: layout, settings: config.optimizer) }
+            optimizers = [optimizer]
+            muonShare = world > 1 && !optimizer.matrices.isEmpty
+                ? try MemoryPlan.agreeing(config, comm: comm) { try MuonShare(matrices: optimizer.matrices, rank: rank, size: world) } : nil
             // Buckets exist to start sending before backward ends; after backward, one call over the
             // whole buffer is what MPI_Allreduce does best (no per-call start-up, no skew per bucket).
             let overlap = overlapsCommunication
@@ -316,8 +322,14 @@ public final class Trainer {
             badSteps = 0
             let clip = optimizers[0].clipScale(gradNorm: gradNorm)
             let optimizerStart = Timeline.now()
-            for optimizer in optimizers { optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip, bf16: model.bf16) }
+            let share = syncing ? muonShare : nil
+            for optimizer in optimizers {
+                optimizer.step(params: model.params, grads: model.grads, lr: lr, gradScale: clip, bf16: model.bf16, muonShare: share?.owned)
+            }
             timeline?.record(.optimizerStep, start: optimizerStart)
+            if let share {
+                try sync.timeBlocking { try share.exchange(model.params, comm: comm, bf16: model.bf16) }
+            }
             if syncing, let zero {
                 try sync.timeBlocking { try zero.allgather(model.params, comm: comm) }
                 model.bf16?.refreshWeights()   // the other ranks' pieces arrived in fp32

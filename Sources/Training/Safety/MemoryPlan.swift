@@ -257,7 +257,11 @@ public struct MemoryPlan: Sendable, Equatable {
         let t = config.training
         let batch = ["lower training.micro_batch (\(t.microBatch); activations scale with it)", "training.seq_len (\(t.seqLen))"]
         var model: [String] = []
-        if ranks > 1, !t.zero1 { model.append("set training.zero1: true (moments ÷ \(ranks))") }
+        if ranks > 1, !t.zero1 {
+            // ZeRO-1 splits matrices between ranks, which Muon cannot take.
+            let adamw = config.optimizer.kind == "muon" ? "optimizer.kind: adamw and " : ""
+            model.append("set \(adamw)training.zero1: true (moments ÷ \(ranks))")
+        }
         model.append("a smaller model (model.n_layer \(config.model.nLayer), model.d_model \(config.model.dModel))")
         var levers = activations >= parameters + gradients + moments + checkpoint ? batch + model : model + batch
         if localRanks > 1 { levers.append("fewer ranks per host") }
