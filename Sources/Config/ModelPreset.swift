@@ -53,10 +53,10 @@ public enum ModelPreset: String, ConfigChoice {
     public var runSettings: [String] {
         switch self {
         case .none: []
-        case .tiny: ["mixed_precision=auto", "training.seq_len=128", "training.micro_batch=16", "training.global_batch=32", "training.steps=950",
+        case .tiny: ["mixed_precision=auto", "training.seq_len=128", "training.micro_batch=16", "training.global_batch=32", "training.steps=900",
                      "optimizer.kind=muon", "optimizer.lr=0.005", "optimizer.weight_decay=0.1", "schedule.warmup_steps=40", "training.eval_interval=250",
                      "training.eval_steps=8"]
-        case .small: ["training.seq_len=256", "training.micro_batch=8", "training.global_batch=0", "training.steps=950", "optimizer.lr=0.001"]
+        case .small: ["training.seq_len=256", "training.micro_batch=8", "training.global_batch=0", "training.steps=900", "optimizer.lr=0.001"]
         case .gpt2: ["training.seq_len=1024", "training.micro_batch=8", "training.global_batch=0", "training.steps=200", "optimizer.lr=0.0006"]
         }
     }
