@@ -13,7 +13,9 @@
 # Neither loopback address is one of this machine's own, so mpirun starts both orteds at once on one
 # machine; OpenMPI 4.1's rtc/hwloc then sometimes segfaults an orted while it maps the topology into
 # shared memory at a guessed address hole (about 1 start in 3 under gVisor), so that sharing is off
-# there (OMPI_MCA_rtc_hwloc_vmhole=none; each process reads the topology itself).
+# there (OMPI_MCA_rtc_hwloc_vmhole=none; each process reads the topology itself), and each orted
+# gets its own session directory (both creating /tmp/ompi.HOST.UID/jf.N/0/ at once failed in mkdir
+# with "File exists" once in a CI run).
 # COMMAND runs on host A with:
 #   TWO_HOSTS_HOSTFILE          a hostfile listing both addresses with slots=1
 #   TWO_HOSTS_A, TWO_HOSTS_B    the two addresses
@@ -84,6 +86,9 @@ case "\$1" in
   $addr_a|$addr_b) ;;
   *) echo "rsh-agent: unknown host \$1" >&2; exit 255 ;;
 esac
+# Each "host" gets its own session directory: two orteds creating one tree at once race in mkdir.
+mkdir -p "$dir/session-\$1"
+export OMPI_MCA_orte_tmpdir_base="$dir/session-\$1"
 shift
 exec bash -c "\$*"
 AGENT
