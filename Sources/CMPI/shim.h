@@ -41,6 +41,10 @@ static inline MPI_Win cmpi_win_null(void) { return MPI_WIN_NULL; }
 // peer rank's buffer directly, as OpenMPI's vader transport does.
 static inline uint64_t cmpi_load_acquire(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void cmpi_store_release(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/// Sets `*p` to `desired` if it holds `expected` (acquire-release); returns whether it did.
+static inline int cmpi_compare_exchange(uint64_t *p, uint64_t expected, uint64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 /// Copies `n` bytes at `remote` in process `pid` to `local`; returns the bytes copied or -1 (errno).
 static inline long cmpi_read_peer(pid_t pid, void *local, uint64_t remote, size_t n) {
     struct iovec l = { local, n };

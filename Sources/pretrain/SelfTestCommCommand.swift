@@ -58,7 +58,7 @@ struct SelfTestCommCommand: ParsableCommand {
             results = try suite.run(on: comm, corruptingRank: corruptRank)
             if comm.rank == 0 {
                 print("selftest comm: \(comm.size) ranks (mpi, \(comm.threadSupport)), "
-                      + "local rank \(comm.localRank) of \(comm.localSize), large float32 sums via \(comm.allreduceTransport)"
+                      + "local rank \(comm.localRank) of \(comm.localSize), large float32 sums via \(comm.allreduceTransport), progressive sums: \(comm.progressiveSumTransport)"
                       + (comm.appliedEnvironment.isEmpty ? "" : ", set \(comm.appliedEnvironment.joined(separator: " "))"))
             }
             try report(results, backend: nil, size: comm.size, rank: comm.rank,

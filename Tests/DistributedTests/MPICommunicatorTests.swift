@@ -30,14 +30,21 @@ final class MPICommunicatorTests: XCTestCase {
     /// Runs the self-test under mpirun with `ranks` ranks and in process with as many threads, and
     /// requires: exit status 0, every check passed, MPI's error named MPI_Bcast, identical digests.
     /// `transport` is the large-sum path the run must report (so that the digests below really test it).
-    private func checkAgainstInProcess(ranks: Int, transport: String, environment: [String: String] = [:]) throws {
+    /// `progressive` is what the run must report for progressive sums ("single-node" or "none"); its
+    /// two checks then ran on that path, and the fractional one's digest equals the in-process sum.
+    private func checkAgainstInProcess(ranks: Int, transport: String, progressive: String = "none",
+                                       environment: [String: String] = [:]) throws {
         let run = try ProcessRunner.mpirun(ranks, ["selftest", "comm"], environment: environment)
         XCTAssertEqual(run.status, 0, run.output)
         guard let report = Self.parseReport(run) else { return XCTFail("no summary line in:\n\(run.output)") }
         XCTAssertEqual(report.failed, 0, run.output)
         XCTAssertEqual(report.passed, report.checks.count, "one PASS line per passed check")
         XCTAssertTrue(run.output.contains("selftest comm: \(ranks) ranks (mpi"), run.output)
-        XCTAssertTrue(run.output.contains("large float32 sums via \(transport)"), run.output)
+        XCTAssertTrue(run.output.contains("large float32 sums via \(transport), progressive sums: \(progressive)"), run.output)
+        if progressive != "none" {
+            let early = run.lines.first { $0.contains("the rank done first sums every piece") } ?? ""
+            XCTAssertTrue(early.hasPrefix("PASS") && early.contains("rank 0 summed 16 of 16 pieces"), early)
+        }
         let badRoot = run.lines.first { $0.contains("raises an error naming the call") } ?? ""
         XCTAssertTrue(badRoot.contains("MPI_Bcast failed") && badRoot.contains("MPI_ERR_ROOT"), badRoot)
 
@@ -59,10 +66,21 @@ final class MPICommunicatorTests: XCTestCase {
     func testOneRankMatchesInProcess() throws { try checkAgainstInProcess(ranks: 1, transport: "MPI_Allreduce") }
 
     /// Ranks on one host sum large float32 buffers through `SingleNodeAllreduce`, bit for bit as in process.
-    func testTwoRanksMatchInProcess() throws { try checkAgainstInProcess(ranks: 2, transport: Self.singleNode) }
+    func testTwoRanksMatchInProcess() throws {
+        try checkAgainstInProcess(ranks: 2, transport: Self.singleNode, progressive: "single-node")
+    }
 
     /// Four ranks: parts of 1,000,003 and 16 Mi elements that do not divide evenly, several pieces each.
-    func testFourRanksMatchInProcess() throws { try checkAgainstInProcess(ranks: 4, transport: Self.singleNode) }
+    func testFourRanksMatchInProcess() throws {
+        try checkAgainstInProcess(ranks: 4, transport: Self.singleNode, progressive: "single-node")
+    }
+
+    /// `PRETRAIN_PROGRESSIVE_SUM=0` leaves large sums on the single-node path but sums gradients after
+    /// backward with one plain call: same digests.
+    func testProgressiveSumCanBeTurnedOff() throws {
+        try checkAgainstInProcess(ranks: 2, transport: Self.singleNode, progressive: "none",
+                                  environment: ["PRETRAIN_PROGRESSIVE_SUM": "0"])
+    }
 
     /// `PRETRAIN_SINGLE_NODE_ALLREDUCE=0` falls back to `MPI_Allreduce`, with the same results.
     func testThreeRanksWithMPIAllreduceMatchInProcess() throws {
@@ -77,11 +95,13 @@ final class MPICommunicatorTests: XCTestCase {
         XCTAssertTrue(run.output.contains("large float32 sums via \(Self.singleNode)"), run.output)
         guard let report = Self.parseReport(run) else { return XCTFail("no summary line in:\n\(run.output)") }
         let local = try InProcessGroup.run(size: 3) { comm in try CommSelfTest(sizes: [200_003], fractional: true).run(on: comm) }[0]
-        let name = "allreduce float32 sum n=200003 fractional"
-        guard let mine = local.first(where: { $0.name == name })?.digest, let theirs = report.checks[name] ?? nil else {
-            return XCTFail("no digest for \(name):\n\(run.output)")
+        XCTAssertTrue(run.output.contains("progressive sums: single-node"), run.output)
+        for name in ["allreduce float32 sum n=200003 fractional", "progressive sum float32 n=1000003 fractional, ranks at different speeds"] {
+            guard let mine = local.first(where: { $0.name == name })?.digest, let theirs = report.checks[name] ?? nil else {
+                return XCTFail("no digest for \(name):\n\(run.output)")
+            }
+            XCTAssertEqual(String(format: "%016llx", mine), theirs, "\(name)\n\(run.output)")
         }
-        XCTAssertEqual(String(format: "%016llx", mine), theirs, run.output)
     }
 
     func testRunsAsASingleProcessWithoutMPIRun() throws {

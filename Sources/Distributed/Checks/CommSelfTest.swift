@@ -30,7 +30,7 @@ public struct CommSelfTest {
     }
 
     /// Outcome of one check on this rank.
-    private struct Local {
+    struct Local {
         var failure: String?
         var digest: UInt64?
         var note: String?
@@ -123,6 +123,18 @@ public struct CommSelfTest {
                 var x: [Int32] = [1, 2]
                 try x.withUnsafeMutableBufferPointer { try comm.allreduceAsync($0, op: .average).wait() }
             }
+        }
+
+        check("progressive sum float32 n=1000003, ranks at different speeds") {
+            try progressiveSum(comm, count: 1_000_003, salt: 60, fractional: false)
+        }
+        if fractional {
+            check("progressive sum float32 n=1000003 fractional, ranks at different speeds") {
+                try progressiveSum(comm, count: 1_000_003, salt: 62, fractional: true)
+            }
+        }
+        check("progressive sum float32 n=1000003, the rank done first sums every piece") {
+            try progressiveSumByTheEarlyRank(comm, count: 1_000_003, salt: 61)
         }
 
         check("broadcast root=\(n + 5) raises an error naming the call") { try badRoot(comm) }
@@ -360,6 +372,9 @@ private final class CorruptingCommunicator: Communicator {
                                       counts: [Int], op: ReduceOp) throws {
         try base.reduceScatter(send, into: receive, counts: counts, op: op)
     }
+    func makeProgressiveSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> (any ProgressiveSum)? {
+        try base.makeProgressiveSum(buffer, count: count).map { CorruptingProgressiveSum(base: $0, buffer: buffer) }
+    }
     func shutdown() throws { try base.shutdown() }
 
     private func corrupt<T: CommScalar>(_ buffer: UnsafeMutableBufferPointer<T>) {
@@ -375,5 +390,20 @@ private final class CorruptingCommunicator: Communicator {
         case .uint64: raw.assumingMemoryBound(to: UInt64.self).pointee &+= 1
         case .bfloat16: raw.assumingMemoryBound(to: UInt16.self).pointee ^= 0x0080  // flips the exponent's lowest bit
         }
+    }
+}
+
+/// A progressive sum that adds 1 to the result's first element, as `CorruptingCommunicator` does.
+private final class CorruptingProgressiveSum: ProgressiveSum {
+    let base: any ProgressiveSum
+    let buffer: UnsafeMutablePointer<Float>
+    init(base: any ProgressiveSum, buffer: UnsafeMutablePointer<Float>) { (self.base, self.buffer) = (base, buffer) }
+    var count: Int { base.count }
+    func begin() { base.begin() }
+    func markReady(_ range: Range<Int>) { base.markReady(range) }
+    func finish() throws -> ProgressiveSumWork {
+        let work = try base.finish()
+        if count > 0 { buffer[0] += 1 }
+        return work
     }
 }

@@ -119,6 +119,18 @@ public final class WatchdogCommunicator: Communicator, @unchecked Sendable {
         }
     }
 
+    /// The base's progressive sum, with `finish()` numbered, published and watched as an allreduce.
+    public func makeProgressiveSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> (any ProgressiveSum)? {
+        try base.makeProgressiveSum(buffer, count: count).map { WatchedProgressiveSum(base: $0, watchdog: self) }
+    }
+
+    /// Runs `body` as one watched blocking allreduce of `count` float32.
+    fileprivate func watchedSum<R>(count: Int, _ body: () throws -> R) throws -> R {
+        var result: R?
+        try blocking(.allreduce, .float32, count) { result = try body() }
+        return result!
+    }
+
     /// Stops the watchdog, then shuts the base down.
     public func shutdown() throws {
         stop()
@@ -225,4 +237,15 @@ public final class WatchdogCommunicator: Communicator, @unchecked Sendable {
         onStall(diagnose(oldest.record, waited: Double(now - oldest.issued) / 1e9))
         return false
     }
+}
+
+/// A progressive sum whose `finish()` the watchdog watches like any blocking collective.
+private final class WatchedProgressiveSum: ProgressiveSum {
+    let base: any ProgressiveSum
+    unowned let watchdog: WatchdogCommunicator
+    init(base: any ProgressiveSum, watchdog: WatchdogCommunicator) { (self.base, self.watchdog) = (base, watchdog) }
+    var count: Int { base.count }
+    func begin() { base.begin() }
+    func markReady(_ range: Range<Int>) { base.markReady(range) }
+    func finish() throws -> ProgressiveSumWork { try watchdog.watchedSum(count: base.count) { try base.finish() } }
 }

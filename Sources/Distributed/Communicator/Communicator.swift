@@ -51,7 +51,17 @@ public protocol Communicator: AnyObject {
     func reduceScatter<T: CommScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                       counts: [Int], op: ReduceOp) throws
 
+    /// A progressive float32 sum of the `count` floats at `buffer` (see `ProgressiveSum`), or nil where
+    /// the transport has none (the caller then reduces with `allreduce` after backward). Collective:
+    /// every rank calls it, in the same place of its sequence of calls, and every rank gets nil or none does.
+    func makeProgressiveSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> (any ProgressiveSum)?
+
     /// Finishes queued work, stops the communication thread and releases the transport (MPI:
     /// `MPI_Finalize`, exactly once per process). Idempotent; later operations throw `.shutDown`.
     func shutdown() throws
+}
+
+extension Communicator {
+    /// None: reduce with `allreduce` after backward.
+    public func makeProgressiveSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> (any ProgressiveSum)? { nil }
 }

@@ -19,9 +19,12 @@ import Support
 ///   while backward continues. Buckets therefore go out in the order backward finishes them, which
 ///   is the same on every rank (collectives must be issued in one order). `finish()` hands over the
 ///   rest, in bucket order, and waits.
-/// - after backward: `markReady` does nothing and `finish()` reduces every bucket with blocking calls
-///   on the caller's thread. On machines where the communication thread can only steal cycles from
-///   the compute thread (one core per rank) this avoids context switches and is not slower.
+/// - after backward: `finish()` reduces every bucket with blocking calls on the caller's thread. On
+///   machines where the communication thread can only steal cycles from the compute thread (one core
+///   per rank) this avoids context switches and is not slower. Where the communicator offers a
+///   `ProgressiveSum` (ranks on one host) and the sum is uncompressed, `markReady` reports the
+///   finished ranges to it instead, and `finish()` lets a rank that finished backward early sum what
+///   the slower ranks have already finished (`reducesProgressively`); otherwise `markReady` does nothing.
 ///
 /// `op` is `.sum` (the caller pre-scaled its gradients by 1/ranks, the cheapest: no pass over the
 /// buffer after the transport) or `.average`. Knows only buffers: no model types, as Horovod's core.
@@ -36,6 +39,10 @@ public final class GradientAllreducer {
     public let overlapsBackward: Bool
     /// `.sum` or `.average`.
     public let op: ReduceOp
+    /// Whether the after-backward schedule runs on the communicator's `ProgressiveSum`.
+    public var reducesProgressively: Bool { progressive != nil }
+    /// The after-backward transport where there is one (see the type's comment).
+    private let progressive: (any ProgressiveSum)?
 
     private let comm: any Communicator
     private let base: UnsafeMutablePointer<Float>
@@ -87,6 +94,8 @@ public final class GradientAllreducer {
         } else {
             wire = nil
         }
+        progressive = !overlapsBackward && compression == .none && op == .sum && comm.size > 1
+            ? try comm.makeProgressiveSum(buffer, count: count) : nil
     }
 
     deinit { free(wire) }
@@ -95,11 +104,13 @@ public final class GradientAllreducer {
     public func begin() {
         precondition(requests.isEmpty, "begin() while a previous step is still in flight; call finish() first")
         for i in buckets.indices { pending[i] = buckets[i].count }
+        progressive?.begin()
     }
 
     /// Reports that the gradients in `range` are final; launches, highest offset first, every bucket
     /// that this completes (overlapped schedule only). No element may be reported twice in a step.
     public func markReady(_ range: Range<Int>) {
+        if let progressive { return progressive.markReady(range) }
         guard overlapsBackward else { return }
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "ready range \(range) outside 0..<\(count)")
         for i in buckets.indices {
@@ -137,6 +148,12 @@ public final class GradientAllreducer {
                 }
             }
             if let firstError { throw firstError }
+        } else if let progressive {
+            let callStart = DispatchTime.now().uptimeNanoseconds
+            let work = try progressive.finish()
+            timing.communicationSeconds = work.busySeconds
+            timing.progressivePieces = (work.pieces, work.totalPieces)
+            onBucketFinished?(0, 0..<count, callStart, callStart, DispatchTime.now().uptimeNanoseconds)
         } else {
             for index in buckets.indices {
                 let r = buckets[index]

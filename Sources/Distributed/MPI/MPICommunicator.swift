@@ -53,6 +53,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let appliedEnvironment: [String]
     /// How large float32 sums travel: "single-node (cross-memory attach)" when every rank shares this
     /// host and may read its peers' memory, else "MPI_Allreduce".
+    /// What `makeProgressiveSum` runs on: "single-node" or "none".
+    public var progressiveSumTransport: String {
+        singleNode != nil && ProcessInfo.processInfo.environment["PRETRAIN_PROGRESSIVE_SUM"] != "0" ? "single-node" : "none"
+    }
     public var allreduceTransport: String { singleNode == nil ? "MPI_Allreduce" : "single-node (cross-memory attach)" }
 
     private let comm: MPI_Comm?
@@ -216,6 +220,13 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     /// Finishes queued operations, frees the communicators and calls `MPI_Finalize` (once per
     /// process). Idempotent: later calls return at once.
+    /// On one host with the single-node transport (and `PRETRAIN_PROGRESSIVE_SUM` not `0`): a
+    /// `SingleNodeProgressiveSum`; otherwise nil.
+    public func makeProgressiveSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws -> (any ProgressiveSum)? {
+        guard let singleNode, ProcessInfo.processInfo.environment["PRETRAIN_PROGRESSIVE_SUM"] != "0" else { return nil }
+        return SingleNodeProgressiveSum(transport: singleNode, buffer: buffer, count: count)
+    }
+
     public func shutdown() throws {
         lifecycleLock.lock()
         let first = !isShutDown

@@ -38,26 +38,31 @@ final class SingleNodeAllreduce {
     static let minimumElements = 4096
 
     /// The `UInt64` fields of one rank's slot in the shared window.
-    private enum Field: Int {
+    enum Field: Int {
         case ready = 0, reduced, address, count, pid, probeAddress
+        /// The progressive sum's (`SingleNodeProgressiveSum`): buffer, length, (step << 32) | pieces
+        /// final from the top; `claim` and `completed` ((step << 32) | pieces) are rank 0's only.
+        case streamAddress, streamCount, progress, claim, completed
     }
 
     /// Bytes between two ranks' slots: two cache lines, so no rank's flags share a line with another's.
     private static let slotBytes = 128
     /// Elements read from a peer per `process_vm_readv` in the reduce phase (256 KiB of floats, half of Zen 3's L2).
-    private static let pieceElements = 65_536
+    static let pieceElements = 65_536
     /// The value the start-up probe reads from every peer.
     private static let probeMagic: UInt64 = 0x7072_6574_7261_696E
 
     let rank: Int
     let size: Int
     private var window: MPI_Win?
-    private var slots: [UnsafeMutablePointer<UInt64>] = []
-    private var pids: [pid_t] = []
+    private(set) var slots: [UnsafeMutablePointer<UInt64>] = []
+    private(set) var pids: [pid_t] = []
     private var addresses: [UInt64]
     private var sequence: UInt64 = 0
+    /// Progressive sums begun so far (their step numbers, shared by every `SingleNodeProgressiveSum`).
+    private var streamSteps: UInt64 = 0
     /// Bytes per element of the call in progress (4 float32, 2 bfloat16).
-    private var width = 4
+    var width = 4
     /// Cache-sized pieces: a peer's elements as read, and the running rank-order sum.
     private let incoming: UnsafeMutablePointer<Float>
     private let sum: UnsafeMutablePointer<Float>
@@ -136,6 +141,12 @@ final class SingleNodeAllreduce {
         slots = []
     }
 
+    /// The next progressive-sum step number (1, 2, …): every rank begins them in the same order.
+    func nextStreamStep() -> UInt64 {
+        streamSteps += 1
+        return streamSteps
+    }
+
     /// Sums `count` floats at `buffer` across the ranks, in place; every rank must call it with the same
     /// count, in the same order relative to its other calls. A rank waiting for its peers polls for
     /// `pollMicroseconds`, then sleeps until woken: short while backward runs beside it (the core is
@@ -185,18 +196,25 @@ final class SingleNodeAllreduce {
 
     /// Sums every rank's elements `offset ..< offset + count` in rank order into `target` (my copy).
     private func reducePiece(_ target: UnsafeMutableRawPointer, offset: Int, count n: Int) throws {
+        try reducePiece(target, offset: offset, count: n, bases: addresses, incoming: incoming, sum: sum)
+    }
+
+    /// Sums every rank's elements `offset ..< offset + count` of the buffers at `bases` (peers'
+    /// addresses) in rank order into `target` (my copy), with two cache-sized scratch pieces.
+    func reducePiece(_ target: UnsafeMutableRawPointer, offset: Int, count n: Int, bases: [UInt64],
+                     incoming: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>) throws {
         if rank == 0 {
             for q in 1..<size {
-                try read(from: q, offset: offset, count: n, into: incoming)
+                try read(from: q, at: bases[q], offset: offset, count: n, into: incoming)
                 add(UnsafeRawPointer(target), UnsafeRawPointer(incoming), into: target, count: n)
             }
             return
         }
-        try read(from: 0, offset: offset, count: n, into: sum)
+        try read(from: 0, at: bases[0], offset: offset, count: n, into: sum)
         for q in 1..<size {
             var next = UnsafeRawPointer(target)
             if q != rank {
-                try read(from: q, offset: offset, count: n, into: incoming)
+                try read(from: q, at: bases[q], offset: offset, count: n, into: incoming)
                 next = UnsafeRawPointer(incoming)
             }
             let destination = q == size - 1 ? target : UnsafeMutableRawPointer(sum)
@@ -217,27 +235,32 @@ final class SingleNodeAllreduce {
         (q * count / ranks)..<((q + 1) * count / ranks)
     }
 
-    /// Copies `count` elements at element `offset` of peer `q`'s published buffer into `destination`.
-    private func read(from q: Int, offset: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
-        try copy("process_vm_readv", peer: q, offset: offset, count: count, local: UnsafeMutableRawPointer(destination)) {
+    /// Copies `count` elements at element `offset` of peer `q`'s buffer at `base` into `destination`.
+    private func read(from q: Int, at base: UInt64, offset: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        try copy("process_vm_readv", peer: q, base: base, offset: offset, count: count, local: UnsafeMutableRawPointer(destination)) {
             cmpi_read_peer($0, $1, $2, $3)
         }
     }
 
     /// Copies `count` elements from `source` to element `offset` of peer `q`'s published buffer.
     private func write(to q: Int, offset: Int, count: Int, from source: UnsafeMutableRawPointer) throws {
-        try copy("process_vm_writev", peer: q, offset: offset, count: count, local: source) {
+        try write(to: q, at: addresses[q], offset: offset, count: count, from: source)
+    }
+
+    /// Copies `count` elements from `source` to element `offset` of peer `q`'s buffer at `base`.
+    func write(to q: Int, at base: UInt64, offset: Int, count: Int, from source: UnsafeMutableRawPointer) throws {
+        try copy("process_vm_writev", peer: q, base: base, offset: offset, count: count, local: source) {
             cmpi_write_peer($0, $1, $2, $3)
         }
     }
 
-    /// Moves `count` floats between `local` and element `offset` of peer `q`'s buffer with `call`
-    /// (named `name`), which may move fewer bytes than asked; repeats until all have moved.
-    private func copy(_ name: String, peer q: Int, offset: Int, count: Int, local: UnsafeMutableRawPointer,
+    /// Moves `count` elements between `local` and element `offset` of peer `q`'s buffer at `base` with
+    /// `call` (named `name`), which may move fewer bytes than asked; repeats until all have moved.
+    private func copy(_ name: String, peer q: Int, base: UInt64, offset: Int, count: Int, local: UnsafeMutableRawPointer,
                       _ call: (pid_t, UnsafeMutableRawPointer, UInt64, Int) -> Int) throws {
         var done = 0
         let bytes = count * width
-        let remote = addresses[q] + UInt64(offset * width)
+        let remote = base + UInt64(offset * width)
         while done < bytes {
             let n = call(pids[q], local + done, remote + UInt64(done), bytes - done)
             guard n > 0 else {
@@ -258,7 +281,7 @@ final class SingleNodeAllreduce {
     }
 
     /// Sets my `field` to `value` and wakes the peers sleeping on it.
-    private func publish(_ field: Field, _ value: UInt64) {
+    func publish(_ field: Field, _ value: UInt64) {
         let flag = slots[rank] + field.rawValue
         cmpi_store_release(flag, value)
         _ = cmpi_futex_wake(flag)
@@ -267,7 +290,7 @@ final class SingleNodeAllreduce {
     /// Waits until peer `q`'s `field` reaches `value`: polls for up to `polling` µs (peers that are
     /// nearly there), then sleeps on the flag's futex until the peer's `publish` wakes it. The 2 ms
     /// timeout only bounds a wake-up that never comes (the flag is re-read after every wake).
-    private func wait(for q: Int, _ field: Field, atLeast value: UInt64, polling: Int) {
+    func wait(for q: Int, _ field: Field, atLeast value: UInt64, polling: Int) {
         let flag = slots[q] + field.rawValue
         if cmpi_load_acquire(flag) >= value { return }
         let spinUntil = DispatchTime.now().uptimeNanoseconds + UInt64(polling) * 1000
