@@ -38,10 +38,10 @@ final class BenchScalingCommandTests: XCTestCase {
         let lines = run.output.split(separator: "\n").map(String.init)
         for (label, ranks) in [("1 rank", 1), ("2 ranks, auto", 2), ("2 ranks, no sync", 2)] {
             let row = try XCTUnwrap(lines.first {
-                let shown = $0.prefix(35).trimmingCharacters(in: .whitespaces)
-                return $0.count > 35 && (shown == label || shown.hasPrefix(label + " →"))
+                let shown = $0.prefix(45).trimmingCharacters(in: .whitespaces)
+                return $0.count > 45 && (shown == label || shown.hasPrefix(label + " →"))
             }, "\(label) row in \(run.output)")
-            let fields = row.dropFirst(35).split(separator: " ")
+            let fields = row.dropFirst(45).split(separator: " ")
             XCTAssertEqual(Int(fields[0]), ranks, row)
             let tokensPerSecond = try XCTUnwrap(Double(fields[1]), row)
             let stepMs = fields[2].split(separator: "/").compactMap { Double($0) }

@@ -97,6 +97,55 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(try losses(twoDir).map { String(format: "%.6f", $0) }, inProcess[0], "MPI bf16 sum = in-process bf16 sum")
     }
 
+    /// Two ranks on one busy host sum gradients after backward progressively (the rank done first sums
+    /// what the other has finished): the run ends with the very parameters and AdamW moments (the
+    /// final checkpoint's shard checksums) of two in-process ranks, which sum with one plain allreduce
+    /// after backward, and the start line says which schedule ran. With `PRETRAIN_PROGRESSIVE_SUM=0`
+    /// the plain sum runs and ends the same again.
+    func testProgressiveGradientSumEqualsInProcessBitForBit() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try writeConfig(dir) { $0.model.residualDropout = 0.1 }
+        func checksums(_ runDir: String) throws -> [String] {
+            let path = runDir + "/checkpoints/step-00000020/manifest.json"
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            return (manifest["shards"] as! [[String: Any]]).map { $0["checksum"] as! String }
+        }
+        var ends: [String: [String]] = [:], curves: [String: [String]] = [:]
+        for (label, environment) in [("progressive", [:]), ("plain", ["PRETRAIN_PROGRESSIVE_SUM": "0"])] {
+            let runDir = dir + "/run-\(label)"
+            let run = try ProcessRunner.mpirun(2, ["train", "--config", file, "--set", "num_processes=2", "--set", "logging.run_dir=\(runDir)",
+                                                   "--grad-sync", "after-backward"], timeout: 120, environment: environment)
+            XCTAssertEqual(run.status, 0, run.output)
+            XCTAssertEqual(run.output.contains("fp32, gradients summed after backward, progressively, "), label == "progressive", run.output)
+            XCTAssertTrue(run.output.contains("fp32, gradients summed after backward, "), run.output)
+            ends[label] = try checksums(runDir)
+            curves[label] = try losses(runDir).map { String(format: "%.6f", $0) }
+        }
+        var config = try ConfigLoader.load(path: file, overrides: ["num_processes=2"])
+        config.logging.runDir = dir + "/in-process"
+        let inProcess = try InProcessGroup.run(size: 2) { comm -> [String] in
+            var losses: [String] = []
+            var options = TrainerOptions()
+            options.threads = 1
+            options.overlapCommunication = false
+            options.checkpoints = true
+            let trainer = try Trainer(config: config, comm: comm, options: options) { event in
+                if case let .step(m) = event { losses.append(String(format: "%.6f", m.loss)) }
+            }
+            XCTAssertFalse(trainer.reducesProgressively, "in process: one plain sum after backward")
+            try trainer.run()
+            return losses
+        }
+        XCTAssertEqual(inProcess[0].count, 20)
+        let expected = try checksums(config.logging.runDir)
+        XCTAssertEqual(expected.count, 2, "one shard per rank")
+        for label in ["progressive", "plain"] {
+            XCTAssertEqual(ends[label], expected, "\(label) MPI sum: the same parameters and moments as in process, bit for bit")
+            XCTAssertEqual(curves[label], inProcess[0], "\(label) MPI sum: the same losses as in process")
+        }
+    }
+
     func testStalledRankIsNamedAndTheJobEnds() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }

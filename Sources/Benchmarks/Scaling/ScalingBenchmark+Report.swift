@@ -23,7 +23,7 @@ extension ScalingBenchmark.Result {
             return last.map { String(format: "%.0f", $0) }.joined(separator: "/")
         }
         print("")
-        print("run                                 ranks  tokens/s  step ms/rank (last round)  exposed min/max  comm-thread CPU ms/step  grad-sync busbw  raw busbw  MFU    peak RSS MiB/rank  other load")
+        print("run                                           ranks  tokens/s  step ms/rank (last round)  exposed min/max  comm-thread CPU ms/step  grad-sync busbw  raw busbw  MFU    peak RSS MiB/rank  other load")
         for label in order {
             guard let r = results[label]?.last else { continue }
             let tps = median(label, "tokens_per_s") ?? 0
@@ -35,7 +35,7 @@ extension ScalingBenchmark.Result {
             let others = (results[label] ?? []).compactMap { $0["foreign_cores"] as? Double }.max() ?? 0
             let shown = label + (label.hasSuffix("auto") ? " → \(r["schedule"] as? String ?? "?")" : "") + (rounds > 1 ? " (×\(rounds))" : "")
             print(String(format: "%@ %5d  %8.0f  %@  %@  %@  %@      %@  %4.1f%%  %@  %.2f cores",
-                         shown.padding(toLength: 35, withPad: " ", startingAt: 0),
+                         shown.padding(toLength: 45, withPad: " ", startingAt: 0),
                          r["ranks"] as? Int ?? 0, tps, perRank(label, "step_ms").padding(toLength: 25, withPad: " ", startingAt: 0),
                          exposedText.leftPad(15), perRank(label, "comm_thread_cpu_ms").padding(toLength: 23, withPad: " ", startingAt: 0), sync, raw, ((r["mfu"] as? Double) ?? 0) * 100,
                          perRank(label, "peak_rss_mb").padding(toLength: 17, withPad: " ", startingAt: 0), others))
@@ -49,6 +49,11 @@ extension ScalingBenchmark.Result {
             guard !ratios.isEmpty else { continue }
             var line = String(format: "%@: synchronised ÷ no-sync step in the same job %.3f× (median of %d pairs; per round %@; goal ≥ 0.97×)",
                               label, Statistics.median(pairs), pairs.count, ratios.map { String(format: "%.3f", $0) }.joined(separator: ", "))
+            let ranks = (results[label] ?? []).compactMap { r -> String? in
+                guard let a = r["step_ms"] as? [Double], let b = r["no_sync_step_ms"] as? [Double] else { return nil }
+                return a.map { String(format: "%.0f", $0) }.joined(separator: "/") + " vs " + b.map { String(format: "%.0f", $0) }.joined(separator: "/")
+            }
+            if !ranks.isEmpty { line += "; step ms per rank, synchronised vs no-sync, per round: " + ranks.joined(separator: ", ") }
             let bus = (results[label] ?? []).flatMap { ($0["pair_busbw_ratios"] as? [Double]) ?? [] }
             // Only after backward does one call move the whole gradient (overlap's includes waiting for backward).
             let schedule = results[label]?.last?["schedule"] as? String

@@ -27,6 +27,9 @@ public struct ScalingBenchmark {
         public var compareAligned = false
         public var paired = false
         public var pairedWithoutRaw = false
+        /// Also run every 2-rank schedule (and its paired job) with `PRETRAIN_PROGRESSIVE_SUM=0`: after
+        /// backward, one plain sum instead of the progressive one.
+        public var comparePlainSum = false
         public var compression: GradientCompression
         /// fp32, or bf16 (`mixed_precision: bf16`) in every run.
         public var precision = "fp32"
@@ -129,9 +132,17 @@ public struct ScalingBenchmark {
                 trio.append(Run(label: "2 ranks, \(schedule), MPI_Allreduce", ranks: 2, arguments: ["--grad-sync", schedule],
                                 environment: ["PRETRAIN_SINGLE_NODE_ALLREDUCE": "0"]))
             }
+            if s.comparePlainSum {
+                trio.append(Run(label: "2 ranks, \(schedule), plain sum", ranks: 2, arguments: ["--grad-sync", schedule],
+                                environment: ["PRETRAIN_PROGRESSIVE_SUM": "0"]))
+            }
             if s.paired {
                 trio.append(Run(label: "2 ranks, \(schedule), paired with no sync", ranks: 2,
                                 arguments: ["--grad-sync", schedule, "--paired-worker"]))
+                if s.comparePlainSum {
+                    trio.append(Run(label: "2 ranks, \(schedule), plain sum, paired with no sync", ranks: 2,
+                                    arguments: ["--grad-sync", schedule, "--paired-worker"], environment: ["PRETRAIN_PROGRESSIVE_SUM": "0"]))
+                }
                 if s.pairedWithoutRaw {
                     trio.append(Run(label: "2 ranks, \(schedule), paired with no sync, no raw", ranks: 2,
                                     arguments: ["--grad-sync", schedule, "--paired-worker", "--no-raw"]))

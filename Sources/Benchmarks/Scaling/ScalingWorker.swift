@@ -82,7 +82,7 @@ public struct ScalingWorker {
         do { trainer = try Trainer(config: config(ranks: comm.size), comm: comm, options: options) } catch let e as TrainingError {
             throw BenchmarkError(e.message)
         }
-        let schedule = zero1 ? "ZeRO-1 reduce-scatter after backward" : (trainer.overlapsCommunication ? "overlap" : "after-backward")
+        let schedule = zero1 ? "ZeRO-1 reduce-scatter after backward" : (trainer.overlapsCommunication ? "overlap" : trainer.reducesProgressively ? "after-backward, progressive" : "after-backward")
         if paired { return try runPaired(trainer, comm: comm, schedule: schedule) }
         var metrics: [StepMetrics] = []
         var commCPU = 0.0
@@ -123,7 +123,8 @@ public struct ScalingWorker {
             "mfu": column(6).reduce(0, +) / n, "loss": column(7)[0], "grad_bytes": gradientBytes,
             "loadavg": Statistics.loadAverage(), "comm_thread_cpu_ms": column(8).map { $0 * 1000 },
         ]
-        if syncSeconds > 0, gradientBytes > 0 {
+        // A progressive sum's wait holds the slower rank's backward: no bandwidth to read from it.
+        if syncSeconds > 0, gradientBytes > 0, !trainer.reducesProgressively {
             json["sync_busbw_gbs"] = Double(gradientBytes) / syncSeconds * busFactor / 1e9
         }
         if raw > 0 {
@@ -185,6 +186,10 @@ public struct ScalingWorker {
             "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "paired": true,
             "steps": steps, "warmup": warmup, "tokens_per_s": Statistics.median(syncRates), "no_sync_tokens_per_s": Statistics.median(aloneRates),
             "pair_ratios": ratios, "pair_ratio_median": Statistics.median(ratios), "loadavg": Statistics.loadAverage(),
+            // Per rank, the median step: a synchronised step runs at the slowest rank's pace.
+            "step_ms": (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(0, $0)[q] }) * 1000 },
+            "no_sync_step_ms": (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(1, $0)[q] }) * 1000 },
+            "pair_step_ms": (0..<steps).map { i in [column(0, i), column(1, i)].map { $0.map { ($0 * 1000).rounded() } } },
         ]
         if !busRatios.isEmpty {
             json["pair_busbw_ratios"] = busRatios

@@ -21,4 +21,7 @@ public struct RunInfo: Sendable {
     /// How the matrix products multiply: "fp32", "bf16" or "bf16 emulated", with "(mixed_precision:
     /// auto)" after it when the config left the choice to this CPU.
     public var precision = "fp32"
+    /// How gradients are combined across ranks, for the start line ("" on one rank), e.g. "gradients
+    /// summed after backward, progressively".
+    public var gradientSync = ""
 }

@@ -61,6 +61,17 @@ public final class Trainer {
     private let val: DistributedDataLoader?
     private let schedule: LRSchedule
     private let allreducer: GradientAllreducer?
+    /// How gradients are combined across ranks, in words ("" on one rank or without synchronisation).
+    public var gradientSyncName: String {
+        guard comm.size > 1, synchronizing else { return "" }
+        if zero != nil { return "ZeRO-1: gradients reduce-scattered after backward" }
+        guard let allreducer else { return "" }
+        if allreducer.overlapsBackward { return "gradients summed during backward" }
+        return allreducer.reducesProgressively ? "gradients summed after backward, progressively" : "gradients summed after backward"
+    }
+    /// Whether gradients are summed after backward by a `ProgressiveSum` (ranks on one host): the rank
+    /// that finishes backward first sums what the others have finished while they compute.
+    public var reducesProgressively: Bool { allreducer?.reducesProgressively ?? false }
     /// Sums the deferred token-embedding rows across ranks (when `defersTokenEmbedding`).
     private let embeddingRows: SparseRowReducer?
     /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
@@ -185,7 +196,7 @@ public final class Trainer {
                                        compression: wire, overlapsBackward: overlap, op: .sum)
             } : nil
             allreducer = reducer
-            onReady = reducer.flatMap { $0.overlapsBackward ? $0.markReady : nil }
+            onReady = reducer.flatMap { $0.overlapsBackward || $0.reducesProgressively ? $0.markReady : nil }
         }
         let lr = config.optimizer.lr
         switch config.schedule.kind {
@@ -215,7 +226,8 @@ public final class Trainer {
         events(.started(RunInfo(rank: comm.rank, worldSize: world, threads: self.threads, parameters: count,
                                 accumulationSteps: accumulationSteps, tokensPerStep: globalBatch * t.seqLen,
                                 trainSequences: train.sequencesPerEpoch, resolvedConfig: ConfigLoader.render(config),
-                                backend: comm.backendName, precision: Self.precisionName(bf16, config))))
+                                backend: comm.backendName, precision: Self.precisionName(bf16, config),
+                                gradientSync: gradientSyncName)))
         if let bf16, bf16.path == .emulated, comm.rank == 0 {
             events(.warning(Self.emulationNotice(bf16)))
         }

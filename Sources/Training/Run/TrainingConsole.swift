@@ -71,7 +71,8 @@ public final class TrainingConsole {
         switch event {
         case let .started(info):
             return quiet ? [] : [.line("# resolved config\n" + info.resolvedConfig.trimmingCharacters(in: .newlines)),
-                                 .line("training: \(info.worldSize) rank(s) × \(info.threads) thread(s) [\(info.backend)], \(info.precision), \(info.parameters) parameters, "
+                                 .line("training: \(info.worldSize) rank(s) × \(info.threads) thread(s) [\(info.backend)], \(info.precision), "
+                                       + (info.gradientSync.isEmpty ? "" : "\(info.gradientSync), ") + "\(info.parameters) parameters, "
                                        + "\(info.accumulationSteps) micro-batch(es) per rank per step, \(info.tokensPerStep) tokens per step, "
                                        + "\(info.trainSequences) training sequences per epoch")]
         case let .step(m):

@@ -43,6 +43,9 @@ struct BenchScalingCommand: ParsableCommand {
     var paired = false
     @Flag(help: "With --paired: also run each paired job without the raw MPI_Allreduce after its synchronised steps, in the same rotation (does that call change the pairs?).")
     var pairedWithoutRaw = false
+    @Flag(name: .customLong("compare-plain-sum"),
+          help: "Also run each 2-rank schedule (and paired job) with PRETRAIN_PROGRESSIVE_SUM=0: one plain sum after backward instead of the progressive one, in the same rotation.")
+    var comparePlainSum = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
     @Option(help: "fp32, or bf16 for every run (mixed_precision: bf16).") var precision: String = "fp32"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
@@ -69,6 +72,7 @@ struct BenchScalingCommand: ParsableCommand {
             (oversubscribed, skipZero1, compareMPI, compareWholeEmbedding, precision)
         (settings.compareAligned, settings.paired, settings.pairedWithoutRaw, settings.waitIdle, settings.maxForeign) =
             (compareAligned, paired, pairedWithoutRaw, waitIdle, maxForeign)
+        settings.comparePlainSum = comparePlainSum
         try settings.validateCombinations()
         if worker {
             let deferring: Bool?
