@@ -11,6 +11,7 @@ final class BenchScalingCommandTests: XCTestCase {
             (["--preset", "t5-xl"], "--preset t5-xl is not a T5 preset; use t5-s or t5-base"),
             (["--compression", "fp8"], "--compression fp8 is not none or bf16"),
             (["--paired-without-raw"], "--paired-without-raw adds a variant of the paired run; add --paired"),
+            (["--paired-progressive", "--compression", "bf16"], "--paired-progressive compares uncompressed sums after backward; drop --compression bf16"),
             (["--grad-sync", "after-backward", "--compare-whole-embedding"],
              "--compare-whole-embedding compares schedules that overlap backward; use --grad-sync overlap, both or auto"),
         ]
@@ -30,7 +31,7 @@ final class BenchScalingCommandTests: XCTestCase {
     /// `compute_input_and_target_lengths`: 284 raw tokens, 43 dropped in 14 spans, 43 + 14 + EOS).
     func testT5PresetTrainsOneTwoAndNoSyncRanks() throws {
         let run = try ProcessRunner.pretrain(["bench", "scaling", "--preset", "t5-s", "--steps", "1", "--warmup", "0", "--skip-zero1", "--paired",
-                                              "--wait-idle", "0", "--max-foreign", "100"], timeout: 900)
+                                              "--paired-progressive", "--wait-idle", "0", "--max-foreign", "100"], timeout: 900)
         XCTAssertEqual(run.status, 0, run.output)
         let parameters = try BenchStepT5CommandTests.huggingFaceCount(.s)
         XCTAssertTrue(run.output.contains("bench-t5-s: \(parameters) parameters, B=4 S=256, span-corrupted targets T=58 per rank"), run.output)
@@ -51,6 +52,9 @@ final class BenchScalingCommandTests: XCTestCase {
         }
         XCTAssertTrue(run.output.contains("2 ranks, auto: ") && run.output.contains("× the no-sync run (goal ≥ 0.97×)"), run.output)
         XCTAssertTrue(run.output.contains("2 ranks, auto, paired with no sync: synchronised ÷ no-sync step in the same job"), run.output)
+        // Two ranks on one host sum after backward progressively, and the paired job compares that with the plain sum.
+        XCTAssertTrue(run.output.contains("2 ranks, auto → after-backward, progressive"), run.output)
+        XCTAssertTrue(run.output.contains("2 ranks, progressive paired with plain sum: progressive ÷ plain sum, synchronised steps in the same job"), run.output)
         XCTAssertFalse(run.output.contains("bench-s ≥ 1.9×") || run.output.contains("on bench-m"), "GPT's goals are not T5's: \(run.output)")
     }
 }

@@ -98,10 +98,12 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// Two ranks on one busy host sum gradients after backward progressively (the rank done first sums
-    /// what the other has finished): the run ends with the very parameters and AdamW moments (the
-    /// final checkpoint's shard checksums) of two in-process ranks, which sum with one plain allreduce
-    /// after backward, and the start line says which schedule ran. With `PRETRAIN_PROGRESSIVE_SUM=0`
-    /// the plain sum runs and ends the same again.
+    /// what the other has finished), the tied token-embedding table as soon as the head has finished
+    /// it and its lookup rows apart: the run ends with the very parameters and AdamW moments (the
+    /// final checkpoint's shard checksums) of two in-process ranks that send the table during backward
+    /// and its rows apart, the same sums in the same order. With `PRETRAIN_PROGRESSIVE_SUM=0` one plain
+    /// sum after backward runs instead and ends as two in-process ranks doing that. The start line
+    /// says which schedule ran.
     func testProgressiveGradientSumEqualsInProcessBitForBit() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -111,38 +113,36 @@ final class TrainCommandTests: XCTestCase {
             let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
             return (manifest["shards"] as! [[String: Any]]).map { $0["checksum"] as! String }
         }
-        var ends: [String: [String]] = [:], curves: [String: [String]] = [:]
-        for (label, environment) in [("progressive", [:]), ("plain", ["PRETRAIN_PROGRESSIVE_SUM": "0"])] {
+        let runs = [("progressive", [:], "gradients summed after backward, progressively (token-embedding rows apart), ", true),
+                    ("plain", ["PRETRAIN_PROGRESSIVE_SUM": "0"], "gradients summed after backward, ", false)]
+        for (label, environment, line, overlapInProcess) in runs {
             let runDir = dir + "/run-\(label)"
             let run = try ProcessRunner.mpirun(2, ["train", "--config", file, "--set", "num_processes=2", "--set", "logging.run_dir=\(runDir)",
                                                    "--grad-sync", "after-backward"], timeout: 120, environment: environment)
             XCTAssertEqual(run.status, 0, run.output)
-            XCTAssertEqual(run.output.contains("fp32, gradients summed after backward, progressively, "), label == "progressive", run.output)
-            XCTAssertTrue(run.output.contains("fp32, gradients summed after backward, "), run.output)
-            ends[label] = try checksums(runDir)
-            curves[label] = try losses(runDir).map { String(format: "%.6f", $0) }
-        }
-        var config = try ConfigLoader.load(path: file, overrides: ["num_processes=2"])
-        config.logging.runDir = dir + "/in-process"
-        let inProcess = try InProcessGroup.run(size: 2) { comm -> [String] in
-            var losses: [String] = []
-            var options = TrainerOptions()
-            options.threads = 1
-            options.overlapCommunication = false
-            options.checkpoints = true
-            let trainer = try Trainer(config: config, comm: comm, options: options) { event in
-                if case let .step(m) = event { losses.append(String(format: "%.6f", m.loss)) }
+            XCTAssertTrue(run.output.contains("fp32, " + line), run.output)
+            var config = try ConfigLoader.load(path: file, overrides: ["num_processes=2"])
+            config.logging.runDir = dir + "/in-process-\(label)"
+            let inProcess = try InProcessGroup.run(size: 2) { comm -> [String] in
+                var losses: [String] = []
+                var options = TrainerOptions()
+                options.threads = 1
+                options.overlapCommunication = overlapInProcess
+                options.deferTokenEmbedding = overlapInProcess
+                options.checkpoints = true
+                let trainer = try Trainer(config: config, comm: comm, options: options) { event in
+                    if case let .step(m) = event { losses.append(String(format: "%.6f", m.loss)) }
+                }
+                XCTAssertFalse(trainer.reducesProgressively, "in process: no progressive sum")
+                XCTAssertEqual(trainer.defersTokenEmbedding, overlapInProcess)
+                try trainer.run()
+                return losses
             }
-            XCTAssertFalse(trainer.reducesProgressively, "in process: one plain sum after backward")
-            try trainer.run()
-            return losses
-        }
-        XCTAssertEqual(inProcess[0].count, 20)
-        let expected = try checksums(config.logging.runDir)
-        XCTAssertEqual(expected.count, 2, "one shard per rank")
-        for label in ["progressive", "plain"] {
-            XCTAssertEqual(ends[label], expected, "\(label) MPI sum: the same parameters and moments as in process, bit for bit")
-            XCTAssertEqual(curves[label], inProcess[0], "\(label) MPI sum: the same losses as in process")
+            XCTAssertEqual(inProcess[0].count, 20)
+            let expected = try checksums(config.logging.runDir)
+            XCTAssertEqual(expected.count, 2, "one shard per rank")
+            XCTAssertEqual(try checksums(runDir), expected, "\(label) MPI sum: the same parameters and moments as in process, bit for bit")
+            XCTAssertEqual(try losses(runDir).map { String(format: "%.6f", $0) }, inProcess[0], "\(label) MPI sum: the same losses as in process")
         }
     }
 

@@ -63,7 +63,21 @@ extension ScalingBenchmark.Result {
             }
             print(line)
         }
-        for label in order where label.hasPrefix("2 ranks, ") && !label.contains("no sync") && !label.contains("ZeRO") {
+        for label in order where label.contains("progressive paired with plain sum") {
+            let runs = results[label] ?? []
+            let pairs = runs.flatMap { ($0["progressive_ratios"] as? [Double]) ?? [] }
+            guard !pairs.isEmpty else { continue }
+            let rounds = runs.compactMap { $0["progressive_ratio_median"] as? Double }.map { String(format: "%.3f", $0) }
+            func ranks(_ r: [String: Any], _ key: String) -> String {
+                ((r[key] as? [Double]) ?? []).map { String(format: "%.0f", $0) }.joined(separator: "/")
+            }
+            let steps = runs.map { "\(ranks($0, "step_ms")) vs \(ranks($0, "plain_step_ms"))" }.joined(separator: ", ")
+            let exposed = runs.map { "\(ranks($0, "exposed_ms")) vs \(ranks($0, "plain_exposed_ms"))" }.joined(separator: ", ")
+            print(String(format: "%@: progressive ÷ plain sum, synchronised steps in the same job %.3f× (median of %d pairs; per round %@); ",
+                         label, Statistics.median(pairs), pairs.count, rounds.joined(separator: ", "))
+                  + "step ms per rank, progressive vs plain, per round: \(steps); exposed ms per rank: \(exposed)")
+        }
+        for label in order where label.hasPrefix("2 ranks, ") && !label.contains("no sync") && !label.contains("ZeRO") && !label.contains("paired with plain") {
             guard let two = median(label, "tokens_per_s") else { continue }
             var line = String(format: "%@: %.2f× one rank", label, two / one) + (p.speedupGoal.map { " (\($0))" } ?? "")
             if let noSync { line += String(format: ", %.3f× the no-sync run (goal ≥ 0.97×)", two / noSync) }

@@ -30,6 +30,8 @@ public struct ScalingBenchmark {
         /// Also run every 2-rank schedule (and its paired job) with `PRETRAIN_PROGRESSIVE_SUM=0`: after
         /// backward, one plain sum instead of the progressive one.
         public var comparePlainSum = false
+        /// Also run, per round, one 2-rank job that alternates progressively and plainly summed steps.
+        public var pairedProgressive = false
         public var compression: GradientCompression
         /// fp32, or bf16 (`mixed_precision: bf16`) in every run.
         public var precision = "fp32"
@@ -57,6 +59,9 @@ public struct ScalingBenchmark {
         public func validateCombinations() throws {
             guard ["fp32", "bf16"].contains(precision) else { throw BenchmarkError("--precision \(precision) is not fp32 or bf16") }
             if pairedWithoutRaw, !paired { throw BenchmarkError("--paired-without-raw adds a variant of the paired run; add --paired") }
+            if pairedProgressive || comparePlainSum, compression != .none {
+                throw BenchmarkError("--\(pairedProgressive ? "paired-progressive" : "compare-plain-sum") compares uncompressed sums after backward; drop --compression \(compression.rawValue)")
+            }
             if compareWholeEmbedding, schedules == ["after-backward"] {
                 throw BenchmarkError("--compare-whole-embedding compares schedules that overlap backward; use --grad-sync overlap, both or auto")
             }
@@ -152,6 +157,10 @@ public struct ScalingBenchmark {
                 trio.append(Run(label: "2 ranks, \(schedule), embedding whole", ranks: 2,
                                 arguments: ["--grad-sync", schedule, "--token-embedding", "whole"]))
             }
+        }
+        if s.pairedProgressive {
+            trio.append(Run(label: "2 ranks, progressive paired with plain sum", ranks: 2,
+                            arguments: ["--grad-sync", "after-backward", "--paired-progressive-worker"]))
         }
         trio.append(Run(label: "2 ranks, no sync", ranks: 2, arguments: ["--no-sync"]))
         if s.compareAligned {

@@ -31,6 +31,9 @@ public struct ScalingWorker {
     var pairedRaw = true
     /// Barrier (untimed) before every step, so the ranks start each step together even without sync.
     var alignSteps = false
+    /// Alternate progressively summed and plainly summed synchronised steps in this one job (after
+    /// backward on one host), so both see the same machine.
+    public var pairedProgressive = false
     var label: String
     /// `mixed_precision` of the runs: "no" or "bf16".
     public var mixedPrecision = "no"
@@ -84,6 +87,7 @@ public struct ScalingWorker {
         }
         let schedule = zero1 ? "ZeRO-1 reduce-scatter after backward" : (trainer.overlapsCommunication ? "overlap" : trainer.reducesProgressively ? "after-backward, progressive" : "after-backward")
         if paired { return try runPaired(trainer, comm: comm, schedule: schedule) }
+        if pairedProgressive { return try runPairedProgressive(trainer, comm: comm) }
         var metrics: [StepMetrics] = []
         var commCPU = 0.0
         for i in 0..<(warmup + steps) {
@@ -195,6 +199,51 @@ public struct ScalingWorker {
             json["pair_busbw_ratios"] = busRatios
             json["pair_busbw_ratio_median"] = Statistics.median(busRatios)
         }
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        print("SCALING " + String(decoding: data, as: UTF8.self))
+        fflush(stdout)
+    }
+
+    /// `warmup` pairs, then `steps` pairs of one progressively and one plainly summed synchronised step
+    /// (the order alternating per pair), each after an untimed barrier; per pair, job tokens/s as in
+    /// `runPaired` and the ratio progressive ÷ plain. Exposed communication per rank too.
+    func runPairedProgressive(_ trainer: Trainer, comm: MPICommunicator) throws {
+        guard trainer.reducesProgressively else {
+            throw BenchmarkError("--paired-progressive needs the progressive sum: 2 ranks on one host, after backward, uncompressed")
+        }
+        var progressive: [Double] = [], plain: [Double] = [], exposedProgressive: [Double] = [], exposedPlain: [Double] = []
+        for pair in 0..<(warmup + steps) {
+            for k in 0..<2 {
+                let on = (pair + k) % 2 == 0
+                trainer.progressiveSumEnabled = on
+                try comm.barrier()
+                let m = try trainer.trainStep()
+                guard pair >= warmup else { continue }
+                if on {
+                    progressive.append(m.stepSeconds)
+                    exposedProgressive.append(m.exposedCommSeconds)
+                } else {
+                    plain.append(m.stepSeconds)
+                    exposedPlain.append(m.exposedCommSeconds)
+                }
+            }
+        }
+        trainer.progressiveSumEnabled = true
+        let all = try comm.allgatherv(progressive + plain + exposedProgressive + exposedPlain,
+                                      counts: [Int](repeating: 4 * steps, count: comm.size))
+        guard comm.rank == 0 else { return }
+        let tokens = Double(preset.tokensPerStep)
+        func column(_ k: Int, _ i: Int) -> [Double] { (0..<comm.size).map { all[$0 * 4 * steps + k * steps + i] } }
+        func rates(_ k: Int) -> [Double] { (0..<steps).map { i in column(k, i).map { tokens / $0 }.reduce(0, +) } }
+        func perRank(_ k: Int) -> [Double] { (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(k, $0)[q] }) * 1000 } }
+        let ratios = zip(rates(0), rates(1)).map { $0 / $1 }
+        let json: [String: Any] = [
+            "label": label, "preset": preset.name, "ranks": comm.size, "threads": threads, "schedule": "after-backward, progressive vs plain",
+            "steps": steps, "warmup": warmup, "tokens_per_s": Statistics.median(rates(0)), "plain_tokens_per_s": Statistics.median(rates(1)),
+            "progressive_ratios": ratios, "progressive_ratio_median": Statistics.median(ratios),
+            "step_ms": perRank(0), "plain_step_ms": perRank(1), "exposed_ms": perRank(2), "plain_exposed_ms": perRank(3),
+            "loadavg": Statistics.loadAverage(),
+        ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
         print("SCALING " + String(decoding: data, as: UTF8.self))
         fflush(stdout)

@@ -40,7 +40,10 @@ public final class GradientAllreducer {
     /// `.sum` or `.average`.
     public let op: ReduceOp
     /// Whether the after-backward schedule runs on the communicator's `ProgressiveSum`.
-    public var reducesProgressively: Bool { progressive != nil }
+    public var reducesProgressively: Bool { progressive != nil && progressiveEnabled }
+    /// Benchmarks only: false sends the next steps with one plain sum after backward although a
+    /// progressive sum exists. Change it between steps, identically on every rank.
+    public var progressiveEnabled = true
     /// The after-backward transport where there is one (see the type's comment).
     private let progressive: (any ProgressiveSum)?
 
@@ -104,13 +107,13 @@ public final class GradientAllreducer {
     public func begin() {
         precondition(requests.isEmpty, "begin() while a previous step is still in flight; call finish() first")
         for i in buckets.indices { pending[i] = buckets[i].count }
-        progressive?.begin()
+        if progressiveEnabled { progressive?.begin() }
     }
 
     /// Reports that the gradients in `range` are final; launches, highest offset first, every bucket
     /// that this completes (overlapped schedule only). No element may be reported twice in a step.
     public func markReady(_ range: Range<Int>) {
-        if let progressive { return progressive.markReady(range) }
+        if let progressive, progressiveEnabled { return progressive.markReady(range) }
         guard overlapsBackward else { return }
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "ready range \(range) outside 0..<\(count)")
         for i in buckets.indices {
@@ -148,7 +151,7 @@ public final class GradientAllreducer {
                 }
             }
             if let firstError { throw firstError }
-        } else if let progressive {
+        } else if let progressive, progressiveEnabled {
             let callStart = DispatchTime.now().uptimeNanoseconds
             let work = try progressive.finish()
             timing.communicationSeconds = work.busySeconds

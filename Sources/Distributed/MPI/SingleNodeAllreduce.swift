@@ -41,8 +41,9 @@ final class SingleNodeAllreduce {
     enum Field: Int {
         case ready = 0, reduced, address, count, pid, probeAddress
         /// The progressive sum's (`SingleNodeProgressiveSum`): buffer, length, (step << 32) | pieces
-        /// final from the top; `claim` and `completed` ((step << 32) | pieces) are rank 0's only.
-        case streamAddress, streamCount, progress, claim, completed
+        /// final, a hash of the order they became final in; `claim` and `completed` ((step << 32) |
+        /// pieces) are rank 0's only.
+        case streamAddress, streamCount, progress, orderHash, claim, completed
     }
 
     /// Bytes between two ranks' slots: two cache lines, so no rank's flags share a line with another's.

@@ -3,15 +3,14 @@ import Foundation
 
 /// `ProgressiveSum` on one host, over `SingleNodeAllreduce`'s shared flags and cross-memory attach.
 ///
-/// The buffer is cut into pieces of `SingleNodeAllreduce.pieceElements` (256 KiB), numbered from the
-/// top (piece 0 holds the highest offsets: the last layers, which backward finishes first). Per step
-/// `s`, in the shared window:
-/// - each rank's `progress` = (s << 32) | p: its top p pieces are final (a piece counts once all of
-///   it and every piece above it is; a range finished out of order, such as a tied embedding, waits
-///   for the pieces above it, so the order is the same on every rank by construction);
-/// - rank 0's `claim` = (s << 32) | k: pieces 0 ..< k are taken; a rank takes the next one with a
-///   compare-and-swap, waits until every rank's progress covers it, sums it in rank order into its
-///   own buffer and writes the sum into every peer's;
+/// The buffer is cut into pieces of `SingleNodeAllreduce.pieceElements` (256 KiB). Each rank lists
+/// the pieces in the order they become final (all of a piece reported); backward runs the same code
+/// on every rank, so the lists are the same, and a hash of each list is compared at the end to make
+/// sure (a mismatch throws). Per step `s`, in the shared window:
+/// - each rank's `progress` = (s << 32) | p: the first p pieces of its list are final;
+/// - rank 0's `claim` = (s << 32) | k: list entries 0 ..< k are taken; a rank takes the next one
+///   with a compare-and-swap, waits until every rank's progress covers it, sums it in rank order into
+///   its own buffer and writes the sum into every peer's;
 /// - rank 0's `completed` = (s << 32) | c: pieces done; every rank returns once c is all of them
 ///   (nobody reads or writes its buffer after that).
 /// A rank still waiting for the slowest rank's backward therefore sums what that rank has finished.
@@ -20,10 +19,14 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
     private let transport: SingleNodeAllreduce
     private let buffer: UnsafeMutablePointer<Float>
     private let pieces: Int
-    /// Per piece (numbered from the bottom, as offsets): elements not yet reported this step.
+    /// Per piece (numbered as offsets): elements not yet reported this step.
     private var pending: [Int]
-    /// Pieces final from the top on this rank.
-    private var watermark = 0
+    /// The pieces in the order they became final this step; the first `final` entries are set.
+    private var order: [Int]
+    private var final = 0
+    /// FNV-1a over `order[0 ..< final]`.
+    private var hash: UInt64 = 0
+    private static let hashStart: UInt64 = 0xCBF2_9CE4_8422_2325
     /// This step's `s` (from the transport, shared by every progressive sum on it).
     private var step: UInt64 = 0
     /// Peers' buffer addresses this step.
@@ -38,6 +41,7 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
         let p = SingleNodeAllreduce.pieceElements
         pieces = (count + p - 1) / p
         pending = (0..<pieces).map { min(p, count - $0 * p) }
+        order = [Int](repeating: 0, count: pieces)
         bases = [UInt64](repeating: 0, count: transport.size)
         incoming = .allocate(capacity: p)
         sum = .allocate(capacity: p)
@@ -54,7 +58,8 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
     func begin() {
         let p = SingleNodeAllreduce.pieceElements
         for j in 0..<pieces { pending[j] = min(p, count - j * p) }
-        watermark = 0
+        final = 0
+        hash = Self.hashStart
         step = transport.nextStreamStep()
         cmpi_store_release(mine + SingleNodeAllreduce.Field.streamAddress.rawValue, UInt64(UInt(bitPattern: buffer)))
         cmpi_store_release(mine + SingleNodeAllreduce.Field.streamCount.rawValue, UInt64(count))
@@ -66,25 +71,39 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
         guard !range.isEmpty else { return }
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "ready range \(range) outside 0..<\(count)")
         let p = SingleNodeAllreduce.pieceElements
-        for j in (range.lowerBound / p)...((range.upperBound - 1) / p) {
+        let before = final
+        // Highest piece first, as backward finishes a range's top first.
+        for j in stride(from: (range.upperBound - 1) / p, through: range.lowerBound / p, by: -1) {
             let overlap = min(range.upperBound, (j + 1) * p) - max(range.lowerBound, j * p)
             precondition(overlap <= pending[j], "gradient range \(range) reported ready twice in one step")
             pending[j] -= overlap
+            if pending[j] == 0 { append(j) }
         }
-        advance()
+        if final != before { publishProgress() }
     }
 
-    /// Moves the watermark down over every piece now final and publishes it if it moved.
-    private func advance() {
-        let before = watermark
-        while watermark < pieces, pending[pieces - 1 - watermark] == 0 { watermark += 1 }
-        if watermark != before { transport.publish(.progress, step << 32 | UInt64(watermark)) }
+    /// Lists piece `j` as final.
+    private func append(_ j: Int) {
+        order[final] = j
+        final += 1
+        hash = (hash ^ UInt64(j)) &* 0x100_0000_01B3
     }
+
+    /// Publishes the count of final pieces.
+    private func publishProgress() { transport.publish(.progress, step << 32 | UInt64(final)) }
+
+    /// The list's hash tagged with the step: (step << 32) | low 32 bits of the hash.
+    private var taggedHash: UInt64 { step << 32 | (hash & 0xffff_ffff) }
 
     func finish() throws -> ProgressiveSumWork {
         precondition(step > 0, "finish before begin()")
-        for j in 0..<pieces { pending[j] = 0 }
-        advance()
+        let before = final
+        for j in stride(from: pieces - 1, through: 0, by: -1) where pending[j] > 0 {
+            pending[j] = 0
+            append(j)
+        }
+        cmpi_store_release(mine + SingleNodeAllreduce.Field.orderHash.rawValue, taggedHash)
+        if final != before || pieces == 0 { publishProgress() }
         defer { step = 0 }
         guard pieces > 0 else { return ProgressiveSumWork(pieces: 0, totalPieces: 0, busySeconds: 0) }
         let rank = transport.rank, size = transport.size
@@ -92,7 +111,7 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
         transport.width = 4
         var done = 0, busy: UInt64 = 0, addressesRead = false
         while let k = claim() {
-            // Piece k from the top: wait until every rank has finished it.
+            // Entry k of the list: wait until every rank has finished it.
             for q in 0..<size where q != rank {
                 transport.wait(for: q, .progress, atLeast: step << 32 | UInt64(k + 1), polling: 50)
             }
@@ -109,12 +128,11 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
                 addressesRead = true
             }
             let start = DispatchTime.now().uptimeNanoseconds
-            let j = pieces - 1 - k
-            let offset = j * p, n = min(p, count - offset)
+            let offset = order[k] * p, n = min(p, count - offset)
             let target = UnsafeMutableRawPointer(buffer + offset)
             try transport.reducePiece(target, offset: offset, count: n, bases: bases, incoming: incoming, sum: sum)
-            for step in 1..<size {
-                let q = (rank + step) % size
+            for hop in 1..<size {
+                let q = (rank + hop) % size
                 try transport.write(to: q, at: bases[q], offset: offset, count: n, from: target)
             }
             busy += DispatchTime.now().uptimeNanoseconds - start
@@ -122,6 +140,17 @@ final class SingleNodeProgressiveSum: ProgressiveSum {
             completeOne()
         }
         transport.wait(for: 0, .completed, atLeast: step << 32 | UInt64(pieces), polling: 1000)
+        // The lists must be the same, or a piece may have been summed before a rank had finished it.
+        // A peer's hash of this step is there once it entered finish(); one that is not yet (or is
+        // already a later step's) is skipped here, and that peer compares with this rank's instead.
+        for q in 0..<size where q != rank {
+            let theirs = cmpi_load_acquire(transport.slots[q] + SingleNodeAllreduce.Field.orderHash.rawValue)
+            guard theirs >> 32 != step || theirs == taggedHash else {
+                throw CommunicatorError.invalidArgument(
+                    operation: "progressive sum",
+                    message: "rank \(rank) and rank \(q) finished the gradient's pieces in different orders; every rank must report ranges in the same order")
+            }
+        }
         return ProgressiveSumWork(pieces: done, totalPieces: pieces, busySeconds: Double(busy) / 1e9)
     }
 

@@ -41,7 +41,7 @@ public final class Trainer {
     public let overlapsCommunication: Bool
     /// Whether the last backward of a step hands back the token-embedding rows (`TokenEmbeddingRows`)
     /// so that the tied table's dense gradient travels during backward, and the rows are summed
-    /// across ranks afterwards (`SparseRowReducer`). Chosen when overlapping a GPT on several ranks
+    /// across ranks afterwards (`SparseRowReducer`). Chosen when overlapping or summing progressively on several ranks
     /// and the ranks' rows together are no bigger than the table (`ranks × micro_batch × seq_len ≤
     /// vocab_size`) or `TrainerOptions.deferTokenEmbedding` says so; otherwise the table is sent
     /// with its rows added, after backward, with the embeddings' other gradients.
@@ -66,12 +66,20 @@ public final class Trainer {
         guard comm.size > 1, synchronizing else { return "" }
         if zero != nil { return "ZeRO-1: gradients reduce-scattered after backward" }
         guard let allreducer else { return "" }
-        if allreducer.overlapsBackward { return "gradients summed during backward" }
-        return allreducer.reducesProgressively ? "gradients summed after backward, progressively" : "gradients summed after backward"
+        let apart = defersTokenEmbedding ? " (token-embedding rows apart)" : ""
+        if allreducer.overlapsBackward { return "gradients summed during backward" + apart }
+        return allreducer.reducesProgressively ? "gradients summed after backward, progressively" + apart : "gradients summed after backward"
     }
     /// Whether gradients are summed after backward by a `ProgressiveSum` (ranks on one host): the rank
     /// that finishes backward first sums what the others have finished while they compute.
     public var reducesProgressively: Bool { allreducer?.reducesProgressively ?? false }
+    /// Benchmarks only (`bench scaling --paired-progressive`): false makes the next steps sum after
+    /// backward with one plain call where they would sum progressively. Set it between steps, the
+    /// same on every rank.
+    public var progressiveSumEnabled: Bool {
+        get { allreducer?.progressiveEnabled ?? false }
+        set { allreducer?.progressiveEnabled = newValue }
+    }
     /// Sums the deferred token-embedding rows across ranks (when `defersTokenEmbedding`).
     private let embeddingRows: SparseRowReducer?
     /// `allreducer.markReady`, bound once (a method reference made per step would allocate).
@@ -184,17 +192,32 @@ public final class Trainer {
             // Buckets exist to start sending before backward ends; after backward, one call over the
             // whole buffer is what MPI_Allreduce does best (no per-call start-up, no skew per bucket).
             let overlap = overlapsCommunication
-            let table = overlap && world > 1 ? model.deferrableEmbeddingRange : nil
+            let (grads, wire, group) = (model.grads.pointer, compression, comm)
+            func makeReducer(boundaries: [Int]) throws -> GradientAllreducer? {
+                world > 1 ? try MemoryPlan.agreeing(config, comm: comm) {   // bf16: a side buffer of half the gradients
+                    try GradientAllreducer(comm: group, buffer: grads, count: count, bucketElements: overlap ? bucket : max(1, count),
+                                           boundaries: boundaries, compression: wire, overlapsBackward: overlap, op: .sum)
+                } : nil
+            }
+            // The token-embedding table is final right after the head but for its lookup rows: when
+            // gradients leave during backward (overlapped buckets) or are summed as backward finishes
+            // them (the progressive sum), the table goes early and the rows are summed apart.
             let rowsPerRank = model.deferrableEmbeddingRows   // B·T lookups (GPT), B·(S + T) (T5)
-            let defers = table.map { options.deferTokenEmbedding ?? (world * rowsPerRank <= $0.count / config.model.dModel) } ?? false
+            func deferring(_ table: Range<Int>?) -> Bool {
+                table.map { options.deferTokenEmbedding ?? (world * rowsPerRank <= $0.count / config.model.dModel) } ?? false
+            }
+            let reducer: GradientAllreducer?
+            let defers: Bool
+            if overlap {
+                let table = world > 1 ? model.deferrableEmbeddingRange : nil
+                defers = deferring(table)
+                reducer = try makeReducer(boundaries: defers ? [table!.lowerBound, table!.upperBound] : [])
+            } else {
+                reducer = try makeReducer(boundaries: [])
+                defers = reducer?.reducesProgressively == true && deferring(model.deferrableEmbeddingRange)
+            }
             defersTokenEmbedding = defers
             embeddingRows = defers ? SparseRowReducer(comm: comm, maxRows: rowsPerRank, width: config.model.dModel) : nil
-            let (grads, wire, group) = (model.grads.pointer, compression, comm)
-            let reducer = world > 1 ? try MemoryPlan.agreeing(config, comm: comm) {   // bf16: a side buffer of half the gradients
-                try GradientAllreducer(comm: group, buffer: grads, count: count, bucketElements: overlap ? bucket : max(1, count),
-                                       boundaries: defers ? [table!.lowerBound, table!.upperBound] : [],
-                                       compression: wire, overlapsBackward: overlap, op: .sum)
-            } : nil
             allreducer = reducer
             onReady = reducer.flatMap { $0.overlapsBackward || $0.reducesProgressively ? $0.markReady : nil }
         }
@@ -286,7 +309,9 @@ public final class Trainer {
             lossSum += try objective.forward(train, dropoutSeed: dropoutSeed(step: step, micro: micro))
             if micro == accumulationSteps - 1, syncing, let allreducer {
                 allreducer.begin()
-                deferredRows = model.backward(lossScale: scale, onReady: onReady, deferringTokenEmbedding: embeddingRows != nil)
+                // A bench may turn the progressive sum off for a step: the rows then stay in the table.
+                let deferring = embeddingRows != nil && (allreducer.overlapsBackward || allreducer.reducesProgressively)
+                deferredRows = model.backward(lossScale: scale, onReady: onReady, deferringTokenEmbedding: deferring)
             } else {
                 model.backward(lossScale: scale, onReady: nil)
             }

@@ -8,8 +8,9 @@ public struct TrainerOptions: Sendable {
     /// Send gradient buckets while backward is still running (true), or the whole gradient in one
     /// call after backward (false); nil decides with `automaticOverlap(ranks:localRanks:threadsPerRank:cores:)`.
     public var overlapCommunication: Bool?
-    /// With overlap, send a GPT's tied token-embedding table during backward and sum the lookup rows
-    /// across ranks afterwards (true), or send the table after backward with its rows added (false);
+    /// With overlap or a progressive sum after backward, send the token-embedding table (GPT's tied
+    /// one, T5's shared one) as soon as the head has finished it and sum the lookup rows across ranks
+    /// afterwards (true), or send the table with its rows added once backward has finished it (false);
     /// nil: when the ranks' rows together are no bigger than the table (see
     /// `Trainer.defersTokenEmbedding`). Results agree to rounding: the rows are summed separately.
     public var deferTokenEmbedding: Bool?

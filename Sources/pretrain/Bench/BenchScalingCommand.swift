@@ -46,6 +46,10 @@ struct BenchScalingCommand: ParsableCommand {
     @Flag(name: .customLong("compare-plain-sum"),
           help: "Also run each 2-rank schedule (and paired job) with PRETRAIN_PROGRESSIVE_SUM=0: one plain sum after backward instead of the progressive one, in the same rotation.")
     var comparePlainSum = false
+    @Flag(name: .customLong("paired-progressive"),
+          help: "Also run, per round, one 2-rank job whose synchronised steps alternate between the progressive and the plain sum after backward, each after an untimed barrier; reports the median per-pair ratio.")
+    var pairedProgressive = false
+    @Flag(help: .hidden) var pairedProgressiveWorker = false
     @Option(help: "Gradient compression for the multi-rank runs: none or bf16.") var compression: String = "none"
     @Option(help: "fp32, or bf16 for every run (mixed_precision: bf16).") var precision: String = "fp32"
     @Option(help: "Before each run wait (up to 10 min) until other processes use less than this many cores (0: don't wait).")
@@ -73,6 +77,7 @@ struct BenchScalingCommand: ParsableCommand {
         (settings.compareAligned, settings.paired, settings.pairedWithoutRaw, settings.waitIdle, settings.maxForeign) =
             (compareAligned, paired, pairedWithoutRaw, waitIdle, maxForeign)
         settings.comparePlainSum = comparePlainSum
+        settings.pairedProgressive = pairedProgressive
         try settings.validateCombinations()
         if worker {
             let deferring: Bool?
@@ -88,6 +93,7 @@ struct BenchScalingCommand: ParsableCommand {
                               paired: pairedWorker, pairedRaw: !noRaw, alignSteps: alignSteps, label: label)
             job.mixedPrecision = precision == "bf16" ? "bf16" : "no"
             job.tokenizer = tokenizer
+            job.pairedProgressive = pairedProgressiveWorker
             try job.run()
             return
         }
