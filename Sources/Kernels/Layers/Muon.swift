@@ -49,8 +49,16 @@ public enum Muon {
         var x = scratch, next = scratch + n
         let gram = scratch + 2 * n, poly = gram + k * k
 
-        // Momentum and the Nesterov direction, into x.
+        // Momentum and the Nesterov direction, into x (only the momentum when the step is another rank's).
         let oneMinusMu = SIMD16<Float>(repeating: 1 - mu), muV = SIMD16<Float>(repeating: mu)
+        guard apply else {
+            elementwise(n) { i, count in
+                let g = load(grad, i, count) * gradScale
+                let b = load(momentum, i, count)
+                store(momentum, i, count, b.addingProduct(g - b, oneMinusMu))
+            }
+            return
+        }
         elementwise(n) { i, count in
             let g = load(grad, i, count) * gradScale
             let b = load(momentum, i, count)
@@ -58,7 +66,6 @@ public enum Muon {
             store(momentum, i, count, b1)
             store(x, i, count, g.addingProduct(b1 - g, muV))
         }
-        guard apply else { return }
         let norm = Float(VectorMath.sumOfSquares(x, count: n).squareRoot())
         VectorMath.scale(x, count: n, by: 1 / max(norm, eps))
 

@@ -145,15 +145,20 @@ public final class BF16Matmul {
     private func copyIndex(_ offset: Int) -> Int { offset < unrounded.lowerBound ? offset : offset - unrounded.count }
 
     /// Re-rounds the attached weights that have a copy.
-    public func refreshWeights() {
+    public func refreshWeights() { refreshWeights(0..<masterCount) }
+
+    /// Re-rounds the attached weights in `range` (flat offsets) that have a copy: after weights
+    /// arrived from another rank (ZeRO-1's or Muon's gather).
+    public func refreshWeights(_ range: Range<Int>) {
         guard let master, let weights else { return }
         func refresh(_ r: Range<Int>) {
             guard !r.isEmpty else { return }
             BF16Rounding.round(master + r.lowerBound, into: weights + copyIndex(r.lowerBound) * elementSize, count: r.count,
                                native: path == .native)
         }
-        refresh(0..<unrounded.lowerBound)
-        refresh(unrounded.upperBound..<masterCount)
+        let range = range.clamped(to: 0..<masterCount)
+        refresh(range.clamped(to: 0..<unrounded.lowerBound))
+        refresh(range.clamped(to: unrounded.upperBound..<masterCount))
     }
 
     /// Where an AdamW step over flat elements starting at `offset` writes the rounded weights; nil

@@ -15,8 +15,9 @@ public final class MuonShare {
     public let owned: [Bool]
     /// Each rank's matrices (flat ranges), in storage order.
     private let ranges: [[Range<Int>]]
-    /// Elements each rank contributes.
+    /// Elements each rank contributes, and all of them.
     private let counts: [Int]
+    private let total: Int
     private let send: FlatBuffer
     private let receive: FlatBuffer
     private let rank: Int
@@ -35,10 +36,11 @@ public final class MuonShare {
         for (index, m) in matrices.enumerated() { ranges[owner[index]].append(m.range) }
         self.ranges = ranges
         counts = ranges.map { $0.reduce(0) { $0 + $1.count } }
+        total = counts.reduce(0, +)
         owned = owner.map { $0 == rank }
         self.rank = rank
         send = try FlatBuffer(count: max(1, counts[rank]))
-        receive = try FlatBuffer(count: max(1, counts.reduce(0, +)))
+        receive = try FlatBuffer(count: max(1, total))
     }
 
     /// Gathers every rank's share of the new weights into `params` (and the bf16 copy of the weights
@@ -49,15 +51,13 @@ public final class MuonShare {
             (send.pointer + at).update(from: params.pointer + r.lowerBound, count: r.count)
             at += r.count
         }
-        try comm.allgatherv(UnsafeBufferPointer(send[0..<counts[rank]]), into: receive[0..<counts.reduce(0, +)], counts: counts)
+        try comm.allgatherv(UnsafeBufferPointer(send[0..<counts[rank]]), into: receive[0..<total], counts: counts)
         at = 0
         for (q, share) in ranges.enumerated() {
             for r in share {
                 if q != rank {
                     (params.pointer + r.lowerBound).update(from: receive.pointer + at, count: r.count)
-                    if let copy = bf16?.roundedWeights(at: r.lowerBound) {
-                        BF16Rounding.round(params.pointer + r.lowerBound, into: copy.pointer, count: r.count, native: copy.native)
-                    }
+                    bf16?.refreshWeights(r)
                 }
                 at += r.count
             }
