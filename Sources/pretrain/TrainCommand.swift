@@ -43,7 +43,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The run's YAML config (`pretrain config --defaults --out run.yaml` writes one).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set optimizer.lr=3e-4 (repeatable).") var overrides: [String] = []
     @Option(help: "Print a line every N steps (default: logging.interval).") var logInterval: Int?
-    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (one call), or auto (after-backward when all ranks share one host and every core computes, else overlap; measured, BENCHMARKS.md).")
+    @Option(help: "When gradients are sent: overlap (buckets during backward), after-backward (once backward is done; on one host the rank done first sums what the others have finished), or auto (after-backward when all ranks share one host and every core computes, else overlap; measured, BENCHMARKS.md).")
     var gradSync: String = "auto"
     @Option(help: "Continue from a checkpoint: auto (the newest complete one in checkpoint.dir, else start fresh) or a step-NNNNNNNN directory (or a checkpoint root).")
     var resume: String?
