@@ -193,7 +193,6 @@ public struct ScalingWorker {
             // Per rank, the median step: a synchronised step runs at the slowest rank's pace.
             "step_ms": (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(0, $0)[q] }) * 1000 },
             "no_sync_step_ms": (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(1, $0)[q] }) * 1000 },
-            "pair_step_ms": (0..<steps).map { i in [column(0, i), column(1, i)].map { $0.map { ($0 * 1000).rounded() } } },
         ]
         if !busRatios.isEmpty {
             json["pair_busbw_ratios"] = busRatios

@@ -36,12 +36,8 @@ extension CommSelfTest {
         if let sum { _ = try sum.finish() } else {
             try comm.allreduce(UnsafeMutableBufferPointer(start: buffer, count: count), op: .sum)
         }
-        for i in 0..<count {
-            let exact = (0..<comm.size).reduce(0.0) { $0 + Double(value(i, $1)) }
-            let scale = (0..<comm.size).reduce(0.0) { $0 + abs(Double(value(i, $1))) }
-            if abs(Double(buffer[i]) - exact) > 1e-6 * scale + 1e-30 {
-                return Local(failure: "element \(i): expected \(exact) ± \(1e-6 * scale), got \(buffer[i])")
-            }
+        if let failure = Self.sumFailure(UnsafeBufferPointer(start: buffer, count: count), ranks: comm.size, value) {
+            return Local(failure: failure)
         }
         return Local(digest: selfTestDigest(UnsafeRawBufferPointer(start: buffer, count: count * 4)))
     }

@@ -173,14 +173,22 @@ public struct CommSelfTest {
         func value(_ i: Int, _ r: Int) -> Float { Float(selfTestBits(i, r, salt) % 1_000_000) / 997 - 500 }
         var buffer = (0..<count).map { value($0, comm.rank) }
         try comm.allreduce(&buffer, op: .sum)
-        for i in 0..<count {
-            let exact = (0..<comm.size).reduce(0.0) { $0 + Double(value(i, $1)) }
-            let scale = (0..<comm.size).reduce(0.0) { $0 + abs(Double(value(i, $1))) }
-            if abs(Double(buffer[i]) - exact) > 1e-6 * scale + 1e-30 {
-                return Local(failure: "element \(i): expected \(exact) ± \(1e-6 * scale), got \(buffer[i])")
+        if let failure = Self.sumFailure(buffer, ranks: comm.size, value) { return Local(failure: failure) }
+        return digest ? Local(digest: buffer.withUnsafeBytes { selfTestDigest($0) }) : Local()
+    }
+
+    /// The first element of `result` farther than 1e-6 of the ranks' magnitudes from the exact sum
+    /// over ranks of `value(i, rank)`, described; nil when every element is within.
+    static func sumFailure<C: RandomAccessCollection>(_ result: C, ranks: Int, _ value: (Int, Int) -> Float) -> String?
+        where C.Element == Float, C.Index == Int {
+        for i in result.indices {
+            let exact = (0..<ranks).reduce(0.0) { $0 + Double(value(i, $1)) }
+            let scale = (0..<ranks).reduce(0.0) { $0 + abs(Double(value(i, $1))) }
+            if abs(Double(result[i]) - exact) > 1e-6 * scale + 1e-30 {
+                return "element \(i): expected \(exact) ± \(1e-6 * scale), got \(result[i])"
             }
         }
-        return digest ? Local(digest: buffer.withUnsafeBytes { selfTestDigest($0) }) : Local()
+        return nil
     }
 
     private func broadcast<T: SelfTestElement>(_ comm: any Communicator, _: T.Type, _ count: Int,

@@ -9,11 +9,6 @@ extension GradientAllreducer {
     /// the part of the communication that was not hidden behind backward. With perfect overlap it
     /// approaches the last bucket's allreduce; without overlap it is all of it.
     public struct Timing: Sendable, Equatable {
-        public static func == (a: Timing, b: Timing) -> Bool {
-            (a.communicationSeconds, a.exposedSeconds, a.buckets, a.bytes) == (b.communicationSeconds, b.exposedSeconds, b.buckets, b.bytes)
-                && a.progressivePieces == b.progressivePieces
-        }
-
         /// Seconds the transport spent running this step's bucket allreduces (overlapped or not).
         public var communicationSeconds: Double = 0
         /// Seconds the caller was blocked in `finish()`: communication not hidden behind compute.
@@ -22,9 +17,6 @@ extension GradientAllreducer {
         public var buckets = 0
         /// Bytes this rank handed to the transport this step (2 per element with bf16, 4 without).
         public var bytes = 0
-        /// With a progressive sum: the pieces this rank summed, of all the step's pieces (a rank that
-        /// finished backward early sums more than its share); (0, 0) otherwise.
-        public var progressivePieces = (0, 0)
 
         /// Zero time, nothing sent.
         public init() {}

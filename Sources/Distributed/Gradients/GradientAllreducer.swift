@@ -155,7 +155,6 @@ public final class GradientAllreducer {
             let callStart = DispatchTime.now().uptimeNanoseconds
             let work = try progressive.finish()
             timing.communicationSeconds = work.busySeconds
-            timing.progressivePieces = (work.pieces, work.totalPieces)
             onBucketFinished?(0, 0..<count, callStart, callStart, DispatchTime.now().uptimeNanoseconds)
         } else {
             for index in buckets.indices {
