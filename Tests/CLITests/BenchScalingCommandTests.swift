@@ -51,7 +51,17 @@ final class BenchScalingCommandTests: XCTestCase {
             XCTAssertEqual(tokensPerSecond, expected, accuracy: 0.01 * expected + 1, row)
         }
         XCTAssertTrue(run.output.contains("2 ranks, auto: ") && run.output.contains("× the no-sync run (goal ≥ 0.97×)"), run.output)
-        XCTAssertTrue(run.output.contains("2 ranks, auto, paired with no sync: synchronised ÷ no-sync step in the same job"), run.output)
+        let paired = try XCTUnwrap(lines.first { $0.hasPrefix("2 ranks, auto, paired with no sync: synchronised ÷ no-sync step in the same job") }, run.output)
+        // One pair: its ratio is the lockstep ceiling times synchronised ÷ ceiling, and holding every
+        // rank to the slower one's step can only lose against the free-running pair.
+        func number(after marker: String) throws -> Double {
+            let rest = try XCTUnwrap(paired.range(of: marker), "\(marker) in \(paired)").upperBound
+            return try XCTUnwrap(Double(paired[rest...].prefix { $0.isNumber || $0 == "." }), paired)
+        }
+        let ratio = try number(after: "in the same job "), ceiling = try number(after: "lockstep ceiling ")
+        let ofCeiling = try number(after: "synchronised ÷ ceiling ")
+        XCTAssertLessThanOrEqual(ceiling, 1, paired)
+        XCTAssertEqual(ratio, ceiling * ofCeiling, accuracy: 0.002, paired)
         // Two ranks on one host sum after backward progressively, and the paired job compares that with the plain sum.
         XCTAssertTrue(run.output.contains("2 ranks, auto → after-backward, progressive"), run.output)
         XCTAssertTrue(run.output.contains("2 ranks, progressive paired with plain sum: progressive ÷ plain sum, synchronised steps in the same job"), run.output)

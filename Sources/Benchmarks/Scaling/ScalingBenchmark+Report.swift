@@ -53,6 +53,12 @@ extension ScalingBenchmark.Result {
                 guard let a = r["step_ms"] as? [Double], let b = r["no_sync_step_ms"] as? [Double] else { return nil }
                 return a.map { String(format: "%.0f", $0) }.joined(separator: "/") + " vs " + b.map { String(format: "%.0f", $0) }.joined(separator: "/")
             }
+            let ceilings = (results[label] ?? []).flatMap { ($0["pair_ceiling_ratios"] as? [Double]) ?? [] }
+            let ofCeiling = (results[label] ?? []).flatMap { ($0["pair_of_ceiling_ratios"] as? [Double]) ?? [] }
+            if !ceilings.isEmpty, !ofCeiling.isEmpty {
+                line += String(format: "; lockstep ceiling %.3f× (the no-sync pair held to its slower rank, as a synchronisation costing nothing would run; median of %d), synchronised ÷ ceiling %.3f×",
+                               Statistics.median(ceilings), ceilings.count, Statistics.median(ofCeiling))
+            }
             if !ranks.isEmpty { line += "; step ms per rank, synchronised vs no-sync, per round: " + ranks.joined(separator: ", ") }
             let bus = (results[label] ?? []).flatMap { ($0["pair_busbw_ratios"] as? [Double]) ?? [] }
             // Only after backward does one call move the whole gradient (overlap's includes waiting for backward).

@@ -178,6 +178,12 @@ public struct ScalingWorker {
         let syncRates = (0..<steps).map { i in column(0, i).map { tokens / $0 }.reduce(0, +) }
         let aloneRates = (0..<steps).map { i in column(1, i).map { tokens / $0 }.reduce(0, +) }
         let ratios = zip(syncRates, aloneRates).map { $0 / $1 }
+        // The lockstep ceiling: the no-sync pair with every rank held to its slowest rank's step, as
+        // a synchronisation that cost nothing would run it. Its ratio to the no-sync pair is what
+        // keeping in step costs on this machine; synchronised ÷ ceiling is the synchronisation's own.
+        let ceilingRates = (0..<steps).map { i in Double(comm.size) * tokens / (column(1, i).max() ?? 1) }
+        let ceilings = zip(ceilingRates, aloneRates).map { $0 / $1 }
+        let ofCeiling = zip(syncRates, ceilingRates).map { $0 / $1 }
         // Bus bandwidth ratio = raw time ÷ sync time: the sync of the rank that waited least (the
         // others' also holds the skew of arriving first), raw of the slowest rank (a collective ends
         // when its last rank does).
@@ -190,6 +196,7 @@ public struct ScalingWorker {
             "transport": comm.allreduceTransport, "token_embedding_deferred": trainer.defersTokenEmbedding, "paired": true,
             "steps": steps, "warmup": warmup, "tokens_per_s": Statistics.median(syncRates), "no_sync_tokens_per_s": Statistics.median(aloneRates),
             "pair_ratios": ratios, "pair_ratio_median": Statistics.median(ratios), "loadavg": Statistics.loadAverage(),
+            "pair_ceiling_ratios": ceilings, "pair_of_ceiling_ratios": ofCeiling,
             // Per rank, the median step: a synchronised step runs at the slowest rank's pace.
             "step_ms": (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(0, $0)[q] }) * 1000 },
             "no_sync_step_ms": (0..<comm.size).map { q in Statistics.median((0..<steps).map { column(1, $0)[q] }) * 1000 },
