@@ -80,7 +80,7 @@ public enum CheckpointBenchmark {
         Parallel.setThreads(ProcessInfo.processInfo.activeProcessorCount)
         let model = try GPT(config: p.config, maxBatch: 2, maxSeqLen: 64)
         model.initializeWeights(seed: 1337)
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        let optimizer = try Optimizer(layout: model.layout, settings: Optimizer.Settings())
         var rng = SplitMix64(seed: 7)
         for _ in 0..<s.trainSteps {
             let tokens = (0..<128).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }
@@ -89,7 +89,7 @@ public enum CheckpointBenchmark {
             }
             model.zeroGrad()
             model.backward()
-            optimizer.step(params: model.params, grads: model.grads, lr: 6e-4, gradScale: optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads)))
+            optimizer.step(params: model.params, grads: model.grads, lr: 6e-4, gradScale: optimizer.clipScale(gradNorm: Optimizer.gradNorm(model.grads)))
         }
         let count = model.layout.count
         let buffers = [model.params, optimizer.m, optimizer.v]

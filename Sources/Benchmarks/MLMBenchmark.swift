@@ -40,7 +40,7 @@ public enum MLMBenchmark {
         let model = try BERT(config: config, maxBatch: B, maxSeqLen: T)
         model.initializeWeights(seed: 1337)
         try model.useBF16(bf16)
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        let optimizer = try Optimizer(layout: model.layout, settings: Optimizer.Settings())
         let specials = BERTSpecialTokens(cls: 1, sep: 2, mask: 3, pad: 0)
         let masker = try MLMMasker(microBatch: B, sequenceLength: T, vocabularySize: V, specials: specials, seed: 42)
         masker.maskRate = maskRate

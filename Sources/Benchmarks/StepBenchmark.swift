@@ -44,7 +44,7 @@ public enum StepBenchmark {
         let model = try GPT(config: p.config, maxBatch: p.batch, maxSeqLen: p.seqLen)
         model.initializeWeights(seed: 1337)
         try model.useBF16(bf16)
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        let optimizer = try Optimizer(layout: model.layout, settings: Optimizer.Settings())
         var rng = SplitMix64(seed: 42)
         let n = p.batch * p.seqLen
         let tokens = (0..<n).map { _ in Int32(rng.next() % UInt64(p.config.vocabSize)) }

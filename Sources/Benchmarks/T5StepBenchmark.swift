@@ -19,7 +19,7 @@ public enum T5StepBenchmark {
         let model = try T5(config: c, maxBatch: B, maxSource: S, maxTarget: T)
         model.initializeWeights(seed: 1337)
         try model.useBF16(bf16)
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: AdamWOptimizer.Settings())
+        let optimizer = try Optimizer(layout: model.layout, settings: Optimizer.Settings())
         var rng = SplitMix64(seed: 42)
         // Ids from 2 up: neither the padding (0, also the decoder's start) nor the end of sequence.
         let source = (0..<(B * S)).map { _ in Int32(2 + rng.next() % UInt64(c.vocabSize - 2)) }

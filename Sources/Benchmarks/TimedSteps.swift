@@ -19,7 +19,7 @@ public struct TimedSteps {
 
     /// Runs `warmup + steps` steps of `model`: `prepare(i)` (untimed), then `forward()` returning the
     /// loss, zeroing the gradients, backward, clipping and one AdamW step (timed).
-    static func run<M: LanguageModel>(model: M, optimizer: AdamWOptimizer, warmup: Int, steps: Int,
+    static func run<M: LanguageModel>(model: M, optimizer: Optimizer, warmup: Int, steps: Int,
                                       prepare: (Int) -> Void = { _ in }, forward: () throws -> Float) rethrows -> TimedSteps {
         let profile = StepProfile()
         var times: [Double] = []
@@ -32,7 +32,7 @@ public struct TimedSteps {
             model.zeroGrad()
             model.backward(lossScale: 1, onReady: nil)
             let optStart = StepProfile.now()
-            let scale = optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads))
+            let scale = optimizer.clipScale(gradNorm: Optimizer.gradNorm(model.grads))
             optimizer.step(params: model.params, grads: model.grads, lr: 1e-4, gradScale: scale, bf16: model.bf16)
             let end = StepProfile.now()
             if i >= warmup {

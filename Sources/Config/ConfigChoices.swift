@@ -6,6 +6,7 @@ public protocol ConfigChoice: RawRepresentable, CaseIterable, Sendable where Raw
 extension Architecture: ConfigChoice {}
 extension GPTConfig.Positions: ConfigChoice {}
 extension T5Config.FeedForward: ConfigChoice {}
+extension Optimizer.Kind: ConfigChoice {}
 
 extension RunConfig {
     /// `training.objective`: what one step predicts; `auto` follows `model.arch`.

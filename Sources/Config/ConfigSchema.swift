@@ -100,7 +100,7 @@ public enum ConfigSchema {
         Key(path: "data.source_prefix", help: "seq2seq: task prefix before each source, e.g. 'translate English to German: ' (set by `pretrain finetune --prefix`)", field: .string(\.data.sourcePrefix)),
         Key(path: "data.shuffle", help: "shuffle shard and sample order each epoch (seeded)", field: .bool(\.data.shuffle)),
         // Optimizer.
-        Key(path: "optimizer.kind", help: "adamw, or muon: Muon (torch.optim.Muon, Nesterov, update RMS matched to AdamW's, so lr and weight_decay carry over) for the transformer blocks' weight matrices, AdamW for embeddings, heads, norms and biases", field: .choice(\.optimizer.kind, ["adamw", "muon"])),
+        Key(path: "optimizer.kind", help: "adamw, or muon: Muon (torch.optim.Muon, Nesterov, update RMS matched to AdamW's, so lr and weight_decay carry over) for the transformer blocks' weight matrices, AdamW for embeddings, heads, norms and biases", field: .option(\.optimizer.kind)),
         Key(path: "optimizer.lr", help: "peak learning rate", field: .float(\.optimizer.lr, 0...10)),
         Key(path: "optimizer.beta1", help: "AdamW β1", field: .float(\.optimizer.beta1, 0...0.999999)),
         Key(path: "optimizer.beta2", help: "AdamW β2", field: .float(\.optimizer.beta2, 0...0.999999)),

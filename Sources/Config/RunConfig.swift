@@ -34,7 +34,7 @@ public struct RunConfig: Equatable, Sendable {
     }
 
     /// AdamW hyperparameters.
-    public var optimizer = AdamWOptimizer.Settings()
+    public var optimizer = Optimizer.Settings()
 
     /// Learning-rate schedule.
     public struct Schedule: Equatable, Sendable {

@@ -239,10 +239,10 @@ final class BERTTests: XCTestCase {
         let ids = (0..<32).map { _ in Int32(rng.next() % 32) }
         let labels = ids.enumerated().map { $0.offset % 4 == 1 ? $0.element : -100 }
         let masked = ids.enumerated().map { $0.offset % 4 == 1 ? Int32(0) : $0.element }
-        var opt = AdamWOptimizer.Settings()
+        var opt = Optimizer.Settings()
         opt.lr = 3e-3
         opt.weightDecay = 0
-        let adam = try AdamWOptimizer(layout: model.layout, settings: opt)
+        let adam = try Optimizer(layout: model.layout, settings: opt)
         var first: Float = 0, last: Float = 0
         for step in 0..<60 {
             let loss = try model.forward(tokens: masked, segments: nil, attentionMask: nil, targets: labels, B: 2, T: 16)

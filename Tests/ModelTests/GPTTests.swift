@@ -13,7 +13,7 @@ final class GPTTests: XCTestCase {
             let fx = try ParityFixture()
             let model = try fx.makeModel()
             let N = fx.B * fx.T
-            try fx.inputs.withUnsafeBufferPointer { ids in
+            _ = try fx.inputs.withUnsafeBufferPointer { ids in
                 try model.forward(tokens: ids.baseAddress!, targets: nil, B: fx.B, T: fx.T)
             }
             let logits = try fx.file.floats("logits")
@@ -46,7 +46,7 @@ final class GPTTests: XCTestCase {
         let fx = try ParityFixture()
         let model = try fx.makeModel()
         for t in model.layout.tensors { try fx.file.read("grad." + t.name, into: model.grads.pointer + t.offset, count: t.count) }
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: fx.adamw)
+        let optimizer = try Optimizer(layout: model.layout, settings: fx.adamw)
         optimizer.step(params: model.params, grads: model.grads, lr: fx.adamw.lr)
         for t in model.layout.tensors {
             let err = relativeError(model.params.pointer + t.offset, try fx.file.floats("step1." + t.name))
@@ -64,7 +64,7 @@ final class GPTTests: XCTestCase {
     func testTwoTrainingStepsMatchPyTorch() throws {
         let fx = try ParityFixture()
         let model = try fx.makeModel()
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: fx.adamw)
+        let optimizer = try Optimizer(layout: model.layout, settings: fx.adamw)
         var gradients: [String: [Float]] = [:]
         for t in model.layout.tensors { gradients[t.name] = try fx.file.floats("grad." + t.name) }
         for step in 1...2 {
@@ -104,10 +104,10 @@ final class GPTTests: XCTestCase {
         config.positions = .learned
         let model = try GPT(config: config, maxBatch: 2, maxSeqLen: 16)
         model.initializeWeights(seed: 7)
-        var settings = AdamWOptimizer.Settings()
+        var settings = Optimizer.Settings()
         settings.lr = 3e-3
         settings.weightDecay = 0
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: settings)
+        let optimizer = try Optimizer(layout: model.layout, settings: settings)
         var rng = SplitMix64(seed: 3)
         let tokens = (0..<32).map { _ in Int32(rng.next() % 32) }
         let targets = (0..<32).map { _ in Int32(rng.next() % 32) }
@@ -120,7 +120,7 @@ final class GPTTests: XCTestCase {
             last = loss
             model.zeroGrad()
             model.backward()
-            let scale = optimizer.clipScale(gradNorm: AdamWOptimizer.gradNorm(model.grads))
+            let scale = optimizer.clipScale(gradNorm: Optimizer.gradNorm(model.grads))
             optimizer.step(params: model.params, grads: model.grads, lr: settings.lr, gradScale: scale)
         }
         XCTAssertEqual(Double(first), log(32.0), accuracy: 0.3, "a fresh model predicts near-uniformly")
@@ -180,7 +180,7 @@ final class GPTTests: XCTestCase {
         XCTAssertTrue(loss.isFinite)
         model.zeroGrad()
         model.backward()
-        XCTAssertGreaterThan(AdamWOptimizer.gradNorm(model.grads), 0)
+        XCTAssertGreaterThan(Optimizer.gradNorm(model.grads), 0)
     }
 
     /// With embedding, attention and residual dropout on, the gradient of the loss (the masks fixed by

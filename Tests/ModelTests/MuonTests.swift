@@ -22,11 +22,11 @@ final class MuonTests: XCTestCase {
         let meta = try JSONSerialization.jsonObject(with: Data(file.metadata["settings"]!.utf8)) as! [String: Any]
         let model = try fx.makeModel()
         var settings = fx.adamw
-        settings.kind = "muon"
+        settings.kind = .muon
         settings.lr = Float(meta["lr"] as! Double)
         settings.weightDecay = Float(meta["weight_decay"] as! Double)
         settings.muonMomentum = Float(meta["muon_momentum"] as! Double)
-        let optimizer = try AdamWOptimizer(layout: model.layout, settings: settings)
+        let optimizer = try Optimizer(layout: model.layout, settings: settings)
         let matrices = model.layout.tensors.filter(\.isHiddenMatrix)
         XCTAssertEqual(matrices.count, 8, "2 blocks × (c_attn, attn.c_proj, c_fc, mlp.c_proj)")
         XCTAssertEqual(Set(matrices.map { $0.shape[0] < $0.shape[1] ? "wide" : $0.shape[0] == $0.shape[1] ? "square" : "tall" }),
@@ -64,7 +64,7 @@ final class MuonTests: XCTestCase {
         let fx = try ParityFixture()
         let model = try fx.makeModel()
         for t in model.layout.tensors { try fx.file.read("grad." + t.name, into: model.grads.pointer + t.offset, count: t.count) }
-        try AdamWOptimizer(layout: model.layout, settings: fx.adamw).step(params: model.params, grads: model.grads, lr: fx.adamw.lr)
+        try Optimizer(layout: model.layout, settings: fx.adamw).step(params: model.params, grads: model.grads, lr: fx.adamw.lr)
         for t in model.layout.tensors where t.isHiddenMatrix {
             let reference = try fx.file.floats("step1." + t.name)
             let worst = (0..<t.count).map { Double(abs(model.params.pointer[t.offset + $0] - reference[$0])) }.max()!
@@ -77,9 +77,9 @@ final class MuonTests: XCTestCase {
         let fx = try ParityFixture()
         let model = try fx.makeModel()
         var settings = fx.adamw
-        settings.kind = "muon"
+        settings.kind = .muon
         let matrix = try XCTUnwrap(model.layout.tensors.first(where: \.isHiddenMatrix))
-        XCTAssertThrowsError(try AdamWOptimizer(layout: model.layout, settings: settings, shard: 0..<(matrix.offset + 10))) { error in
+        XCTAssertThrowsError(try Optimizer(layout: model.layout, settings: settings, shard: 0..<(matrix.offset + 10))) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains(matrix.name) && text.contains("training.zero1: false"), text)
             XCTAssertFalse(text.contains("\n"))

@@ -9,7 +9,7 @@ struct ParityFixture {
     let config: GPTConfig
     let B: Int, T: Int
     let inputs: [Int32], targets: [Int32]
-    let adamw: AdamWOptimizer.Settings
+    let adamw: Optimizer.Settings
 
     init() throws {
         guard let url = Bundle.module.url(forResource: "gpt2-parity", withExtension: "safetensors", subdirectory: "Fixtures") else {
@@ -26,7 +26,7 @@ struct ParityFixture {
         inputs = try file.int32s("input_ids")
         targets = try file.int32s("targets")
         let opt = try JSONSerialization.jsonObject(with: Data(file.metadata["adamw"]!.utf8)) as! [String: Any]
-        var s = AdamWOptimizer.Settings()
+        var s = Optimizer.Settings()
         s.lr = Float(opt["lr"] as! Double)
         s.beta1 = Float(opt["beta1"] as! Double)
         s.beta2 = Float(opt["beta2"] as! Double)

@@ -58,7 +58,7 @@ final class TransformerBlockTests: XCTestCase {
         let grads = try FlatBuffer(count: count), dx = try FlatBuffer(count: N * C), scratch = try FlatBuffer(count: N * C)
         let dEnc = try FlatBuffer(count: B * Tk * C), dBias = try FlatBuffer(count: config.NH * T * T)
         let pad = ByteBuffer(keyPadding), encPad = ByteBuffer(encoderPadding)
-        try withExtendedLifetime((params, x, enc, bias, r, grads, dx, scratch, dEnc, dBias, pad, encPad)) {
+        withExtendedLifetime((params, x, enc, bias, r, grads, dx, scratch, dEnc, dBias, pad, encPad)) {
             let step = BlockStep(B: B, T: T, keyPadding: pad.pointer, positionBias: positionBias ? UnsafePointer(bias.pointer) : nil,
                                  dPositionBias: positionBias ? dBias.pointer : nil, encoder: UnsafePointer(enc.pointer), Tk: Tk,
                                  encoderPadding: encPad.pointer, dEncoder: dEnc.pointer, dropping: dropping, dropoutSeed: 77)

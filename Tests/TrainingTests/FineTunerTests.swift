@@ -39,7 +39,7 @@ final class FineTunerTests: XCTestCase {
     }
 
     func testLearnsAThreeWayTaskFarAboveChance() throws {
-        var settings = AdamWOptimizer.Settings()
+        var settings = Optimizer.Settings()
         settings.weightDecay = 0.01
         let tuner = try FineTuner<BERT>(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16, settings: settings, seed: 3)
         let test = task(90, seed: 2)
@@ -56,7 +56,7 @@ final class FineTunerTests: XCTestCase {
         let pretrained = try BERT(config: pretrainedConfig, maxBatch: 1, maxSeqLen: 16)
         pretrained.initializeWeights(seed: 77)
         let tuner = try FineTuner<BERT>(config: config(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
-                                  settings: AdamWOptimizer.Settings(), seed: 3, freezeBody: true)
+                                  settings: Optimizer.Settings(), seed: 3, freezeBody: true)
         let fresh = tuner.loadBody(from: pretrained)
         XCTAssertEqual(fresh, ["bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"])
         let bodyEnd = tuner.model.layout.headStart
@@ -75,7 +75,7 @@ final class FineTunerTests: XCTestCase {
 
     func testGPTLearnsAThreeWayTaskFarAboveChance() throws {
         let tuner = try FineTuner<GPT>(config: gptConfig(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
-                                       settings: AdamWOptimizer.Settings(), seed: 3)
+                                       settings: Optimizer.Settings(), seed: 3)
         XCTAssertEqual(tuner.model.layout.tensor(named: "score.weight")?.shape, [3, 32])
         let test = task(90, seed: 2)
         let before = try tuner.accuracy(test)
@@ -91,7 +91,7 @@ final class FineTunerTests: XCTestCase {
     func testClassifiersFineTuneInBF16() throws {
         func run<C: SequenceClassifier>(_: C.Type, _ config: C.Config, bf16: Bool) throws -> (losses: [Float], accuracy: Double) {
             let tuner = try FineTuner<C>(config: config, tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
-                                         settings: AdamWOptimizer.Settings(), seed: 3)
+                                         settings: Optimizer.Settings(), seed: 3)
             if bf16 { try tuner.useBF16(try BF16Matmul()) }
             let losses = try tuner.train(task(240, seed: 1), steps: 150, lr: 3e-3)
             return (losses, try tuner.accuracy(task(90, seed: 2)))
@@ -118,7 +118,7 @@ final class FineTunerTests: XCTestCase {
         var config = GPTConfig(vocabSize: 2048, maxSeqLen: 64, nLayer: 2, nHead: 2, dModel: 64)
         config.numLabels = 4
         let tuner = try FineTuner<GPT>(config: config, tokenizer: HuggingFaceTokenizer(byteLevel: tokenizer), microBatch: 16, sequenceLength: 64,
-                                       settings: AdamWOptimizer.Settings(), seed: 11)
+                                       settings: Optimizer.Settings(), seed: 11)
         _ = try tuner.train(task.train, steps: 300, lr: 2e-3)
         let majority = Double(Dictionary(grouping: task.test.labels, by: { $0 }).values.map(\.count).max() ?? 0) / Double(task.test.texts.count)
         let accuracy = try tuner.accuracy(task.test)
@@ -129,7 +129,7 @@ final class FineTunerTests: XCTestCase {
         let pretrained = try GPT(config: gptConfig(labels: 0), maxBatch: 1, maxSeqLen: 16)
         pretrained.initializeWeights(seed: 77)
         let tuner = try FineTuner<GPT>(config: gptConfig(), tokenizer: tokenizer(), microBatch: 8, sequenceLength: 16,
-                                       settings: AdamWOptimizer.Settings(), seed: 3, freezeBody: true)
+                                       settings: Optimizer.Settings(), seed: 3, freezeBody: true)
         XCTAssertEqual(tuner.loadBody(from: pretrained), ["score.weight"], "only the classifier head is new")
         let bodyEnd = try XCTUnwrap(tuner.model.layout.score)
         XCTAssertEqual(bodyEnd, pretrained.layout.count, "the LM's tensors, then score.weight")
@@ -150,7 +150,7 @@ final class FineTunerTests: XCTestCase {
         func run(ranks: Int) throws -> (losses: [Float], params: [Float]) {
             try InProcessGroup.run(size: ranks) { comm -> ([Float], [Float]) in
                 let tuner = try FineTuner<GPT>(config: self.gptConfig(), tokenizer: self.tokenizer(), microBatch: 8 / ranks, sequenceLength: 16,
-                                               settings: AdamWOptimizer.Settings(), seed: 9)
+                                               settings: Optimizer.Settings(), seed: 9)
                 let losses = try tuner.train(data, steps: 8, lr: 2e-3, comm: comm)
                 return (losses, tuner.model.params.toArray())
             }[0]
@@ -167,7 +167,7 @@ final class FineTunerTests: XCTestCase {
         func message(_ body: () throws -> Void) -> String {
             do { try body(); return "" } catch { return "\(error)" }
         }
-        let s = AdamWOptimizer.Settings()
+        let s = Optimizer.Settings()
         XCTAssertTrue(message { _ = try FineTuner<BERT>(config: config(), tokenizer: tokenizer([AddedToken.endOfText, AddedToken.pad]), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }
             .contains("tokenizer has no [CLS], [SEP], [MASK] special tokens"))
         XCTAssertTrue(message { _ = try FineTuner<BERT>(config: config(labels: 0), tokenizer: tokenizer(), microBatch: 2, sequenceLength: 16, settings: s, seed: 0) }

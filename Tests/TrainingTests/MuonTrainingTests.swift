@@ -17,7 +17,7 @@ final class MuonTrainingTests: XCTestCase {
 
     func config(steps: Int = 10, ranks: Int = 1, microBatch: Int = 2, accumulation: Int = 1, precision: String = "no") -> RunConfig {
         var c = TrainingFixtures.config(data: dir, processes: ranks, microBatch: microBatch, accumulation: accumulation, steps: steps)
-        c.optimizer.kind = "muon"
+        c.optimizer.kind = .muon
         c.optimizer.lr = 3e-3
         c.launch.mixedPrecision = precision
         c.logging.runDir = dir + "/run-\(UUID().uuidString)"
@@ -56,7 +56,7 @@ final class MuonTrainingTests: XCTestCase {
             }
         }
         var adamw = config(ranks: 1, accumulation: 2)
-        adamw.optimizer.kind = "adamw"
+        adamw.optimizer.kind = .adamw
         XCTAssertNotEqual(try train(adamw).params[0], try train(config(ranks: 1, accumulation: 2)).params[0])
     }
 

@@ -47,7 +47,7 @@ final class Seq2SeqTunerTests: XCTestCase {
         XCTAssertEqual(batch.targetTokens, r.halves.reduce(0) { $0 + $1.targets })
 
         // Two micro-batches of 2, accumulated: the loss and gradients of one forward over the 4 pairs.
-        let tuner = try Seq2SeqTuner(model: model, microBatch: 2, accumulation: 2, settings: AdamWOptimizer.Settings(), seed: 1)
+        let tuner = try Seq2SeqTuner(model: model, microBatch: 2, accumulation: 2, settings: Optimizer.Settings(), seed: 1)
         let losses = try tuner.train(examples, steps: 1, lr: 0)
         XCTAssertEqual(Double(losses[0]), r.loss, accuracy: 1e-5 * r.loss, "loss on target tokens only")
         for (name, expected) in r.grads {
@@ -113,7 +113,7 @@ final class Seq2SeqTunerTests: XCTestCase {
         func run(ranks: Int, accumulation: Int) throws -> (losses: [Float], params: [Float]) {
             try InProcessGroup.run(size: ranks) { comm -> ([Float], [Float]) in
                 let tuner = try Seq2SeqTuner(model: try self.model(dropout: 0.1), microBatch: 4, accumulation: accumulation,
-                                         settings: AdamWOptimizer.Settings(), seed: 9)
+                                         settings: Optimizer.Settings(), seed: 9)
                 let losses = try tuner.train(data, steps: 6, lr: 3e-3, comm: comm)
                 return (losses, tuner.model.params.toArray())
             }[0]
@@ -129,7 +129,7 @@ final class Seq2SeqTunerTests: XCTestCase {
     /// several greedy outputs are exactly right (0.64 and 13 of 40 on one run, 8 on another: the float
     /// sums differ with the threads, so the bounds leave room).
     func testLearnsAToyTask() throws {
-        let tuner = try Seq2SeqTuner(model: try model(dropout: 0, width: 64, batch: 16), microBatch: 16, settings: AdamWOptimizer.Settings(), seed: 2)
+        let tuner = try Seq2SeqTuner(model: try model(dropout: 0, width: 64, batch: 16), microBatch: 16, settings: Optimizer.Settings(), seed: 2)
         let test = try task(40, seed: 8)
         let before = try tuner.evaluate(test)
         let losses = try tuner.train(try task(800, seed: 7), steps: 700, lr: 4e-3)

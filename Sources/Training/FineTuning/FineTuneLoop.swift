@@ -37,9 +37,9 @@ enum FineTuneLoop {
 
     /// The optimizer step on `model`'s summed gradients (clipped by the settings), then `onStep`:
     /// returns the step for the caller's record and whether to go on.
-    static func update(_ model: some LanguageModel, _ adam: AdamWOptimizer, lr: Float, step: Int, loss: Float,
+    static func update(_ model: some LanguageModel, _ adam: Optimizer, lr: Float, step: Int, loss: Float,
                        onStep: ((FineTuneStep) throws -> Bool)?) throws -> Bool {
-        let norm = AdamWOptimizer.gradNorm(model.grads)
+        let norm = Optimizer.gradNorm(model.grads)
         adam.step(params: model.params, grads: model.grads, lr: lr, gradScale: adam.clipScale(gradNorm: norm), bf16: model.bf16)
         return try onStep?(FineTuneStep(step: step + 1, loss: loss, gradNorm: norm)) ?? true
     }

@@ -125,7 +125,7 @@ public struct FineTuneRun {
     // Resolved by `run()` before the family's part.
     var checkpoint: ModelCheckpoint!
     var tokenizer: HuggingFaceTokenizer!
-    var optimizer = AdamWOptimizer.Settings()
+    var optimizer = Optimizer.Settings()
     var T = 0
     var train: ClassificationDataset!
     var heldOut: ClassificationDataset?

@@ -21,7 +21,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     public let microBatch: Int, sequenceLength: Int
     private let tokenizer: HuggingFaceTokenizer
     private let input: Classifier.Input
-    private let optimizer: AdamWOptimizer
+    private let optimizer: Optimizer
     private let seed: UInt64
     private let width: Int                              // W: text tokens per example
     private let content: UnsafeMutablePointer<Int32>   // (B, W)
@@ -31,7 +31,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     /// A classifier of `config` (numLabels > 0) over texts encoded by `tokenizer` (for BERT it must have
     /// BERT's special tokens), initialised from `seed`; one-line `ModelError`/`DataError` otherwise.
     public init(config: Classifier.Config, tokenizer: HuggingFaceTokenizer, microBatch: Int, sequenceLength: Int,
-                settings: AdamWOptimizer.Settings, seed: UInt64, freezeBody: Bool = false) throws {
+                settings: Optimizer.Settings, seed: UInt64, freezeBody: Bool = false) throws {
         (model, input) = try Classifier.makeClassifier(config: config, tokenizer: tokenizer, microBatch: microBatch,
                                                        sequenceLength: sequenceLength, seed: seed)
         model.initializeWeights(seed: seed)
@@ -39,7 +39,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
         self.microBatch = microBatch
         self.sequenceLength = sequenceLength
         self.seed = seed
-        optimizer = try AdamWOptimizer(layout: model.layout, settings: settings,
+        optimizer = try Optimizer(layout: model.layout, settings: settings,
                                    shard: freezeBody ? model.classifierHeadStart..<model.layout.count : nil)
         width = Classifier.contentLength(sequenceLength: sequenceLength)
         content = .allocate(capacity: microBatch * width); content.initialize(repeating: 0, count: microBatch * width)
@@ -88,7 +88,7 @@ public final class FineTuner<Classifier: SequenceClassifier> {
     public private(set) var stepsDone = 0
 
     /// The optimizer (its moments over `shard` and step count, for checkpoints).
-    public var adam: AdamWOptimizer { optimizer }
+    public var adam: Optimizer { optimizer }
 
     /// Continues after `step` steps: the parameters and the optimizer's moments must already hold that
     /// step's values (a checkpoint's).

@@ -7,7 +7,7 @@ protocol FineTuning: AnyObject {
     /// The model being trained.
     var trained: Trained { get }
     /// The optimizer (moments and step count).
-    var adam: AdamWOptimizer { get }
+    var adam: Optimizer { get }
     /// Steps trained so far.
     var stepsDone: Int { get }
     /// Continues after `step` steps (parameters and moments already loaded).

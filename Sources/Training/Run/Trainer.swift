@@ -28,7 +28,7 @@ public final class Trainer {
     public let model: any LanguageModel
     /// AdamW over the parameters this rank updates: one for the whole buffer, or one per owned piece
     /// under ZeRO-1.
-    public let optimizers: [AdamWOptimizer]
+    public let optimizers: [Optimizer]
     /// Micro-batches per rank per optimizer step.
     public let accumulationSteps: Int
     /// Compute threads of this rank.
@@ -167,7 +167,7 @@ public final class Trainer {
         let bucket = max(1, Int(t.bucketMB * 1_048_576) / MemoryLayout<Float>.stride)
         let layout = model.layout, compression = compression, rank = comm.rank
         if world > 1, t.zero1 {
-            if config.optimizer.kind == "muon" {
+            if config.optimizer.kind == .muon {
                 throw TrainingError("optimizer.kind: muon does not combine with training.zero1: true (Muon orthogonalises whole matrices, ZeRO-1 splits them between ranks); set training.zero1: false or optimizer.kind: adamw", exitCode: 2)
             }
             let z = try MemoryPlan.agreeing(config, comm: comm) {
@@ -177,7 +177,7 @@ public final class Trainer {
             muonShare = nil
             let pieces = z.owned.filter { !$0.isEmpty }
             optimizers = try MemoryPlan.agreeing(config, comm: comm) {
-                try (pieces.isEmpty ? [0..<0] : pieces).map { try AdamWOptimizer(layout: layout, settings: config.optimizer, shard: $0) }
+                try (pieces.isEmpty ? [0..<0] : pieces).map { try Optimizer(layout: layout, settings: config.optimizer, shard: $0) }
             }
             allreducer = nil
             onReady = nil
@@ -185,7 +185,7 @@ public final class Trainer {
             defersTokenEmbedding = false
         } else {
             zero = nil
-            let optimizer = try MemoryPlan.agreeing(config, comm: comm) { try AdamWOptimizer(layout: layout, settings: config.optimizer) }
+            let optimizer = try MemoryPlan.agreeing(config, comm: comm) { try Optimizer(layout: layout, settings: config.optimizer) }
             optimizers = [optimizer]
             muonShare = world > 1 && !optimizer.matrices.isEmpty
                 ? try MemoryPlan.agreeing(config, comm: comm) { try MuonShare(matrices: optimizer.matrices, rank: rank, size: world) } : nil
@@ -345,7 +345,7 @@ public final class Trainer {
             try sync.timeBlocking { try comm.allreduce(normScratch, op: .sum) }
             gradNorm = normScratch[0].squareRoot()
         } else {
-            gradNorm = AdamWOptimizer.gradNorm(model.grads)
+            gradNorm = Optimizer.gradNorm(model.grads)
         }
         let skipped = !loss.isFinite || !gradNorm.isFinite
         let lr = schedule.rate(at: step + 1)

@@ -13,7 +13,7 @@ import Support
 /// chunk by chunk, in place, with no staging copy of the whole buffer. Chunking also bounds MPI's own
 /// temporaries: OpenMPI's reduce-scatter allocates the whole message again (measured: one call over
 /// bench-m's 475 MiB gradient raised peak memory per rank by about as much as sharding saved), so a
-/// chunk-sized call keeps them chunk-sized. Each owned piece gets its own `AdamWOptimizer`.
+/// chunk-sized call keeps them chunk-sized. Each owned piece gets its own `Optimizer`.
 ///
 /// Gradients arrive pre-scaled by 1/ranks, so the reduce-scatter sums. With bf16 compression each
 /// chunk is rounded into a chunk-sized bfloat16 buffer, reduce-scattered as bfloat16 (each pair added

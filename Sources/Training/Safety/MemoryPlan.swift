@@ -259,7 +259,7 @@ public struct MemoryPlan: Sendable, Equatable {
         var model: [String] = []
         if ranks > 1, !t.zero1 {
             // ZeRO-1 splits matrices between ranks, which Muon cannot take.
-            let adamw = config.optimizer.kind == "muon" ? "optimizer.kind: adamw and " : ""
+            let adamw = config.optimizer.kind == .muon ? "optimizer.kind: adamw and " : ""
             model.append("set \(adamw)training.zero1: true (moments ÷ \(ranks))")
         }
         model.append("a smaller model (model.n_layer \(config.model.nLayer), model.d_model \(config.model.dModel))")

@@ -24,21 +24,21 @@ public final class Seq2SeqTuner {
     public var batch: Seq2SeqBatch { scorer.batch }
     /// Forward, evaluation and generation on the model's batches.
     public let scorer: Seq2SeqScorer
-    private let optimizer: AdamWOptimizer?   // nil: evaluation only
+    private let optimizer: Optimizer?   // nil: evaluation only
     private let seed: UInt64
     private let sum: FlatBuffer?       // the rank's gradient sum over its micro-batches (A > 1)
 
     /// A tuner of `model` (built for batches of at least `microBatch` rows and the run's source and
     /// target limits) over AdamW with `settings` (nil: evaluation and generation only, no moments
     /// allocated); `seed` fixes the pair order and dropout.
-    public init(model: T5, microBatch: Int, accumulation: Int = 1, settings: AdamWOptimizer.Settings?, seed: UInt64) throws {
+    public init(model: T5, microBatch: Int, accumulation: Int = 1, settings: Optimizer.Settings?, seed: UInt64) throws {
         precondition(microBatch >= 1 && microBatch <= model.acts.B && accumulation >= 1, "micro-batch \(microBatch) × \(accumulation) for a model of \(model.acts.B)")
         self.model = model
         self.microBatch = microBatch
         self.accumulation = accumulation
         self.seed = seed
         scorer = Seq2SeqScorer(t5: model, microBatch: microBatch)
-        optimizer = try settings.map { try AdamWOptimizer(layout: model.layout, settings: $0) }
+        optimizer = try settings.map { try Optimizer(layout: model.layout, settings: $0) }
         sum = accumulation > 1 ? try FlatBuffer(count: model.layout.count) : nil
     }
 
@@ -46,7 +46,7 @@ public final class Seq2SeqTuner {
     public private(set) var stepsDone = 0
 
     /// The optimizer (its moments and step count, for checkpoints).
-    public var adam: AdamWOptimizer {
+    public var adam: Optimizer {
         guard let optimizer else { preconditionFailure("an evaluation-only tuner has no optimizer") }
         return optimizer
     }

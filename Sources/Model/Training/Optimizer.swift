@@ -1,14 +1,22 @@
 import Kernels
 
-/// AdamW over the flat parameter buffer, with PyTorch `torch.optim.AdamW` semantics; with
-/// `kind: "muon"`, the blocks' weight matrices take Muon steps instead (`torch.optim.Muon`, RMS matched
-/// to AdamW's, so the same `lr` and `weightDecay` serve both).
+/// The optimizer over the flat parameter buffer: AdamW with PyTorch `torch.optim.AdamW` semantics;
+/// with `kind: .muon`, the blocks' weight matrices take Muon steps instead (`torch.optim.Muon`, RMS
+/// matched to AdamW's, so the same `lr` and `weightDecay` serve both).
 ///
 /// The moments `m` and `v` cover `shard`, a range of the flat buffer: the whole buffer for plain data
 /// parallelism, or one rank's part under ZeRO-1. Weight decay applies to tensors with ≥ 2 dimensions
 /// only (embeddings and weight matrices), as nanoGPT and GPT-2 do. A Muon matrix keeps its momentum
 /// in `m` (its `v` stays zero), so checkpoints hold either optimizer's state in the same layout.
-public final class AdamWOptimizer {
+public final class Optimizer {
+    /// Which update the blocks' weight matrices take (`optimizer.kind`); everything else takes AdamW.
+    public enum Kind: String, Codable, CaseIterable, Sendable {
+        /// AdamW for every parameter.
+        case adamw
+        /// Muon for the blocks' weight matrices, AdamW for embeddings, heads, norms and biases.
+        case muon
+    }
+
     /// Hyperparameters; `lr` is the peak rate the schedule scales.
     public struct Settings: Codable, Equatable, Sendable {
         public var lr: Float = 3e-4
@@ -18,8 +26,8 @@ public final class AdamWOptimizer {
         public var weightDecay: Float = 0.1
         /// Global gradient-norm clipping threshold; 0 turns clipping off.
         public var gradClip: Float = 1.0
-        /// "adamw", or "muon": Muon for the blocks' weight matrices, AdamW for everything else.
-        public var kind = "adamw"
+        /// AdamW everywhere, or Muon for the blocks' weight matrices.
+        public var kind = Kind.adamw
         /// Muon's momentum μ (Nesterov).
         public var muonMomentum: Float = 0.95
         public init() {}
@@ -52,7 +60,7 @@ public final class AdamWOptimizer {
         var pieces: [(Range<Int>, Bool)] = []
         var matrices: [(range: Range<Int>, rows: Int, cols: Int)] = []
         for (tensor, part) in layout.tensors(overlapping: shard) {
-            if settings.kind == "muon", tensor.isHiddenMatrix {
+            if settings.kind == .muon, tensor.isHiddenMatrix {
                 guard part == tensor.range else {
                     throw ModelError("optimizer.kind: muon needs whole matrices on each rank, and \(tensor.name) is split between ranks; set training.zero1: false")
                 }
