@@ -146,6 +146,47 @@ final class TrainCommandTests: XCTestCase {
         }
     }
 
+    /// ZeRO-1 on three ranks of one host: gradients are reduce-scattered and parameters all-gathered
+    /// through the single-node transport, each block summed in rank order, and the shards' squared
+    /// norms added in rank order, so the run ends with the very parameters and sharded AdamW moments
+    /// (final checkpoint's shard checksums) and losses of three in-process ranks. (MPI's own
+    /// reduce-scatter, `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`, adds three ranks in another order and ends
+    /// elsewhere.)
+    func testZeroOneOnOneHostEqualsInProcessBitForBit() throws {
+        let dir = try TrainingFixtures.corpus()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = try writeConfig(dir) {
+            $0.training.zero1 = true
+            $0.training.globalBatch = 3 * $0.training.microBatch
+            $0.checkpoint.compression = "none"
+        }
+        func checksums(_ runDir: String) throws -> [String] {
+            let path = runDir + "/checkpoints/step-00000020/manifest.json"
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+            return (manifest["shards"] as! [[String: Any]]).map { $0["checksum"] as! String }
+        }
+        let runDir = dir + "/run-zero"
+        let run = try train(3, file, runDir)
+        XCTAssertEqual(run.status, 0, run.output)
+        var config = try ConfigLoader.load(path: file, overrides: ["num_processes=3"])
+        config.logging.runDir = dir + "/in-process"
+        let inProcess = try InProcessGroup.run(size: 3) { comm -> [String] in
+            var losses: [String] = []
+            var options = TrainerOptions()
+            options.threads = 1
+            options.checkpoints = true
+            let trainer = try Trainer(config: config, comm: comm, options: options) { event in
+                if case let .step(m) = event { losses.append(String(format: "%.6f", m.loss)) }
+            }
+            try trainer.run()
+            return losses
+        }
+        let expected = try checksums(config.logging.runDir)
+        XCTAssertEqual(expected.count, 3, "one shard per rank")
+        XCTAssertEqual(try checksums(runDir), expected, "ZeRO-1 over MPI: the same parameters and moments as in process, bit for bit")
+        XCTAssertEqual(try losses(runDir).map { String(format: "%.6f", $0) }, inProcess[0], "ZeRO-1 over MPI: the same losses as in process")
+    }
+
     func testStalledRankIsNamedAndTheJobEnds() throws {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -88,7 +88,9 @@ final class MPICommunicatorTests: XCTestCase {
     }
 
     /// Three ranks through the single-node path: the reduce phase sums in rank order whichever rank owns
-    /// the part, so fractional values (whose rounding depends on the order) still match in process.
+    /// the part, so fractional values (whose rounding depends on the order) still match in process, in
+    /// the allreduce, the progressive sum and the reduce-scatter; a small float64 sum (gathered, then
+    /// added in rank order) matches too.
     func testThreeRanksSumFractionsInRankOrder() throws {
         let run = try ProcessRunner.mpirun(3, ["selftest", "comm", "--sizes", "200003", "--fractional"])
         XCTAssertEqual(run.status, 0, run.output)
@@ -96,7 +98,9 @@ final class MPICommunicatorTests: XCTestCase {
         guard let report = Self.parseReport(run) else { return XCTFail("no summary line in:\n\(run.output)") }
         let local = try InProcessGroup.run(size: 3) { comm in try CommSelfTest(sizes: [200_003], fractional: true).run(on: comm) }[0]
         XCTAssertTrue(run.output.contains("progressive sums: single-node"), run.output)
-        for name in ["allreduce float32 sum n=200003 fractional", "progressive sum float32 n=1000003 fractional, ranks at different speeds"] {
+        let blocks = (0..<3).map { $0 == 1 ? 0 : 250_000 + 7_919 * $0 }   // CommSelfTest's large counts
+        for name in ["allreduce float32 sum n=200003 fractional", "progressive sum float32 n=1000003 fractional, ranks at different speeds",
+                     "reduceScatter float32 sum counts=\(blocks) fractional", "allreduce float64 sum n=7 fractional"] {
             guard let mine = local.first(where: { $0.name == name })?.digest, let theirs = report.checks[name] ?? nil else {
                 return XCTFail("no digest for \(name):\n\(run.output)")
             }

@@ -70,6 +70,9 @@ public struct CommSelfTest {
         for count in sizes where fractional {
             check("allreduce float32 sum n=\(count) fractional") { try allreduceWithTolerance(comm, count, salt: 13, digest: true) }
         }
+        if fractional {
+            check("allreduce float64 sum n=7 fractional") { try smallDoubleSum(comm, salt: 15) }
+        }
         check("allreduce float32 min n=1003") { try allreduce(comm, Float.self, .min, 1003, salt: 2) }
         for op in [ReduceOp.sum, .average, .max] {
             check("allreduce float64 \(op) n=1003") { try allreduce(comm, Double.self, op, 1003, salt: 3) }
@@ -111,6 +114,11 @@ public struct CommSelfTest {
             check("reduceScatter float32 \(op) counts=\(large)") {
                 try reduceScatter(comm, Float.self, op, large, salt: 40)
             }
+        }
+        check("reduceScatter float32 sum counts=\(small)") { try reduceScatter(comm, Float.self, .sum, small, salt: 46) }
+        check("reduceScatter bfloat16 sum counts=\(large)") { try reduceScatter(comm, BFloat16.self, .sum, large, salt: 44) }
+        if fractional {
+            check("reduceScatter float32 sum counts=\(large) fractional") { try reduceScatterWithTolerance(comm, large, salt: 45) }
         }
         check("reduceScatter int32 sum counts=\(small)") { try reduceScatter(comm, Int32.self, .sum, small, salt: 41) }
         check("reduceScatter uint8 max counts=\(small)") { try reduceScatter(comm, UInt8.self, .max, small, salt: 42) }
@@ -175,6 +183,33 @@ public struct CommSelfTest {
         try comm.allreduce(&buffer, op: .sum)
         if let failure = Self.sumFailure(buffer, ranks: comm.size, value) { return Local(failure: failure) }
         return digest ? Local(digest: buffer.withUnsafeBytes { selfTestDigest($0) }) : Local()
+    }
+
+    /// A float64 sum of seven fractional values (a loss, a squared norm): checked with a tolerance, and
+    /// its digest shows the order the ranks were added in (rank order everywhere).
+    private func smallDoubleSum(_ comm: any Communicator, salt: Int) throws -> Local {
+        func value(_ i: Int, _ r: Int) -> Double { Double(selfTestBits(i, r, salt) % 1_000_000) / 997 - 500 + 1e-9 * Double(r) }
+        var buffer = (0..<7).map { value($0, comm.rank) }
+        try comm.allreduce(&buffer, op: .sum)
+        for i in buffer.indices {
+            let exact = (0..<comm.size).reduce(0.0) { $0 + value(i, $1) }
+            if abs(buffer[i] - exact) > 1e-9 * abs(exact) + 1e-9 { return Local(failure: "element \(i): expected \(exact), got \(buffer[i])") }
+        }
+        return Local(digest: buffer.withUnsafeBytes { selfTestDigest($0) })
+    }
+
+    /// A float32 reduce-scatter sum of fractional values, checked with a tolerance; the digest of this
+    /// rank's block shows the order of the additions (rank order everywhere).
+    private func reduceScatterWithTolerance(_ comm: any Communicator, _ counts: [Int], salt: Int) throws -> Local {
+        func value(_ i: Int, _ r: Int) -> Float { Float(selfTestBits(i, r, salt) % 1_000_000) / 997 - 500 }
+        let send = (0..<counts.reduce(0, +)).map { value($0, comm.rank) }
+        var receive = [Float](repeating: 0, count: counts[comm.rank])
+        try send.withUnsafeBufferPointer { s in
+            try receive.withUnsafeMutableBufferPointer { try comm.reduceScatter(s, into: $0, counts: counts, op: .sum) }
+        }
+        let offset = counts[0..<comm.rank].reduce(0, +)
+        if let failure = Self.sumFailure(receive, ranks: comm.size, { value(offset + $0, $1) }) { return Local(failure: failure) }
+        return Local(digest: receive.withUnsafeBytes { selfTestDigest($0) })
     }
 
     /// The first element of `result` farther than 1e-6 of the ranks' magnitudes from the exact sum

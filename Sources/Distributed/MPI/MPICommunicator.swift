@@ -12,7 +12,11 @@ import Foundation
 /// - When every rank shares this host, float32 and bfloat16 sums and averages of at least
 ///   `SingleNodeAllreduce.minimumElements` elements go through `SingleNodeAllreduce` (ranks read and
 ///   write each other's buffers directly and wait sleeping) instead of `MPI_Allreduce`, unless
-///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which.
+///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which. Reduce-scatters and
+///   all-gathers of 16 KiB or more take the same transport.
+/// - Small floating-point sums (≤ 16 KiB: losses, norms) on three or more ranks are gathered and
+///   added in rank order, so they round as in `InProcessCommunicator` whatever MPI's algorithm; so
+///   do all float32 and bfloat16 reduce-scatters (any size) on one host.
 /// - Before `MPI_Init` it sets the variables of `recommendedEnvironment` that the user has not set
 ///   (pass `applyRecommendedEnvironment: false` to leave the environment alone, or set
 ///   `PRETRAIN_MPI_DEFAULTS=0`).
@@ -72,6 +76,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private var displacementScratch: [Int32]
     /// A valid address for zero-length buffers (MPI rejects some null buffers even for count 0).
     private let emptyAddress = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+    /// Floating-point sums of at most this many bytes on three or more ranks are gathered and added
+    /// in rank order (`MPI_Allreduce` adds three or more ranks in an order of its own); larger float32
+    /// and bfloat16 ones take the single-node transport on one host, which adds in rank order too.
+    static let rankOrderBytes = SingleNodeAllreduce.minimumBytes
+    /// Receives every rank's contribution to such a sum (size × `rankOrderBytes`).
+    private let gatherScratch: UnsafeMutableRawPointer
     private let lifecycleLock = NSLock()
     private var isShutDown = false
 
@@ -110,6 +120,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             localRank = Int(lr)
             localSize = Int(ls)
             countScratch = [Int32](repeating: 0, count: Int(s))
+            gatherScratch = .allocate(byteCount: Int(s) * Self.rankOrderBytes, alignment: 64)
             displacementScratch = [Int32](repeating: 0, count: Int(s))
             if s > 1, ls == s, ProcessInfo.processInfo.environment["PRETRAIN_SINGLE_NODE_ALLREDUCE"] != "0" {
                 // Optional: if MPI cannot make the shared window, large sums stay on MPI_Allreduce.
@@ -124,6 +135,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     deinit {
         try? shutdown()
         emptyAddress.deallocate()
+        gatherScratch.deallocate()
     }
 
     /// CPU seconds the communication thread has spent on asynchronous operations (overlapped
@@ -164,12 +176,19 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Gathers uneven blocks from every rank (`MPI_Allgatherv`); `send` and `receive` must not overlap.
+    /// On one host with the single-node transport, calls of 16 KiB or more write each block into the
+    /// peers' buffers directly instead.
     public func allgatherv<T: CommScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                           counts: [Int]) throws {
         try CommValidation.check(counts: counts, size: size, rank: rank, mine: send.count, total: receive.count,
                                  mineName: "send", totalName: "receive", operation: "MPI_Allgatherv")
         let type = T.commDataType
         try queue.sync("MPI_Allgatherv") {
+            if let singleNode, receive.count * type.byteWidth >= SingleNodeAllreduce.minimumBytes {
+                let sendAddress = send.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(emptyAddress)
+                return try singleNode.allgatherv(sendAddress, into: UnsafeMutableRawPointer(receive.baseAddress!),
+                                                 counts: counts, width: type.byteWidth)
+            }
             var offset = 0
             for r in 0..<size {
                 countScratch[r] = Int32(counts[r])
@@ -186,7 +205,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// Reduces `send` across ranks and keeps this rank's block (`MPI_Reduce_scatter`); `send` and
-    /// `receive` must not overlap.
+    /// `receive` must not overlap. On one host with the single-node transport, float32 and bfloat16
+    /// sums and averages read the peers' blocks directly and add them in rank order.
     public func reduceScatter<T: CommScalar>(_ send: UnsafeBufferPointer<T>, into receive: UnsafeMutableBufferPointer<T>,
                                              counts: [Int], op: ReduceOp) throws {
         let type = T.commDataType
@@ -194,12 +214,16 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try CommValidation.check(counts: counts, size: size, rank: rank, mine: receive.count, total: send.count,
                                  mineName: "receive", totalName: "send", operation: "MPI_Reduce_scatter")
         try queue.sync("MPI_Reduce_scatter") {
-            for r in 0..<size { countScratch[r] = Int32(counts[r]) }
             let sendAddress = send.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(emptyAddress)
             let receiveAddress = UnsafeMutableRawPointer(receive.baseAddress) ?? emptyAddress
-            try MPIRuntime.check(
-                MPI_Reduce_scatter(sendAddress, receiveAddress, countScratch, type.mpi, ops.mpiOp(op, type), comm),
-                "MPI_Reduce_scatter")
+            if let singleNode, type == .float32 || type == .bfloat16, op == .sum || op == .average, send.count > 0 {
+                try singleNode.reduceScatter(sendAddress, into: receiveAddress, counts: counts, type: type)
+            } else {
+                for r in 0..<size { countScratch[r] = Int32(counts[r]) }
+                try MPIRuntime.check(
+                    MPI_Reduce_scatter(sendAddress, receiveAddress, countScratch, type.mpi, ops.mpiOp(op, type), comm),
+                    "MPI_Reduce_scatter")
+            }
             if op == .average && size > 1 {
                 ReductionKernels.divide(receiveAddress, count: receive.count, type: type, by: size)
             }
@@ -268,6 +292,19 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         if let singleNode, type == .float32 || type == .bfloat16, op == .sum || op == .average,
            count >= SingleNodeAllreduce.minimumElements {
             try singleNode.sum(address, count: count, type: type, pollMicroseconds: background ? 50 : 1000)
+            if op == .average { ReductionKernels.divide(address, count: count, type: type, by: size) }
+            return
+        }
+        if size > 2, op == .sum || op == .average, type == .float32 || type == .float64 || type == .bfloat16,
+           count * type.byteWidth <= Self.rankOrderBytes {
+            // Rounding depends on the order: add in rank order, as InProcessCommunicator does.
+            let bytes = count * type.byteWidth
+            try MPIRuntime.check(MPI_Allgather(address, Int32(count), type.mpi, gatherScratch, Int32(count), type.mpi, comm),
+                                 "MPI_Allgather")
+            address.copyMemory(from: gatherScratch, byteCount: bytes)
+            for r in 1..<size {
+                ReductionKernels.combine(into: address, from: gatherScratch + r * bytes, count: count, type: type, op: op)
+            }
             if op == .average { ReductionKernels.divide(address, count: count, type: type, by: size) }
             return
         }

@@ -29,6 +29,10 @@ import Foundation
 /// `BFloat16.add` (widen, add in `Float`, round once per addition: the in-process arithmetic), 16
 /// lanes at a time, instead of `MPI_Allreduce` calling a user-defined op.
 ///
+/// The same window and copies serve `reduceScatter` (ZeRO-1's gradients: each rank reads only its
+/// block from its peers) and `allgatherv` (ZeRO-1's parameters, the deferred embedding rows: each
+/// rank writes its block into its peers' buffers).
+///
 /// Built only when every rank is on this host, the kernel lets the ranks read and write each other's
 /// memory (probed at start: containers may forbid it) and `PRETRAIN_SINGLE_NODE_ALLREDUCE` is not
 /// `0`; otherwise `MPICommunicator` uses `MPI_Allreduce` alone. Runs on the communicator's queue,
@@ -36,6 +40,8 @@ import Foundation
 final class SingleNodeAllreduce {
     /// Calls below this many floats go to `MPI_Allreduce`, whose latency is lower for small messages.
     static let minimumElements = 4096
+    /// Reduce-scatters and all-gathers moving fewer bytes in all go to MPI, for the same reason.
+    static let minimumBytes = minimumElements * 4
 
     /// The `UInt64` fields of one rank's slot in the shared window.
     enum Field: Int {
@@ -160,24 +166,7 @@ final class SingleNodeAllreduce {
     func sum(_ buffer: UnsafeMutableRawPointer, count: Int, type: CommDataType, pollMicroseconds: Int = 50) throws {
         precondition(type == .float32 || type == .bfloat16, "the single-node allreduce sums float32 or bfloat16")
         width = type.byteWidth
-        precondition(window != nil, "SingleNodeAllreduce used after free()")
-        sequence += 1
-        let s = sequence
-        let mine = slots[rank]
-        cmpi_store_release(mine + Field.address.rawValue, UInt64(UInt(bitPattern: buffer)))
-        cmpi_store_release(mine + Field.count.rawValue, UInt64(count))
-        publish(.ready, s)
-
-        for q in 0..<size where q != rank {
-            wait(for: q, .ready, atLeast: s, polling: pollMicroseconds)
-            let theirs = Int(cmpi_load_acquire(slots[q] + Field.count.rawValue))
-            guard theirs == count else {
-                throw CommunicatorError.invalidArgument(
-                    operation: "allreduce",
-                    message: "rank \(rank) reduces \(count) elements but rank \(q) reduces \(theirs); every rank must pass the same count")
-            }
-            addresses[q] = cmpi_load_acquire(slots[q] + Field.address.rawValue)
-        }
+        let s = try meet(buffer, count: count, operation: "allreduce", polling: pollMicroseconds)
 
         // My part, piece by piece: summed in rank order ((p0 + p1) + p2) + … as the in-process
         // communicator does, whichever rank owns the part, then pushed to every peer while in cache
@@ -193,6 +182,69 @@ final class SingleNodeAllreduce {
         }
         publish(.reduced, s)
         for q in 0..<size where q != rank { wait(for: q, .reduced, atLeast: s, polling: pollMicroseconds) }
+    }
+
+    /// Starts call number `sequence + 1`: publishes `buffer` and `count`, waits until every peer has
+    /// published its own, checks the counts agree and reads the peers' addresses. Returns the call's number.
+    private func meet(_ buffer: UnsafeMutableRawPointer, count: Int, operation: String, polling: Int) throws -> UInt64 {
+        precondition(window != nil, "SingleNodeAllreduce used after free()")
+        sequence += 1
+        let s = sequence
+        let mine = slots[rank]
+        cmpi_store_release(mine + Field.address.rawValue, UInt64(UInt(bitPattern: buffer)))
+        cmpi_store_release(mine + Field.count.rawValue, UInt64(count))
+        publish(.ready, s)
+        for q in 0..<size where q != rank {
+            wait(for: q, .ready, atLeast: s, polling: polling)
+            let theirs = Int(cmpi_load_acquire(slots[q] + Field.count.rawValue))
+            guard theirs == count else {
+                throw CommunicatorError.invalidArgument(
+                    operation: operation,
+                    message: "rank \(rank) passes \(count) elements in all but rank \(q) passes \(theirs); every rank must pass the same counts")
+            }
+            addresses[q] = cmpi_load_acquire(slots[q] + Field.address.rawValue)
+        }
+        return s
+    }
+
+    /// Reduce-scatter of `counts` (one block per rank, in rank order) float32 or bfloat16 elements:
+    /// block r of every rank's `send`, summed in rank order as `sum` does, lands in rank r's
+    /// `receive`. Nothing is pushed: each rank reads its block from every peer, then waits until
+    /// every peer has finished reading from it (its `send` is the caller's again on return).
+    func reduceScatter(_ send: UnsafeRawPointer, into receive: UnsafeMutableRawPointer, counts: [Int], type: CommDataType) throws {
+        precondition(type == .float32 || type == .bfloat16, "the single-node reduce-scatter sums float32 or bfloat16")
+        precondition(counts.count == size, "one count per rank")
+        width = type.byteWidth
+        let s = try meet(UnsafeMutableRawPointer(mutating: send), count: counts.reduce(0, +), operation: "reduce-scatter", polling: 1000)
+        let start = counts[0..<rank].reduce(0, +)
+        var done = 0
+        while done < counts[rank] {
+            // `reducePiece` sums into a piece that holds this rank's own elements.
+            let n = min(Self.pieceElements, counts[rank] - done)
+            let target = receive + done * width
+            target.copyMemory(from: send + (start + done) * width, byteCount: n * width)
+            try reducePiece(target, offset: start + done, count: n)
+            done += n
+        }
+        publish(.reduced, s)
+        for q in 0..<size where q != rank { wait(for: q, .reduced, atLeast: s, polling: 1000) }
+    }
+
+    /// All-gather of `counts` (one block per rank, in rank order) elements of `width` bytes: each rank
+    /// copies its block into its own `receive` and writes it into every peer's, then waits until
+    /// every peer has written its block.
+    func allgatherv(_ send: UnsafeRawPointer, into receive: UnsafeMutableRawPointer, counts: [Int], width: Int) throws {
+        precondition(counts.count == size, "one count per rank")
+        self.width = width
+        let s = try meet(receive, count: counts.reduce(0, +), operation: "allgatherv", polling: 1000)
+        let start = counts[0..<rank].reduce(0, +)
+        let block = receive + start * width
+        block.copyMemory(from: send, byteCount: counts[rank] * width)
+        if counts[rank] > 0 {
+            for step in 1..<size { try write(to: (rank + step) % size, offset: start, count: counts[rank], from: block) }
+        }
+        publish(.reduced, s)
+        for q in 0..<size where q != rank { wait(for: q, .reduced, atLeast: s, polling: 1000) }
     }
 
     /// Sums every rank's elements `offset ..< offset + count` in rank order into `target` (my copy).
