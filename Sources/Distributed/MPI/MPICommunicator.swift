@@ -12,11 +12,12 @@ import Foundation
 /// - When every rank shares this host, float32 and bfloat16 sums and averages of at least
 ///   `SingleNodeAllreduce.minimumElements` elements go through `SingleNodeAllreduce` (ranks read and
 ///   write each other's buffers directly and wait sleeping) instead of `MPI_Allreduce`, unless
-///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which. Reduce-scatters and
-///   all-gathers of 16 KiB or more take the same transport.
-/// - Small floating-point sums (≤ 16 KiB: losses, norms) on three or more ranks are gathered and
-///   added in rank order, so they round as in `InProcessCommunicator` whatever MPI's algorithm; so
-///   do all float32 and bfloat16 reduce-scatters (any size) on one host.
+///   `PRETRAIN_SINGLE_NODE_ALLREDUCE=0`; `allreduceTransport` says which. float32 and bfloat16
+///   reduce-scatters (any size) and all-gathers of 16 KiB or more take the same transport.
+/// - Small floating-point sums (losses, norms: ≤ 16 KiB per rank and ≤ 1 MiB over all ranks) on
+///   three or more ranks are gathered and added in rank order, so they round as in
+///   `InProcessCommunicator` whatever MPI's algorithm; on one host the transport above adds the
+///   larger ones and the reduce-scatters in rank order too.
 /// - Before `MPI_Init` it sets the variables of `recommendedEnvironment` that the user has not set
 ///   (pass `applyRecommendedEnvironment: false` to leave the environment alone, or set
 ///   `PRETRAIN_MPI_DEFAULTS=0`).
@@ -80,7 +81,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// in rank order (`MPI_Allreduce` adds three or more ranks in an order of its own); larger float32
     /// and bfloat16 ones take the single-node transport on one host, which adds in rank order too.
     static let rankOrderBytes = SingleNodeAllreduce.minimumBytes
-    /// Receives every rank's contribution to such a sum (size × `rankOrderBytes`).
+    /// The most bytes such a sum gathers from all ranks together (large jobs gather only smaller sums).
+    static let rankOrderGatherBytes = 1 << 20
+    /// Receives every rank's contribution to such a sum.
     private let gatherScratch: UnsafeMutableRawPointer
     private let lifecycleLock = NSLock()
     private var isShutDown = false
@@ -120,7 +123,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             localRank = Int(lr)
             localSize = Int(ls)
             countScratch = [Int32](repeating: 0, count: Int(s))
-            gatherScratch = .allocate(byteCount: Int(s) * Self.rankOrderBytes, alignment: 64)
+            gatherScratch = .allocate(byteCount: min(Int(s) * Self.rankOrderBytes, Self.rankOrderGatherBytes), alignment: 64)
             displacementScratch = [Int32](repeating: 0, count: Int(s))
             if s > 1, ls == s, ProcessInfo.processInfo.environment["PRETRAIN_SINGLE_NODE_ALLREDUCE"] != "0" {
                 // Optional: if MPI cannot make the shared window, large sums stay on MPI_Allreduce.
@@ -296,7 +299,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             return
         }
         if size > 2, op == .sum || op == .average, type == .float32 || type == .float64 || type == .bfloat16,
-           count * type.byteWidth <= Self.rankOrderBytes {
+           count * type.byteWidth <= Self.rankOrderBytes, count * type.byteWidth * size <= Self.rankOrderGatherBytes {
             // Rounding depends on the order: add in rank order, as InProcessCommunicator does.
             let bytes = count * type.byteWidth
             try MPIRuntime.check(MPI_Allgather(address, Int32(count), type.mpi, gatherScratch, Int32(count), type.mpi, comm),
