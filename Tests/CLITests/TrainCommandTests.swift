@@ -108,11 +108,6 @@ final class TrainCommandTests: XCTestCase {
         let dir = try TrainingFixtures.corpus()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = try writeConfig(dir) { $0.model.residualDropout = 0.1 }
-        func checksums(_ runDir: String) throws -> [String] {
-            let path = runDir + "/checkpoints/step-00000020/manifest.json"
-            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-            return (manifest["shards"] as! [[String: Any]]).map { $0["checksum"] as! String }
-        }
         let runs = [("progressive", [:], "gradients summed after backward, progressively (token-embedding rows apart), ", true),
                     ("plain", ["PRETRAIN_PROGRESSIVE_SUM": "0"], "gradients summed after backward, ", false)]
         for (label, environment, line, overlapInProcess) in runs {
@@ -123,26 +118,18 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertTrue(run.output.contains("fp32, " + line), run.output)
             var config = try ConfigLoader.load(path: file, overrides: ["num_processes=2"])
             config.logging.runDir = dir + "/in-process-\(label)"
-            let inProcess = try InProcessGroup.run(size: 2) { comm -> [String] in
-                var losses: [String] = []
-                var options = TrainerOptions()
-                options.threads = 1
+            let inProcess = try Self.trainInProcess(config, ranks: 2) { options in
                 options.overlapCommunication = overlapInProcess
                 options.deferTokenEmbedding = overlapInProcess
-                options.checkpoints = true
-                let trainer = try Trainer(config: config, comm: comm, options: options) { event in
-                    if case let .step(m) = event { losses.append(String(format: "%.6f", m.loss)) }
-                }
+            } check: { trainer in
                 XCTAssertFalse(trainer.reducesProgressively, "in process: no progressive sum")
                 XCTAssertEqual(trainer.defersTokenEmbedding, overlapInProcess)
-                try trainer.run()
-                return losses
             }
-            XCTAssertEqual(inProcess[0].count, 20)
-            let expected = try checksums(config.logging.runDir)
+            XCTAssertEqual(inProcess.count, 20)
+            let expected = try Self.checksums(config.logging.runDir)
             XCTAssertEqual(expected.count, 2, "one shard per rank")
-            XCTAssertEqual(try checksums(runDir), expected, "\(label) MPI sum: the same parameters and moments as in process, bit for bit")
-            XCTAssertEqual(try losses(runDir).map { String(format: "%.6f", $0) }, inProcess[0], "\(label) MPI sum: the same losses as in process")
+            XCTAssertEqual(try Self.checksums(runDir), expected, "\(label) MPI sum: the same parameters and moments as in process, bit for bit")
+            XCTAssertEqual(try losses(runDir).map { String(format: "%.6f", $0) }, inProcess, "\(label) MPI sum: the same losses as in process")
         }
     }
 
@@ -158,33 +145,43 @@ final class TrainCommandTests: XCTestCase {
         let file = try writeConfig(dir) {
             $0.training.zero1 = true
             $0.training.globalBatch = 3 * $0.training.microBatch
-            $0.checkpoint.compression = "none"
-        }
-        func checksums(_ runDir: String) throws -> [String] {
-            let path = runDir + "/checkpoints/step-00000020/manifest.json"
-            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-            return (manifest["shards"] as! [[String: Any]]).map { $0["checksum"] as! String }
         }
         let runDir = dir + "/run-zero"
         let run = try train(3, file, runDir)
         XCTAssertEqual(run.status, 0, run.output)
         var config = try ConfigLoader.load(path: file, overrides: ["num_processes=3"])
         config.logging.runDir = dir + "/in-process"
-        let inProcess = try InProcessGroup.run(size: 3) { comm -> [String] in
+        let inProcess = try Self.trainInProcess(config, ranks: 3)
+        let expected = try Self.checksums(config.logging.runDir)
+        XCTAssertEqual(expected.count, 3, "one shard per rank")
+        XCTAssertEqual(try Self.checksums(runDir), expected, "ZeRO-1 over MPI: the same parameters and moments as in process, bit for bit")
+        XCTAssertEqual(try losses(runDir).map { String(format: "%.6f", $0) }, inProcess, "ZeRO-1 over MPI: the same losses as in process")
+    }
+
+    /// The shard checksums (parameters and AdamW moments) of the final checkpoint, step 20, in `runDir`.
+    static func checksums(_ runDir: String) throws -> [String] {
+        let path = runDir + "/checkpoints/step-00000020/manifest.json"
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        return (manifest["shards"] as! [[String: Any]]).map { $0["checksum"] as! String }
+    }
+
+    /// Trains `config` on `ranks` in-process ranks (one thread each, checkpoints on, `configure` for
+    /// the rest); `check` sees rank 0's trainer before it runs. Returns rank 0's losses as printed.
+    static func trainInProcess(_ config: RunConfig, ranks: Int, configure: @escaping (inout TrainerOptions) -> Void = { _ in },
+                               check: @escaping (Trainer) -> Void = { _ in }) throws -> [String] {
+        try InProcessGroup.run(size: ranks) { comm -> [String] in
             var losses: [String] = []
             var options = TrainerOptions()
             options.threads = 1
             options.checkpoints = true
+            configure(&options)
             let trainer = try Trainer(config: config, comm: comm, options: options) { event in
                 if case let .step(m) = event { losses.append(String(format: "%.6f", m.loss)) }
             }
+            if comm.rank == 0 { check(trainer) }
             try trainer.run()
             return losses
-        }
-        let expected = try checksums(config.logging.runDir)
-        XCTAssertEqual(expected.count, 3, "one shard per rank")
-        XCTAssertEqual(try checksums(runDir), expected, "ZeRO-1 over MPI: the same parameters and moments as in process, bit for bit")
-        XCTAssertEqual(try losses(runDir).map { String(format: "%.6f", $0) }, inProcess[0], "ZeRO-1 over MPI: the same losses as in process")
+        }[0]
     }
 
     func testStalledRankIsNamedAndTheJobEnds() throws {
