@@ -188,13 +188,10 @@ public struct CommSelfTest {
     /// A float64 sum of seven fractional values (a loss, a squared norm): checked with a tolerance, and
     /// its digest shows the order the ranks were added in (rank order everywhere).
     private func smallDoubleSum(_ comm: any Communicator, salt: Int) throws -> Local {
-        func value(_ i: Int, _ r: Int) -> Double { Double(selfTestBits(i, r, salt) % 1_000_000) / 997 - 500 + 1e-9 * Double(r) }
+        func value(_ i: Int, _ r: Int) -> Double { Double(selfTestBits(i, r, salt) % 1_000_000) / 997 - 500 }
         var buffer = (0..<7).map { value($0, comm.rank) }
         try comm.allreduce(&buffer, op: .sum)
-        for i in buffer.indices {
-            let exact = (0..<comm.size).reduce(0.0) { $0 + value(i, $1) }
-            if abs(buffer[i] - exact) > 1e-9 * abs(exact) + 1e-9 { return Local(failure: "element \(i): expected \(exact), got \(buffer[i])") }
-        }
+        if let failure = Self.sumFailure(buffer, ranks: comm.size, tolerance: 1e-12, value) { return Local(failure: failure) }
         return Local(digest: buffer.withUnsafeBytes { selfTestDigest($0) })
     }
 
@@ -212,15 +209,16 @@ public struct CommSelfTest {
         return Local(digest: receive.withUnsafeBytes { selfTestDigest($0) })
     }
 
-    /// The first element of `result` farther than 1e-6 of the ranks' magnitudes from the exact sum
-    /// over ranks of `value(i, rank)`, described; nil when every element is within.
-    static func sumFailure<C: RandomAccessCollection>(_ result: C, ranks: Int, _ value: (Int, Int) -> Float) -> String?
-        where C.Element == Float, C.Index == Int {
+    /// The first element of `result` farther than `tolerance` × the ranks' magnitudes from the exact
+    /// sum over ranks of `value(i, rank)`, described; nil when every element is within.
+    static func sumFailure<C: RandomAccessCollection, E: BinaryFloatingPoint>(_ result: C, ranks: Int, tolerance: Double = 1e-6,
+                                                                             _ value: (Int, Int) -> E) -> String?
+        where C.Element == E, C.Index == Int {
         for i in result.indices {
             let exact = (0..<ranks).reduce(0.0) { $0 + Double(value(i, $1)) }
             let scale = (0..<ranks).reduce(0.0) { $0 + abs(Double(value(i, $1))) }
-            if abs(Double(result[i]) - exact) > 1e-6 * scale + 1e-30 {
-                return "element \(i): expected \(exact) ± \(1e-6 * scale), got \(result[i])"
+            if abs(Double(result[i]) - exact) > tolerance * scale + 1e-30 {
+                return "element \(i): expected \(exact) ± \(tolerance * scale), got \(result[i])"
             }
         }
         return nil
