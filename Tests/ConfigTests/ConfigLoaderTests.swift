@@ -175,6 +175,16 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(error("gradient_accumulation_steps: 0\n"), "run.yaml:1:30: training.gradient_accumulation_steps is '0'; expected integer in 1…2147483647")
     }
 
+    /// `optimizer.kind` is an enum key: its names are the choices, and anything else is one line.
+    func testOptimizerKindIsOneOfItsNames() throws {
+        var n: [String] = []
+        XCTAssertEqual(try load("optimizer:\n  kind: muon\n", notices: &n).optimizer.kind, .muon)
+        XCTAssertEqual(try load("", overrides: ["optimizer.kind=adamw"], notices: &n).optimizer.kind, .adamw)
+        XCTAssertEqual(error("optimizer:\n  kind: sgd\n"), "run.yaml:2:9: optimizer.kind is 'sgd'; expected one of adamw, muon")
+        XCTAssertEqual(try load("", overrides: ["optimizer.kind=Muon"], notices: &n).optimizer.kind, .muon, "names match case-insensitively")
+        XCTAssertEqual(error("", overrides: ["optimizer.kind=adam"]), "--set: optimizer.kind is 'adam'; expected one of adamw, muon (did you mean adamw?)")
+    }
+
     func testOverridesAreTypedAndValidatedLikeTheFile() throws {
         var n: [String] = []
         let c = try load("", overrides: ["optimizer.lr=3e-4", "model.n_layer=8", "data.train='a b.bin'"], notices: &n)
